@@ -1,0 +1,2 @@
+//! p11kms: the operator CLI (being written).
+fn main() {}

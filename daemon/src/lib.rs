@@ -1,0 +1,1 @@
+//! p11kmsd (being written).

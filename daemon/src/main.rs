@@ -1,0 +1,2 @@
+//! p11kmsd entry point.
+fn main() {}

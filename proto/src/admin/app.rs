@@ -1,0 +1,34 @@
+//! Applications: who may log in through PKCS#11, with which PIN, to which
+//! instance.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{SecretString, Timestamp};
+
+/// Answer to `app create`: the only time the PIN is ever shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AppCreated {
+    /// The app's name.
+    pub app_name: String,
+    /// Instance it may use.
+    pub instance: String,
+    /// Its PKCS#11 user PIN. Not stored anywhere in clear.
+    pub pin: SecretString,
+}
+
+/// An app as `app list` and `app describe` show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AppInfo {
+    /// The app's name.
+    pub app_name: String,
+    /// Instance it may use.
+    pub instance: String,
+    /// When it was created.
+    pub creation_date: Timestamp,
+    /// Wrong PINs since the last good one.
+    pub failed_logins: u32,
+    /// Until when logins are refused after too many wrong PINs.
+    pub locked_until: Option<Timestamp>,
+}

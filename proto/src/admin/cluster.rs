@@ -1,0 +1,76 @@
+//! HSM clusters: a primary token and its mirrors.
+
+use serde::{Deserialize, Serialize};
+
+use super::names::named_enum;
+use crate::Timestamp;
+
+named_enum! {
+    /// A member's part in its cluster.
+    pub enum MemberRole {
+        /// Receives every write first.
+        Primary => "primary",
+        /// Holds a copy of every key version.
+        Mirror => "mirror",
+    }
+}
+
+named_enum! {
+    /// Whether a member answers.
+    pub enum MemberHealth {
+        /// Answers and is logged in.
+        Healthy => "healthy",
+        /// Did not answer the last check.
+        Unreachable => "unreachable",
+    }
+}
+
+/// One member in `cluster status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MemberStatus {
+    /// Position in the cluster.
+    pub index: u32,
+    /// Token label.
+    pub token_label: String,
+    /// Token serial number.
+    pub serial: String,
+    /// PKCS#11 module path.
+    pub module: String,
+    /// Role.
+    pub role: MemberRole,
+    /// Health at the time of the call.
+    pub health: MemberHealth,
+    /// Whether it holds every key version the store knows of.
+    pub in_sync: bool,
+    /// Key objects on the token (the cluster's own key excluded).
+    pub object_count: u64,
+}
+
+/// Answer to `cluster status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterStatus {
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Key versions the store says the cluster holds.
+    pub expected_objects: u64,
+    /// Members, primary first.
+    pub members: Vec<MemberStatus>,
+    /// When the status was read.
+    pub checked_at: Timestamp,
+}
+
+/// One cluster in `cluster list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterSummary {
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Number of members.
+    pub member_count: u32,
+    /// Instances whose keys it holds.
+    pub instances: Vec<String>,
+    /// When it was created.
+    pub creation_date: Timestamp,
+}

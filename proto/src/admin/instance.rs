@@ -1,0 +1,40 @@
+//! Instances: where keys live. An instance is a PKCS#11 slot.
+
+use serde::{Deserialize, Serialize};
+
+use super::names::named_enum;
+use crate::Timestamp;
+
+named_enum! {
+    /// What protects an instance's key material.
+    pub enum InstanceKind {
+        /// Held by the daemon, wrapped under its root key; no HSM.
+        Default => "default",
+        /// In an HSM cluster, extractable only under the cluster's wrapping key.
+        Software => "software",
+        /// In an HSM cluster, never extractable.
+        Hardware => "hardware",
+    }
+}
+
+/// An instance as `instance list` and `instance describe` show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceInfo {
+    /// Instance name; also the PKCS#11 token label.
+    pub name: String,
+    /// PKCS#11 slot id.
+    pub slot_id: u64,
+    /// Kind.
+    pub kind: InstanceKind,
+    /// The cluster holding its keys (none for `default`).
+    pub cluster: Option<String>,
+    /// How many key versions it may hold.
+    pub key_quota: u64,
+    /// Keys it holds now.
+    pub key_count: u64,
+    /// Key versions it holds now (what counts against the quota).
+    pub key_version_count: u64,
+    /// When it was created.
+    pub creation_date: Timestamp,
+}

@@ -1,0 +1,288 @@
+//! The data plane: what `libp11kms.so` asks of the daemon.
+//!
+//! Requests are coarse on purpose. A round trip costs more than most
+//! cryptography, so the module sends an operation whole: `C_SignInit` +
+//! `C_Sign` is one [`DataRequest::Sign`], a complete `C_FindObjects*` loop is
+//! one [`DataRequest::FindObjects`] whose answer carries the objects'
+//! unchangeable attributes for the module to cache. PKCS#11 sessions and
+//! operation state live in the module; the daemon keeps, per client, which
+//! slots it is logged in to.
+//!
+//! Every request is answered with a [`DataResult`]: a reply or the `CK_RV`
+//! the application will see.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CkRv;
+use crate::pkcs11::{
+    Attribute, AttributeType, AttributeValue, Mechanism, ObjectDescription, ObjectId,
+    SlotDescription, SlotId,
+};
+use crate::secret::SecretBytes;
+
+/// Identifies one loaded copy of the module (one process, between
+/// `C_Initialize` and `C_Finalize`). All connections of that copy share its
+/// logins.
+pub type ClientId = [u8; 16];
+
+/// A request from the module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataRequest {
+    /// First message on every connection: who is speaking.
+    Hello {
+        /// The module copy this connection belongs to.
+        client_id: ClientId,
+        /// The module's version, for the daemon's log.
+        module_version: String,
+    },
+    /// All slots with their tokens and mechanisms.
+    ListSlots,
+    /// `C_Login` as the user: the PIN is an app's credential.
+    Login {
+        /// Slot (instance) to log in to.
+        slot: SlotId,
+        /// `CKU_*`.
+        user_type: u64,
+        /// The PIN.
+        pin: SecretBytes,
+    },
+    /// `C_Logout`.
+    Logout {
+        /// Slot to log out of.
+        slot: SlotId,
+    },
+    /// A whole `C_FindObjectsInit` / `C_FindObjects` / `C_FindObjectsFinal`.
+    FindObjects {
+        /// Slot searched.
+        slot: SlotId,
+        /// Match template; empty matches everything visible.
+        template: Vec<Attribute>,
+    },
+    /// `C_GetAttributeValue` for attributes the module has not cached.
+    GetAttributes {
+        /// Slot of the object.
+        slot: SlotId,
+        /// The object.
+        object: ObjectId,
+        /// Requested attribute types.
+        types: Vec<AttributeType>,
+    },
+    /// `C_GenerateKey`: creates a KMS key.
+    GenerateKey {
+        /// Slot (instance) the key goes to.
+        slot: SlotId,
+        /// Key generation mechanism.
+        mechanism: Mechanism,
+        /// The application's template.
+        template: Vec<Attribute>,
+    },
+    /// `C_GenerateKeyPair`: creates an asymmetric KMS key.
+    GenerateKeyPair {
+        /// Slot (instance) the key goes to.
+        slot: SlotId,
+        /// Key pair generation mechanism.
+        mechanism: Mechanism,
+        /// Public key template.
+        public_template: Vec<Attribute>,
+        /// Private key template.
+        private_template: Vec<Attribute>,
+    },
+    /// `C_DestroyObject`.
+    DestroyObject {
+        /// Slot of the object.
+        slot: SlotId,
+        /// The object.
+        object: ObjectId,
+    },
+    /// `C_SignInit` + `C_Sign` (or the whole multi-part sequence).
+    Sign {
+        /// Slot of the key.
+        slot: SlotId,
+        /// Signing key.
+        object: ObjectId,
+        /// Mechanism.
+        mechanism: Mechanism,
+        /// Data to sign.
+        data: Vec<u8>,
+    },
+    /// `C_VerifyInit` + `C_Verify`.
+    Verify {
+        /// Slot of the key.
+        slot: SlotId,
+        /// Verification key.
+        object: ObjectId,
+        /// Mechanism.
+        mechanism: Mechanism,
+        /// Signed data.
+        data: Vec<u8>,
+        /// Signature to check.
+        signature: Vec<u8>,
+    },
+    /// `C_EncryptInit` + `C_Encrypt`.
+    Encrypt {
+        /// Slot of the key.
+        slot: SlotId,
+        /// Encryption key.
+        object: ObjectId,
+        /// Mechanism.
+        mechanism: Mechanism,
+        /// Plaintext.
+        data: SecretBytes,
+    },
+    /// `C_DecryptInit` + `C_Decrypt`.
+    Decrypt {
+        /// Slot of the key.
+        slot: SlotId,
+        /// Decryption key.
+        object: ObjectId,
+        /// Mechanism.
+        mechanism: Mechanism,
+        /// Ciphertext.
+        data: Vec<u8>,
+    },
+    /// `C_GenerateRandom`.
+    GenerateRandom {
+        /// Slot whose HSM produces the bytes.
+        slot: SlotId,
+        /// Number of bytes.
+        length: u32,
+    },
+}
+
+/// The daemon's answer to a [`DataRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataReply {
+    /// Answer to `Hello`.
+    Welcome {
+        /// The daemon's version.
+        daemon_version: String,
+        /// Changes at every daemon start: sessions from before a restart are
+        /// gone, and the module can tell.
+        boot_id: [u8; 16],
+        /// Largest body the daemon accepts.
+        max_body_len: u32,
+    },
+    /// Done, nothing to return.
+    Done,
+    /// Answer to `ListSlots`.
+    Slots(Vec<SlotDescription>),
+    /// Objects found or created.
+    Objects(Vec<ObjectDescription>),
+    /// Answer to `GetAttributes`, one entry per requested type.
+    Attributes(Vec<AttributeValue>),
+    /// Output bytes that are not secret (signature, ciphertext).
+    Bytes(Vec<u8>),
+    /// Output bytes that are secret (plaintext, random).
+    Secret(SecretBytes),
+}
+
+/// Body of a data response frame.
+pub type DataResult = Result<DataReply, CkRv>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pkcs11::{MechParam, MechanismInfo, TokenDescription};
+    use crate::{decode_body, encode_body};
+
+    fn round_trip<T>(value: &T)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let bytes = encode_body(value).expect("encodes");
+        let back: T = decode_body(&bytes).expect("decodes");
+        assert_eq!(&back, value);
+    }
+
+    fn mechanisms() -> Vec<Mechanism> {
+        vec![
+            Mechanism::new(0x1041),
+            Mechanism { ty: 0x1082, param: MechParam::Bytes(vec![7; 16]) },
+            Mechanism { ty: 0x1087, param: MechParam::Gcm { iv: vec![1; 12], aad: b"aad".to_vec(), tag_bits: 128 } },
+            Mechanism { ty: 0x0d, param: MechParam::Pss { hash: 0x250, mgf: 2, salt_len: 32 } },
+            Mechanism { ty: 0x09, param: MechParam::Oaep { hash: 0x250, mgf: 2, source_data: vec![] } },
+            Mechanism { ty: 0x1050, param: MechParam::Ecdh { kdf: 1, shared_data: vec![], public_data: vec![4; 65] } },
+            Mechanism { ty: 0x1086, param: MechParam::Ctr { counter_bits: 32, counter_block: [9; 16] } },
+            Mechanism { ty: 0x1084, param: MechParam::Ulong(8) },
+        ]
+    }
+
+    #[test]
+    fn every_request_round_trips() {
+        let template = vec![Attribute::bool(1, true), Attribute::bytes(3, b"k1".to_vec())];
+        let mut requests = vec![
+            DataRequest::Hello { client_id: [3; 16], module_version: "0.1.0".into() },
+            DataRequest::ListSlots,
+            DataRequest::Login { slot: 2, user_type: 1, pin: SecretBytes::from("1234") },
+            DataRequest::Logout { slot: 2 },
+            DataRequest::FindObjects { slot: 2, template: template.clone() },
+            DataRequest::GetAttributes { slot: 2, object: 77, types: vec![0x100, 0x11] },
+            DataRequest::DestroyObject { slot: 2, object: 77 },
+            DataRequest::GenerateRandom { slot: 2, length: 32 },
+        ];
+        for mechanism in mechanisms() {
+            requests.extend([
+                DataRequest::GenerateKey { slot: 2, mechanism: mechanism.clone(), template: template.clone() },
+                DataRequest::GenerateKeyPair {
+                    slot: 2,
+                    mechanism: mechanism.clone(),
+                    public_template: template.clone(),
+                    private_template: vec![],
+                },
+                DataRequest::Sign { slot: 2, object: 9, mechanism: mechanism.clone(), data: vec![1, 2] },
+                DataRequest::Verify {
+                    slot: 2,
+                    object: 9,
+                    mechanism: mechanism.clone(),
+                    data: vec![1],
+                    signature: vec![2; 64],
+                },
+                DataRequest::Encrypt { slot: 2, object: 9, mechanism: mechanism.clone(), data: SecretBytes::from("p") },
+                DataRequest::Decrypt { slot: 2, object: 9, mechanism, data: vec![5; 32] },
+            ]);
+        }
+        for request in &requests {
+            round_trip(request);
+        }
+    }
+
+    #[test]
+    fn every_reply_round_trips() {
+        let replies: Vec<DataResult> = vec![
+            Ok(DataReply::Welcome { daemon_version: "0.1.0".into(), boot_id: [1; 16], max_body_len: 1 << 20 }),
+            Ok(DataReply::Done),
+            Ok(DataReply::Slots(vec![
+                SlotDescription { id: 1, description: "default".into(), token: None },
+                SlotDescription {
+                    id: 2,
+                    description: "hsm1".into(),
+                    token: Some(TokenDescription {
+                        label: "hsm1".into(),
+                        model: "hardware".into(),
+                        serial: "0000000000000002".into(),
+                        flags: 0x40d,
+                        min_pin_len: 4,
+                        max_pin_len: 64,
+                        mechanisms: vec![MechanismInfo { ty: 0x1041, min_key_size: 256, max_key_size: 256, flags: 0x800 }],
+                    }),
+                },
+            ])),
+            Ok(DataReply::Objects(vec![ObjectDescription {
+                id: 5,
+                fixed: vec![Attribute::ulong(0, 4)],
+                sensitive: vec![0x11],
+            }])),
+            Ok(DataReply::Attributes(vec![
+                AttributeValue::Value(vec![1]),
+                AttributeValue::Sensitive,
+                AttributeValue::Invalid,
+            ])),
+            Ok(DataReply::Bytes(vec![0; 64])),
+            Ok(DataReply::Secret(SecretBytes::from("plain"))),
+            Err(CkRv(0xa0)),
+        ];
+        for reply in &replies {
+            round_trip(reply);
+        }
+    }
+}

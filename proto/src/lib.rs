@@ -1,0 +1,35 @@
+//! The p11kms wire: what crosses the data socket (PKCS#11 calls from
+//! `libp11kms.so`) and the admin socket (the KMS API used by `p11kms`).
+//!
+//! Every message travels in a [`frame`]: a fixed, versioned header followed by
+//! a body serialized with `postcard`. The body types live in [`data`] and
+//! [`admin`]; the values they share with PKCS#11 in [`pkcs11`]; the admin
+//! plane's error codes (the spec's, such as `Forbidden.KeyNotFound`) in
+//! [`error`].
+//!
+//! Compatibility rule: within one major version, enums and structs only grow
+//! at their end (postcard encodes enum variants by position), and a peer that
+//! receives a variant it does not know answers with an error instead of
+//! guessing. A change that breaks this rule bumps [`PROTOCOL_MAJOR`].
+//!
+//! This crate knows nothing of sockets, tokio, cryptoki or the store.
+
+pub mod admin;
+pub mod codec;
+pub mod data;
+pub mod error;
+pub mod frame;
+pub mod pkcs11;
+pub mod secret;
+pub mod timestamp;
+
+pub use codec::{decode_body, encode_body, CodecError};
+pub use error::{ApiError, CkRv, ErrorCode};
+pub use frame::{FrameError, Header, MessageKind, HEADER_LEN, MAGIC, MAX_BODY_LEN};
+pub use secret::{SecretBytes, SecretString};
+pub use timestamp::Timestamp;
+
+/// Major protocol version: peers with different majors do not talk.
+pub const PROTOCOL_MAJOR: u8 = 1;
+/// Minor protocol version: grows when messages are appended.
+pub const PROTOCOL_MINOR: u8 = 0;

@@ -1,0 +1,216 @@
+//! PKCS#11 values as they cross the data plane: attributes, mechanisms with
+//! their parameters, slot, token and object descriptions.
+//!
+//! Values keep PKCS#11's own encodings so the module can copy them into an
+//! application's buffers untouched: an attribute value is the bytes the
+//! application would see (`CK_BBOOL` one byte, `CK_ULONG` eight bytes little
+//! endian, the only layout of the LP64 platforms this project supports).
+
+use serde::{Deserialize, Serialize};
+
+/// A slot id as the application sees it: one slot per KMS instance.
+pub type SlotId = u64;
+/// The daemon's stable name for an object in a slot. Never an HSM handle.
+pub type ObjectId = u64;
+/// `CK_ATTRIBUTE_TYPE`.
+pub type AttributeType = u64;
+/// `CK_MECHANISM_TYPE`.
+pub type MechanismType = u64;
+
+/// One attribute: its type and the value's bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    /// `CK_ATTRIBUTE_TYPE`.
+    pub ty: AttributeType,
+    /// The value as PKCS#11 lays it out.
+    pub value: Vec<u8>,
+}
+
+impl Attribute {
+    /// A `CK_BBOOL` attribute.
+    pub fn bool(ty: AttributeType, value: bool) -> Self {
+        Self { ty, value: vec![u8::from(value)] }
+    }
+
+    /// A `CK_ULONG` attribute.
+    pub fn ulong(ty: AttributeType, value: u64) -> Self {
+        Self { ty, value: value.to_le_bytes().to_vec() }
+    }
+
+    /// A byte-string attribute.
+    pub fn bytes(ty: AttributeType, value: impl Into<Vec<u8>>) -> Self {
+        Self { ty, value: value.into() }
+    }
+
+    /// The value read as `CK_BBOOL`, if it has that shape.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self.value.as_slice() {
+            [b] => Some(*b != 0),
+            _ => None,
+        }
+    }
+
+    /// The value read as `CK_ULONG`, if it has that shape.
+    pub fn as_ulong(&self) -> Option<u64> {
+        let bytes: [u8; 8] = self.value.as_slice().try_into().ok()?;
+        Some(u64::from_le_bytes(bytes))
+    }
+}
+
+/// Finds an attribute of a type in a template.
+pub fn find_attribute(template: &[Attribute], ty: AttributeType) -> Option<&Attribute> {
+    template.iter().find(|a| a.ty == ty)
+}
+
+/// A mechanism with its parameter, decoded from the C structures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mechanism {
+    /// `CK_MECHANISM_TYPE`.
+    pub ty: MechanismType,
+    /// The parameter, in the shape the mechanism defines.
+    pub param: MechParam,
+}
+
+impl Mechanism {
+    /// A mechanism without parameter.
+    pub fn new(ty: MechanismType) -> Self {
+        Self { ty, param: MechParam::None }
+    }
+}
+
+/// Mechanism parameters the project understands. Mechanisms whose
+/// parameter is a plain byte string (an IV) use [`MechParam::Bytes`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MechParam {
+    /// No parameter.
+    None,
+    /// A byte-string parameter, such as the IV of AES-CBC.
+    Bytes(Vec<u8>),
+    /// A `CK_ULONG` parameter, such as a MAC length.
+    Ulong(u64),
+    /// `CK_GCM_PARAMS`.
+    Gcm {
+        /// Initialization vector.
+        iv: Vec<u8>,
+        /// Additional authenticated data.
+        aad: Vec<u8>,
+        /// Tag length in bits.
+        tag_bits: u64,
+    },
+    /// `CK_RSA_PKCS_PSS_PARAMS`.
+    Pss {
+        /// Hash mechanism.
+        hash: MechanismType,
+        /// Mask generation function (`CKG_*`).
+        mgf: u64,
+        /// Salt length in bytes.
+        salt_len: u64,
+    },
+    /// `CK_RSA_PKCS_OAEP_PARAMS`.
+    Oaep {
+        /// Hash mechanism.
+        hash: MechanismType,
+        /// Mask generation function (`CKG_*`).
+        mgf: u64,
+        /// Encoding parameter source data (label); empty when none.
+        source_data: Vec<u8>,
+    },
+    /// `CK_ECDH1_DERIVE_PARAMS`.
+    Ecdh {
+        /// Key derivation function (`CKD_*`).
+        kdf: u64,
+        /// Shared data for the KDF.
+        shared_data: Vec<u8>,
+        /// The other party's public value.
+        public_data: Vec<u8>,
+    },
+    /// `CK_AES_CTR_PARAMS`.
+    Ctr {
+        /// Bits of the counter block that are the counter.
+        counter_bits: u64,
+        /// Initial counter block.
+        counter_block: [u8; 16],
+    },
+}
+
+/// `CK_MECHANISM_INFO` for one mechanism.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MechanismInfo {
+    /// The mechanism.
+    pub ty: MechanismType,
+    /// Smallest key size (bits or bytes, as PKCS#11 defines per mechanism).
+    pub min_key_size: u64,
+    /// Largest key size.
+    pub max_key_size: u64,
+    /// `CKF_*` flags.
+    pub flags: u64,
+}
+
+/// What a slot shows; the token is absent when the instance cannot serve.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotDescription {
+    /// The slot id.
+    pub id: SlotId,
+    /// Slot description text.
+    pub description: String,
+    /// The token, when present.
+    pub token: Option<TokenDescription>,
+}
+
+/// `CK_TOKEN_INFO`'s fields that come from the daemon, plus the mechanisms.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDescription {
+    /// Token label: the instance name.
+    pub label: String,
+    /// Model: the instance kind.
+    pub model: String,
+    /// Serial number.
+    pub serial: String,
+    /// `CKF_*` token flags.
+    pub flags: u64,
+    /// Shortest PIN accepted.
+    pub min_pin_len: u64,
+    /// Longest PIN accepted.
+    pub max_pin_len: u64,
+    /// Mechanisms the token offers, with their sizes and flags.
+    pub mechanisms: Vec<MechanismInfo>,
+}
+
+/// An object the daemon lets the module see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectDescription {
+    /// Stable id of the object in its slot.
+    pub id: ObjectId,
+    /// Attribute values that can never change for this object: the module
+    /// may answer `C_GetAttributeValue` for them without asking again.
+    pub fixed: Vec<Attribute>,
+    /// Attribute types the object has but never reveals.
+    pub sensitive: Vec<AttributeType>,
+}
+
+/// The answer for one attribute of a `C_GetAttributeValue`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AttributeValue {
+    /// The value.
+    Value(Vec<u8>),
+    /// The object has it but will not reveal it.
+    Sensitive,
+    /// The object has no such attribute.
+    Invalid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_helpers_use_pkcs11_layouts() {
+        assert_eq!(Attribute::bool(1, true).as_bool(), Some(true));
+        assert_eq!(Attribute::ulong(0, 0x1234).value, vec![0x34, 0x12, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Attribute::ulong(0, 99).as_ulong(), Some(99));
+        assert_eq!(Attribute::bytes(3, b"abc".to_vec()).as_ulong(), None);
+        let template = [Attribute::bool(1, false), Attribute::ulong(2, 5)];
+        assert_eq!(find_attribute(&template, 2).and_then(Attribute::as_ulong), Some(5));
+        assert!(find_attribute(&template, 9).is_none());
+    }
+}

@@ -1,2 +1,183 @@
-//! p11kms: the operator CLI (being written).
-fn main() {}
+//! `p11kms`, the operator's tool: parses the command line, sends one admin
+//! request to `p11kmsd` over its admin socket, prints the reply, and maps
+//! failures to exit statuses (see [`EXIT_API`], [`EXIT_TRANSPORT`]; usage
+//! errors exit with clap's 2).
+
+mod client;
+mod commands;
+mod output;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::client::{ClientError, SOCKET_ENV};
+use crate::commands::{Command, RenderError};
+use crate::output::Format;
+
+/// Exit status when the daemon answered with an API error.
+const EXIT_API: u8 = 1;
+/// Exit status when the daemon could not be reached or broke the protocol,
+/// or the output could not be written.
+const EXIT_TRANSPORT: u8 = 3;
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0  success
+  1  the daemon answered with an API error; stderr starts with its code,
+     as `Code: message` (e.g. `Forbidden.KeyNotFound: key 'k-1' does not exist`)
+  2  usage error: unknown command, missing or invalid argument
+  3  p11kmsd could not be reached, refused the connection or broke the
+     protocol, or the output could not be written
+
+The admin socket is --socket, else $P11KMS_ADMIN_SOCKET, else /var/lib/p11kms/admin.sock.";
+
+/// Manages p11kmsd: instances, apps, keys and HSM clusters.
+#[derive(Debug, Parser)]
+#[command(
+    name = "p11kms",
+    version,
+    long_about = "Manages p11kmsd through its admin socket: instances, apps, keys and HSM clusters.\n\n\
+                  Each subcommand is one operation of the KMS API. The resource it acts on is \
+                  positional; every other parameter is a flag named after the API parameter.",
+    after_long_help = EXIT_STATUS_HELP,
+    arg_required_else_help = true,
+    propagate_version = true
+)]
+pub(crate) struct Cli {
+    /// Admin socket of p11kmsd [env: P11KMS_ADMIN_SOCKET] [default: /var/lib/p11kms/admin.sock].
+    #[arg(long, global = true, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Prints the API's response as JSON, with the API's field names.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Why a command did not succeed.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Client(ClientError::Api(_)) => EXIT_API,
+            Self::Client(_) | Self::Render(_) => EXIT_TRANSPORT,
+        }
+    }
+}
+
+/// The message printed on stderr: an API error exactly as `Code: message`,
+/// anything else prefixed with `error: ` like clap's usage errors.
+fn error_text(failure: &Failure) -> String {
+    match failure {
+        Failure::Client(ClientError::Api(api)) => api.to_string(),
+        other => format!("error: {other}"),
+    }
+}
+
+fn run(cli: &Cli) -> Result<String, Failure> {
+    let socket = client::resolve_socket(cli.socket.clone(), std::env::var_os(SOCKET_ENV));
+    let format = if cli.json {
+        Format::Json
+    } else {
+        Format::Human
+    };
+    let reply = client::call(&socket, &cli.command.request())?;
+    Ok(cli.command.render(reply, format)?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(text) => {
+            let mut stdout = io::stdout().lock();
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                // The reader went away (`p11kms key list | head`): not an error.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the output: {e}");
+                    ExitCode::from(EXIT_TRANSPORT)
+                }
+            }
+        }
+        Err(failure) => {
+            eprintln!("{}", error_text(&failure));
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p11kms_proto::{ApiError, ErrorCode};
+
+    use super::*;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli =
+            Cli::try_parse_from(["p11kms", "key", "list", "--json", "--socket", "/tmp/a.sock"])
+                .expect("parses");
+        assert!(cli.json);
+        assert_eq!(cli.socket, Some(PathBuf::from("/tmp/a.sock")));
+        let cli = Cli::try_parse_from(["p11kms", "--socket=/tmp/b.sock", "instance", "list"])
+            .expect("parses");
+        assert!(!cli.json);
+        assert_eq!(cli.socket, Some(PathBuf::from("/tmp/b.sock")));
+    }
+
+    #[test]
+    fn api_errors_print_code_first_and_exit_1() {
+        let failure = Failure::Client(ClientError::Api(ApiError::new(
+            ErrorCode::KeyNotFound,
+            "key 'k-1' does not exist",
+        )));
+        assert_eq!(
+            error_text(&failure),
+            "Forbidden.KeyNotFound: key 'k-1' does not exist"
+        );
+        assert_eq!(failure.exit_code(), 1);
+    }
+
+    #[test]
+    fn transport_errors_exit_3() {
+        let failure = Failure::Client(ClientError::Closed);
+        assert_eq!(
+            error_text(&failure),
+            "error: p11kmsd closed the connection without answering"
+        );
+        assert_eq!(failure.exit_code(), 3);
+    }
+
+    #[test]
+    fn usage_errors_exit_2_and_help_documents_the_exit_statuses() {
+        let err = Cli::try_parse_from(["p11kms", "key", "describe"]).expect_err("missing KEY");
+        assert_eq!(err.exit_code(), 2);
+        let help = Cli::try_parse_from(["p11kms", "--help"])
+            .expect_err("help")
+            .to_string();
+        assert!(
+            help.contains("Exit status:") && help.contains("P11KMS_ADMIN_SOCKET"),
+            "{help}"
+        );
+    }
+}

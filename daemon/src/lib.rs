@@ -1,1 +1,23 @@
-//! p11kmsd (being written).
+//! p11kmsd, the p11kms daemon, as a library (the binary in `main.rs` is a
+//! thin shell around [`startup::start`] and [`front::serve`]).
+//!
+//! Rooms, after parsec's layout:
+//! * [`front`]: sockets, peer credentials, framing, connections, shutdown;
+//! * [`data`] and [`admin`]: the back ends of the two planes;
+//! * [`kms`]: the KMS model shared by both planes;
+//! * [`hsm`]: PKCS#11 modules, member tokens, clusters;
+//! * [`store`]: SQLite metadata and the journal;
+//! * [`config`], [`paths`], [`secrets`], [`clock`], [`service`], [`startup`].
+
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod data;
+pub mod front;
+pub mod hsm;
+pub mod kms;
+pub mod paths;
+pub mod secrets;
+pub mod service;
+pub mod startup;
+pub mod store;

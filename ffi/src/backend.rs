@@ -13,24 +13,24 @@ use cryptoki_sys::{
     CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG,
     CK_USER_TYPE, CKR_FUNCTION_NOT_SUPPORTED,
 };
-use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 use p11kms_proto::CkRv;
+use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 
 use crate::output::{Delivery, OutBuf};
-use crate::types::{InitArgs, Info, SessionInfo, SlotInfo, TokenInfo};
+use crate::types::{Info, InitArgs, SessionInfo, SlotInfo, TokenInfo};
 
 /// What every method returns: a value, or the `CK_RV` the application gets.
 pub type Result<T> = std::result::Result<T, CkRv>;
 
 /// The answer for functions this implementation does not support.
-pub const NOT_SUPPORTED: CkRv = CkRv(CKR_FUNCTION_NOT_SUPPORTED as u64);
+pub const NOT_SUPPORTED: CkRv = CkRv(CKR_FUNCTION_NOT_SUPPORTED);
 
 /// A PKCS#11 implementation behind the exported tables.
 ///
 /// Output-producing methods receive an [`OutBuf`] and must follow
 /// PKCS#11's two-call convention through it: compute the result, hand it to
 /// [`OutBuf::deliver`], and end the operation only when that reports
-/// [`Delivery::Written`](crate::output::Delivery::Written). A length query or
+/// [`Delivery::Written`]. A length query or
 /// a too-small buffer leaves the operation active.
 #[allow(unused_variables)]
 pub trait Backend: 'static {
@@ -96,7 +96,12 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_Login` (and `C_LoginUser` with `username` set).
-    fn login(session: CK_SESSION_HANDLE, user_type: CK_USER_TYPE, pin: &[u8], username: Option<&[u8]>) -> Result<()>;
+    fn login(
+        session: CK_SESSION_HANDLE,
+        user_type: CK_USER_TYPE,
+        pin: &[u8],
+        username: Option<&[u8]>,
+    ) -> Result<()>;
     /// `C_Logout`.
     fn logout(session: CK_SESSION_HANDLE) -> Result<()>;
     /// `C_SessionCancel`.
@@ -107,7 +112,10 @@ pub trait Backend: 'static {
     // ---- objects --------------------------------------------------------
 
     /// `C_CreateObject`.
-    fn create_object(session: CK_SESSION_HANDLE, template: &[Attribute]) -> Result<CK_OBJECT_HANDLE> {
+    fn create_object(
+        session: CK_SESSION_HANDLE,
+        template: &[Attribute],
+    ) -> Result<CK_OBJECT_HANDLE> {
         Err(NOT_SUPPORTED)
     }
     /// `C_CopyObject`.
@@ -153,7 +161,11 @@ pub trait Backend: 'static {
     // ---- encryption -----------------------------------------------------
 
     /// `C_EncryptInit`.
-    fn encrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
+    fn encrypt_init(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Encrypt`.
@@ -161,7 +173,11 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_EncryptUpdate`.
-    fn encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn encrypt_update(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_EncryptFinal`.
@@ -172,7 +188,11 @@ pub trait Backend: 'static {
     // ---- decryption -----------------------------------------------------
 
     /// `C_DecryptInit`.
-    fn decrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
+    fn decrypt_init(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Decrypt`.
@@ -180,7 +200,11 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptUpdate`.
-    fn decrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn decrypt_update(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptFinal`.
@@ -214,7 +238,11 @@ pub trait Backend: 'static {
     // ---- signatures and MACs --------------------------------------------
 
     /// `C_SignInit`.
-    fn sign_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
+    fn sign_init(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Sign`.
@@ -230,15 +258,27 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_SignRecoverInit`.
-    fn sign_recover_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
+    fn sign_recover_init(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_SignRecover`.
-    fn sign_recover(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn sign_recover(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_VerifyInit`.
-    fn verify_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
+    fn verify_init(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Verify`.
@@ -254,30 +294,54 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_VerifyRecoverInit`.
-    fn verify_recover_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
+    fn verify_recover_init(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_VerifyRecover`.
-    fn verify_recover(session: CK_SESSION_HANDLE, signature: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn verify_recover(
+        session: CK_SESSION_HANDLE,
+        signature: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
 
     // ---- dual-function --------------------------------------------------
 
     /// `C_DigestEncryptUpdate`.
-    fn digest_encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn digest_encrypt_update(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptDigestUpdate`.
-    fn decrypt_digest_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn decrypt_digest_update(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_SignEncryptUpdate`.
-    fn sign_encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn sign_encrypt_update(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptVerifyUpdate`.
-    fn decrypt_verify_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
+    fn decrypt_verify_update(
+        session: CK_SESSION_HANDLE,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
 

@@ -8,12 +8,59 @@
 //! invokes [`export_pkcs11!`] to produce the exported symbols.
 //!
 //! It knows nothing about sockets or the daemon.
+//!
+//! # Layout
+//!
+//! One module per group of PKCS#11 functions ([`general`], [`slot_token`],
+//! [`session`], [`object`], [`encryption`], [`decryption`], [`digest`],
+//! [`signing`], [`verification`], [`dual`], [`keys`], [`random`],
+//! [`message`], [`interface`]). Each export is a generic
+//! `unsafe extern "C" fn C_Name<B: Backend>(...)`: it checks the caller's
+//! pointers, decodes, calls one [`Backend`] method inside the panic guard,
+//! and encodes the answer. [`tables`] puts them in the function lists.
+//!
+//! # Safety
+//!
+//! Every export is an `unsafe fn` whose contract is the PKCS#11 standard's:
+//! a pointer the standard lets be null may be null (and is refused with
+//! `CKR_ARGUMENTS_BAD` where it may not); every non-null pointer must be
+//! valid for the length the caller states, for the duration of the call.
+//! The exports check everything that can be checked (null pointers,
+//! null-with-length, alignment, sizes); validity of memory cannot be.
 
 pub mod backend;
 pub mod output;
 pub mod types;
 
-pub use backend::{Backend, Result, NOT_SUPPORTED};
+mod args;
+mod guard;
+mod info;
+mod mechanism;
+mod template;
+
+pub mod decryption;
+pub mod digest;
+pub mod dual;
+pub mod encryption;
+pub mod export;
+pub mod general;
+pub mod interface;
+pub mod keys;
+pub mod message;
+pub mod object;
+pub mod random;
+pub mod session;
+pub mod signing;
+pub mod slot_token;
+pub mod tables;
+pub mod verification;
+
+#[cfg(test)]
+mod tests;
+
+pub use backend::{Backend, NOT_SUPPORTED, Result};
 pub use cryptoki_sys as sys;
+pub use export::Exported;
+pub use interface::Interfaces;
 pub use output::{Delivery, OutBuf};
-pub use types::{InitArgs, Info, SessionInfo, SlotInfo, TokenInfo};
+pub use types::{Info, InitArgs, SessionInfo, SlotInfo, TokenInfo};

@@ -1,7 +1,7 @@
 //! Body encoding: postcard over serde, one function each way, so that every
 //! crate encodes bodies the same way and reports the same errors.
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
 /// A body could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,11 @@ pub fn encode_body<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Deserializes a body; trailing bytes are an error, not ignored.
 pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(CodecError::Decode)?;
-    if rest.is_empty() { Ok(value) } else { Err(CodecError::TrailingBytes(rest.len())) }
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(CodecError::TrailingBytes(rest.len()))
+    }
 }
 
 #[cfg(test)]
@@ -41,11 +45,17 @@ mod tests {
     fn trailing_bytes_are_refused() {
         let mut bytes = encode_body(&5u32).expect("encodes");
         bytes.push(0);
-        assert!(matches!(decode_body::<u32>(&bytes), Err(CodecError::TrailingBytes(1))));
+        assert!(matches!(
+            decode_body::<u32>(&bytes),
+            Err(CodecError::TrailingBytes(1))
+        ));
     }
 
     #[test]
     fn garbage_is_a_decode_error() {
-        assert!(matches!(decode_body::<String>(&[0xff, 0xff, 0xff]), Err(CodecError::Decode(_))));
+        assert!(matches!(
+            decode_body::<String>(&[0xff, 0xff, 0xff]),
+            Err(CodecError::Decode(_))
+        ));
     }
 }

@@ -23,9 +23,9 @@ pub mod pkcs11;
 pub mod secret;
 pub mod timestamp;
 
-pub use codec::{decode_body, encode_body, CodecError};
+pub use codec::{CodecError, decode_body, encode_body};
 pub use error::{ApiError, CkRv, ErrorCode};
-pub use frame::{FrameError, Header, MessageKind, HEADER_LEN, MAGIC, MAX_BODY_LEN};
+pub use frame::{FrameError, HEADER_LEN, Header, MAGIC, MAX_BODY_LEN, MessageKind};
 pub use secret::{SecretBytes, SecretString};
 pub use timestamp::Timestamp;
 

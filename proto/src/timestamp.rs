@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
-use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// Seconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -37,7 +37,9 @@ impl Timestamp {
 
     /// Parses RFC 3339 (any offset; stored as UTC seconds).
     pub fn parse_rfc3339(text: &str) -> Result<Self, time::error::Parse> {
-        Ok(Self(OffsetDateTime::parse(text, &Rfc3339)?.unix_timestamp()))
+        Ok(Self(
+            OffsetDateTime::parse(text, &Rfc3339)?.unix_timestamp(),
+        ))
     }
 }
 
@@ -75,10 +77,17 @@ mod tests {
     #[test]
     fn json_shows_rfc3339_and_postcard_an_integer() {
         let t = Timestamp(1_700_000_000);
-        assert_eq!(serde_json::to_string(&t).expect("json"), "\"2023-11-14T22:13:20Z\"");
-        let back: Timestamp = serde_json::from_str("\"2023-11-14T23:13:20+01:00\"").expect("parses");
+        assert_eq!(
+            serde_json::to_string(&t).expect("json"),
+            "\"2023-11-14T22:13:20Z\""
+        );
+        let back: Timestamp =
+            serde_json::from_str("\"2023-11-14T23:13:20+01:00\"").expect("parses");
         assert_eq!(back, t);
         let bytes = postcard::to_stdvec(&t).expect("postcard");
-        assert_eq!(postcard::from_bytes::<Timestamp>(&bytes).expect("decodes"), t);
+        assert_eq!(
+            postcard::from_bytes::<Timestamp>(&bytes).expect("decodes"),
+            t
+        );
     }
 }

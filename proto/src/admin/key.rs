@@ -29,11 +29,12 @@ impl KeySpec {
         matches!(self, Self::Aes256 | Self::Aes128)
     }
 
-    /// The usage a key of this spec gets when none is given.
+    /// The usage a key of this spec gets when none is given: the spec's
+    /// default, ENCRYPT/DECRYPT, where the spec allows it.
     pub fn default_usage(self) -> KeyUsage {
         match self {
-            Self::Aes256 | Self::Aes128 => KeyUsage::EncryptDecrypt,
-            Self::Rsa2048 | Self::Rsa3072 | Self::EcP256 | Self::EcP256K => KeyUsage::SignVerify,
+            Self::Aes256 | Self::Aes128 | Self::Rsa2048 | Self::Rsa3072 => KeyUsage::EncryptDecrypt,
+            Self::EcP256 | Self::EcP256K => KeyUsage::SignVerify,
         }
     }
 
@@ -221,7 +222,10 @@ mod tests {
         assert_eq!("EC_P256".parse::<KeySpec>(), Ok(KeySpec::EcP256));
         assert_eq!("aes_256".parse::<KeySpec>(), Ok(KeySpec::Aes256));
         assert_eq!(KeyUsage::EncryptDecrypt.to_string(), "ENCRYPT/DECRYPT");
-        assert_eq!(serde_json::to_string(&Origin::AliyunKms).expect("json"), "\"Aliyun_KMS\"");
+        assert_eq!(
+            serde_json::to_string(&Origin::AliyunKms).expect("json"),
+            "\"Aliyun_KMS\""
+        );
         let err = "DES".parse::<KeySpec>().expect_err("not a spec");
         assert!(err.contains("AES_256") && err.contains("EC_P256K"), "{err}");
     }
@@ -232,6 +236,7 @@ mod tests {
         assert!(KeySpec::Rsa2048.allows_usage(KeyUsage::SignVerify));
         assert!(!KeySpec::EcP256.allows_usage(KeyUsage::EncryptDecrypt));
         assert!(!KeySpec::Aes128.allows_usage(KeyUsage::SignVerify));
-        assert_eq!(KeySpec::Rsa3072.default_usage(), KeyUsage::SignVerify);
+        assert_eq!(KeySpec::Rsa3072.default_usage(), KeyUsage::EncryptDecrypt);
+        assert_eq!(KeySpec::EcP256.default_usage(), KeyUsage::SignVerify);
     }
 }

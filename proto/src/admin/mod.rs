@@ -109,7 +109,7 @@ pub type AdminResult = Result<AdminReply, ApiError>;
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
-    use crate::{decode_body, encode_body, SecretString, Timestamp};
+    use crate::{SecretString, Timestamp, decode_body, encode_body};
 
     fn round_trip<T>(value: &T)
     where
@@ -147,8 +147,13 @@ mod tests {
     fn every_request_round_trips() {
         let requests = [
             AdminRequest::InstanceList,
-            AdminRequest::InstanceDescribe { name: "hsm1".into() },
-            AdminRequest::AppCreate { name: "web".into(), instance: "hsm1".into() },
+            AdminRequest::InstanceDescribe {
+                name: "hsm1".into(),
+            },
+            AdminRequest::AppCreate {
+                name: "web".into(),
+                instance: "hsm1".into(),
+            },
             AdminRequest::AppList,
             AdminRequest::AppDescribe { name: "web".into() },
             AdminRequest::AppDelete { name: "web".into() },
@@ -159,11 +164,19 @@ mod tests {
                 description: "x".into(),
                 alias: Some("alias/x".into()),
             }),
-            AdminRequest::KeyDescribe { key: "alias/x".into() },
-            AdminRequest::KeyList(ListKeys { instance: Some("hsm1".into()) }),
-            AdminRequest::KeyListVersions { key: "key-1".into() },
+            AdminRequest::KeyDescribe {
+                key: "alias/x".into(),
+            },
+            AdminRequest::KeyList(ListKeys {
+                instance: Some("hsm1".into()),
+            }),
+            AdminRequest::KeyListVersions {
+                key: "key-1".into(),
+            },
             AdminRequest::ClusterList,
-            AdminRequest::ClusterStatus { name: "hsm1".into() },
+            AdminRequest::ClusterStatus {
+                name: "hsm1".into(),
+            },
         ];
         for request in &requests {
             round_trip(request);
@@ -189,7 +202,10 @@ mod tests {
             failed_logins: 0,
             locked_until: None,
         };
-        let key = KeyDescription { key_metadata: metadata(), aliases: vec!["alias/x".into()] };
+        let key = KeyDescription {
+            key_metadata: metadata(),
+            aliases: vec!["alias/x".into()],
+        };
         let replies: Vec<AdminResult> = vec![
             Ok(AdminReply::Done),
             Ok(AdminReply::Instances(vec![instance.clone()])),
@@ -202,7 +218,10 @@ mod tests {
             Ok(AdminReply::Apps(vec![app.clone()])),
             Ok(AdminReply::App(app)),
             Ok(AdminReply::Key(key.clone())),
-            Ok(AdminReply::Keys(KeyList { keys: vec![key], total_count: 1 })),
+            Ok(AdminReply::Keys(KeyList {
+                keys: vec![key],
+                total_count: 1,
+            })),
             Ok(AdminReply::KeyVersions(vec![KeyVersionInfo {
                 key_id: "key-1".into(),
                 key_version_id: "v-1".into(),
@@ -238,7 +257,11 @@ mod tests {
 
     #[test]
     fn json_uses_the_spec_field_names() {
-        let json = serde_json::to_value(KeyDescription { key_metadata: metadata(), aliases: vec![] }).expect("json");
+        let json = serde_json::to_value(KeyDescription {
+            key_metadata: metadata(),
+            aliases: vec![],
+        })
+        .expect("json");
         let meta = &json["KeyMetadata"];
         assert_eq!(meta["KeyId"], "key-1");
         assert_eq!(meta["KeySpec"], "EC_P256");

@@ -1,0 +1,352 @@
+//! The admin connection: finds the daemon's admin socket, sends one
+//! [`AdminRequest`] frame over a blocking Unix stream and reads the answer
+//! (an `AdminResponse` carrying an [`p11kms_proto::admin::AdminResult`], or a
+//! `ProtocolError` frame after which the daemon closes the connection).
+//!
+//! Every way this can fail is a [`ClientError`]; the spec's API errors are
+//! one of them ([`ClientError::Api`]), kept apart from transport and protocol
+//! failures so that `main` can give them different exit statuses.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
+use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
+use p11kms_proto::frame::{encode_frame, read_frame, write_frame};
+use p11kms_proto::{
+    ApiError, CodecError, FrameError, MAX_BODY_LEN, MessageKind, PROTOCOL_MAJOR, decode_body,
+};
+
+/// Environment variable naming the admin socket when `--socket` is absent.
+pub const SOCKET_ENV: &str = "P11KMS_ADMIN_SOCKET";
+
+/// The admin socket when neither `--socket` nor [`SOCKET_ENV`] is given.
+pub const DEFAULT_SOCKET: &str = "/var/lib/p11kms/admin.sock";
+
+/// The request id the CLI puts on its (single) request.
+const REQUEST_ID: u32 = 1;
+
+/// Picks the admin socket: the `--socket` flag, else the environment
+/// variable (when set and not empty), else [`DEFAULT_SOCKET`].
+pub fn resolve_socket(flag: Option<PathBuf>, env: Option<OsString>) -> PathBuf {
+    flag.or_else(|| env.filter(|value| !value.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET))
+}
+
+/// Why a call to the daemon did not produce a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The daemon answered with an API error (the spec's code and message).
+    /// Printed exactly as `Code: message`.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The socket could not be connected to.
+    #[error("cannot reach p11kmsd at {}: {source} ({})", path.display(), connect_hint(source))]
+    Connect {
+        /// The socket tried.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The request could not be encoded (a bug on this side).
+    #[error("cannot encode the request: {0}")]
+    Encode(CodecError),
+    /// The request could not be written.
+    #[error("cannot send the request to p11kmsd: {0}")]
+    Send(FrameError),
+    /// The answer could not be read.
+    #[error("cannot read p11kmsd's answer: {0}")]
+    Receive(FrameError),
+    /// The daemon closed the connection without answering.
+    #[error("p11kmsd closed the connection without answering")]
+    Closed,
+    /// The daemon refused the request before reading it as a message.
+    #[error("p11kmsd refused the request: {message} ({})", protocol_hint(*kind, *server_major))]
+    Refused {
+        /// The rule the daemon says was broken.
+        kind: ProtocolErrorKind,
+        /// The daemon's explanation.
+        message: String,
+        /// The protocol major version the daemon speaks.
+        server_major: u8,
+    },
+    /// The answer's body is not what its frame kind says it is.
+    #[error("p11kmsd sent a malformed answer: {0}")]
+    Decode(CodecError),
+    /// The answer is a frame of a kind that makes no sense here.
+    #[error("p11kmsd sent an unexpected {0:?} frame")]
+    UnexpectedFrame(MessageKind),
+    /// The answer carries another request's id.
+    #[error("p11kmsd answered request {got} instead of request {expected}")]
+    WrongRequestId {
+        /// The id sent.
+        expected: u32,
+        /// The id received.
+        got: u32,
+    },
+    /// The answer is a reply of another operation than the one asked for.
+    #[error("p11kmsd answered {operation} with a {reply} reply")]
+    UnexpectedReply {
+        /// The operation asked for, as the user typed it.
+        operation: &'static str,
+        /// The reply variant received.
+        reply: &'static str,
+    },
+}
+
+fn connect_hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => {
+            "the admin socket is only open to the users p11kmsd allows; run as one of them"
+        }
+        _ => "is the daemon running? set --socket or P11KMS_ADMIN_SOCKET",
+    }
+}
+
+fn protocol_hint(kind: ProtocolErrorKind, server_major: u8) -> String {
+    match kind {
+        ProtocolErrorKind::NotAuthorized => "this user is not allowed on the admin socket".into(),
+        ProtocolErrorKind::UnsupportedMajor => {
+            format!("p11kmsd speaks protocol {server_major}, this p11kms speaks {PROTOCOL_MAJOR}")
+        }
+        ProtocolErrorKind::Unavailable => "p11kmsd is busy or shutting down; try again".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Sends `request` to the daemon listening at `socket` and returns its
+/// reply. An API error from the daemon is [`ClientError::Api`].
+pub fn call(socket: &Path, request: &AdminRequest) -> Result<AdminReply, ClientError> {
+    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+        path: socket.to_path_buf(),
+        source,
+    })?;
+    exchange(&mut stream, request)?.map_err(ClientError::Api)
+}
+
+/// One request and its answer over an open stream.
+fn exchange<S: io::Read + io::Write>(
+    stream: &mut S,
+    request: &AdminRequest,
+) -> Result<AdminResult, ClientError> {
+    let frame = encode_frame(MessageKind::AdminRequest, REQUEST_ID, request)
+        .map_err(ClientError::Encode)?;
+    write_frame(stream, &frame).map_err(ClientError::Send)?;
+    stream
+        .flush()
+        .map_err(|e| ClientError::Send(FrameError::Io(e)))?;
+    let (header, body) = read_frame(stream, MAX_BODY_LEN)
+        .map_err(ClientError::Receive)?
+        .ok_or(ClientError::Closed)?;
+    match header.kind {
+        // A protocol error may come before the daemon read our header, so
+        // its request id is not checked.
+        MessageKind::ProtocolError => {
+            let refusal: ProtocolError = decode_body(&body).map_err(ClientError::Decode)?;
+            Err(ClientError::Refused {
+                kind: refusal.kind,
+                message: refusal.message,
+                server_major: refusal.server_major,
+            })
+        }
+        MessageKind::AdminResponse if header.request_id != REQUEST_ID => {
+            Err(ClientError::WrongRequestId {
+                expected: REQUEST_ID,
+                got: header.request_id,
+            })
+        }
+        MessageKind::AdminResponse => {
+            decode_body::<AdminResult>(&body).map_err(ClientError::Decode)
+        }
+        other => Err(ClientError::UnexpectedFrame(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::thread;
+
+    use p11kms_proto::admin::InstanceInfo;
+    use p11kms_proto::{ErrorCode, Timestamp};
+
+    use super::*;
+
+    #[test]
+    fn socket_comes_from_the_flag_then_the_environment_then_the_default() {
+        let flag = Some(PathBuf::from("/flag.sock"));
+        let env = Some(OsString::from("/env.sock"));
+        assert_eq!(
+            resolve_socket(flag.clone(), env.clone()),
+            PathBuf::from("/flag.sock")
+        );
+        assert_eq!(resolve_socket(flag, None), PathBuf::from("/flag.sock"));
+        assert_eq!(resolve_socket(None, env), PathBuf::from("/env.sock"));
+        assert_eq!(resolve_socket(None, None), PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(
+            resolve_socket(None, Some(OsString::new())),
+            PathBuf::from(DEFAULT_SOCKET)
+        );
+    }
+
+    /// A socket path of its own for each test.
+    fn socket_path() -> PathBuf {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("p11kms-cli-{}-{n}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    /// Serves one connection: checks that it carries an admin request frame,
+    /// hands the decoded request to the test and writes the frames `answer`
+    /// returns.
+    fn serve_once(
+        answer: impl FnOnce(u32, AdminRequest) -> Vec<u8> + Send + 'static,
+    ) -> (PathBuf, thread::JoinHandle<AdminRequest>) {
+        let path = socket_path();
+        let listener = UnixListener::bind(&path).expect("bind");
+        let handle = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let (header, body) = read_frame(&mut stream, MAX_BODY_LEN)
+                .expect("reads")
+                .expect("a frame");
+            assert_eq!(header.kind, MessageKind::AdminRequest);
+            let request: AdminRequest = decode_body(&body).expect("an AdminRequest");
+            let reply = answer(header.request_id, request.clone());
+            io::Write::write_all(&mut stream, &reply).expect("writes");
+            request
+        });
+        (path, handle)
+    }
+
+    fn instance() -> InstanceInfo {
+        InstanceInfo {
+            name: "hsm1".into(),
+            slot_id: 2,
+            kind: p11kms_proto::admin::InstanceKind::Hardware,
+            cluster: Some("c1".into()),
+            key_quota: 1000,
+            key_count: 0,
+            key_version_count: 0,
+            creation_date: Timestamp(1_700_000_000),
+        }
+    }
+
+    #[test]
+    fn sends_an_admin_request_frame_and_decodes_the_reply() {
+        let (path, server) = serve_once(|id, _| {
+            let result: AdminResult = Ok(AdminReply::Instances(vec![instance()]));
+            encode_frame(MessageKind::AdminResponse, id, &result).expect("encodes")
+        });
+        let request = AdminRequest::InstanceDescribe {
+            name: "hsm1".into(),
+        };
+        let reply = call(&path, &request).expect("a reply");
+        assert_eq!(reply, AdminReply::Instances(vec![instance()]));
+        assert_eq!(server.join().expect("server"), request);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn an_api_error_is_returned_as_such_and_prints_code_first() {
+        let (path, server) = serve_once(|id, _| {
+            let result: AdminResult = Err(ApiError::new(
+                ErrorCode::KeyNotFound,
+                "key 'k-1' does not exist",
+            ));
+            encode_frame(MessageKind::AdminResponse, id, &result).expect("encodes")
+        });
+        let err = call(&path, &AdminRequest::KeyDescribe { key: "k-1".into() })
+            .expect_err("an API error");
+        assert!(matches!(&err, ClientError::Api(api) if api.code == ErrorCode::KeyNotFound));
+        assert_eq!(
+            err.to_string(),
+            "Forbidden.KeyNotFound: key 'k-1' does not exist"
+        );
+        server.join().expect("server");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_protocol_error_frame_is_a_refusal() {
+        let (path, server) = serve_once(|_, _| {
+            let refusal = ProtocolError {
+                kind: ProtocolErrorKind::NotAuthorized,
+                message: "uid 1000 is not allowed".into(),
+                server_major: PROTOCOL_MAJOR,
+            };
+            encode_frame(MessageKind::ProtocolError, 0, &refusal).expect("encodes")
+        });
+        let err = call(&path, &AdminRequest::InstanceList).expect_err("refused");
+        assert!(
+            matches!(
+                err,
+                ClientError::Refused {
+                    kind: ProtocolErrorKind::NotAuthorized,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("uid 1000 is not allowed")
+                && text.contains("not allowed on the admin socket"),
+            "{text}"
+        );
+        server.join().expect("server");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_closed_connection_and_a_wrong_id_are_errors() {
+        let (path, server) = serve_once(|_, _| Vec::new());
+        let err = call(&path, &AdminRequest::InstanceList).expect_err("closed");
+        assert!(matches!(err, ClientError::Closed), "{err:?}");
+        server.join().expect("server");
+        let _ = std::fs::remove_file(&path);
+
+        let (path, server) = serve_once(|id, _| {
+            let result: AdminResult = Ok(AdminReply::Done);
+            encode_frame(MessageKind::AdminResponse, id + 1, &result).expect("encodes")
+        });
+        let err = call(&path, &AdminRequest::InstanceList).expect_err("wrong id");
+        assert!(matches!(err, ClientError::WrongRequestId { .. }), "{err:?}");
+        server.join().expect("server");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_garbled_answer_is_a_decode_error() {
+        let (path, server) = serve_once(|id, _| {
+            let mut frame = encode_frame(MessageKind::AdminResponse, id, &0xffu8).expect("encodes");
+            frame.push(0xff);
+            let len = (frame.len() - p11kms_proto::HEADER_LEN) as u32;
+            frame[12..16].copy_from_slice(&len.to_be_bytes());
+            frame
+        });
+        let err = call(&path, &AdminRequest::InstanceList).expect_err("garbled");
+        assert!(matches!(err, ClientError::Decode(_)), "{err:?}");
+        server.join().expect("server");
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_missing_socket_says_where_it_looked_and_what_to_do() {
+        let path = socket_path();
+        let err = call(&path, &AdminRequest::InstanceList).expect_err("no daemon");
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("cannot reach p11kmsd at {}: ", path.display())),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("(is the daemon running? set --socket or P11KMS_ADMIN_SOCKET)"),
+            "{text}"
+        );
+    }
+}

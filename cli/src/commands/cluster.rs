@@ -1,0 +1,176 @@
+//! `p11kms cluster …`: HSM clusters and the health and sync state of their
+//! member tokens.
+
+use clap::Subcommand;
+use p11kms_proto::admin::{AdminReply, AdminRequest, ClusterStatus, ClusterSummary};
+
+use super::{RenderError, unexpected};
+use crate::output::{self, Fields, Format, Table, list_or_dash};
+
+/// Operations on clusters.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Lists the clusters.
+    List,
+    /// Checks a cluster's members now: health, sync, object counts.
+    Status {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+impl ClusterCommand {
+    /// The admin request for this command.
+    pub fn request(&self) -> AdminRequest {
+        match self {
+            Self::List => AdminRequest::ClusterList,
+            Self::Status { name } => AdminRequest::ClusterStatus { name: name.clone() },
+        }
+    }
+
+    /// The text to print for the reply.
+    pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
+        match (self, reply) {
+            (Self::List, AdminReply::Clusters(clusters)) => {
+                Ok(output::show(format, &clusters, |c| table(c))?)
+            }
+            (Self::Status { .. }, AdminReply::Cluster(status)) => {
+                Ok(output::show(format, &status, status_text)?)
+            }
+            (Self::List, other) => Err(unexpected("cluster list", &other)),
+            (Self::Status { .. }, other) => Err(unexpected("cluster status", &other)),
+        }
+    }
+}
+
+fn table(clusters: &[ClusterSummary]) -> String {
+    let mut table = Table::new(&["NAME", "MEMBERS", "INSTANCES", "CREATED"]);
+    for cluster in clusters {
+        table.row(vec![
+            cluster.cluster_name.clone(),
+            cluster.member_count.to_string(),
+            list_or_dash(&cluster.instances),
+            cluster.creation_date.to_string(),
+        ]);
+    }
+    table.render()
+}
+
+/// The cluster's fields, a blank line, then one row per member.
+fn status_text(status: &ClusterStatus) -> String {
+    let mut text = Fields::new()
+        .field("ClusterName", &status.cluster_name)
+        .field("ExpectedObjects", status.expected_objects)
+        .field("CheckedAt", status.checked_at)
+        .render();
+    let mut table = Table::new(&[
+        "INDEX",
+        "ROLE",
+        "HEALTH",
+        "IN-SYNC",
+        "OBJECTS",
+        "TOKEN-LABEL",
+        "SERIAL",
+        "MODULE",
+    ]);
+    for member in &status.members {
+        table.row(vec![
+            member.index.to_string(),
+            member.role.to_string(),
+            member.health.to_string(),
+            if member.in_sync { "yes" } else { "no" }.to_owned(),
+            member.object_count.to_string(),
+            member.token_label.clone(),
+            member.serial.clone(),
+            member.module.clone(),
+        ]);
+    }
+    text.push('\n');
+    text.push_str(&table.render());
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use p11kms_proto::Timestamp;
+    use p11kms_proto::admin::{MemberHealth, MemberRole, MemberStatus};
+
+    use super::super::test_support::{command, refused};
+    use super::*;
+
+    fn member(index: u32, role: MemberRole, health: MemberHealth, in_sync: bool) -> MemberStatus {
+        MemberStatus {
+            index,
+            token_label: format!("c1-{index}"),
+            serial: format!("serial{index}"),
+            module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+            role,
+            health,
+            in_sync,
+            object_count: if in_sync { 2 } else { 1 },
+        }
+    }
+
+    #[test]
+    fn parses_to_requests() {
+        assert_eq!(
+            command(&["cluster", "list"]).request(),
+            AdminRequest::ClusterList
+        );
+        assert_eq!(
+            command(&["cluster", "status", "c1"]).request(),
+            AdminRequest::ClusterStatus { name: "c1".into() }
+        );
+        refused(&["cluster", "status"]);
+    }
+
+    #[test]
+    fn list_prints_a_table() {
+        let reply = AdminReply::Clusters(vec![ClusterSummary {
+            cluster_name: "c1".into(),
+            member_count: 3,
+            instances: vec!["hsm1".into(), "soft1".into()],
+            creation_date: Timestamp(1_700_000_000),
+        }]);
+        assert_eq!(
+            command(&["cluster", "list"])
+                .render(reply, Format::Human)
+                .expect("renders"),
+            "NAME  MEMBERS  INSTANCES   CREATED\n\
+             c1    3        hsm1,soft1  2023-11-14T22:13:20Z\n"
+        );
+    }
+
+    #[test]
+    fn status_prints_fields_then_members() {
+        let status = ClusterStatus {
+            cluster_name: "c1".into(),
+            expected_objects: 2,
+            members: vec![
+                member(0, MemberRole::Primary, MemberHealth::Healthy, true),
+                member(1, MemberRole::Mirror, MemberHealth::Unreachable, false),
+            ],
+            checked_at: Timestamp(1_700_000_000),
+        };
+        let cmd = command(&["cluster", "status", "c1"]);
+        assert_eq!(
+            cmd.render(AdminReply::Cluster(status.clone()), Format::Human)
+                .expect("renders"),
+            "ClusterName:     c1\n\
+             ExpectedObjects: 2\n\
+             CheckedAt:       2023-11-14T22:13:20Z\n\
+             \n\
+             INDEX  ROLE     HEALTH       IN-SYNC  OBJECTS  TOKEN-LABEL  SERIAL   MODULE\n\
+             0      primary  healthy      yes      2        c1-0         serial0  /usr/lib/softhsm/libsofthsm2.so\n\
+             1      mirror   unreachable  no       1        c1-1         serial1  /usr/lib/softhsm/libsofthsm2.so\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(
+            &cmd.render(AdminReply::Cluster(status), Format::Json)
+                .expect("renders"),
+        )
+        .expect("json");
+        assert_eq!(json["Members"][1]["Health"], "unreachable");
+        assert_eq!(json["Members"][1]["InSync"], false);
+    }
+}

@@ -1,0 +1,326 @@
+//! The daemon's configuration: `conf/p11kmsd.toml` documents every key.
+//! The daemon runs without a file on the defaults below; a file only needs
+//! the keys it changes. Unknown keys are refused so typos do not pass
+//! silently.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where the daemon keeps its state when neither `--state-dir` nor
+/// `P11KMS_STATE_DIR` nor the config names one.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/p11kms";
+/// Where Debian installs SoftHSM v2.
+pub const DEFAULT_SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// The configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("invalid config value {key}: {reason}")]
+    Value {
+        /// The key.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The deployment's region name, used in key ARNs.
+    pub region: String,
+    /// State directory (overridden by `--state-dir` and `P11KMS_STATE_DIR`).
+    pub state_dir: Option<PathBuf>,
+    /// Which clock drives schedules: `system`, or `manual` for tests.
+    pub clock: ClockMode,
+    /// Sockets and who may use them.
+    pub sockets: SocketsConfig,
+    /// Application logins.
+    pub apps: AppsConfig,
+    /// HSM modules.
+    pub hsm: HsmConfig,
+    /// What a first start creates.
+    pub bootstrap: BootstrapConfig,
+    /// Instance limits.
+    pub instances: InstancesConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// The clock behind every schedule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockMode {
+    /// The operating system's clock.
+    #[default]
+    System,
+    /// A test clock moved only by `p11kms clock`.
+    Manual,
+}
+
+/// `[sockets]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocketsConfig {
+    /// Data socket path; default `<state>/data.sock`.
+    pub data: Option<PathBuf>,
+    /// Admin socket path; default `<state>/admin.sock`.
+    pub admin: Option<PathBuf>,
+    /// Group (name or numeric gid) that owns the data socket.
+    pub data_group: Option<String>,
+    /// Mode of the data socket.
+    pub data_mode: u32,
+    /// Uids allowed on the admin socket besides root and the daemon's own uid.
+    pub admin_uids: Vec<u32>,
+    /// Most connections served at once per socket.
+    pub max_connections: usize,
+    /// Largest message body accepted, in bytes.
+    pub max_body_bytes: u32,
+}
+
+impl Default for SocketsConfig {
+    fn default() -> Self {
+        Self {
+            data: None,
+            admin: None,
+            data_group: None,
+            data_mode: 0o660,
+            admin_uids: Vec::new(),
+            max_connections: 1024,
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[apps]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppsConfig {
+    /// Wrong PINs in a row that lock an app.
+    pub max_failed_logins: u32,
+    /// How long a lock lasts, in seconds.
+    pub lockout_seconds: i64,
+}
+
+impl Default for AppsConfig {
+    fn default() -> Self {
+        Self {
+            max_failed_logins: 10,
+            lockout_seconds: 900,
+        }
+    }
+}
+
+/// `[hsm]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HsmConfig {
+    /// SoftHSM v2 library used for the tokens the daemon creates itself.
+    pub softhsm_module: PathBuf,
+}
+
+impl Default for HsmConfig {
+    fn default() -> Self {
+        Self {
+            softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE),
+        }
+    }
+}
+
+/// `[bootstrap]`: what the first start creates in an empty state directory.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BootstrapConfig {
+    /// Name of the hardware instance and of its cluster.
+    pub hardware_instance: String,
+    /// Mirrors beside the primary in that cluster.
+    pub mirrors: u32,
+}
+
+impl Default for BootstrapConfig {
+    fn default() -> Self {
+        Self {
+            hardware_instance: "hsm1".into(),
+            mirrors: 2,
+        }
+    }
+}
+
+/// `[instances]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstancesConfig {
+    /// Key versions a new HSM-backed instance may hold.
+    pub key_quota: u64,
+    /// Key versions the `default` instance may hold.
+    pub default_key_quota: u64,
+}
+
+impl Default for InstancesConfig {
+    fn default() -> Self {
+        Self {
+            key_quota: 10_000,
+            default_key_quota: 100,
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `p11kmsd=debug`; `RUST_LOG` wins.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            region: "local".into(),
+            state_dir: None,
+            clock: ClockMode::System,
+            sockets: SocketsConfig::default(),
+            apps: AppsConfig::default(),
+            hsm: HsmConfig::default(),
+            bootstrap: BootstrapConfig::default(),
+            instances: InstancesConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Range checks that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let value = |key, reason: &str| {
+            Err(ConfigError::Value {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if self.region.is_empty()
+            || !self
+                .region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return value("region", "letters, digits and '-' only, not empty");
+        }
+        if self.sockets.max_connections == 0 {
+            return value("sockets.max_connections", "must be at least 1");
+        }
+        if !(4096..=p11kms_proto::MAX_BODY_LEN).contains(&self.sockets.max_body_bytes) {
+            return value(
+                "sockets.max_body_bytes",
+                "must be between 4096 and 16777216",
+            );
+        }
+        if self.sockets.data_mode & !0o777 != 0 {
+            return value(
+                "sockets.data_mode",
+                "must be a permission mode such as 0o660",
+            );
+        }
+        if self.apps.max_failed_logins == 0 || self.apps.lockout_seconds <= 0 {
+            return value(
+                "apps",
+                "max_failed_logins and lockout_seconds must be positive",
+            );
+        }
+        if crate::kms::names::check_instance_name(&self.bootstrap.hardware_instance).is_err() {
+            return value(
+                "bootstrap.hardware_instance",
+                "must be a valid instance name",
+            );
+        }
+        if self.bootstrap.mirrors > 7 {
+            return value("bootstrap.mirrors", "at most 7 mirrors");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        let config = Config::parse("", Path::new("x.toml")).expect("empty config is valid");
+        assert_eq!(config.region, "local");
+        assert_eq!(config.bootstrap.hardware_instance, "hsm1");
+        assert_eq!(config.bootstrap.mirrors, 2);
+        assert_eq!(config.sockets.data_mode, 0o660);
+    }
+
+    #[test]
+    fn the_shipped_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/p11kmsd.toml");
+        Config::load(&path).expect("conf/p11kmsd.toml is valid");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::parse("regoin = \"x\"", Path::new("x.toml")).expect_err("typo");
+        assert!(err.to_string().contains("regoin"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        for text in [
+            "region = \"\"",
+            "[sockets]\nmax_body_bytes = 1",
+            "[sockets]\nmax_connections = 0",
+            "[bootstrap]\nhardware_instance = \"no spaces\"",
+        ] {
+            assert!(Config::parse(text, Path::new("x.toml")).is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Cryptographic operations with existing keys: each request is a whole
+//! `*Init` + single-part call, run on the serving member of the key's
+//! cluster in one HSM session.
+
+use std::sync::Arc;
+
+use cryptoki::session::Session;
+use cryptoki_sys::*;
+
+use p11kms_proto::SecretBytes;
+use p11kms_proto::data::{ClientId, DataReply};
+use p11kms_proto::pkcs11::{Mechanism as WireMechanism, ObjectId};
+
+use super::find::with_object;
+use crate::hsm::error::Context;
+use crate::hsm::mechanism::to_cryptoki;
+use crate::hsm::{HsmError, ObjectRole};
+use crate::service::{LiveCluster, Service};
+
+/// An HSM object ready to be used, found without holding any lock.
+struct Target {
+    cluster: Arc<LiveCluster>,
+    uuid: [u8; 16],
+    role: ObjectRole,
+}
+
+/// Finds the key for an operation. Every operation needs a login, except
+/// verification and encryption with a public key, which anyone may do.
+fn target(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    public_ok: bool,
+) -> Result<Target, CK_RV> {
+    let logged_in = service.clients.is_logged_in(client, slot);
+    with_object(service, client, slot, object, |instance, view| {
+        if !logged_in && !(public_ok && view.role == ObjectRole::Public) {
+            return Err(CKR_USER_NOT_LOGGED_IN);
+        }
+        view.key.check_usable().map_err(|e| e.ck_rv())?;
+        let cluster_name = instance
+            .cluster
+            .as_deref()
+            .ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
+        let cluster = service
+            .cluster(cluster_name)
+            .map_err(|_| CKR_DEVICE_ERROR)?;
+        Ok(Target {
+            cluster,
+            uuid: view.version.uuid,
+            role: view.role,
+        })
+    })
+    .map_err(|rv| {
+        if rv == CKR_OBJECT_HANDLE_INVALID {
+            CKR_KEY_HANDLE_INVALID
+        } else {
+            rv
+        }
+    })
+}
+
+/// Runs one operation on the target's serving member.
+fn run<T>(
+    target: &Target,
+    mechanism: &mut WireMechanism,
+    op: impl FnOnce(
+        &Session,
+        &cryptoki::mechanism::Mechanism<'_>,
+        cryptoki::object::ObjectHandle,
+    ) -> Result<T, cryptoki::error::Error>,
+) -> Result<T, CK_RV> {
+    let mechanism = to_cryptoki(mechanism)?;
+    let member = target
+        .cluster
+        .cluster
+        .serving_member()
+        .map_err(|e| e.ck_rv())?;
+    let handle = member
+        .find(&target.uuid, target.role)
+        .map_err(|e| e.ck_rv())?;
+    member
+        .with_session(|s| op(s, &mechanism, handle).context(|| "operation".into()))
+        .map_err(|e: HsmError| e.ck_rv())
+}
+
+/// `Sign`.
+pub fn sign(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    mechanism: &mut WireMechanism,
+    data: &[u8],
+) -> Result<DataReply, CK_RV> {
+    let target = target(service, client, slot, object, false)?;
+    run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes)
+}
+
+/// `Verify`.
+pub fn verify(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    mechanism: &mut WireMechanism,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<DataReply, CK_RV> {
+    let target = target(service, client, slot, object, true)?;
+    run(&target, mechanism, |s, m, key| {
+        s.verify(m, key, data, signature)
+    })
+    .map(|()| DataReply::Done)
+}
+
+/// `Encrypt`.
+pub fn encrypt(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    mechanism: &mut WireMechanism,
+    data: &[u8],
+) -> Result<DataReply, CK_RV> {
+    let target = target(service, client, slot, object, true)?;
+    run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)).map(DataReply::Bytes)
+}
+
+/// `Decrypt`.
+pub fn decrypt(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    mechanism: &mut WireMechanism,
+    data: &[u8],
+) -> Result<DataReply, CK_RV> {
+    let target = target(service, client, slot, object, false)?;
+    run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
+        .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
+}
+
+/// `GenerateRandom`: bytes from the HSM behind the slot.
+pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, CK_RV> {
+    if length > service.config.sockets.max_body_bytes - 64 {
+        return Err(CKR_DATA_LEN_RANGE);
+    }
+    let cluster = {
+        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
+        let name = instance.cluster.clone().ok_or(CKR_RANDOM_NO_RNG)?;
+        drop(registry);
+        service.cluster(&name).map_err(|_| CKR_DEVICE_ERROR)?
+    };
+    let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+    member
+        .with_session(|s| {
+            s.generate_random_vec(length)
+                .context(|| "C_GenerateRandom".into())
+        })
+        .map(|bytes| DataReply::Secret(SecretBytes::new(bytes)))
+        .map_err(|e| e.ck_rv())
+}

@@ -1,0 +1,80 @@
+//! Finding objects and reading their attributes. Objects of instances the
+//! client is not logged in to show only their public keys.
+
+use cryptoki_sys::*;
+
+use p11kms_proto::data::{ClientId, DataReply};
+use p11kms_proto::pkcs11::{Attribute, ObjectId};
+
+use super::objects::{ObjectView, parse_object_id};
+use crate::kms::registry::Registry;
+use crate::service::Service;
+use crate::store::InstanceRecord;
+
+/// Runs `f` on an object the client may see in `slot`.
+pub(super) fn with_object<T>(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    f: impl FnOnce(&InstanceRecord, ObjectView<'_>) -> Result<T, CK_RV>,
+) -> Result<T, CK_RV> {
+    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
+    let view = resolve(&registry, instance, object).ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+    if view.is_private() && !service.clients.is_logged_in(client, slot) {
+        return Err(CKR_OBJECT_HANDLE_INVALID);
+    }
+    f(instance, view)
+}
+
+fn resolve<'r>(
+    registry: &'r Registry,
+    instance: &InstanceRecord,
+    object: ObjectId,
+) -> Option<ObjectView<'r>> {
+    let (seq, role) = parse_object_id(object)?;
+    let (key, version) = registry.version_by_seq(seq)?;
+    let roles_match =
+        key.record.key_spec.is_symmetric() == (role == crate::hsm::ObjectRole::Secret);
+    (key.record.instance == instance.name && roles_match).then_some(ObjectView {
+        key,
+        version,
+        role,
+    })
+}
+
+/// `FindObjects`: every visible object of the slot matching the template.
+pub fn find(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    template: &[Attribute],
+) -> Result<DataReply, CK_RV> {
+    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
+    let logged_in = service.clients.is_logged_in(client, slot);
+    let objects = registry
+        .keys()
+        .filter(|key| key.record.instance == instance.name)
+        .flat_map(ObjectView::all_of)
+        .filter(|object| (logged_in || !object.is_private()) && object.matches(template))
+        .map(|object| object.description())
+        .collect();
+    Ok(DataReply::Objects(objects))
+}
+
+/// `GetAttributes`: current values, one answer per type.
+pub fn attributes(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    types: &[u64],
+) -> Result<DataReply, CK_RV> {
+    with_object(service, client, slot, object, |_, view| {
+        Ok(DataReply::Attributes(
+            types.iter().map(|ty| view.attribute(*ty)).collect(),
+        ))
+    })
+}

@@ -1,0 +1,226 @@
+//! `C_GenerateKey` and `C_GenerateKeyPair` create KMS keys.
+//!
+//! The template decides the KeySpec (`CKA_VALUE_LEN`, `CKA_MODULUS_BITS`,
+//! `CKA_EC_PARAMS`), the KeyUsage (RSA: a template asking only for
+//! decryption makes an ENCRYPT/DECRYPT key, anything else SIGN/VERIFY, since
+//! a KMS key has one usage) and the alias (`CKA_LABEL` becomes
+//! `alias/<label>`). The daemon sets the security attributes itself:
+//! requests it cannot honour (an extractable or derivable key, wrapping)
+//! yield a key that shows what it really is; `docs/pkcs11.md` lists the
+//! rules.
+
+use cryptoki_sys::*;
+
+use p11kms_proto::admin::{KeySpec, KeyUsage};
+use p11kms_proto::data::{ClientId, DataReply};
+use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute};
+
+use super::objects::ObjectView;
+use crate::hsm::objects::{P256_PARAMS, SECP256K1_PARAMS};
+use crate::kms::KmsError;
+use crate::kms::keys::{self, NewKey};
+use crate::kms::names::ALIAS_PREFIX;
+use crate::service::Service;
+
+fn flag(template: &[Attribute], ty: u64) -> Option<bool> {
+    find_attribute(template, ty).and_then(Attribute::as_bool)
+}
+
+fn check_class(template: &[Attribute], class: u64, key_types: &[u64]) -> Result<(), CK_RV> {
+    if let Some(a) = find_attribute(template, CKA_CLASS) {
+        if a.as_ulong() != Some(class) {
+            return Err(CKR_TEMPLATE_INCONSISTENT);
+        }
+    }
+    if let Some(a) = find_attribute(template, CKA_KEY_TYPE) {
+        if !a.as_ulong().is_some_and(|t| key_types.contains(&t)) {
+            return Err(CKR_TEMPLATE_INCONSISTENT);
+        }
+    }
+    if flag(template, CKA_TOKEN) == Some(false) {
+        // KMS keys are token objects; session keys are not offered.
+        return Err(CKR_TEMPLATE_INCONSISTENT);
+    }
+    Ok(())
+}
+
+fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, CK_RV> {
+    let label = templates.iter().find_map(|t| find_attribute(t, CKA_LABEL));
+    match label {
+        None => Ok(None),
+        Some(a) if a.value.is_empty() => Ok(None),
+        Some(a) => {
+            let text = std::str::from_utf8(&a.value).map_err(|_| CKR_ATTRIBUTE_VALUE_INVALID)?;
+            let alias = if text.starts_with(ALIAS_PREFIX) {
+                text.to_owned()
+            } else {
+                format!("{ALIAS_PREFIX}{text}")
+            };
+            Ok(Some(alias))
+        }
+    }
+}
+
+fn create(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    spec: KeySpec,
+    usage: KeyUsage,
+    alias: Option<String>,
+) -> Result<DataReply, CK_RV> {
+    let (instance, app) = {
+        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let instance = registry
+            .instance_by_slot(slot)
+            .ok_or(CKR_SLOT_ID_INVALID)?
+            .name
+            .clone();
+        (
+            instance,
+            service
+                .clients
+                .app(client, slot)
+                .ok_or(CKR_USER_NOT_LOGGED_IN)?,
+        )
+    };
+    let new = NewKey {
+        instance,
+        spec,
+        usage: Some(usage),
+        description: String::new(),
+        alias,
+        creator: format!("app:{app}"),
+    };
+    let key = keys::create(service, new).map_err(|e| {
+        if !matches!(e, KmsError::AliasExists(_) | KmsError::InvalidParameter(_)) {
+            tracing::error!(error = %e, "key generation through PKCS#11 failed");
+        }
+        e.ck_rv()
+    })?;
+    // Public key first, as C_GenerateKeyPair returns it.
+    let mut objects: Vec<_> = ObjectView::all_of(&key).map(|o| o.description()).collect();
+    objects.reverse();
+    Ok(DataReply::Objects(objects))
+}
+
+/// `GenerateKey`: an AES KMS key.
+pub fn generate_key(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    mechanism: &Mechanism,
+    template: &[Attribute],
+) -> Result<DataReply, CK_RV> {
+    if mechanism.ty != CKM_AES_KEY_GEN {
+        return Err(CKR_MECHANISM_INVALID);
+    }
+    check_class(template, CKO_SECRET_KEY, &[CKK_AES])?;
+    let spec = match find_attribute(template, CKA_VALUE_LEN).map(Attribute::as_ulong) {
+        None => return Err(CKR_TEMPLATE_INCOMPLETE),
+        Some(Some(32)) => KeySpec::Aes256,
+        Some(Some(16)) => KeySpec::Aes128,
+        Some(_) => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+    };
+    create(
+        service,
+        client,
+        slot,
+        spec,
+        KeyUsage::EncryptDecrypt,
+        alias_of(&[template])?,
+    )
+}
+
+/// `GenerateKeyPair`: an RSA or EC KMS key. Replies (public, private).
+pub fn generate_key_pair(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    mechanism: &Mechanism,
+    public: &[Attribute],
+    private: &[Attribute],
+) -> Result<DataReply, CK_RV> {
+    let (spec, usage) = match mechanism.ty {
+        CKM_RSA_PKCS_KEY_PAIR_GEN => {
+            check_class(public, CKO_PUBLIC_KEY, &[CKK_RSA])?;
+            check_class(private, CKO_PRIVATE_KEY, &[CKK_RSA])?;
+            let spec = match find_attribute(public, CKA_MODULUS_BITS).map(Attribute::as_ulong) {
+                None => return Err(CKR_TEMPLATE_INCOMPLETE),
+                Some(Some(2048)) => KeySpec::Rsa2048,
+                Some(Some(3072)) => KeySpec::Rsa3072,
+                Some(_) => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+            };
+            if let Some(e) = find_attribute(public, CKA_PUBLIC_EXPONENT) {
+                let significant: Vec<u8> =
+                    e.value.iter().copied().skip_while(|b| *b == 0).collect();
+                if significant != [0x01, 0x00, 0x01] {
+                    return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+                }
+            }
+            let decrypt_only =
+                flag(private, CKA_DECRYPT) == Some(true) && flag(private, CKA_SIGN) != Some(true);
+            (
+                spec,
+                if decrypt_only {
+                    KeyUsage::EncryptDecrypt
+                } else {
+                    KeyUsage::SignVerify
+                },
+            )
+        }
+        CKM_EC_KEY_PAIR_GEN => {
+            check_class(public, CKO_PUBLIC_KEY, &[CKK_EC])?;
+            check_class(private, CKO_PRIVATE_KEY, &[CKK_EC])?;
+            let params = find_attribute(public, CKA_EC_PARAMS).ok_or(CKR_TEMPLATE_INCOMPLETE)?;
+            let spec = if params.value == P256_PARAMS {
+                KeySpec::EcP256
+            } else if params.value == SECP256K1_PARAMS {
+                KeySpec::EcP256K
+            } else {
+                return Err(CKR_CURVE_NOT_SUPPORTED);
+            };
+            (spec, KeyUsage::SignVerify)
+        }
+        _ => return Err(CKR_MECHANISM_INVALID),
+    };
+    create(
+        service,
+        client,
+        slot,
+        spec,
+        usage,
+        alias_of(&[private, public])?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_become_aliases() {
+        let label = [Attribute::bytes(CKA_LABEL, b"k1".to_vec())];
+        assert_eq!(alias_of(&[&label]), Ok(Some("alias/k1".into())));
+        let prefixed = [Attribute::bytes(CKA_LABEL, b"alias/k2".to_vec())];
+        assert_eq!(alias_of(&[&[], &prefixed]), Ok(Some("alias/k2".into())));
+        assert_eq!(alias_of(&[&[]]), Ok(None));
+        let binary = [Attribute::bytes(CKA_LABEL, vec![0xff])];
+        assert_eq!(alias_of(&[&binary]), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+    }
+
+    #[test]
+    fn templates_must_agree_with_the_mechanism() {
+        let rsa_type = [Attribute::ulong(CKA_KEY_TYPE, CKK_RSA)];
+        assert_eq!(
+            check_class(&rsa_type, CKO_SECRET_KEY, &[CKK_AES]),
+            Err(CKR_TEMPLATE_INCONSISTENT)
+        );
+        let session_key = [Attribute::bool(CKA_TOKEN, false)];
+        assert_eq!(
+            check_class(&session_key, CKO_SECRET_KEY, &[CKK_AES]),
+            Err(CKR_TEMPLATE_INCONSISTENT)
+        );
+        assert_eq!(check_class(&[], CKO_SECRET_KEY, &[CKK_AES]), Ok(()));
+    }
+}

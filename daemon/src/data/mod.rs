@@ -1,0 +1,179 @@
+//! The data plane's back end: one handler per `DataRequest`, run on the
+//! connection's own thread (see `front::data_connection`). Handlers read
+//! the in-memory registry, call the HSMs through the cluster's members, and
+//! answer with the `CK_RV` the application will see.
+
+pub mod clients;
+mod crypto;
+mod find;
+mod keygen;
+pub mod objects;
+mod slots;
+
+use cryptoki_sys::*;
+
+use p11kms_proto::CkRv;
+use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
+
+use crate::kms::apps::{self, LoginError};
+use crate::service::Service;
+
+/// What the data plane knows about one connection.
+#[derive(Debug)]
+pub struct ConnectionContext {
+    /// Uid of the peer process (from the kernel).
+    pub uid: u32,
+    /// The client id from the connection's Hello.
+    pub client: Option<ClientId>,
+}
+
+/// Answers one request.
+pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataRequest) -> DataResult {
+    let client = match (&request, ctx.client) {
+        (
+            DataRequest::Hello {
+                client_id,
+                module_version,
+            },
+            None,
+        ) => {
+            service.clients.attach(*client_id, ctx.uid).map_err(CkRv)?;
+            ctx.client = Some(*client_id);
+            tracing::debug!(uid = ctx.uid, module_version, "data client connected");
+            return Ok(DataReply::Welcome {
+                daemon_version: env!("CARGO_PKG_VERSION").into(),
+                boot_id: service.boot_id,
+                max_body_len: service.config.sockets.max_body_bytes,
+            });
+        }
+        // A second Hello, or any request before the first, breaks the protocol.
+        (DataRequest::Hello { .. }, Some(_)) | (_, None) => return Err(CkRv(CKR_GENERAL_ERROR)),
+        (_, Some(client)) => client,
+    };
+    let result = match request {
+        DataRequest::Hello { .. } => Err(CKR_GENERAL_ERROR),
+        DataRequest::ListSlots => slots::list(service).map(DataReply::Slots),
+        DataRequest::Login {
+            slot,
+            user_type,
+            pin,
+        } => login(service, &client, slot, user_type, pin.expose()),
+        DataRequest::Logout { slot } => service
+            .clients
+            .logout(&client, slot)
+            .map(|()| DataReply::Done),
+        DataRequest::FindObjects { slot, template } => {
+            find::find(service, &client, slot, &template)
+        }
+        DataRequest::GetAttributes {
+            slot,
+            object,
+            types,
+        } => find::attributes(service, &client, slot, object, &types),
+        DataRequest::GenerateKey {
+            slot,
+            mechanism,
+            template,
+        } => keygen::generate_key(service, &client, slot, &mechanism, &template),
+        DataRequest::GenerateKeyPair {
+            slot,
+            mechanism,
+            public_template,
+            private_template,
+        } => keygen::generate_key_pair(
+            service,
+            &client,
+            slot,
+            &mechanism,
+            &public_template,
+            &private_template,
+        ),
+        // Destroying a KMS key means scheduling its deletion, which arrives
+        // with the key lifecycle; until then it is refused, never done.
+        DataRequest::DestroyObject { .. } => Err(CKR_ACTION_PROHIBITED),
+        DataRequest::Sign {
+            slot,
+            object,
+            mut mechanism,
+            data,
+        } => crypto::sign(service, &client, slot, object, &mut mechanism, &data),
+        DataRequest::Verify {
+            slot,
+            object,
+            mut mechanism,
+            data,
+            signature,
+        } => crypto::verify(
+            service,
+            &client,
+            slot,
+            object,
+            &mut mechanism,
+            &data,
+            &signature,
+        ),
+        DataRequest::Encrypt {
+            slot,
+            object,
+            mut mechanism,
+            data,
+        } => crypto::encrypt(
+            service,
+            &client,
+            slot,
+            object,
+            &mut mechanism,
+            data.expose(),
+        ),
+        DataRequest::Decrypt {
+            slot,
+            object,
+            mut mechanism,
+            data,
+        } => crypto::decrypt(service, &client, slot, object, &mut mechanism, &data),
+        DataRequest::GenerateRandom { slot, length } => crypto::random(service, slot, length),
+    };
+    result.map_err(CkRv)
+}
+
+fn login(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    user_type: u64,
+    pin: &[u8],
+) -> Result<DataReply, CK_RV> {
+    if user_type != CKU_USER {
+        // There is no security officer: instances are administered on the
+        // admin socket, not through PKCS#11.
+        return Err(CKR_USER_TYPE_INVALID);
+    }
+    let instance = service
+        .registry()
+        .map_err(|e| e.ck_rv())?
+        .instance_by_slot(slot)
+        .map(|i| i.name.clone())
+        .ok_or(CKR_SLOT_ID_INVALID)?;
+    if service.clients.is_logged_in(client, slot) {
+        return Err(CKR_USER_ALREADY_LOGGED_IN);
+    }
+    match apps::login(service, &instance, pin) {
+        Ok(app) => {
+            service.clients.login(client, slot, app.clone())?;
+            tracing::info!(app, instance, "app logged in");
+            Ok(DataReply::Done)
+        }
+        Err(LoginError::Incorrect) => {
+            tracing::warn!(instance, "login refused: incorrect PIN");
+            Err(CKR_PIN_INCORRECT)
+        }
+        Err(LoginError::Locked(until)) => {
+            tracing::warn!(instance, %until, "login refused: app locked");
+            Err(CKR_PIN_LOCKED)
+        }
+        Err(LoginError::Internal(error)) => {
+            tracing::error!(instance, error, "login failed");
+            Err(CKR_GENERAL_ERROR)
+        }
+    }
+}

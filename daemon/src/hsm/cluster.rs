@@ -1,0 +1,286 @@
+//! A cluster: a primary member and its mirrors, holding the same key
+//! versions.
+//!
+//! Writes go to the primary first; the new material is then wrapped under
+//! the cluster key *inside* the primary (AES key wrap with padding,
+//! RFC 5649) and unwrapped inside each mirror, so key material never
+//! exists outside an HSM in clear. A version is on every member before
+//! `create_version` returns; if any member fails, the version is destroyed
+//! everywhere and the error returned, so no half-created key survives.
+//!
+//! The cluster key itself reaches a new member wrapped under a one-time RSA
+//! transport key generated inside that member (see
+//! [`Cluster::share_cluster_key`]).
+
+use std::sync::Arc;
+
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
+use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
+use cryptoki::session::Session;
+use zeroize::Zeroizing;
+
+use p11kms_proto::admin::KeySpec;
+
+use super::error::{Context, HsmError};
+use super::member::Member;
+use super::objects::{ObjectRole, PublicKey, VersionName};
+use super::templates;
+
+/// A cluster of member tokens.
+#[derive(Debug)]
+pub struct Cluster {
+    name: String,
+    members: Vec<Arc<Member>>,
+    primary: usize,
+}
+
+impl Cluster {
+    /// A cluster over connected members; `primary` is the position of the
+    /// primary in `members`.
+    pub fn new(name: &str, members: Vec<Arc<Member>>, primary: usize) -> Result<Self, HsmError> {
+        if primary >= members.len() {
+            return Err(HsmError::Unexpected(format!(
+                "cluster '{name}' has no member at position {primary}"
+            )));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            members,
+            primary,
+        })
+    }
+
+    /// The cluster's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// All members, in index order.
+    pub fn members(&self) -> &[Arc<Member>] {
+        &self.members
+    }
+
+    /// The primary.
+    pub fn primary(&self) -> &Arc<Member> {
+        &self.members[self.primary]
+    }
+
+    /// The mirrors.
+    pub fn mirrors(&self) -> impl Iterator<Item = &Arc<Member>> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| *i != self.primary)
+            .map(|(_, m)| m)
+    }
+
+    /// The member that serves data-plane operations.
+    pub fn serving_member(&self) -> Result<&Arc<Member>, HsmError> {
+        let primary = self.primary();
+        if primary.is_healthy() {
+            return Ok(primary);
+        }
+        self.members
+            .iter()
+            .find(|m| m.is_healthy())
+            .ok_or_else(|| HsmError::NoHealthyMember(self.name.clone()))
+    }
+
+    /// Creates the cluster key on the primary and shares it with every
+    /// mirror. Used once, when the cluster is created.
+    pub fn create_cluster_key(&self) -> Result<(), HsmError> {
+        let primary = self.primary();
+        let handle = primary.with_session(|s| {
+            s.generate_key(&Mechanism::AesKeyGen, &templates::cluster_key())
+                .context(|| format!("generating the cluster key on '{}'", primary.label()))
+        })?;
+        primary.set_cluster_key(handle);
+        for mirror in self.mirrors() {
+            Self::share_cluster_key(primary, mirror)?;
+        }
+        Ok(())
+    }
+
+    /// Gives `to` the cluster key held by `from`: `to` generates an RSA
+    /// transport key pair, `from` wraps the cluster key under its public
+    /// half (RSA-OAEP), `to` unwraps it with the private half, and the
+    /// transport pair (session objects) disappears.
+    pub fn share_cluster_key(from: &Member, to: &Member) -> Result<(), HsmError> {
+        let cluster_key = from.cluster_key()?;
+        // SoftHSM accepts only SHA-1 with MGF1-SHA-1 for OAEP key wrapping;
+        // OAEP's security does not rest on SHA-1's collision resistance.
+        let oaep = Mechanism::RsaPkcsOaep(PkcsOaepParams::new(
+            MechanismType::SHA1,
+            PkcsMgfType::MGF1_SHA1,
+            PkcsOaepSource::empty(),
+        ));
+        let handle = to.with_session(|ts| {
+            let (public_t, private_t) = templates::transport_pair();
+            let (public, private) = ts
+                .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public_t, &private_t)
+                .context(|| format!("transport key on '{}'", to.label()))?;
+            let (modulus, exponent) = rsa_public(ts, public)?;
+            let wrapped = from.with_session(|fs| {
+                let imported = fs
+                    .create_object(&templates::transport_public_copy(modulus, exponent))
+                    .context(|| format!("importing the transport key into '{}'", from.label()))?;
+                let wrapped = fs.wrap_key(&oaep, imported, cluster_key);
+                let _ = fs.destroy_object(imported);
+                wrapped.context(|| format!("wrapping the cluster key on '{}'", from.label()))
+            })?;
+            let handle = ts
+                .unwrap_key(&oaep, private, &wrapped, &templates::cluster_key_unwrap())
+                .context(|| format!("unwrapping the cluster key on '{}'", to.label()));
+            let _ = ts.destroy_object(private);
+            let _ = ts.destroy_object(public);
+            handle
+        })?;
+        to.set_cluster_key(handle);
+        Ok(())
+    }
+
+    /// Creates a key version on every member. Returns the public key of an
+    /// asymmetric version.
+    pub fn create_version(&self, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
+        let primary = self.primary();
+        let public = primary.with_session(|s| generate(s, primary, v))?;
+        for mirror in self.mirrors() {
+            if let Err(error) = Self::replicate(primary, mirror, v, public.as_ref()) {
+                tracing::error!(cluster = %self.name, member = mirror.label(), %error, "replication failed; rolling back");
+                self.destroy_version(v);
+                return Err(error);
+            }
+        }
+        Ok(public)
+    }
+
+    /// Copies a version from `from` to `to`, wrapped under the cluster key.
+    pub fn replicate(
+        from: &Member,
+        to: &Member,
+        v: &VersionName,
+        public: Option<&PublicKey>,
+    ) -> Result<(), HsmError> {
+        for role in v.roles() {
+            let handle = match role {
+                ObjectRole::Secret | ObjectRole::Private => {
+                    let (wrapping, key) = (from.cluster_key()?, from.find(&v.id, *role)?);
+                    let blob = Zeroizing::new(from.with_session(|s| {
+                        s.wrap_key(&Mechanism::AesKeyWrapPad, wrapping, key)
+                            .context(|| format!("wrapping {} on '{}'", v.label, from.label()))
+                    })?);
+                    let unwrapping = to.cluster_key()?;
+                    to.with_session(|s| {
+                        s.unwrap_key(
+                            &Mechanism::AesKeyWrapPad,
+                            unwrapping,
+                            &blob,
+                            &templates::unwrapped(v, *role),
+                        )
+                        .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))
+                    })?
+                }
+                ObjectRole::Public => {
+                    let public = public.ok_or_else(|| {
+                        HsmError::Unexpected(format!("{} has no public key", v.label))
+                    })?;
+                    to.with_session(|s| {
+                        s.create_object(&templates::public_copy(v, public))
+                            .context(|| {
+                                format!("copying public key {} to '{}'", v.label, to.label())
+                            })
+                    })?
+                }
+            };
+            to.remember(&v.id, *role, handle);
+        }
+        Ok(())
+    }
+
+    /// Destroys a version's objects on every member that has them; returns
+    /// how many members still hold some of them.
+    pub fn destroy_version(&self, v: &VersionName) -> usize {
+        let mut failures = 0;
+        for member in &self.members {
+            for role in v.roles() {
+                let result = member.find(&v.id, *role).and_then(|handle| {
+                    member.with_session(|s| {
+                        s.destroy_object(handle)
+                            .context(|| "C_DestroyObject".into())
+                    })
+                });
+                match result {
+                    Ok(()) | Err(HsmError::ObjectMissing(..)) => {}
+                    Err(error) => {
+                        failures += 1;
+                        tracing::error!(member = member.label(), version = %v.label, %error, "cannot destroy object");
+                    }
+                }
+            }
+            member.forget(&v.id);
+        }
+        failures
+    }
+}
+
+/// Generates a version's objects in one session of `member`.
+fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
+    if v.spec.is_symmetric() {
+        let handle = s
+            .generate_key(&Mechanism::AesKeyGen, &templates::secret_key(v))
+            .context(|| format!("generating {} on '{}'", v.label, member.label()))?;
+        member.remember(&v.id, ObjectRole::Secret, handle);
+        return Ok(None);
+    }
+    let rsa = matches!(v.spec, KeySpec::Rsa2048 | KeySpec::Rsa3072);
+    let mechanism = if rsa {
+        Mechanism::RsaPkcsKeyPairGen
+    } else {
+        Mechanism::EccKeyPairGen
+    };
+    let (public_t, private_t) = templates::key_pair(v);
+    let (public, private) = s
+        .generate_key_pair(&mechanism, &public_t, &private_t)
+        .context(|| format!("generating {} on '{}'", v.label, member.label()))?;
+    member.remember(&v.id, ObjectRole::Public, public);
+    member.remember(&v.id, ObjectRole::Private, private);
+    let key = if rsa {
+        let (modulus, exponent) = rsa_public(s, public)?;
+        PublicKey::Rsa { modulus, exponent }
+    } else {
+        let attrs = s
+            .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
+            .context(|| "reading the EC public key".into())?;
+        match attrs.as_slice() {
+            [Attribute::EcParams(params), Attribute::EcPoint(point)] => PublicKey::Ec {
+                params: params.clone(),
+                point: point.clone(),
+            },
+            _ => {
+                return Err(HsmError::Unexpected(
+                    "EC public key without params or point".into(),
+                ));
+            }
+        }
+    };
+    Ok(Some(key))
+}
+
+fn rsa_public(s: &Session, public: ObjectHandle) -> Result<(Vec<u8>, Vec<u8>), HsmError> {
+    let attrs = s
+        .get_attributes(
+            public,
+            &[AttributeType::Modulus, AttributeType::PublicExponent],
+        )
+        .context(|| "reading the RSA public key".into())?;
+    match attrs.as_slice() {
+        [
+            Attribute::Modulus(modulus),
+            Attribute::PublicExponent(exponent),
+        ] => Ok((modulus.clone(), exponent.clone())),
+        _ => Err(HsmError::Unexpected(
+            "RSA public key without modulus or exponent".into(),
+        )),
+    }
+}

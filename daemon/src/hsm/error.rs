@@ -1,0 +1,104 @@
+//! What can go wrong between the daemon and its HSMs.
+
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki_sys::{CK_RV, CKR_DEVICE_ERROR, CKR_GENERAL_ERROR};
+
+/// An HSM operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HsmError {
+    /// The PKCS#11 library returned an error.
+    #[error("{context}: {source}")]
+    Pkcs11 {
+        /// What the daemon was doing.
+        context: String,
+        /// The library's error.
+        source: CkError,
+    },
+    /// The library could not be loaded or prepared.
+    #[error("cannot load PKCS#11 module {path}: {reason}")]
+    Module {
+        /// Module path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// No token with this label in the module.
+    #[error("no token labelled '{0}'")]
+    TokenNotFound(String),
+    /// An object the store knows of is missing on a member.
+    #[error("object {0} is missing on member {1}")]
+    ObjectMissing(String, String),
+    /// No member can serve the request.
+    #[error("no healthy member in cluster '{0}'")]
+    NoHealthyMember(String),
+    /// Files of a managed token could not be prepared.
+    #[error("token files: {0}")]
+    Io(#[from] std::io::Error),
+    /// A value read from the HSM does not have the expected shape.
+    #[error("unexpected value from HSM: {0}")]
+    Unexpected(String),
+}
+
+impl HsmError {
+    /// Wraps a cryptoki error with what the daemon was doing.
+    pub fn pkcs11(context: impl Into<String>, source: CkError) -> Self {
+        Self::Pkcs11 {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The `CK_RV` an application should see for this failure: the HSM's own
+    /// answer where there is one, a device error otherwise.
+    pub fn ck_rv(&self) -> CK_RV {
+        match self {
+            Self::Pkcs11 {
+                source: CkError::Pkcs11(rv, _),
+                ..
+            } => super::rv::ck_rv(*rv),
+            Self::Pkcs11 { .. } | Self::Unexpected(_) => CKR_GENERAL_ERROR,
+            _ => CKR_DEVICE_ERROR,
+        }
+    }
+
+    /// True when the member itself is in trouble (not the request): the
+    /// session or token is gone, or the device failed.
+    pub fn is_device_fault(&self) -> bool {
+        match self {
+            Self::Pkcs11 {
+                source: CkError::Pkcs11(rv, _),
+                ..
+            } => matches!(
+                rv,
+                RvError::DeviceError
+                    | RvError::DeviceMemory
+                    | RvError::DeviceRemoved
+                    | RvError::TokenNotPresent
+                    | RvError::TokenNotRecognized
+                    | RvError::SessionHandleInvalid
+                    | RvError::SessionClosed
+                    | RvError::CryptokiNotInitialized
+                    | RvError::GeneralError
+                    | RvError::UserNotLoggedIn
+            ),
+            Self::Module { .. }
+            | Self::TokenNotFound(_)
+            | Self::Io(_)
+            | Self::NoHealthyMember(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Adds context to cryptoki results.
+pub trait Context<T> {
+    /// Names what was being done when it failed.
+    fn context(self, what: impl FnOnce() -> String) -> Result<T, HsmError>;
+}
+
+impl<T> Context<T> for Result<T, CkError> {
+    fn context(self, what: impl FnOnce() -> String) -> Result<T, HsmError> {
+        self.map_err(|source| HsmError::pkcs11(what(), source))
+    }
+}

@@ -1,0 +1,22 @@
+//! The daemon's HSM layer: PKCS#11 modules loaded through cryptoki, member
+//! tokens with their sessions, clusters that keep every key version on
+//! every member, and the SoftHSM tokens the daemon manages itself.
+//!
+//! Everything here blocks; it runs on the data plane's connection threads
+//! and on the admin plane's blocking pool, never on the async executor.
+
+pub mod cluster;
+pub mod error;
+pub mod mechanism;
+pub mod member;
+pub mod module;
+pub mod objects;
+pub mod rv;
+pub mod softhsm;
+pub mod templates;
+
+pub use cluster::Cluster;
+pub use error::HsmError;
+pub use member::Member;
+pub use module::HsmModule;
+pub use objects::{ObjectRole, PublicKey, VersionName};

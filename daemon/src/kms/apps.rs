@@ -1,0 +1,183 @@
+//! Applications and their PINs.
+//!
+//! A PIN is 40 letters and digits: the first 8 are a public lookup code
+//! that names the app, the other 32 are the secret. Only a salted Argon2id
+//! hash of the secret is stored. Wrong PINs are counted per app; after
+//! `apps.max_failed_logins` in a row the app is locked for
+//! `apps.lockout_seconds`, during which even the right PIN is refused.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use zeroize::Zeroizing;
+
+use p11kms_proto::admin::{AppCreated, AppInfo};
+use p11kms_proto::{SecretString, Timestamp};
+
+use super::error::KmsError;
+use super::names::check_app_name;
+use crate::secrets::random_pin;
+use crate::service::Service;
+use crate::store::AppRecord;
+
+/// Length of the public part of a PIN.
+const LOOKUP_LEN: usize = 8;
+/// Length of the secret part of a PIN.
+const SECRET_LEN: usize = 32;
+/// Length of a whole PIN.
+pub const PIN_LEN: usize = LOOKUP_LEN + SECRET_LEN;
+
+/// Why a login failed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong PIN, unknown app, or an app of another instance.
+    #[error("incorrect PIN")]
+    Incorrect,
+    /// Too many wrong PINs: locked until the given time.
+    #[error("app locked until {0}")]
+    Locked(Timestamp),
+    /// The daemon could not check.
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn hash_secret(secret: &[u8]) -> Result<String, KmsError> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| KmsError::Internal(format!("cannot encode salt: {e}")))?;
+    Argon2::default()
+        .hash_password(secret, &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| KmsError::Internal(format!("cannot hash PIN: {e}")))
+}
+
+fn secret_matches(secret: &[u8], stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .is_ok_and(|hash| Argon2::default().verify_password(secret, &hash).is_ok())
+}
+
+/// `app create`: a new app for an instance, with a fresh PIN shown once.
+pub fn create(service: &Service, name: &str, instance: &str) -> Result<AppCreated, KmsError> {
+    check_app_name(name).map_err(KmsError::InvalidParameter)?;
+    {
+        let registry = service.registry()?;
+        registry.instance(instance)?;
+        if registry.app(name).is_ok() {
+            return Err(KmsError::Exists {
+                what: "app",
+                name: name.into(),
+            });
+        }
+    }
+    let pin = random_pin(PIN_LEN);
+    let (lookup, secret) = pin.split_at(LOOKUP_LEN);
+    let record = AppRecord {
+        name: name.to_owned(),
+        instance: instance.to_owned(),
+        pin_lookup: lookup.to_owned(),
+        pin_hash: hash_secret(secret.as_bytes())?,
+        created_at: service.clock.now(),
+        failed_logins: 0,
+        locked_until: None,
+    };
+    // Check again under the write lock: another request may have taken the
+    // name while the hash was computed.
+    let mut registry = service.registry_mut()?;
+    if registry.app(name).is_ok() {
+        return Err(KmsError::Exists {
+            what: "app",
+            name: name.into(),
+        });
+    }
+    if registry.app_by_lookup(lookup).is_some() {
+        return Err(KmsError::Internal("PIN lookup collision; try again".into()));
+    }
+    service
+        .store
+        .write(record.created_at, |tx| tx.insert_app(&record))?;
+    registry.put_app(record);
+    tracing::info!(app = name, instance, "app created");
+    Ok(AppCreated {
+        app_name: name.to_owned(),
+        instance: instance.to_owned(),
+        pin: SecretString::new(pin.to_string()),
+    })
+}
+
+/// `app list` / `app describe` view of an app.
+pub fn info(app: &AppRecord) -> AppInfo {
+    AppInfo {
+        app_name: app.name.clone(),
+        instance: app.instance.clone(),
+        creation_date: app.created_at,
+        failed_logins: app.failed_logins,
+        locked_until: app.locked_until,
+    }
+}
+
+/// `app delete`.
+pub fn delete(service: &Service, name: &str) -> Result<(), KmsError> {
+    let mut registry = service.registry_mut()?;
+    registry.app(name)?;
+    service
+        .store
+        .write(service.clock.now(), |tx| tx.delete_app(name))?;
+    registry.remove_app(name);
+    service.clients.forget_app(name);
+    tracing::info!(app = name, "app deleted");
+    Ok(())
+}
+
+/// Checks a PIN for a login to `instance`; returns the app's name.
+pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, LoginError> {
+    let internal = |e: KmsError| LoginError::Internal(e.to_string());
+    let now = service.clock.now();
+    let pin = Zeroizing::new(pin.to_vec());
+    let app = (pin.len() == PIN_LEN)
+        .then(|| std::str::from_utf8(&pin[..LOOKUP_LEN]).ok())
+        .flatten()
+        .and_then(|lookup| service.registry().ok()?.app_by_lookup(lookup).cloned());
+    let Some(mut app) = app.filter(|a| a.instance == instance) else {
+        // Spend the time a real check takes, so timing does not tell
+        // whether a lookup code exists.
+        let _ = secret_matches(
+            b"",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        );
+        return Err(LoginError::Incorrect);
+    };
+    if let Some(until) = app.locked_until {
+        if now < until {
+            return Err(LoginError::Locked(until));
+        }
+    }
+    let ok = secret_matches(&pin[LOOKUP_LEN..], &app.pin_hash);
+    let before = (app.failed_logins, app.locked_until);
+    if ok {
+        app.failed_logins = 0;
+        app.locked_until = None;
+    } else {
+        // A lock that has run out starts a fresh count.
+        if app.locked_until.is_some() {
+            app.failed_logins = 0;
+            app.locked_until = None;
+        }
+        app.failed_logins += 1;
+        if app.failed_logins >= service.config.apps.max_failed_logins {
+            app.locked_until = Some(now.plus_seconds(service.config.apps.lockout_seconds));
+            tracing::warn!(app = %app.name, "too many wrong PINs: app locked");
+        }
+    }
+    if (app.failed_logins, app.locked_until) != before {
+        let mut registry = service.registry_mut().map_err(internal)?;
+        service
+            .store
+            .write(now, |tx| tx.update_app_logins(&app))
+            .map_err(|e| internal(e.into()))?;
+        registry.put_app(app.clone());
+    }
+    match (ok, app.locked_until) {
+        (true, _) => Ok(app.name),
+        (false, Some(until)) => Err(LoginError::Locked(until)),
+        (false, None) => Err(LoginError::Incorrect),
+    }
+}

@@ -1,0 +1,255 @@
+//! Clusters between the store and the HSMs: creating the managed SoftHSM
+//! clusters, opening every cluster at start, reporting their status and
+//! reconciling them against the store.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use p11kms_proto::Timestamp;
+use p11kms_proto::admin::{ClusterStatus, MemberHealth, MemberRole, MemberStatus};
+
+use super::error::KmsError;
+use super::registry::Registry;
+use crate::config::Config;
+use crate::hsm::mechanism::{GENERATION_MECHANISMS, OPERATION_MECHANISMS};
+use crate::hsm::softhsm::{self, SoftHsmDir};
+use crate::hsm::{Cluster, HsmError, HsmModule, Member};
+use crate::paths::StatePaths;
+use crate::secrets::TokenPins;
+use crate::service::LiveCluster;
+use crate::store::{ClusterRecord, MemberRecord};
+
+/// Library instances already loaded in this process, by the file loaded.
+pub type Modules = HashMap<PathBuf, Arc<HsmModule>>;
+
+/// The token label of member `index` of a managed cluster.
+pub fn member_label(cluster: &str, index: u32) -> String {
+    format!("{cluster}-{index}")
+}
+
+fn managed_module(
+    paths: &StatePaths,
+    config: &Config,
+    cluster: &str,
+    modules: &mut Modules,
+) -> Result<Arc<HsmModule>, HsmError> {
+    let dir = SoftHsmDir::new(&paths.cluster_dir(cluster));
+    if let Some(module) = modules.get(&dir.library()) {
+        return Ok(module.clone());
+    }
+    dir.prepare(&config.hsm.softhsm_module)?;
+    let module = Arc::new(dir.load()?);
+    modules.insert(dir.library(), module.clone());
+    Ok(module)
+}
+
+/// Creates a managed cluster of `1 + mirrors` SoftHSM tokens: its own
+/// SoftHSM instance, tokens initialized with generated PINs, and the
+/// cluster key on every member. Nothing is written to the store here.
+pub fn create_managed(
+    paths: &StatePaths,
+    config: &Config,
+    name: &str,
+    mirrors: u32,
+    now: Timestamp,
+    modules: &mut Modules,
+) -> Result<(ClusterRecord, Arc<LiveCluster>), KmsError> {
+    let dir = paths.cluster_dir(name);
+    if dir.exists() {
+        // A directory without a store record is what a start interrupted
+        // during creation leaves; it never held a key.
+        tracing::warn!(
+            cluster = name,
+            "removing the remains of an unfinished cluster creation"
+        );
+        std::fs::remove_dir_all(&dir).map_err(HsmError::from)?;
+    }
+    let module = managed_module(paths, config, name, modules)?;
+    let mut members = Vec::new();
+    let mut records = Vec::new();
+    for index in 0..=mirrors {
+        let label = member_label(name, index);
+        let pins = TokenPins::new(&paths.secrets_dir(), name, index);
+        let (so_pin, user_pin) = pins.generate().map_err(HsmError::from)?;
+        let serial = softhsm::init_token(&module, &label, &so_pin, &user_pin)?;
+        let member = Member::connect(index, &label, Some(&serial), module.clone(), user_pin)?;
+        members.push(Arc::new(member));
+        records.push(MemberRecord {
+            index,
+            module: config.hsm.softhsm_module.display().to_string(),
+            managed: true,
+            token_label: label,
+            serial,
+            role: if index == 0 {
+                MemberRole::Primary
+            } else {
+                MemberRole::Mirror
+            },
+            in_sync: true,
+        });
+    }
+    let cluster = Cluster::new(name, members, 0)?;
+    cluster.create_cluster_key()?;
+    tracing::info!(cluster = name, members = mirrors + 1, "cluster created");
+    let live = live(cluster)?;
+    Ok((
+        ClusterRecord {
+            name: name.to_owned(),
+            created_at: now,
+            members: records,
+        },
+        live,
+    ))
+}
+
+/// Opens a cluster the store knows: loads its library, finds and logs in
+/// to every member.
+pub fn open(
+    paths: &StatePaths,
+    config: &Config,
+    record: &ClusterRecord,
+    modules: &mut Modules,
+) -> Result<Arc<LiveCluster>, KmsError> {
+    let mut members = Vec::new();
+    let mut primary = 0;
+    for m in &record.members {
+        let module = if m.managed {
+            managed_module(paths, config, &record.name, modules)?
+        } else {
+            let path = PathBuf::from(&m.module);
+            match modules.get(&path) {
+                Some(module) => module.clone(),
+                None => {
+                    let module = Arc::new(HsmModule::load(&path)?);
+                    modules.insert(path, module.clone());
+                    module
+                }
+            }
+        };
+        let pin = TokenPins::new(&paths.secrets_dir(), &record.name, m.index)
+            .user_pin()
+            .map_err(HsmError::from)?;
+        let member = Member::connect(m.index, &m.token_label, Some(&m.serial), module, pin)?;
+        if m.role == MemberRole::Primary {
+            primary = members.len();
+        }
+        members.push(Arc::new(member));
+    }
+    live(Cluster::new(&record.name, members, primary)?)
+}
+
+fn live(cluster: Cluster) -> Result<Arc<LiveCluster>, KmsError> {
+    let wanted: Vec<u64> = OPERATION_MECHANISMS
+        .iter()
+        .chain(GENERATION_MECHANISMS)
+        .copied()
+        .collect();
+    let mechanisms = cluster.primary().mechanisms(&wanted)?;
+    Ok(Arc::new(LiveCluster {
+        cluster,
+        mechanisms,
+    }))
+}
+
+/// The version ids the store places in a cluster.
+fn expected_versions(registry: &Registry, cluster: &str) -> HashSet<[u8; 16]> {
+    let instances: HashSet<&str> = registry
+        .instances()
+        .filter(|i| i.cluster.as_deref() == Some(cluster))
+        .map(|i| i.name.as_str())
+        .collect();
+    registry
+        .keys()
+        .filter(|k| instances.contains(k.record.instance.as_str()))
+        .flat_map(|k| k.versions.iter().map(|v| v.uuid))
+        .collect()
+}
+
+/// `cluster status`: every member's role, health, object count and
+/// whether it holds every version the store expects.
+pub fn status(
+    live: &LiveCluster,
+    registry: &Registry,
+    record: &ClusterRecord,
+    now: Timestamp,
+) -> ClusterStatus {
+    let expected = expected_versions(registry, &record.name);
+    let primary_index = live.cluster.primary().index();
+    let members = live
+        .cluster
+        .members()
+        .iter()
+        .map(|member| {
+            let found = member.version_ids();
+            let (health, count, in_sync) = match &found {
+                Ok(ids) => {
+                    let ids: HashSet<[u8; 16]> = ids.iter().copied().collect();
+                    (
+                        MemberHealth::Healthy,
+                        ids.len() as u64,
+                        expected.is_subset(&ids),
+                    )
+                }
+                Err(error) => {
+                    tracing::warn!(member = member.label(), %error, "member did not answer");
+                    (MemberHealth::Unreachable, 0, false)
+                }
+            };
+            MemberStatus {
+                index: member.index(),
+                token_label: member.label().to_owned(),
+                serial: member.serial().to_owned(),
+                module: member.module_path(),
+                role: if member.index() == primary_index {
+                    MemberRole::Primary
+                } else {
+                    MemberRole::Mirror
+                },
+                health,
+                in_sync,
+                object_count: count,
+            }
+        })
+        .collect();
+    ClusterStatus {
+        cluster_name: record.name.clone(),
+        expected_objects: expected.len() as u64,
+        members,
+        checked_at: now,
+    }
+}
+
+/// Compares each cluster's primary with the store at start and reports
+/// every difference. Nothing is deleted: an operator decides.
+pub fn reconcile(live: &LiveCluster, registry: &Registry, cluster: &str) {
+    let expected = expected_versions(registry, cluster);
+    let primary = live.cluster.primary();
+    match primary.version_ids() {
+        Ok(found) => {
+            let found: HashSet<[u8; 16]> = found.into_iter().collect();
+            let missing: Vec<_> = expected
+                .difference(&found)
+                .map(|id| uuid::Uuid::from_bytes(*id))
+                .collect();
+            let unknown: Vec<_> = found
+                .difference(&expected)
+                .map(|id| uuid::Uuid::from_bytes(*id))
+                .collect();
+            if missing.is_empty() && unknown.is_empty() {
+                tracing::info!(
+                    cluster,
+                    versions = expected.len(),
+                    "primary matches the store"
+                );
+            }
+            for version in missing {
+                tracing::error!(cluster, %version, "key version in the store is missing on the primary");
+            }
+            for version in unknown {
+                tracing::warn!(cluster, %version, "object on the primary is unknown to the store (left in place)");
+            }
+        }
+        Err(error) => tracing::error!(cluster, %error, "cannot reconcile: primary did not answer"),
+    }
+}

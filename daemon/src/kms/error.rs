@@ -1,0 +1,105 @@
+//! The KMS layer's errors, and the one place where each becomes either a
+//! spec error code (admin plane) or a `CK_RV` (data plane).
+
+use cryptoki_sys::*;
+
+use p11kms_proto::{ApiError, ErrorCode};
+
+use crate::hsm::HsmError;
+use crate::store::StoreError;
+
+/// A KMS operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KmsError {
+    /// No key with this id or alias.
+    #[error("key '{0}' does not exist")]
+    KeyNotFound(String),
+    /// No such alias.
+    #[error("alias '{0}' does not exist")]
+    AliasNotFound(String),
+    /// Another named resource is missing.
+    #[error("{what} '{name}' does not exist")]
+    NotFound {
+        /// Kind of resource.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The name is taken.
+    #[error("{what} '{name}' already exists")]
+    Exists {
+        /// Kind of resource.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// The alias is taken.
+    #[error("alias '{0}' already exists")]
+    AliasExists(String),
+    /// A parameter is wrong.
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// A quota is full.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// The operation does not apply.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The key is disabled.
+    #[error("key '{0}' is disabled")]
+    Disabled(String),
+    /// The key is pending deletion.
+    #[error("key '{0}' is pending deletion")]
+    PendingDeletion(String),
+    /// The HSM failed.
+    #[error("HSM: {0}")]
+    Hsm(#[from] HsmError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Something inside the daemon went wrong.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl KmsError {
+    /// The spec's error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::KeyNotFound(_) => ErrorCode::KeyNotFound,
+            Self::AliasNotFound(_) => ErrorCode::AliasNotFound,
+            Self::NotFound { .. } => ErrorCode::ResourceNotFound,
+            Self::Exists { .. } => ErrorCode::ResourceExist,
+            Self::AliasExists(_) => ErrorCode::AliasAlreadyExists,
+            Self::InvalidParameter(_) => ErrorCode::InvalidParameter,
+            Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
+            Self::Unsupported(_) => ErrorCode::UnsupportedOperation,
+            Self::Disabled(_) => ErrorCode::Disabled,
+            Self::PendingDeletion(_) => ErrorCode::PendingDeletion,
+            Self::Hsm(e) if e.is_device_fault() => ErrorCode::ServiceUnavailable,
+            Self::Hsm(_) | Self::Store(_) | Self::Internal(_) => ErrorCode::InternalFailure,
+        }
+    }
+
+    /// The admin plane's answer.
+    pub fn to_api(&self) -> ApiError {
+        ApiError::new(self.code(), self.to_string())
+    }
+
+    /// The data plane's answer (see `docs/pkcs11.md`).
+    pub fn ck_rv(&self) -> CK_RV {
+        match self {
+            Self::KeyNotFound(_) | Self::AliasNotFound(_) => CKR_OBJECT_HANDLE_INVALID,
+            Self::NotFound { .. } => CKR_SLOT_ID_INVALID,
+            Self::Exists { .. } | Self::AliasExists(_) | Self::InvalidParameter(_) => {
+                CKR_ATTRIBUTE_VALUE_INVALID
+            }
+            Self::LimitExceeded(_) => CKR_DEVICE_MEMORY,
+            Self::Unsupported(_) => CKR_FUNCTION_NOT_SUPPORTED,
+            Self::Disabled(_) | Self::PendingDeletion(_) => CKR_KEY_FUNCTION_NOT_PERMITTED,
+            Self::Hsm(e) => e.ck_rv(),
+            Self::Store(_) | Self::Internal(_) => CKR_GENERAL_ERROR,
+        }
+    }
+}

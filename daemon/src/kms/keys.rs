@@ -1,0 +1,164 @@
+//! Creating and reading KMS keys.
+//!
+//! Creating a key follows DESIGN.md: reserve the alias and a quota slot,
+//! create the version's objects on every cluster member, then commit the
+//! metadata (with its journal entries) in one transaction; if the commit
+//! fails, the objects are destroyed again, and the reservation is always
+//! released.
+
+use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin};
+
+use super::error::KmsError;
+use super::names::{check_alias, new_key_id, new_version_id};
+use super::registry::{KeyEntry, VersionEntry};
+use crate::hsm::VersionName;
+use crate::service::Service;
+use crate::store::{AliasRecord, KeyRecord, VersionRecord};
+
+/// Longest description accepted.
+const MAX_DESCRIPTION: usize = 8192;
+
+/// What `key create` (or `C_GenerateKey*`) asks for.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    /// Instance the key goes to.
+    pub instance: String,
+    /// Material kind.
+    pub spec: KeySpec,
+    /// Usage; the spec's default when absent.
+    pub usage: Option<KeyUsage>,
+    /// Free text.
+    pub description: String,
+    /// An alias to create with it.
+    pub alias: Option<String>,
+    /// `admin:<uid>` or `app:<name>`.
+    pub creator: String,
+}
+
+/// Creates a key with its first version; returns the new key.
+pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
+    let usage = new.usage.unwrap_or_else(|| new.spec.default_usage());
+    if !new.spec.allows_usage(usage) {
+        return Err(KmsError::InvalidParameter(format!(
+            "KeySpec {} does not allow KeyUsage {usage}",
+            new.spec
+        )));
+    }
+    if new.description.len() > MAX_DESCRIPTION {
+        return Err(KmsError::InvalidParameter(format!(
+            "Description is longer than {MAX_DESCRIPTION} bytes"
+        )));
+    }
+    if let Some(alias) = &new.alias {
+        check_alias(alias).map_err(KmsError::InvalidParameter)?;
+    }
+    let cluster_name = {
+        let mut registry = service.registry_mut()?;
+        let instance = registry.instance(&new.instance)?.clone();
+        let cluster = match (instance.kind, instance.cluster) {
+            (InstanceKind::Default, _) | (_, None) => {
+                return Err(KmsError::Unsupported(format!(
+                    "instance '{}' holds no HSM cluster; create keys in a hardware or software instance",
+                    instance.name
+                )));
+            }
+            (_, Some(cluster)) => cluster,
+        };
+        if let Some(alias) = &new.alias {
+            if registry.alias_taken(alias) {
+                return Err(KmsError::AliasExists(alias.clone()));
+            }
+        }
+        let used = registry.versions_in(&instance.name);
+        if used + 1 > instance.key_quota {
+            return Err(KmsError::LimitExceeded(format!(
+                "instance '{}' holds {used} key versions, its quota is {}",
+                instance.name, instance.key_quota
+            )));
+        }
+        registry.reserve(&instance.name, new.alias.as_deref());
+        cluster
+    };
+    let result = create_reserved(service, &new, usage, &cluster_name);
+    if let Ok(mut registry) = service.registry_mut() {
+        registry.release(&new.instance, new.alias.as_deref());
+        if let Ok((key, version, alias)) = &result {
+            registry.put_new_key(key.clone(), version.clone(), alias.clone())?;
+        }
+    }
+    let (key, _, _) = result?;
+    let entry = service.registry()?.key(&key.key_id)?.clone();
+    tracing::info!(key = %entry.record.key_id, instance = %new.instance, spec = %new.spec, "key created");
+    Ok(entry)
+}
+
+type Created = (KeyRecord, VersionEntry, Option<AliasRecord>);
+
+fn create_reserved(
+    service: &Service,
+    new: &NewKey,
+    usage: KeyUsage,
+    cluster: &str,
+) -> Result<Created, KmsError> {
+    let live = service.cluster(cluster)?;
+    let key_id = new_key_id();
+    let (version_id, uuid) = new_version_id();
+    let name = VersionName {
+        id: uuid,
+        label: format!("{key_id}/{version_id}"),
+        spec: new.spec,
+        usage,
+    };
+    let public_key = live.cluster.create_version(&name)?;
+    let now = service.clock.now();
+    let key = KeyRecord {
+        key_id: key_id.clone(),
+        instance: new.instance.clone(),
+        key_spec: new.spec,
+        key_usage: usage,
+        origin: Origin::AliyunKms,
+        state: KeyState::Enabled,
+        description: new.description.clone(),
+        creator: new.creator.clone(),
+        created_at: now,
+        primary_version: version_id.clone(),
+        delete_date: None,
+        deletion_protection: false,
+    };
+    let version = VersionRecord {
+        seq: 0,
+        version_id,
+        key_id,
+        created_at: now,
+        public_key: public_key.as_ref().map(|k| k.to_json()),
+    };
+    let alias = new.alias.as_ref().map(|alias| AliasRecord {
+        alias: alias.clone(),
+        key_id: key.key_id.clone(),
+        created_at: now,
+    });
+    match service
+        .store
+        .write(now, |tx| tx.insert_key(&key, &version, alias.as_ref()))
+    {
+        Ok(stored) => Ok((
+            key,
+            VersionEntry {
+                record: stored,
+                uuid,
+                public_key,
+            },
+            alias,
+        )),
+        Err(error) => {
+            tracing::error!(key = %key.key_id, %error, "metadata commit failed; destroying the new objects");
+            live.cluster.destroy_version(&name);
+            Err(error.into())
+        }
+    }
+}
+
+/// The instance kind of a key (for its metadata).
+pub fn instance_kind(service: &Service, key: &KeyEntry) -> Result<InstanceKind, KmsError> {
+    Ok(service.registry()?.instance(&key.record.instance)?.kind)
+}

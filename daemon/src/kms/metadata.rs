@@ -1,0 +1,64 @@
+//! Keys as the spec's API shows them (`KeyMetadata`).
+
+use p11kms_proto::admin::{
+    AutomaticRotation, DeletionProtection, InstanceKind, KeyDescription, KeyMetadata,
+    KeyVersionInfo, ProtectionLevel,
+};
+
+use super::registry::{KeyEntry, VersionEntry};
+
+/// `KeyMetadata` of a key in an instance of `kind`, in `region`.
+pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMetadata {
+    let r = &key.record;
+    let last_rotation = key
+        .versions
+        .iter()
+        .map(|v| v.record.created_at)
+        .max()
+        .unwrap_or(r.created_at);
+    KeyMetadata {
+        arn: format!("acs:kms:{region}:{}:key/{}", r.instance, r.key_id),
+        automatic_rotation: AutomaticRotation::Disabled,
+        creation_date: r.created_at,
+        creator: r.creator.clone(),
+        delete_date: r.delete_date,
+        deletion_protection: if r.deletion_protection {
+            DeletionProtection::Enabled
+        } else {
+            DeletionProtection::Disabled
+        },
+        description: r.description.clone(),
+        instance: r.instance.clone(),
+        key_id: r.key_id.clone(),
+        key_spec: r.key_spec,
+        key_state: r.state,
+        key_usage: r.key_usage,
+        last_rotation_date: last_rotation,
+        material_expire_time: None,
+        next_rotation_date: None,
+        origin: r.origin,
+        primary_key_version: r.primary_version.clone(),
+        protection_level: match kind {
+            InstanceKind::Hardware => ProtectionLevel::Hsm,
+            InstanceKind::Software | InstanceKind::Default => ProtectionLevel::Software,
+        },
+        rotation_interval: None,
+    }
+}
+
+/// `key describe`'s answer.
+pub fn key_description(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyDescription {
+    KeyDescription {
+        key_metadata: key_metadata(key, kind, region),
+        aliases: key.aliases.clone(),
+    }
+}
+
+/// One version as `list-versions` shows it.
+pub fn version_info(version: &VersionEntry) -> KeyVersionInfo {
+    KeyVersionInfo {
+        key_id: version.record.key_id.clone(),
+        key_version_id: version.record.version_id.clone(),
+        creation_date: version.record.created_at,
+    }
+}

@@ -1,0 +1,16 @@
+//! The KMS model: instances, apps, keys and versions as the spec describes
+//! them, built on the store (what is true) and the HSM layer (where the
+//! material is). Operations here are synchronous and shared by both
+//! planes: the admin plane calls them for the CLI, the data plane for
+//! PKCS#11 applications.
+
+pub mod apps;
+pub mod clusters;
+pub mod error;
+pub mod instances;
+pub mod keys;
+pub mod metadata;
+pub mod names;
+pub mod registry;
+
+pub use error::KmsError;

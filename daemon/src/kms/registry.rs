@@ -1,0 +1,360 @@
+//! The in-memory picture of the store: what the data plane reads on every
+//! call without touching SQLite. It changes only after the store has
+//! committed, so it never shows anything the store does not hold.
+//!
+//! Writers that need time between checking and committing (creating a key
+//! waits for the HSMs) *reserve* what they are about to use (an alias, a
+//! quota slot) so two concurrent writers cannot both take the last one.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use p11kms_proto::admin::KeyState;
+
+use super::error::KmsError;
+use super::names::{self, ALIAS_PREFIX};
+use crate::hsm::PublicKey;
+use crate::store::{
+    AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, Snapshot, VersionRecord,
+};
+
+/// A key with its versions and aliases.
+#[derive(Clone, Debug)]
+pub struct KeyEntry {
+    /// The key's row.
+    pub record: KeyRecord,
+    /// Versions, oldest first.
+    pub versions: Vec<VersionEntry>,
+    /// Aliases, oldest first.
+    pub aliases: Vec<String>,
+}
+
+/// A key version.
+#[derive(Clone, Debug)]
+pub struct VersionEntry {
+    /// The version's row.
+    pub record: VersionRecord,
+    /// Its id as the HSM objects' `CKA_ID`.
+    pub uuid: [u8; 16],
+    /// Public half of an asymmetric version.
+    pub public_key: Option<PublicKey>,
+}
+
+impl KeyEntry {
+    /// The name PKCS#11 shows as the primary version's `CKA_LABEL`: the
+    /// oldest alias without its `alias/` prefix, else the key id.
+    pub fn label(&self) -> String {
+        match self.aliases.first() {
+            Some(alias) => alias.strip_prefix(ALIAS_PREFIX).unwrap_or(alias).to_owned(),
+            None => self.record.key_id.clone(),
+        }
+    }
+
+    /// True when `text` names this key: its id, an alias, or an alias
+    /// without the prefix.
+    pub fn is_named(&self, text: &str) -> bool {
+        text == self.record.key_id
+            || self
+                .aliases
+                .iter()
+                .any(|a| a == text || a.strip_prefix(ALIAS_PREFIX) == Some(text))
+    }
+
+    /// The primary version.
+    pub fn primary(&self) -> Option<&VersionEntry> {
+        self.versions
+            .iter()
+            .find(|v| v.record.version_id == self.record.primary_version)
+    }
+
+    /// A version by id.
+    pub fn version(&self, version_id: &str) -> Option<&VersionEntry> {
+        self.versions
+            .iter()
+            .find(|v| v.record.version_id == version_id)
+    }
+
+    /// Refuses use unless the key is Enabled.
+    pub fn check_usable(&self) -> Result<(), KmsError> {
+        match self.record.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(KmsError::Disabled(self.record.key_id.clone())),
+            KeyState::PendingDeletion => Err(KmsError::PendingDeletion(self.record.key_id.clone())),
+            KeyState::PendingImport => Err(KmsError::Unsupported(format!(
+                "key '{}' waits for imported key material",
+                self.record.key_id
+            ))),
+        }
+    }
+}
+
+impl VersionEntry {
+    /// Builds an entry from its row.
+    pub fn new(record: VersionRecord) -> Result<Self, KmsError> {
+        let uuid = names::version_bytes(&record.version_id).ok_or_else(|| {
+            KmsError::Internal(format!("version id '{}' is not a UUID", record.version_id))
+        })?;
+        let public_key = match &record.public_key {
+            Some(json) => Some(PublicKey::from_json(json).map_err(|e| {
+                KmsError::Internal(format!("public key of {}: {e}", record.version_id))
+            })?),
+            None => None,
+        };
+        Ok(Self {
+            record,
+            uuid,
+            public_key,
+        })
+    }
+}
+
+/// Everything the daemon knows, indexed for its readers.
+#[derive(Debug, Default)]
+pub struct Registry {
+    instances: BTreeMap<String, InstanceRecord>,
+    clusters: BTreeMap<String, ClusterRecord>,
+    apps: BTreeMap<String, AppRecord>,
+    app_lookup: HashMap<String, String>,
+    keys: BTreeMap<String, KeyEntry>,
+    aliases: BTreeMap<String, String>,
+    version_seq: HashMap<u64, (String, usize)>,
+    reserved_aliases: HashSet<String>,
+    reserved_versions: HashMap<String, u64>,
+}
+
+impl Registry {
+    /// Indexes a snapshot of the store.
+    pub fn from_snapshot(snapshot: Snapshot) -> Result<Self, KmsError> {
+        let mut registry = Self::default();
+        for cluster in snapshot.clusters {
+            registry.clusters.insert(cluster.name.clone(), cluster);
+        }
+        for instance in snapshot.instances {
+            registry.instances.insert(instance.name.clone(), instance);
+        }
+        for app in snapshot.apps {
+            registry.put_app(app);
+        }
+        for key in snapshot.keys {
+            registry.keys.insert(
+                key.key_id.clone(),
+                KeyEntry {
+                    record: key,
+                    versions: Vec::new(),
+                    aliases: Vec::new(),
+                },
+            );
+        }
+        for version in snapshot.versions {
+            let entry = VersionEntry::new(version)?;
+            registry.attach_version(entry)?;
+        }
+        for alias in snapshot.aliases {
+            registry.attach_alias(alias)?;
+        }
+        Ok(registry)
+    }
+
+    fn attach_version(&mut self, version: VersionEntry) -> Result<(), KmsError> {
+        let key_id = version.record.key_id.clone();
+        let key = self.keys.get_mut(&key_id).ok_or_else(|| {
+            KmsError::Internal(format!(
+                "version {} of unknown key {key_id}",
+                version.record.version_id
+            ))
+        })?;
+        self.version_seq
+            .insert(version.record.seq, (key_id, key.versions.len()));
+        key.versions.push(version);
+        Ok(())
+    }
+
+    fn attach_alias(&mut self, alias: AliasRecord) -> Result<(), KmsError> {
+        let key = self.keys.get_mut(&alias.key_id).ok_or_else(|| {
+            KmsError::Internal(format!(
+                "alias {} of unknown key {}",
+                alias.alias, alias.key_id
+            ))
+        })?;
+        key.aliases.push(alias.alias.clone());
+        self.aliases.insert(alias.alias, alias.key_id);
+        Ok(())
+    }
+
+    // ---- instances and clusters -------------------------------------------
+
+    /// All instances, by name.
+    pub fn instances(&self) -> impl Iterator<Item = &InstanceRecord> {
+        self.instances.values()
+    }
+
+    /// An instance by name.
+    pub fn instance(&self, name: &str) -> Result<&InstanceRecord, KmsError> {
+        self.instances.get(name).ok_or_else(|| KmsError::NotFound {
+            what: "instance",
+            name: name.into(),
+        })
+    }
+
+    /// An instance by PKCS#11 slot id.
+    pub fn instance_by_slot(&self, slot: u64) -> Option<&InstanceRecord> {
+        self.instances.values().find(|i| i.slot_id == slot)
+    }
+
+    /// Adds an instance (after the store committed it).
+    pub fn put_instance(&mut self, instance: InstanceRecord) {
+        self.instances.insert(instance.name.clone(), instance);
+    }
+
+    /// All clusters.
+    pub fn clusters(&self) -> impl Iterator<Item = &ClusterRecord> {
+        self.clusters.values()
+    }
+
+    /// A cluster by name.
+    pub fn cluster(&self, name: &str) -> Result<&ClusterRecord, KmsError> {
+        self.clusters.get(name).ok_or_else(|| KmsError::NotFound {
+            what: "cluster",
+            name: name.into(),
+        })
+    }
+
+    /// Adds a cluster (after the store committed it).
+    pub fn put_cluster(&mut self, cluster: ClusterRecord) {
+        self.clusters.insert(cluster.name.clone(), cluster);
+    }
+
+    // ---- apps ---------------------------------------------------------------
+
+    /// All apps.
+    pub fn apps(&self) -> impl Iterator<Item = &AppRecord> {
+        self.apps.values()
+    }
+
+    /// An app by name.
+    pub fn app(&self, name: &str) -> Result<&AppRecord, KmsError> {
+        self.apps.get(name).ok_or_else(|| KmsError::NotFound {
+            what: "app",
+            name: name.into(),
+        })
+    }
+
+    /// The app whose PIN starts with `lookup`.
+    pub fn app_by_lookup(&self, lookup: &str) -> Option<&AppRecord> {
+        self.app_lookup
+            .get(lookup)
+            .and_then(|name| self.apps.get(name))
+    }
+
+    /// Adds or replaces an app (after the store committed it).
+    pub fn put_app(&mut self, app: AppRecord) {
+        self.app_lookup
+            .insert(app.pin_lookup.clone(), app.name.clone());
+        self.apps.insert(app.name.clone(), app);
+    }
+
+    /// Removes an app (after the store committed it).
+    pub fn remove_app(&mut self, name: &str) {
+        if let Some(app) = self.apps.remove(name) {
+            self.app_lookup.remove(&app.pin_lookup);
+        }
+    }
+
+    // ---- keys ---------------------------------------------------------------
+
+    /// All keys, oldest first within each instance order of creation.
+    pub fn keys(&self) -> impl Iterator<Item = &KeyEntry> {
+        self.keys.values()
+    }
+
+    /// A key by id or alias.
+    pub fn key(&self, name: &str) -> Result<&KeyEntry, KmsError> {
+        if name.starts_with(ALIAS_PREFIX) {
+            let key_id = self
+                .aliases
+                .get(name)
+                .ok_or_else(|| KmsError::AliasNotFound(name.into()))?;
+            return self
+                .keys
+                .get(key_id)
+                .ok_or_else(|| KmsError::KeyNotFound(name.into()));
+        }
+        self.keys
+            .get(name)
+            .ok_or_else(|| KmsError::KeyNotFound(name.into()))
+    }
+
+    /// A key and one of its versions by the version's sequence number.
+    pub fn version_by_seq(&self, seq: u64) -> Option<(&KeyEntry, &VersionEntry)> {
+        let (key_id, index) = self.version_seq.get(&seq)?;
+        let key = self.keys.get(key_id)?;
+        Some((key, key.versions.get(*index)?))
+    }
+
+    /// Key versions an instance holds, plus those reserved by writers.
+    pub fn versions_in(&self, instance: &str) -> u64 {
+        let held: usize = self
+            .keys
+            .values()
+            .filter(|k| k.record.instance == instance)
+            .map(|k| k.versions.len())
+            .sum();
+        held as u64 + self.reserved_versions.get(instance).copied().unwrap_or(0)
+    }
+
+    /// Keys an instance holds.
+    pub fn keys_in(&self, instance: &str) -> u64 {
+        self.keys
+            .values()
+            .filter(|k| k.record.instance == instance)
+            .count() as u64
+    }
+
+    /// True when the alias is taken or reserved.
+    pub fn alias_taken(&self, alias: &str) -> bool {
+        self.aliases.contains_key(alias) || self.reserved_aliases.contains(alias)
+    }
+
+    /// Reserves an alias and one version of quota for a key being created.
+    pub fn reserve(&mut self, instance: &str, alias: Option<&str>) {
+        *self
+            .reserved_versions
+            .entry(instance.to_owned())
+            .or_default() += 1;
+        if let Some(alias) = alias {
+            self.reserved_aliases.insert(alias.to_owned());
+        }
+    }
+
+    /// Releases what [`Registry::reserve`] took.
+    pub fn release(&mut self, instance: &str, alias: Option<&str>) {
+        if let Some(count) = self.reserved_versions.get_mut(instance) {
+            *count = count.saturating_sub(1);
+        }
+        if let Some(alias) = alias {
+            self.reserved_aliases.remove(alias);
+        }
+    }
+
+    /// Adds a new key with its first version and alias (after the store
+    /// committed them).
+    pub fn put_new_key(
+        &mut self,
+        key: KeyRecord,
+        version: VersionEntry,
+        alias: Option<AliasRecord>,
+    ) -> Result<(), KmsError> {
+        self.keys.insert(
+            key.key_id.clone(),
+            KeyEntry {
+                record: key,
+                versions: Vec::new(),
+                aliases: Vec::new(),
+            },
+        );
+        self.attach_version(version)?;
+        if let Some(alias) = alias {
+            self.attach_alias(alias)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! The state directory's layout, in one place.
+//!
+//! ```text
+//! <state>/
+//!   p11kms.db              metadata and journal (SQLite, 0600)
+//!   p11kmsd.lock           held while a daemon runs on this directory
+//!   data.sock admin.sock   default socket paths
+//!   secrets/               0700: token PINs, one file each, 0600
+//!   clusters/<name>/       one SoftHSM library instance per cluster:
+//!     softhsm2.conf        its configuration
+//!     tokens/              its token directory (all members of the cluster)
+//!     lib/libsofthsm2.so   its private copy of the library
+//! ```
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Paths inside one state directory.
+#[derive(Clone, Debug)]
+pub struct StatePaths {
+    root: PathBuf,
+}
+
+impl StatePaths {
+    /// Layout rooted at `root` (made absolute so sockets and SoftHSM
+    /// configurations never depend on the working directory).
+    pub fn new(root: &Path) -> io::Result<Self> {
+        let root = if root.is_absolute() {
+            root.to_owned()
+        } else {
+            std::env::current_dir()?.join(root)
+        };
+        Ok(Self { root })
+    }
+
+    /// Creates the directories that must exist, with private modes.
+    pub fn create(&self) -> io::Result<()> {
+        create_private_dir(&self.root)?;
+        create_private_dir(&self.secrets_dir())?;
+        create_private_dir(&self.root.join("clusters"))?;
+        Ok(())
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The SQLite database.
+    pub fn database(&self) -> PathBuf {
+        self.root.join("p11kms.db")
+    }
+
+    /// The lock file that keeps a second daemon off this directory.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("p11kmsd.lock")
+    }
+
+    /// Default data socket.
+    pub fn data_socket(&self) -> PathBuf {
+        self.root.join("data.sock")
+    }
+
+    /// Default admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.root.join("admin.sock")
+    }
+
+    /// Directory of secret files.
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.root.join("secrets")
+    }
+
+    /// A cluster's directory.
+    pub fn cluster_dir(&self, cluster: &str) -> PathBuf {
+        self.root.join("clusters").join(cluster)
+    }
+}
+
+/// Creates a directory (and parents) with mode 0700, and tightens the mode
+/// of one that already exists.
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = StatePaths::new(&dir.path().join("state")).expect("paths");
+        paths.create().expect("create");
+        for path in [paths.root().to_owned(), paths.secrets_dir()] {
+            let mode = fs::metadata(&path).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", path.display());
+        }
+        assert!(paths.database().starts_with(paths.root()));
+    }
+}

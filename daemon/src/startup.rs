@@ -1,0 +1,122 @@
+//! Bringing the daemon up on a state directory: lock it, open the store,
+//! create the first instances on a first start, open every cluster, load
+//! the registry and reconcile it with the HSMs.
+//!
+//! This runs before any thread is started: SoftHSM instances read their
+//! configuration from the environment (see `hsm::module`).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::os::unix::io::AsRawFd;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::kms::KmsError;
+use crate::kms::clusters::{self, Modules};
+use crate::kms::instances;
+use crate::kms::registry::Registry;
+use crate::paths::StatePaths;
+use crate::service::Service;
+use crate::store::Store;
+
+/// The daemon could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The state directory is unusable.
+    #[error("state directory {path}: {source}")]
+    StateDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Another daemon runs on this state directory.
+    #[error("another p11kmsd is running on {0}")]
+    Locked(String),
+    /// Opening the store, bootstrapping or opening clusters failed.
+    #[error(transparent)]
+    Kms(#[from] KmsError),
+}
+
+/// Holds the state-directory lock for the life of the process.
+#[derive(Debug)]
+pub struct StateLock(#[allow(dead_code)] File);
+
+fn lock(paths: &StatePaths) -> Result<StateLock, StartError> {
+    let path = paths.lock_file();
+    let state_err = |source| StartError::StateDir {
+        path: path.display().to_string(),
+        source,
+    };
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(state_err)?;
+    // SAFETY: the descriptor belongs to `file`, which outlives the call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(StartError::Locked(paths.root().display().to_string()));
+    }
+    Ok(StateLock(file))
+}
+
+/// Prepares everything; returns the service and the lock to keep.
+pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLock), StartError> {
+    paths.create().map_err(|source| StartError::StateDir {
+        path: paths.root().display().to_string(),
+        source,
+    })?;
+    let state_lock = lock(&paths)?;
+    let clock = Clock::new(config.clock);
+    let store = Store::open(&paths.database()).map_err(KmsError::from)?;
+    let mut modules = Modules::new();
+    let mut live = HashMap::new();
+
+    let mut snapshot = store.load().map_err(KmsError::from)?;
+    if snapshot.instances.is_empty() {
+        let name = config.bootstrap.hardware_instance.clone();
+        tracing::info!(state = %paths.root().display(), "first start: creating the default and '{name}' instances");
+        let now = clock.now();
+        let (record, cluster) = clusters::create_managed(
+            &paths,
+            &config,
+            &name,
+            config.bootstrap.mirrors,
+            now,
+            &mut modules,
+        )?;
+        let [hardware, default] = instances::bootstrap_records(&config, &name, now);
+        store
+            .write(now, |tx| {
+                tx.insert_cluster(&record)?;
+                tx.insert_instance(&hardware)?;
+                tx.insert_instance(&default)
+            })
+            .map_err(KmsError::from)?;
+        live.insert(name, cluster);
+        snapshot = store.load().map_err(KmsError::from)?;
+    }
+
+    let registry = Registry::from_snapshot(snapshot)?;
+    for record in registry.clusters() {
+        if live.contains_key(&record.name) {
+            continue;
+        }
+        match clusters::open(&paths, &config, record, &mut modules) {
+            Ok(cluster) => {
+                live.insert(record.name.clone(), cluster);
+            }
+            // A cluster that cannot open leaves its instances without a
+            // token; the others keep serving.
+            Err(error) => tracing::error!(cluster = %record.name, %error, "cannot open cluster"),
+        }
+    }
+    for (name, cluster) in &live {
+        clusters::reconcile(cluster, &registry, name);
+    }
+    let service = Service::new(config, paths, store, registry, live, clock);
+    Ok((Arc::new(service), state_lock))
+}

@@ -1,0 +1,190 @@
+//! The metadata store: an embedded SQLite database (WAL mode, file mode
+//! 0600) behind one connection.
+//!
+//! Every change goes through [`Store::write`], which hands out a [`Tx`]
+//! whose methods change a row *and* append the matching journal entry in
+//! the same transaction, so the journal can never miss a change. Reads
+//! happen once, at start ([`Store::load`]); afterwards the daemon serves
+//! reads from its in-memory registry.
+
+mod journal;
+pub mod records;
+mod rows;
+mod schema;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OpenFlags};
+
+use p11kms_proto::Timestamp;
+
+pub use journal::JournalEntry;
+pub use records::{
+    AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord,
+};
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database file could not be prepared.
+    #[error("database file error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database was written by a newer daemon.
+    #[error(
+        "database schema version {found} is newer than this daemon's {supported}; refusing to touch it"
+    )]
+    TooNew {
+        /// Version in the file.
+        found: i64,
+        /// Version this daemon writes.
+        supported: i64,
+    },
+    /// A stored value does not parse.
+    #[error("corrupt value in column {column}: {value:?}")]
+    Corrupt {
+        /// Where.
+        column: &'static str,
+        /// What was found.
+        value: String,
+    },
+    /// Serializing a journal payload failed.
+    #[error("cannot encode journal payload: {0}")]
+    Payload(#[from] serde_json::Error),
+    /// The store's lock was poisoned by a panic elsewhere.
+    #[error("store lock poisoned")]
+    Poisoned,
+}
+
+/// Everything the store holds, as loaded at start.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Clusters with their members.
+    pub clusters: Vec<ClusterRecord>,
+    /// Instances.
+    pub instances: Vec<InstanceRecord>,
+    /// Apps.
+    pub apps: Vec<AppRecord>,
+    /// Keys.
+    pub keys: Vec<KeyRecord>,
+    /// Key versions.
+    pub versions: Vec<VersionRecord>,
+    /// Aliases.
+    pub aliases: Vec<AliasRecord>,
+}
+
+/// The open database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+/// A write transaction. Its methods keep rows and journal together.
+#[derive(Debug)]
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    now: Timestamp,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let existed = path.exists();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        if !existed {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut store = Self {
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let conn = self.conn.get_mut().map_err(|_| StoreError::Poisoned)?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+        let found: Option<i64> =
+            conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+                row.get(0)
+            })?;
+        let found = found.unwrap_or(0);
+        let supported = schema::current_version();
+        if found > supported {
+            return Err(StoreError::TooNew { found, supported });
+        }
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute("DELETE FROM schema_version", [])?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [index as i64 + 1],
+            )?;
+            tx.commit()?;
+            tracing::info!(version = index + 1, "database schema migrated");
+        }
+        Ok(())
+    }
+
+    /// The schema version in the file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(
+            conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+                row.get(0)
+            })?,
+        )
+    }
+
+    /// Runs `f` in one transaction stamped with `now`; commits if it
+    /// returns `Ok`, rolls back otherwise.
+    pub fn write<T, E>(
+        &self,
+        now: Timestamp,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let tx = Tx { tx, now };
+        let value = f(&tx)?;
+        tx.tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Reads everything.
+    pub fn load(&self) -> Result<Snapshot, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        rows::load_all(&conn)
+    }
+
+    /// Journal entries after `after_seq`, oldest first.
+    pub fn journal_since(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        journal::read_since(&conn, after_seq, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! Rows as Rust values. The same structs feed the in-memory registry and,
+//! serialized to JSON, the journal's payloads (which never hold secrets:
+//! an app's PIN hash is left out of its payload).
+
+use serde::Serialize;
+
+use p11kms_proto::Timestamp;
+use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin};
+
+/// A cluster and its members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClusterRecord {
+    /// Unique name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Members, by index.
+    pub members: Vec<MemberRecord>,
+}
+
+/// One member token of a cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MemberRecord {
+    /// Position in the cluster.
+    pub index: u32,
+    /// PKCS#11 module path (for managed SoftHSM tokens, the system library;
+    /// the daemon loads its private copy).
+    pub module: String,
+    /// A SoftHSM token the daemon created and whose PINs it keeps.
+    pub managed: bool,
+    /// Token label.
+    pub token_label: String,
+    /// Token serial.
+    pub serial: String,
+    /// Role.
+    pub role: MemberRole,
+    /// Holds every key version the store knows of.
+    pub in_sync: bool,
+}
+
+/// An instance (a PKCS#11 slot).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstanceRecord {
+    /// Unique name; the token label.
+    pub name: String,
+    /// Slot id.
+    pub slot_id: u64,
+    /// Kind.
+    pub kind: InstanceKind,
+    /// Cluster holding its keys (none for `default`).
+    pub cluster: Option<String>,
+    /// Key versions it may hold.
+    pub key_quota: u64,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// An application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppRecord {
+    /// Unique name.
+    pub name: String,
+    /// Instance it may use.
+    pub instance: String,
+    /// Public part of the PIN, used to find the app at login.
+    pub pin_lookup: String,
+    /// PHC string of the slow hash of the PIN's secret part.
+    #[serde(skip)]
+    pub pin_hash: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Wrong PINs since the last good one.
+    pub failed_logins: u32,
+    /// Logins refused until then.
+    pub locked_until: Option<Timestamp>,
+}
+
+/// A KMS key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyRecord {
+    /// Key id.
+    pub key_id: String,
+    /// Instance.
+    pub instance: String,
+    /// Material kind.
+    pub key_spec: KeySpec,
+    /// Usage.
+    pub key_usage: KeyUsage,
+    /// Origin.
+    pub origin: Origin,
+    /// State.
+    pub state: KeyState,
+    /// Free text.
+    pub description: String,
+    /// `admin:<uid>` or `app:<name>`.
+    pub creator: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Primary version id.
+    pub primary_version: String,
+    /// When a pending deletion completes.
+    pub delete_date: Option<Timestamp>,
+    /// Deletion is refused while set.
+    pub deletion_protection: bool,
+}
+
+/// A key version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VersionRecord {
+    /// Stable sequence number (names the version's PKCS#11 objects).
+    pub seq: u64,
+    /// Version id (a UUID).
+    pub version_id: String,
+    /// Its key.
+    pub key_id: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// The public half of an asymmetric version (JSON of `hsm::PublicKey`).
+    pub public_key: Option<String>,
+}
+
+/// An alias.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AliasRecord {
+    /// `alias/...`.
+    pub alias: String,
+    /// The key it names.
+    pub key_id: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}

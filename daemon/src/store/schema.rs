@@ -1,0 +1,86 @@
+//! The database schema, as an ordered list of migrations. Migration `n`
+//! takes the schema from version `n` to `n + 1`; the `schema_version` table
+//! records where a database stands. A database from a newer daemon is
+//! refused rather than guessed at.
+
+/// Migrations in order; never edit one that has shipped, append instead.
+pub const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the first schema.
+    r#"
+    CREATE TABLE journal (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        entity     TEXT    NOT NULL,
+        entity_id  TEXT    NOT NULL,
+        operation  TEXT    NOT NULL,
+        payload    TEXT    NOT NULL
+    );
+    CREATE INDEX journal_entity ON journal(entity, entity_id);
+
+    CREATE TABLE clusters (
+        name        TEXT PRIMARY KEY,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE cluster_members (
+        cluster     TEXT    NOT NULL REFERENCES clusters(name),
+        idx         INTEGER NOT NULL,
+        module      TEXT    NOT NULL,
+        managed     INTEGER NOT NULL,
+        token_label TEXT    NOT NULL,
+        serial      TEXT    NOT NULL,
+        role        TEXT    NOT NULL,
+        in_sync     INTEGER NOT NULL,
+        PRIMARY KEY (cluster, idx)
+    );
+    CREATE TABLE instances (
+        name        TEXT PRIMARY KEY,
+        slot_id     INTEGER NOT NULL UNIQUE,
+        kind        TEXT    NOT NULL,
+        cluster     TEXT    REFERENCES clusters(name),
+        key_quota   INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE apps (
+        name          TEXT PRIMARY KEY,
+        instance      TEXT    NOT NULL REFERENCES instances(name),
+        pin_lookup    TEXT    NOT NULL UNIQUE,
+        pin_hash      TEXT    NOT NULL,
+        created_at    INTEGER NOT NULL,
+        failed_logins INTEGER NOT NULL,
+        locked_until  INTEGER
+    );
+    CREATE TABLE keys (
+        key_id              TEXT PRIMARY KEY,
+        instance            TEXT    NOT NULL REFERENCES instances(name),
+        key_spec            TEXT    NOT NULL,
+        key_usage           TEXT    NOT NULL,
+        origin              TEXT    NOT NULL,
+        state               TEXT    NOT NULL,
+        description         TEXT    NOT NULL,
+        creator             TEXT    NOT NULL,
+        created_at          INTEGER NOT NULL,
+        primary_version     TEXT    NOT NULL,
+        delete_date         INTEGER,
+        deletion_protection INTEGER NOT NULL
+    );
+    CREATE INDEX keys_instance ON keys(instance);
+    CREATE TABLE key_versions (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        version_id  TEXT    NOT NULL UNIQUE,
+        key_id      TEXT    NOT NULL REFERENCES keys(key_id),
+        created_at  INTEGER NOT NULL,
+        public_key  TEXT
+    );
+    CREATE INDEX key_versions_key ON key_versions(key_id);
+    CREATE TABLE aliases (
+        alias       TEXT PRIMARY KEY,
+        key_id      TEXT    NOT NULL REFERENCES keys(key_id),
+        created_at  INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this daemon writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}

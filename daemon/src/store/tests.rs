@@ -1,0 +1,180 @@
+//! Store tests on real SQLite files in temporary directories.
+
+use std::os::unix::fs::PermissionsExt;
+
+use p11kms_proto::Timestamp;
+use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin};
+
+use super::*;
+
+fn instance(name: &str, slot: u64) -> InstanceRecord {
+    InstanceRecord {
+        name: name.into(),
+        slot_id: slot,
+        kind: InstanceKind::Hardware,
+        cluster: Some("c1".into()),
+        key_quota: 10,
+        created_at: Timestamp(100),
+    }
+}
+
+fn cluster() -> ClusterRecord {
+    ClusterRecord {
+        name: "c1".into(),
+        created_at: Timestamp(50),
+        members: vec![MemberRecord {
+            index: 0,
+            module: "/lib.so".into(),
+            managed: true,
+            token_label: "c1-0".into(),
+            serial: "abc".into(),
+            role: MemberRole::Primary,
+            in_sync: true,
+        }],
+    }
+}
+
+fn key(id: &str) -> (KeyRecord, VersionRecord) {
+    let key = KeyRecord {
+        key_id: id.into(),
+        instance: "i1".into(),
+        key_spec: KeySpec::EcP256,
+        key_usage: KeyUsage::SignVerify,
+        origin: Origin::AliyunKms,
+        state: KeyState::Enabled,
+        description: "d".into(),
+        creator: "admin:0".into(),
+        created_at: Timestamp(200),
+        primary_version: format!("{id}-v1"),
+        delete_date: None,
+        deletion_protection: false,
+    };
+    let version = VersionRecord {
+        seq: 0,
+        version_id: format!("{id}-v1"),
+        key_id: id.into(),
+        created_at: Timestamp(200),
+        public_key: Some("{}".into()),
+    };
+    (key, version)
+}
+
+#[test]
+fn a_new_store_is_private_and_at_the_current_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let store = Store::open(&path).expect("opens");
+    assert_eq!(
+        store.schema_version().expect("version"),
+        schema::current_version()
+    );
+    let mode = std::fs::metadata(&path)
+        .expect("exists")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    drop(store);
+    // Opening again migrates nothing and keeps the version.
+    assert_eq!(
+        Store::open(&path)
+            .expect("reopens")
+            .schema_version()
+            .expect("version"),
+        schema::current_version()
+    );
+}
+
+#[test]
+fn rows_round_trip_and_every_change_is_journaled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let (k, v) = key("key-1");
+    let alias = AliasRecord {
+        alias: "alias/a".into(),
+        key_id: "key-1".into(),
+        created_at: Timestamp(200),
+    };
+    let stored = store
+        .write(Timestamp(300), |tx| -> Result<VersionRecord, StoreError> {
+            tx.insert_cluster(&cluster())?;
+            tx.insert_instance(&instance("i1", 0))?;
+            tx.insert_key(&k, &v, Some(&alias))
+        })
+        .expect("writes");
+    assert!(stored.seq > 0, "the database assigns the sequence number");
+    let snapshot = store.load().expect("loads");
+    assert_eq!(snapshot.clusters, vec![cluster()]);
+    assert_eq!(snapshot.instances, vec![instance("i1", 0)]);
+    assert_eq!(snapshot.keys, vec![k]);
+    assert_eq!(snapshot.versions, vec![stored]);
+    assert_eq!(snapshot.aliases, vec![alias]);
+    let journal = store.journal_since(0, 100).expect("journal");
+    let entities: Vec<&str> = journal.iter().map(|e| e.entity.as_str()).collect();
+    assert_eq!(
+        entities,
+        ["cluster", "instance", "key", "key_version", "alias"]
+    );
+    assert!(journal.iter().all(|e| e.at == Timestamp(300)));
+    assert!(journal.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+#[test]
+fn a_failed_transaction_leaves_neither_rows_nor_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("opens");
+    store
+        .write(Timestamp(1), |tx| tx.insert_cluster(&cluster()))
+        .expect("cluster");
+    let result = store.write(Timestamp(2), |tx| -> Result<(), StoreError> {
+        tx.insert_instance(&instance("i1", 0))?;
+        // Same slot id again: the UNIQUE constraint fails the transaction.
+        tx.insert_instance(&instance("i2", 0))
+    });
+    assert!(result.is_err());
+    assert!(store.load().expect("loads").instances.is_empty());
+    assert_eq!(
+        store.journal_since(0, 100).expect("journal").len(),
+        1,
+        "only the cluster's entry"
+    );
+}
+
+#[test]
+fn app_hashes_never_reach_the_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let app = AppRecord {
+        name: "web".into(),
+        instance: "i1".into(),
+        pin_lookup: "abcdefgh".into(),
+        pin_hash: "$argon2id$secret-hash".into(),
+        created_at: Timestamp(1),
+        failed_logins: 0,
+        locked_until: None,
+    };
+    store
+        .write(Timestamp(1), |tx| -> Result<(), StoreError> {
+            tx.insert_cluster(&cluster())?;
+            tx.insert_instance(&instance("i1", 0))?;
+            tx.insert_app(&app)
+        })
+        .expect("writes");
+    let journal = store.journal_since(0, 100).expect("journal");
+    assert!(journal.iter().all(|e| !e.payload.contains("argon2")));
+    assert_eq!(store.load().expect("loads").apps, vec![app]);
+}
+
+#[test]
+fn a_database_from_a_newer_daemon_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    drop(Store::open(&path).expect("opens"));
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    conn.execute("UPDATE schema_version SET version = 999", [])
+        .expect("bump");
+    drop(conn);
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::TooNew { found: 999, .. })
+    ));
+}

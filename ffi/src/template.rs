@@ -1,0 +1,249 @@
+//! Attribute templates: `CK_ATTRIBUTE` arrays decoded into
+//! [`Attribute`]s, and the answers of `C_GetAttributeValue` written back
+//! under PKCS#11 2.40 §5.7's rules.
+
+use cryptoki_sys::{
+    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKF_ARRAY_ATTRIBUTE,
+    CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR,
+    CKR_OK,
+};
+use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue};
+
+use crate::args;
+use crate::backend::Result;
+use crate::guard::rv;
+
+/// Copies a template out of the caller's memory.
+///
+/// A value pointer that is null with a non-zero length is
+/// `CKR_ARGUMENTS_BAD`: the array is malformed, which is an argument error
+/// like any other null-with-length, not an invalid attribute value.
+///
+/// Attributes whose value is itself a template (`CKF_ARRAY_ATTRIBUTE`, such
+/// as `CKA_WRAP_TEMPLATE`) are refused with `CKR_ATTRIBUTE_TYPE_INVALID`:
+/// their bytes are pointers into this process, meaningless to the daemon,
+/// and [`Attribute`] has no shape for nested templates.
+///
+/// # Safety
+/// A non-null `ptr` points to `count` attributes, each of whose non-null
+/// `pValue` is valid for reads of `ulValueLen` bytes.
+pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result<Vec<Attribute>> {
+    // SAFETY: forwarded from this function's contract.
+    let raw = unsafe { args::slice(ptr, count) }?;
+    raw.iter()
+        .map(|attr| {
+            if attr.type_ & CKF_ARRAY_ATTRIBUTE != 0 {
+                return Err(rv(CKR_ATTRIBUTE_TYPE_INVALID));
+            }
+            // SAFETY: forwarded from this function's contract.
+            let value = unsafe { args::slice(attr.pValue.cast::<u8>(), attr.ulValueLen) }?;
+            Ok(Attribute {
+                ty: attr.type_,
+                value: value.to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// The caller's template for `C_GetAttributeValue`, writable so the
+/// lengths can be reported.
+///
+/// # Safety
+/// A non-null `ptr` points to `count` attributes the caller lets us write.
+pub(crate) unsafe fn request<'a>(
+    ptr: *mut CK_ATTRIBUTE,
+    count: CK_ULONG,
+) -> Result<&'a mut [CK_ATTRIBUTE]> {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { args::slice_mut(ptr, count) }
+}
+
+/// The types a `C_GetAttributeValue` template asks for.
+pub(crate) fn requested_types(template: &[CK_ATTRIBUTE]) -> Vec<AttributeType> {
+    template.iter().map(|attr| attr.type_).collect()
+}
+
+/// Writes the backend's answers into the caller's template and picks the
+/// return value (PKCS#11 2.40 §5.7).
+///
+/// Every attribute is processed even after a failure, so the caller learns
+/// everything in one call. `CKR_ATTRIBUTE_SENSITIVE` and
+/// `CKR_ATTRIBUTE_TYPE_INVALID` win over `CKR_BUFFER_TOO_SMALL`: the first two
+/// say asking again cannot help, the last that a bigger buffer would. When
+/// several attributes fail in the first two ways, the first one decides (the
+/// standard allows any).
+///
+/// # Safety
+/// Each attribute's non-null `pValue` is valid for writes of `ulValueLen`
+/// bytes and does not overlap the template itself.
+pub(crate) unsafe fn fill(
+    template: &mut [CK_ATTRIBUTE],
+    answers: Vec<AttributeValue>,
+) -> Result<CK_RV> {
+    // One answer per requested type, in order, is the backend's contract.
+    if answers.len() != template.len() {
+        return Err(rv(CKR_GENERAL_ERROR));
+    }
+    let mut code = CKR_OK;
+    let mut fail = |new: CK_RV| {
+        if code == CKR_OK || (code == CKR_BUFFER_TOO_SMALL && new != CKR_BUFFER_TOO_SMALL) {
+            code = new;
+        }
+    };
+    for (attr, answer) in template.iter_mut().zip(answers) {
+        match answer {
+            AttributeValue::Sensitive => {
+                attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+                fail(CKR_ATTRIBUTE_SENSITIVE);
+            }
+            AttributeValue::Invalid => {
+                attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+                fail(CKR_ATTRIBUTE_TYPE_INVALID);
+            }
+            AttributeValue::Value(value) if attr.pValue.is_null() => {
+                attr.ulValueLen = args::to_ulong(value.len())?;
+            }
+            AttributeValue::Value(value)
+                if args::to_usize(attr.ulValueLen).is_ok_and(|room| room >= value.len()) =>
+            {
+                // SAFETY: `pValue` is non-null (the arm above) and valid for
+                // `ulValueLen >= value.len()` bytes by the caller's contract;
+                // `value` is our own allocation, so they cannot overlap.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(value.as_ptr(), attr.pValue.cast(), value.len());
+                }
+                attr.ulValueLen = args::to_ulong(value.len())?;
+            }
+            AttributeValue::Value(_) => {
+                attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+                fail(CKR_BUFFER_TOO_SMALL);
+            }
+        }
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ptr;
+
+    use cryptoki_sys::{
+        CKA_CLASS, CKA_LABEL, CKA_TOKEN, CKA_VALUE, CKA_WRAP_TEMPLATE, CKR_ARGUMENTS_BAD,
+    };
+
+    use super::*;
+
+    fn attr(ty: CK_ULONG, value: *mut u8, len: CK_ULONG) -> CK_ATTRIBUTE {
+        CK_ATTRIBUTE {
+            type_: ty,
+            pValue: value.cast(),
+            ulValueLen: len,
+        }
+    }
+
+    #[test]
+    fn decodes_values_by_copy() {
+        let mut class = 4u64.to_le_bytes();
+        let mut token = [1u8];
+        let template = [
+            attr(CKA_CLASS, class.as_mut_ptr(), 8),
+            attr(CKA_TOKEN, token.as_mut_ptr(), 1),
+            attr(CKA_LABEL, ptr::null_mut(), 0),
+        ];
+        // SAFETY: every pointer refers to a live local of the stated size.
+        let decoded = unsafe { decode(template.as_ptr(), 3) };
+        assert_eq!(
+            decoded,
+            Ok(vec![
+                Attribute::ulong(CKA_CLASS, 4),
+                Attribute::bool(CKA_TOKEN, true),
+                Attribute::bytes(CKA_LABEL, [])
+            ])
+        );
+    }
+
+    #[test]
+    fn malformed_templates_are_refused() {
+        // SAFETY: null pointers are refused before any dereference.
+        unsafe {
+            assert_eq!(decode(ptr::null(), 2), Err(rv(CKR_ARGUMENTS_BAD)));
+            assert_eq!(decode(ptr::null(), 0), Ok(vec![]));
+            let template = [attr(CKA_LABEL, ptr::null_mut(), 5)];
+            assert_eq!(decode(template.as_ptr(), 1), Err(rv(CKR_ARGUMENTS_BAD)));
+            let template = [attr(CKA_WRAP_TEMPLATE, ptr::null_mut(), 0)];
+            assert_eq!(
+                decode(template.as_ptr(), 1),
+                Err(rv(CKR_ATTRIBUTE_TYPE_INVALID))
+            );
+        }
+    }
+
+    #[test]
+    fn fill_applies_the_per_attribute_rules() {
+        let mut big = [0u8; 8];
+        let mut small = [0u8; 2];
+        let mut template = [
+            attr(CKA_LABEL, ptr::null_mut(), 0),
+            attr(CKA_VALUE, big.as_mut_ptr(), 8),
+            attr(CKA_CLASS, small.as_mut_ptr(), 2),
+            attr(CKA_TOKEN, ptr::null_mut(), 0),
+        ];
+        let answers = vec![
+            AttributeValue::Value(b"label".to_vec()),
+            AttributeValue::Value(b"abc".to_vec()),
+            AttributeValue::Value(b"too long".to_vec()),
+            AttributeValue::Value(vec![1]),
+        ];
+        // SAFETY: every pointer refers to a live local of the stated size.
+        let code = unsafe { fill(&mut template, answers) };
+        assert_eq!(code, Ok(CKR_BUFFER_TOO_SMALL));
+        let lens: Vec<CK_ULONG> = template.iter().map(|a| a.ulValueLen).collect();
+        assert_eq!(lens, [5, 3, CK_UNAVAILABLE_INFORMATION, 1]);
+        assert_eq!(&big[..3], b"abc");
+        assert_eq!(small, [0, 0], "a short buffer is left alone");
+    }
+
+    #[test]
+    fn sensitive_and_invalid_win_over_too_small() {
+        let mut small = [0u8; 1];
+        let mut template = [
+            attr(CKA_VALUE, small.as_mut_ptr(), 1),
+            attr(CKA_VALUE, ptr::null_mut(), 0),
+            attr(CKA_LABEL, ptr::null_mut(), 0),
+        ];
+        let answers = vec![
+            AttributeValue::Value(b"xy".to_vec()),
+            AttributeValue::Sensitive,
+            AttributeValue::Invalid,
+        ];
+        // SAFETY: every pointer refers to a live local of the stated size.
+        let code = unsafe { fill(&mut template, answers) };
+        assert_eq!(code, Ok(CKR_ATTRIBUTE_SENSITIVE));
+        assert!(
+            template
+                .iter()
+                .all(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+        );
+
+        let mut template = [
+            attr(CKA_LABEL, ptr::null_mut(), 0),
+            attr(CKA_VALUE, small.as_mut_ptr(), 1),
+        ];
+        let answers = vec![
+            AttributeValue::Invalid,
+            AttributeValue::Value(b"xy".to_vec()),
+        ];
+        // SAFETY: as above.
+        let code = unsafe { fill(&mut template, answers) };
+        assert_eq!(code, Ok(CKR_ATTRIBUTE_TYPE_INVALID));
+    }
+
+    #[test]
+    fn a_wrong_number_of_answers_is_a_general_error() {
+        let mut template = [attr(CKA_LABEL, ptr::null_mut(), 0)];
+        // SAFETY: no pointer is dereferenced.
+        let code = unsafe { fill(&mut template, vec![]) };
+        assert_eq!(code, Err(rv(CKR_GENERAL_ERROR)));
+        assert_eq!(requested_types(&template), [CKA_LABEL]);
+    }
+}

@@ -1,1 +1,206 @@
-//! Shared harness for the end-to-end tests (being written).
+//! The end-to-end harness: a real `p11kmsd` on its own temporary state
+//! directory (so tests run in parallel), the real `p11kms` CLI, the real
+//! `libp11kms.so`, and helpers to drive `pkcs11-tool` and `openssl`.
+//!
+//! The binaries are found next to the test executable's profile directory
+//! (`target/<profile>/`): run `cargo build --workspace` before
+//! `cargo test --workspace`, as `scripts/test` does.
+
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// `target/<profile>/`, where cargo put the binaries of this build.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_owned()
+}
+
+/// Path of a built artifact, with a clear message when it is missing.
+pub fn artifact(name: &str) -> PathBuf {
+    let path = profile_dir().join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --workspace` first (scripts/test does)", path.display());
+    path
+}
+
+/// The PKCS#11 module under test.
+pub fn module() -> PathBuf {
+    artifact("libp11kms.so")
+}
+
+/// A running daemon on a private state directory; stopped with SIGTERM
+/// when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    dir: TempDir,
+    child: Option<Child>,
+    extra_args: Vec<String>,
+}
+
+impl Daemon {
+    /// Starts a daemon on a new state directory and waits until it serves.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a daemon with extra command-line arguments.
+    pub fn start_with(args: &[&str]) -> Self {
+        let dir = tempfile::Builder::new().prefix("p11kms-e2e-").tempdir().expect("state dir");
+        let mut daemon = Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect() };
+        daemon.spawn();
+        daemon
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("daemon.log")).expect("log file");
+        let child = Command::new(artifact("p11kmsd"))
+            .arg("--state-dir")
+            .arg(self.state_dir())
+            .args(&self.extra_args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start p11kmsd");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("p11kmsd exited with {status} during start:\n{}", self.log());
+                }
+            }
+            if self.log().contains("p11kmsd ready") && UnixStream::connect(self.admin_socket()).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("p11kmsd did not become ready within 60 s:\n{}", self.log());
+    }
+
+    /// Stops the daemon with SIGTERM and waits for it; returns its exit
+    /// status code.
+    pub fn stop(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        // SAFETY: kill with a valid pid and signal has no memory effects.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+
+    /// Stops and starts again on the same state directory.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    /// The state directory.
+    pub fn state_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data socket.
+    pub fn data_socket(&self) -> PathBuf {
+        self.dir.path().join("data.sock")
+    }
+
+    /// The admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.dir.path().join("admin.sock")
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(self.dir.path().join("daemon.log")) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Runs the CLI against this daemon.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(artifact("p11kms"))
+            .args(args)
+            .env("P11KMS_ADMIN_SOCKET", self.admin_socket())
+            .output()
+            .expect("run p11kms")
+    }
+
+    /// Runs the CLI with `--json`, asserts success, parses the output.
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = self.cli(&full);
+        assert!(out.status.success(), "p11kms {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+
+    /// Creates an app and returns its PIN.
+    pub fn create_app(&self, name: &str, instance: &str) -> String {
+        let json = self.cli_json(&["app", "create", name, "--instance", instance]);
+        json["Pin"].as_str().expect("Pin").to_owned()
+    }
+
+    /// A command with the environment a PKCS#11 client of this daemon needs.
+    pub fn client_command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("P11KMS_SOCKET", self.data_socket());
+        command
+    }
+
+    /// Runs `pkcs11-tool --module libp11kms.so ARGS`, asserts success,
+    /// returns stdout.
+    pub fn pkcs11_tool(&self, args: &[&str]) -> String {
+        let out = self.pkcs11_tool_output(args);
+        assert!(
+            out.status.success(),
+            "pkcs11-tool {args:?} failed:\n{}\n{}\ndaemon log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `pkcs11-tool` and returns its output whatever the outcome.
+    pub fn pkcs11_tool_output(&self, args: &[&str]) -> Output {
+        self.client_command("pkcs11-tool").arg("--module").arg(module()).args(args).output().expect("run pkcs11-tool")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs a command, asserts success, returns stdout.
+pub fn run(command: &mut Command) -> Vec<u8> {
+    let out = command.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -1,0 +1,320 @@
+//! Encrypt, decrypt, sign and verify: `…Init` is checked locally, the
+//! single-part or final call makes the one round trip (see
+//! [`crate::operations`] for the stages and the multi-part rules).
+
+use p11kms_ffi::sys::{
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE,
+    CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID,
+    CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
+};
+use p11kms_ffi::{Delivery, OutBuf};
+use p11kms_proto::SecretBytes;
+use p11kms_proto::data::{DataReply, DataRequest};
+use p11kms_proto::pkcs11::{Mechanism, ObjectId, SlotId};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::client::Stamp;
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::operations::{CryptoOp, OpKind, Step};
+
+/// Which call ends the operation.
+#[derive(Debug, Clone, Copy)]
+pub enum Part<'a> {
+    /// `C_Sign`, `C_Encrypt`, …: with all the data.
+    Single(&'a [u8]),
+    /// `C_SignFinal`, `C_EncryptFinal`, …: with the buffered data.
+    Final,
+}
+
+/// A request about to be sent for an operation, copied out of the session.
+#[derive(Debug)]
+struct Pending {
+    slot: SlotId,
+    op_id: u64,
+    key: ObjectId,
+    mechanism: Mechanism,
+    input: Zeroizing<Vec<u8>>,
+}
+
+impl Pending {
+    /// The data-plane request for an operation kind.
+    fn into_request(mut self, kind: OpKind, signature: &[u8]) -> DataRequest {
+        let (slot, object, mechanism) = (self.slot, self.key, self.mechanism);
+        let data = std::mem::take(&mut *self.input);
+        match kind {
+            OpKind::Encrypt => DataRequest::Encrypt {
+                slot,
+                object,
+                mechanism,
+                data: SecretBytes::new(data),
+            },
+            OpKind::Decrypt => DataRequest::Decrypt {
+                slot,
+                object,
+                mechanism,
+                data,
+            },
+            OpKind::Sign => DataRequest::Sign {
+                slot,
+                object,
+                mechanism,
+                data,
+            },
+            OpKind::Verify => DataRequest::Verify {
+                slot,
+                object,
+                mechanism,
+                data,
+                signature: signature.to_vec(),
+            },
+        }
+    }
+}
+
+/// Wipes the application's data from a sent request.
+fn scrub(request: DataRequest) {
+    match request {
+        DataRequest::Sign { mut data, .. }
+        | DataRequest::Decrypt { mut data, .. }
+        | DataRequest::Verify { mut data, .. } => data.zeroize(),
+        // `SecretBytes` wipes itself when dropped.
+        _ => {}
+    }
+}
+
+/// The "too long" code for a kind: decryption input is ciphertext.
+fn length_error(kind: OpKind, error: Error) -> Error {
+    let too_long = matches!(error, Error::TooLarge { .. }) || error.ck_rv().0 == CKR_DATA_LEN_RANGE;
+    match kind {
+        OpKind::Decrypt if too_long => Error::rv(CKR_ENCRYPTED_DATA_LEN_RANGE),
+        _ => error,
+    }
+}
+
+impl Module {
+    /// `C_EncryptInit`, `C_DecryptInit`, `C_SignInit`, `C_VerifyInit`: no
+    /// round trip. The key must be visible in the session's slot, may not
+    /// be known as a non-key, and must not have the function's attribute
+    /// (`CKA_SIGN`, …) cached as false; the mechanism must be the token's.
+    pub fn crypto_init(
+        &self,
+        session: CK_SESSION_HANDLE,
+        kind: OpKind,
+        mechanism: &Mechanism,
+        key: CK_OBJECT_HANDLE,
+    ) -> Result<()> {
+        let now = self.stamp();
+        let slot = {
+            let mut tables = self.tables();
+            let found = tables.sessions.get(session, now)?;
+            found.ensure_idle(kind)?;
+            found.slot
+        };
+        // Normally a no-op; after the daemon was unreachable, this is where
+        // its token comes back (a round trip is never made under a lock).
+        drop(self.fresh_slots()?);
+        let mut guard = self.tables();
+        let tables = &mut *guard;
+        let (target, object) = tables.visible_object(session, key, now).map_err(|error| {
+            if error.ck_rv().0 == CKR_OBJECT_HANDLE_INVALID {
+                Error::rv(CKR_KEY_HANDLE_INVALID)
+            } else {
+                error
+            }
+        })?;
+        if !object.may_be_key() {
+            return Err(Error::rv(CKR_KEY_HANDLE_INVALID));
+        }
+        if object.flag(kind.key_attribute()) == Some(false) {
+            return Err(Error::rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
+        }
+        // The tables stay locked while the slot cache is read (order:
+        // tables, then slots), so the checks and the new state agree.
+        crate::lock(&self.slots).check_mechanism(slot, mechanism.ty, kind.function())?;
+        let op_id = tables.sessions.next_op_id();
+        let found = tables.sessions.get(session, now)?;
+        found.ensure_idle(kind)?;
+        *found.op_mut(kind) = Some(CryptoOp::new(op_id, target.id, mechanism.clone()));
+        Ok(())
+    }
+
+    /// `…Update`: buffers the data. Any error ends the operation.
+    pub fn crypto_update(
+        &self,
+        session: CK_SESSION_HANDLE,
+        kind: OpKind,
+        data: &[u8],
+    ) -> Result<()> {
+        let now = self.stamp();
+        let limit = self.pool.body_limit();
+        let mut tables = self.tables();
+        let slot_op = tables.sessions.get(session, now)?.op_mut(kind);
+        let op = slot_op
+            .as_mut()
+            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+        if let Err(error) = op.update(data, limit) {
+            *slot_op = None;
+            return Err(length_error(kind, error));
+        }
+        Ok(())
+    }
+
+    /// `C_EncryptUpdate` / `C_DecryptUpdate`: buffered, no output yet. A
+    /// length query buffers nothing, since the application will pass the
+    /// same data again with its buffer.
+    pub fn crypto_update_output(
+        &self,
+        session: CK_SESSION_HANDLE,
+        kind: OpKind,
+        data: &[u8],
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
+        if out.is_query() {
+            let now = self.stamp();
+            let mut tables = self.tables();
+            tables.sessions.get(session, now)?.active_op(kind)?;
+        } else {
+            self.crypto_update(session, kind, data)?;
+        }
+        Ok(out.deliver(&[]))
+    }
+
+    /// The data to send for a single-part or final call, or the kept
+    /// result delivered at once.
+    fn crypto_step(
+        &self,
+        session: CK_SESSION_HANDLE,
+        kind: OpKind,
+        part: Part<'_>,
+        now: Stamp,
+        out: Option<&mut OutBuf<'_>>,
+    ) -> Result<std::result::Result<Pending, Delivery>> {
+        let mut tables = self.tables();
+        let found = tables.sessions.get(session, now)?;
+        let slot = found.slot;
+        let slot_op = found.op_mut(kind);
+        let op = slot_op
+            .as_mut()
+            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+        let (op_id, key, mechanism) = (op.id, op.key, op.mechanism.clone());
+        let step = match part {
+            Part::Single(data) => op.single(data),
+            Part::Final => op.finish(),
+        };
+        match (step, out) {
+            (Ok(Step::Send(input)), _) => Ok(Ok(Pending {
+                slot,
+                op_id,
+                key,
+                mechanism,
+                input,
+            })),
+            (Ok(Step::Ready(bytes)), Some(out)) => {
+                let delivery = out.deliver(bytes);
+                if delivery.is_complete() {
+                    *slot_op = None;
+                }
+                Ok(Err(delivery))
+            }
+            // Only output-producing operations keep a result.
+            (Ok(Step::Ready(_)), None) => {
+                *slot_op = None;
+                Err(Error::rv(CKR_OPERATION_ACTIVE))
+            }
+            (Err(error), _) => {
+                *slot_op = None;
+                Err(error)
+            }
+        }
+    }
+
+    /// `C_Encrypt`, `C_Decrypt`, `C_Sign` and their `…Final`: one round
+    /// trip, then the two-call convention on the result.
+    pub fn crypto_output(
+        &self,
+        session: CK_SESSION_HANDLE,
+        kind: OpKind,
+        part: Part<'_>,
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
+        let now = self.stamp();
+        let pending = match self.crypto_step(session, kind, part, now, Some(out))? {
+            Ok(pending) => pending,
+            Err(delivery) => return Ok(delivery),
+        };
+        let op_id = pending.op_id;
+        let request = pending.into_request(kind, &[]);
+        let answer = self.pool.call(&request, Some(now.boot));
+        scrub(request);
+        let output = match (kind, answer) {
+            (_, Err(error)) => Err(length_error(kind, error)),
+            (OpKind::Encrypt | OpKind::Sign, Ok(DataReply::Bytes(bytes))) => {
+                Ok(Zeroizing::new(bytes))
+            }
+            (OpKind::Decrypt, Ok(DataReply::Secret(secret))) => {
+                Ok(Zeroizing::new(secret.expose().to_vec()))
+            }
+            _ => Err(Error::UnexpectedReply(kind.request_name())),
+        };
+
+        let mut tables = self.tables();
+        let found = tables
+            .sessions
+            .get_open(session)
+            .ok_or(Error::rv(CKR_SESSION_CLOSED))?;
+        let slot_op = found.op_mut(kind);
+        if slot_op.as_ref().map(|op| op.id) != Some(op_id) {
+            // Another thread ended or replaced the operation meanwhile.
+            return Err(Error::rv(CKR_OPERATION_NOT_INITIALIZED));
+        }
+        match output {
+            Err(error) => {
+                *slot_op = None;
+                Err(error)
+            }
+            Ok(bytes) => {
+                let delivery = out.deliver(&bytes);
+                if delivery.is_complete() {
+                    *slot_op = None;
+                } else if let Some(op) = slot_op {
+                    op.keep(matches!(part, Part::Single(_)), bytes);
+                }
+                Ok(delivery)
+            }
+        }
+    }
+
+    /// `C_Verify` and `C_VerifyFinal`: one round trip; the operation always
+    /// ends.
+    pub fn verify_call(
+        &self,
+        session: CK_SESSION_HANDLE,
+        part: Part<'_>,
+        signature: &[u8],
+    ) -> Result<()> {
+        let now = self.stamp();
+        // Verification keeps no result, so there is never one to deliver.
+        let Ok(pending) = self.crypto_step(session, OpKind::Verify, part, now, None)? else {
+            return Err(Error::rv(CKR_OPERATION_ACTIVE));
+        };
+        let op_id = pending.op_id;
+        let request = pending.into_request(OpKind::Verify, signature);
+        let answer = self.pool.call(&request, Some(now.boot));
+        scrub(request);
+        {
+            let mut tables = self.tables();
+            if let Some(found) = tables.sessions.get_open(session) {
+                let slot_op = found.op_mut(OpKind::Verify);
+                if slot_op.as_ref().map(|op| op.id) == Some(op_id) {
+                    *slot_op = None;
+                }
+            }
+        }
+        match answer {
+            Ok(DataReply::Done) => Ok(()),
+            Ok(_) => Err(Error::UnexpectedReply("Verify")),
+            Err(error) => Err(error),
+        }
+    }
+}

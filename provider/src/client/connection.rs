@@ -1,0 +1,156 @@
+//! One blocking connection to the daemon's data socket.
+//!
+//! A connection starts with `Hello` (the module copy's client id) and keeps
+//! the daemon's `Welcome`: its boot id and body limit. Then it carries one
+//! request at a time: a `DataRequest` frame with a fresh request id, and
+//! the `DataResponse` frame echoing that id. Any failure leaves the stream
+//! in an unknown position, so the caller drops the connection (see
+//! [`crate::error::Error::keeps_connection`]).
+//!
+//! Frames may carry PINs, plaintext and secrets: the encoded request and the
+//! raw reply body are wiped once used.
+
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
+use p11kms_proto::error::ProtocolError;
+use p11kms_proto::frame::{encode_frame, read_frame};
+use p11kms_proto::{HEADER_LEN, MAX_BODY_LEN, MessageKind, decode_body};
+use zeroize::Zeroize;
+
+use crate::error::{Error, Result};
+
+/// The daemon's boot id.
+pub type BootId = [u8; 16];
+
+/// Longest wait for a reply. Key generation on an HSM cluster can take
+/// seconds; a daemon that is silent this long is treated as broken rather
+/// than left to hang the application forever.
+const READ_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest wait for the daemon to accept a request's bytes.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection that has been welcomed by the daemon.
+#[derive(Debug)]
+pub struct Connection {
+    stream: UnixStream,
+    next_id: u32,
+    boot_id: BootId,
+    max_body_len: u32,
+}
+
+impl Connection {
+    /// Connects and says hello.
+    pub fn open(path: &Path, client_id: ClientId) -> Result<Self> {
+        let stream = UnixStream::connect(path).map_err(|source| Error::Connect {
+            path: path.display().to_string(),
+            source,
+        })?;
+        stream.set_read_timeout(Some(READ_TIMEOUT))?;
+        stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        // Until the daemon states its limit, only the protocol's cap holds.
+        let mut connection = Self {
+            stream,
+            next_id: 1,
+            boot_id: [0; 16],
+            max_body_len: MAX_BODY_LEN,
+        };
+        let hello = DataRequest::Hello {
+            client_id,
+            module_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        match connection.round_trip(&hello)? {
+            Ok(DataReply::Welcome {
+                boot_id,
+                max_body_len,
+                ..
+            }) => {
+                connection.boot_id = boot_id;
+                connection.max_body_len = max_body_len.min(MAX_BODY_LEN);
+                Ok(connection)
+            }
+            // The daemon may refuse a client with a real CK_RV.
+            Err(rv) => Err(Error::Rv(rv)),
+            Ok(_) => Err(Error::UnexpectedReply("Hello")),
+        }
+    }
+
+    /// The boot id the daemon announced.
+    pub fn boot_id(&self) -> BootId {
+        self.boot_id
+    }
+
+    /// The largest request body the daemon accepts.
+    pub fn max_body_len(&self) -> u32 {
+        self.max_body_len
+    }
+
+    /// Sends a request and waits for its answer. The outer error is about
+    /// the exchange; the inner result is the daemon's PKCS#11 answer.
+    pub fn round_trip(&mut self, request: &DataRequest) -> Result<DataResult> {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let mut frame =
+            encode_frame(MessageKind::DataRequest, id, request).map_err(Error::Encode)?;
+        let body_len = frame.len().saturating_sub(HEADER_LEN);
+        if body_len > self.max_body_len as usize {
+            frame.zeroize();
+            return Err(Error::TooLarge {
+                len: body_len,
+                limit: self.max_body_len,
+            });
+        }
+        let written = std::io::Write::write_all(&mut self.stream, &frame);
+        frame.zeroize();
+        written?;
+
+        let (header, mut body) =
+            read_frame(&mut self.stream, MAX_BODY_LEN)?.ok_or(Error::Closed)?;
+        let reply = match header.kind {
+            MessageKind::DataResponse if header.request_id != id => Err(Error::RequestIdMismatch {
+                expected: id,
+                got: header.request_id,
+            }),
+            MessageKind::DataResponse => decode_body::<DataResult>(&body).map_err(Error::Decode),
+            MessageKind::ProtocolError => match decode_body::<ProtocolError>(&body) {
+                Ok(refusal) => Err(Error::Refused(refusal)),
+                Err(e) => Err(Error::Decode(e)),
+            },
+            other => Err(Error::UnexpectedKind(other)),
+        };
+        body.zeroize();
+        reply
+    }
+
+    /// True when the daemon has not closed the connection and sent nothing
+    /// unasked, checked without blocking. An idle connection is probed
+    /// before reuse so that a daemon restart is noticed before a request
+    /// is lost on a dead socket.
+    pub fn is_alive(&self) -> bool {
+        let mut byte = [0u8; 1];
+        // SAFETY: `recv` writes at most 1 byte into `byte`, which lives for
+        // the call; the descriptor is owned by `self.stream` and open.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                byte.as_mut_ptr().cast(),
+                byte.len(),
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            // Nothing to read: the normal state of an idle connection.
+            let err = std::io::Error::last_os_error();
+            return matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            );
+        }
+        // 0: closed by the daemon; more: bytes nobody asked for (likely a
+        // protocol error before closing). Either way, not reusable.
+        false
+    }
+}

@@ -138,8 +138,19 @@ pub fn decrypt(
     data: &[u8],
 ) -> Result<DataReply, CK_RV> {
     let target = target(service, client, slot, object, false)?;
+    let gcm = mechanism.ty == CKM_AES_GCM;
     run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
         .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
+        // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
+        // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which applications
+        // test for.
+        .map_err(|rv| {
+            if gcm && rv == CKR_GENERAL_ERROR {
+                CKR_ENCRYPTED_DATA_INVALID
+            } else {
+                rv
+            }
+        })
 }
 
 /// `GenerateRandom`: bytes from the HSM behind the slot.

@@ -63,7 +63,9 @@ impl HsmError {
     }
 
     /// True when the member itself is in trouble (not the request): the
-    /// session or token is gone, or the device failed.
+    /// session or token is gone, or the device failed. `CKR_GENERAL_ERROR`
+    /// is not counted: SoftHSM also answers it for a bad AES-GCM tag, which
+    /// any client can send.
     pub fn is_device_fault(&self) -> bool {
         match self {
             Self::Pkcs11 {
@@ -79,7 +81,6 @@ impl HsmError {
                     | RvError::SessionHandleInvalid
                     | RvError::SessionClosed
                     | RvError::CryptokiNotInitialized
-                    | RvError::GeneralError
                     | RvError::UserNotLoggedIn
             ),
             Self::Module { .. }

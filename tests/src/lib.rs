@@ -6,6 +6,10 @@
 //! (`target/<profile>/`): run `cargo build --workspace` before
 //! `cargo test --workspace`, as `scripts/test` does.
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,10 @@
 //! aliases, metadata, the errors the spec names, and the cluster holding
 //! every version on every member before `create` returns.
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use p11kms_tests::Daemon;
 
 fn stderr(out: &std::process::Output) -> String {

@@ -4,6 +4,10 @@
 //! through the environment, so this file is one test that walks through
 //! its scenarios in order against one daemon; scenarios use their own keys.
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::Mechanism;
@@ -64,14 +68,14 @@ fn cryptoki_scenarios() {
         .login(UserType::User, Some(&AuthPin::from(pin.clone())))
         .expect("login");
 
-    aes_gcm_and_cbc_pad(&session, &daemon);
+    aes_gcm_and_cbc_pad(&session);
     pkcs11_tool_encrypts_and_cryptoki_decrypts(&daemon, &session, &pin);
     ec_sign_and_verify(&session);
     objects_and_attributes(&session, &daemon);
     logout_hides_private_objects(&session, slot, &ctx);
 }
 
-fn aes_gcm_and_cbc_pad(session: &Session, daemon: &Daemon) {
+fn aes_gcm_and_cbc_pad(session: &Session) {
     let template = [
         Attribute::Token(true),
         Attribute::ValueLen(32.into()),

@@ -1,6 +1,10 @@
 //! The daemon's life on a state directory: first start, second start,
 //! file modes, one daemon per directory, graceful stop, admin access.
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 

@@ -3,6 +3,10 @@
 //! is unaffected. (One test per binary: the module is loaded once per
 //! process and the child inherits that state.)
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
 

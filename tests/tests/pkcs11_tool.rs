@@ -6,6 +6,10 @@
 //! has no AES-GCM and cannot decrypt with a secret key; those flows are
 //! covered with the cryptoki crate in `cryptoki_client.rs`.
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -2,6 +2,10 @@
 //! broken frame gets a protocol error (or a closed connection), and the
 //! daemon keeps serving everyone else.
 
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;

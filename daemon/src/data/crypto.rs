@@ -35,7 +35,8 @@ fn target(
 ) -> Result<Target, CK_RV> {
     let logged_in = service.clients.is_logged_in(client, slot);
     with_object(service, client, slot, object, |instance, view| {
-        if !logged_in && !(public_ok && view.role == ObjectRole::Public) {
+        let public_use = public_ok && view.role == ObjectRole::Public;
+        if !(logged_in || public_use) {
             return Err(CKR_USER_NOT_LOGGED_IN);
         }
         view.key.check_usable().map_err(|e| e.ck_rv())?;

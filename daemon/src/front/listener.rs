@@ -79,6 +79,7 @@ fn resolve_group(group: &str) -> io::Result<u32> {
     }
     let name = std::ffi::CString::new(group)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "group name"))?;
+    // SAFETY: `libc::group` is plain old data; all-zero is a valid value.
     let mut entry: libc::group = unsafe { std::mem::zeroed() };
     let mut buffer = vec![0 as libc::c_char; 16 * 1024];
     let mut result: *mut libc::group = std::ptr::null_mut();

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
 use p11kms_proto::frame::{encode_frame, read_frame, write_frame};
-use p11kms_proto::{
-    ApiError, CodecError, FrameError, MAX_BODY_LEN, MessageKind, PROTOCOL_MAJOR, decode_body,
-};
+use p11kms_proto::{ApiError, CodecError, FrameError, MAX_BODY_LEN, MessageKind, PROTOCOL_MAJOR, decode_body};
 
 /// Environment variable naming the admin socket when `--socket` is absent.
 pub const SOCKET_ENV: &str = "P11KMS_ADMIN_SOCKET";
@@ -119,27 +117,17 @@ fn protocol_hint(kind: ProtocolErrorKind, server_major: u8) -> String {
 /// Sends `request` to the daemon listening at `socket` and returns its
 /// reply. An API error from the daemon is [`ClientError::Api`].
 pub fn call(socket: &Path, request: &AdminRequest) -> Result<AdminReply, ClientError> {
-    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
-        path: socket.to_path_buf(),
-        source,
-    })?;
+    let mut stream =
+        UnixStream::connect(socket).map_err(|source| ClientError::Connect { path: socket.to_path_buf(), source })?;
     exchange(&mut stream, request)?.map_err(ClientError::Api)
 }
 
 /// One request and its answer over an open stream.
-fn exchange<S: io::Read + io::Write>(
-    stream: &mut S,
-    request: &AdminRequest,
-) -> Result<AdminResult, ClientError> {
-    let frame = encode_frame(MessageKind::AdminRequest, REQUEST_ID, request)
-        .map_err(ClientError::Encode)?;
+fn exchange<S: io::Read + io::Write>(stream: &mut S, request: &AdminRequest) -> Result<AdminResult, ClientError> {
+    let frame = encode_frame(MessageKind::AdminRequest, REQUEST_ID, request).map_err(ClientError::Encode)?;
     write_frame(stream, &frame).map_err(ClientError::Send)?;
-    stream
-        .flush()
-        .map_err(|e| ClientError::Send(FrameError::Io(e)))?;
-    let (header, body) = read_frame(stream, MAX_BODY_LEN)
-        .map_err(ClientError::Receive)?
-        .ok_or(ClientError::Closed)?;
+    stream.flush().map_err(|e| ClientError::Send(FrameError::Io(e)))?;
+    let (header, body) = read_frame(stream, MAX_BODY_LEN).map_err(ClientError::Receive)?.ok_or(ClientError::Closed)?;
     match header.kind {
         // A protocol error may come before the daemon read our header, so
         // its request id is not checked.
@@ -152,14 +140,9 @@ fn exchange<S: io::Read + io::Write>(
             })
         }
         MessageKind::AdminResponse if header.request_id != REQUEST_ID => {
-            Err(ClientError::WrongRequestId {
-                expected: REQUEST_ID,
-                got: header.request_id,
-            })
+            Err(ClientError::WrongRequestId { expected: REQUEST_ID, got: header.request_id })
         }
-        MessageKind::AdminResponse => {
-            decode_body::<AdminResult>(&body).map_err(ClientError::Decode)
-        }
+        MessageKind::AdminResponse => decode_body::<AdminResult>(&body).map_err(ClientError::Decode),
         other => Err(ClientError::UnexpectedFrame(other)),
     }
 }
@@ -179,17 +162,11 @@ mod tests {
     fn socket_comes_from_the_flag_then_the_environment_then_the_default() {
         let flag = Some(PathBuf::from("/flag.sock"));
         let env = Some(OsString::from("/env.sock"));
-        assert_eq!(
-            resolve_socket(flag.clone(), env.clone()),
-            PathBuf::from("/flag.sock")
-        );
+        assert_eq!(resolve_socket(flag.clone(), env.clone()), PathBuf::from("/flag.sock"));
         assert_eq!(resolve_socket(flag, None), PathBuf::from("/flag.sock"));
         assert_eq!(resolve_socket(None, env), PathBuf::from("/env.sock"));
         assert_eq!(resolve_socket(None, None), PathBuf::from(DEFAULT_SOCKET));
-        assert_eq!(
-            resolve_socket(None, Some(OsString::new())),
-            PathBuf::from(DEFAULT_SOCKET)
-        );
+        assert_eq!(resolve_socket(None, Some(OsString::new())), PathBuf::from(DEFAULT_SOCKET));
     }
 
     /// A socket path of its own for each test.
@@ -211,9 +188,7 @@ mod tests {
         let listener = UnixListener::bind(&path).expect("bind");
         let handle = thread::spawn(move || {
             let (mut stream, _) = listener.accept().expect("accept");
-            let (header, body) = read_frame(&mut stream, MAX_BODY_LEN)
-                .expect("reads")
-                .expect("a frame");
+            let (header, body) = read_frame(&mut stream, MAX_BODY_LEN).expect("reads").expect("a frame");
             assert_eq!(header.kind, MessageKind::AdminRequest);
             let request: AdminRequest = decode_body(&body).expect("an AdminRequest");
             let reply = answer(header.request_id, request.clone());
@@ -242,9 +217,7 @@ mod tests {
             let result: AdminResult = Ok(AdminReply::Instances(vec![instance()]));
             encode_frame(MessageKind::AdminResponse, id, &result).expect("encodes")
         });
-        let request = AdminRequest::InstanceDescribe {
-            name: "hsm1".into(),
-        };
+        let request = AdminRequest::InstanceDescribe { name: "hsm1".into() };
         let reply = call(&path, &request).expect("a reply");
         assert_eq!(reply, AdminReply::Instances(vec![instance()]));
         assert_eq!(server.join().expect("server"), request);
@@ -254,19 +227,12 @@ mod tests {
     #[test]
     fn an_api_error_is_returned_as_such_and_prints_code_first() {
         let (path, server) = serve_once(|id, _| {
-            let result: AdminResult = Err(ApiError::new(
-                ErrorCode::KeyNotFound,
-                "key 'k-1' does not exist",
-            ));
+            let result: AdminResult = Err(ApiError::new(ErrorCode::KeyNotFound, "key 'k-1' does not exist"));
             encode_frame(MessageKind::AdminResponse, id, &result).expect("encodes")
         });
-        let err = call(&path, &AdminRequest::KeyDescribe { key: "k-1".into() })
-            .expect_err("an API error");
+        let err = call(&path, &AdminRequest::KeyDescribe { key: "k-1".into() }).expect_err("an API error");
         assert!(matches!(&err, ClientError::Api(api) if api.code == ErrorCode::KeyNotFound));
-        assert_eq!(
-            err.to_string(),
-            "Forbidden.KeyNotFound: key 'k-1' does not exist"
-        );
+        assert_eq!(err.to_string(), "Forbidden.KeyNotFound: key 'k-1' does not exist");
         server.join().expect("server");
         let _ = std::fs::remove_file(&path);
     }
@@ -282,22 +248,9 @@ mod tests {
             encode_frame(MessageKind::ProtocolError, 0, &refusal).expect("encodes")
         });
         let err = call(&path, &AdminRequest::InstanceList).expect_err("refused");
-        assert!(
-            matches!(
-                err,
-                ClientError::Refused {
-                    kind: ProtocolErrorKind::NotAuthorized,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, ClientError::Refused { kind: ProtocolErrorKind::NotAuthorized, .. }), "{err:?}");
         let text = err.to_string();
-        assert!(
-            text.contains("uid 1000 is not allowed")
-                && text.contains("not allowed on the admin socket"),
-            "{text}"
-        );
+        assert!(text.contains("uid 1000 is not allowed") && text.contains("not allowed on the admin socket"), "{text}");
         server.join().expect("server");
         let _ = std::fs::remove_file(&path);
     }
@@ -340,13 +293,7 @@ mod tests {
         let path = socket_path();
         let err = call(&path, &AdminRequest::InstanceList).expect_err("no daemon");
         let text = err.to_string();
-        assert!(
-            text.starts_with(&format!("cannot reach p11kmsd at {}: ", path.display())),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("(is the daemon running? set --socket or P11KMS_ADMIN_SOCKET)"),
-            "{text}"
-        );
+        assert!(text.starts_with(&format!("cannot reach p11kmsd at {}: ", path.display())), "{text}");
+        assert!(text.ends_with("(is the daemon running? set --socket or P11KMS_ADMIN_SOCKET)"), "{text}");
     }
 }

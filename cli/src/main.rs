@@ -19,6 +19,9 @@ use crate::output::Format;
 
 /// Exit status when the daemon answered with an API error.
 const EXIT_API: u8 = 1;
+/// Exit status of a usage error (clap's own), also used when `--query`
+/// names a field the response does not have.
+const EXIT_USAGE: u8 = 2;
 /// Exit status when the daemon could not be reached or broke the protocol,
 /// or the output could not be written.
 const EXIT_TRANSPORT: u8 = 3;
@@ -28,7 +31,8 @@ Exit status:
   0  success
   1  the daemon answered with an API error; stderr starts with its code,
      as `Code: message` (e.g. `Forbidden.KeyNotFound: key 'k-1' does not exist`)
-  2  usage error: unknown command, missing or invalid argument
+  2  usage error: unknown command, missing or invalid argument, or a
+     --query path the response does not have
   3  p11kmsd could not be reached, refused the connection or broke the
      protocol, or the output could not be written
 
@@ -53,6 +57,11 @@ pub(crate) struct Cli {
     /// Prints the API's response as JSON, with the API's field names.
     #[arg(long, global = true)]
     json: bool,
+    /// Prints one field of the JSON response, by its dotted path
+    /// (`KeyMetadata.KeyId`, `Keys.0.Pkcs11Id`): strings bare, other values
+    /// as JSON. Implies --json.
+    #[arg(long, global = true, value_name = "PATH")]
+    query: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +73,8 @@ enum Failure {
     Client(#[from] ClientError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Query(#[from] output::QueryError),
 }
 
 impl Failure {
@@ -71,6 +82,7 @@ impl Failure {
         match self {
             Self::Client(ClientError::Api(_)) => EXIT_API,
             Self::Client(_) | Self::Render(_) => EXIT_TRANSPORT,
+            Self::Query(_) => EXIT_USAGE,
         }
     }
 }
@@ -86,13 +98,13 @@ fn error_text(failure: &Failure) -> String {
 
 fn run(cli: &Cli) -> Result<String, Failure> {
     let socket = client::resolve_socket(cli.socket.clone(), std::env::var_os(SOCKET_ENV));
-    let format = if cli.json {
-        Format::Json
-    } else {
-        Format::Human
-    };
+    let format = if cli.json || cli.query.is_some() { Format::Json } else { Format::Human };
     let reply = client::call(&socket, &cli.command.request())?;
-    Ok(cli.command.render(reply, format)?)
+    let text = cli.command.render(reply, format)?;
+    match &cli.query {
+        Some(path) => Ok(output::select(&text, path)?),
+        None => Ok(text),
+    }
 }
 
 fn main() -> ExitCode {
@@ -100,10 +112,7 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(text) => {
             let mut stdout = io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
                 Ok(()) => ExitCode::SUCCESS,
                 // The reader went away (`p11kms key list | head`): not an error.
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -134,37 +143,26 @@ mod tests {
 
     #[test]
     fn global_flags_go_anywhere() {
-        let cli =
-            Cli::try_parse_from(["p11kms", "key", "list", "--json", "--socket", "/tmp/a.sock"])
-                .expect("parses");
+        let cli = Cli::try_parse_from(["p11kms", "key", "list", "--json", "--socket", "/tmp/a.sock"]).expect("parses");
         assert!(cli.json);
         assert_eq!(cli.socket, Some(PathBuf::from("/tmp/a.sock")));
-        let cli = Cli::try_parse_from(["p11kms", "--socket=/tmp/b.sock", "instance", "list"])
-            .expect("parses");
+        let cli = Cli::try_parse_from(["p11kms", "--socket=/tmp/b.sock", "instance", "list"]).expect("parses");
         assert!(!cli.json);
         assert_eq!(cli.socket, Some(PathBuf::from("/tmp/b.sock")));
     }
 
     #[test]
     fn api_errors_print_code_first_and_exit_1() {
-        let failure = Failure::Client(ClientError::Api(ApiError::new(
-            ErrorCode::KeyNotFound,
-            "key 'k-1' does not exist",
-        )));
-        assert_eq!(
-            error_text(&failure),
-            "Forbidden.KeyNotFound: key 'k-1' does not exist"
-        );
+        let failure =
+            Failure::Client(ClientError::Api(ApiError::new(ErrorCode::KeyNotFound, "key 'k-1' does not exist")));
+        assert_eq!(error_text(&failure), "Forbidden.KeyNotFound: key 'k-1' does not exist");
         assert_eq!(failure.exit_code(), 1);
     }
 
     #[test]
     fn transport_errors_exit_3() {
         let failure = Failure::Client(ClientError::Closed);
-        assert_eq!(
-            error_text(&failure),
-            "error: p11kmsd closed the connection without answering"
-        );
+        assert_eq!(error_text(&failure), "error: p11kmsd closed the connection without answering");
         assert_eq!(failure.exit_code(), 3);
     }
 
@@ -172,12 +170,7 @@ mod tests {
     fn usage_errors_exit_2_and_help_documents_the_exit_statuses() {
         let err = Cli::try_parse_from(["p11kms", "key", "describe"]).expect_err("missing KEY");
         assert_eq!(err.exit_code(), 2);
-        let help = Cli::try_parse_from(["p11kms", "--help"])
-            .expect_err("help")
-            .to_string();
-        assert!(
-            help.contains("Exit status:") && help.contains("P11KMS_ADMIN_SOCKET"),
-            "{help}"
-        );
+        let help = Cli::try_parse_from(["p11kms", "--help"]).expect_err("help").to_string();
+        assert!(help.contains("Exit status:") && help.contains("P11KMS_ADMIN_SOCKET"), "{help}");
     }
 }

@@ -45,11 +45,7 @@ pub fn or_dash<T: Display>(value: Option<&T>) -> String {
 
 /// A list of names, comma separated, or `-` when empty.
 pub fn list_or_dash(items: &[String]) -> String {
-    if items.is_empty() {
-        "-".to_owned()
-    } else {
-        items.join(",")
-    }
+    if items.is_empty() { "-".to_owned() } else { items.join(",") }
 }
 
 /// Replaces control characters (escape sequences, newlines, tabs) with
@@ -59,15 +55,7 @@ fn clean(text: &str) -> String {
     if !text.chars().any(char::is_control) {
         return text.to_owned();
     }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// A table with a header row, columns left-aligned and separated by two
@@ -81,10 +69,7 @@ pub struct Table {
 impl Table {
     /// A table with these column titles.
     pub fn new(header: &[&str]) -> Self {
-        Self {
-            header: header.iter().map(|title| (*title).to_owned()).collect(),
-            rows: Vec::new(),
-        }
+        Self { header: header.iter().map(|title| (*title).to_owned()).collect(), rows: Vec::new() }
     }
 
     /// Appends a row (missing cells print empty, extra cells are dropped).
@@ -96,11 +81,7 @@ impl Table {
 
     /// The table as text, one line per row, each ending with a newline.
     pub fn render(&self) -> String {
-        let mut widths: Vec<usize> = self
-            .header
-            .iter()
-            .map(|title| title.chars().count())
-            .collect();
+        let mut widths: Vec<usize> = self.header.iter().map(|title| title.chars().count()).collect();
         for row in &self.rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
@@ -138,19 +119,13 @@ impl Fields {
 
     /// Appends a field.
     pub fn field(mut self, name: &str, value: impl Display) -> Self {
-        self.fields
-            .push((name.to_owned(), clean(&value.to_string())));
+        self.fields.push((name.to_owned(), clean(&value.to_string())));
         self
     }
 
     /// The lines, each ending with a newline.
     pub fn render(&self) -> String {
-        let width = self
-            .fields
-            .iter()
-            .map(|(name, _)| name.chars().count() + 1)
-            .max()
-            .unwrap_or(0);
+        let width = self.fields.iter().map(|(name, _)| name.chars().count() + 1).max().unwrap_or(0);
         let mut out = String::new();
         for (name, value) in &self.fields {
             let label = format!("{name}:");
@@ -159,6 +134,39 @@ impl Fields {
         }
         out
     }
+}
+
+/// `--query` named a field the response does not have.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The response was not JSON (a bug: queries always render JSON).
+    #[error("the response is not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    /// No field at that path.
+    #[error("the response has no field '{0}'")]
+    Missing(String),
+}
+
+/// Picks the value at a dotted path (`KeyMetadata.KeyId`, `Keys.0.KeyId`)
+/// out of a JSON rendering: strings print bare, anything else as compact
+/// JSON, followed by a newline.
+pub fn select(json_text: &str, path: &str) -> Result<String, QueryError> {
+    let root: serde_json::Value = serde_json::from_str(json_text)?;
+    let mut value = &root;
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let next = match value {
+            serde_json::Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            serde_json::Value::Object(map) => map.get(segment),
+            _ => None,
+        };
+        value = next.ok_or_else(|| QueryError::Missing(path.to_owned()))?;
+    }
+    let mut text = match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    text.push('\n');
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -195,19 +203,13 @@ mod tests {
 
     #[test]
     fn fields_are_aligned_name_colon_value_lines() {
-        let text = Fields::new()
-            .field("KeyId", "key-1")
-            .field("DeleteDate", "-")
-            .field("Description", "")
-            .render();
+        let text = Fields::new().field("KeyId", "key-1").field("DeleteDate", "-").field("Description", "").render();
         assert_eq!(text, "KeyId:       key-1\nDeleteDate:  -\nDescription:\n");
     }
 
     #[test]
     fn control_characters_from_the_daemon_are_escaped() {
-        let text = Fields::new()
-            .field("Description", "a\u{1b}[31mred\nline")
-            .render();
+        let text = Fields::new().field("Description", "a\u{1b}[31mred\nline").render();
         assert_eq!(text, "Description: a\\u{1b}[31mred\\nline\n");
         let mut table = Table::new(&["D"]);
         table.row(vec!["tab\there".into()]);
@@ -221,10 +223,7 @@ mod tests {
         struct Reply {
             key_id: &'static str,
         }
-        assert_eq!(
-            json(&Reply { key_id: "k" }).expect("json"),
-            "{\n  \"KeyId\": \"k\"\n}\n"
-        );
+        assert_eq!(json(&Reply { key_id: "k" }).expect("json"), "{\n  \"KeyId\": \"k\"\n}\n");
         let human = show(Format::Human, &1, |n| format!("{n} thing\n")).expect("human");
         assert_eq!(human, "1 thing\n");
     }
@@ -235,5 +234,16 @@ mod tests {
         assert_eq!(or_dash(Some(&7)), "7");
         assert_eq!(list_or_dash(&[]), "-");
         assert_eq!(list_or_dash(&["a".into(), "b".into()]), "a,b");
+    }
+
+    #[test]
+    fn queries_pick_fields_by_dotted_path() {
+        let json = r#"{"KeyMetadata":{"KeyId":"key-1","Tags":[1,2]},"Keys":[{"Pkcs11Id":"ab"}],"Ok":true}"#;
+        assert_eq!(select(json, "KeyMetadata.KeyId").expect("found"), "key-1\n");
+        assert_eq!(select(json, "Keys.0.Pkcs11Id").expect("found"), "ab\n");
+        assert_eq!(select(json, "KeyMetadata.Tags").expect("found"), "[1,2]\n");
+        assert_eq!(select(json, "Ok").expect("found"), "true\n");
+        assert!(matches!(select(json, "KeyMetadata.Nope"), Err(QueryError::Missing(_))));
+        assert!(matches!(select(json, "Keys.7"), Err(QueryError::Missing(_))));
     }
 }

@@ -21,9 +21,7 @@ impl Clock {
     pub fn new(mode: ClockMode) -> Self {
         match mode {
             ClockMode::System => Self { manual: None },
-            ClockMode::Manual => Self {
-                manual: Some(Mutex::new(system_now())),
-            },
+            ClockMode::Manual => Self { manual: Some(Mutex::new(system_now())) },
         }
     }
 
@@ -31,10 +29,7 @@ impl Clock {
     pub fn now(&self) -> Timestamp {
         match &self.manual {
             None => system_now(),
-            Some(time) => time
-                .lock()
-                .map(|t| *t)
-                .unwrap_or_else(|poisoned| *poisoned.into_inner()),
+            Some(time) => time.lock().map(|t| *t).unwrap_or_else(|poisoned| *poisoned.into_inner()),
         }
     }
 
@@ -45,10 +40,7 @@ impl Clock {
 }
 
 fn system_now() -> Timestamp {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     Timestamp(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 

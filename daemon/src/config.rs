@@ -124,10 +124,7 @@ pub struct AppsConfig {
 
 impl Default for AppsConfig {
     fn default() -> Self {
-        Self {
-            max_failed_logins: 10,
-            lockout_seconds: 900,
-        }
+        Self { max_failed_logins: 10, lockout_seconds: 900 }
     }
 }
 
@@ -141,9 +138,7 @@ pub struct HsmConfig {
 
 impl Default for HsmConfig {
     fn default() -> Self {
-        Self {
-            softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE),
-        }
+        Self { softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE) }
     }
 }
 
@@ -159,10 +154,7 @@ pub struct BootstrapConfig {
 
 impl Default for BootstrapConfig {
     fn default() -> Self {
-        Self {
-            hardware_instance: "hsm1".into(),
-            mirrors: 2,
-        }
+        Self { hardware_instance: "hsm1".into(), mirrors: 2 }
     }
 }
 
@@ -178,10 +170,7 @@ pub struct InstancesConfig {
 
 impl Default for InstancesConfig {
     fn default() -> Self {
-        Self {
-            key_quota: 10_000,
-            default_key_quota: 100,
-        }
+        Self { key_quota: 10_000, default_key_quota: 100 }
     }
 }
 
@@ -195,9 +184,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            filter: "info".into(),
-        }
+        Self { filter: "info".into() }
     }
 }
 
@@ -220,65 +207,39 @@ impl Default for Config {
 impl Config {
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Self::parse(&text, path)
     }
 
     /// Parses and checks configuration text.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: path.to_owned(),
-            source: Box::new(source),
-        })?;
+        let config: Self = toml::from_str(text)
+            .map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })?;
         config.validate()?;
         Ok(config)
     }
 
     /// Range checks that serde cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let value = |key, reason: &str| {
-            Err(ConfigError::Value {
-                key,
-                reason: reason.into(),
-            })
-        };
-        if self.region.is_empty()
-            || !self
-                .region
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        let value = |key, reason: &str| Err(ConfigError::Value { key, reason: reason.into() });
+        if self.region.is_empty() || !self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return value("region", "letters, digits and '-' only, not empty");
         }
         if self.sockets.max_connections == 0 {
             return value("sockets.max_connections", "must be at least 1");
         }
         if !(4096..=p11kms_proto::MAX_BODY_LEN).contains(&self.sockets.max_body_bytes) {
-            return value(
-                "sockets.max_body_bytes",
-                "must be between 4096 and 16777216",
-            );
+            return value("sockets.max_body_bytes", "must be between 4096 and 16777216");
         }
         if self.sockets.data_mode & !0o777 != 0 {
-            return value(
-                "sockets.data_mode",
-                "must be a permission mode such as 0o660",
-            );
+            return value("sockets.data_mode", "must be a permission mode such as 0o660");
         }
         if self.apps.max_failed_logins == 0 || self.apps.lockout_seconds <= 0 {
-            return value(
-                "apps",
-                "max_failed_logins and lockout_seconds must be positive",
-            );
+            return value("apps", "max_failed_logins and lockout_seconds must be positive");
         }
         if crate::kms::names::check_instance_name(&self.bootstrap.hardware_instance).is_err() {
-            return value(
-                "bootstrap.hardware_instance",
-                "must be a valid instance name",
-            );
+            return value("bootstrap.hardware_instance", "must be a valid instance name");
         }
         if self.bootstrap.mirrors > 7 {
             return value("bootstrap.mirrors", "at most 7 mirrors");

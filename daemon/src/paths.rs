@@ -27,11 +27,7 @@ impl StatePaths {
     /// Layout rooted at `root` (made absolute so sockets and SoftHSM
     /// configurations never depend on the working directory).
     pub fn new(root: &Path) -> io::Result<Self> {
-        let root = if root.is_absolute() {
-            root.to_owned()
-        } else {
-            std::env::current_dir()?.join(root)
-        };
+        let root = if root.is_absolute() { root.to_owned() } else { std::env::current_dir()?.join(root) };
         Ok(Self { root })
     }
 
@@ -82,10 +78,7 @@ impl StatePaths {
 /// Creates a directory (and parents) with mode 0700, and tightens the mode
 /// of one that already exists.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)?;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     fs::set_permissions(path, fs::Permissions::from_mode(0o700))
 }
 

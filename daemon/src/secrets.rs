@@ -13,12 +13,7 @@ use zeroize::Zeroizing;
 /// Writes a file readable only by its owner, replacing it atomically.
 pub fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
+    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
     // The mode above only applies to a new file; make sure of it anyway.
     file.set_permissions(fs::Permissions::from_mode(0o600))?;
     file.write_all(contents)?;
@@ -68,11 +63,7 @@ pub fn read_private(path: &Path) -> io::Result<Zeroizing<String>> {
     if mode & 0o077 != 0 {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
-            format!(
-                "{} has mode {:o}; secret files must be 0600",
-                path.display(),
-                mode & 0o777
-            ),
+            format!("{} has mode {:o}; secret files must be 0600", path.display(), mode & 0o777),
         ));
     }
     let text = Zeroizing::new(fs::read_to_string(path)?);
@@ -91,10 +82,7 @@ mod tests {
         assert_eq!(user.len(), 32);
         assert_ne!(*so, *user);
         assert_eq!(*pins.user_pin().expect("read"), *user);
-        let mode = fs::metadata(dir.path().join("hsm1-0.user-pin"))
-            .expect("exists")
-            .permissions()
-            .mode();
+        let mode = fs::metadata(dir.path().join("hsm1-0.user-pin")).expect("exists").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -71,38 +71,22 @@ impl Service {
 
     /// Reads the registry.
     pub fn registry(&self) -> Result<RwLockReadGuard<'_, Registry>, KmsError> {
-        self.registry
-            .read()
-            .map_err(|_| KmsError::Internal("registry lock poisoned".into()))
+        self.registry.read().map_err(|_| KmsError::Internal("registry lock poisoned".into()))
     }
 
     /// Changes the registry (only after the store committed the change).
     pub fn registry_mut(&self) -> Result<RwLockWriteGuard<'_, Registry>, KmsError> {
-        self.registry
-            .write()
-            .map_err(|_| KmsError::Internal("registry lock poisoned".into()))
+        self.registry.write().map_err(|_| KmsError::Internal("registry lock poisoned".into()))
     }
 
     /// A live cluster by name.
     pub fn cluster(&self, name: &str) -> Result<Arc<LiveCluster>, KmsError> {
-        let clusters = self
-            .clusters
-            .read()
-            .map_err(|_| KmsError::Internal("cluster lock poisoned".into()))?;
-        clusters
-            .get(name)
-            .cloned()
-            .ok_or_else(|| KmsError::NotFound {
-                what: "cluster",
-                name: name.into(),
-            })
+        let clusters = self.clusters.read().map_err(|_| KmsError::Internal("cluster lock poisoned".into()))?;
+        clusters.get(name).cloned().ok_or_else(|| KmsError::NotFound { what: "cluster", name: name.into() })
     }
 
     /// True when the cluster is loaded and serving.
     pub fn has_cluster(&self, name: &str) -> bool {
-        self.clusters
-            .read()
-            .map(|c| c.contains_key(name))
-            .unwrap_or(false)
+        self.clusters.read().map(|c| c.contains_key(name)).unwrap_or(false)
     }
 }

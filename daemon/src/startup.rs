@@ -46,16 +46,8 @@ pub struct StateLock(#[allow(dead_code)] File);
 
 fn lock(paths: &StatePaths) -> Result<StateLock, StartError> {
     let path = paths.lock_file();
-    let state_err = |source| StartError::StateDir {
-        path: path.display().to_string(),
-        source,
-    };
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(state_err)?;
+    let state_err = |source| StartError::StateDir { path: path.display().to_string(), source };
+    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(state_err)?;
     // SAFETY: the descriptor belongs to `file`, which outlives the call.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         return Err(StartError::Locked(paths.root().display().to_string()));
@@ -65,10 +57,7 @@ fn lock(paths: &StatePaths) -> Result<StateLock, StartError> {
 
 /// Prepares everything; returns the service and the lock to keep.
 pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLock), StartError> {
-    paths.create().map_err(|source| StartError::StateDir {
-        path: paths.root().display().to_string(),
-        source,
-    })?;
+    paths.create().map_err(|source| StartError::StateDir { path: paths.root().display().to_string(), source })?;
     let state_lock = lock(&paths)?;
     let clock = Clock::new(config.clock);
     let store = Store::open(&paths.database()).map_err(KmsError::from)?;
@@ -80,14 +69,8 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
         let name = config.bootstrap.hardware_instance.clone();
         tracing::info!(state = %paths.root().display(), "first start: creating the default and '{name}' instances");
         let now = clock.now();
-        let (record, cluster) = clusters::create_managed(
-            &paths,
-            &config,
-            &name,
-            config.bootstrap.mirrors,
-            now,
-            &mut modules,
-        )?;
+        let (record, cluster) =
+            clusters::create_managed(&paths, &config, &name, config.bootstrap.mirrors, now, &mut modules)?;
         let [hardware, default] = instances::bootstrap_records(&config, &name, now);
         store
             .write(now, |tx| {

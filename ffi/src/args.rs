@@ -10,9 +10,7 @@ use std::borrow::Cow;
 use std::mem::size_of;
 use std::slice;
 
-use cryptoki_sys::{
-    CK_RV, CK_ULONG, CKR_ARGUMENTS_BAD, CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR, CKR_OK,
-};
+use cryptoki_sys::{CK_RV, CK_ULONG, CKR_ARGUMENTS_BAD, CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR, CKR_OK};
 
 use crate::backend::Result;
 use crate::guard::rv;
@@ -30,19 +28,13 @@ pub(crate) fn to_ulong(n: usize) -> Result<CK_ULONG> {
 
 /// Refuses a null pointer.
 pub(crate) fn non_null<T>(ptr: *const T) -> Result<()> {
-    if ptr.is_null() {
-        Err(rv(CKR_ARGUMENTS_BAD))
-    } else {
-        Ok(())
-    }
+    if ptr.is_null() { Err(rv(CKR_ARGUMENTS_BAD)) } else { Ok(()) }
 }
 
 /// Checks what `from_raw_parts` needs beyond validity, which only the caller
 /// can promise: an aligned pointer and a size that fits in `isize`.
 fn check_array<T>(ptr: *const T, len: usize) -> Result<()> {
-    let fits = len
-        .checked_mul(size_of::<T>())
-        .is_some_and(|bytes| bytes <= isize::MAX as usize);
+    let fits = len.checked_mul(size_of::<T>()).is_some_and(|bytes| bytes <= isize::MAX as usize);
     if !fits || !ptr.is_aligned() {
         return Err(rv(CKR_ARGUMENTS_BAD));
     }
@@ -58,11 +50,7 @@ fn check_array<T>(ptr: *const T, len: usize) -> Result<()> {
 pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: CK_ULONG) -> Result<&'a [T]> {
     let len = to_usize(len)?;
     if ptr.is_null() {
-        return if len == 0 {
-            Ok(&[])
-        } else {
-            Err(rv(CKR_ARGUMENTS_BAD))
-        };
+        return if len == 0 { Ok(&[]) } else { Err(rv(CKR_ARGUMENTS_BAD)) };
     }
     check_array(ptr, len)?;
     // SAFETY: non-null, aligned and small enough (checked above); valid for
@@ -78,11 +66,7 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: CK_ULONG) -> Result<&'a [T
 pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: CK_ULONG) -> Result<&'a mut [T]> {
     let len = to_usize(len)?;
     if ptr.is_null() {
-        return if len == 0 {
-            Ok(&mut [])
-        } else {
-            Err(rv(CKR_ARGUMENTS_BAD))
-        };
+        return if len == 0 { Ok(&mut []) } else { Err(rv(CKR_ARGUMENTS_BAD)) };
     }
     check_array(ptr, len)?;
     // SAFETY: non-null, aligned and small enough (checked above); valid and
@@ -195,11 +179,7 @@ fn overlaps(input: &[u8], out: *const u8, len: usize) -> bool {
 /// # Safety
 /// `count` is null or valid for reads and writes; a non-null `out` is valid
 /// for writes of `*count` elements.
-pub(crate) unsafe fn list<T: Copy>(
-    items: &[T],
-    out: *mut T,
-    count: *mut CK_ULONG,
-) -> Result<CK_RV> {
+pub(crate) unsafe fn list<T: Copy>(items: &[T], out: *mut T, count: *mut CK_ULONG) -> Result<CK_RV> {
     // SAFETY: forwarded from this function's contract.
     let capacity = unsafe { load(count) }?;
     let delivery = if out.is_null() {
@@ -278,19 +258,13 @@ mod tests {
             assert_eq!(count, 3);
             let mut short = [0u64; 2];
             count = 2;
-            assert_eq!(
-                list(&items, short.as_mut_ptr(), &mut count),
-                Ok(CKR_BUFFER_TOO_SMALL)
-            );
+            assert_eq!(list(&items, short.as_mut_ptr(), &mut count), Ok(CKR_BUFFER_TOO_SMALL));
             assert_eq!((count, short), (3, [0, 0]));
             let mut room = [0u64; 5];
             count = 5;
             assert_eq!(list(&items, room.as_mut_ptr(), &mut count), Ok(CKR_OK));
             assert_eq!((count, room), (3, [7, 8, 9, 0, 0]));
-            assert_eq!(
-                list(&items, room.as_mut_ptr(), ptr::null_mut()),
-                Err(rv(CKR_ARGUMENTS_BAD))
-            );
+            assert_eq!(list(&items, room.as_mut_ptr(), ptr::null_mut()), Err(rv(CKR_ARGUMENTS_BAD)));
         }
     }
 }

@@ -10,8 +10,8 @@
 //! an implementation states what it supports by overriding.
 
 use cryptoki_sys::{
-    CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG,
-    CK_USER_TYPE, CKR_FUNCTION_NOT_SUPPORTED,
+    CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG, CK_USER_TYPE,
+    CKR_FUNCTION_NOT_SUPPORTED,
 };
 use p11kms_proto::CkRv;
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
@@ -96,12 +96,7 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_Login` (and `C_LoginUser` with `username` set).
-    fn login(
-        session: CK_SESSION_HANDLE,
-        user_type: CK_USER_TYPE,
-        pin: &[u8],
-        username: Option<&[u8]>,
-    ) -> Result<()>;
+    fn login(session: CK_SESSION_HANDLE, user_type: CK_USER_TYPE, pin: &[u8], username: Option<&[u8]>) -> Result<()>;
     /// `C_Logout`.
     fn logout(session: CK_SESSION_HANDLE) -> Result<()>;
     /// `C_SessionCancel`.
@@ -112,10 +107,7 @@ pub trait Backend: 'static {
     // ---- objects --------------------------------------------------------
 
     /// `C_CreateObject`.
-    fn create_object(
-        session: CK_SESSION_HANDLE,
-        template: &[Attribute],
-    ) -> Result<CK_OBJECT_HANDLE> {
+    fn create_object(session: CK_SESSION_HANDLE, template: &[Attribute]) -> Result<CK_OBJECT_HANDLE> {
         Err(NOT_SUPPORTED)
     }
     /// `C_CopyObject`.
@@ -161,11 +153,7 @@ pub trait Backend: 'static {
     // ---- encryption -----------------------------------------------------
 
     /// `C_EncryptInit`.
-    fn encrypt_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn encrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Encrypt`.
@@ -173,11 +161,7 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_EncryptUpdate`.
-    fn encrypt_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_EncryptFinal`.
@@ -188,11 +172,7 @@ pub trait Backend: 'static {
     // ---- decryption -----------------------------------------------------
 
     /// `C_DecryptInit`.
-    fn decrypt_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn decrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Decrypt`.
@@ -200,11 +180,7 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptUpdate`.
-    fn decrypt_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn decrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptFinal`.
@@ -238,11 +214,7 @@ pub trait Backend: 'static {
     // ---- signatures and MACs --------------------------------------------
 
     /// `C_SignInit`.
-    fn sign_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn sign_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Sign`.
@@ -258,27 +230,15 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_SignRecoverInit`.
-    fn sign_recover_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn sign_recover_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_SignRecover`.
-    fn sign_recover(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn sign_recover(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_VerifyInit`.
-    fn verify_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn verify_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_Verify`.
@@ -294,54 +254,30 @@ pub trait Backend: 'static {
         Err(NOT_SUPPORTED)
     }
     /// `C_VerifyRecoverInit`.
-    fn verify_recover_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn verify_recover_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         Err(NOT_SUPPORTED)
     }
     /// `C_VerifyRecover`.
-    fn verify_recover(
-        session: CK_SESSION_HANDLE,
-        signature: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn verify_recover(session: CK_SESSION_HANDLE, signature: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
 
     // ---- dual-function --------------------------------------------------
 
     /// `C_DigestEncryptUpdate`.
-    fn digest_encrypt_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn digest_encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptDigestUpdate`.
-    fn decrypt_digest_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn decrypt_digest_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_SignEncryptUpdate`.
-    fn sign_encrypt_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn sign_encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
     /// `C_DecryptVerifyUpdate`.
-    fn decrypt_verify_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn decrypt_verify_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         Err(NOT_SUPPORTED)
     }
 

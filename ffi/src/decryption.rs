@@ -38,13 +38,9 @@ pub unsafe extern "C" fn C_Decrypt<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pEncryptedData,
-                ulEncryptedDataLen,
-                pData,
-                pulDataLen,
-                |data, out| B::decrypt(hSession, data, out),
-            )
+            args::transform(pEncryptedData, ulEncryptedDataLen, pData, pulDataLen, |data, out| {
+                B::decrypt(hSession, data, out)
+            })
         }
     })
 }
@@ -60,13 +56,9 @@ pub unsafe extern "C" fn C_DecryptUpdate<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pEncryptedPart,
-                ulEncryptedPartLen,
-                pPart,
-                pulPartLen,
-                |data, out| B::decrypt_update(hSession, data, out),
-            )
+            args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
+                B::decrypt_update(hSession, data, out)
+            })
         }
     })
 }
@@ -79,10 +71,6 @@ pub unsafe extern "C" fn C_DecryptFinal<B: Backend>(
 ) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
-        unsafe {
-            args::output(pLastPart, pulLastPartLen, |out| {
-                B::decrypt_final(hSession, out)
-            })
-        }
+        unsafe { args::output(pLastPart, pulLastPartLen, |out| B::decrypt_final(hSession, out)) }
     })
 }

@@ -12,10 +12,7 @@ use crate::guard::{OK, guard};
 use crate::{args, mechanism};
 
 /// `C_DigestInit`.
-pub unsafe extern "C" fn C_DigestInit<B: Backend>(
-    hSession: CK_SESSION_HANDLE,
-    pMechanism: *mut CK_MECHANISM,
-) -> CK_RV {
+pub unsafe extern "C" fn C_DigestInit<B: Backend>(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
@@ -34,11 +31,7 @@ pub unsafe extern "C" fn C_Digest<B: Backend>(
 ) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
-        unsafe {
-            args::transform(pData, ulDataLen, pDigest, pulDigestLen, |data, out| {
-                B::digest(hSession, data, out)
-            })
-        }
+        unsafe { args::transform(pData, ulDataLen, pDigest, pulDigestLen, |data, out| B::digest(hSession, data, out)) }
     })
 }
 
@@ -57,10 +50,7 @@ pub unsafe extern "C" fn C_DigestUpdate<B: Backend>(
 }
 
 /// `C_DigestKey`.
-pub unsafe extern "C" fn C_DigestKey<B: Backend>(
-    hSession: CK_SESSION_HANDLE,
-    hKey: CK_OBJECT_HANDLE,
-) -> CK_RV {
+pub unsafe extern "C" fn C_DigestKey<B: Backend>(hSession: CK_SESSION_HANDLE, hKey: CK_OBJECT_HANDLE) -> CK_RV {
     guard(|| {
         B::digest_key(hSession, hKey)?;
         OK

@@ -23,13 +23,9 @@ pub unsafe extern "C" fn C_DigestEncryptUpdate<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pPart,
-                ulPartLen,
-                pEncryptedPart,
-                pulEncryptedPartLen,
-                |data, out| B::digest_encrypt_update(hSession, data, out),
-            )
+            args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
+                B::digest_encrypt_update(hSession, data, out)
+            })
         }
     })
 }
@@ -45,13 +41,9 @@ pub unsafe extern "C" fn C_DecryptDigestUpdate<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pEncryptedPart,
-                ulEncryptedPartLen,
-                pPart,
-                pulPartLen,
-                |data, out| B::decrypt_digest_update(hSession, data, out),
-            )
+            args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
+                B::decrypt_digest_update(hSession, data, out)
+            })
         }
     })
 }
@@ -67,13 +59,9 @@ pub unsafe extern "C" fn C_SignEncryptUpdate<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pPart,
-                ulPartLen,
-                pEncryptedPart,
-                pulEncryptedPartLen,
-                |data, out| B::sign_encrypt_update(hSession, data, out),
-            )
+            args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
+                B::sign_encrypt_update(hSession, data, out)
+            })
         }
     })
 }
@@ -89,13 +77,9 @@ pub unsafe extern "C" fn C_DecryptVerifyUpdate<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pEncryptedPart,
-                ulEncryptedPartLen,
-                pPart,
-                pulPartLen,
-                |data, out| B::decrypt_verify_update(hSession, data, out),
-            )
+            args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
+                B::decrypt_verify_update(hSession, data, out)
+            })
         }
     })
 }

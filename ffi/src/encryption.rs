@@ -38,13 +38,9 @@ pub unsafe extern "C" fn C_Encrypt<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pData,
-                ulDataLen,
-                pEncryptedData,
-                pulEncryptedDataLen,
-                |data, out| B::encrypt(hSession, data, out),
-            )
+            args::transform(pData, ulDataLen, pEncryptedData, pulEncryptedDataLen, |data, out| {
+                B::encrypt(hSession, data, out)
+            })
         }
     })
 }
@@ -60,13 +56,9 @@ pub unsafe extern "C" fn C_EncryptUpdate<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pPart,
-                ulPartLen,
-                pEncryptedPart,
-                pulEncryptedPartLen,
-                |data, out| B::encrypt_update(hSession, data, out),
-            )
+            args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
+                B::encrypt_update(hSession, data, out)
+            })
         }
     })
 }
@@ -79,10 +71,6 @@ pub unsafe extern "C" fn C_EncryptFinal<B: Backend>(
 ) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
-        unsafe {
-            args::output(pLastEncryptedPart, pulLastEncryptedPartLen, |out| {
-                B::encrypt_final(hSession, out)
-            })
-        }
+        unsafe { args::output(pLastEncryptedPart, pulLastEncryptedPartLen, |out| B::encrypt_final(hSession, out)) }
     })
 }

@@ -42,8 +42,7 @@ pub trait Exported: Backend {
 macro_rules! export_pkcs11 {
     ($backend:ty) => {
         const _: () = {
-            static FUNCTION_LIST_2_40: $crate::sys::CK_FUNCTION_LIST =
-                $crate::tables::function_list_2_40::<$backend>();
+            static FUNCTION_LIST_2_40: $crate::sys::CK_FUNCTION_LIST = $crate::tables::function_list_2_40::<$backend>();
             static FUNCTION_LIST_3_0: $crate::sys::CK_FUNCTION_LIST_3_0 =
                 $crate::tables::function_list_3_0::<$backend>();
             static INTERFACES: $crate::interface::Interfaces =
@@ -98,9 +97,7 @@ macro_rules! export_pkcs11 {
                 flags: $crate::sys::CK_FLAGS,
             ) -> $crate::sys::CK_RV {
                 // SAFETY: the caller's contract is the generic getter's.
-                unsafe {
-                    $crate::interface::C_GetInterface::<$backend>(name, version, interface, flags)
-                }
+                unsafe { $crate::interface::C_GetInterface::<$backend>(name, version, interface, flags) }
             }
         };
     };

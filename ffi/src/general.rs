@@ -8,8 +8,8 @@
 use std::ffi::c_void;
 
 use cryptoki_sys::{
-    CK_C_INITIALIZE_ARGS, CK_INFO, CK_RV, CK_SESSION_HANDLE, CKF_LIBRARY_CANT_CREATE_OS_THREADS,
-    CKF_OS_LOCKING_OK, CKR_ARGUMENTS_BAD, CKR_FUNCTION_NOT_PARALLEL,
+    CK_C_INITIALIZE_ARGS, CK_INFO, CK_RV, CK_SESSION_HANDLE, CKF_LIBRARY_CANT_CREATE_OS_THREADS, CKF_OS_LOCKING_OK,
+    CKR_ARGUMENTS_BAD, CKR_FUNCTION_NOT_PARALLEL,
 };
 
 use crate::args;
@@ -32,12 +32,8 @@ unsafe fn init_args(ptr: *const c_void) -> Result<InitArgs> {
     if !raw.pReserved.is_null() {
         return Err(rv(CKR_ARGUMENTS_BAD));
     }
-    let callbacks = [
-        raw.CreateMutex.is_some(),
-        raw.DestroyMutex.is_some(),
-        raw.LockMutex.is_some(),
-        raw.UnlockMutex.is_some(),
-    ];
+    let callbacks =
+        [raw.CreateMutex.is_some(), raw.DestroyMutex.is_some(), raw.LockMutex.is_some(), raw.UnlockMutex.is_some()];
     // The standard allows all four mutex callbacks or none.
     let app_mutexes = callbacks.iter().all(|&set| set);
     if !app_mutexes && callbacks.iter().any(|&set| set) {
@@ -73,9 +69,7 @@ pub unsafe extern "C" fn C_Finalize<B: Backend>(pReserved: *mut c_void) -> CK_RV
 
 /// `C_GetInfo`, reporting the cryptoki version of the table it sits in:
 /// 2.40 in the 2.40 list, 3.0 in the 3.0 list.
-pub unsafe extern "C" fn C_GetInfo<B: Backend, const MAJOR: u8, const MINOR: u8>(
-    pInfo: *mut CK_INFO,
-) -> CK_RV {
+pub unsafe extern "C" fn C_GetInfo<B: Backend, const MAJOR: u8, const MINOR: u8>(pInfo: *mut CK_INFO) -> CK_RV {
     guard(|| {
         args::non_null(pInfo)?;
         let info = B::info()?;

@@ -74,12 +74,7 @@ pub(crate) fn encode_token_info(info: &TokenInfo) -> CK_TOKEN_INFO {
 
 /// `CK_SESSION_INFO`.
 pub(crate) fn encode_session_info(info: &SessionInfo) -> CK_SESSION_INFO {
-    CK_SESSION_INFO {
-        slotID: info.slot_id,
-        state: info.state,
-        flags: info.flags,
-        ulDeviceError: info.device_error,
-    }
+    CK_SESSION_INFO { slotID: info.slot_id, state: info.state, flags: info.flags, ulDeviceError: info.device_error }
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ use std::ffi::{CStr, c_void};
 use std::ptr;
 
 use cryptoki_sys::{
-    CK_FLAGS, CK_FUNCTION_LIST, CK_FUNCTION_LIST_3_0, CK_INTERFACE, CK_RV, CK_ULONG, CK_UTF8CHAR,
-    CK_VERSION, CKR_ARGUMENTS_BAD,
+    CK_FLAGS, CK_FUNCTION_LIST, CK_FUNCTION_LIST_3_0, CK_INTERFACE, CK_RV, CK_ULONG, CK_UTF8CHAR, CK_VERSION,
+    CKR_ARGUMENTS_BAD,
 };
 
 use crate::args;
@@ -44,10 +44,7 @@ unsafe impl Sync for Interfaces {}
 
 impl Interfaces {
     /// The interface array over the two function lists.
-    pub const fn new(
-        v3_0: &'static CK_FUNCTION_LIST_3_0,
-        v2_40: &'static CK_FUNCTION_LIST,
-    ) -> Self {
+    pub const fn new(v3_0: &'static CK_FUNCTION_LIST_3_0, v2_40: &'static CK_FUNCTION_LIST) -> Self {
         let name = INTERFACE_NAME.as_ptr().cast::<CK_UTF8CHAR>().cast_mut();
         Self([
             CK_INTERFACE {
@@ -79,9 +76,7 @@ impl Interfaces {
 }
 
 /// `C_GetFunctionList`: the 2.40 table.
-pub unsafe extern "C" fn C_GetFunctionList<B: Exported>(
-    ppFunctionList: *mut *mut CK_FUNCTION_LIST,
-) -> CK_RV {
+pub unsafe extern "C" fn C_GetFunctionList<B: Exported>(ppFunctionList: *mut *mut CK_FUNCTION_LIST) -> CK_RV {
     guard(|| {
         let list = ptr::from_ref(B::function_list_2_40()).cast_mut();
         // SAFETY: PKCS#11 caller contract.
@@ -126,9 +121,7 @@ pub unsafe extern "C" fn C_GetInterface<B: Exported>(
         } else {
             // SAFETY: PKCS#11 caller contract.
             let version = unsafe { args::load(pVersion) }?;
-            interfaces
-                .by_version(version)
-                .ok_or(rv(CKR_ARGUMENTS_BAD))?
+            interfaces.by_version(version).ok_or(rv(CKR_ARGUMENTS_BAD))?
         };
         if flags & !interface.flags != 0 {
             return Err(rv(CKR_ARGUMENTS_BAD));

@@ -5,9 +5,7 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{
-    CK_ATTRIBUTE, CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG,
-};
+use cryptoki_sys::{CK_ATTRIBUTE, CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
 
 use crate::backend::Backend;
 use crate::guard::{OK, guard};
@@ -55,8 +53,7 @@ pub unsafe extern "C" fn C_GenerateKeyPair<B: Backend>(
         let public = unsafe { template::decode(pPublicKeyTemplate, ulPublicKeyAttributeCount) }?;
         // SAFETY: PKCS#11 caller contract.
         let private = unsafe { template::decode(pPrivateKeyTemplate, ulPrivateKeyAttributeCount) }?;
-        let (public_key, private_key) =
-            B::generate_key_pair(hSession, &mechanism, &public, &private)?;
+        let (public_key, private_key) = B::generate_key_pair(hSession, &mechanism, &public, &private)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::store(phPublicKey, public_key) }?;
         // SAFETY: PKCS#11 caller contract.

@@ -81,10 +81,7 @@ pub(crate) unsafe fn decode(ptr: *const CK_MECHANISM) -> Result<Mechanism> {
     let mech = unsafe { args::load(ptr) }?;
     // SAFETY: forwarded from this function's contract.
     let param = unsafe { decode_param(&mech) }?;
-    Ok(Mechanism {
-        ty: mech.mechanism,
-        param,
-    })
+    Ok(Mechanism { ty: mech.mechanism, param })
 }
 
 /// # Safety
@@ -98,20 +95,12 @@ unsafe fn decode_param(mech: &CK_MECHANISM) -> Result<MechParam> {
             let (iv, aad) = unsafe { (bytes(p.pIv, p.ulIvLen)?, bytes(p.pAAD, p.ulAADLen)?) };
             // ulIvBits is not carried: it only matters when the token
             // generates the IV, which `MechParam::Gcm` cannot express.
-            MechParam::Gcm {
-                iv,
-                aad,
-                tag_bits: p.ulTagBits,
-            }
+            MechParam::Gcm { iv, aad, tag_bits: p.ulTagBits }
         }
         Shape::Pss => {
             // SAFETY: forwarded from this function's contract.
             let p: CK_RSA_PKCS_PSS_PARAMS = unsafe { structure(mech) }?;
-            MechParam::Pss {
-                hash: p.hashAlg,
-                mgf: p.mgf,
-                salt_len: p.sLen,
-            }
+            MechParam::Pss { hash: p.hashAlg, mgf: p.mgf, salt_len: p.sLen }
         }
         Shape::Oaep => {
             // SAFETY: forwarded from this function's contract.
@@ -124,35 +113,20 @@ unsafe fn decode_param(mech: &CK_MECHANISM) -> Result<MechParam> {
                 0 => Vec::new(),
                 _ => return Err(PARAM_INVALID),
             };
-            MechParam::Oaep {
-                hash: p.hashAlg,
-                mgf: p.mgf,
-                source_data,
-            }
+            MechParam::Oaep { hash: p.hashAlg, mgf: p.mgf, source_data }
         }
         Shape::Ecdh => {
             // SAFETY: forwarded from this function's contract.
             let p: CK_ECDH1_DERIVE_PARAMS = unsafe { structure(mech) }?;
             // SAFETY: the structure's pointers, valid by the same contract.
-            let (shared_data, public_data) = unsafe {
-                (
-                    bytes(p.pSharedData, p.ulSharedDataLen)?,
-                    bytes(p.pPublicData, p.ulPublicDataLen)?,
-                )
-            };
-            MechParam::Ecdh {
-                kdf: p.kdf,
-                shared_data,
-                public_data,
-            }
+            let (shared_data, public_data) =
+                unsafe { (bytes(p.pSharedData, p.ulSharedDataLen)?, bytes(p.pPublicData, p.ulPublicDataLen)?) };
+            MechParam::Ecdh { kdf: p.kdf, shared_data, public_data }
         }
         Shape::Ctr => {
             // SAFETY: forwarded from this function's contract.
             let p: CK_AES_CTR_PARAMS = unsafe { structure(mech) }?;
-            MechParam::Ctr {
-                counter_bits: p.ulCounterBits,
-                counter_block: p.cb,
-            }
+            MechParam::Ctr { counter_bits: p.ulCounterBits, counter_block: p.cb }
         }
         // SAFETY: forwarded from this function's contract.
         Shape::Ulong => MechParam::Ulong(unsafe { structure::<CK_ULONG>(mech) }?),
@@ -229,18 +203,8 @@ mod tests {
             ulTagBits: 128,
         };
         let m = mech(CKM_AES_GCM, &mut p);
-        let expected = MechParam::Gcm {
-            iv: iv.to_vec(),
-            aad: aad.to_vec(),
-            tag_bits: 128,
-        };
-        assert_eq!(
-            run(&m),
-            Ok(Mechanism {
-                ty: CKM_AES_GCM,
-                param: expected
-            })
-        );
+        let expected = MechParam::Gcm { iv: iv.to_vec(), aad: aad.to_vec(), tag_bits: 128 };
+        assert_eq!(run(&m), Ok(Mechanism { ty: CKM_AES_GCM, param: expected }));
 
         let mut short = m;
         short.ulParameterLen -= 8;
@@ -249,37 +213,17 @@ mod tests {
         null.pParameter = ptr::null_mut();
         assert_eq!(run(&null), Err(PARAM_INVALID), "null parameter");
         p.pIv = ptr::null_mut();
-        assert_eq!(
-            run(&mech(CKM_AES_GCM, &mut p)),
-            Err(PARAM_INVALID),
-            "null IV with a length"
-        );
+        assert_eq!(run(&mech(CKM_AES_GCM, &mut p)), Err(PARAM_INVALID), "null IV with a length");
     }
 
     #[test]
     fn pss_for_every_pss_mechanism() {
-        let mut p = CK_RSA_PKCS_PSS_PARAMS {
-            hashAlg: CKM_SHA256,
-            mgf: CKG_MGF1_SHA256,
-            sLen: 32,
-        };
-        for ty in [
-            CKM_RSA_PKCS_PSS,
-            CKM_SHA256_RSA_PKCS_PSS,
-            CKM_SHA3_512_RSA_PKCS_PSS,
-        ] {
-            let param = MechParam::Pss {
-                hash: CKM_SHA256,
-                mgf: CKG_MGF1_SHA256,
-                salt_len: 32,
-            };
+        let mut p = CK_RSA_PKCS_PSS_PARAMS { hashAlg: CKM_SHA256, mgf: CKG_MGF1_SHA256, sLen: 32 };
+        for ty in [CKM_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA3_512_RSA_PKCS_PSS] {
+            let param = MechParam::Pss { hash: CKM_SHA256, mgf: CKG_MGF1_SHA256, salt_len: 32 };
             assert_eq!(run(&mech(ty, &mut p)), Ok(Mechanism { ty, param }));
         }
-        let none = CK_MECHANISM {
-            mechanism: CKM_RSA_PKCS_PSS,
-            pParameter: ptr::null_mut(),
-            ulParameterLen: 0,
-        };
+        let none = CK_MECHANISM { mechanism: CKM_RSA_PKCS_PSS, pParameter: ptr::null_mut(), ulParameterLen: 0 };
         assert_eq!(run(&none), Err(PARAM_INVALID));
     }
 
@@ -298,15 +242,9 @@ mod tests {
             mgf: CKG_MGF1_SHA256,
             source_data: source_data.to_vec(),
         };
-        assert_eq!(
-            run(&mech(CKM_RSA_PKCS_OAEP, &mut p)).map(|m| m.param),
-            Ok(param(b"label"))
-        );
+        assert_eq!(run(&mech(CKM_RSA_PKCS_OAEP, &mut p)).map(|m| m.param), Ok(param(b"label")));
         p.source = 0;
-        assert_eq!(
-            run(&mech(CKM_RSA_PKCS_OAEP, &mut p)).map(|m| m.param),
-            Ok(param(b""))
-        );
+        assert_eq!(run(&mech(CKM_RSA_PKCS_OAEP, &mut p)).map(|m| m.param), Ok(param(b"")));
         p.source = 7;
         assert_eq!(run(&mech(CKM_RSA_PKCS_OAEP, &mut p)), Err(PARAM_INVALID));
     }
@@ -321,28 +259,12 @@ mod tests {
             ulPublicDataLen: 3,
             pPublicData: public.as_mut_ptr(),
         };
-        let expected = MechParam::Ecdh {
-            kdf: CKD_NULL,
-            shared_data: vec![],
-            public_data: public.to_vec(),
-        };
-        assert_eq!(
-            run(&mech(CKM_ECDH1_COFACTOR_DERIVE, &mut p)).map(|m| m.param),
-            Ok(expected)
-        );
+        let expected = MechParam::Ecdh { kdf: CKD_NULL, shared_data: vec![], public_data: public.to_vec() };
+        assert_eq!(run(&mech(CKM_ECDH1_COFACTOR_DERIVE, &mut p)).map(|m| m.param), Ok(expected));
 
-        let mut p = CK_AES_CTR_PARAMS {
-            ulCounterBits: 32,
-            cb: [7; 16],
-        };
-        let expected = MechParam::Ctr {
-            counter_bits: 32,
-            counter_block: [7; 16],
-        };
-        assert_eq!(
-            run(&mech(CKM_AES_CTR, &mut p)).map(|m| m.param),
-            Ok(expected)
-        );
+        let mut p = CK_AES_CTR_PARAMS { ulCounterBits: 32, cb: [7; 16] };
+        let expected = MechParam::Ctr { counter_bits: 32, counter_block: [7; 16] };
+        assert_eq!(run(&mech(CKM_AES_CTR, &mut p)).map(|m| m.param), Ok(expected));
     }
 
     #[test]
@@ -351,31 +273,17 @@ mod tests {
         let m = mech(CKM_SHA256_HMAC_GENERAL, &mut len);
         assert_eq!(run(&m).map(|m| m.param), Ok(MechParam::Ulong(16)));
         let mut byte = 16u8;
-        assert_eq!(
-            run(&mech(CKM_AES_CMAC_GENERAL, &mut byte)),
-            Err(PARAM_INVALID)
-        );
+        assert_eq!(run(&mech(CKM_AES_CMAC_GENERAL, &mut byte)), Err(PARAM_INVALID));
     }
 
     #[test]
     fn other_mechanisms_take_bytes_or_nothing() {
-        let none = CK_MECHANISM {
-            mechanism: CKM_SHA256,
-            pParameter: ptr::null_mut(),
-            ulParameterLen: 0,
-        };
+        let none = CK_MECHANISM { mechanism: CKM_SHA256, pParameter: ptr::null_mut(), ulParameterLen: 0 };
         assert_eq!(run(&none), Ok(Mechanism::new(CKM_SHA256)));
         let mut iv = [5u8; 16];
         let cbc = mech(CKM_AES_CBC_PAD, &mut iv);
-        assert_eq!(
-            run(&cbc).map(|m| m.param),
-            Ok(MechParam::Bytes(vec![5; 16]))
-        );
-        let broken = CK_MECHANISM {
-            mechanism: CKM_AES_CBC,
-            pParameter: ptr::null_mut(),
-            ulParameterLen: 16,
-        };
+        assert_eq!(run(&cbc).map(|m| m.param), Ok(MechParam::Bytes(vec![5; 16])));
+        let broken = CK_MECHANISM { mechanism: CKM_AES_CBC, pParameter: ptr::null_mut(), ulParameterLen: 16 };
         assert_eq!(run(&broken), Err(PARAM_INVALID));
     }
 }

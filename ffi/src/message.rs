@@ -13,9 +13,7 @@
 
 use std::ffi::c_void;
 
-use cryptoki_sys::{
-    CK_BYTE, CK_FLAGS, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG,
-};
+use cryptoki_sys::{CK_BYTE, CK_FLAGS, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
 
 use crate::backend::{Backend, NOT_SUPPORTED};
 use crate::guard::guard;

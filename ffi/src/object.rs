@@ -6,9 +6,7 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{
-    CK_ATTRIBUTE, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_GENERAL_ERROR,
-};
+use cryptoki_sys::{CK_ATTRIBUTE, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_GENERAL_ERROR};
 
 use crate::backend::Backend;
 use crate::guard::{OK, guard, rv};
@@ -52,10 +50,7 @@ pub unsafe extern "C" fn C_CopyObject<B: Backend>(
 }
 
 /// `C_DestroyObject`.
-pub unsafe extern "C" fn C_DestroyObject<B: Backend>(
-    hSession: CK_SESSION_HANDLE,
-    hObject: CK_OBJECT_HANDLE,
-) -> CK_RV {
+pub unsafe extern "C" fn C_DestroyObject<B: Backend>(hSession: CK_SESSION_HANDLE, hObject: CK_OBJECT_HANDLE) -> CK_RV {
     guard(|| {
         B::destroy_object(hSession, hObject)?;
         OK

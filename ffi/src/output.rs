@@ -84,10 +84,7 @@ mod tests {
     fn two_call_convention() {
         assert_eq!(OutBuf::query().deliver(b"abcd"), Delivery::LengthOnly(4));
         let mut small = [0u8; 3];
-        assert_eq!(
-            OutBuf::buffer(&mut small).deliver(b"abcd"),
-            Delivery::TooSmall(4)
-        );
+        assert_eq!(OutBuf::buffer(&mut small).deliver(b"abcd"), Delivery::TooSmall(4));
         assert_eq!(small, [0; 3], "a too-small buffer is left untouched");
         let mut big = [0u8; 8];
         let delivery = OutBuf::buffer(&mut big).deliver(b"abcd");

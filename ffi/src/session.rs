@@ -10,8 +10,8 @@
 use std::ffi::c_void;
 
 use cryptoki_sys::{
-    CK_BYTE, CK_FLAGS, CK_NOTIFY, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_SESSION_INFO,
-    CK_SLOT_ID, CK_ULONG, CK_USER_TYPE, CK_UTF8CHAR,
+    CK_BYTE, CK_FLAGS, CK_NOTIFY, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_SESSION_INFO, CK_SLOT_ID, CK_ULONG,
+    CK_USER_TYPE, CK_UTF8CHAR,
 };
 
 use crate::args;
@@ -75,11 +75,7 @@ pub unsafe extern "C" fn C_GetOperationState<B: Backend>(
 ) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
-        unsafe {
-            args::output(pOperationState, pulOperationStateLen, |out| {
-                B::operation_state(hSession, out)
-            })
-        }
+        unsafe { args::output(pOperationState, pulOperationStateLen, |out| B::operation_state(hSession, out)) }
     })
 }
 
@@ -145,10 +141,7 @@ pub unsafe extern "C" fn C_Logout<B: Backend>(hSession: CK_SESSION_HANDLE) -> CK
 }
 
 /// `C_SessionCancel` (3.0).
-pub unsafe extern "C" fn C_SessionCancel<B: Backend>(
-    hSession: CK_SESSION_HANDLE,
-    flags: CK_FLAGS,
-) -> CK_RV {
+pub unsafe extern "C" fn C_SessionCancel<B: Backend>(hSession: CK_SESSION_HANDLE, flags: CK_FLAGS) -> CK_RV {
     guard(|| {
         B::session_cancel(hSession, flags)?;
         OK

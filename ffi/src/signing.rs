@@ -36,13 +36,7 @@ pub unsafe extern "C" fn C_Sign<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pData,
-                ulDataLen,
-                pSignature,
-                pulSignatureLen,
-                |data, out| B::sign(hSession, data, out),
-            )
+            args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| B::sign(hSession, data, out))
         }
     })
 }
@@ -69,11 +63,7 @@ pub unsafe extern "C" fn C_SignFinal<B: Backend>(
 ) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
-        unsafe {
-            args::output(pSignature, pulSignatureLen, |out| {
-                B::sign_final(hSession, out)
-            })
-        }
+        unsafe { args::output(pSignature, pulSignatureLen, |out| B::sign_final(hSession, out)) }
     })
 }
 
@@ -102,13 +92,9 @@ pub unsafe extern "C" fn C_SignRecover<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pData,
-                ulDataLen,
-                pSignature,
-                pulSignatureLen,
-                |data, out| B::sign_recover(hSession, data, out),
-            )
+            args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| {
+                B::sign_recover(hSession, data, out)
+            })
         }
     })
 }

@@ -9,8 +9,8 @@
 use std::ffi::c_void;
 
 use cryptoki_sys::{
-    CK_BBOOL, CK_FLAGS, CK_MECHANISM_INFO, CK_MECHANISM_TYPE, CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID,
-    CK_SLOT_INFO, CK_TOKEN_INFO, CK_ULONG, CK_UTF8CHAR, CKR_ARGUMENTS_BAD,
+    CK_BBOOL, CK_FLAGS, CK_MECHANISM_INFO, CK_MECHANISM_TYPE, CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID, CK_SLOT_INFO,
+    CK_TOKEN_INFO, CK_ULONG, CK_UTF8CHAR, CKR_ARGUMENTS_BAD,
 };
 
 use crate::args;
@@ -33,10 +33,7 @@ pub unsafe extern "C" fn C_GetSlotList<B: Backend>(
 }
 
 /// `C_GetSlotInfo`.
-pub unsafe extern "C" fn C_GetSlotInfo<B: Backend>(
-    slotID: CK_SLOT_ID,
-    pInfo: *mut CK_SLOT_INFO,
-) -> CK_RV {
+pub unsafe extern "C" fn C_GetSlotInfo<B: Backend>(slotID: CK_SLOT_ID, pInfo: *mut CK_SLOT_INFO) -> CK_RV {
     guard(|| {
         args::non_null(pInfo)?;
         let info = B::slot_info(slotID)?;
@@ -47,10 +44,7 @@ pub unsafe extern "C" fn C_GetSlotInfo<B: Backend>(
 }
 
 /// `C_GetTokenInfo`.
-pub unsafe extern "C" fn C_GetTokenInfo<B: Backend>(
-    slotID: CK_SLOT_ID,
-    pInfo: *mut CK_TOKEN_INFO,
-) -> CK_RV {
+pub unsafe extern "C" fn C_GetTokenInfo<B: Backend>(slotID: CK_SLOT_ID, pInfo: *mut CK_TOKEN_INFO) -> CK_RV {
     guard(|| {
         args::non_null(pInfo)?;
         let info = B::token_info(slotID)?;
@@ -83,11 +77,8 @@ pub unsafe extern "C" fn C_GetMechanismInfo<B: Backend>(
     guard(|| {
         args::non_null(pInfo)?;
         let info = B::mechanism_info(slotID, type_)?;
-        let info = CK_MECHANISM_INFO {
-            ulMinKeySize: info.min_key_size,
-            ulMaxKeySize: info.max_key_size,
-            flags: info.flags,
-        };
+        let info =
+            CK_MECHANISM_INFO { ulMinKeySize: info.min_key_size, ulMaxKeySize: info.max_key_size, flags: info.flags };
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::store(pInfo, info) }?;
         OK

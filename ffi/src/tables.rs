@@ -10,17 +10,14 @@ use cryptoki_sys::{CK_FUNCTION_LIST, CK_FUNCTION_LIST_3_0, CK_VERSION};
 
 use crate::export::Exported;
 use crate::{
-    decryption, digest, dual, encryption, general, interface, keys, message, object, random,
-    session, signing, slot_token, verification,
+    decryption, digest, dual, encryption, general, interface, keys, message, object, random, session, signing,
+    slot_token, verification,
 };
 
 /// The 2.40 function list for backend `B`.
 pub const fn function_list_2_40<B: Exported>() -> CK_FUNCTION_LIST {
     CK_FUNCTION_LIST {
-        version: CK_VERSION {
-            major: 2,
-            minor: 40,
-        },
+        version: CK_VERSION { major: 2, minor: 40 },
         C_Initialize: Some(general::C_Initialize::<B>),
         C_Finalize: Some(general::C_Finalize::<B>),
         C_GetInfo: Some(general::C_GetInfo::<B, 2, 40>),

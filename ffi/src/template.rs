@@ -3,9 +3,8 @@
 //! under PKCS#11 2.40 §5.7's rules.
 
 use cryptoki_sys::{
-    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKF_ARRAY_ATTRIBUTE,
-    CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR,
-    CKR_OK,
+    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKF_ARRAY_ATTRIBUTE, CKR_ATTRIBUTE_SENSITIVE,
+    CKR_ATTRIBUTE_TYPE_INVALID, CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR, CKR_OK,
 };
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue};
 
@@ -37,10 +36,7 @@ pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result
             }
             // SAFETY: forwarded from this function's contract.
             let value = unsafe { args::slice(attr.pValue.cast::<u8>(), attr.ulValueLen) }?;
-            Ok(Attribute {
-                ty: attr.type_,
-                value: value.to_vec(),
-            })
+            Ok(Attribute { ty: attr.type_, value: value.to_vec() })
         })
         .collect()
 }
@@ -50,10 +46,7 @@ pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result
 ///
 /// # Safety
 /// A non-null `ptr` points to `count` attributes the caller lets us write.
-pub(crate) unsafe fn request<'a>(
-    ptr: *mut CK_ATTRIBUTE,
-    count: CK_ULONG,
-) -> Result<&'a mut [CK_ATTRIBUTE]> {
+pub(crate) unsafe fn request<'a>(ptr: *mut CK_ATTRIBUTE, count: CK_ULONG) -> Result<&'a mut [CK_ATTRIBUTE]> {
     // SAFETY: forwarded from this function's contract.
     unsafe { args::slice_mut(ptr, count) }
 }
@@ -76,10 +69,7 @@ pub(crate) fn requested_types(template: &[CK_ATTRIBUTE]) -> Vec<AttributeType> {
 /// # Safety
 /// Each attribute's non-null `pValue` is valid for writes of `ulValueLen`
 /// bytes and does not overlap the template itself.
-pub(crate) unsafe fn fill(
-    template: &mut [CK_ATTRIBUTE],
-    answers: Vec<AttributeValue>,
-) -> Result<CK_RV> {
+pub(crate) unsafe fn fill(template: &mut [CK_ATTRIBUTE], answers: Vec<AttributeValue>) -> Result<CK_RV> {
     // One answer per requested type, in order, is the backend's contract.
     if answers.len() != template.len() {
         return Err(rv(CKR_GENERAL_ERROR));
@@ -103,9 +93,7 @@ pub(crate) unsafe fn fill(
             AttributeValue::Value(value) if attr.pValue.is_null() => {
                 attr.ulValueLen = args::to_ulong(value.len())?;
             }
-            AttributeValue::Value(value)
-                if args::to_usize(attr.ulValueLen).is_ok_and(|room| room >= value.len()) =>
-            {
+            AttributeValue::Value(value) if args::to_usize(attr.ulValueLen).is_ok_and(|room| room >= value.len()) => {
                 // SAFETY: `pValue` is non-null (the arm above) and valid for
                 // `ulValueLen >= value.len()` bytes by the caller's contract;
                 // `value` is our own allocation, so they cannot overlap.
@@ -127,18 +115,12 @@ pub(crate) unsafe fn fill(
 mod tests {
     use std::ptr;
 
-    use cryptoki_sys::{
-        CKA_CLASS, CKA_LABEL, CKA_TOKEN, CKA_VALUE, CKA_WRAP_TEMPLATE, CKR_ARGUMENTS_BAD,
-    };
+    use cryptoki_sys::{CKA_CLASS, CKA_LABEL, CKA_TOKEN, CKA_VALUE, CKA_WRAP_TEMPLATE, CKR_ARGUMENTS_BAD};
 
     use super::*;
 
     fn attr(ty: CK_ULONG, value: *mut u8, len: CK_ULONG) -> CK_ATTRIBUTE {
-        CK_ATTRIBUTE {
-            type_: ty,
-            pValue: value.cast(),
-            ulValueLen: len,
-        }
+        CK_ATTRIBUTE { type_: ty, pValue: value.cast(), ulValueLen: len }
     }
 
     #[test]
@@ -154,11 +136,7 @@ mod tests {
         let decoded = unsafe { decode(template.as_ptr(), 3) };
         assert_eq!(
             decoded,
-            Ok(vec![
-                Attribute::ulong(CKA_CLASS, 4),
-                Attribute::bool(CKA_TOKEN, true),
-                Attribute::bytes(CKA_LABEL, [])
-            ])
+            Ok(vec![Attribute::ulong(CKA_CLASS, 4), Attribute::bool(CKA_TOKEN, true), Attribute::bytes(CKA_LABEL, [])])
         );
     }
 
@@ -171,10 +149,7 @@ mod tests {
             let template = [attr(CKA_LABEL, ptr::null_mut(), 5)];
             assert_eq!(decode(template.as_ptr(), 1), Err(rv(CKR_ARGUMENTS_BAD)));
             let template = [attr(CKA_WRAP_TEMPLATE, ptr::null_mut(), 0)];
-            assert_eq!(
-                decode(template.as_ptr(), 1),
-                Err(rv(CKR_ATTRIBUTE_TYPE_INVALID))
-            );
+            assert_eq!(decode(template.as_ptr(), 1), Err(rv(CKR_ATTRIBUTE_TYPE_INVALID)));
         }
     }
 
@@ -211,28 +186,14 @@ mod tests {
             attr(CKA_VALUE, ptr::null_mut(), 0),
             attr(CKA_LABEL, ptr::null_mut(), 0),
         ];
-        let answers = vec![
-            AttributeValue::Value(b"xy".to_vec()),
-            AttributeValue::Sensitive,
-            AttributeValue::Invalid,
-        ];
+        let answers = vec![AttributeValue::Value(b"xy".to_vec()), AttributeValue::Sensitive, AttributeValue::Invalid];
         // SAFETY: every pointer refers to a live local of the stated size.
         let code = unsafe { fill(&mut template, answers) };
         assert_eq!(code, Ok(CKR_ATTRIBUTE_SENSITIVE));
-        assert!(
-            template
-                .iter()
-                .all(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION)
-        );
+        assert!(template.iter().all(|a| a.ulValueLen == CK_UNAVAILABLE_INFORMATION));
 
-        let mut template = [
-            attr(CKA_LABEL, ptr::null_mut(), 0),
-            attr(CKA_VALUE, small.as_mut_ptr(), 1),
-        ];
-        let answers = vec![
-            AttributeValue::Invalid,
-            AttributeValue::Value(b"xy".to_vec()),
-        ];
+        let mut template = [attr(CKA_LABEL, ptr::null_mut(), 0), attr(CKA_VALUE, small.as_mut_ptr(), 1)];
+        let answers = vec![AttributeValue::Invalid, AttributeValue::Value(b"xy".to_vec())];
         // SAFETY: as above.
         let code = unsafe { fill(&mut template, answers) };
         assert_eq!(code, Ok(CKR_ATTRIBUTE_TYPE_INVALID));

@@ -97,13 +97,9 @@ pub unsafe extern "C" fn C_VerifyRecover<B: Backend>(
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe {
-            args::transform(
-                pSignature,
-                ulSignatureLen,
-                pData,
-                pulDataLen,
-                |data, out| B::verify_recover(hSession, data, out),
-            )
+            args::transform(pSignature, ulSignatureLen, pData, pulDataLen, |data, out| {
+                B::verify_recover(hSession, data, out)
+            })
         }
     })
 }

@@ -30,11 +30,7 @@ pub fn encode_body<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Deserializes a body; trailing bytes are an error, not ignored.
 pub fn decode_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(CodecError::Decode)?;
-    if rest.is_empty() {
-        Ok(value)
-    } else {
-        Err(CodecError::TrailingBytes(rest.len()))
-    }
+    if rest.is_empty() { Ok(value) } else { Err(CodecError::TrailingBytes(rest.len())) }
 }
 
 #[cfg(test)]
@@ -45,17 +41,11 @@ mod tests {
     fn trailing_bytes_are_refused() {
         let mut bytes = encode_body(&5u32).expect("encodes");
         bytes.push(0);
-        assert!(matches!(
-            decode_body::<u32>(&bytes),
-            Err(CodecError::TrailingBytes(1))
-        ));
+        assert!(matches!(decode_body::<u32>(&bytes), Err(CodecError::TrailingBytes(1))));
     }
 
     #[test]
     fn garbage_is_a_decode_error() {
-        assert!(matches!(
-            decode_body::<String>(&[0xff, 0xff, 0xff]),
-            Err(CodecError::Decode(_))
-        ));
+        assert!(matches!(decode_body::<String>(&[0xff, 0xff, 0xff]), Err(CodecError::Decode(_))));
     }
 }

@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CkRv;
 use crate::pkcs11::{
-    Attribute, AttributeType, AttributeValue, Mechanism, ObjectDescription, ObjectId,
-    SlotDescription, SlotId,
+    Attribute, AttributeType, AttributeValue, Mechanism, ObjectDescription, ObjectId, SlotDescription, SlotId,
 };
 use crate::secret::SecretBytes;
 
@@ -197,111 +196,39 @@ mod tests {
     fn mechanisms() -> Vec<Mechanism> {
         vec![
             Mechanism::new(0x1041),
-            Mechanism {
-                ty: 0x1082,
-                param: MechParam::Bytes(vec![7; 16]),
-            },
-            Mechanism {
-                ty: 0x1087,
-                param: MechParam::Gcm {
-                    iv: vec![1; 12],
-                    aad: b"aad".to_vec(),
-                    tag_bits: 128,
-                },
-            },
-            Mechanism {
-                ty: 0x0d,
-                param: MechParam::Pss {
-                    hash: 0x250,
-                    mgf: 2,
-                    salt_len: 32,
-                },
-            },
-            Mechanism {
-                ty: 0x09,
-                param: MechParam::Oaep {
-                    hash: 0x250,
-                    mgf: 2,
-                    source_data: vec![],
-                },
-            },
-            Mechanism {
-                ty: 0x1050,
-                param: MechParam::Ecdh {
-                    kdf: 1,
-                    shared_data: vec![],
-                    public_data: vec![4; 65],
-                },
-            },
-            Mechanism {
-                ty: 0x1086,
-                param: MechParam::Ctr {
-                    counter_bits: 32,
-                    counter_block: [9; 16],
-                },
-            },
-            Mechanism {
-                ty: 0x1084,
-                param: MechParam::Ulong(8),
-            },
+            Mechanism { ty: 0x1082, param: MechParam::Bytes(vec![7; 16]) },
+            Mechanism { ty: 0x1087, param: MechParam::Gcm { iv: vec![1; 12], aad: b"aad".to_vec(), tag_bits: 128 } },
+            Mechanism { ty: 0x0d, param: MechParam::Pss { hash: 0x250, mgf: 2, salt_len: 32 } },
+            Mechanism { ty: 0x09, param: MechParam::Oaep { hash: 0x250, mgf: 2, source_data: vec![] } },
+            Mechanism { ty: 0x1050, param: MechParam::Ecdh { kdf: 1, shared_data: vec![], public_data: vec![4; 65] } },
+            Mechanism { ty: 0x1086, param: MechParam::Ctr { counter_bits: 32, counter_block: [9; 16] } },
+            Mechanism { ty: 0x1084, param: MechParam::Ulong(8) },
         ]
     }
 
     #[test]
     fn every_request_round_trips() {
-        let template = vec![
-            Attribute::bool(1, true),
-            Attribute::bytes(3, b"k1".to_vec()),
-        ];
+        let template = vec![Attribute::bool(1, true), Attribute::bytes(3, b"k1".to_vec())];
         let mut requests = vec![
-            DataRequest::Hello {
-                client_id: [3; 16],
-                module_version: "0.1.0".into(),
-            },
+            DataRequest::Hello { client_id: [3; 16], module_version: "0.1.0".into() },
             DataRequest::ListSlots,
-            DataRequest::Login {
-                slot: 2,
-                user_type: 1,
-                pin: SecretBytes::from("1234"),
-            },
+            DataRequest::Login { slot: 2, user_type: 1, pin: SecretBytes::from("1234") },
             DataRequest::Logout { slot: 2 },
-            DataRequest::FindObjects {
-                slot: 2,
-                template: template.clone(),
-            },
-            DataRequest::GetAttributes {
-                slot: 2,
-                object: 77,
-                types: vec![0x100, 0x11],
-            },
-            DataRequest::DestroyObject {
-                slot: 2,
-                object: 77,
-            },
-            DataRequest::GenerateRandom {
-                slot: 2,
-                length: 32,
-            },
+            DataRequest::FindObjects { slot: 2, template: template.clone() },
+            DataRequest::GetAttributes { slot: 2, object: 77, types: vec![0x100, 0x11] },
+            DataRequest::DestroyObject { slot: 2, object: 77 },
+            DataRequest::GenerateRandom { slot: 2, length: 32 },
         ];
         for mechanism in mechanisms() {
             requests.extend([
-                DataRequest::GenerateKey {
-                    slot: 2,
-                    mechanism: mechanism.clone(),
-                    template: template.clone(),
-                },
+                DataRequest::GenerateKey { slot: 2, mechanism: mechanism.clone(), template: template.clone() },
                 DataRequest::GenerateKeyPair {
                     slot: 2,
                     mechanism: mechanism.clone(),
                     public_template: template.clone(),
                     private_template: vec![],
                 },
-                DataRequest::Sign {
-                    slot: 2,
-                    object: 9,
-                    mechanism: mechanism.clone(),
-                    data: vec![1, 2],
-                },
+                DataRequest::Sign { slot: 2, object: 9, mechanism: mechanism.clone(), data: vec![1, 2] },
                 DataRequest::Verify {
                     slot: 2,
                     object: 9,
@@ -309,18 +236,8 @@ mod tests {
                     data: vec![1],
                     signature: vec![2; 64],
                 },
-                DataRequest::Encrypt {
-                    slot: 2,
-                    object: 9,
-                    mechanism: mechanism.clone(),
-                    data: SecretBytes::from("p"),
-                },
-                DataRequest::Decrypt {
-                    slot: 2,
-                    object: 9,
-                    mechanism,
-                    data: vec![5; 32],
-                },
+                DataRequest::Encrypt { slot: 2, object: 9, mechanism: mechanism.clone(), data: SecretBytes::from("p") },
+                DataRequest::Decrypt { slot: 2, object: 9, mechanism, data: vec![5; 32] },
             ]);
         }
         for request in &requests {
@@ -331,18 +248,10 @@ mod tests {
     #[test]
     fn every_reply_round_trips() {
         let replies: Vec<DataResult> = vec![
-            Ok(DataReply::Welcome {
-                daemon_version: "0.1.0".into(),
-                boot_id: [1; 16],
-                max_body_len: 1 << 20,
-            }),
+            Ok(DataReply::Welcome { daemon_version: "0.1.0".into(), boot_id: [1; 16], max_body_len: 1 << 20 }),
             Ok(DataReply::Done),
             Ok(DataReply::Slots(vec![
-                SlotDescription {
-                    id: 1,
-                    description: "default".into(),
-                    token: None,
-                },
+                SlotDescription { id: 1, description: "default".into(), token: None },
                 SlotDescription {
                     id: 2,
                     description: "hsm1".into(),

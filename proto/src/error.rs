@@ -107,10 +107,7 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
+        Self { code, message: message.into() }
     }
 }
 
@@ -152,14 +149,8 @@ mod tests {
     #[test]
     fn codes_print_as_the_spec_names_them() {
         assert_eq!(ErrorCode::KeyNotFound.to_string(), "Forbidden.KeyNotFound");
-        assert_eq!(
-            ErrorCode::UnsupportedOperation.to_string(),
-            "Rejected.UnsupportedOperation"
-        );
+        assert_eq!(ErrorCode::UnsupportedOperation.to_string(), "Rejected.UnsupportedOperation");
         let err = ApiError::new(ErrorCode::KeyNotFound, "key 'k-1' does not exist");
-        assert_eq!(
-            err.to_string(),
-            "Forbidden.KeyNotFound: key 'k-1' does not exist"
-        );
+        assert_eq!(err.to_string(), "Forbidden.KeyNotFound: key 'k-1' does not exist");
     }
 }

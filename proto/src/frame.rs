@@ -102,12 +102,7 @@ pub enum FrameError {
 impl Header {
     /// Builds a header for a body of `body_len` bytes.
     pub fn new(kind: MessageKind, request_id: u32, body_len: u32) -> Self {
-        Self {
-            minor: PROTOCOL_MINOR,
-            kind,
-            request_id,
-            body_len,
-        }
+        Self { minor: PROTOCOL_MINOR, kind, request_id, body_len }
     }
 
     /// Serializes the header.
@@ -138,45 +133,28 @@ impl Header {
         let body_len = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
         let limit = limit.min(MAX_BODY_LEN);
         if body_len > limit {
-            return Err(FrameError::BodyTooLong {
-                len: body_len,
-                limit,
-            });
+            return Err(FrameError::BodyTooLong { len: body_len, limit });
         }
-        Ok(Self {
-            minor: bytes[5],
-            kind,
-            request_id,
-            body_len,
-        })
+        Ok(Self { minor: bytes[5], kind, request_id, body_len })
     }
 }
 
 /// Serializes `body` and frames it in one buffer, so that a frame goes out
 /// in a single write.
-pub fn encode_frame<T: Serialize>(
-    kind: MessageKind,
-    request_id: u32,
-    body: &T,
-) -> Result<Vec<u8>, crate::CodecError> {
+pub fn encode_frame<T: Serialize>(kind: MessageKind, request_id: u32, body: &T) -> Result<Vec<u8>, crate::CodecError> {
     let mut out = Vec::with_capacity(HEADER_LEN + 64);
     out.extend_from_slice(&[0u8; HEADER_LEN]);
     let mut out = postcard::to_extend(body, out).map_err(crate::CodecError::Encode)?;
     let body_len = out.len() - HEADER_LEN;
-    let body_len = u32::try_from(body_len)
-        .ok()
-        .filter(|len| *len <= MAX_BODY_LEN)
-        .ok_or(crate::CodecError::TooLong(body_len))?;
+    let body_len =
+        u32::try_from(body_len).ok().filter(|len| *len <= MAX_BODY_LEN).ok_or(crate::CodecError::TooLong(body_len))?;
     out[..HEADER_LEN].copy_from_slice(&Header::new(kind, request_id, body_len).encode());
     Ok(out)
 }
 
 /// Reads one frame from a blocking stream. `Ok(None)` means the peer closed
 /// the stream cleanly between frames.
-pub fn read_frame<R: Read>(
-    reader: &mut R,
-    limit: u32,
-) -> Result<Option<(Header, Vec<u8>)>, FrameError> {
+pub fn read_frame<R: Read>(reader: &mut R, limit: u32) -> Result<Option<(Header, Vec<u8>)>, FrameError> {
     let mut head = [0u8; HEADER_LEN];
     let mut filled = 0;
     while filled < HEADER_LEN {
@@ -218,10 +196,7 @@ mod tests {
     fn bad_magic_is_refused() {
         let mut bytes = Header::new(MessageKind::DataRequest, 1, 0).encode();
         bytes[0] = b'X';
-        assert!(matches!(
-            Header::decode(&bytes, MAX_BODY_LEN),
-            Err(FrameError::BadMagic(_))
-        ));
+        assert!(matches!(Header::decode(&bytes, MAX_BODY_LEN), Err(FrameError::BadMagic(_))));
     }
 
     #[test]
@@ -238,40 +213,23 @@ mod tests {
     fn newer_minor_is_accepted() {
         let mut bytes = Header::new(MessageKind::DataRequest, 1, 0).encode();
         bytes[5] = PROTOCOL_MINOR + 7;
-        assert_eq!(
-            Header::decode(&bytes, MAX_BODY_LEN)
-                .expect("minor is informative")
-                .minor,
-            PROTOCOL_MINOR + 7
-        );
+        assert_eq!(Header::decode(&bytes, MAX_BODY_LEN).expect("minor is informative").minor, PROTOCOL_MINOR + 7);
     }
 
     #[test]
     fn unknown_kind_is_refused() {
         let mut bytes = Header::new(MessageKind::DataRequest, 1, 0).encode();
         bytes[6..8].copy_from_slice(&99u16.to_be_bytes());
-        assert!(matches!(
-            Header::decode(&bytes, MAX_BODY_LEN),
-            Err(FrameError::UnknownKind(99))
-        ));
+        assert!(matches!(Header::decode(&bytes, MAX_BODY_LEN), Err(FrameError::UnknownKind(99))));
     }
 
     #[test]
     fn body_over_limit_is_refused_before_reading_it() {
         let bytes = Header::new(MessageKind::DataRequest, 1, 4097).encode();
-        assert!(matches!(
-            Header::decode(&bytes, 4096),
-            Err(FrameError::BodyTooLong {
-                len: 4097,
-                limit: 4096
-            })
-        ));
+        assert!(matches!(Header::decode(&bytes, 4096), Err(FrameError::BodyTooLong { len: 4097, limit: 4096 })));
         // A configured limit can never raise the hard cap.
         let bytes = Header::new(MessageKind::DataRequest, 1, MAX_BODY_LEN + 1).encode();
-        assert!(matches!(
-            Header::decode(&bytes, u32::MAX),
-            Err(FrameError::BodyTooLong { .. })
-        ));
+        assert!(matches!(Header::decode(&bytes, u32::MAX), Err(FrameError::BodyTooLong { .. })));
     }
 
     #[test]
@@ -279,34 +237,21 @@ mod tests {
         let frame = encode_frame(MessageKind::DataRequest, 7, &("hello", 42u32)).expect("encodes");
         let mut stream = io::Cursor::new([frame.clone(), frame].concat());
         for _ in 0..2 {
-            let (header, body) = read_frame(&mut stream, MAX_BODY_LEN)
-                .expect("reads")
-                .expect("a frame");
+            let (header, body) = read_frame(&mut stream, MAX_BODY_LEN).expect("reads").expect("a frame");
             assert_eq!(header.kind, MessageKind::DataRequest);
             assert_eq!(header.request_id, 7);
             let (text, number): (String, u32) = postcard::from_bytes(&body).expect("decodes");
             assert_eq!((text.as_str(), number), ("hello", 42));
         }
-        assert!(
-            read_frame(&mut stream, MAX_BODY_LEN)
-                .expect("clean end")
-                .is_none()
-        );
+        assert!(read_frame(&mut stream, MAX_BODY_LEN).expect("clean end").is_none());
     }
 
     #[test]
     fn truncated_frames_are_reported() {
-        let frame =
-            encode_frame(MessageKind::DataRequest, 7, &[1u8; 100].as_slice()).expect("encodes");
+        let frame = encode_frame(MessageKind::DataRequest, 7, &[1u8; 100].as_slice()).expect("encodes");
         for cut in [3, HEADER_LEN, HEADER_LEN + 10] {
             let mut stream = io::Cursor::new(frame[..cut].to_vec());
-            assert!(
-                matches!(
-                    read_frame(&mut stream, MAX_BODY_LEN),
-                    Err(FrameError::Truncated)
-                ),
-                "cut at {cut}"
-            );
+            assert!(matches!(read_frame(&mut stream, MAX_BODY_LEN), Err(FrameError::Truncated)), "cut at {cut}");
         }
     }
 }

@@ -29,26 +29,17 @@ pub struct Attribute {
 impl Attribute {
     /// A `CK_BBOOL` attribute.
     pub fn bool(ty: AttributeType, value: bool) -> Self {
-        Self {
-            ty,
-            value: vec![u8::from(value)],
-        }
+        Self { ty, value: vec![u8::from(value)] }
     }
 
     /// A `CK_ULONG` attribute.
     pub fn ulong(ty: AttributeType, value: u64) -> Self {
-        Self {
-            ty,
-            value: value.to_le_bytes().to_vec(),
-        }
+        Self { ty, value: value.to_le_bytes().to_vec() }
     }
 
     /// A byte-string attribute.
     pub fn bytes(ty: AttributeType, value: impl Into<Vec<u8>>) -> Self {
-        Self {
-            ty,
-            value: value.into(),
-        }
+        Self { ty, value: value.into() }
     }
 
     /// The value read as `CK_BBOOL`, if it has that shape.
@@ -83,10 +74,7 @@ pub struct Mechanism {
 impl Mechanism {
     /// A mechanism without parameter.
     pub fn new(ty: MechanismType) -> Self {
-        Self {
-            ty,
-            param: MechParam::None,
-        }
+        Self { ty, param: MechParam::None }
     }
 }
 
@@ -218,17 +206,11 @@ mod tests {
     #[test]
     fn attribute_helpers_use_pkcs11_layouts() {
         assert_eq!(Attribute::bool(1, true).as_bool(), Some(true));
-        assert_eq!(
-            Attribute::ulong(0, 0x1234).value,
-            vec![0x34, 0x12, 0, 0, 0, 0, 0, 0]
-        );
+        assert_eq!(Attribute::ulong(0, 0x1234).value, vec![0x34, 0x12, 0, 0, 0, 0, 0, 0]);
         assert_eq!(Attribute::ulong(0, 99).as_ulong(), Some(99));
         assert_eq!(Attribute::bytes(3, b"abc".to_vec()).as_ulong(), None);
         let template = [Attribute::bool(1, false), Attribute::ulong(2, 5)];
-        assert_eq!(
-            find_attribute(&template, 2).and_then(Attribute::as_ulong),
-            Some(5)
-        );
+        assert_eq!(find_attribute(&template, 2).and_then(Attribute::as_ulong), Some(5));
         assert!(find_attribute(&template, 9).is_none());
     }
 }

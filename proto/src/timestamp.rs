@@ -37,9 +37,7 @@ impl Timestamp {
 
     /// Parses RFC 3339 (any offset; stored as UTC seconds).
     pub fn parse_rfc3339(text: &str) -> Result<Self, time::error::Parse> {
-        Ok(Self(
-            OffsetDateTime::parse(text, &Rfc3339)?.unix_timestamp(),
-        ))
+        Ok(Self(OffsetDateTime::parse(text, &Rfc3339)?.unix_timestamp()))
     }
 }
 
@@ -77,17 +75,10 @@ mod tests {
     #[test]
     fn json_shows_rfc3339_and_postcard_an_integer() {
         let t = Timestamp(1_700_000_000);
-        assert_eq!(
-            serde_json::to_string(&t).expect("json"),
-            "\"2023-11-14T22:13:20Z\""
-        );
-        let back: Timestamp =
-            serde_json::from_str("\"2023-11-14T23:13:20+01:00\"").expect("parses");
+        assert_eq!(serde_json::to_string(&t).expect("json"), "\"2023-11-14T22:13:20Z\"");
+        let back: Timestamp = serde_json::from_str("\"2023-11-14T23:13:20+01:00\"").expect("parses");
         assert_eq!(back, t);
         let bytes = postcard::to_stdvec(&t).expect("postcard");
-        assert_eq!(
-            postcard::from_bytes::<Timestamp>(&bytes).expect("decodes"),
-            t
-        );
+        assert_eq!(postcard::from_bytes::<Timestamp>(&bytes).expect("decodes"), t);
     }
 }

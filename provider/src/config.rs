@@ -69,20 +69,13 @@ pub fn resolve(socket: Option<OsString>, config: Option<OsString>) -> Result<Pat
 
 /// The `socket` key of a config file, if it has one.
 fn socket_from_file(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })?;
     let Some(value) = table.get("socket") else {
         return Ok(None);
     };
-    let socket = value.as_str().ok_or_else(|| ConfigError::SocketNotString {
-        path: path.to_owned(),
-    })?;
+    let socket = value.as_str().ok_or_else(|| ConfigError::SocketNotString { path: path.to_owned() })?;
     let socket = PathBuf::from(socket);
     if socket.is_relative() {
         let base = path.parent().unwrap_or_else(|| Path::new("."));
@@ -109,11 +102,7 @@ mod tests {
     fn config_file_comes_next_and_other_keys_are_ignored() {
         let dir = TempDir::new("cfg");
         let file = dir.path().join("p.toml");
-        std::fs::write(
-            &file,
-            "region = \"eu\"\nsocket = \"/run/p11kms/data.sock\"\n[store]\nx = 1\n",
-        )
-        .ok();
+        std::fs::write(&file, "region = \"eu\"\nsocket = \"/run/p11kms/data.sock\"\n[store]\nx = 1\n").ok();
         let got = resolve(Some("".into()), Some(file.into_os_string()));
         assert_eq!(got.ok(), Some(PathBuf::from("/run/p11kms/data.sock")));
     }
@@ -129,37 +118,22 @@ mod tests {
 
     #[test]
     fn default_when_nothing_is_set_or_the_file_has_no_socket() {
-        assert_eq!(
-            resolve(None, None).ok(),
-            Some(PathBuf::from(DEFAULT_SOCKET))
-        );
+        assert_eq!(resolve(None, None).ok(), Some(PathBuf::from(DEFAULT_SOCKET)));
         let dir = TempDir::new("cfg");
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "region = \"eu\"\n").ok();
-        assert_eq!(
-            resolve(None, Some(file.into_os_string())).ok(),
-            Some(PathBuf::from(DEFAULT_SOCKET))
-        );
+        assert_eq!(resolve(None, Some(file.into_os_string())).ok(), Some(PathBuf::from(DEFAULT_SOCKET)));
     }
 
     #[test]
     fn broken_config_is_an_error() {
         let dir = TempDir::new("cfg");
         let missing = dir.path().join("missing.toml");
-        assert!(matches!(
-            resolve(None, Some(missing.into_os_string())),
-            Err(ConfigError::Read { .. })
-        ));
+        assert!(matches!(resolve(None, Some(missing.into_os_string())), Err(ConfigError::Read { .. })));
         let bad = dir.path().join("bad.toml");
         std::fs::write(&bad, "socket = \n").ok();
-        assert!(matches!(
-            resolve(None, Some(bad.clone().into_os_string())),
-            Err(ConfigError::Parse { .. })
-        ));
+        assert!(matches!(resolve(None, Some(bad.clone().into_os_string())), Err(ConfigError::Parse { .. })));
         std::fs::write(&bad, "socket = 3\n").ok();
-        assert!(matches!(
-            resolve(None, Some(bad.into_os_string())),
-            Err(ConfigError::SocketNotString { .. })
-        ));
+        assert!(matches!(resolve(None, Some(bad.into_os_string())), Err(ConfigError::SocketNotString { .. })));
     }
 }

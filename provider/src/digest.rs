@@ -11,13 +11,8 @@ use sha1::Sha1;
 use sha2::{Digest as _, Sha224, Sha256, Sha384, Sha512};
 
 /// The digest mechanisms computed locally, with their output sizes.
-pub const MECHANISMS: [(MechanismType, usize); 5] = [
-    (CKM_SHA_1, 20),
-    (CKM_SHA224, 28),
-    (CKM_SHA256, 32),
-    (CKM_SHA384, 48),
-    (CKM_SHA512, 64),
-];
+pub const MECHANISMS: [(MechanismType, usize); 5] =
+    [(CKM_SHA_1, 20), (CKM_SHA224, 28), (CKM_SHA256, 32), (CKM_SHA384, 48), (CKM_SHA512, 64)];
 
 /// A running hash of one of the supported algorithms.
 #[derive(Clone, Debug)]
@@ -100,10 +95,7 @@ pub enum DigestStep<'a> {
 impl DigestOp {
     /// Starts a digest, `None` for a mechanism not computed here.
     pub fn new(mechanism: MechanismType) -> Option<Self> {
-        Some(Self {
-            hasher: Hasher::new(mechanism)?,
-            stage: DigestStage::Fresh,
-        })
+        Some(Self { hasher: Hasher::new(mechanism)?, stage: DigestStage::Fresh })
     }
 
     /// `C_Digest`: the digest of `data`, computed once and kept until
@@ -115,10 +107,7 @@ impl DigestOp {
             }
             DigestStage::Fresh => {
                 self.hasher.update(data);
-                self.stage = DigestStage::Ready {
-                    single: true,
-                    output: self.hasher.finish(),
-                };
+                self.stage = DigestStage::Ready { single: true, output: self.hasher.finish() };
             }
             DigestStage::Ready { single: true, .. } => {}
         }
@@ -145,10 +134,7 @@ impl DigestOp {
         match self.stage {
             DigestStage::Ready { single: true, .. } => return DigestStep::Active,
             DigestStage::Fresh | DigestStage::Updating => {
-                self.stage = DigestStage::Ready {
-                    single: false,
-                    output: self.hasher.finish(),
-                };
+                self.stage = DigestStage::Ready { single: false, output: self.hasher.finish() };
             }
             DigestStage::Ready { single: false, .. } => {}
         }
@@ -170,14 +156,8 @@ mod tests {
     /// FIPS 180 examples for "abc".
     const ABC: [(MechanismType, &str); 5] = [
         (CKM_SHA_1, "a9993e364706816aba3e25717850c26c9cd0d89d"),
-        (
-            CKM_SHA224,
-            "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
-        ),
-        (
-            CKM_SHA256,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-        ),
+        (CKM_SHA224, "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"),
+        (CKM_SHA256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
         (
             CKM_SHA384,
             "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
@@ -196,10 +176,7 @@ mod tests {
                 panic!("single-part digest must produce output");
             };
             assert_eq!(hex(out), expected);
-            let size = MECHANISMS
-                .iter()
-                .find(|(m, _)| *m == mechanism)
-                .map(|(_, n)| *n);
+            let size = MECHANISMS.iter().find(|(m, _)| *m == mechanism).map(|(_, n)| *n);
             assert_eq!(Some(out.len()), size);
         }
     }
@@ -233,11 +210,7 @@ mod tests {
 
         let mut op = DigestOp::new(CKM_SHA256).expect("supported");
         assert!(op.update(b"abc"));
-        assert_eq!(
-            op.single(b"abc"),
-            DigestStep::Active,
-            "C_Digest cannot end a multi-part digest"
-        );
+        assert_eq!(op.single(b"abc"), DigestStep::Active, "C_Digest cannot end a multi-part digest");
     }
 
     #[test]

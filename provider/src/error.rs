@@ -8,9 +8,7 @@
 
 use std::io;
 
-use p11kms_ffi::sys::{
-    CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, CKR_SESSION_HANDLE_INVALID,
-};
+use p11kms_ffi::sys::{CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, CKR_SESSION_HANDLE_INVALID};
 use p11kms_proto::error::ProtocolError;
 use p11kms_proto::{CkRv, CodecError, FrameError, MessageKind};
 
@@ -96,18 +94,13 @@ impl Error {
             // Whatever broke between here and the daemon, the application
             // can only do what it does for a failing device: report, retry
             // later. The next call opens a fresh connection.
-            Self::Connect { .. }
-            | Self::Io(_)
-            | Self::Frame(_)
-            | Self::Closed
-            | Self::Refused(_) => CKR_DEVICE_ERROR,
+            Self::Connect { .. } | Self::Io(_) | Self::Frame(_) | Self::Closed | Self::Refused(_) => CKR_DEVICE_ERROR,
             // A daemon that answers with garbage, with a reply for another
             // request or with the wrong reply type misbehaves like a broken
             // device: the connection is dropped and the call fails.
-            Self::Decode(_)
-            | Self::UnexpectedKind(_)
-            | Self::RequestIdMismatch { .. }
-            | Self::UnexpectedReply(_) => CKR_DEVICE_ERROR,
+            Self::Decode(_) | Self::UnexpectedKind(_) | Self::RequestIdMismatch { .. } | Self::UnexpectedReply(_) => {
+                CKR_DEVICE_ERROR
+            }
             // Serializing our own request cannot fail for valid values: a
             // failure is a bug in this module, not a device problem.
             Self::Encode(_) => CKR_GENERAL_ERROR,
@@ -127,10 +120,7 @@ impl Error {
     /// True when the connection that produced this error can still carry
     /// requests: nothing was written or the exchange completed.
     pub fn keeps_connection(&self) -> bool {
-        matches!(
-            self,
-            Self::Rv(_) | Self::TooLarge { .. } | Self::Encode(_) | Self::DaemonRestarted
-        )
+        matches!(self, Self::Rv(_) | Self::TooLarge { .. } | Self::Encode(_) | Self::DaemonRestarted)
     }
 
     /// True when the error says the daemon could not be reached or talked
@@ -173,19 +163,10 @@ mod tests {
 
     #[test]
     fn daemon_answers_pass_unchanged_and_transport_is_a_device_error() {
-        assert_eq!(
-            Error::rv(CKR_PIN_INCORRECT).ck_rv(),
-            CkRv(CKR_PIN_INCORRECT)
-        );
+        assert_eq!(Error::rv(CKR_PIN_INCORRECT).ck_rv(), CkRv(CKR_PIN_INCORRECT));
         assert_eq!(Error::Closed.ck_rv(), CkRv(CKR_DEVICE_ERROR));
-        assert_eq!(
-            Error::Io(io::Error::other("x")).ck_rv(),
-            CkRv(CKR_DEVICE_ERROR)
-        );
-        assert_eq!(
-            Error::DaemonRestarted.ck_rv(),
-            CkRv(CKR_SESSION_HANDLE_INVALID)
-        );
+        assert_eq!(Error::Io(io::Error::other("x")).ck_rv(), CkRv(CKR_DEVICE_ERROR));
+        assert_eq!(Error::DaemonRestarted.ck_rv(), CkRv(CKR_SESSION_HANDLE_INVALID));
         assert!(Error::rv(CKR_PIN_INCORRECT).keeps_connection());
         assert!(!Error::Closed.keeps_connection());
     }

@@ -41,12 +41,8 @@ mod testutil;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use p11kms_ffi::sys::{
-    CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_USER_TYPE,
-};
-use p11kms_ffi::{
-    Backend, Delivery, Info, InitArgs, OutBuf, Result, SessionInfo, SlotInfo, TokenInfo,
-};
+use p11kms_ffi::sys::{CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_USER_TYPE};
+use p11kms_ffi::{Backend, Delivery, Info, InitArgs, OutBuf, Result, SessionInfo, SlotInfo, TokenInfo};
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 
 use crate::calls::Part;
@@ -120,12 +116,7 @@ impl Backend for P11Kms {
         with(|m| m.session_info(session))
     }
 
-    fn login(
-        session: CK_SESSION_HANDLE,
-        user_type: CK_USER_TYPE,
-        pin: &[u8],
-        username: Option<&[u8]>,
-    ) -> Result<()> {
+    fn login(session: CK_SESSION_HANDLE, user_type: CK_USER_TYPE, pin: &[u8], username: Option<&[u8]>) -> Result<()> {
         with(|m| m.login(session, user_type, pin, username))
     }
 
@@ -157,11 +148,7 @@ impl Backend for P11Kms {
         with(|m| m.find_objects_final(session))
     }
 
-    fn encrypt_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn encrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         with(|m| m.crypto_init(session, OpKind::Encrypt, mechanism, key))
     }
 
@@ -169,11 +156,7 @@ impl Backend for P11Kms {
         with(|m| m.crypto_output(session, OpKind::Encrypt, Part::Single(data), out))
     }
 
-    fn encrypt_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn encrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         with(|m| m.crypto_update_output(session, OpKind::Encrypt, data, out))
     }
 
@@ -181,11 +164,7 @@ impl Backend for P11Kms {
         with(|m| m.crypto_output(session, OpKind::Encrypt, Part::Final, out))
     }
 
-    fn decrypt_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn decrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         with(|m| m.crypto_init(session, OpKind::Decrypt, mechanism, key))
     }
 
@@ -193,11 +172,7 @@ impl Backend for P11Kms {
         with(|m| m.crypto_output(session, OpKind::Decrypt, Part::Single(data), out))
     }
 
-    fn decrypt_update(
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    fn decrypt_update(session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         with(|m| m.crypto_update_output(session, OpKind::Decrypt, data, out))
     }
 
@@ -225,11 +200,7 @@ impl Backend for P11Kms {
         with(|m| m.digest_final(session, out))
     }
 
-    fn sign_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn sign_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         with(|m| m.crypto_init(session, OpKind::Sign, mechanism, key))
     }
 
@@ -245,11 +216,7 @@ impl Backend for P11Kms {
         with(|m| m.crypto_output(session, OpKind::Sign, Part::Final, out))
     }
 
-    fn verify_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn verify_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, key: CK_OBJECT_HANDLE) -> Result<()> {
         with(|m| m.crypto_init(session, OpKind::Verify, mechanism, key))
     }
 

@@ -57,9 +57,7 @@ impl Module {
         let mut client_id: ClientId = [0; 16];
         // Straight from the OS: no user-space generator state that a forked
         // child could share with its parent.
-        rand::rngs::OsRng
-            .try_fill_bytes(&mut client_id)
-            .map_err(Error::Random)?;
+        rand::rngs::OsRng.try_fill_bytes(&mut client_id).map_err(Error::Random)?;
         Ok(Self::new(socket, client_id))
     }
 
@@ -87,9 +85,7 @@ impl Module {
             slots
         };
         for slot in slots {
-            let _ = self
-                .pool
-                .call(&DataRequest::Logout { slot }, Some(now.boot));
+            let _ = self.pool.call(&DataRequest::Logout { slot }, Some(now.boot));
         }
         self.pool.clear();
     }

@@ -39,9 +39,7 @@ impl Object {
         if let Some(attribute) = find_attribute(&self.fixed, ty) {
             return Some(AttributeValue::Value(attribute.value.clone()));
         }
-        self.sensitive
-            .contains(&ty)
-            .then_some(AttributeValue::Sensitive)
+        self.sensitive.contains(&ty).then_some(AttributeValue::Sensitive)
     }
 
     /// A cached boolean attribute (`CKA_SIGN`, `CKA_PRIVATE`, …), `None` when
@@ -75,11 +73,7 @@ pub struct ObjectTable {
 
 impl Default for ObjectTable {
     fn default() -> Self {
-        Self {
-            objects: HashMap::new(),
-            handles: HashMap::new(),
-            next: 1,
-        }
+        Self { objects: HashMap::new(), handles: HashMap::new(), next: 1 }
     }
 }
 
@@ -87,17 +81,8 @@ impl ObjectTable {
     /// The handle for an object the daemon described, allocating one the
     /// first time; the cached attributes are refreshed from `description`.
     pub fn register(&mut self, slot: SlotId, description: ObjectDescription) -> CK_OBJECT_HANDLE {
-        let ObjectDescription {
-            id,
-            fixed,
-            sensitive,
-        } = description;
-        let object = Object {
-            slot,
-            id,
-            fixed,
-            sensitive,
-        };
+        let ObjectDescription { id, fixed, sensitive } = description;
+        let object = Object { slot, id, fixed, sensitive };
         if let Some(&handle) = self.handles.get(&(slot, id)) {
             self.objects.insert(handle, object);
             return handle;
@@ -112,10 +97,7 @@ impl ObjectTable {
 
     /// The object behind a handle, if it belongs to `slot`.
     pub fn get(&self, handle: CK_OBJECT_HANDLE, slot: SlotId) -> Result<&Object> {
-        self.objects
-            .get(&handle)
-            .filter(|object| object.slot == slot)
-            .ok_or(Error::rv(CKR_OBJECT_HANDLE_INVALID))
+        self.objects.get(&handle).filter(|object| object.slot == slot).ok_or(Error::rv(CKR_OBJECT_HANDLE_INVALID))
     }
 
     /// Forgets a destroyed object.
@@ -134,10 +116,7 @@ mod tests {
     fn description(id: ObjectId) -> ObjectDescription {
         ObjectDescription {
             id,
-            fixed: vec![
-                Attribute::ulong(CKA_CLASS, CKO_PRIVATE_KEY),
-                Attribute::bool(CKA_SIGN, true),
-            ],
+            fixed: vec![Attribute::ulong(CKA_CLASS, CKO_PRIVATE_KEY), Attribute::bool(CKA_SIGN, true)],
             sensitive: vec![CKA_VALUE],
         }
     }
@@ -148,16 +127,9 @@ mod tests {
         let a = table.register(1, description(1000));
         let b = table.register(1, description(2000));
         assert_eq!((a, b), (1, 2));
-        assert_eq!(
-            table.register(1, description(1000)),
-            a,
-            "same object, same handle"
-        );
+        assert_eq!(table.register(1, description(1000)), a, "same object, same handle");
         let other_slot = table.register(2, description(1000));
-        assert_ne!(
-            other_slot, a,
-            "the same id in another slot is another object"
-        );
+        assert_ne!(other_slot, a, "the same id in another slot is another object");
     }
 
     #[test]
@@ -178,27 +150,16 @@ mod tests {
         let mut table = ObjectTable::default();
         let handle = table.register(1, description(1000));
         let object = table.get(handle, 1).expect("registered");
-        assert_eq!(
-            object.cached(CKA_SIGN),
-            Some(AttributeValue::Value(vec![1]))
-        );
+        assert_eq!(object.cached(CKA_SIGN), Some(AttributeValue::Value(vec![1])));
         assert_eq!(object.cached(CKA_VALUE), Some(AttributeValue::Sensitive));
-        assert_eq!(
-            object.cached(CKA_LABEL),
-            None,
-            "labels change: ask the daemon"
-        );
+        assert_eq!(object.cached(CKA_LABEL), None, "labels change: ask the daemon");
         assert_eq!(object.flag(CKA_SIGN), Some(true));
         assert!(object.may_be_key());
         assert!(!object.is_private());
 
         let data = table.register(
             1,
-            ObjectDescription {
-                id: 5,
-                fixed: vec![Attribute::ulong(CKA_CLASS, CKO_DATA)],
-                sensitive: vec![],
-            },
+            ObjectDescription { id: 5, fixed: vec![Attribute::ulong(CKA_CLASS, CKO_DATA)], sensitive: vec![] },
         );
         assert!(!table.get(data, 1).expect("registered").may_be_key());
     }

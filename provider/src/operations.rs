@@ -19,8 +19,8 @@
 //! Buffered input and kept output are wiped when the operation ends.
 
 use p11kms_ffi::sys::{
-    CK_FLAGS, CKA_DECRYPT, CKA_ENCRYPT, CKA_SIGN, CKA_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_SIGN,
-    CKF_VERIFY, CKR_DATA_LEN_RANGE, CKR_OPERATION_ACTIVE,
+    CK_FLAGS, CKA_DECRYPT, CKA_ENCRYPT, CKA_SIGN, CKA_VERIFY, CKF_DECRYPT, CKF_ENCRYPT, CKF_SIGN, CKF_VERIFY,
+    CKR_DATA_LEN_RANGE, CKR_OPERATION_ACTIVE,
 };
 use p11kms_proto::pkcs11::{AttributeType, Mechanism, ObjectId};
 use zeroize::Zeroizing;
@@ -102,10 +102,7 @@ enum Stage {
     /// `…Update` was called: only `…Final` may end it.
     Updating,
     /// The daemon answered; the output waits for a buffer large enough.
-    Ready {
-        single: bool,
-        output: Zeroizing<Vec<u8>>,
-    },
+    Ready { single: bool, output: Zeroizing<Vec<u8>> },
 }
 
 /// What a single-part or final call should do.
@@ -120,13 +117,7 @@ pub enum Step<'a> {
 impl CryptoOp {
     /// A fresh operation.
     pub fn new(id: u64, key: ObjectId, mechanism: Mechanism) -> Self {
-        Self {
-            id,
-            key,
-            mechanism,
-            input: Zeroizing::new(Vec::new()),
-            stage: Stage::Fresh,
-        }
+        Self { id, key, mechanism, input: Zeroizing::new(Vec::new()), stage: Stage::Fresh }
     }
 
     /// `…Update`: buffers `data`; the whole buffer must stay within `limit`
@@ -148,14 +139,9 @@ impl CryptoOp {
     pub fn single(&self, data: &[u8]) -> Result<Step<'_>> {
         match &self.stage {
             Stage::Fresh => Ok(Step::Send(Zeroizing::new(data.to_vec()))),
-            Stage::Ready {
-                single: true,
-                output,
-            } => Ok(Step::Ready(output)),
+            Stage::Ready { single: true, output } => Ok(Step::Ready(output)),
             // A multi-part operation can only end with `…Final`.
-            Stage::Updating | Stage::Ready { single: false, .. } => {
-                Err(Error::rv(CKR_OPERATION_ACTIVE))
-            }
+            Stage::Updating | Stage::Ready { single: false, .. } => Err(Error::rv(CKR_OPERATION_ACTIVE)),
         }
     }
 
@@ -163,10 +149,7 @@ impl CryptoOp {
     pub fn finish(&mut self) -> Result<Step<'_>> {
         match &self.stage {
             Stage::Fresh | Stage::Updating => Ok(Step::Send(std::mem::take(&mut self.input))),
-            Stage::Ready {
-                single: false,
-                output,
-            } => Ok(Step::Ready(output)),
+            Stage::Ready { single: false, output } => Ok(Step::Ready(output)),
             Stage::Ready { single: true, .. } => Err(Error::rv(CKR_OPERATION_ACTIVE)),
         }
     }
@@ -190,20 +173,11 @@ mod tests {
     #[test]
     fn single_part_sends_then_keeps_the_result() {
         let mut op = op();
-        assert_eq!(
-            op.single(b"abc").ok(),
-            Some(Step::Send(Zeroizing::new(b"abc".to_vec())))
-        );
+        assert_eq!(op.single(b"abc").ok(), Some(Step::Send(Zeroizing::new(b"abc".to_vec()))));
         op.keep(true, Zeroizing::new(b"out".to_vec()));
         assert_eq!(op.single(b"abc").ok(), Some(Step::Ready(b"out")));
-        assert!(
-            op.finish().is_err(),
-            "a single-part result is not a final's"
-        );
-        assert!(
-            op.update(b"x", 100).is_err(),
-            "no update once the result is there"
-        );
+        assert!(op.finish().is_err(), "a single-part result is not a final's");
+        assert!(op.update(b"x", 100).is_err(), "no update once the result is there");
     }
 
     #[test]
@@ -212,10 +186,7 @@ mod tests {
         assert!(op.update(b"ab", 100).is_ok());
         assert!(op.update(b"c", 100).is_ok());
         assert!(matches!(op.single(b"x"), Err(e) if e.ck_rv().0 == CKR_OPERATION_ACTIVE));
-        assert_eq!(
-            op.finish().ok(),
-            Some(Step::Send(Zeroizing::new(b"abc".to_vec())))
-        );
+        assert_eq!(op.finish().ok(), Some(Step::Send(Zeroizing::new(b"abc".to_vec()))));
         op.keep(false, Zeroizing::new(b"sig".to_vec()));
         assert_eq!(op.finish().ok(), Some(Step::Ready(b"sig")));
     }
@@ -223,10 +194,7 @@ mod tests {
     #[test]
     fn final_without_update_sends_empty_input() {
         let mut op = op();
-        assert_eq!(
-            op.finish().ok(),
-            Some(Step::Send(Zeroizing::new(Vec::new())))
-        );
+        assert_eq!(op.finish().ok(), Some(Step::Send(Zeroizing::new(Vec::new()))));
     }
 
     #[test]

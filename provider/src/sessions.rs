@@ -14,13 +14,11 @@ use std::collections::HashMap;
 
 use p11kms_ffi::SessionInfo;
 use p11kms_ffi::sys::{
-    CK_FLAGS, CK_SESSION_HANDLE, CK_STATE, CK_USER_TYPE, CKF_RW_SESSION, CKF_SERIAL_SESSION,
-    CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
-    CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SESSION_READ_ONLY_EXISTS,
-    CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_USER_ALREADY_LOGGED_IN,
-    CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKS_RO_PUBLIC_SESSION,
-    CKS_RO_USER_FUNCTIONS, CKS_RW_PUBLIC_SESSION, CKS_RW_SO_FUNCTIONS, CKS_RW_USER_FUNCTIONS,
-    CKU_SO, CKU_USER,
+    CK_FLAGS, CK_SESSION_HANDLE, CK_STATE, CK_USER_TYPE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKR_OPERATION_ACTIVE,
+    CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_PARALLEL_NOT_SUPPORTED,
+    CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_USER_ALREADY_LOGGED_IN,
+    CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS,
+    CKS_RW_PUBLIC_SESSION, CKS_RW_SO_FUNCTIONS, CKS_RW_USER_FUNCTIONS, CKU_SO, CKU_USER,
 };
 use p11kms_proto::pkcs11::SlotId;
 
@@ -54,9 +52,7 @@ impl Session {
 
     /// The active operation of a kind.
     pub fn active_op(&mut self, kind: OpKind) -> Result<&mut CryptoOp> {
-        self.op_mut(kind)
-            .as_mut()
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))
+        self.op_mut(kind).as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))
     }
 
     /// Fails with `CKR_OPERATION_ACTIVE` when an operation of this kind runs.
@@ -85,12 +81,7 @@ pub struct SessionTable {
 
 impl Default for SessionTable {
     fn default() -> Self {
-        Self {
-            sessions: HashMap::new(),
-            logins: HashMap::new(),
-            next: 1,
-            next_op: 1,
-        }
+        Self { sessions: HashMap::new(), logins: HashMap::new(), next: 1, next_op: 1 }
     }
 }
 
@@ -106,14 +97,7 @@ impl SessionTable {
         }
         let handle = self.next;
         self.next = self.next.wrapping_add(1).max(1);
-        let session = Session {
-            slot,
-            rw,
-            epoch: now.boot,
-            find: None,
-            digest: None,
-            ops: Default::default(),
-        };
+        let session = Session { slot, rw, epoch: now.boot, find: None, digest: None, ops: Default::default() };
         self.sessions.insert(handle, session);
         Ok(handle)
     }
@@ -129,9 +113,7 @@ impl SessionTable {
             }
             Some(_) => {}
         }
-        self.sessions
-            .get_mut(&handle)
-            .ok_or(Error::rv(CKR_SESSION_HANDLE_INVALID))
+        self.sessions.get_mut(&handle).ok_or(Error::rv(CKR_SESSION_HANDLE_INVALID))
     }
 
     /// A session still open (whatever its now), for finishing a call that
@@ -164,9 +146,7 @@ impl SessionTable {
 
     /// True when a (live) session is open on the slot.
     pub fn has_sessions(&self, slot: SlotId, now: Stamp) -> bool {
-        self.sessions
-            .values()
-            .any(|s| s.slot == slot && s.epoch == now.boot)
+        self.sessions.values().any(|s| s.slot == slot && s.epoch == now.boot)
     }
 
     fn end_login_if_unused(&mut self, slot: SlotId, now: Stamp) -> Option<SlotId> {
@@ -180,10 +160,7 @@ impl SessionTable {
 
     /// The user logged in to a slot, if the login is still valid.
     pub fn login(&self, slot: SlotId, now: Stamp) -> Option<CK_USER_TYPE> {
-        self.logins
-            .get(&slot)
-            .filter(|l| l.stamp == now)
-            .map(|l| l.user_type)
+        self.logins.get(&slot).filter(|l| l.stamp == now).map(|l| l.user_type)
     }
 
     /// True when the normal user (or SO) is logged in to the slot.
@@ -193,26 +170,15 @@ impl SessionTable {
 
     /// Slots with a valid login.
     pub fn logged_in_slots(&self, now: Stamp) -> Vec<SlotId> {
-        self.logins
-            .iter()
-            .filter(|(_, l)| l.stamp == now)
-            .map(|(slot, _)| *slot)
-            .collect()
+        self.logins.iter().filter(|(_, l)| l.stamp == now).map(|(slot, _)| *slot).collect()
     }
 
     /// The local rules of `C_Login`, checked before asking the daemon.
     pub fn check_login(&self, slot: SlotId, user_type: CK_USER_TYPE, now: Stamp) -> Result<()> {
         match (self.login(slot, now), user_type) {
-            (Some(current), CKU_USER | CKU_SO) if current == user_type => {
-                Err(Error::rv(CKR_USER_ALREADY_LOGGED_IN))
-            }
+            (Some(current), CKU_USER | CKU_SO) if current == user_type => Err(Error::rv(CKR_USER_ALREADY_LOGGED_IN)),
             (Some(_), CKU_USER | CKU_SO) => Err(Error::rv(CKR_USER_ANOTHER_ALREADY_LOGGED_IN)),
-            (None, CKU_SO)
-                if self
-                    .sessions
-                    .values()
-                    .any(|s| s.slot == slot && s.epoch == now.boot && !s.rw) =>
-            {
+            (None, CKU_SO) if self.sessions.values().any(|s| s.slot == slot && s.epoch == now.boot && !s.rw) => {
                 Err(Error::rv(CKR_SESSION_READ_ONLY_EXISTS))
             }
             // Context-specific logins and unknown user types are the
@@ -225,13 +191,7 @@ impl SessionTable {
     /// the session state.
     pub fn logged_in(&mut self, slot: SlotId, user_type: CK_USER_TYPE, now: Stamp) {
         if matches!(user_type, CKU_USER | CKU_SO) {
-            self.logins.insert(
-                slot,
-                Login {
-                    user_type,
-                    stamp: now,
-                },
-            );
+            self.logins.insert(slot, Login { user_type, stamp: now });
         }
     }
 
@@ -262,20 +222,12 @@ impl SessionTable {
             (None, false) => CKS_RO_PUBLIC_SESSION,
         };
         let flags = CKF_SERIAL_SESSION | if rw { CKF_RW_SESSION } else { 0 };
-        Ok(SessionInfo {
-            slot_id: slot,
-            state,
-            flags,
-            device_error: 0,
-        })
+        Ok(SessionInfo { slot_id: slot, state, flags, device_error: 0 })
     }
 
     /// (all, read/write) live sessions on a slot, for `C_GetTokenInfo`.
     pub fn counts(&self, slot: SlotId, now: Stamp) -> (u64, u64) {
-        let live = self
-            .sessions
-            .values()
-            .filter(|s| s.slot == slot && s.epoch == now.boot);
+        let live = self.sessions.values().filter(|s| s.slot == slot && s.epoch == now.boot);
         live.fold((0, 0), |(all, rw), s| (all + 1, rw + u64::from(s.rw)))
     }
 }
@@ -303,10 +255,7 @@ mod tests {
     #[test]
     fn serial_flag_is_required_and_handles_are_nonzero() {
         let mut table = SessionTable::default();
-        assert_eq!(
-            rv(table.open(1, CKF_RW_SESSION, NOW)),
-            CKR_SESSION_PARALLEL_NOT_SUPPORTED
-        );
+        assert_eq!(rv(table.open(1, CKF_RW_SESSION, NOW)), CKR_SESSION_PARALLEL_NOT_SUPPORTED);
         let a = table.open(1, RO, NOW).expect("opens");
         let b = table.open(1, RW, NOW).expect("opens");
         assert_eq!((a, b), (1, 2));
@@ -327,19 +276,9 @@ mod tests {
         table.logged_in(1, CKU_USER, NOW);
         assert_eq!(state(&mut table, ro), CKS_RO_USER_FUNCTIONS);
         assert_eq!(state(&mut table, rw), CKS_RW_USER_FUNCTIONS);
-        assert_eq!(
-            state(&mut table, other),
-            CKS_RW_PUBLIC_SESSION,
-            "login is per slot"
-        );
-        assert_eq!(
-            rv(table.check_login(1, CKU_USER, NOW)),
-            CKR_USER_ALREADY_LOGGED_IN
-        );
-        assert_eq!(
-            rv(table.check_login(1, CKU_SO, NOW)),
-            CKR_USER_ANOTHER_ALREADY_LOGGED_IN
-        );
+        assert_eq!(state(&mut table, other), CKS_RW_PUBLIC_SESSION, "login is per slot");
+        assert_eq!(rv(table.check_login(1, CKU_USER, NOW)), CKR_USER_ALREADY_LOGGED_IN);
+        assert_eq!(rv(table.check_login(1, CKU_SO, NOW)), CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
         assert!(table.check_login(1, CKU_CONTEXT_SPECIFIC, NOW).is_ok());
 
         assert!(table.check_logout(1, NOW).is_ok());
@@ -352,10 +291,7 @@ mod tests {
     fn so_rules() {
         let mut table = SessionTable::default();
         let ro = table.open(1, RO, NOW).expect("opens");
-        assert_eq!(
-            rv(table.check_login(1, CKU_SO, NOW)),
-            CKR_SESSION_READ_ONLY_EXISTS
-        );
+        assert_eq!(rv(table.check_login(1, CKU_SO, NOW)), CKR_SESSION_READ_ONLY_EXISTS);
         assert!(table.close(ro, NOW).is_ok());
         let rw = table.open(1, RW, NOW).expect("opens");
         table.logged_in(1, CKU_SO, NOW);
@@ -369,17 +305,9 @@ mod tests {
         let a = table.open(1, RO, NOW).expect("opens");
         let b = table.open(1, RO, NOW).expect("opens");
         table.logged_in(1, CKU_USER, NOW);
-        assert_eq!(
-            table.close(a, NOW).ok(),
-            Some(None),
-            "another session remains"
-        );
+        assert_eq!(table.close(a, NOW).ok(), Some(None), "another session remains");
         assert!(table.is_logged_in(1, NOW));
-        assert_eq!(
-            table.close(b, NOW).ok(),
-            Some(Some(1)),
-            "last session: log out"
-        );
+        assert_eq!(table.close(b, NOW).ok(), Some(Some(1)), "last session: log out");
         assert!(!table.is_logged_in(1, NOW));
         assert_eq!(rv(table.close(b, NOW)), CKR_SESSION_HANDLE_INVALID);
 
@@ -400,11 +328,7 @@ mod tests {
         let restarted = Stamp { boot: 1, link: 1 };
         assert!(!table.is_logged_in(1, restarted));
         assert_eq!(rv(table.get(a, restarted)), CKR_SESSION_HANDLE_INVALID);
-        assert_eq!(
-            rv(table.get(a, NOW)),
-            CKR_SESSION_HANDLE_INVALID,
-            "removed for good"
-        );
+        assert_eq!(rv(table.get(a, NOW)), CKR_SESSION_HANDLE_INVALID, "removed for good");
         assert!(table.check_login(1, CKU_USER, restarted).is_ok());
     }
 
@@ -414,15 +338,8 @@ mod tests {
         let a = table.open(1, RW, NOW).expect("opens");
         table.logged_in(1, CKU_USER, NOW);
         let relinked = Stamp { boot: 0, link: 1 };
-        assert_eq!(
-            table.info(a, relinked).map(|i| i.state).ok(),
-            Some(CKS_RW_PUBLIC_SESSION)
-        );
-        assert_eq!(
-            table.close(a, relinked).ok(),
-            Some(None),
-            "no login left to end"
-        );
+        assert_eq!(table.info(a, relinked).map(|i| i.state).ok(), Some(CKS_RW_PUBLIC_SESSION));
+        assert_eq!(table.close(a, relinked).ok(), Some(None), "no login left to end");
     }
 
     #[test]
@@ -431,15 +348,8 @@ mod tests {
         let handle = table.open(1, RO, NOW).expect("opens");
         let id = table.next_op_id();
         let session = table.get(handle, NOW).expect("open");
-        assert_eq!(
-            rv(session.active_op(OpKind::Sign)),
-            CKR_OPERATION_NOT_INITIALIZED
-        );
-        *session.op_mut(OpKind::Sign) = Some(CryptoOp::new(
-            id,
-            5,
-            p11kms_proto::pkcs11::Mechanism::new(1),
-        ));
+        assert_eq!(rv(session.active_op(OpKind::Sign)), CKR_OPERATION_NOT_INITIALIZED);
+        *session.op_mut(OpKind::Sign) = Some(CryptoOp::new(id, 5, p11kms_proto::pkcs11::Mechanism::new(1)));
         assert_eq!(rv(session.ensure_idle(OpKind::Sign)), CKR_OPERATION_ACTIVE);
         assert!(session.ensure_idle(OpKind::Encrypt).is_ok());
         assert!(session.active_op(OpKind::Sign).is_ok());

@@ -8,11 +8,10 @@
 //! come back rather than slot ids vanishing.
 
 use p11kms_ffi::sys::{
-    CK_EFFECTIVELY_INFINITE, CK_FLAGS, CK_MECHANISM_TYPE, CK_SLOT_ID, CK_UNAVAILABLE_INFORMATION,
-    CKF_DECRYPT, CKF_DERIVE, CKF_DIGEST, CKF_ENCRYPT, CKF_GENERATE, CKF_GENERATE_KEY_PAIR,
-    CKF_REMOVABLE_DEVICE, CKF_SIGN, CKF_SIGN_RECOVER, CKF_TOKEN_PRESENT, CKF_UNWRAP, CKF_VERIFY,
-    CKF_VERIFY_RECOVER, CKF_WRAP, CKR_MECHANISM_INVALID, CKR_SLOT_ID_INVALID,
-    CKR_TOKEN_NOT_PRESENT,
+    CK_EFFECTIVELY_INFINITE, CK_FLAGS, CK_MECHANISM_TYPE, CK_SLOT_ID, CK_UNAVAILABLE_INFORMATION, CKF_DECRYPT,
+    CKF_DERIVE, CKF_DIGEST, CKF_ENCRYPT, CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKF_REMOVABLE_DEVICE, CKF_SIGN,
+    CKF_SIGN_RECOVER, CKF_TOKEN_PRESENT, CKF_UNWRAP, CKF_VERIFY, CKF_VERIFY_RECOVER, CKF_WRAP, CKR_MECHANISM_INVALID,
+    CKR_SLOT_ID_INVALID, CKR_TOKEN_NOT_PRESENT,
 };
 use p11kms_ffi::{SlotInfo, TokenInfo};
 use p11kms_proto::pkcs11::{MechanismInfo, SlotDescription, SlotId, TokenDescription};
@@ -89,10 +88,7 @@ impl SlotCache {
     }
 
     fn slot(&self, slot: SlotId) -> Result<&SlotDescription> {
-        self.slots
-            .iter()
-            .find(|s| s.id == slot)
-            .ok_or(Error::rv(CKR_SLOT_ID_INVALID))
+        self.slots.iter().find(|s| s.id == slot).ok_or(Error::rv(CKR_SLOT_ID_INVALID))
     }
 
     /// The token of a slot.
@@ -149,12 +145,7 @@ impl SlotCache {
         let mut list = self.token(slot)?.mechanisms.clone();
         for (ty, _) in digest::MECHANISMS {
             if !list.iter().any(|m| m.ty == ty) {
-                list.push(MechanismInfo {
-                    ty,
-                    min_key_size: 0,
-                    max_key_size: 0,
-                    flags: CKF_DIGEST,
-                });
+                list.push(MechanismInfo { ty, min_key_size: 0, max_key_size: 0, flags: CKF_DIGEST });
             }
         }
         Ok(list)
@@ -162,21 +153,13 @@ impl SlotCache {
 
     /// `C_GetMechanismInfo`.
     pub fn mechanism(&self, slot: SlotId, mechanism: CK_MECHANISM_TYPE) -> Result<MechanismInfo> {
-        self.mechanisms(slot)?
-            .into_iter()
-            .find(|m| m.ty == mechanism)
-            .ok_or(Error::rv(CKR_MECHANISM_INVALID))
+        self.mechanisms(slot)?.into_iter().find(|m| m.ty == mechanism).ok_or(Error::rv(CKR_MECHANISM_INVALID))
     }
 
     /// Checks that a slot's token offers `mechanism` for a function
     /// (`CKF_SIGN`, `CKF_ENCRYPT`, …). A mechanism described without any
     /// function flag is given the benefit of the doubt: the daemon decides.
-    pub fn check_mechanism(
-        &self,
-        slot: SlotId,
-        mechanism: CK_MECHANISM_TYPE,
-        function: CK_FLAGS,
-    ) -> Result<()> {
+    pub fn check_mechanism(&self, slot: SlotId, mechanism: CK_MECHANISM_TYPE, function: CK_FLAGS) -> Result<()> {
         let info = self.mechanism(slot, mechanism)?;
         if info.flags & FUNCTION_FLAGS != 0 && info.flags & function == 0 {
             return Err(Error::rv(CKR_MECHANISM_INVALID));
@@ -214,32 +197,13 @@ mod tests {
                     min_pin_len: 4,
                     max_pin_len: 64,
                     mechanisms: vec![
-                        MechanismInfo {
-                            ty: CKM_AES_GCM,
-                            min_key_size: 32,
-                            max_key_size: 32,
-                            flags: CKF_ENCRYPT,
-                        },
-                        MechanismInfo {
-                            ty: CKM_ECDSA,
-                            min_key_size: 256,
-                            max_key_size: 384,
-                            flags: 0,
-                        },
-                        MechanismInfo {
-                            ty: CKM_SHA256,
-                            min_key_size: 0,
-                            max_key_size: 0,
-                            flags: CKF_DIGEST,
-                        },
+                        MechanismInfo { ty: CKM_AES_GCM, min_key_size: 32, max_key_size: 32, flags: CKF_ENCRYPT },
+                        MechanismInfo { ty: CKM_ECDSA, min_key_size: 256, max_key_size: 384, flags: 0 },
+                        MechanismInfo { ty: CKM_SHA256, min_key_size: 0, max_key_size: 0, flags: CKF_DIGEST },
                     ],
                 }),
             },
-            SlotDescription {
-                id: 5,
-                description: "down".into(),
-                token: None,
-            },
+            SlotDescription { id: 5, description: "down".into(), token: None },
         ]);
         cache
     }
@@ -251,14 +215,9 @@ mod tests {
         assert_eq!(cache.ids(true), vec![1]);
         let info = cache.slot_info(1).expect("known");
         assert_eq!(info.flags, CKF_TOKEN_PRESENT | CKF_REMOVABLE_DEVICE);
-        assert_eq!(
-            cache.slot_info(5).expect("known").flags,
-            CKF_REMOVABLE_DEVICE
-        );
+        assert_eq!(cache.slot_info(5).expect("known").flags, CKF_REMOVABLE_DEVICE);
         assert!(matches!(cache.slot_info(9), Err(e) if e.ck_rv().0 == CKR_SLOT_ID_INVALID));
-        assert!(
-            matches!(cache.token_info(5, 0, 0), Err(e) if e.ck_rv().0 == CKR_TOKEN_NOT_PRESENT)
-        );
+        assert!(matches!(cache.token_info(5, 0, 0), Err(e) if e.ck_rv().0 == CKR_TOKEN_NOT_PRESENT));
         assert!(matches!(cache.token_info(9, 0, 0), Err(e) if e.ck_rv().0 == CKR_SLOT_ID_INVALID));
     }
 
@@ -283,10 +242,7 @@ mod tests {
         assert_eq!(cache.ids(false), vec![1, 5]);
         assert!(cache.ids(true).is_empty());
         assert!(matches!(cache.token(1), Err(e) if e.ck_rv().0 == CKR_TOKEN_NOT_PRESENT));
-        assert_eq!(
-            cache.slot_info(1).expect("known").flags,
-            CKF_REMOVABLE_DEVICE
-        );
+        assert_eq!(cache.slot_info(1).expect("known").flags, CKF_REMOVABLE_DEVICE);
     }
 
     #[test]
@@ -294,19 +250,11 @@ mod tests {
         let cache = cache();
         let list = cache.mechanisms(1).expect("present");
         assert_eq!(list.iter().filter(|m| m.ty == CKM_SHA256).count(), 1);
-        assert!(
-            list.iter()
-                .any(|m| m.ty == CKM_SHA_1 && m.flags == CKF_DIGEST)
-        );
-        assert!(
-            matches!(cache.mechanism(1, 0x9999), Err(e) if e.ck_rv().0 == CKR_MECHANISM_INVALID)
-        );
+        assert!(list.iter().any(|m| m.ty == CKM_SHA_1 && m.flags == CKF_DIGEST));
+        assert!(matches!(cache.mechanism(1, 0x9999), Err(e) if e.ck_rv().0 == CKR_MECHANISM_INVALID));
         assert!(cache.check_mechanism(1, CKM_AES_GCM, CKF_ENCRYPT).is_ok());
         assert!(cache.check_mechanism(1, CKM_AES_GCM, CKF_SIGN).is_err());
-        assert!(
-            cache.check_mechanism(1, CKM_ECDSA, CKF_SIGN).is_ok(),
-            "no function flags: the daemon decides"
-        );
+        assert!(cache.check_mechanism(1, CKM_ECDSA, CKF_SIGN).is_ok(), "no function flags: the daemon decides");
     }
 
     #[test]

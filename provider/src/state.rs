@@ -29,9 +29,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 
 use p11kms_ffi::InitArgs;
-use p11kms_ffi::sys::{
-    CKR_CANT_LOCK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_CRYPTOKI_NOT_INITIALIZED,
-};
+use p11kms_ffi::sys::{CKR_CANT_LOCK, CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_CRYPTOKI_NOT_INITIALIZED};
 use p11kms_proto::CkRv;
 
 use crate::config::ConfigError;
@@ -69,10 +67,7 @@ fn holder_for(pid: u32) -> &'static Holder {
         if let Some(holder) = holder_of(pid) {
             return holder;
         }
-        let fresh: &'static Holder = Box::leak(Box::new(Holder {
-            pid,
-            module: Mutex::new(None),
-        }));
+        let fresh: &'static Holder = Box::leak(Box::new(Holder { pid, module: Mutex::new(None) }));
         let fresh_pointer = ptr::from_ref(fresh).cast_mut();
         match HOLDER.compare_exchange(current, fresh_pointer, Ordering::AcqRel, Ordering::Acquire) {
             // The previous holder (an ancestor's) is abandoned, not freed.
@@ -105,11 +100,7 @@ pub fn initialize(args: InitArgs) -> Result<(), CkRv> {
     initialize_in(std::process::id(), args, crate::config::socket_from_env)
 }
 
-fn initialize_in(
-    pid: u32,
-    args: InitArgs,
-    socket: impl FnOnce() -> Result<PathBuf, ConfigError>,
-) -> Result<(), CkRv> {
+fn initialize_in(pid: u32, args: InitArgs, socket: impl FnOnce() -> Result<PathBuf, ConfigError>) -> Result<(), CkRv> {
     // Application-supplied mutex callbacks are only acceptable when the
     // OS primitives may be used instead: this module only uses those.
     if args.app_mutexes && !args.os_locking_ok {
@@ -159,19 +150,9 @@ mod tests {
 
         assert_eq!(module_in(pid).err(), Some(NOT_INITIALIZED));
         assert_eq!(finalize_in(pid).err(), Some(NOT_INITIALIZED));
-        let cant_lock = InitArgs {
-            app_mutexes: true,
-            ..InitArgs::default()
-        };
-        assert_eq!(
-            initialize_in(pid, cant_lock, no_config).err(),
-            Some(CkRv(CKR_CANT_LOCK))
-        );
-        let app_and_os = InitArgs {
-            app_mutexes: true,
-            os_locking_ok: true,
-            no_os_threads: false,
-        };
+        let cant_lock = InitArgs { app_mutexes: true, ..InitArgs::default() };
+        assert_eq!(initialize_in(pid, cant_lock, no_config).err(), Some(CkRv(CKR_CANT_LOCK)));
+        let app_and_os = InitArgs { app_mutexes: true, os_locking_ok: true, no_os_threads: false };
         assert_eq!(initialize_in(pid, app_and_os, no_config), Ok(()));
         assert!(module_in(pid).is_ok());
         assert_eq!(

@@ -23,8 +23,7 @@ impl TempDir {
     pub fn new(tag: &str) -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("p11kms-{tag}-{}-{unique}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("p11kms-{tag}-{}-{unique}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("temp dir");
         Self(path)
@@ -77,9 +76,7 @@ pub struct FakeDaemon {
 
 impl std::fmt::Debug for FakeDaemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeDaemon")
-            .field("path", &self.path)
-            .finish()
+        f.debug_struct("FakeDaemon").field("path", &self.path).finish()
     }
 }
 
@@ -92,10 +89,7 @@ impl FakeDaemon {
     }
 
     /// Starts on a given socket path.
-    pub fn start_at(
-        path: PathBuf,
-        handler: impl Fn(&DataRequest) -> Action + Send + Sync + 'static,
-    ) -> Self {
+    pub fn start_at(path: PathBuf, handler: impl Fn(&DataRequest) -> Action + Send + Sync + 'static) -> Self {
         Self::launch(path, None, Box::new(handler))
     }
 
@@ -125,12 +119,7 @@ impl FakeDaemon {
                 std::thread::spawn(move || serve(stream, &serve_shared));
             }
         });
-        Self {
-            path,
-            shared,
-            accept: Some(accept),
-            _dir: dir,
-        }
+        Self { path, shared, accept: Some(accept), _dir: dir }
     }
 
     /// The socket path.
@@ -216,22 +205,11 @@ fn serve(mut stream: UnixStream, shared: &Shared) {
             other => (shared.handler)(other),
         };
         let (frame, close) = match action {
-            Action::Reply(result) => (
-                encode_frame(MessageKind::DataResponse, header.request_id, &result),
-                false,
-            ),
-            Action::WrongId(result) => (
-                encode_frame(
-                    MessageKind::DataResponse,
-                    header.request_id.wrapping_add(100),
-                    &result,
-                ),
-                false,
-            ),
-            Action::Refuse(refusal) => (
-                encode_frame(MessageKind::ProtocolError, header.request_id, &refusal),
-                true,
-            ),
+            Action::Reply(result) => (encode_frame(MessageKind::DataResponse, header.request_id, &result), false),
+            Action::WrongId(result) => {
+                (encode_frame(MessageKind::DataResponse, header.request_id.wrapping_add(100), &result), false)
+            }
+            Action::Refuse(refusal) => (encode_frame(MessageKind::ProtocolError, header.request_id, &refusal), true),
             Action::Hangup => {
                 let _ = stream.shutdown(std::net::Shutdown::Both);
                 return;

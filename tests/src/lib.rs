@@ -23,20 +23,13 @@ use tempfile::TempDir;
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_owned()
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_owned()
 }
 
 /// Path of a built artifact, with a clear message when it is missing.
 pub fn artifact(name: &str) -> PathBuf {
     let path = profile_dir().join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace` first (scripts/test does)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `cargo build --workspace` first (scripts/test does)", path.display());
     path
 }
 
@@ -62,15 +55,8 @@ impl Daemon {
 
     /// Starts a daemon with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("p11kms-e2e-")
-            .tempdir()
-            .expect("state dir");
-        let mut daemon = Self {
-            dir,
-            child: None,
-            extra_args: args.iter().map(|s| (*s).to_owned()).collect(),
-        };
+        let dir = tempfile::Builder::new().prefix("p11kms-e2e-").tempdir().expect("state dir");
+        let mut daemon = Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect() };
         daemon.spawn();
         daemon
     }
@@ -98,9 +84,7 @@ impl Daemon {
                     panic!("p11kmsd exited with {status} during start:\n{}", self.log());
                 }
             }
-            if self.log().contains("p11kmsd ready")
-                && UnixStream::connect(self.admin_socket()).is_ok()
-            {
+            if self.log().contains("p11kmsd ready") && UnixStream::connect(self.admin_socket()).is_ok() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -170,11 +154,7 @@ impl Daemon {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
         let out = self.cli(&full);
-        assert!(
-            out.status.success(),
-            "p11kms {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "p11kms {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).expect("JSON output")
     }
 
@@ -207,12 +187,7 @@ impl Daemon {
 
     /// Runs `pkcs11-tool` and returns its output whatever the outcome.
     pub fn pkcs11_tool_output(&self, args: &[&str]) -> Output {
-        self.client_command("pkcs11-tool")
-            .arg("--module")
-            .arg(module())
-            .args(args)
-            .output()
-            .expect("run pkcs11-tool")
+        self.client_command("pkcs11-tool").arg("--module").arg(module()).args(args).output().expect("run pkcs11-tool")
     }
 }
 

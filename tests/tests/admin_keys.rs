@@ -24,32 +24,17 @@ fn keys_of_every_spec_are_created_described_listed_and_mirrored() {
     let mut ids = Vec::new();
     for (spec, usage) in specs {
         let alias = format!("alias/{}", spec.to_lowercase());
-        let created = daemon.cli_json(&[
-            "key",
-            "create",
-            "--instance",
-            "hsm1",
-            "--key-spec",
-            spec,
-            "--alias",
-            &alias,
-        ]);
+        let created = daemon.cli_json(&["key", "create", "--instance", "hsm1", "--key-spec", spec, "--alias", &alias]);
         let meta = &created["KeyMetadata"];
         assert_eq!(meta["KeySpec"], spec);
-        assert_eq!(
-            meta["KeyUsage"], usage,
-            "{spec} gets the spec's default usage"
-        );
+        assert_eq!(meta["KeyUsage"], usage, "{spec} gets the spec's default usage");
         assert_eq!(meta["KeyState"], "Enabled");
         assert_eq!(meta["Origin"], "Aliyun_KMS");
         assert_eq!(meta["ProtectionLevel"], "HSM");
         assert_eq!(meta["DKMSInstanceId"], "hsm1");
         assert!(meta["KeyId"].as_str().expect("KeyId").starts_with("key-"));
         assert!(meta["CreationDate"].as_str().expect("date").ends_with('Z'));
-        assert_eq!(
-            meta["PrimaryKeyVersion"].as_str().expect("version").len(),
-            36
-        );
+        assert_eq!(meta["PrimaryKeyVersion"].as_str().expect("version").len(), 36);
         assert_eq!(created["Aliases"][0], alias.as_str());
         // The alias and the id name the same key.
         let by_alias = daemon.cli_json(&["key", "describe", &alias]);
@@ -75,12 +60,8 @@ fn keys_of_every_spec_are_created_described_listed_and_mirrored() {
 
     let list = daemon.cli_json(&["key", "list", "--instance", "hsm1"]);
     assert_eq!(list["TotalCount"], 5);
-    let listed: Vec<&str> = list["Keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .filter_map(|k| k["KeyMetadata"]["KeyId"].as_str())
-        .collect();
+    let listed: Vec<&str> =
+        list["Keys"].as_array().expect("keys").iter().filter_map(|k| k["KeyMetadata"]["KeyId"].as_str()).collect();
     for id in &ids {
         assert!(listed.contains(&id.as_str()), "{id} is listed");
     }
@@ -96,148 +77,48 @@ fn keys_of_every_spec_are_created_described_listed_and_mirrored() {
     for member in members {
         assert_eq!(member["Health"], "healthy", "{member}");
         assert_eq!(member["InSync"], true, "{member}");
-        assert_eq!(
-            member["ObjectCount"], 5,
-            "every member holds every version: {member}"
-        );
+        assert_eq!(member["ObjectCount"], 5, "every member holds every version: {member}");
     }
 }
 
 #[test]
 fn errors_carry_the_spec_codes() {
     let daemon = Daemon::start();
-    daemon.cli_json(&[
-        "key",
-        "create",
-        "--instance",
-        "hsm1",
-        "--key-spec",
-        "AES_256",
-        "--alias",
-        "alias/taken",
-    ]);
+    daemon.cli_json(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "alias/taken"]);
     let cases: &[(&[&str], &str)] = &[
+        (&["key", "describe", "key-00000000000000000000000000000000"], "Forbidden.KeyNotFound"),
+        (&["key", "describe", "alias/nothing"], "Forbidden.AliasNotFound"),
         (
-            &["key", "describe", "key-00000000000000000000000000000000"],
-            "Forbidden.KeyNotFound",
-        ),
-        (
-            &["key", "describe", "alias/nothing"],
-            "Forbidden.AliasNotFound",
-        ),
-        (
-            &[
-                "key",
-                "create",
-                "--instance",
-                "hsm1",
-                "--key-spec",
-                "AES_256",
-                "--alias",
-                "alias/taken",
-            ],
+            &["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "alias/taken"],
             "AliasAlreadyExists",
         ),
         (
-            &[
-                "key",
-                "create",
-                "--instance",
-                "hsm1",
-                "--key-spec",
-                "EC_P256",
-                "--key-usage",
-                "ENCRYPT/DECRYPT",
-            ],
+            &["key", "create", "--instance", "hsm1", "--key-spec", "EC_P256", "--key-usage", "ENCRYPT/DECRYPT"],
             "InvalidParameter",
         ),
+        (&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "no-prefix"], "InvalidParameter"),
         (
-            &[
-                "key",
-                "create",
-                "--instance",
-                "hsm1",
-                "--key-spec",
-                "AES_256",
-                "--alias",
-                "no-prefix",
-            ],
+            &["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "alias/acs/kms"],
             "InvalidParameter",
         ),
-        (
-            &[
-                "key",
-                "create",
-                "--instance",
-                "hsm1",
-                "--key-spec",
-                "AES_256",
-                "--alias",
-                "alias/acs/kms",
-            ],
-            "InvalidParameter",
-        ),
-        (
-            &[
-                "key",
-                "create",
-                "--instance",
-                "nowhere",
-                "--key-spec",
-                "AES_256",
-            ],
-            "Forbidden.ResourceNotFound",
-        ),
-        (
-            &[
-                "key",
-                "create",
-                "--instance",
-                "default",
-                "--key-spec",
-                "AES_256",
-            ],
-            "Rejected.UnsupportedOperation",
-        ),
-        (
-            &["app", "create", "web", "--instance", "nowhere"],
-            "Forbidden.ResourceNotFound",
-        ),
-        (
-            &["app", "create", "bad name", "--instance", "hsm1"],
-            "InvalidParameter",
-        ),
-        (
-            &["cluster", "status", "nowhere"],
-            "Forbidden.ResourceNotFound",
-        ),
+        (&["key", "create", "--instance", "nowhere", "--key-spec", "AES_256"], "Forbidden.ResourceNotFound"),
+        (&["key", "create", "--instance", "default", "--key-spec", "AES_256"], "Rejected.UnsupportedOperation"),
+        (&["app", "create", "web", "--instance", "nowhere"], "Forbidden.ResourceNotFound"),
+        (&["app", "create", "bad name", "--instance", "hsm1"], "InvalidParameter"),
+        (&["cluster", "status", "nowhere"], "Forbidden.ResourceNotFound"),
     ];
     for (args, code) in cases {
         let out = daemon.cli(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).starts_with(&format!("{code}: ")),
-            "{args:?}: {}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).starts_with(&format!("{code}: ")), "{args:?}: {}", stderr(&out));
     }
     daemon.create_app("web", "hsm1");
     let out = daemon.cli(&["app", "create", "web", "--instance", "hsm1"]);
-    assert!(
-        stderr(&out).starts_with("Rejected.ResourceExist: "),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).starts_with("Rejected.ResourceExist: "), "{}", stderr(&out));
     // Nothing half-created: one key, one version, on every member.
     assert_eq!(daemon.cli_json(&["key", "list"])["TotalCount"], 1);
     let status = daemon.cli_json(&["cluster", "status", "hsm1"]);
-    assert!(
-        status["Members"]
-            .as_array()
-            .expect("members")
-            .iter()
-            .all(|m| m["ObjectCount"] == 1)
-    );
+    assert!(status["Members"].as_array().expect("members").iter().all(|m| m["ObjectCount"] == 1));
 }
 
 #[test]
@@ -247,32 +128,11 @@ fn a_full_quota_refuses_new_keys() {
     std::fs::write(&config, "[instances]\nkey_quota = 2\n").expect("config");
     let daemon = Daemon::start_with(&["--config", config.to_str().expect("utf-8 path")]);
     for _ in 0..2 {
-        daemon.cli_json(&[
-            "key",
-            "create",
-            "--instance",
-            "hsm1",
-            "--key-spec",
-            "AES_128",
-        ]);
+        daemon.cli_json(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_128"]);
     }
-    let out = daemon.cli(&[
-        "key",
-        "create",
-        "--instance",
-        "hsm1",
-        "--key-spec",
-        "AES_128",
-    ]);
-    assert!(
-        stderr(&out).starts_with("Rejected.LimitExceeded: "),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(
-        daemon.cli_json(&["instance", "describe", "hsm1"])["KeyVersionCount"],
-        2
-    );
+    let out = daemon.cli(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_128"]);
+    assert!(stderr(&out).starts_with("Rejected.LimitExceeded: "), "{}", stderr(&out));
+    assert_eq!(daemon.cli_json(&["instance", "describe", "hsm1"])["KeyVersionCount"], 2);
 }
 
 #[test]
@@ -286,16 +146,10 @@ fn apps_are_listed_described_and_deleted_and_pins_are_never_shown_again() {
     assert_eq!(apps.as_array().expect("apps").len(), 2);
     let web = daemon.cli_json(&["app", "describe", "web"]);
     assert_eq!(web["Instance"], "hsm1");
-    assert!(
-        !web.to_string().contains(&pin),
-        "describe never shows the PIN"
-    );
+    assert!(!web.to_string().contains(&pin), "describe never shows the PIN");
     assert!(daemon.cli(&["app", "delete", "web"]).status.success());
     let out = daemon.cli(&["app", "describe", "web"]);
     assert!(stderr(&out).starts_with("Forbidden.ResourceNotFound: "));
     let db = std::fs::read(daemon.state_dir().join("p11kms.db")).expect("db");
-    assert!(
-        !db.windows(pin.len()).any(|w| w == pin.as_bytes()),
-        "the store never holds the PIN"
-    );
+    assert!(!db.windows(pin.len()).any(|w| w == pin.as_bytes()), "the store never holds the PIN");
 }

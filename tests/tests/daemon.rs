@@ -11,11 +11,7 @@ use std::process::Command;
 use p11kms_tests::{Daemon, artifact};
 
 fn mode(path: &std::path::Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
 }
 
 #[test]
@@ -23,12 +19,7 @@ fn first_start_creates_everything_private_and_a_restart_loses_nothing() {
     let mut daemon = Daemon::start();
     let state = daemon.state_dir().to_owned();
     let instances = daemon.cli_json(&["instance", "list"]);
-    let names: Vec<&str> = instances
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|i| i["Name"].as_str())
-        .collect();
+    let names: Vec<&str> = instances.as_array().expect("list").iter().filter_map(|i| i["Name"].as_str()).collect();
     assert_eq!(names, ["default", "hsm1"]);
     let hsm1 = &instances[1];
     assert_eq!(hsm1["Kind"], "hardware");
@@ -46,12 +37,8 @@ fn first_start_creates_everything_private_and_a_restart_loses_nothing() {
             assert_eq!(std::fs::read_to_string(&pin).expect("pin").trim().len(), 32);
         }
     }
-    let conf =
-        std::fs::read_to_string(state.join("clusters/hsm1/softhsm2.conf")).expect("SoftHSM config");
-    assert!(
-        conf.contains(&state.join("clusters/hsm1/tokens").display().to_string()),
-        "{conf}"
-    );
+    let conf = std::fs::read_to_string(state.join("clusters/hsm1/softhsm2.conf")).expect("SoftHSM config");
+    assert!(conf.contains(&state.join("clusters/hsm1/tokens").display().to_string()), "{conf}");
 
     let status = daemon.cli_json(&["cluster", "status", "hsm1"]);
     let serials: Vec<String> = status["Members"]
@@ -62,30 +49,15 @@ fn first_start_creates_everything_private_and_a_restart_loses_nothing() {
         .collect();
     assert_eq!(serials.len(), 3);
     let pin = daemon.create_app("web", "hsm1");
-    let key = daemon.cli_json(&[
-        "key",
-        "create",
-        "--instance",
-        "hsm1",
-        "--key-spec",
-        "EC_P256",
-        "--alias",
-        "alias/keep",
-    ]);
-    let key_id = key["KeyMetadata"]["KeyId"]
-        .as_str()
-        .expect("KeyId")
-        .to_owned();
+    let key =
+        daemon.cli_json(&["key", "create", "--instance", "hsm1", "--key-spec", "EC_P256", "--alias", "alias/keep"]);
+    let key_id = key["KeyMetadata"]["KeyId"].as_str().expect("KeyId").to_owned();
 
     let before = daemon.cli_json(&["instance", "list"]);
     daemon.restart();
     let log = daemon.log();
     assert!(log.contains("primary matches the store"), "{log}");
-    assert_eq!(
-        daemon.cli_json(&["instance", "list"]),
-        before,
-        "same instances and counts after a restart"
-    );
+    assert_eq!(daemon.cli_json(&["instance", "list"]), before, "same instances and counts after a restart");
     let again = daemon.cli_json(&["cluster", "status", "hsm1"]);
     let serials_again: Vec<String> = again["Members"]
         .as_array()
@@ -94,31 +66,18 @@ fn first_start_creates_everything_private_and_a_restart_loses_nothing() {
         .map(|m| m["Serial"].as_str().expect("serial").to_owned())
         .collect();
     assert_eq!(serials_again, serials, "the same tokens are reused");
-    assert_eq!(
-        daemon.cli_json(&["key", "describe", "alias/keep"])["KeyMetadata"]["KeyId"],
-        key_id.as_str()
-    );
+    assert_eq!(daemon.cli_json(&["key", "describe", "alias/keep"])["KeyMetadata"]["KeyId"], key_id.as_str());
     assert!(daemon.cli_json(&["app", "describe", "web"])["AppName"] == "web");
-    assert!(
-        !daemon.log().contains(&pin),
-        "the PIN never reaches the log"
-    );
+    assert!(!daemon.log().contains(&pin), "the PIN never reaches the log");
 }
 
 #[test]
 fn a_second_daemon_on_the_same_state_directory_is_refused() {
     let daemon = Daemon::start();
-    let out = Command::new(artifact("p11kmsd"))
-        .arg("--state-dir")
-        .arg(daemon.state_dir())
-        .output()
-        .expect("run");
+    let out = Command::new(artifact("p11kmsd")).arg("--state-dir").arg(daemon.state_dir()).output().expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("another p11kmsd is running"));
-    assert!(
-        daemon.cli(&["instance", "list"]).status.success(),
-        "the first one is unharmed"
-    );
+    assert!(daemon.cli(&["instance", "list"]).status.success(), "the first one is unharmed");
 }
 
 #[test]
@@ -139,13 +98,8 @@ fn the_admin_socket_refuses_users_the_config_does_not_allow() {
     }
     let daemon = Daemon::start();
     // Open the file-system path so that only the uid check stands in the way.
-    std::fs::set_permissions(daemon.state_dir(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod dir");
-    std::fs::set_permissions(
-        daemon.admin_socket(),
-        std::fs::Permissions::from_mode(0o666),
-    )
-    .expect("chmod socket");
+    std::fs::set_permissions(daemon.state_dir(), std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    std::fs::set_permissions(daemon.admin_socket(), std::fs::Permissions::from_mode(0o666)).expect("chmod socket");
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(artifact("p11kms"))
@@ -153,16 +107,7 @@ fn the_admin_socket_refuses_users_the_config_does_not_allow() {
         .env("P11KMS_ADMIN_SOCKET", daemon.admin_socket())
         .output()
         .expect("run setpriv");
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("65534"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("65534"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(daemon.log().contains("admin connection refused"));
 }

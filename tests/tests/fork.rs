@@ -29,17 +29,10 @@ fn child(ctx: &Pkcs11) -> i32 {
         Ok(slots) if slots.len() == 2 => {}
         _ => return 12,
     }
-    let Some(slot) = ctx
-        .get_slots_with_token()
-        .ok()
-        .and_then(|s| s.first().copied())
-    else {
+    let Some(slot) = ctx.get_slots_with_token().ok().and_then(|s| s.first().copied()) else {
         return 13;
     };
-    match ctx
-        .open_ro_session(slot)
-        .and_then(|session| session.generate_random_vec(16))
-    {
+    match ctx.open_ro_session(slot).and_then(|session| session.generate_random_vec(16)) {
         Ok(bytes) if bytes.len() == 16 => 0,
         _ => 14,
     }
@@ -69,18 +62,8 @@ fn a_forked_child_initializes_again_and_the_parent_carries_on() {
     // SAFETY: waits for the child just created.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
     assert!(libc::WIFEXITED(status), "child crashed: status {status}");
-    assert_eq!(
-        libc::WEXITSTATUS(status),
-        0,
-        "child check failed (see codes in child())"
-    );
+    assert_eq!(libc::WEXITSTATUS(status), 0, "child check failed (see codes in child())");
 
     // The parent's session is untouched by the child's life and death.
-    assert_eq!(
-        session
-            .generate_random_vec(8)
-            .expect("parent still works")
-            .len(),
-        8
-    );
+    assert_eq!(session.generate_random_vec(8).expect("parent still works").len(), 8);
 }

@@ -18,10 +18,7 @@ use p11kms_tests::{Daemon, run};
 /// The `CKA_ID` (hex) of a key's primary version: its version id's bytes.
 fn pkcs11_id(daemon: &Daemon, key: &str) -> String {
     let described = daemon.cli_json(&["key", "describe", key]);
-    described["KeyMetadata"]["PrimaryKeyVersion"]
-        .as_str()
-        .expect("version")
-        .replace('-', "")
+    described["KeyMetadata"]["PrimaryKeyVersion"].as_str().expect("version").replace('-', "")
 }
 
 fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
@@ -29,41 +26,15 @@ fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
 }
 
 fn openssl_ok(args: &[&str], dir: &Path) -> bool {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl")
-        .status
-        .success()
+    Command::new("openssl").args(args).current_dir(dir).output().expect("openssl").status.success()
 }
 
 /// Reads a public key through the module and converts it to PEM.
 fn public_pem(daemon: &Daemon, label: &str, dir: &Path) -> String {
     let der = dir.join(format!("{label}.der"));
-    daemon.pkcs11_tool(&[
-        "--read-object",
-        "--type",
-        "pubkey",
-        "--label",
-        label,
-        "-o",
-        der.to_str().expect("path"),
-    ]);
+    daemon.pkcs11_tool(&["--read-object", "--type", "pubkey", "--label", label, "-o", der.to_str().expect("path")]);
     let pem = format!("{label}.pem");
-    openssl(
-        &[
-            "pkey",
-            "-pubin",
-            "-inform",
-            "DER",
-            "-in",
-            &format!("{label}.der"),
-            "-out",
-            &pem,
-        ],
-        dir,
-    );
+    openssl(&["pkey", "-pubin", "-inform", "DER", "-in", &format!("{label}.der"), "-out", &pem], dir);
     pem
 }
 
@@ -71,39 +42,15 @@ fn public_pem(daemon: &Daemon, label: &str, dir: &Path) -> String {
 fn slots_show_one_token_per_instance() {
     let daemon = Daemon::start();
     let out = daemon.pkcs11_tool(&["-L"]);
-    assert!(
-        out.contains("Slot 0 (0x0)") && out.contains("token label        : hsm1"),
-        "{out}"
-    );
-    assert!(
-        out.contains("Slot 1 (0x1)") && out.contains("token label        : default"),
-        "{out}"
-    );
+    assert!(out.contains("Slot 0 (0x0)") && out.contains("token label        : hsm1"), "{out}");
+    assert!(out.contains("Slot 1 (0x1)") && out.contains("token label        : default"), "{out}");
     assert_eq!(out.matches("token label").count(), 2, "{out}");
-    assert!(
-        out.contains(
-            "token flags        : login required, rng, token initialized, PIN initialized"
-        ),
-        "{out}"
-    );
+    assert!(out.contains("token flags        : login required, rng, token initialized, PIN initialized"), "{out}");
     let mechanisms = daemon.pkcs11_tool(&["--token-label", "hsm1", "-M"]);
-    for mechanism in [
-        "AES-GCM",
-        "AES-CBC-PAD",
-        "ECDSA,",
-        "RSA-PKCS-PSS",
-        "RSA-PKCS-OAEP",
-        "ECDSA-KEY-PAIR-GEN",
-    ] {
-        assert!(
-            mechanisms.contains(mechanism),
-            "{mechanism} in {mechanisms}"
-        );
+    for mechanism in ["AES-GCM", "AES-CBC-PAD", "ECDSA,", "RSA-PKCS-PSS", "RSA-PKCS-OAEP", "ECDSA-KEY-PAIR-GEN"] {
+        assert!(mechanisms.contains(mechanism), "{mechanism} in {mechanisms}");
     }
-    assert!(
-        !mechanisms.contains("DES"),
-        "only what p11kms offers: {mechanisms}"
-    );
+    assert!(!mechanisms.contains("DES"), "only what p11kms offers: {mechanisms}");
 }
 
 #[test]
@@ -111,16 +58,8 @@ fn an_ec_key_made_through_pkcs11_signs_and_openssl_verifies() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("web", "hsm1");
     let dir = tempfile::tempdir().expect("work dir");
-    let out = daemon.pkcs11_tool(&[
-        "--login",
-        "--pin",
-        &pin,
-        "--keypairgen",
-        "--key-type",
-        "EC:prime256v1",
-        "--label",
-        "k1",
-    ]);
+    let out =
+        daemon.pkcs11_tool(&["--login", "--pin", &pin, "--keypairgen", "--key-type", "EC:prime256v1", "--label", "k1"]);
     assert!(out.contains("label:      k1"), "{out}");
 
     // The key is a KMS key with metadata and its first version.
@@ -132,23 +71,10 @@ fn an_ec_key_made_through_pkcs11_signs_and_openssl_verifies() {
     assert_eq!(meta["Creator"], "app:web");
     assert_eq!(listed["Keys"][0]["Aliases"][0], "alias/k1");
     let id = pkcs11_id(&daemon, "alias/k1");
-    assert!(
-        out.contains(&format!("ID:         {id}")),
-        "the PKCS#11 id is the primary version: {out}"
-    );
+    assert!(out.contains(&format!("ID:         {id}")), "the PKCS#11 id is the primary version: {out}");
 
     std::fs::write(dir.path().join("data.txt"), b"sign me, p11kms").expect("data");
-    openssl(
-        &[
-            "dgst",
-            "-sha256",
-            "-binary",
-            "-out",
-            "data.sha256",
-            "data.txt",
-        ],
-        dir.path(),
-    );
+    openssl(&["dgst", "-sha256", "-binary", "-out", "data.sha256", "data.txt"], dir.path());
     let sig = dir.path().join("data.sig");
     daemon.pkcs11_tool(&[
         "--login",
@@ -167,31 +93,9 @@ fn an_ec_key_made_through_pkcs11_signs_and_openssl_verifies() {
         "openssl",
     ]);
     let pem = public_pem(&daemon, "k1", dir.path());
-    assert!(openssl_ok(
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            &pem,
-            "-signature",
-            "data.sig",
-            "data.txt"
-        ],
-        dir.path()
-    ));
+    assert!(openssl_ok(&["dgst", "-sha256", "-verify", &pem, "-signature", "data.sig", "data.txt"], dir.path()));
     std::fs::write(dir.path().join("other.txt"), b"sign me, p11kmS").expect("data");
-    assert!(!openssl_ok(
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            &pem,
-            "-signature",
-            "data.sig",
-            "other.txt"
-        ],
-        dir.path()
-    ));
+    assert!(!openssl_ok(&["dgst", "-sha256", "-verify", &pem, "-signature", "data.sig", "other.txt"], dir.path()));
 }
 
 #[test]
@@ -222,14 +126,8 @@ fn rsa_keys_sign_with_pkcs1_and_pss_and_decrypt_oaep() {
         "decrypter",
         "--usage-decrypt",
     ]);
-    assert_eq!(
-        daemon.cli_json(&["key", "describe", "alias/signer"])["KeyMetadata"]["KeyUsage"],
-        "SIGN/VERIFY"
-    );
-    assert_eq!(
-        daemon.cli_json(&["key", "describe", "alias/decrypter"])["KeyMetadata"]["KeyUsage"],
-        "ENCRYPT/DECRYPT"
-    );
+    assert_eq!(daemon.cli_json(&["key", "describe", "alias/signer"])["KeyMetadata"]["KeyUsage"], "SIGN/VERIFY");
+    assert_eq!(daemon.cli_json(&["key", "describe", "alias/decrypter"])["KeyMetadata"]["KeyUsage"], "ENCRYPT/DECRYPT");
     std::fs::write(dir.path().join("data.txt"), b"an RSA test message").expect("data");
 
     let signer = pkcs11_id(&daemon, "alias/signer");
@@ -248,18 +146,7 @@ fn rsa_keys_sign_with_pkcs1_and_pss_and_decrypt_oaep() {
         "-o",
         &path("pkcs1.sig"),
     ]);
-    assert!(openssl_ok(
-        &[
-            "dgst",
-            "-sha256",
-            "-verify",
-            &pem,
-            "-signature",
-            "pkcs1.sig",
-            "data.txt"
-        ],
-        dir.path()
-    ));
+    assert!(openssl_ok(&["dgst", "-sha256", "-verify", &pem, "-signature", "pkcs1.sig", "data.txt"], dir.path()));
     daemon.pkcs11_tool(&[
         "--login",
         "--pin",
@@ -326,10 +213,7 @@ fn rsa_keys_sign_with_pkcs1_and_pss_and_decrypt_oaep() {
         "-o",
         &path("data.dec"),
     ]);
-    assert_eq!(
-        std::fs::read(dir.path().join("data.dec")).expect("plaintext"),
-        b"an RSA test message"
-    );
+    assert_eq!(std::fs::read(dir.path().join("data.dec")).expect("plaintext"), b"an RSA test message");
 
     // A signing key does not decrypt, and the other way round.
     let wrong = daemon.pkcs11_tool_output(&[
@@ -358,18 +242,13 @@ fn rsa_keys_sign_with_pkcs1_and_pss_and_decrypt_oaep() {
 fn pins_are_checked_counted_and_locked_out() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("p11kmsd.toml");
-    std::fs::write(
-        &config,
-        "[apps]\nmax_failed_logins = 3\nlockout_seconds = 3600\n",
-    )
-    .expect("config");
+    std::fs::write(&config, "[apps]\nmax_failed_logins = 3\nlockout_seconds = 3600\n").expect("config");
     let daemon = Daemon::start_with(&["--config", config.to_str().expect("path")]);
     let pin = daemon.create_app("web", "hsm1");
     let list = ["--login", "--pin", &pin, "-O"];
     assert!(daemon.pkcs11_tool_output(&list).status.success());
     // The right PIN for the wrong instance.
-    let other =
-        daemon.pkcs11_tool_output(&["--token-label", "default", "--login", "--pin", &pin, "-O"]);
+    let other = daemon.pkcs11_tool_output(&["--token-label", "default", "--login", "--pin", &pin, "-O"]);
     assert!(
         String::from_utf8_lossy(&other.stderr).contains("CKR_PIN_INCORRECT"),
         "{}",
@@ -379,11 +258,7 @@ fn pins_are_checked_counted_and_locked_out() {
     wrong.replace_range(20..21, if &pin[20..21] == "a" { "b" } else { "a" });
     for attempt in 1..=3 {
         let out = daemon.pkcs11_tool_output(&["--login", "--pin", &wrong, "-O"]);
-        let expected = if attempt < 3 {
-            "CKR_PIN_INCORRECT"
-        } else {
-            "CKR_PIN_LOCKED"
-        };
+        let expected = if attempt < 3 { "CKR_PIN_INCORRECT" } else { "CKR_PIN_LOCKED" };
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(expected),
             "attempt {attempt}: {}",
@@ -398,26 +273,14 @@ fn pins_are_checked_counted_and_locked_out() {
     let app = daemon.cli_json(&["app", "describe", "web"]);
     assert_eq!(app["FailedLogins"], 3);
     assert!(app["LockedUntil"].is_string());
-    assert!(
-        !daemon.log().contains(&pin) && !daemon.log().contains(&wrong),
-        "no PIN in the log"
-    );
+    assert!(!daemon.log().contains(&pin) && !daemon.log().contains(&wrong), "no PIN in the log");
 }
 
 #[test]
 fn keys_created_by_the_admin_are_usable_through_pkcs11() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("web", "hsm1");
-    daemon.cli_json(&[
-        "key",
-        "create",
-        "--instance",
-        "hsm1",
-        "--key-spec",
-        "EC_P256",
-        "--alias",
-        "alias/admin-made",
-    ]);
+    daemon.cli_json(&["key", "create", "--instance", "hsm1", "--key-spec", "EC_P256", "--alias", "alias/admin-made"]);
     let objects = daemon.pkcs11_tool(&["--login", "--pin", &pin, "-O"]);
     assert!(objects.contains("label:      admin-made"), "{objects}");
     let public_only = daemon.pkcs11_tool(&["-O"]);
@@ -442,11 +305,5 @@ fn keys_created_by_the_admin_are_usable_through_pkcs11() {
         "-o",
         dir.path().join("s").to_str().expect("path"),
     ]);
-    assert_eq!(
-        std::fs::read(dir.path().join("s"))
-            .expect("signature")
-            .len(),
-        64,
-        "raw r||s of P-256"
-    );
+    assert_eq!(std::fs::read(dir.path().join("s")).expect("signature").len(), 64, "raw r||s of P-256");
 }

@@ -39,10 +39,9 @@ impl AppCommand {
     /// The admin request for this command.
     pub fn request(&self) -> AdminRequest {
         match self {
-            Self::Create { name, instance } => AdminRequest::AppCreate {
-                name: name.clone(),
-                instance: instance.clone(),
-            },
+            Self::Create { name, instance } => {
+                AdminRequest::AppCreate { name: name.clone(), instance: instance.clone() }
+            }
             Self::List => AdminRequest::AppList,
             Self::Describe { name } => AdminRequest::AppDescribe { name: name.clone() },
             Self::Delete { name } => AdminRequest::AppDelete { name: name.clone() },
@@ -52,17 +51,11 @@ impl AppCommand {
     /// The text to print for the reply.
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match (self, reply) {
-            (Self::Create { .. }, AdminReply::AppCreated(created)) => {
-                Ok(output::show(format, &created, created_text)?)
-            }
+            (Self::Create { .. }, AdminReply::AppCreated(created)) => Ok(output::show(format, &created, created_text)?),
             (Self::List, AdminReply::Apps(apps)) => Ok(output::show(format, &apps, |a| table(a))?),
-            (Self::Describe { .. }, AdminReply::App(app)) => {
-                Ok(output::show(format, &app, fields)?)
-            }
+            (Self::Describe { .. }, AdminReply::App(app)) => Ok(output::show(format, &app, fields)?),
             (Self::Delete { name }, AdminReply::Done) => {
-                Ok(output::show(format, &serde_json::json!({}), |_| {
-                    format!("Deleted app '{name}'.\n")
-                })?)
+                Ok(output::show(format, &serde_json::json!({}), |_| format!("Deleted app '{name}'.\n"))?)
             }
             (command, other) => Err(unexpected(command.operation(), &other)),
         }
@@ -93,13 +86,7 @@ fn created_text(created: &AppCreated) -> String {
 }
 
 fn table(apps: &[AppInfo]) -> String {
-    let mut table = Table::new(&[
-        "NAME",
-        "INSTANCE",
-        "CREATED",
-        "FAILED-LOGINS",
-        "LOCKED-UNTIL",
-    ]);
+    let mut table = Table::new(&["NAME", "INSTANCE", "CREATED", "FAILED-LOGINS", "LOCKED-UNTIL"]);
     for app in apps {
         table.row(vec![
             app.app_name.clone(),
@@ -151,20 +138,11 @@ mod tests {
     fn parses_to_requests() {
         assert_eq!(
             command(&["app", "create", "web", "--instance", "hsm1"]).request(),
-            AdminRequest::AppCreate {
-                name: "web".into(),
-                instance: "hsm1".into()
-            }
+            AdminRequest::AppCreate { name: "web".into(), instance: "hsm1".into() }
         );
         assert_eq!(command(&["app", "list"]).request(), AdminRequest::AppList);
-        assert_eq!(
-            command(&["app", "describe", "web"]).request(),
-            AdminRequest::AppDescribe { name: "web".into() }
-        );
-        assert_eq!(
-            command(&["app", "delete", "web"]).request(),
-            AdminRequest::AppDelete { name: "web".into() }
-        );
+        assert_eq!(command(&["app", "describe", "web"]).request(), AdminRequest::AppDescribe { name: "web".into() });
+        assert_eq!(command(&["app", "delete", "web"]).request(), AdminRequest::AppDelete { name: "web".into() });
         let err = refused(&["app", "create", "web"]);
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
         assert!(err.to_string().contains("--instance"), "{err}");
@@ -174,9 +152,8 @@ mod tests {
 
     #[test]
     fn create_shows_the_pin_and_says_it_is_shown_once() {
-        let text = command(&["app", "create", "web", "--instance", "hsm1"])
-            .render(created(), Format::Human)
-            .expect("renders");
+        let text =
+            command(&["app", "create", "web", "--instance", "hsm1"]).render(created(), Format::Human).expect("renders");
         assert!(text.contains("\nPIN: Zq7-pin\n"), "{text}");
         assert!(text.contains("shown only once"), "{text}");
     }
@@ -187,19 +164,13 @@ mod tests {
             .render(created(), Format::Json)
             .expect("renders");
         let json: serde_json::Value = serde_json::from_str(&text).expect("valid json");
-        assert_eq!(
-            json,
-            serde_json::json!({"AppName": "web", "Instance": "hsm1", "Pin": "Zq7-pin"})
-        );
+        assert_eq!(json, serde_json::json!({"AppName": "web", "Instance": "hsm1", "Pin": "Zq7-pin"}));
     }
 
     #[test]
     fn list_describe_and_delete_print() {
         let text = command(&["app", "list"])
-            .render(
-                AdminReply::Apps(vec![app(None), app(Some(1_700_000_600))]),
-                Format::Human,
-            )
+            .render(AdminReply::Apps(vec![app(None), app(Some(1_700_000_600))]), Format::Human)
             .expect("renders");
         assert_eq!(
             text,
@@ -207,25 +178,13 @@ mod tests {
              web   hsm1      2023-11-14T22:13:20Z  2              -\n\
              web   hsm1      2023-11-14T22:13:20Z  2              2023-11-14T22:23:20Z\n"
         );
-        let text = command(&["app", "describe", "web"])
-            .render(AdminReply::App(app(None)), Format::Human)
-            .expect("renders");
-        assert!(
-            text.contains("AppName:      web\n") && text.contains("LockedUntil:  -\n"),
-            "{text}"
-        );
-        let text = command(&["app", "delete", "web"])
-            .render(AdminReply::Done, Format::Human)
-            .expect("renders");
+        let text =
+            command(&["app", "describe", "web"]).render(AdminReply::App(app(None)), Format::Human).expect("renders");
+        assert!(text.contains("AppName:      web\n") && text.contains("LockedUntil:  -\n"), "{text}");
+        let text = command(&["app", "delete", "web"]).render(AdminReply::Done, Format::Human).expect("renders");
         assert_eq!(text, "Deleted app 'web'.\n");
-        let text = command(&["app", "delete", "web"])
-            .render(AdminReply::Done, Format::Json)
-            .expect("renders");
+        let text = command(&["app", "delete", "web"]).render(AdminReply::Done, Format::Json).expect("renders");
         assert_eq!(text, "{}\n");
-        assert!(
-            command(&["app", "delete", "web"])
-                .render(created(), Format::Human)
-                .is_err()
-        );
+        assert!(command(&["app", "delete", "web"]).render(created(), Format::Human).is_err());
     }
 }

@@ -32,12 +32,8 @@ impl ClusterCommand {
     /// The text to print for the reply.
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match (self, reply) {
-            (Self::List, AdminReply::Clusters(clusters)) => {
-                Ok(output::show(format, &clusters, |c| table(c))?)
-            }
-            (Self::Status { .. }, AdminReply::Cluster(status)) => {
-                Ok(output::show(format, &status, status_text)?)
-            }
+            (Self::List, AdminReply::Clusters(clusters)) => Ok(output::show(format, &clusters, |c| table(c))?),
+            (Self::Status { .. }, AdminReply::Cluster(status)) => Ok(output::show(format, &status, status_text)?),
             (Self::List, other) => Err(unexpected("cluster list", &other)),
             (Self::Status { .. }, other) => Err(unexpected("cluster status", &other)),
         }
@@ -64,16 +60,7 @@ fn status_text(status: &ClusterStatus) -> String {
         .field("ExpectedObjects", status.expected_objects)
         .field("CheckedAt", status.checked_at)
         .render();
-    let mut table = Table::new(&[
-        "INDEX",
-        "ROLE",
-        "HEALTH",
-        "IN-SYNC",
-        "OBJECTS",
-        "TOKEN-LABEL",
-        "SERIAL",
-        "MODULE",
-    ]);
+    let mut table = Table::new(&["INDEX", "ROLE", "HEALTH", "IN-SYNC", "OBJECTS", "TOKEN-LABEL", "SERIAL", "MODULE"]);
     for member in &status.members {
         table.row(vec![
             member.index.to_string(),
@@ -114,14 +101,8 @@ mod tests {
 
     #[test]
     fn parses_to_requests() {
-        assert_eq!(
-            command(&["cluster", "list"]).request(),
-            AdminRequest::ClusterList
-        );
-        assert_eq!(
-            command(&["cluster", "status", "c1"]).request(),
-            AdminRequest::ClusterStatus { name: "c1".into() }
-        );
+        assert_eq!(command(&["cluster", "list"]).request(), AdminRequest::ClusterList);
+        assert_eq!(command(&["cluster", "status", "c1"]).request(), AdminRequest::ClusterStatus { name: "c1".into() });
         refused(&["cluster", "status"]);
     }
 
@@ -134,9 +115,7 @@ mod tests {
             creation_date: Timestamp(1_700_000_000),
         }]);
         assert_eq!(
-            command(&["cluster", "list"])
-                .render(reply, Format::Human)
-                .expect("renders"),
+            command(&["cluster", "list"]).render(reply, Format::Human).expect("renders"),
             "NAME  MEMBERS  INSTANCES   CREATED\n\
              c1    3        hsm1,soft1  2023-11-14T22:13:20Z\n"
         );
@@ -155,8 +134,7 @@ mod tests {
         };
         let cmd = command(&["cluster", "status", "c1"]);
         assert_eq!(
-            cmd.render(AdminReply::Cluster(status.clone()), Format::Human)
-                .expect("renders"),
+            cmd.render(AdminReply::Cluster(status.clone()), Format::Human).expect("renders"),
             "ClusterName:     c1\n\
              ExpectedObjects: 2\n\
              CheckedAt:       2023-11-14T22:13:20Z\n\
@@ -165,11 +143,9 @@ mod tests {
              0      primary  healthy      yes      2        c1-0         serial0  /usr/lib/softhsm/libsofthsm2.so\n\
              1      mirror   unreachable  no       1        c1-1         serial1  /usr/lib/softhsm/libsofthsm2.so\n"
         );
-        let json: serde_json::Value = serde_json::from_str(
-            &cmd.render(AdminReply::Cluster(status), Format::Json)
-                .expect("renders"),
-        )
-        .expect("json");
+        let json: serde_json::Value =
+            serde_json::from_str(&cmd.render(AdminReply::Cluster(status), Format::Json).expect("renders"))
+                .expect("json");
         assert_eq!(json["Members"][1]["Health"], "unreachable");
         assert_eq!(json["Members"][1]["InSync"], false);
     }

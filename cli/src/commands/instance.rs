@@ -32,12 +32,8 @@ impl InstanceCommand {
     /// The text to print for the reply.
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match (self, reply) {
-            (Self::List, AdminReply::Instances(instances)) => {
-                Ok(output::show(format, &instances, |i| table(i))?)
-            }
-            (Self::Describe { .. }, AdminReply::Instance(instance)) => {
-                Ok(output::show(format, &instance, fields)?)
-            }
+            (Self::List, AdminReply::Instances(instances)) => Ok(output::show(format, &instances, |i| table(i))?),
+            (Self::Describe { .. }, AdminReply::Instance(instance)) => Ok(output::show(format, &instance, fields)?),
             (Self::List, other) => Err(unexpected("instance list", &other)),
             (Self::Describe { .. }, other) => Err(unexpected("instance describe", &other)),
         }
@@ -45,16 +41,7 @@ impl InstanceCommand {
 }
 
 fn table(instances: &[InstanceInfo]) -> String {
-    let mut table = Table::new(&[
-        "NAME",
-        "SLOT",
-        "KIND",
-        "CLUSTER",
-        "KEYS",
-        "KEY-VERSIONS",
-        "QUOTA",
-        "CREATED",
-    ]);
+    let mut table = Table::new(&["NAME", "SLOT", "KIND", "CLUSTER", "KEYS", "KEY-VERSIONS", "QUOTA", "CREATED"]);
     for instance in instances {
         table.row(vec![
             instance.name.clone(),
@@ -106,15 +93,10 @@ mod tests {
 
     #[test]
     fn parses_to_requests() {
-        assert_eq!(
-            command(&["instance", "list"]).request(),
-            AdminRequest::InstanceList
-        );
+        assert_eq!(command(&["instance", "list"]).request(), AdminRequest::InstanceList);
         assert_eq!(
             command(&["instance", "describe", "hsm1"]).request(),
-            AdminRequest::InstanceDescribe {
-                name: "hsm1".into()
-            }
+            AdminRequest::InstanceDescribe { name: "hsm1".into() }
         );
         refused(&["instance", "describe"]);
         refused(&["instance", "list", "extra"]);
@@ -126,9 +108,7 @@ mod tests {
             instance("default", InstanceKind::Default, None),
             instance("hsm1", InstanceKind::Hardware, Some("c1")),
         ]);
-        let text = command(&["instance", "list"])
-            .render(reply, Format::Human)
-            .expect("renders");
+        let text = command(&["instance", "list"]).render(reply, Format::Human).expect("renders");
         assert_eq!(
             text,
             "NAME     SLOT  KIND      CLUSTER  KEYS  KEY-VERSIONS  QUOTA  CREATED\n\
@@ -145,8 +125,7 @@ mod tests {
         assert!(text.starts_with("Name:            hsm1\n"), "{text}");
         assert!(text.contains("Kind:            software\n"), "{text}");
         let json: serde_json::Value =
-            serde_json::from_str(&cmd.render(reply, Format::Json).expect("renders"))
-                .expect("valid json");
+            serde_json::from_str(&cmd.render(reply, Format::Json).expect("renders")).expect("valid json");
         assert_eq!(json["Name"], "hsm1");
         assert_eq!(json["KeyVersionCount"], 4);
         assert_eq!(json["CreationDate"], "2023-11-14T22:13:20Z");

@@ -3,8 +3,7 @@
 
 use clap::Subcommand;
 use p11kms_proto::admin::{
-    AdminReply, AdminRequest, CreateKey, KeyDescription, KeyList, KeySpec, KeyUsage,
-    KeyVersionInfo, ListKeys,
+    AdminReply, AdminRequest, CreateKey, KeyDescription, KeyList, KeySpec, KeyUsage, KeyVersionInfo, ListKeys,
 };
 
 use super::{RenderError, named_value, unexpected};
@@ -65,13 +64,7 @@ impl KeyCommand {
     /// The admin request for this command.
     pub fn request(&self) -> AdminRequest {
         match self {
-            Self::Create {
-                instance,
-                key_spec,
-                key_usage,
-                description,
-                alias,
-            } => AdminRequest::KeyCreate(CreateKey {
+            Self::Create { instance, key_spec, key_usage, description, alias } => AdminRequest::KeyCreate(CreateKey {
                 instance: instance.clone(),
                 key_spec: *key_spec,
                 key_usage: *key_usage,
@@ -79,9 +72,7 @@ impl KeyCommand {
                 alias: alias.clone(),
             }),
             Self::Describe { key } => AdminRequest::KeyDescribe { key: key.clone() },
-            Self::List { instance } => AdminRequest::KeyList(ListKeys {
-                instance: instance.clone(),
-            }),
+            Self::List { instance } => AdminRequest::KeyList(ListKeys { instance: instance.clone() }),
             Self::ListVersions { key } => AdminRequest::KeyListVersions { key: key.clone() },
         }
     }
@@ -117,11 +108,8 @@ fn key_usage_help() -> String {
     let defaults: Vec<String> = KeyUsage::ALL
         .iter()
         .filter_map(|usage| {
-            let specs: Vec<&str> = KeySpec::ALL
-                .iter()
-                .filter(|spec| spec.default_usage() == *usage)
-                .map(|spec| spec.as_str())
-                .collect();
+            let specs: Vec<&str> =
+                KeySpec::ALL.iter().filter(|spec| spec.default_usage() == *usage).map(|spec| spec.as_str()).collect();
             (!specs.is_empty()).then(|| format!("{usage} for {}", specs.join(", ")))
         })
         .collect();
@@ -145,32 +133,19 @@ fn fields(key: &KeyDescription) -> String {
         .field("Creator", &meta.creator)
         .field("CreationDate", meta.creation_date)
         .field("PrimaryKeyVersion", &meta.primary_key_version)
+        .field("Pkcs11Id", &key.pkcs11_id)
         .field("LastRotationDate", meta.last_rotation_date)
         .field("AutomaticRotation", meta.automatic_rotation)
         .field("RotationInterval", or_dash(meta.rotation_interval.as_ref()))
-        .field(
-            "NextRotationDate",
-            or_dash(meta.next_rotation_date.as_ref()),
-        )
+        .field("NextRotationDate", or_dash(meta.next_rotation_date.as_ref()))
         .field("DeletionProtection", meta.deletion_protection)
         .field("DeleteDate", or_dash(meta.delete_date.as_ref()))
-        .field(
-            "MaterialExpireTime",
-            or_dash(meta.material_expire_time.as_ref()),
-        )
+        .field("MaterialExpireTime", or_dash(meta.material_expire_time.as_ref()))
         .render()
 }
 
 fn table(list: &KeyList) -> String {
-    let mut table = Table::new(&[
-        "KEY-ID",
-        "ALIASES",
-        "INSTANCE",
-        "KEY-SPEC",
-        "KEY-USAGE",
-        "KEY-STATE",
-        "CREATED",
-    ]);
+    let mut table = Table::new(&["KEY-ID", "ALIASES", "INSTANCE", "KEY-SPEC", "KEY-USAGE", "KEY-STATE", "CREATED"]);
     for key in &list.keys {
         let meta = &key.key_metadata;
         table.row(vec![
@@ -185,11 +160,7 @@ fn table(list: &KeyList) -> String {
     }
     let mut text = table.render();
     if usize::try_from(list.total_count).ok() != Some(list.keys.len()) {
-        text.push_str(&format!(
-            "({} of {} keys shown)\n",
-            list.keys.len(),
-            list.total_count
-        ));
+        text.push_str(&format!("({} of {} keys shown)\n", list.keys.len(), list.total_count));
     }
     text
 }
@@ -197,11 +168,7 @@ fn table(list: &KeyList) -> String {
 fn versions_table(versions: &[KeyVersionInfo]) -> String {
     let mut table = Table::new(&["KEY-ID", "KEY-VERSION-ID", "CREATED"]);
     for version in versions {
-        table.row(vec![
-            version.key_id.clone(),
-            version.key_version_id.clone(),
-            version.creation_date.to_string(),
-        ]);
+        table.row(vec![version.key_id.clone(), version.key_version_id.clone(), version.creation_date.to_string()]);
     }
     table.render()
 }
@@ -209,9 +176,7 @@ fn versions_table(versions: &[KeyVersionInfo]) -> String {
 #[cfg(test)]
 mod tests {
     use p11kms_proto::Timestamp;
-    use p11kms_proto::admin::{
-        AutomaticRotation, DeletionProtection, KeyMetadata, KeyState, Origin, ProtectionLevel,
-    };
+    use p11kms_proto::admin::{AutomaticRotation, DeletionProtection, KeyMetadata, KeyState, Origin, ProtectionLevel};
 
     use super::super::test_support::{command, refused};
     use super::*;
@@ -240,6 +205,7 @@ mod tests {
                 rotation_interval: Some("604800s".into()),
             },
             aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+            pkcs11_id: "0123456789abcdef0123456789abcdef".into(),
         }
     }
 
@@ -273,14 +239,7 @@ mod tests {
 
     #[test]
     fn create_defaults_and_case() {
-        let cmd = command(&[
-            "key",
-            "create",
-            "--instance",
-            "hsm1",
-            "--key-spec",
-            "ec_p256",
-        ]);
+        let cmd = command(&["key", "create", "--instance", "hsm1", "--key-spec", "ec_p256"]);
         assert_eq!(
             cmd.request(),
             AdminRequest::KeyCreate(CreateKey {
@@ -302,21 +261,9 @@ mod tests {
         for spec in KeySpec::ALL {
             assert!(text.contains(spec.as_str()), "{spec} missing from: {text}");
         }
-        let text = refused(&[
-            "key",
-            "create",
-            "--instance",
-            "hsm1",
-            "--key-spec",
-            "AES_256",
-            "--key-usage",
-            "WRAP",
-        ])
-        .to_string();
-        assert!(
-            text.contains("ENCRYPT/DECRYPT") && text.contains("SIGN/VERIFY"),
-            "{text}"
-        );
+        let text = refused(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--key-usage", "WRAP"])
+            .to_string();
+        assert!(text.contains("ENCRYPT/DECRYPT") && text.contains("SIGN/VERIFY"), "{text}");
     }
 
     #[test]
@@ -328,35 +275,23 @@ mod tests {
     #[test]
     fn help_lists_the_accepted_values() {
         let help = refused(&["key", "create", "--help"]).to_string();
-        assert!(
-            help.contains("AES_256") && help.contains("EC_P256K") && help.contains("SIGN/VERIFY"),
-            "{help}"
-        );
+        assert!(help.contains("AES_256") && help.contains("EC_P256K") && help.contains("SIGN/VERIFY"), "{help}");
     }
 
     #[test]
     fn other_operations_parse_to_requests() {
         assert_eq!(
             command(&["key", "describe", "alias/pay"]).request(),
-            AdminRequest::KeyDescribe {
-                key: "alias/pay".into()
-            }
+            AdminRequest::KeyDescribe { key: "alias/pay".into() }
         );
-        assert_eq!(
-            command(&["key", "list"]).request(),
-            AdminRequest::KeyList(ListKeys { instance: None })
-        );
+        assert_eq!(command(&["key", "list"]).request(), AdminRequest::KeyList(ListKeys { instance: None }));
         assert_eq!(
             command(&["key", "list", "--instance", "hsm1"]).request(),
-            AdminRequest::KeyList(ListKeys {
-                instance: Some("hsm1".into())
-            })
+            AdminRequest::KeyList(ListKeys { instance: Some("hsm1".into()) })
         );
         assert_eq!(
             command(&["key", "list-versions", "key-1"]).request(),
-            AdminRequest::KeyListVersions {
-                key: "key-1".into()
-            }
+            AdminRequest::KeyListVersions { key: "key-1".into() }
         );
         refused(&["key", "describe"]);
         refused(&["key", "list-versions"]);
@@ -371,10 +306,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&text).expect("valid json");
         assert_eq!(json["KeyMetadata"]["KeyId"], "key-1");
         assert_eq!(json["KeyMetadata"]["KeySpec"], "AES_256");
-        assert_eq!(
-            json["KeyMetadata"]["NextRotationDate"],
-            "2023-11-21T22:13:20Z"
-        );
+        assert_eq!(json["KeyMetadata"]["NextRotationDate"], "2023-11-21T22:13:20Z");
         assert!(json["KeyMetadata"]["DeleteDate"].is_null());
         assert_eq!(json["Aliases"], serde_json::json!(["alias/pay"]));
     }
@@ -387,48 +319,28 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "KeyId:              key-1");
         assert!(lines.contains(&"Aliases:            -"), "{text}");
-        assert!(
-            lines.contains(&"KeyUsage:           ENCRYPT/DECRYPT"),
-            "{text}"
-        );
-        assert!(
-            lines.contains(&"NextRotationDate:   2023-11-21T22:13:20Z"),
-            "{text}"
-        );
+        assert!(lines.contains(&"KeyUsage:           ENCRYPT/DECRYPT"), "{text}");
+        assert!(lines.contains(&"NextRotationDate:   2023-11-21T22:13:20Z"), "{text}");
         assert!(lines.contains(&"DeleteDate:         -"), "{text}");
         // key create answers with the same description.
-        let created = command(&[
-            "key",
-            "create",
-            "--instance",
-            "hsm1",
-            "--key-spec",
-            "AES_256",
-        ])
-        .render(AdminReply::Key(key("key-1", &[])), Format::Human)
-        .expect("renders");
+        let created = command(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256"])
+            .render(AdminReply::Key(key("key-1", &[])), Format::Human)
+            .expect("renders");
         assert_eq!(created, text);
     }
 
     #[test]
     fn list_prints_a_table_and_json() {
-        let list = KeyList {
-            keys: vec![key("key-1", &["alias/a", "alias/b"]), key("key-22", &[])],
-            total_count: 2,
-        };
+        let list = KeyList { keys: vec![key("key-1", &["alias/a", "alias/b"]), key("key-22", &[])], total_count: 2 };
         let cmd = command(&["key", "list"]);
         assert_eq!(
-            cmd.render(AdminReply::Keys(list.clone()), Format::Human)
-                .expect("renders"),
+            cmd.render(AdminReply::Keys(list.clone()), Format::Human).expect("renders"),
             "KEY-ID  ALIASES          INSTANCE  KEY-SPEC  KEY-USAGE        KEY-STATE  CREATED\n\
              key-1   alias/a,alias/b  hsm1      AES_256   ENCRYPT/DECRYPT  Enabled    2023-11-14T22:13:20Z\n\
              key-22  -                hsm1      AES_256   ENCRYPT/DECRYPT  Enabled    2023-11-14T22:13:20Z\n"
         );
-        let json: serde_json::Value = serde_json::from_str(
-            &cmd.render(AdminReply::Keys(list), Format::Json)
-                .expect("renders"),
-        )
-        .expect("json");
+        let json: serde_json::Value =
+            serde_json::from_str(&cmd.render(AdminReply::Keys(list), Format::Json).expect("renders")).expect("json");
         assert_eq!(json["TotalCount"], 2);
         assert_eq!(json["Keys"][1]["KeyMetadata"]["KeyId"], "key-22");
     }
@@ -436,30 +348,19 @@ mod tests {
     #[test]
     fn list_versions_prints_a_table() {
         let versions = vec![
-            KeyVersionInfo {
-                key_id: "key-1".into(),
-                key_version_id: "v-1".into(),
-                creation_date: Timestamp(0),
-            },
-            KeyVersionInfo {
-                key_id: "key-1".into(),
-                key_version_id: "v-2".into(),
-                creation_date: Timestamp(86_400),
-            },
+            KeyVersionInfo { key_id: "key-1".into(), key_version_id: "v-1".into(), creation_date: Timestamp(0) },
+            KeyVersionInfo { key_id: "key-1".into(), key_version_id: "v-2".into(), creation_date: Timestamp(86_400) },
         ];
         let cmd = command(&["key", "list-versions", "key-1"]);
         assert_eq!(
-            cmd.render(AdminReply::KeyVersions(versions.clone()), Format::Human)
-                .expect("renders"),
+            cmd.render(AdminReply::KeyVersions(versions.clone()), Format::Human).expect("renders"),
             "KEY-ID  KEY-VERSION-ID  CREATED\n\
              key-1   v-1             1970-01-01T00:00:00Z\n\
              key-1   v-2             1970-01-02T00:00:00Z\n"
         );
-        let json: serde_json::Value = serde_json::from_str(
-            &cmd.render(AdminReply::KeyVersions(versions), Format::Json)
-                .expect("renders"),
-        )
-        .expect("json");
+        let json: serde_json::Value =
+            serde_json::from_str(&cmd.render(AdminReply::KeyVersions(versions), Format::Json).expect("renders"))
+                .expect("json");
         assert_eq!(json[1]["KeyVersionId"], "v-2");
     }
 }

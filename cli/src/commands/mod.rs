@@ -72,10 +72,7 @@ impl Command {
 
 /// The error for a reply that does not belong to `operation`.
 pub(crate) fn unexpected(operation: &'static str, reply: &AdminReply) -> RenderError {
-    RenderError::Unexpected(ClientError::UnexpectedReply {
-        operation,
-        reply: reply_name(reply),
-    })
+    RenderError::Unexpected(ClientError::UnexpectedReply { operation, reply: reply_name(reply) })
 }
 
 /// The name of a reply variant, for error messages.
@@ -98,15 +95,11 @@ fn reply_name(reply: &AdminReply) -> &'static str {
 /// A clap value parser for one of proto's named enums (`KeySpec`,
 /// `KeyUsage`, …): accepts the spellings users type, in any case, and lists
 /// them in `--help` and in the error for a value that is not one of them.
-pub(crate) fn named_value<T>(
-    all: &'static [T],
-    name: fn(T) -> &'static str,
-) -> impl TypedValueParser<Value = T>
+pub(crate) fn named_value<T>(all: &'static [T], name: fn(T) -> &'static str) -> impl TypedValueParser<Value = T>
 where
     T: FromStr<Err = String> + Copy + Send + Sync + 'static,
 {
-    PossibleValuesParser::new(all.iter().map(|value| name(*value)))
-        .try_map(|text| text.parse::<T>())
+    PossibleValuesParser::new(all.iter().map(|value| name(*value))).try_map(|text| text.parse::<T>())
 }
 
 #[cfg(test)]
@@ -120,8 +113,7 @@ pub(crate) mod test_support {
 
     /// Parses a command line (without the program name).
     pub fn parse(args: &[&str]) -> Result<Command, clap::Error> {
-        Cli::try_parse_from(std::iter::once("p11kms").chain(args.iter().copied()))
-            .map(|cli| cli.command)
+        Cli::try_parse_from(std::iter::once("p11kms").chain(args.iter().copied())).map(|cli| cli.command)
     }
 
     /// Parses a command line that must be valid.
@@ -151,17 +143,9 @@ mod tests {
 
     #[test]
     fn a_reply_of_another_operation_is_an_error() {
-        let err = command(&["instance", "list"])
-            .render(AdminReply::Done, Format::Human)
-            .expect_err("wrong reply");
-        assert!(matches!(
-            err,
-            RenderError::Unexpected(ClientError::UnexpectedReply { reply: "Done", .. })
-        ));
-        assert_eq!(
-            err.to_string(),
-            "p11kmsd answered instance list with a Done reply"
-        );
+        let err = command(&["instance", "list"]).render(AdminReply::Done, Format::Human).expect_err("wrong reply");
+        assert!(matches!(err, RenderError::Unexpected(ClientError::UnexpectedReply { reply: "Done", .. })));
+        assert_eq!(err.to_string(), "p11kmsd answered instance list with a Done reply");
     }
 
     #[test]

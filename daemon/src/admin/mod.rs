@@ -43,38 +43,22 @@ fn operation_name(request: &AdminRequest) -> &'static str {
     }
 }
 
-fn dispatch(
-    service: &Service,
-    caller: Caller,
-    request: AdminRequest,
-) -> Result<AdminReply, KmsError> {
+fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<AdminReply, KmsError> {
     let region = service.config.region.as_str();
     match request {
         AdminRequest::InstanceList => {
             let registry = service.registry()?;
-            Ok(AdminReply::Instances(
-                registry
-                    .instances()
-                    .map(|i| instances::info(&registry, i))
-                    .collect(),
-            ))
+            Ok(AdminReply::Instances(registry.instances().map(|i| instances::info(&registry, i)).collect()))
         }
         AdminRequest::InstanceDescribe { name } => {
             let registry = service.registry()?;
-            Ok(AdminReply::Instance(instances::info(
-                &registry,
-                registry.instance(&name)?,
-            )))
+            Ok(AdminReply::Instance(instances::info(&registry, registry.instance(&name)?)))
         }
         AdminRequest::AppCreate { name, instance } => {
             apps::create(service, &name, &instance).map(AdminReply::AppCreated)
         }
-        AdminRequest::AppList => Ok(AdminReply::Apps(
-            service.registry()?.apps().map(apps::info).collect(),
-        )),
-        AdminRequest::AppDescribe { name } => {
-            Ok(AdminReply::App(apps::info(service.registry()?.app(&name)?)))
-        }
+        AdminRequest::AppList => Ok(AdminReply::Apps(service.registry()?.apps().map(apps::info).collect())),
+        AdminRequest::AppDescribe { name } => Ok(AdminReply::App(apps::info(service.registry()?.app(&name)?))),
         AdminRequest::AppDelete { name } => apps::delete(service, &name).map(|()| AdminReply::Done),
         AdminRequest::KeyCreate(create) => {
             let key = keys::create(
@@ -89,17 +73,13 @@ fn dispatch(
                 },
             )?;
             let kind = keys::instance_kind(service, &key)?;
-            Ok(AdminReply::Key(metadata::key_description(
-                &key, kind, region,
-            )))
+            Ok(AdminReply::Key(metadata::key_description(&key, kind, region)))
         }
         AdminRequest::KeyDescribe { key } => {
             let registry = service.registry()?;
             let key = registry.key(&key)?;
             let kind = registry.instance(&key.record.instance)?.kind;
-            Ok(AdminReply::Key(metadata::key_description(
-                key, kind, region,
-            )))
+            Ok(AdminReply::Key(metadata::key_description(key, kind, region)))
         }
         AdminRequest::KeyList(filter) => {
             let registry = service.registry()?;
@@ -108,12 +88,7 @@ fn dispatch(
             }
             let keys: Vec<_> = registry
                 .keys()
-                .filter(|k| {
-                    filter
-                        .instance
-                        .as_deref()
-                        .is_none_or(|i| k.record.instance == i)
-                })
+                .filter(|k| filter.instance.as_deref().is_none_or(|i| k.record.instance == i))
                 .filter_map(|k| {
                     let kind = registry.instance(&k.record.instance).ok()?.kind;
                     Some(metadata::key_description(k, kind, region))
@@ -124,14 +99,7 @@ fn dispatch(
         }
         AdminRequest::KeyListVersions { key } => {
             let registry = service.registry()?;
-            Ok(AdminReply::KeyVersions(
-                registry
-                    .key(&key)?
-                    .versions
-                    .iter()
-                    .map(metadata::version_info)
-                    .collect(),
-            ))
+            Ok(AdminReply::KeyVersions(registry.key(&key)?.versions.iter().map(metadata::version_info).collect()))
         }
         AdminRequest::ClusterList => {
             let registry = service.registry()?;
@@ -154,12 +122,7 @@ fn dispatch(
             let live = service.cluster(&name)?;
             let registry = service.registry()?;
             let record = registry.cluster(&name)?.clone();
-            Ok(AdminReply::Cluster(clusters::status(
-                &live,
-                &registry,
-                &record,
-                service.clock.now(),
-            )))
+            Ok(AdminReply::Cluster(clusters::status(&live, &registry, &record, service.clock.now())))
         }
     }
 }

@@ -36,11 +36,7 @@ impl Clients {
     /// but they must not let one user ride on another's login.
     pub fn attach(&self, id: ClientId, uid: u32) -> Result<(), CK_RV> {
         self.with(|clients| {
-            let state = clients.entry(id).or_insert(ClientState {
-                uid,
-                connections: 0,
-                logins: HashMap::new(),
-            });
+            let state = clients.entry(id).or_insert(ClientState { uid, connections: 0, logins: HashMap::new() });
             if state.uid != uid {
                 return Err(CKR_GENERAL_ERROR);
             }
@@ -75,11 +71,7 @@ impl Clients {
 
     /// True when the client is logged in to `slot`.
     pub fn is_logged_in(&self, id: &ClientId, slot: u64) -> bool {
-        self.with(|clients| {
-            clients
-                .get(id)
-                .is_some_and(|s| s.logins.contains_key(&slot))
-        })
+        self.with(|clients| clients.get(id).is_some_and(|s| s.logins.contains_key(&slot)))
     }
 
     /// The app logged in to `slot`, if any.
@@ -91,11 +83,7 @@ impl Clients {
     pub fn logout(&self, id: &ClientId, slot: u64) -> Result<(), CK_RV> {
         self.with(|clients| {
             let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
-            state
-                .logins
-                .remove(&slot)
-                .map(|_| ())
-                .ok_or(CKR_USER_NOT_LOGGED_IN)
+            state.logins.remove(&slot).map(|_| ()).ok_or(CKR_USER_NOT_LOGGED_IN)
         })
     }
 
@@ -119,22 +107,11 @@ mod tests {
         let id = [7; 16];
         clients.attach(id, 1000).expect("first connection");
         clients.attach(id, 1000).expect("second connection");
-        assert_eq!(
-            clients.attach(id, 1001),
-            Err(CKR_GENERAL_ERROR),
-            "another user may not share the id"
-        );
+        assert_eq!(clients.attach(id, 1001), Err(CKR_GENERAL_ERROR), "another user may not share the id");
         clients.login(&id, 0, "web".into()).expect("login");
-        assert_eq!(
-            clients.login(&id, 0, "web".into()),
-            Err(CKR_USER_ALREADY_LOGGED_IN)
-        );
+        assert_eq!(clients.login(&id, 0, "web".into()), Err(CKR_USER_ALREADY_LOGGED_IN));
         clients.detach(&id);
-        assert_eq!(
-            clients.app(&id, 0).as_deref(),
-            Some("web"),
-            "one connection is still open"
-        );
+        assert_eq!(clients.app(&id, 0).as_deref(), Some("web"), "one connection is still open");
         clients.detach(&id);
         assert!(!clients.is_logged_in(&id, 0));
     }

@@ -26,13 +26,7 @@ struct Target {
 
 /// Finds the key for an operation. Every operation needs a login, except
 /// verification and encryption with a public key, which anyone may do.
-fn target(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    object: ObjectId,
-    public_ok: bool,
-) -> Result<Target, CK_RV> {
+fn target(service: &Service, client: &ClientId, slot: u64, object: ObjectId, public_ok: bool) -> Result<Target, CK_RV> {
     let logged_in = service.clients.is_logged_in(client, slot);
     with_object(service, client, slot, object, |instance, view| {
         let public_use = public_ok && view.role == ObjectRole::Public;
@@ -40,26 +34,11 @@ fn target(
             return Err(CKR_USER_NOT_LOGGED_IN);
         }
         view.key.check_usable().map_err(|e| e.ck_rv())?;
-        let cluster_name = instance
-            .cluster
-            .as_deref()
-            .ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
-        let cluster = service
-            .cluster(cluster_name)
-            .map_err(|_| CKR_DEVICE_ERROR)?;
-        Ok(Target {
-            cluster,
-            uuid: view.version.uuid,
-            role: view.role,
-        })
+        let cluster_name = instance.cluster.as_deref().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
+        let cluster = service.cluster(cluster_name).map_err(|_| CKR_DEVICE_ERROR)?;
+        Ok(Target { cluster, uuid: view.version.uuid, role: view.role })
     })
-    .map_err(|rv| {
-        if rv == CKR_OBJECT_HANDLE_INVALID {
-            CKR_KEY_HANDLE_INVALID
-        } else {
-            rv
-        }
-    })
+    .map_err(|rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv })
 }
 
 /// Runs one operation on the target's serving member.
@@ -73,17 +52,9 @@ fn run<T>(
     ) -> Result<T, cryptoki::error::Error>,
 ) -> Result<T, CK_RV> {
     let mechanism = to_cryptoki(mechanism)?;
-    let member = target
-        .cluster
-        .cluster
-        .serving_member()
-        .map_err(|e| e.ck_rv())?;
-    let handle = member
-        .find(&target.uuid, target.role)
-        .map_err(|e| e.ck_rv())?;
-    member
-        .with_session(|s| op(s, &mechanism, handle).context(|| "operation".into()))
-        .map_err(|e: HsmError| e.ck_rv())
+    let member = target.cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+    let handle = member.find(&target.uuid, target.role).map_err(|e| e.ck_rv())?;
+    member.with_session(|s| op(s, &mechanism, handle).context(|| "operation".into())).map_err(|e: HsmError| e.ck_rv())
 }
 
 /// `Sign`.
@@ -110,10 +81,7 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<DataReply, CK_RV> {
     let target = target(service, client, slot, object, true)?;
-    run(&target, mechanism, |s, m, key| {
-        s.verify(m, key, data, signature)
-    })
-    .map(|()| DataReply::Done)
+    run(&target, mechanism, |s, m, key| s.verify(m, key, data, signature)).map(|()| DataReply::Done)
 }
 
 /// `Encrypt`.
@@ -145,13 +113,7 @@ pub fn decrypt(
         // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
         // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which applications
         // test for.
-        .map_err(|rv| {
-            if gcm && rv == CKR_GENERAL_ERROR {
-                CKR_ENCRYPTED_DATA_INVALID
-            } else {
-                rv
-            }
-        })
+        .map_err(|rv| if gcm && rv == CKR_GENERAL_ERROR { CKR_ENCRYPTED_DATA_INVALID } else { rv })
 }
 
 /// `GenerateRandom`: bytes from the HSM behind the slot.
@@ -168,10 +130,7 @@ pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, CK
     };
     let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
     member
-        .with_session(|s| {
-            s.generate_random_vec(length)
-                .context(|| "C_GenerateRandom".into())
-        })
+        .with_session(|s| s.generate_random_vec(length).context(|| "C_GenerateRandom".into()))
         .map(|bytes| DataReply::Secret(SecretBytes::new(bytes)))
         .map_err(|e| e.ck_rv())
 }

@@ -28,29 +28,15 @@ pub(super) fn with_object<T>(
     f(instance, view)
 }
 
-fn resolve<'r>(
-    registry: &'r Registry,
-    instance: &InstanceRecord,
-    object: ObjectId,
-) -> Option<ObjectView<'r>> {
+fn resolve<'r>(registry: &'r Registry, instance: &InstanceRecord, object: ObjectId) -> Option<ObjectView<'r>> {
     let (seq, role) = parse_object_id(object)?;
     let (key, version) = registry.version_by_seq(seq)?;
-    let roles_match =
-        key.record.key_spec.is_symmetric() == (role == crate::hsm::ObjectRole::Secret);
-    (key.record.instance == instance.name && roles_match).then_some(ObjectView {
-        key,
-        version,
-        role,
-    })
+    let roles_match = key.record.key_spec.is_symmetric() == (role == crate::hsm::ObjectRole::Secret);
+    (key.record.instance == instance.name && roles_match).then_some(ObjectView { key, version, role })
 }
 
 /// `FindObjects`: every visible object of the slot matching the template.
-pub fn find(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
     let registry = service.registry().map_err(|e| e.ck_rv())?;
     let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
     let logged_in = service.clients.is_logged_in(client, slot);
@@ -73,8 +59,6 @@ pub fn attributes(
     types: &[u64],
 ) -> Result<DataReply, CK_RV> {
     with_object(service, client, slot, object, |_, view| {
-        Ok(DataReply::Attributes(
-            types.iter().map(|ty| view.attribute(*ty)).collect(),
-        ))
+        Ok(DataReply::Attributes(types.iter().map(|ty| view.attribute(*ty)).collect()))
     })
 }

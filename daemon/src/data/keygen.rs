@@ -51,11 +51,7 @@ fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, CK_RV> {
         Some(a) if a.value.is_empty() => Ok(None),
         Some(a) => {
             let text = std::str::from_utf8(&a.value).map_err(|_| CKR_ATTRIBUTE_VALUE_INVALID)?;
-            let alias = if text.starts_with(ALIAS_PREFIX) {
-                text.to_owned()
-            } else {
-                format!("{ALIAS_PREFIX}{text}")
-            };
+            let alias = if text.starts_with(ALIAS_PREFIX) { text.to_owned() } else { format!("{ALIAS_PREFIX}{text}") };
             Ok(Some(alias))
         }
     }
@@ -71,27 +67,11 @@ fn create(
 ) -> Result<DataReply, CK_RV> {
     let (instance, app) = {
         let registry = service.registry().map_err(|e| e.ck_rv())?;
-        let instance = registry
-            .instance_by_slot(slot)
-            .ok_or(CKR_SLOT_ID_INVALID)?
-            .name
-            .clone();
-        (
-            instance,
-            service
-                .clients
-                .app(client, slot)
-                .ok_or(CKR_USER_NOT_LOGGED_IN)?,
-        )
+        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?.name.clone();
+        (instance, service.clients.app(client, slot).ok_or(CKR_USER_NOT_LOGGED_IN)?)
     };
-    let new = NewKey {
-        instance,
-        spec,
-        usage: Some(usage),
-        description: String::new(),
-        alias,
-        creator: format!("app:{app}"),
-    };
+    let new =
+        NewKey { instance, spec, usage: Some(usage), description: String::new(), alias, creator: format!("app:{app}") };
     let key = keys::create(service, new).map_err(|e| {
         if !matches!(e, KmsError::AliasExists(_) | KmsError::InvalidParameter(_)) {
             tracing::error!(error = %e, "key generation through PKCS#11 failed");
@@ -122,14 +102,7 @@ pub fn generate_key(
         Some(Some(16)) => KeySpec::Aes128,
         Some(_) => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
     };
-    create(
-        service,
-        client,
-        slot,
-        spec,
-        KeyUsage::EncryptDecrypt,
-        alias_of(&[template])?,
-    )
+    create(service, client, slot, spec, KeyUsage::EncryptDecrypt, alias_of(&[template])?)
 }
 
 /// `GenerateKeyPair`: an RSA or EC KMS key. Replies (public, private).
@@ -152,22 +125,13 @@ pub fn generate_key_pair(
                 Some(_) => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
             };
             if let Some(e) = find_attribute(public, CKA_PUBLIC_EXPONENT) {
-                let significant: Vec<u8> =
-                    e.value.iter().copied().skip_while(|b| *b == 0).collect();
+                let significant: Vec<u8> = e.value.iter().copied().skip_while(|b| *b == 0).collect();
                 if significant != [0x01, 0x00, 0x01] {
                     return Err(CKR_ATTRIBUTE_VALUE_INVALID);
                 }
             }
-            let decrypt_only =
-                flag(private, CKA_DECRYPT) == Some(true) && flag(private, CKA_SIGN) != Some(true);
-            (
-                spec,
-                if decrypt_only {
-                    KeyUsage::EncryptDecrypt
-                } else {
-                    KeyUsage::SignVerify
-                },
-            )
+            let decrypt_only = flag(private, CKA_DECRYPT) == Some(true) && flag(private, CKA_SIGN) != Some(true);
+            (spec, if decrypt_only { KeyUsage::EncryptDecrypt } else { KeyUsage::SignVerify })
         }
         CKM_EC_KEY_PAIR_GEN => {
             check_class(public, CKO_PUBLIC_KEY, &[CKK_EC])?;
@@ -184,14 +148,7 @@ pub fn generate_key_pair(
         }
         _ => return Err(CKR_MECHANISM_INVALID),
     };
-    create(
-        service,
-        client,
-        slot,
-        spec,
-        usage,
-        alias_of(&[private, public])?,
-    )
+    create(service, client, slot, spec, usage, alias_of(&[private, public])?)
 }
 
 #[cfg(test)]
@@ -212,15 +169,9 @@ mod tests {
     #[test]
     fn templates_must_agree_with_the_mechanism() {
         let rsa_type = [Attribute::ulong(CKA_KEY_TYPE, CKK_RSA)];
-        assert_eq!(
-            check_class(&rsa_type, CKO_SECRET_KEY, &[CKK_AES]),
-            Err(CKR_TEMPLATE_INCONSISTENT)
-        );
+        assert_eq!(check_class(&rsa_type, CKO_SECRET_KEY, &[CKK_AES]), Err(CKR_TEMPLATE_INCONSISTENT));
         let session_key = [Attribute::bool(CKA_TOKEN, false)];
-        assert_eq!(
-            check_class(&session_key, CKO_SECRET_KEY, &[CKK_AES]),
-            Err(CKR_TEMPLATE_INCONSISTENT)
-        );
+        assert_eq!(check_class(&session_key, CKO_SECRET_KEY, &[CKK_AES]), Err(CKR_TEMPLATE_INCONSISTENT));
         assert_eq!(check_class(&[], CKO_SECRET_KEY, &[CKK_AES]), Ok(()));
     }
 }

@@ -30,13 +30,7 @@ pub struct ConnectionContext {
 /// Answers one request.
 pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataRequest) -> DataResult {
     let client = match (&request, ctx.client) {
-        (
-            DataRequest::Hello {
-                client_id,
-                module_version,
-            },
-            None,
-        ) => {
+        (DataRequest::Hello { client_id, module_version }, None) => {
             service.clients.attach(*client_id, ctx.uid).map_err(CkRv)?;
             ctx.client = Some(*client_id);
             tracing::debug!(uid = ctx.uid, module_version, "data client connected");
@@ -53,96 +47,37 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
     let result = match request {
         DataRequest::Hello { .. } => Err(CKR_GENERAL_ERROR),
         DataRequest::ListSlots => slots::list(service).map(DataReply::Slots),
-        DataRequest::Login {
-            slot,
-            user_type,
-            pin,
-        } => login(service, &client, slot, user_type, pin.expose()),
-        DataRequest::Logout { slot } => service
-            .clients
-            .logout(&client, slot)
-            .map(|()| DataReply::Done),
-        DataRequest::FindObjects { slot, template } => {
-            find::find(service, &client, slot, &template)
+        DataRequest::Login { slot, user_type, pin } => login(service, &client, slot, user_type, pin.expose()),
+        DataRequest::Logout { slot } => service.clients.logout(&client, slot).map(|()| DataReply::Done),
+        DataRequest::FindObjects { slot, template } => find::find(service, &client, slot, &template),
+        DataRequest::GetAttributes { slot, object, types } => find::attributes(service, &client, slot, object, &types),
+        DataRequest::GenerateKey { slot, mechanism, template } => {
+            keygen::generate_key(service, &client, slot, &mechanism, &template)
         }
-        DataRequest::GetAttributes {
-            slot,
-            object,
-            types,
-        } => find::attributes(service, &client, slot, object, &types),
-        DataRequest::GenerateKey {
-            slot,
-            mechanism,
-            template,
-        } => keygen::generate_key(service, &client, slot, &mechanism, &template),
-        DataRequest::GenerateKeyPair {
-            slot,
-            mechanism,
-            public_template,
-            private_template,
-        } => keygen::generate_key_pair(
-            service,
-            &client,
-            slot,
-            &mechanism,
-            &public_template,
-            &private_template,
-        ),
+        DataRequest::GenerateKeyPair { slot, mechanism, public_template, private_template } => {
+            keygen::generate_key_pair(service, &client, slot, &mechanism, &public_template, &private_template)
+        }
         // Destroying a KMS key means scheduling its deletion, which arrives
         // with the key lifecycle; until then it is refused, never done.
         DataRequest::DestroyObject { .. } => Err(CKR_ACTION_PROHIBITED),
-        DataRequest::Sign {
-            slot,
-            object,
-            mut mechanism,
-            data,
-        } => crypto::sign(service, &client, slot, object, &mut mechanism, &data),
-        DataRequest::Verify {
-            slot,
-            object,
-            mut mechanism,
-            data,
-            signature,
-        } => crypto::verify(
-            service,
-            &client,
-            slot,
-            object,
-            &mut mechanism,
-            &data,
-            &signature,
-        ),
-        DataRequest::Encrypt {
-            slot,
-            object,
-            mut mechanism,
-            data,
-        } => crypto::encrypt(
-            service,
-            &client,
-            slot,
-            object,
-            &mut mechanism,
-            data.expose(),
-        ),
-        DataRequest::Decrypt {
-            slot,
-            object,
-            mut mechanism,
-            data,
-        } => crypto::decrypt(service, &client, slot, object, &mut mechanism, &data),
+        DataRequest::Sign { slot, object, mut mechanism, data } => {
+            crypto::sign(service, &client, slot, object, &mut mechanism, &data)
+        }
+        DataRequest::Verify { slot, object, mut mechanism, data, signature } => {
+            crypto::verify(service, &client, slot, object, &mut mechanism, &data, &signature)
+        }
+        DataRequest::Encrypt { slot, object, mut mechanism, data } => {
+            crypto::encrypt(service, &client, slot, object, &mut mechanism, data.expose())
+        }
+        DataRequest::Decrypt { slot, object, mut mechanism, data } => {
+            crypto::decrypt(service, &client, slot, object, &mut mechanism, &data)
+        }
         DataRequest::GenerateRandom { slot, length } => crypto::random(service, slot, length),
     };
     result.map_err(CkRv)
 }
 
-fn login(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    user_type: u64,
-    pin: &[u8],
-) -> Result<DataReply, CK_RV> {
+fn login(service: &Service, client: &ClientId, slot: u64, user_type: u64, pin: &[u8]) -> Result<DataReply, CK_RV> {
     if user_type != CKU_USER {
         // There is no security officer: instances are administered on the
         // admin socket, not through PKCS#11.

@@ -15,9 +15,7 @@
 use cryptoki_sys::*;
 
 use p11kms_proto::admin::{KeySpec, KeyUsage, Origin};
-use p11kms_proto::pkcs11::{
-    Attribute, AttributeValue, ObjectDescription, ObjectId, find_attribute,
-};
+use p11kms_proto::pkcs11::{Attribute, AttributeValue, ObjectDescription, ObjectId, find_attribute};
 
 use crate::hsm::objects::{aes_len, ec_params};
 use crate::hsm::{ObjectRole, PublicKey};
@@ -64,11 +62,7 @@ impl<'a> ObjectView<'a> {
             } else {
                 &[ObjectRole::Private, ObjectRole::Public]
             };
-            roles.iter().map(move |role| ObjectView {
-                key,
-                version,
-                role: *role,
-            })
+            roles.iter().map(move |role| ObjectView { key, version, role: *role })
         })
     }
 
@@ -103,9 +97,7 @@ impl<'a> ObjectView<'a> {
         let sign = r.key_usage == KeyUsage::SignVerify;
         let (class, key_type, generation) = match (self.role, r.key_spec) {
             (ObjectRole::Secret, _) => (CKO_SECRET_KEY, CKK_AES, CKM_AES_KEY_GEN),
-            (role, KeySpec::Rsa2048 | KeySpec::Rsa3072) => {
-                (class_of(role), CKK_RSA, CKM_RSA_PKCS_KEY_PAIR_GEN)
-            }
+            (role, KeySpec::Rsa2048 | KeySpec::Rsa3072) => (class_of(role), CKK_RSA, CKM_RSA_PKCS_KEY_PAIR_GEN),
             (role, _) => (class_of(role), CKK_EC, CKM_EC_KEY_PAIR_GEN),
         };
         let mut a = vec![
@@ -180,12 +172,7 @@ impl<'a> ObjectView<'a> {
                     Attribute::bytes(CKA_PUBLIC_EXPONENT, exponent.clone()),
                 ];
                 if public_object {
-                    let bits = self
-                        .version
-                        .public_key
-                        .as_ref()
-                        .and_then(PublicKey::modulus_bits)
-                        .unwrap_or(0);
+                    let bits = self.version.public_key.as_ref().and_then(PublicKey::modulus_bits).unwrap_or(0);
                     a.push(Attribute::ulong(CKA_MODULUS_BITS, bits));
                 }
                 a
@@ -207,14 +194,9 @@ impl<'a> ObjectView<'a> {
     pub fn sensitive(&self) -> Vec<u64> {
         match (self.role, self.key.record.key_spec) {
             (ObjectRole::Secret, _) => vec![CKA_VALUE],
-            (ObjectRole::Private, KeySpec::Rsa2048 | KeySpec::Rsa3072) => vec![
-                CKA_PRIVATE_EXPONENT,
-                CKA_PRIME_1,
-                CKA_PRIME_2,
-                CKA_EXPONENT_1,
-                CKA_EXPONENT_2,
-                CKA_COEFFICIENT,
-            ],
+            (ObjectRole::Private, KeySpec::Rsa2048 | KeySpec::Rsa3072) => {
+                vec![CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT]
+            }
             (ObjectRole::Private, _) => vec![CKA_VALUE],
             (ObjectRole::Public, _) => Vec::new(),
         }
@@ -222,11 +204,7 @@ impl<'a> ObjectView<'a> {
 
     /// What the module caches about the object.
     pub fn description(&self) -> ObjectDescription {
-        ObjectDescription {
-            id: self.id(),
-            fixed: self.fixed(),
-            sensitive: self.sensitive(),
-        }
+        ObjectDescription { id: self.id(), fixed: self.fixed(), sensitive: self.sensitive() }
     }
 
     /// One attribute's current value.
@@ -251,11 +229,7 @@ impl<'a> ObjectView<'a> {
                 let Ok(text) = std::str::from_utf8(&wanted.value) else {
                     return false;
                 };
-                return if self.is_primary() {
-                    self.key.is_named(text)
-                } else {
-                    self.label() == text
-                };
+                return if self.is_primary() { self.key.is_named(text) } else { self.label() == text };
             }
             find_attribute(&fixed, wanted.ty).is_some_and(|have| have.value == wanted.value)
         })
@@ -291,10 +265,8 @@ mod tests {
                     public_key: None,
                 },
                 uuid: [i as u8; 16],
-                public_key: (!spec.is_symmetric()).then(|| PublicKey::Ec {
-                    params: P256_PARAMS.to_vec(),
-                    point: vec![4, 4, 1, 2],
-                }),
+                public_key: (!spec.is_symmetric())
+                    .then(|| PublicKey::Ec { params: P256_PARAMS.to_vec(), point: vec![4, 4, 1, 2] }),
             })
             .collect();
         KeyEntry {
@@ -308,10 +280,7 @@ mod tests {
                 description: String::new(),
                 creator: "test".into(),
                 created_at: Timestamp(0),
-                primary_version: versions
-                    .last()
-                    .map(|v| v.record.version_id.clone())
-                    .unwrap_or_default(),
+                primary_version: versions.last().map(|v| v.record.version_id.clone()).unwrap_or_default(),
                 delete_date: None,
                 deletion_protection: false,
             },
@@ -330,39 +299,19 @@ mod tests {
 
     #[test]
     fn label_search_finds_only_the_primary_version() {
-        let key = key(
-            KeySpec::Aes256,
-            KeyUsage::EncryptDecrypt,
-            &["v-old", "v-new"],
-        );
+        let key = key(KeySpec::Aes256, KeyUsage::EncryptDecrypt, &["v-old", "v-new"]);
         let by_label = [Attribute::bytes(CKA_LABEL, b"k1".to_vec())];
-        let found: Vec<_> = ObjectView::all_of(&key)
-            .filter(|o| o.matches(&by_label))
-            .collect();
+        let found: Vec<_> = ObjectView::all_of(&key).filter(|o| o.matches(&by_label)).collect();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].version.record.version_id, "v-new");
         for name in ["alias/k1", "key-1"] {
             let template = [Attribute::bytes(CKA_LABEL, name.as_bytes().to_vec())];
-            assert_eq!(
-                ObjectView::all_of(&key)
-                    .filter(|o| o.matches(&template))
-                    .count(),
-                1,
-                "{name}"
-            );
+            assert_eq!(ObjectView::all_of(&key).filter(|o| o.matches(&template)).count(), 1, "{name}");
         }
-        let old = ObjectView::all_of(&key)
-            .find(|o| !o.is_primary())
-            .expect("old version");
+        let old = ObjectView::all_of(&key).find(|o| !o.is_primary()).expect("old version");
         assert_eq!(old.label(), "k1#v-old");
         let by_id = [Attribute::bytes(CKA_ID, vec![0; 16])];
-        assert_eq!(
-            ObjectView::all_of(&key)
-                .filter(|o| o.matches(&by_id))
-                .count(),
-            1,
-            "each version by CKA_ID"
-        );
+        assert_eq!(ObjectView::all_of(&key).filter(|o| o.matches(&by_id)).count(), 1, "each version by CKA_ID");
     }
 
     #[test]
@@ -370,35 +319,15 @@ mod tests {
         let key = key(KeySpec::EcP256, KeyUsage::SignVerify, &["v1"]);
         let objects: Vec<_> = ObjectView::all_of(&key).collect();
         assert_eq!(objects.len(), 2);
-        let public = objects
-            .iter()
-            .find(|o| o.role == ObjectRole::Public)
-            .expect("public");
-        assert_eq!(
-            public.attribute(CKA_EC_POINT),
-            AttributeValue::Value(vec![4, 4, 1, 2])
-        );
+        let public = objects.iter().find(|o| o.role == ObjectRole::Public).expect("public");
+        assert_eq!(public.attribute(CKA_EC_POINT), AttributeValue::Value(vec![4, 4, 1, 2]));
         assert_eq!(public.attribute(CKA_VERIFY), AttributeValue::Value(vec![1]));
         assert!(!public.is_private());
-        let private = objects
-            .iter()
-            .find(|o| o.role == ObjectRole::Private)
-            .expect("private");
+        let private = objects.iter().find(|o| o.role == ObjectRole::Private).expect("private");
         assert_eq!(private.attribute(CKA_VALUE), AttributeValue::Sensitive);
-        assert_eq!(
-            private.attribute(CKA_EXTRACTABLE),
-            AttributeValue::Value(vec![0])
-        );
+        assert_eq!(private.attribute(CKA_EXTRACTABLE), AttributeValue::Value(vec![0]));
         assert_eq!(private.attribute(CKA_MODULUS), AttributeValue::Invalid);
-        let by_class = [
-            Attribute::ulong(CKA_CLASS, CKO_PRIVATE_KEY),
-            Attribute::bool(CKA_SIGN, true),
-        ];
-        assert_eq!(
-            ObjectView::all_of(&key)
-                .filter(|o| o.matches(&by_class))
-                .count(),
-            1
-        );
+        let by_class = [Attribute::ulong(CKA_CLASS, CKO_PRIVATE_KEY), Attribute::bool(CKA_SIGN, true)];
+        assert_eq!(ObjectView::all_of(&key).filter(|o| o.matches(&by_class)).count(), 1);
     }
 }

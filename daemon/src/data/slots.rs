@@ -14,27 +14,19 @@ pub fn list(service: &Service) -> Result<Vec<SlotDescription>, CK_RV> {
     let mut slots: Vec<SlotDescription> = registry
         .instances()
         .map(|instance| {
-            let live = instance
-                .cluster
-                .as_deref()
-                .and_then(|c| service.cluster(c).ok());
-            let mechanisms = live
-                .as_ref()
-                .map(|l| l.mechanisms.clone())
-                .unwrap_or_default();
-            let token = (instance.kind == InstanceKind::Default || live.is_some()).then(|| {
-                TokenDescription {
-                    label: instance.name.clone(),
-                    model: format!("p11kms {}", instance.kind),
-                    serial: format!("{:016x}", instance.slot_id),
-                    flags: CKF_TOKEN_INITIALIZED
-                        | CKF_LOGIN_REQUIRED
-                        | CKF_USER_PIN_INITIALIZED
-                        | if live.is_some() { CKF_RNG } else { 0 },
-                    min_pin_len: PIN_LEN as u64,
-                    max_pin_len: PIN_LEN as u64,
-                    mechanisms,
-                }
+            let live = instance.cluster.as_deref().and_then(|c| service.cluster(c).ok());
+            let mechanisms = live.as_ref().map(|l| l.mechanisms.clone()).unwrap_or_default();
+            let token = (instance.kind == InstanceKind::Default || live.is_some()).then(|| TokenDescription {
+                label: instance.name.clone(),
+                model: format!("p11kms {}", instance.kind),
+                serial: format!("{:016x}", instance.slot_id),
+                flags: CKF_TOKEN_INITIALIZED
+                    | CKF_LOGIN_REQUIRED
+                    | CKF_USER_PIN_INITIALIZED
+                    | if live.is_some() { CKF_RNG } else { 0 },
+                min_pin_len: PIN_LEN as u64,
+                max_pin_len: PIN_LEN as u64,
+                mechanisms,
             });
             SlotDescription {
                 id: instance.slot_id,

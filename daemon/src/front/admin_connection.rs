@@ -44,39 +44,27 @@ pub async fn serve(
             }
         };
         if header.kind != MessageKind::AdminRequest {
-            let reply = protocol_error(
-                ProtocolErrorKind::UnexpectedKind,
-                "the admin socket takes admin requests only",
-            );
+            let reply = protocol_error(ProtocolErrorKind::UnexpectedKind, "the admin socket takes admin requests only");
             send_protocol_error(&mut stream, &reply).await;
             break;
         }
         let request: AdminRequest = match decode_body(&body) {
             Ok(request) => request,
             Err(error) => {
-                send_protocol_error(
-                    &mut stream,
-                    &protocol_error(ProtocolErrorKind::MalformedBody, error.to_string()),
-                )
-                .await;
+                send_protocol_error(&mut stream, &protocol_error(ProtocolErrorKind::MalformedBody, error.to_string()))
+                    .await;
                 break;
             }
         };
         let worker = service.clone();
         let result: AdminResult =
-            tokio::task::spawn_blocking(move || admin::handle(&worker, caller, request))
-                .await
-                .unwrap_or_else(|error| {
-                    Err(ApiError::new(
-                        ErrorCode::InternalFailure,
-                        format!("request handler failed: {error}"),
-                    ))
-                });
+            tokio::task::spawn_blocking(move || admin::handle(&worker, caller, request)).await.unwrap_or_else(
+                |error| Err(ApiError::new(ErrorCode::InternalFailure, format!("request handler failed: {error}"))),
+            );
         let frame = match encode_frame(MessageKind::AdminResponse, header.request_id, &result) {
             Ok(frame) => frame,
             Err(error) => {
-                let fallback: AdminResult =
-                    Err(ApiError::new(ErrorCode::InternalFailure, error.to_string()));
+                let fallback: AdminResult = Err(ApiError::new(ErrorCode::InternalFailure, error.to_string()));
                 match encode_frame(MessageKind::AdminResponse, header.request_id, &fallback) {
                     Ok(frame) => frame,
                     Err(_) => break,

@@ -39,10 +39,7 @@ pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, guard: Con
             }
         };
         if header.kind != MessageKind::DataRequest {
-            let reply = protocol_error(
-                ProtocolErrorKind::UnexpectedKind,
-                "the data socket takes data requests only",
-            );
+            let reply = protocol_error(ProtocolErrorKind::UnexpectedKind, "the data socket takes data requests only");
             let _ = stream.write_all(&protocol_error_frame(&reply));
             break;
         }
@@ -57,22 +54,15 @@ pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, guard: Con
                 break;
             }
         };
-        let result: DataResult = catch_unwind(AssertUnwindSafe(|| {
-            data::handle(&service, &mut ctx, request)
-        }))
-        .unwrap_or_else(|_| {
-            tracing::error!(uid, "data request handler panicked");
-            Err(CkRv(CKR_GENERAL_ERROR))
-        });
-        let frame =
-            encode_frame(MessageKind::DataResponse, header.request_id, &result).or_else(|error| {
-                tracing::error!(%error, "cannot encode a data reply");
-                encode_frame(
-                    MessageKind::DataResponse,
-                    header.request_id,
-                    &DataResult::Err(CkRv(CKR_GENERAL_ERROR)),
-                )
+        let result: DataResult = catch_unwind(AssertUnwindSafe(|| data::handle(&service, &mut ctx, request)))
+            .unwrap_or_else(|_| {
+                tracing::error!(uid, "data request handler panicked");
+                Err(CkRv(CKR_GENERAL_ERROR))
             });
+        let frame = encode_frame(MessageKind::DataResponse, header.request_id, &result).or_else(|error| {
+            tracing::error!(%error, "cannot encode a data reply");
+            encode_frame(MessageKind::DataResponse, header.request_id, &DataResult::Err(CkRv(CKR_GENERAL_ERROR)))
+        });
         match frame {
             Ok(frame) if stream.write_all(&frame).is_ok() => {}
             _ => break,

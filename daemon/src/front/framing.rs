@@ -23,13 +23,10 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
     }
     let header = Header::decode(&head, limit)?;
     let mut body = vec![0u8; header.body_len as usize];
-    reader
-        .read_exact(&mut body)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-            _ => FrameError::Io(e),
-        })?;
+    reader.read_exact(&mut body).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+        _ => FrameError::Io(e),
+    })?;
     Ok(Some((header, body)))
 }
 
@@ -49,11 +46,7 @@ pub fn frame_error_reply(error: &FrameError) -> Option<ProtocolError> {
 
 /// A protocol error body.
 pub fn protocol_error(kind: ProtocolErrorKind, message: impl Into<String>) -> ProtocolError {
-    ProtocolError {
-        kind,
-        message: message.into(),
-        server_major: PROTOCOL_MAJOR,
-    }
+    ProtocolError { kind, message: message.into(), server_major: PROTOCOL_MAJOR }
 }
 
 /// The bytes of a protocol-error frame (request id 0: the request may not

@@ -37,14 +37,8 @@ impl Sockets {
     pub fn of(service: &Service) -> Self {
         let sockets = &service.config.sockets;
         Self {
-            data: sockets
-                .data
-                .clone()
-                .unwrap_or_else(|| service.paths.data_socket()),
-            admin: sockets
-                .admin
-                .clone()
-                .unwrap_or_else(|| service.paths.admin_socket()),
+            data: sockets.data.clone().unwrap_or_else(|| service.paths.data_socket()),
+            admin: sockets.admin.clone().unwrap_or_else(|| service.paths.admin_socket()),
         }
     }
 }
@@ -77,28 +71,16 @@ fn resolve_group(group: &str) -> io::Result<u32> {
     if let Ok(gid) = group.parse() {
         return Ok(gid);
     }
-    let name = std::ffi::CString::new(group)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "group name"))?;
+    let name = std::ffi::CString::new(group).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "group name"))?;
     // SAFETY: `libc::group` is plain old data; all-zero is a valid value.
     let mut entry: libc::group = unsafe { std::mem::zeroed() };
     let mut buffer = vec![0 as libc::c_char; 16 * 1024];
     let mut result: *mut libc::group = std::ptr::null_mut();
     // SAFETY: every pointer refers to live, correctly sized memory owned by
     // this function; getgrnam_r writes only inside `entry` and `buffer`.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            name.as_ptr(),
-            &mut entry,
-            buffer.as_mut_ptr(),
-            buffer.len(),
-            &mut result,
-        )
-    };
+    let rc = unsafe { libc::getgrnam_r(name.as_ptr(), &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut result) };
     if rc != 0 || result.is_null() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("no group named '{group}'"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::NotFound, format!("no group named '{group}'")));
     }
     Ok(entry.gr_gid)
 }
@@ -109,11 +91,7 @@ fn resolve_group(group: &str) -> io::Result<u32> {
 pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> io::Result<()> {
     let sockets = Sockets::of(&service);
     let config = &service.config.sockets;
-    let group = config
-        .data_group
-        .as_deref()
-        .map(resolve_group)
-        .transpose()?;
+    let group = config.data_group.as_deref().map(resolve_group).transpose()?;
     let data = bind(&sockets.data, config.data_mode, group)?;
     let admin = bind(&sockets.admin, 0o600, None)?;
     let policy = AdminPolicy::new(&config.admin_uids);
@@ -132,10 +110,7 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     };
     shutdown.trigger();
     shutdown.into_waiting();
-    if tokio::time::timeout(DRAIN_TIMEOUT, done.recv())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(DRAIN_TIMEOUT, done.recv()).await.is_err() {
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}; exiting anyway");
     }
     for path in [&sockets.data, &sockets.admin] {
@@ -153,19 +128,11 @@ async fn backoff(error: io::Error, attempt: &mut u32) {
     tokio::time::sleep(Duration::from_millis(10 << *attempt)).await;
 }
 
-async fn accept_data(
-    service: Arc<Service>,
-    listener: UnixListener,
-    shutdown: Shutdown,
-) -> io::Result<()> {
+async fn accept_data(service: Arc<Service>, listener: UnixListener, shutdown: Shutdown) -> io::Result<()> {
     let limit = Arc::new(Semaphore::new(service.config.sockets.max_connections));
     let mut failures = 0;
     loop {
-        let permit = limit
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(io::Error::other)?;
+        let permit = limit.clone().acquire_owned().await.map_err(io::Error::other)?;
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(error) => {
@@ -185,12 +152,10 @@ async fn accept_data(
         stream.set_nonblocking(false)?;
         let guard = shutdown.guard_blocking(stream.try_clone()?);
         let service = service.clone();
-        std::thread::Builder::new()
-            .name("p11kms-data".into())
-            .spawn(move || {
-                data_connection::serve(service, stream, uid, guard);
-                drop(permit);
-            })?;
+        std::thread::Builder::new().name("p11kms-data".into()).spawn(move || {
+            data_connection::serve(service, stream, uid, guard);
+            drop(permit);
+        })?;
     }
 }
 
@@ -203,11 +168,7 @@ async fn accept_admin(
     let limit = Arc::new(Semaphore::new(service.config.sockets.max_connections));
     let mut failures = 0;
     loop {
-        let permit = limit
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(io::Error::other)?;
+        let permit = limit.clone().acquire_owned().await.map_err(io::Error::other)?;
         let mut stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(error) => {
@@ -220,10 +181,8 @@ async fn accept_admin(
             Ok(uid) if policy.allows(uid) => uid,
             Ok(uid) => {
                 tracing::warn!(uid, "admin connection refused: uid not allowed");
-                let reply = protocol_error(
-                    ProtocolErrorKind::NotAuthorized,
-                    format!("uid {uid} may not use the admin socket"),
-                );
+                let reply =
+                    protocol_error(ProtocolErrorKind::NotAuthorized, format!("uid {uid} may not use the admin socket"));
                 send_protocol_error(&mut stream, &reply).await;
                 continue;
             }

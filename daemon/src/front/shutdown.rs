@@ -41,12 +41,8 @@ impl Shutdown {
     pub fn new() -> (Self, mpsc::Receiver<()>) {
         let (notify, _) = broadcast::channel(1);
         let (alive, done) = mpsc::channel(1);
-        let shutdown = Self {
-            notify,
-            alive,
-            streams: Arc::new(Mutex::new(HashMap::new())),
-            next_id: Arc::new(AtomicU64::new(1)),
-        };
+        let shutdown =
+            Self { notify, alive, streams: Arc::new(Mutex::new(HashMap::new())), next_id: Arc::new(AtomicU64::new(1)) };
         (shutdown, done)
     }
 
@@ -57,11 +53,7 @@ impl Shutdown {
 
     /// A guard for an async connection.
     pub fn guard(&self) -> ConnectionGuard {
-        ConnectionGuard {
-            _alive: self.alive.clone(),
-            id: None,
-            streams: self.streams.clone(),
-        }
+        ConnectionGuard { _alive: self.alive.clone(), id: None, streams: self.streams.clone() }
     }
 
     /// A guard for a blocking connection whose stream must be woken at
@@ -71,11 +63,7 @@ impl Shutdown {
         if let Ok(mut streams) = self.streams.lock() {
             streams.insert(id, stream);
         }
-        ConnectionGuard {
-            _alive: self.alive.clone(),
-            id: Some(id),
-            streams: self.streams.clone(),
-        }
+        ConnectionGuard { _alive: self.alive.clone(), id: Some(id), streams: self.streams.clone() }
     }
 
     /// Tells everyone to stop and wakes blocked readers. A connection in the

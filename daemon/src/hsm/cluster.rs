@@ -40,15 +40,9 @@ impl Cluster {
     /// primary in `members`.
     pub fn new(name: &str, members: Vec<Arc<Member>>, primary: usize) -> Result<Self, HsmError> {
         if primary >= members.len() {
-            return Err(HsmError::Unexpected(format!(
-                "cluster '{name}' has no member at position {primary}"
-            )));
+            return Err(HsmError::Unexpected(format!("cluster '{name}' has no member at position {primary}")));
         }
-        Ok(Self {
-            name: name.to_owned(),
-            members,
-            primary,
-        })
+        Ok(Self { name: name.to_owned(), members, primary })
     }
 
     /// The cluster's name.
@@ -68,11 +62,7 @@ impl Cluster {
 
     /// The mirrors.
     pub fn mirrors(&self) -> impl Iterator<Item = &Arc<Member>> {
-        self.members
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| *i != self.primary)
-            .map(|(_, m)| m)
+        self.members.iter().enumerate().filter(move |(i, _)| *i != self.primary).map(|(_, m)| m)
     }
 
     /// The member that serves data-plane operations.
@@ -81,10 +71,7 @@ impl Cluster {
         if primary.is_healthy() {
             return Ok(primary);
         }
-        self.members
-            .iter()
-            .find(|m| m.is_healthy())
-            .ok_or_else(|| HsmError::NoHealthyMember(self.name.clone()))
+        self.members.iter().find(|m| m.is_healthy()).ok_or_else(|| HsmError::NoHealthyMember(self.name.clone()))
     }
 
     /// Creates the cluster key on the primary and shares it with every
@@ -156,12 +143,7 @@ impl Cluster {
     }
 
     /// Copies a version from `from` to `to`, wrapped under the cluster key.
-    pub fn replicate(
-        from: &Member,
-        to: &Member,
-        v: &VersionName,
-        public: Option<&PublicKey>,
-    ) -> Result<(), HsmError> {
+    pub fn replicate(from: &Member, to: &Member, v: &VersionName, public: Option<&PublicKey>) -> Result<(), HsmError> {
         for role in v.roles() {
             let handle = match role {
                 ObjectRole::Secret | ObjectRole::Private => {
@@ -172,24 +154,16 @@ impl Cluster {
                     })?);
                     let unwrapping = to.cluster_key()?;
                     to.with_session(|s| {
-                        s.unwrap_key(
-                            &Mechanism::AesKeyWrapPad,
-                            unwrapping,
-                            &blob,
-                            &templates::unwrapped(v, *role),
-                        )
-                        .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))
+                        s.unwrap_key(&Mechanism::AesKeyWrapPad, unwrapping, &blob, &templates::unwrapped(v, *role))
+                            .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))
                     })?
                 }
                 ObjectRole::Public => {
-                    let public = public.ok_or_else(|| {
-                        HsmError::Unexpected(format!("{} has no public key", v.label))
-                    })?;
+                    let public =
+                        public.ok_or_else(|| HsmError::Unexpected(format!("{} has no public key", v.label)))?;
                     to.with_session(|s| {
                         s.create_object(&templates::public_copy(v, public))
-                            .context(|| {
-                                format!("copying public key {} to '{}'", v.label, to.label())
-                            })
+                            .context(|| format!("copying public key {} to '{}'", v.label, to.label()))
                     })?
                 }
             };
@@ -205,10 +179,7 @@ impl Cluster {
         for member in &self.members {
             for role in v.roles() {
                 let result = member.find(&v.id, *role).and_then(|handle| {
-                    member.with_session(|s| {
-                        s.destroy_object(handle)
-                            .context(|| "C_DestroyObject".into())
-                    })
+                    member.with_session(|s| s.destroy_object(handle).context(|| "C_DestroyObject".into()))
                 });
                 match result {
                     Ok(()) | Err(HsmError::ObjectMissing(..)) => {}
@@ -234,11 +205,7 @@ fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<Publ
         return Ok(None);
     }
     let rsa = matches!(v.spec, KeySpec::Rsa2048 | KeySpec::Rsa3072);
-    let mechanism = if rsa {
-        Mechanism::RsaPkcsKeyPairGen
-    } else {
-        Mechanism::EccKeyPairGen
-    };
+    let mechanism = if rsa { Mechanism::RsaPkcsKeyPairGen } else { Mechanism::EccKeyPairGen };
     let (public_t, private_t) = templates::key_pair(v);
     let (public, private) = s
         .generate_key_pair(&mechanism, &public_t, &private_t)
@@ -253,14 +220,11 @@ fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<Publ
             .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
             .context(|| "reading the EC public key".into())?;
         match attrs.as_slice() {
-            [Attribute::EcParams(params), Attribute::EcPoint(point)] => PublicKey::Ec {
-                params: params.clone(),
-                point: point.clone(),
-            },
+            [Attribute::EcParams(params), Attribute::EcPoint(point)] => {
+                PublicKey::Ec { params: params.clone(), point: point.clone() }
+            }
             _ => {
-                return Err(HsmError::Unexpected(
-                    "EC public key without params or point".into(),
-                ));
+                return Err(HsmError::Unexpected("EC public key without params or point".into()));
             }
         }
     };
@@ -269,18 +233,10 @@ fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<Publ
 
 fn rsa_public(s: &Session, public: ObjectHandle) -> Result<(Vec<u8>, Vec<u8>), HsmError> {
     let attrs = s
-        .get_attributes(
-            public,
-            &[AttributeType::Modulus, AttributeType::PublicExponent],
-        )
+        .get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent])
         .context(|| "reading the RSA public key".into())?;
     match attrs.as_slice() {
-        [
-            Attribute::Modulus(modulus),
-            Attribute::PublicExponent(exponent),
-        ] => Ok((modulus.clone(), exponent.clone())),
-        _ => Err(HsmError::Unexpected(
-            "RSA public key without modulus or exponent".into(),
-        )),
+        [Attribute::Modulus(modulus), Attribute::PublicExponent(exponent)] => Ok((modulus.clone(), exponent.clone())),
+        _ => Err(HsmError::Unexpected("RSA public key without modulus or exponent".into())),
     }
 }

@@ -43,20 +43,14 @@ pub enum HsmError {
 impl HsmError {
     /// Wraps a cryptoki error with what the daemon was doing.
     pub fn pkcs11(context: impl Into<String>, source: CkError) -> Self {
-        Self::Pkcs11 {
-            context: context.into(),
-            source,
-        }
+        Self::Pkcs11 { context: context.into(), source }
     }
 
     /// The `CK_RV` an application should see for this failure: the HSM's own
     /// answer where there is one, a device error otherwise.
     pub fn ck_rv(&self) -> CK_RV {
         match self {
-            Self::Pkcs11 {
-                source: CkError::Pkcs11(rv, _),
-                ..
-            } => super::rv::ck_rv(*rv),
+            Self::Pkcs11 { source: CkError::Pkcs11(rv, _), .. } => super::rv::ck_rv(*rv),
             Self::Pkcs11 { .. } | Self::Unexpected(_) => CKR_GENERAL_ERROR,
             _ => CKR_DEVICE_ERROR,
         }
@@ -68,10 +62,7 @@ impl HsmError {
     /// any client can send.
     pub fn is_device_fault(&self) -> bool {
         match self {
-            Self::Pkcs11 {
-                source: CkError::Pkcs11(rv, _),
-                ..
-            } => matches!(
+            Self::Pkcs11 { source: CkError::Pkcs11(rv, _), .. } => matches!(
                 rv,
                 RvError::DeviceError
                     | RvError::DeviceMemory
@@ -83,10 +74,7 @@ impl HsmError {
                     | RvError::CryptokiNotInitialized
                     | RvError::UserNotLoggedIn
             ),
-            Self::Module { .. }
-            | Self::TokenNotFound(_)
-            | Self::Io(_)
-            | Self::NoHealthyMember(_) => true,
+            Self::Module { .. } | Self::TokenNotFound(_) | Self::Io(_) | Self::NoHealthyMember(_) => true,
             _ => false,
         }
     }

@@ -37,11 +37,8 @@ pub const OPERATION_MECHANISMS: &[CK_MECHANISM_TYPE] = &[
 ];
 
 /// Key generation mechanisms the data plane offers.
-pub const GENERATION_MECHANISMS: &[CK_MECHANISM_TYPE] = &[
-    CKM_AES_KEY_GEN,
-    CKM_RSA_PKCS_KEY_PAIR_GEN,
-    CKM_EC_KEY_PAIR_GEN,
-];
+pub const GENERATION_MECHANISMS: &[CK_MECHANISM_TYPE] =
+    &[CKM_AES_KEY_GEN, CKM_RSA_PKCS_KEY_PAIR_GEN, CKM_EC_KEY_PAIR_GEN];
 
 fn hash(value: u64) -> Result<MechanismType, CK_RV> {
     MechanismType::try_from(value).map_err(|_| CKR_MECHANISM_PARAM_INVALID)
@@ -60,11 +57,7 @@ pub fn to_cryptoki(mechanism: &mut WireMechanism) -> Result<Mechanism<'_>, CK_RV
     let ty = mechanism.ty;
     let none = matches!(mechanism.param, MechParam::None);
     let no_param = |m: Mechanism<'static>| {
-        if none {
-            Ok(m)
-        } else {
-            Err(CKR_MECHANISM_PARAM_INVALID)
-        }
+        if none { Ok(m) } else { Err(CKR_MECHANISM_PARAM_INVALID) }
     };
     match (ty, &mut mechanism.param) {
         (CKM_AES_GCM, MechParam::Gcm { iv, aad, tag_bits }) => {
@@ -87,17 +80,9 @@ pub fn to_cryptoki(mechanism: &mut WireMechanism) -> Result<Mechanism<'_>, CK_RV
             | CKM_SHA256_RSA_PKCS_PSS
             | CKM_SHA384_RSA_PKCS_PSS
             | CKM_SHA512_RSA_PKCS_PSS,
-            MechParam::Pss {
-                hash: h,
-                mgf: g,
-                salt_len,
-            },
+            MechParam::Pss { hash: h, mgf: g, salt_len },
         ) => {
-            let params = PkcsPssParams {
-                hash_alg: hash(*h)?,
-                mgf: mgf(*g)?,
-                s_len: (*salt_len).into(),
-            };
+            let params = PkcsPssParams { hash_alg: hash(*h)?, mgf: mgf(*g)?, s_len: (*salt_len).into() };
             Ok(match ty {
                 CKM_RSA_PKCS_PSS => Mechanism::RsaPkcsPss(params),
                 CKM_SHA1_RSA_PKCS_PSS => Mechanism::Sha1RsaPkcsPss(params),
@@ -106,24 +91,13 @@ pub fn to_cryptoki(mechanism: &mut WireMechanism) -> Result<Mechanism<'_>, CK_RV
                 _ => Mechanism::Sha512RsaPkcsPss(params),
             })
         }
-        (
-            CKM_RSA_PKCS_OAEP,
-            MechParam::Oaep {
-                hash: h,
-                mgf: g,
-                source_data,
-            },
-        ) => {
+        (CKM_RSA_PKCS_OAEP, MechParam::Oaep { hash: h, mgf: g, source_data }) => {
             let source = if source_data.is_empty() {
                 PkcsOaepSource::empty()
             } else {
                 PkcsOaepSource::data_specified(source_data)
             };
-            Ok(Mechanism::RsaPkcsOaep(PkcsOaepParams::new(
-                hash(*h)?,
-                mgf(*g)?,
-                source,
-            )))
+            Ok(Mechanism::RsaPkcsOaep(PkcsOaepParams::new(hash(*h)?, mgf(*g)?, source)))
         }
         (CKM_ECDSA, _) => no_param(Mechanism::Ecdsa),
         (CKM_ECDSA_SHA1, _) => no_param(Mechanism::EcdsaSha1),
@@ -142,46 +116,21 @@ mod tests {
 
     #[test]
     fn known_mechanisms_convert_and_others_are_refused() {
-        let mut gcm = WireMechanism {
-            ty: CKM_AES_GCM,
-            param: MechParam::Gcm {
-                iv: vec![0; 12],
-                aad: vec![],
-                tag_bits: 128,
-            },
-        };
+        let mut gcm =
+            WireMechanism { ty: CKM_AES_GCM, param: MechParam::Gcm { iv: vec![0; 12], aad: vec![], tag_bits: 128 } };
         assert!(matches!(to_cryptoki(&mut gcm), Ok(Mechanism::AesGcm(_))));
         let mut ecdsa = WireMechanism::new(CKM_ECDSA);
         assert!(matches!(to_cryptoki(&mut ecdsa), Ok(Mechanism::Ecdsa)));
-        let mut short_iv = WireMechanism {
-            ty: CKM_AES_CBC_PAD,
-            param: MechParam::Bytes(vec![0; 8]),
-        };
-        assert_eq!(
-            to_cryptoki(&mut short_iv).err(),
-            Some(CKR_MECHANISM_PARAM_INVALID)
-        );
-        let mut ecdsa_with_param = WireMechanism {
-            ty: CKM_ECDSA,
-            param: MechParam::Bytes(vec![1]),
-        };
-        assert_eq!(
-            to_cryptoki(&mut ecdsa_with_param).err(),
-            Some(CKR_MECHANISM_PARAM_INVALID)
-        );
+        let mut short_iv = WireMechanism { ty: CKM_AES_CBC_PAD, param: MechParam::Bytes(vec![0; 8]) };
+        assert_eq!(to_cryptoki(&mut short_iv).err(), Some(CKR_MECHANISM_PARAM_INVALID));
+        let mut ecdsa_with_param = WireMechanism { ty: CKM_ECDSA, param: MechParam::Bytes(vec![1]) };
+        assert_eq!(to_cryptoki(&mut ecdsa_with_param).err(), Some(CKR_MECHANISM_PARAM_INVALID));
         let mut des = WireMechanism::new(CKM_DES3_CBC);
         assert_eq!(to_cryptoki(&mut des).err(), Some(CKR_MECHANISM_INVALID));
         let mut pss = WireMechanism {
             ty: CKM_SHA256_RSA_PKCS_PSS,
-            param: MechParam::Pss {
-                hash: CKM_SHA256,
-                mgf: CKG_MGF1_SHA256,
-                salt_len: 32,
-            },
+            param: MechParam::Pss { hash: CKM_SHA256, mgf: CKG_MGF1_SHA256, salt_len: 32 },
         };
-        assert!(matches!(
-            to_cryptoki(&mut pss),
-            Ok(Mechanism::Sha256RsaPkcsPss(_))
-        ));
+        assert!(matches!(to_cryptoki(&mut pss), Ok(Mechanism::Sha256RsaPkcsPss(_))));
     }
 }

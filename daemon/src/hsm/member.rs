@@ -56,10 +56,7 @@ impl Member {
         pin: Zeroizing<String>,
     ) -> Result<Self, HsmError> {
         let slot = module.find_token(label)?;
-        let info = module
-            .ctx()
-            .get_token_info(slot)
-            .context(|| format!("C_GetTokenInfo '{label}'"))?;
+        let info = module.ctx().get_token_info(slot).context(|| format!("C_GetTokenInfo '{label}'"))?;
         let serial = info.serial_number().trim().to_owned();
         if let Some(expected) = expected_serial {
             if expected != serial {
@@ -86,11 +83,8 @@ impl Member {
     }
 
     fn login(&self) -> Result<(), HsmError> {
-        let session = self
-            .module
-            .ctx()
-            .open_rw_session(self.slot)
-            .context(|| format!("C_OpenSession '{}'", self.label))?;
+        let session =
+            self.module.ctx().open_rw_session(self.slot).context(|| format!("C_OpenSession '{}'", self.label))?;
         match session.login(UserType::User, Some(&AuthPin::from(self.pin.to_string()))) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
             Err(e) => return Err(HsmError::pkcs11(format!("C_Login '{}'", self.label), e)),
@@ -128,10 +122,7 @@ impl Member {
     /// Runs `f` with a session of this member. A session that saw a device
     /// fault is closed rather than reused, and the member is marked
     /// unhealthy.
-    pub fn with_session<T>(
-        &self,
-        f: impl FnOnce(&Session) -> Result<T, HsmError>,
-    ) -> Result<T, HsmError> {
+    pub fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, HsmError>) -> Result<T, HsmError> {
         let pooled = self.idle.lock().map_err(|_| poisoned())?.pop();
         let session = match pooled {
             Some(session) => session,
@@ -139,10 +130,7 @@ impl Member {
                 Ok(session) => session,
                 Err(e) => {
                     self.healthy.store(false, Ordering::Release);
-                    return Err(HsmError::pkcs11(
-                        format!("C_OpenSession '{}'", self.label),
-                        e,
-                    ));
+                    return Err(HsmError::pkcs11(format!("C_OpenSession '{}'", self.label), e));
                 }
             },
         };
@@ -164,12 +152,7 @@ impl Member {
 
     /// The handle of one object of a version, from the cache or a search.
     pub fn find(&self, id: &[u8; 16], role: ObjectRole) -> Result<ObjectHandle, HsmError> {
-        if let Some(handle) = self
-            .handles
-            .read()
-            .map_err(|_| poisoned())?
-            .get(&(*id, role))
-        {
+        if let Some(handle) = self.handles.read().map_err(|_| poisoned())?.get(&(*id, role)) {
             return Ok(*handle);
         }
         let class = match role {
@@ -178,15 +161,11 @@ impl Member {
             ObjectRole::Public => ObjectClass::PUBLIC_KEY,
         };
         let template = [Attribute::Id(id.to_vec()), Attribute::Class(class)];
-        let found =
-            self.with_session(|s| s.find_objects(&template).context(|| "C_FindObjects".into()))?;
+        let found = self.with_session(|s| s.find_objects(&template).context(|| "C_FindObjects".into()))?;
         let handle = match found.as_slice() {
             [handle] => *handle,
             [] => {
-                return Err(HsmError::ObjectMissing(
-                    uuid::Uuid::from_bytes(*id).to_string(),
-                    self.label.clone(),
-                ));
+                return Err(HsmError::ObjectMissing(uuid::Uuid::from_bytes(*id).to_string(), self.label.clone()));
             }
             _ => {
                 return Err(HsmError::Unexpected(format!(
@@ -197,10 +176,7 @@ impl Member {
                 )));
             }
         };
-        self.handles
-            .write()
-            .map_err(|_| poisoned())?
-            .insert((*id, role), handle);
+        self.handles.write().map_err(|_| poisoned())?.insert((*id, role), handle);
         Ok(handle)
     }
 
@@ -224,15 +200,11 @@ impl Member {
         if let Some(handle) = *cached {
             return Ok(handle);
         }
-        let template = [
-            Attribute::Id(CLUSTER_KEY_LABEL.as_bytes().to_vec()),
-            Attribute::Class(ObjectClass::SECRET_KEY),
-        ];
-        let found =
-            self.with_session(|s| s.find_objects(&template).context(|| "C_FindObjects".into()))?;
-        let handle = *found
-            .first()
-            .ok_or_else(|| HsmError::ObjectMissing(CLUSTER_KEY_LABEL.into(), self.label.clone()))?;
+        let template =
+            [Attribute::Id(CLUSTER_KEY_LABEL.as_bytes().to_vec()), Attribute::Class(ObjectClass::SECRET_KEY)];
+        let found = self.with_session(|s| s.find_objects(&template).context(|| "C_FindObjects".into()))?;
+        let handle =
+            *found.first().ok_or_else(|| HsmError::ObjectMissing(CLUSTER_KEY_LABEL.into(), self.label.clone()))?;
         *cached = Some(handle);
         Ok(handle)
     }
@@ -247,14 +219,10 @@ impl Member {
     /// The distinct key-version ids (`CKA_ID`s of 16 bytes) on the token.
     pub fn version_ids(&self) -> Result<Vec<[u8; 16]>, HsmError> {
         let objects = self.with_session(|s| {
-            let handles = s
-                .find_objects(&[Attribute::Token(true)])
-                .context(|| "C_FindObjects".into())?;
+            let handles = s.find_objects(&[Attribute::Token(true)]).context(|| "C_FindObjects".into())?;
             let mut ids = Vec::new();
             for handle in handles {
-                let attrs = s
-                    .get_attributes(handle, &[AttributeType::Id])
-                    .context(|| "C_GetAttributeValue".into())?;
+                let attrs = s.get_attributes(handle, &[AttributeType::Id]).context(|| "C_GetAttributeValue".into())?;
                 if let Some(Attribute::Id(id)) = attrs.first() {
                     if let Ok(id) = <[u8; 16]>::try_from(id.as_slice()) {
                         ids.push(id);
@@ -276,23 +244,16 @@ fn poisoned() -> HsmError {
 
 impl Member {
     /// Information on the mechanisms of `wanted` that the token offers.
-    pub fn mechanisms(
-        &self,
-        wanted: &[u64],
-    ) -> Result<Vec<p11kms_proto::pkcs11::MechanismInfo>, HsmError> {
+    pub fn mechanisms(&self, wanted: &[u64]) -> Result<Vec<p11kms_proto::pkcs11::MechanismInfo>, HsmError> {
         let ctx = self.module.ctx();
-        let offered = ctx
-            .get_mechanism_list(self.slot)
-            .context(|| "C_GetMechanismList".into())?;
+        let offered = ctx.get_mechanism_list(self.slot).context(|| "C_GetMechanismList".into())?;
         let mut infos = Vec::new();
         for mechanism in offered {
             let ty: u64 = mechanism.into();
             if !wanted.contains(&ty) {
                 continue;
             }
-            let info = ctx
-                .get_mechanism_info(self.slot, mechanism)
-                .context(|| "C_GetMechanismInfo".into())?;
+            let info = ctx.get_mechanism_info(self.slot, mechanism).context(|| "C_GetMechanismInfo".into())?;
             infos.push(p11kms_proto::pkcs11::MechanismInfo {
                 ty,
                 min_key_size: info.min_key_size() as u64,
@@ -327,8 +288,5 @@ fn mechanism_flags(info: &cryptoki::mechanism::MechanismInfo) -> u64 {
         (info.ec_uncompressed(), CKF_EC_UNCOMPRESS),
         (info.ec_compressed(), CKF_EC_COMPRESS),
     ];
-    pairs
-        .iter()
-        .filter(|(set, _)| *set)
-        .fold(0, |flags, (_, bit)| flags | bit)
+    pairs.iter().filter(|(set, _)| *set).fold(0, |flags, (_, bit)| flags | bit)
 }

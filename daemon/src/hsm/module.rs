@@ -39,14 +39,11 @@ impl HsmModule {
     /// more than one thread: the daemon loads its clusters before it starts
     /// any.
     pub fn load_softhsm(library: &Path, conf: &Path) -> Result<Self, HsmError> {
-        let _guard = ENV_LOCK
-            .lock()
-            .map_err(|_| HsmError::Unexpected("environment lock poisoned".into()))?;
+        let _guard = ENV_LOCK.lock().map_err(|_| HsmError::Unexpected("environment lock poisoned".into()))?;
         if thread_count() != Some(1) {
             return Err(HsmError::Module {
                 path: library.display().to_string(),
-                reason: "SoftHSM instances must be loaded before the daemon starts its threads"
-                    .into(),
+                reason: "SoftHSM instances must be loaded before the daemon starts its threads".into(),
             });
         }
         // SAFETY: the process has exactly one thread (checked above), so no
@@ -59,17 +56,11 @@ impl HsmModule {
     }
 
     fn init(path: &Path) -> Result<Self, HsmError> {
-        let module_error = |reason: String| HsmError::Module {
-            path: path.display().to_string(),
-            reason,
-        };
+        let module_error = |reason: String| HsmError::Module { path: path.display().to_string(), reason };
         let ctx = Pkcs11::new(path).map_err(|e| module_error(e.to_string()))?;
         ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
             .map_err(|e| module_error(format!("C_Initialize failed: {e}")))?;
-        Ok(Self {
-            path: path.to_owned(),
-            ctx,
-        })
+        Ok(Self { path: path.to_owned(), ctx })
     }
 
     /// The library path.
@@ -84,15 +75,8 @@ impl HsmModule {
 
     /// The slot holding the initialized token labelled `label`.
     pub fn find_token(&self, label: &str) -> Result<Slot, HsmError> {
-        for slot in self
-            .ctx
-            .get_slots_with_initialized_token()
-            .context(|| "C_GetSlotList".into())?
-        {
-            let info = self
-                .ctx
-                .get_token_info(slot)
-                .context(|| "C_GetTokenInfo".into())?;
+        for slot in self.ctx.get_slots_with_initialized_token().context(|| "C_GetSlotList".into())? {
+            let info = self.ctx.get_token_info(slot).context(|| "C_GetTokenInfo".into())?;
             if info.label() == label {
                 return Ok(slot);
             }
@@ -104,8 +88,5 @@ impl HsmModule {
 /// Threads in this process, from `/proc/self/status`.
 fn thread_count() -> Option<usize> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Threads:"))
-        .and_then(|n| n.trim().parse().ok())
+    status.lines().find_map(|line| line.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
 }

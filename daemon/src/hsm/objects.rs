@@ -44,11 +44,7 @@ pub struct VersionName {
 impl VersionName {
     /// The objects this version has on every member.
     pub fn roles(&self) -> &'static [ObjectRole] {
-        if self.spec.is_symmetric() {
-            &[ObjectRole::Secret]
-        } else {
-            &[ObjectRole::Private, ObjectRole::Public]
-        }
+        if self.spec.is_symmetric() { &[ObjectRole::Secret] } else { &[ObjectRole::Private, ObjectRole::Public] }
     }
 }
 
@@ -132,10 +128,7 @@ mod tests {
 
     #[test]
     fn public_keys_round_trip_through_json() {
-        let key = PublicKey::Ec {
-            params: P256_PARAMS.to_vec(),
-            point: vec![4, 1, 2],
-        };
+        let key = PublicKey::Ec { params: P256_PARAMS.to_vec(), point: vec![4, 1, 2] };
         assert_eq!(PublicKey::from_json(&key.to_json()).expect("parses"), key);
     }
 
@@ -143,10 +136,7 @@ mod tests {
     fn modulus_bits_ignores_leading_zeros() {
         let mut modulus = vec![0u8; 257];
         modulus[1] = 0x80;
-        let key = PublicKey::Rsa {
-            modulus,
-            exponent: vec![1, 0, 1],
-        };
+        let key = PublicKey::Rsa { modulus, exponent: vec![1, 0, 1] };
         assert_eq!(key.modulus_bits(), Some(2048));
     }
 }

@@ -112,13 +112,9 @@ mod tests {
 
     #[test]
     fn mapping_is_the_inverse_of_cryptokis() {
-        for raw in [
-            CKR_PIN_INCORRECT,
-            CKR_KEY_HANDLE_INVALID,
-            CKR_SIGNATURE_INVALID,
-            CKR_DEVICE_ERROR,
-            CKR_VENDOR_DEFINED + 5,
-        ] {
+        for raw in
+            [CKR_PIN_INCORRECT, CKR_KEY_HANDLE_INVALID, CKR_SIGNATURE_INVALID, CKR_DEVICE_ERROR, CKR_VENDOR_DEFINED + 5]
+        {
             match Rv::from(raw) {
                 Rv::Error(error) => assert_eq!(ck_rv(error), raw),
                 Rv::Ok => panic!("not an error"),

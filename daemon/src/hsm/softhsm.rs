@@ -26,9 +26,7 @@ pub struct SoftHsmDir {
 impl SoftHsmDir {
     /// The layout under a cluster directory.
     pub fn new(cluster_dir: &Path) -> Self {
-        Self {
-            root: cluster_dir.to_owned(),
-        }
+        Self { root: cluster_dir.to_owned() }
     }
 
     /// The SoftHSM configuration file.
@@ -84,42 +82,22 @@ impl SoftHsmDir {
 
 /// Initializes a new token in the module's free slot: label, SO PIN, user
 /// PIN. Returns its serial number.
-pub fn init_token(
-    module: &HsmModule,
-    label: &str,
-    so_pin: &str,
-    user_pin: &str,
-) -> Result<String, HsmError> {
+pub fn init_token(module: &HsmModule, label: &str, so_pin: &str, user_pin: &str) -> Result<String, HsmError> {
     let ctx = module.ctx();
     let free = ctx
         .get_slots_with_token()
         .context(|| "C_GetSlotList".into())?
         .into_iter()
-        .find(|slot| {
-            ctx.get_token_info(*slot)
-                .map(|info| !info.token_initialized())
-                .unwrap_or(false)
-        })
+        .find(|slot| ctx.get_token_info(*slot).map(|info| !info.token_initialized()).unwrap_or(false))
         .ok_or_else(|| HsmError::Unexpected("SoftHSM offers no free slot".into()))?;
     let so = AuthPin::from(so_pin.to_owned());
-    ctx.init_token(free, &so, label)
-        .context(|| format!("C_InitToken '{label}'"))?;
+    ctx.init_token(free, &so, label).context(|| format!("C_InitToken '{label}'"))?;
     // SoftHSM renumbers the slot once its token is initialized.
     let slot = module.find_token(label)?;
-    let session = ctx
-        .open_rw_session(slot)
-        .context(|| format!("C_OpenSession on '{label}'"))?;
-    session
-        .login(UserType::So, Some(&so))
-        .context(|| format!("SO login on '{label}'"))?;
-    session
-        .init_pin(&AuthPin::from(user_pin.to_owned()))
-        .context(|| format!("C_InitPIN on '{label}'"))?;
-    session
-        .logout()
-        .context(|| format!("SO logout on '{label}'"))?;
-    let info = ctx
-        .get_token_info(slot)
-        .context(|| "C_GetTokenInfo".into())?;
+    let session = ctx.open_rw_session(slot).context(|| format!("C_OpenSession on '{label}'"))?;
+    session.login(UserType::So, Some(&so)).context(|| format!("SO login on '{label}'"))?;
+    session.init_pin(&AuthPin::from(user_pin.to_owned())).context(|| format!("C_InitPIN on '{label}'"))?;
+    session.logout().context(|| format!("SO logout on '{label}'"))?;
+    let info = ctx.get_token_info(slot).context(|| "C_GetTokenInfo".into())?;
     Ok(info.serial_number().trim().to_owned())
 }

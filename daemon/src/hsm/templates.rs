@@ -11,9 +11,7 @@ use cryptoki::object::{Attribute, KeyType, ObjectClass};
 
 use p11kms_proto::admin::{KeySpec, KeyUsage};
 
-use super::objects::{
-    CLUSTER_KEY_LABEL, ObjectRole, PublicKey, VersionName, aes_len, ec_params, rsa_bits,
-};
+use super::objects::{CLUSTER_KEY_LABEL, ObjectRole, PublicKey, VersionName, aes_len, ec_params, rsa_bits};
 
 /// `CKA_MODIFIABLE = false`, always the last attribute of a template:
 /// SoftHSM applies a template in order and refuses every attribute that
@@ -21,10 +19,7 @@ use super::objects::{
 const LAST_READ_ONLY: Attribute = Attribute::Modifiable(false);
 
 fn naming(v: &VersionName) -> [Attribute; 2] {
-    [
-        Attribute::Id(v.id.to_vec()),
-        Attribute::Label(v.label.as_bytes().to_vec()),
-    ]
+    [Attribute::Id(v.id.to_vec()), Attribute::Label(v.label.as_bytes().to_vec())]
 }
 
 fn key_type(spec: KeySpec) -> KeyType {
@@ -49,27 +44,16 @@ fn usage_flags(role: ObjectRole, usage: KeyUsage) -> Vec<Attribute> {
             Attribute::Unwrap(false),
             Attribute::Derive(false),
         ],
-        ObjectRole::Private => vec![
-            Attribute::Decrypt(crypt),
-            Attribute::Sign(sign),
-            Attribute::Unwrap(false),
-            Attribute::Derive(false),
-        ],
-        ObjectRole::Public => vec![
-            Attribute::Encrypt(crypt),
-            Attribute::Verify(sign),
-            Attribute::Wrap(false),
-        ],
+        ObjectRole::Private => {
+            vec![Attribute::Decrypt(crypt), Attribute::Sign(sign), Attribute::Unwrap(false), Attribute::Derive(false)]
+        }
+        ObjectRole::Public => vec![Attribute::Encrypt(crypt), Attribute::Verify(sign), Attribute::Wrap(false)],
     }
 }
 
 /// Attributes every private or secret key of a version has.
 fn protected(v: &VersionName, role: ObjectRole) -> Vec<Attribute> {
-    let class = if role == ObjectRole::Secret {
-        ObjectClass::SECRET_KEY
-    } else {
-        ObjectClass::PRIVATE_KEY
-    };
+    let class = if role == ObjectRole::Secret { ObjectClass::SECRET_KEY } else { ObjectClass::PRIVATE_KEY };
     let mut t = vec![
         Attribute::Class(class),
         Attribute::KeyType(key_type(v.spec)),

@@ -42,8 +42,8 @@ pub enum LoginError {
 
 fn hash_secret(secret: &[u8]) -> Result<String, KmsError> {
     let salt_bytes: [u8; 16] = rand::random();
-    let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|e| KmsError::Internal(format!("cannot encode salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| KmsError::Internal(format!("cannot encode salt: {e}")))?;
     Argon2::default()
         .hash_password(secret, &salt)
         .map(|hash| hash.to_string())
@@ -51,8 +51,7 @@ fn hash_secret(secret: &[u8]) -> Result<String, KmsError> {
 }
 
 fn secret_matches(secret: &[u8], stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .is_ok_and(|hash| Argon2::default().verify_password(secret, &hash).is_ok())
+    PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(secret, &hash).is_ok())
 }
 
 /// `app create`: a new app for an instance, with a fresh PIN shown once.
@@ -62,10 +61,7 @@ pub fn create(service: &Service, name: &str, instance: &str) -> Result<AppCreate
         let registry = service.registry()?;
         registry.instance(instance)?;
         if registry.app(name).is_ok() {
-            return Err(KmsError::Exists {
-                what: "app",
-                name: name.into(),
-            });
+            return Err(KmsError::Exists { what: "app", name: name.into() });
         }
     }
     let pin = random_pin(PIN_LEN);
@@ -83,24 +79,15 @@ pub fn create(service: &Service, name: &str, instance: &str) -> Result<AppCreate
     // name while the hash was computed.
     let mut registry = service.registry_mut()?;
     if registry.app(name).is_ok() {
-        return Err(KmsError::Exists {
-            what: "app",
-            name: name.into(),
-        });
+        return Err(KmsError::Exists { what: "app", name: name.into() });
     }
     if registry.app_by_lookup(lookup).is_some() {
         return Err(KmsError::Internal("PIN lookup collision; try again".into()));
     }
-    service
-        .store
-        .write(record.created_at, |tx| tx.insert_app(&record))?;
+    service.store.write(record.created_at, |tx| tx.insert_app(&record))?;
     registry.put_app(record);
     tracing::info!(app = name, instance, "app created");
-    Ok(AppCreated {
-        app_name: name.to_owned(),
-        instance: instance.to_owned(),
-        pin: SecretString::new(pin.to_string()),
-    })
+    Ok(AppCreated { app_name: name.to_owned(), instance: instance.to_owned(), pin: SecretString::new(pin.to_string()) })
 }
 
 /// `app list` / `app describe` view of an app.
@@ -118,9 +105,7 @@ pub fn info(app: &AppRecord) -> AppInfo {
 pub fn delete(service: &Service, name: &str) -> Result<(), KmsError> {
     let mut registry = service.registry_mut()?;
     registry.app(name)?;
-    service
-        .store
-        .write(service.clock.now(), |tx| tx.delete_app(name))?;
+    service.store.write(service.clock.now(), |tx| tx.delete_app(name))?;
     registry.remove_app(name);
     service.clients.forget_app(name);
     tracing::info!(app = name, "app deleted");
@@ -169,10 +154,7 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
     }
     if (app.failed_logins, app.locked_until) != before {
         let mut registry = service.registry_mut().map_err(internal)?;
-        service
-            .store
-            .write(now, |tx| tx.update_app_logins(&app))
-            .map_err(|e| internal(e.into()))?;
+        service.store.write(now, |tx| tx.update_app_logins(&app)).map_err(|e| internal(e.into()))?;
         registry.put_app(app.clone());
     }
     match (ok, app.locked_until) {

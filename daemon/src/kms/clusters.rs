@@ -59,10 +59,7 @@ pub fn create_managed(
     if dir.exists() {
         // A directory without a store record is what a start interrupted
         // during creation leaves; it never held a key.
-        tracing::warn!(
-            cluster = name,
-            "removing the remains of an unfinished cluster creation"
-        );
+        tracing::warn!(cluster = name, "removing the remains of an unfinished cluster creation");
         std::fs::remove_dir_all(&dir).map_err(HsmError::from)?;
     }
     let module = managed_module(paths, config, name, modules)?;
@@ -81,11 +78,7 @@ pub fn create_managed(
             managed: true,
             token_label: label,
             serial,
-            role: if index == 0 {
-                MemberRole::Primary
-            } else {
-                MemberRole::Mirror
-            },
+            role: if index == 0 { MemberRole::Primary } else { MemberRole::Mirror },
             in_sync: true,
         });
     }
@@ -93,14 +86,7 @@ pub fn create_managed(
     cluster.create_cluster_key()?;
     tracing::info!(cluster = name, members = mirrors + 1, "cluster created");
     let live = live(cluster)?;
-    Ok((
-        ClusterRecord {
-            name: name.to_owned(),
-            created_at: now,
-            members: records,
-        },
-        live,
-    ))
+    Ok((ClusterRecord { name: name.to_owned(), created_at: now, members: records }, live))
 }
 
 /// Opens a cluster the store knows: loads its library, finds and logs in
@@ -127,9 +113,7 @@ pub fn open(
                 }
             }
         };
-        let pin = TokenPins::new(&paths.secrets_dir(), &record.name, m.index)
-            .user_pin()
-            .map_err(HsmError::from)?;
+        let pin = TokenPins::new(&paths.secrets_dir(), &record.name, m.index).user_pin().map_err(HsmError::from)?;
         let member = Member::connect(m.index, &m.token_label, Some(&m.serial), module, pin)?;
         if m.role == MemberRole::Primary {
             primary = members.len();
@@ -140,25 +124,15 @@ pub fn open(
 }
 
 fn live(cluster: Cluster) -> Result<Arc<LiveCluster>, KmsError> {
-    let wanted: Vec<u64> = OPERATION_MECHANISMS
-        .iter()
-        .chain(GENERATION_MECHANISMS)
-        .copied()
-        .collect();
+    let wanted: Vec<u64> = OPERATION_MECHANISMS.iter().chain(GENERATION_MECHANISMS).copied().collect();
     let mechanisms = cluster.primary().mechanisms(&wanted)?;
-    Ok(Arc::new(LiveCluster {
-        cluster,
-        mechanisms,
-    }))
+    Ok(Arc::new(LiveCluster { cluster, mechanisms }))
 }
 
 /// The version ids the store places in a cluster.
 fn expected_versions(registry: &Registry, cluster: &str) -> HashSet<[u8; 16]> {
-    let instances: HashSet<&str> = registry
-        .instances()
-        .filter(|i| i.cluster.as_deref() == Some(cluster))
-        .map(|i| i.name.as_str())
-        .collect();
+    let instances: HashSet<&str> =
+        registry.instances().filter(|i| i.cluster.as_deref() == Some(cluster)).map(|i| i.name.as_str()).collect();
     registry
         .keys()
         .filter(|k| instances.contains(k.record.instance.as_str()))
@@ -168,12 +142,7 @@ fn expected_versions(registry: &Registry, cluster: &str) -> HashSet<[u8; 16]> {
 
 /// `cluster status`: every member's role, health, object count and
 /// whether it holds every version the store expects.
-pub fn status(
-    live: &LiveCluster,
-    registry: &Registry,
-    record: &ClusterRecord,
-    now: Timestamp,
-) -> ClusterStatus {
+pub fn status(live: &LiveCluster, registry: &Registry, record: &ClusterRecord, now: Timestamp) -> ClusterStatus {
     let expected = expected_versions(registry, &record.name);
     let primary_index = live.cluster.primary().index();
     let members = live
@@ -185,11 +154,7 @@ pub fn status(
             let (health, count, in_sync) = match &found {
                 Ok(ids) => {
                     let ids: HashSet<[u8; 16]> = ids.iter().copied().collect();
-                    (
-                        MemberHealth::Healthy,
-                        ids.len() as u64,
-                        expected.is_subset(&ids),
-                    )
+                    (MemberHealth::Healthy, ids.len() as u64, expected.is_subset(&ids))
                 }
                 Err(error) => {
                     tracing::warn!(member = member.label(), %error, "member did not answer");
@@ -201,11 +166,7 @@ pub fn status(
                 token_label: member.label().to_owned(),
                 serial: member.serial().to_owned(),
                 module: member.module_path(),
-                role: if member.index() == primary_index {
-                    MemberRole::Primary
-                } else {
-                    MemberRole::Mirror
-                },
+                role: if member.index() == primary_index { MemberRole::Primary } else { MemberRole::Mirror },
                 health,
                 in_sync,
                 object_count: count,
@@ -228,20 +189,10 @@ pub fn reconcile(live: &LiveCluster, registry: &Registry, cluster: &str) {
     match primary.version_ids() {
         Ok(found) => {
             let found: HashSet<[u8; 16]> = found.into_iter().collect();
-            let missing: Vec<_> = expected
-                .difference(&found)
-                .map(|id| uuid::Uuid::from_bytes(*id))
-                .collect();
-            let unknown: Vec<_> = found
-                .difference(&expected)
-                .map(|id| uuid::Uuid::from_bytes(*id))
-                .collect();
+            let missing: Vec<_> = expected.difference(&found).map(|id| uuid::Uuid::from_bytes(*id)).collect();
+            let unknown: Vec<_> = found.difference(&expected).map(|id| uuid::Uuid::from_bytes(*id)).collect();
             if missing.is_empty() && unknown.is_empty() {
-                tracing::info!(
-                    cluster,
-                    versions = expected.len(),
-                    "primary matches the store"
-                );
+                tracing::info!(cluster, versions = expected.len(), "primary matches the store");
             }
             for version in missing {
                 tracing::error!(cluster, %version, "key version in the store is missing on the primary");

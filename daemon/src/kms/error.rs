@@ -92,9 +92,7 @@ impl KmsError {
         match self {
             Self::KeyNotFound(_) | Self::AliasNotFound(_) => CKR_OBJECT_HANDLE_INVALID,
             Self::NotFound { .. } => CKR_SLOT_ID_INVALID,
-            Self::Exists { .. } | Self::AliasExists(_) | Self::InvalidParameter(_) => {
-                CKR_ATTRIBUTE_VALUE_INVALID
-            }
+            Self::Exists { .. } | Self::AliasExists(_) | Self::InvalidParameter(_) => CKR_ATTRIBUTE_VALUE_INVALID,
             Self::LimitExceeded(_) => CKR_DEVICE_MEMORY,
             Self::Unsupported(_) => CKR_FUNCTION_NOT_SUPPORTED,
             Self::Disabled(_) | Self::PendingDeletion(_) => CKR_KEY_FUNCTION_NOT_PERMITTED,

@@ -39,15 +39,10 @@ pub struct NewKey {
 pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
     let usage = new.usage.unwrap_or_else(|| new.spec.default_usage());
     if !new.spec.allows_usage(usage) {
-        return Err(KmsError::InvalidParameter(format!(
-            "KeySpec {} does not allow KeyUsage {usage}",
-            new.spec
-        )));
+        return Err(KmsError::InvalidParameter(format!("KeySpec {} does not allow KeyUsage {usage}", new.spec)));
     }
     if new.description.len() > MAX_DESCRIPTION {
-        return Err(KmsError::InvalidParameter(format!(
-            "Description is longer than {MAX_DESCRIPTION} bytes"
-        )));
+        return Err(KmsError::InvalidParameter(format!("Description is longer than {MAX_DESCRIPTION} bytes")));
     }
     if let Some(alias) = &new.alias {
         check_alias(alias).map_err(KmsError::InvalidParameter)?;
@@ -94,21 +89,11 @@ pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
 
 type Created = (KeyRecord, VersionEntry, Option<AliasRecord>);
 
-fn create_reserved(
-    service: &Service,
-    new: &NewKey,
-    usage: KeyUsage,
-    cluster: &str,
-) -> Result<Created, KmsError> {
+fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &str) -> Result<Created, KmsError> {
     let live = service.cluster(cluster)?;
     let key_id = new_key_id();
     let (version_id, uuid) = new_version_id();
-    let name = VersionName {
-        id: uuid,
-        label: format!("{key_id}/{version_id}"),
-        spec: new.spec,
-        usage,
-    };
+    let name = VersionName { id: uuid, label: format!("{key_id}/{version_id}"), spec: new.spec, usage };
     let public_key = live.cluster.create_version(&name)?;
     let now = service.clock.now();
     let key = KeyRecord {
@@ -137,19 +122,8 @@ fn create_reserved(
         key_id: key.key_id.clone(),
         created_at: now,
     });
-    match service
-        .store
-        .write(now, |tx| tx.insert_key(&key, &version, alias.as_ref()))
-    {
-        Ok(stored) => Ok((
-            key,
-            VersionEntry {
-                record: stored,
-                uuid,
-                public_key,
-            },
-            alias,
-        )),
+    match service.store.write(now, |tx| tx.insert_key(&key, &version, alias.as_ref())) {
+        Ok(stored) => Ok((key, VersionEntry { record: stored, uuid, public_key }, alias)),
         Err(error) => {
             tracing::error!(key = %key.key_id, %error, "metadata commit failed; destroying the new objects");
             live.cluster.destroy_version(&name);

@@ -1,8 +1,7 @@
 //! Keys as the spec's API shows them (`KeyMetadata`).
 
 use p11kms_proto::admin::{
-    AutomaticRotation, DeletionProtection, InstanceKind, KeyDescription, KeyMetadata,
-    KeyVersionInfo, ProtectionLevel,
+    AutomaticRotation, DeletionProtection, InstanceKind, KeyDescription, KeyMetadata, KeyVersionInfo, ProtectionLevel,
 };
 
 use super::registry::{KeyEntry, VersionEntry};
@@ -10,12 +9,7 @@ use super::registry::{KeyEntry, VersionEntry};
 /// `KeyMetadata` of a key in an instance of `kind`, in `region`.
 pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMetadata {
     let r = &key.record;
-    let last_rotation = key
-        .versions
-        .iter()
-        .map(|v| v.record.created_at)
-        .max()
-        .unwrap_or(r.created_at);
+    let last_rotation = key.versions.iter().map(|v| v.record.created_at).max().unwrap_or(r.created_at);
     KeyMetadata {
         arn: format!("acs:kms:{region}:{}:key/{}", r.instance, r.key_id),
         automatic_rotation: AutomaticRotation::Disabled,
@@ -51,6 +45,7 @@ pub fn key_description(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyD
     KeyDescription {
         key_metadata: key_metadata(key, kind, region),
         aliases: key.aliases.clone(),
+        pkcs11_id: key.primary().map(|v| hex::encode(v.uuid)).unwrap_or_default(),
     }
 }
 

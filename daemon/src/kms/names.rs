@@ -6,12 +6,7 @@ use uuid::Uuid;
 /// Why a name was refused.
 pub type NameError = String;
 
-fn check(
-    what: &str,
-    name: &str,
-    max: usize,
-    allowed: impl Fn(char) -> bool,
-) -> Result<(), NameError> {
+fn check(what: &str, name: &str, max: usize, allowed: impl Fn(char) -> bool) -> Result<(), NameError> {
     if name.is_empty() || name.len() > max {
         return Err(format!("{what} must be 1 to {max} characters long"));
     }
@@ -27,16 +22,12 @@ fn check(
 /// Instance (and cluster) names: they are PKCS#11 token labels, so at most
 /// 32 bytes; lowercase letters, digits, `-` and `_`.
 pub fn check_instance_name(name: &str) -> Result<(), NameError> {
-    check("instance name", name, 32, |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
-    })
+    check("instance name", name, 32, |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// App names: letters, digits, `.`, `-`, `_`; at most 64.
 pub fn check_app_name(name: &str) -> Result<(), NameError> {
-    check("app name", name, 64, |c| {
-        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
-    })
+    check("app name", name, 64, |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// The prefix every alias carries.
@@ -49,20 +40,13 @@ pub fn check_alias(alias: &str) -> Result<(), NameError> {
         return Err(format!("alias '{alias}' must start with '{ALIAS_PREFIX}'"));
     };
     if rest.is_empty() || rest.len() > 255 {
-        return Err(format!(
-            "alias '{alias}' must have 1 to 255 characters after '{ALIAS_PREFIX}'"
-        ));
+        return Err(format!("alias '{alias}' must have 1 to 255 characters after '{ALIAS_PREFIX}'"));
     }
-    if let Some(c) = rest
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/')))
-    {
+    if let Some(c) = rest.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/'))) {
         return Err(format!("alias '{alias}' may not contain {c:?}"));
     }
     if rest == "acs" || rest.starts_with("acs/") {
-        return Err(format!(
-            "alias '{alias}' is in the reserved 'alias/acs/' space"
-        ));
+        return Err(format!("alias '{alias}' is in the reserved 'alias/acs/' space"));
     }
     Ok(())
 }
@@ -74,8 +58,7 @@ pub fn new_key_id() -> String {
 
 /// True for strings shaped like key ids.
 pub fn is_key_id(text: &str) -> bool {
-    text.strip_prefix("key-")
-        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    text.strip_prefix("key-").is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A new version id (a UUID) and its 16 bytes (the HSM objects' `CKA_ID`).

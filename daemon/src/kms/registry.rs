@@ -13,9 +13,7 @@ use p11kms_proto::admin::KeyState;
 use super::error::KmsError;
 use super::names::{self, ALIAS_PREFIX};
 use crate::hsm::PublicKey;
-use crate::store::{
-    AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, Snapshot, VersionRecord,
-};
+use crate::store::{AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, Snapshot, VersionRecord};
 
 /// A key with its versions and aliases.
 #[derive(Clone, Debug)]
@@ -53,24 +51,17 @@ impl KeyEntry {
     /// without the prefix.
     pub fn is_named(&self, text: &str) -> bool {
         text == self.record.key_id
-            || self
-                .aliases
-                .iter()
-                .any(|a| a == text || a.strip_prefix(ALIAS_PREFIX) == Some(text))
+            || self.aliases.iter().any(|a| a == text || a.strip_prefix(ALIAS_PREFIX) == Some(text))
     }
 
     /// The primary version.
     pub fn primary(&self) -> Option<&VersionEntry> {
-        self.versions
-            .iter()
-            .find(|v| v.record.version_id == self.record.primary_version)
+        self.versions.iter().find(|v| v.record.version_id == self.record.primary_version)
     }
 
     /// A version by id.
     pub fn version(&self, version_id: &str) -> Option<&VersionEntry> {
-        self.versions
-            .iter()
-            .find(|v| v.record.version_id == version_id)
+        self.versions.iter().find(|v| v.record.version_id == version_id)
     }
 
     /// Refuses use unless the key is Enabled.
@@ -79,10 +70,9 @@ impl KeyEntry {
             KeyState::Enabled => Ok(()),
             KeyState::Disabled => Err(KmsError::Disabled(self.record.key_id.clone())),
             KeyState::PendingDeletion => Err(KmsError::PendingDeletion(self.record.key_id.clone())),
-            KeyState::PendingImport => Err(KmsError::Unsupported(format!(
-                "key '{}' waits for imported key material",
-                self.record.key_id
-            ))),
+            KeyState::PendingImport => {
+                Err(KmsError::Unsupported(format!("key '{}' waits for imported key material", self.record.key_id)))
+            }
         }
     }
 }
@@ -90,20 +80,16 @@ impl KeyEntry {
 impl VersionEntry {
     /// Builds an entry from its row.
     pub fn new(record: VersionRecord) -> Result<Self, KmsError> {
-        let uuid = names::version_bytes(&record.version_id).ok_or_else(|| {
-            KmsError::Internal(format!("version id '{}' is not a UUID", record.version_id))
-        })?;
+        let uuid = names::version_bytes(&record.version_id)
+            .ok_or_else(|| KmsError::Internal(format!("version id '{}' is not a UUID", record.version_id)))?;
         let public_key = match &record.public_key {
-            Some(json) => Some(PublicKey::from_json(json).map_err(|e| {
-                KmsError::Internal(format!("public key of {}: {e}", record.version_id))
-            })?),
+            Some(json) => Some(
+                PublicKey::from_json(json)
+                    .map_err(|e| KmsError::Internal(format!("public key of {}: {e}", record.version_id)))?,
+            ),
             None => None,
         };
-        Ok(Self {
-            record,
-            uuid,
-            public_key,
-        })
+        Ok(Self { record, uuid, public_key })
     }
 }
 
@@ -115,6 +101,9 @@ pub struct Registry {
     apps: BTreeMap<String, AppRecord>,
     app_lookup: HashMap<String, String>,
     keys: BTreeMap<String, KeyEntry>,
+    /// Key ids in creation order: lists and PKCS#11 searches answer in this
+    /// order, so "the first match" means the oldest, not a random one.
+    key_order: Vec<String>,
     aliases: BTreeMap<String, String>,
     version_seq: HashMap<u64, (String, usize)>,
     reserved_aliases: HashSet<String>,
@@ -135,14 +124,10 @@ impl Registry {
             registry.put_app(app);
         }
         for key in snapshot.keys {
-            registry.keys.insert(
-                key.key_id.clone(),
-                KeyEntry {
-                    record: key,
-                    versions: Vec::new(),
-                    aliases: Vec::new(),
-                },
-            );
+            registry.key_order.push(key.key_id.clone());
+            registry
+                .keys
+                .insert(key.key_id.clone(), KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new() });
         }
         for version in snapshot.versions {
             let entry = VersionEntry::new(version)?;
@@ -157,24 +142,18 @@ impl Registry {
     fn attach_version(&mut self, version: VersionEntry) -> Result<(), KmsError> {
         let key_id = version.record.key_id.clone();
         let key = self.keys.get_mut(&key_id).ok_or_else(|| {
-            KmsError::Internal(format!(
-                "version {} of unknown key {key_id}",
-                version.record.version_id
-            ))
+            KmsError::Internal(format!("version {} of unknown key {key_id}", version.record.version_id))
         })?;
-        self.version_seq
-            .insert(version.record.seq, (key_id, key.versions.len()));
+        self.version_seq.insert(version.record.seq, (key_id, key.versions.len()));
         key.versions.push(version);
         Ok(())
     }
 
     fn attach_alias(&mut self, alias: AliasRecord) -> Result<(), KmsError> {
-        let key = self.keys.get_mut(&alias.key_id).ok_or_else(|| {
-            KmsError::Internal(format!(
-                "alias {} of unknown key {}",
-                alias.alias, alias.key_id
-            ))
-        })?;
+        let key = self
+            .keys
+            .get_mut(&alias.key_id)
+            .ok_or_else(|| KmsError::Internal(format!("alias {} of unknown key {}", alias.alias, alias.key_id)))?;
         key.aliases.push(alias.alias.clone());
         self.aliases.insert(alias.alias, alias.key_id);
         Ok(())
@@ -189,10 +168,7 @@ impl Registry {
 
     /// An instance by name.
     pub fn instance(&self, name: &str) -> Result<&InstanceRecord, KmsError> {
-        self.instances.get(name).ok_or_else(|| KmsError::NotFound {
-            what: "instance",
-            name: name.into(),
-        })
+        self.instances.get(name).ok_or_else(|| KmsError::NotFound { what: "instance", name: name.into() })
     }
 
     /// An instance by PKCS#11 slot id.
@@ -212,10 +188,7 @@ impl Registry {
 
     /// A cluster by name.
     pub fn cluster(&self, name: &str) -> Result<&ClusterRecord, KmsError> {
-        self.clusters.get(name).ok_or_else(|| KmsError::NotFound {
-            what: "cluster",
-            name: name.into(),
-        })
+        self.clusters.get(name).ok_or_else(|| KmsError::NotFound { what: "cluster", name: name.into() })
     }
 
     /// Adds a cluster (after the store committed it).
@@ -232,23 +205,17 @@ impl Registry {
 
     /// An app by name.
     pub fn app(&self, name: &str) -> Result<&AppRecord, KmsError> {
-        self.apps.get(name).ok_or_else(|| KmsError::NotFound {
-            what: "app",
-            name: name.into(),
-        })
+        self.apps.get(name).ok_or_else(|| KmsError::NotFound { what: "app", name: name.into() })
     }
 
     /// The app whose PIN starts with `lookup`.
     pub fn app_by_lookup(&self, lookup: &str) -> Option<&AppRecord> {
-        self.app_lookup
-            .get(lookup)
-            .and_then(|name| self.apps.get(name))
+        self.app_lookup.get(lookup).and_then(|name| self.apps.get(name))
     }
 
     /// Adds or replaces an app (after the store committed it).
     pub fn put_app(&mut self, app: AppRecord) {
-        self.app_lookup
-            .insert(app.pin_lookup.clone(), app.name.clone());
+        self.app_lookup.insert(app.pin_lookup.clone(), app.name.clone());
         self.apps.insert(app.name.clone(), app);
     }
 
@@ -261,26 +228,18 @@ impl Registry {
 
     // ---- keys ---------------------------------------------------------------
 
-    /// All keys, oldest first within each instance order of creation.
+    /// All keys, oldest first.
     pub fn keys(&self) -> impl Iterator<Item = &KeyEntry> {
-        self.keys.values()
+        self.key_order.iter().filter_map(|id| self.keys.get(id))
     }
 
     /// A key by id or alias.
     pub fn key(&self, name: &str) -> Result<&KeyEntry, KmsError> {
         if name.starts_with(ALIAS_PREFIX) {
-            let key_id = self
-                .aliases
-                .get(name)
-                .ok_or_else(|| KmsError::AliasNotFound(name.into()))?;
-            return self
-                .keys
-                .get(key_id)
-                .ok_or_else(|| KmsError::KeyNotFound(name.into()));
+            let key_id = self.aliases.get(name).ok_or_else(|| KmsError::AliasNotFound(name.into()))?;
+            return self.keys.get(key_id).ok_or_else(|| KmsError::KeyNotFound(name.into()));
         }
-        self.keys
-            .get(name)
-            .ok_or_else(|| KmsError::KeyNotFound(name.into()))
+        self.keys.get(name).ok_or_else(|| KmsError::KeyNotFound(name.into()))
     }
 
     /// A key and one of its versions by the version's sequence number.
@@ -292,21 +251,13 @@ impl Registry {
 
     /// Key versions an instance holds, plus those reserved by writers.
     pub fn versions_in(&self, instance: &str) -> u64 {
-        let held: usize = self
-            .keys
-            .values()
-            .filter(|k| k.record.instance == instance)
-            .map(|k| k.versions.len())
-            .sum();
+        let held: usize = self.keys.values().filter(|k| k.record.instance == instance).map(|k| k.versions.len()).sum();
         held as u64 + self.reserved_versions.get(instance).copied().unwrap_or(0)
     }
 
     /// Keys an instance holds.
     pub fn keys_in(&self, instance: &str) -> u64 {
-        self.keys
-            .values()
-            .filter(|k| k.record.instance == instance)
-            .count() as u64
+        self.keys.values().filter(|k| k.record.instance == instance).count() as u64
     }
 
     /// True when the alias is taken or reserved.
@@ -316,10 +267,7 @@ impl Registry {
 
     /// Reserves an alias and one version of quota for a key being created.
     pub fn reserve(&mut self, instance: &str, alias: Option<&str>) {
-        *self
-            .reserved_versions
-            .entry(instance.to_owned())
-            .or_default() += 1;
+        *self.reserved_versions.entry(instance.to_owned()).or_default() += 1;
         if let Some(alias) = alias {
             self.reserved_aliases.insert(alias.to_owned());
         }
@@ -343,14 +291,8 @@ impl Registry {
         version: VersionEntry,
         alias: Option<AliasRecord>,
     ) -> Result<(), KmsError> {
-        self.keys.insert(
-            key.key_id.clone(),
-            KeyEntry {
-                record: key,
-                versions: Vec::new(),
-                aliases: Vec::new(),
-            },
-        );
+        self.key_order.push(key.key_id.clone());
+        self.keys.insert(key.key_id.clone(), KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new() });
         self.attach_version(version)?;
         if let Some(alias) = alias {
             self.attach_alias(alias)?;

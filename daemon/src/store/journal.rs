@@ -44,11 +44,7 @@ impl Tx<'_> {
     }
 }
 
-pub(super) fn read_since(
-    conn: &Connection,
-    after_seq: i64,
-    limit: usize,
-) -> Result<Vec<JournalEntry>, StoreError> {
+pub(super) fn read_since(conn: &Connection, after_seq: i64, limit: usize) -> Result<Vec<JournalEntry>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, entity, entity_id, operation, payload FROM journal WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     )?;

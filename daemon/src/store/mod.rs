@@ -21,9 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use p11kms_proto::Timestamp;
 
 pub use journal::JournalEntry;
-pub use records::{
-    AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord,
-};
+pub use records::{AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +34,7 @@ pub enum StoreError {
     #[error("database file error: {0}")]
     Io(#[from] std::io::Error),
     /// The database was written by a newer daemon.
-    #[error(
-        "database schema version {found} is newer than this daemon's {supported}; refusing to touch it"
-    )]
+    #[error("database schema version {found} is newer than this daemon's {supported}; refusing to touch it")]
     TooNew {
         /// Version in the file.
         found: i64,
@@ -97,9 +93,7 @@ impl Store {
         let existed = path.exists();
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         if !existed {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
@@ -108,9 +102,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = Self {
-            conn: Mutex::new(conn),
-        };
+        let mut store = Self { conn: Mutex::new(conn) };
         store.migrate()?;
         Ok(store)
     }
@@ -118,10 +110,7 @@ impl Store {
     fn migrate(&mut self) -> Result<(), StoreError> {
         let conn = self.conn.get_mut().map_err(|_| StoreError::Poisoned)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
-        let found: Option<i64> =
-            conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
-                row.get(0)
-            })?;
+        let found: Option<i64> = conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))?;
         let found = found.unwrap_or(0);
         let supported = schema::current_version();
         if found > supported {
@@ -131,10 +120,7 @@ impl Store {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.execute("DELETE FROM schema_version", [])?;
-            tx.execute(
-                "INSERT INTO schema_version (version) VALUES (?1)",
-                [index as i64 + 1],
-            )?;
+            tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [index as i64 + 1])?;
             tx.commit()?;
             tracing::info!(version = index + 1, "database schema migrated");
         }
@@ -144,20 +130,12 @@ impl Store {
     /// The schema version in the file.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(
-            conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
-                row.get(0)
-            })?,
-        )
+        Ok(conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))?)
     }
 
     /// Runs `f` in one transaction stamped with `now`; commits if it
     /// returns `Ok`, rolls back otherwise.
-    pub fn write<T, E>(
-        &self,
-        now: Timestamp,
-        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
-    ) -> Result<T, E>
+    pub fn write<T, E>(&self, now: Timestamp, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
@@ -176,11 +154,7 @@ impl Store {
     }
 
     /// Journal entries after `after_seq`, oldest first.
-    pub fn journal_since(
-        &self,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<Vec<JournalEntry>, StoreError> {
+    pub fn journal_since(&self, after_seq: i64, limit: usize) -> Result<Vec<JournalEntry>, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         journal::read_since(&conn, after_seq, limit)
     }

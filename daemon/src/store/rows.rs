@@ -7,15 +7,11 @@ use rusqlite::{Connection, Row, params};
 
 use p11kms_proto::Timestamp;
 
-use super::records::{
-    AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord,
-};
+use super::records::{AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord};
 use super::{Snapshot, StoreError, Tx};
 
 fn parse<T: FromStr>(column: &'static str, value: String) -> Result<T, StoreError> {
-    value
-        .parse()
-        .map_err(|_| StoreError::Corrupt { column, value })
+    value.parse().map_err(|_| StoreError::Corrupt { column, value })
 }
 
 fn time(value: Option<i64>) -> Option<Timestamp> {
@@ -47,12 +43,7 @@ impl Tx<'_> {
     /// Replaces a member's row (role or sync state changed).
     pub fn update_member(&self, cluster: &str, member: &MemberRecord) -> Result<(), StoreError> {
         self.write_member(cluster, member)?;
-        self.journal(
-            "member",
-            &format!("{cluster}/{}", member.index),
-            "update",
-            member,
-        )
+        self.journal("member", &format!("{cluster}/{}", member.index), "update", member)
     }
 
     /// Inserts an instance.
@@ -93,10 +84,7 @@ impl Tx<'_> {
 
     /// Deletes an app.
     pub fn delete_app(&self, name: &str) -> Result<bool, StoreError> {
-        let deleted = self
-            .tx
-            .execute("DELETE FROM apps WHERE name = ?1", [name])?
-            > 0;
+        let deleted = self.tx.execute("DELETE FROM apps WHERE name = ?1", [name])? > 0;
         if deleted {
             self.journal("app", name, "delete", &serde_json::json!({ "name": name }))?;
         }
@@ -146,10 +134,7 @@ impl Tx<'_> {
             "INSERT INTO key_versions (version_id, key_id, created_at, public_key) VALUES (?1, ?2, ?3, ?4)",
             params![v.version_id, v.key_id, v.created_at.unix(), v.public_key],
         )?;
-        let stored = VersionRecord {
-            seq: self.tx.last_insert_rowid() as u64,
-            ..v.clone()
-        };
+        let stored = VersionRecord { seq: self.tx.last_insert_rowid() as u64, ..v.clone() };
         self.journal("key_version", &stored.version_id, "create", &stored)?;
         Ok(stored)
     }
@@ -186,33 +171,14 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     for row in rows {
         let (cluster, index, module, managed, token_label, serial, role, in_sync) = row?;
         let role = parse("cluster_members.role", role)?;
-        members.push((
-            cluster,
-            MemberRecord {
-                index,
-                module,
-                managed,
-                token_label,
-                serial,
-                role,
-                in_sync,
-            },
-        ));
+        members.push((cluster, MemberRecord { index, module, managed, token_label, serial, role, in_sync }));
     }
     let mut stmt = conn.prepare("SELECT name, created_at FROM clusters ORDER BY name")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (name, created_at) = row?;
-        let cluster_members = members
-            .iter()
-            .filter(|(c, _)| *c == name)
-            .map(|(_, m)| m.clone())
-            .collect();
-        snapshot.clusters.push(ClusterRecord {
-            name,
-            created_at: Timestamp(created_at),
-            members: cluster_members,
-        });
+        let cluster_members = members.iter().filter(|(c, _)| *c == name).map(|(_, m)| m.clone()).collect();
+        snapshot.clusters.push(ClusterRecord { name, created_at: Timestamp(created_at), members: cluster_members });
     }
 
     let mut stmt =
@@ -262,18 +228,8 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     let rows = stmt.query_map([], |r| {
         Ok((
             (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            (
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-            ),
-            (
-                r.get::<_, String>(6)?,
-                r.get::<_, String>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, String>(9)?,
-            ),
+            (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?),
+            (r.get::<_, String>(6)?, r.get::<_, String>(7)?, r.get::<_, i64>(8)?, r.get::<_, String>(9)?),
             (r.get::<_, Option<i64>>(10)?, r.get::<_, bool>(11)?),
         ))
     })?;
@@ -300,9 +256,8 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         });
     }
 
-    let mut stmt = conn.prepare(
-        "SELECT seq, version_id, key_id, created_at, public_key FROM key_versions ORDER BY seq",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT seq, version_id, key_id, created_at, public_key FROM key_versions ORDER BY seq")?;
     let rows = stmt.query_map([], |r| {
         Ok(VersionRecord {
             seq: r.get::<_, i64>(0)? as u64,
@@ -315,13 +270,8 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     snapshot.versions = rows.collect::<Result<_, _>>()?;
 
     let mut stmt = conn.prepare("SELECT alias, key_id, created_at FROM aliases ORDER BY alias")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AliasRecord {
-            alias: r.get(0)?,
-            key_id: r.get(1)?,
-            created_at: Timestamp(r.get(2)?),
-        })
-    })?;
+    let rows = stmt
+        .query_map([], |r| Ok(AliasRecord { alias: r.get(0)?, key_id: r.get(1)?, created_at: Timestamp(r.get(2)?) }))?;
     snapshot.aliases = rows.collect::<Result<_, _>>()?;
     Ok(snapshot)
 }

@@ -64,24 +64,12 @@ fn a_new_store_is_private_and_at_the_current_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
     let store = Store::open(&path).expect("opens");
-    assert_eq!(
-        store.schema_version().expect("version"),
-        schema::current_version()
-    );
-    let mode = std::fs::metadata(&path)
-        .expect("exists")
-        .permissions()
-        .mode();
+    assert_eq!(store.schema_version().expect("version"), schema::current_version());
+    let mode = std::fs::metadata(&path).expect("exists").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     drop(store);
     // Opening again migrates nothing and keeps the version.
-    assert_eq!(
-        Store::open(&path)
-            .expect("reopens")
-            .schema_version()
-            .expect("version"),
-        schema::current_version()
-    );
+    assert_eq!(Store::open(&path).expect("reopens").schema_version().expect("version"), schema::current_version());
 }
 
 #[test]
@@ -89,11 +77,7 @@ fn rows_round_trip_and_every_change_is_journaled() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("db")).expect("opens");
     let (k, v) = key("key-1");
-    let alias = AliasRecord {
-        alias: "alias/a".into(),
-        key_id: "key-1".into(),
-        created_at: Timestamp(200),
-    };
+    let alias = AliasRecord { alias: "alias/a".into(), key_id: "key-1".into(), created_at: Timestamp(200) };
     let stored = store
         .write(Timestamp(300), |tx| -> Result<VersionRecord, StoreError> {
             tx.insert_cluster(&cluster())?;
@@ -110,10 +94,7 @@ fn rows_round_trip_and_every_change_is_journaled() {
     assert_eq!(snapshot.aliases, vec![alias]);
     let journal = store.journal_since(0, 100).expect("journal");
     let entities: Vec<&str> = journal.iter().map(|e| e.entity.as_str()).collect();
-    assert_eq!(
-        entities,
-        ["cluster", "instance", "key", "key_version", "alias"]
-    );
+    assert_eq!(entities, ["cluster", "instance", "key", "key_version", "alias"]);
     assert!(journal.iter().all(|e| e.at == Timestamp(300)));
     assert!(journal.windows(2).all(|w| w[0].seq < w[1].seq));
 }
@@ -122,9 +103,7 @@ fn rows_round_trip_and_every_change_is_journaled() {
 fn a_failed_transaction_leaves_neither_rows_nor_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&dir.path().join("db")).expect("opens");
-    store
-        .write(Timestamp(1), |tx| tx.insert_cluster(&cluster()))
-        .expect("cluster");
+    store.write(Timestamp(1), |tx| tx.insert_cluster(&cluster())).expect("cluster");
     let result = store.write(Timestamp(2), |tx| -> Result<(), StoreError> {
         tx.insert_instance(&instance("i1", 0))?;
         // Same slot id again: the UNIQUE constraint fails the transaction.
@@ -132,11 +111,7 @@ fn a_failed_transaction_leaves_neither_rows_nor_journal() {
     });
     assert!(result.is_err());
     assert!(store.load().expect("loads").instances.is_empty());
-    assert_eq!(
-        store.journal_since(0, 100).expect("journal").len(),
-        1,
-        "only the cluster's entry"
-    );
+    assert_eq!(store.journal_since(0, 100).expect("journal").len(), 1, "only the cluster's entry");
 }
 
 #[test]
@@ -170,11 +145,7 @@ fn a_database_from_a_newer_daemon_is_refused() {
     let path = dir.path().join("db");
     drop(Store::open(&path).expect("opens"));
     let conn = rusqlite::Connection::open(&path).expect("raw open");
-    conn.execute("UPDATE schema_version SET version = 999", [])
-        .expect("bump");
+    conn.execute("UPDATE schema_version SET version = 999", []).expect("bump");
     drop(conn);
-    assert!(matches!(
-        Store::open(&path),
-        Err(StoreError::TooNew { found: 999, .. })
-    ));
+    assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 999, .. })));
 }

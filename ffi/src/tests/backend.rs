@@ -92,13 +92,7 @@ impl Backend for TestBackend {
     }
 
     fn slot_list(token_present: bool) -> Result<Vec<CK_SLOT_ID>> {
-        call(|_| {
-            Ok(if token_present {
-                vec![1, 2]
-            } else {
-                vec![1, 2, 3]
-            })
-        })
+        call(|_| Ok(if token_present { vec![1, 2] } else { vec![1, 2, 3] }))
     }
 
     fn slot_info(_slot: CK_SLOT_ID) -> Result<SlotInfo> {
@@ -129,14 +123,7 @@ impl Backend for TestBackend {
     }
 
     fn mechanism_info(_slot: CK_SLOT_ID, mechanism: CK_MECHANISM_TYPE) -> Result<MechanismInfo> {
-        call(|_| {
-            Ok(MechanismInfo {
-                ty: mechanism,
-                min_key_size: 16,
-                max_key_size: 32,
-                flags: CKF_ENCRYPT,
-            })
-        })
+        call(|_| Ok(MechanismInfo { ty: mechanism, min_key_size: 16, max_key_size: 32, flags: CKF_ENCRYPT }))
     }
 
     fn open_session(slot: CK_SLOT_ID, _flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE> {
@@ -156,12 +143,7 @@ impl Backend for TestBackend {
         if session == PANIC_SESSION {
             panic!("the test backend panics on purpose");
         }
-        Ok(SessionInfo {
-            slot_id: 1,
-            state: CKS_RO_PUBLIC_SESSION,
-            flags: CKF_SERIAL_SESSION,
-            device_error: 0,
-        })
+        Ok(SessionInfo { slot_id: 1, state: CKS_RO_PUBLIC_SESSION, flags: CKF_SERIAL_SESSION, device_error: 0 })
     }
 
     fn login(
@@ -177,10 +159,7 @@ impl Backend for TestBackend {
         call(|_| Ok(()))
     }
 
-    fn create_object(
-        _session: CK_SESSION_HANDLE,
-        template: &[Attribute],
-    ) -> Result<CK_OBJECT_HANDLE> {
+    fn create_object(_session: CK_SESSION_HANDLE, template: &[Attribute]) -> Result<CK_OBJECT_HANDLE> {
         call(|s| s.template = template.to_vec());
         Ok(7)
     }
@@ -215,33 +194,17 @@ impl Backend for TestBackend {
 
     fn find_objects(session: CK_SESSION_HANDLE, max: usize) -> Result<Vec<CK_OBJECT_HANDLE>> {
         call(|s| {
-            let pending = s
-                .pending
-                .get_mut(&session)
-                .ok_or(err(CKR_OPERATION_NOT_INITIALIZED))?;
-            let take = if session == GREEDY_SESSION {
-                pending.len()
-            } else {
-                max.min(pending.len())
-            };
+            let pending = s.pending.get_mut(&session).ok_or(err(CKR_OPERATION_NOT_INITIALIZED))?;
+            let take = if session == GREEDY_SESSION { pending.len() } else { max.min(pending.len()) };
             Ok(pending.drain(..take).collect())
         })
     }
 
     fn find_objects_final(session: CK_SESSION_HANDLE) -> Result<()> {
-        call(|s| {
-            s.pending
-                .remove(&session)
-                .map(|_| ())
-                .ok_or(err(CKR_OPERATION_NOT_INITIALIZED))
-        })
+        call(|s| s.pending.remove(&session).map(|_| ()).ok_or(err(CKR_OPERATION_NOT_INITIALIZED)))
     }
 
-    fn encrypt_init(
-        session: CK_SESSION_HANDLE,
-        mechanism: &Mechanism,
-        _key: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    fn encrypt_init(session: CK_SESSION_HANDLE, mechanism: &Mechanism, _key: CK_OBJECT_HANDLE) -> Result<()> {
         call(|s| s.encrypting.insert(session, mechanism.clone()));
         Ok(())
     }

@@ -35,130 +35,42 @@ fn null_pointers_are_bad_arguments_and_never_reach_the_backend() {
     let codes = unsafe {
         [
             ("C_GetInfo", l.C_GetInfo.unwrap()(null_mut())),
-            (
-                "C_GetSlotList count",
-                l.C_GetSlotList.unwrap()(CK_TRUE, null_mut(), null_mut()),
-            ),
+            ("C_GetSlotList count", l.C_GetSlotList.unwrap()(CK_TRUE, null_mut(), null_mut())),
             ("C_GetSlotInfo", l.C_GetSlotInfo.unwrap()(1, null_mut())),
             ("C_GetTokenInfo", l.C_GetTokenInfo.unwrap()(1, null_mut())),
-            (
-                "C_GetMechanismList count",
-                l.C_GetMechanismList.unwrap()(1, null_mut(), null_mut()),
-            ),
-            (
-                "C_GetMechanismInfo",
-                l.C_GetMechanismInfo.unwrap()(1, CKM_AES_GCM, null_mut()),
-            ),
-            (
-                "C_InitToken label",
-                l.C_InitToken.unwrap()(1, null_mut(), 0, null_mut()),
-            ),
-            (
-                "C_Login pin",
-                l.C_Login.unwrap()(1, CKU_USER, null_mut(), 4),
-            ),
-            (
-                "C_OpenSession",
-                l.C_OpenSession.unwrap()(1, CKF_SERIAL_SESSION, null_mut(), None, null_mut()),
-            ),
-            (
-                "C_GetSessionInfo",
-                l.C_GetSessionInfo.unwrap()(1, null_mut()),
-            ),
-            (
-                "C_EncryptInit mechanism",
-                l.C_EncryptInit.unwrap()(1, null_mut(), 5),
-            ),
-            (
-                "C_DigestInit mechanism",
-                l.C_DigestInit.unwrap()(1, null_mut()),
-            ),
-            (
-                "C_Encrypt data",
-                l.C_Encrypt.unwrap()(1, null_mut(), 4, buf.as_mut_ptr(), &mut len),
-            ),
-            (
-                "C_Encrypt length",
-                l.C_Encrypt.unwrap()(1, buf.as_mut_ptr(), 4, buf.as_mut_ptr(), null_mut()),
-            ),
-            (
-                "C_Sign length",
-                l.C_Sign.unwrap()(1, buf.as_mut_ptr(), 4, null_mut(), null_mut()),
-            ),
-            (
-                "C_Verify signature",
-                l.C_Verify.unwrap()(1, buf.as_mut_ptr(), 4, null_mut(), 8),
-            ),
-            (
-                "C_DigestFinal length",
-                l.C_DigestFinal.unwrap()(1, buf.as_mut_ptr(), null_mut()),
-            ),
-            (
-                "C_CreateObject template",
-                l.C_CreateObject.unwrap()(1, null_mut(), 2, &mut handle),
-            ),
-            (
-                "C_CreateObject handle",
-                l.C_CreateObject.unwrap()(1, null_mut(), 0, null_mut()),
-            ),
-            (
-                "C_GetAttributeValue template",
-                l.C_GetAttributeValue.unwrap()(1, 2, null_mut(), 1),
-            ),
-            (
-                "C_FindObjectsInit template",
-                l.C_FindObjectsInit.unwrap()(1, null_mut(), 3),
-            ),
-            (
-                "C_FindObjects count",
-                l.C_FindObjects.unwrap()(1, &mut handle, 1, null_mut()),
-            ),
-            (
-                "C_FindObjects handles",
-                l.C_FindObjects.unwrap()(1, null_mut(), 1, &mut count),
-            ),
-            (
-                "C_GenerateKey mechanism",
-                l.C_GenerateKey.unwrap()(1, null_mut(), null_mut(), 0, &mut handle),
-            ),
-            (
-                "C_WrapKey length",
-                l.C_WrapKey.unwrap()(1, null_mut(), 1, 2, null_mut(), null_mut()),
-            ),
-            (
-                "C_GenerateRandom",
-                l.C_GenerateRandom.unwrap()(1, null_mut(), 4),
-            ),
-            (
-                "C_Finalize reserved",
-                l.C_Finalize.unwrap()(buf.as_mut_ptr().cast()),
-            ),
-            (
-                "C_WaitForSlotEvent",
-                l.C_WaitForSlotEvent.unwrap()(0, null_mut(), null_mut()),
-            ),
-            (
-                "C_GetFunctionList",
-                l.C_GetFunctionList.unwrap()(null_mut()),
-            ),
-            (
-                "C_GetInterface",
-                v3().C_GetInterface.unwrap()(null_mut(), null_mut(), null_mut(), 0),
-            ),
-            (
-                "C_GetInterfaceList",
-                v3().C_GetInterfaceList.unwrap()(null_mut(), null_mut()),
-            ),
+            ("C_GetMechanismList count", l.C_GetMechanismList.unwrap()(1, null_mut(), null_mut())),
+            ("C_GetMechanismInfo", l.C_GetMechanismInfo.unwrap()(1, CKM_AES_GCM, null_mut())),
+            ("C_InitToken label", l.C_InitToken.unwrap()(1, null_mut(), 0, null_mut())),
+            ("C_Login pin", l.C_Login.unwrap()(1, CKU_USER, null_mut(), 4)),
+            ("C_OpenSession", l.C_OpenSession.unwrap()(1, CKF_SERIAL_SESSION, null_mut(), None, null_mut())),
+            ("C_GetSessionInfo", l.C_GetSessionInfo.unwrap()(1, null_mut())),
+            ("C_EncryptInit mechanism", l.C_EncryptInit.unwrap()(1, null_mut(), 5)),
+            ("C_DigestInit mechanism", l.C_DigestInit.unwrap()(1, null_mut())),
+            ("C_Encrypt data", l.C_Encrypt.unwrap()(1, null_mut(), 4, buf.as_mut_ptr(), &mut len)),
+            ("C_Encrypt length", l.C_Encrypt.unwrap()(1, buf.as_mut_ptr(), 4, buf.as_mut_ptr(), null_mut())),
+            ("C_Sign length", l.C_Sign.unwrap()(1, buf.as_mut_ptr(), 4, null_mut(), null_mut())),
+            ("C_Verify signature", l.C_Verify.unwrap()(1, buf.as_mut_ptr(), 4, null_mut(), 8)),
+            ("C_DigestFinal length", l.C_DigestFinal.unwrap()(1, buf.as_mut_ptr(), null_mut())),
+            ("C_CreateObject template", l.C_CreateObject.unwrap()(1, null_mut(), 2, &mut handle)),
+            ("C_CreateObject handle", l.C_CreateObject.unwrap()(1, null_mut(), 0, null_mut())),
+            ("C_GetAttributeValue template", l.C_GetAttributeValue.unwrap()(1, 2, null_mut(), 1)),
+            ("C_FindObjectsInit template", l.C_FindObjectsInit.unwrap()(1, null_mut(), 3)),
+            ("C_FindObjects count", l.C_FindObjects.unwrap()(1, &mut handle, 1, null_mut())),
+            ("C_FindObjects handles", l.C_FindObjects.unwrap()(1, null_mut(), 1, &mut count)),
+            ("C_GenerateKey mechanism", l.C_GenerateKey.unwrap()(1, null_mut(), null_mut(), 0, &mut handle)),
+            ("C_WrapKey length", l.C_WrapKey.unwrap()(1, null_mut(), 1, 2, null_mut(), null_mut())),
+            ("C_GenerateRandom", l.C_GenerateRandom.unwrap()(1, null_mut(), 4)),
+            ("C_Finalize reserved", l.C_Finalize.unwrap()(buf.as_mut_ptr().cast())),
+            ("C_WaitForSlotEvent", l.C_WaitForSlotEvent.unwrap()(0, null_mut(), null_mut())),
+            ("C_GetFunctionList", l.C_GetFunctionList.unwrap()(null_mut())),
+            ("C_GetInterface", v3().C_GetInterface.unwrap()(null_mut(), null_mut(), null_mut(), 0)),
+            ("C_GetInterfaceList", v3().C_GetInterfaceList.unwrap()(null_mut(), null_mut())),
         ]
     };
     for (what, code) in codes {
         assert_eq!(code, CKR_ARGUMENTS_BAD, "{what}");
     }
-    assert_eq!(
-        calls(),
-        before,
-        "the backend was called despite a bad argument"
-    );
+    assert_eq!(calls(), before, "the backend was called despite a bad argument");
 }
 
 #[test]
@@ -206,11 +118,7 @@ fn initialize_without_arguments_makes_no_demands() {
 #[test]
 fn initialize_passes_the_flags_on() {
     let mut args = init_args(CKF_OS_LOCKING_OK | CKF_LIBRARY_CANT_CREATE_OS_THREADS);
-    let expected = crate::InitArgs {
-        os_locking_ok: true,
-        app_mutexes: false,
-        no_os_threads: true,
-    };
+    let expected = crate::InitArgs { os_locking_ok: true, app_mutexes: false, no_os_threads: true };
     assert_eq!(initialize(Some(&mut args)), (CKR_OK, Some(expected)));
 
     let mut args = init_args(0);
@@ -218,11 +126,7 @@ fn initialize_passes_the_flags_on() {
     args.DestroyMutex = Some(mutex_op);
     args.LockMutex = Some(mutex_op);
     args.UnlockMutex = Some(mutex_op);
-    let expected = crate::InitArgs {
-        os_locking_ok: false,
-        app_mutexes: true,
-        no_os_threads: false,
-    };
+    let expected = crate::InitArgs { os_locking_ok: false, app_mutexes: true, no_os_threads: false };
     assert_eq!(initialize(Some(&mut args)), (CKR_OK, Some(expected)));
 }
 
@@ -252,20 +156,14 @@ fn a_panicking_backend_yields_general_error() {
     // The boundary is still usable afterwards.
     // SAFETY: as above.
     let code = unsafe { v2().C_GetSessionInfo.unwrap()(1, &mut info) };
-    assert_eq!(
-        (code, info.slotID, info.flags),
-        (CKR_OK, 1, CKF_SERIAL_SESSION)
-    );
+    assert_eq!((code, info.slotID, info.flags), (CKR_OK, 1, CKF_SERIAL_SESSION));
 }
 
 #[test]
 fn legacy_functions_are_not_parallel() {
     // SAFETY: no pointers.
     unsafe {
-        assert_eq!(
-            v2().C_GetFunctionStatus.unwrap()(1),
-            CKR_FUNCTION_NOT_PARALLEL
-        );
+        assert_eq!(v2().C_GetFunctionStatus.unwrap()(1), CKR_FUNCTION_NOT_PARALLEL);
         assert_eq!(v2().C_CancelFunction.unwrap()(1), CKR_FUNCTION_NOT_PARALLEL);
         assert_eq!(v3().C_CancelFunction.unwrap()(1), CKR_FUNCTION_NOT_PARALLEL);
     }
@@ -278,22 +176,13 @@ fn message_functions_and_unimplemented_defaults_are_not_supported() {
     // SAFETY: every pointer refers to a live local or is null.
     unsafe {
         let l = v3();
-        assert_eq!(
-            l.C_MessageEncryptInit.unwrap()(1, null_mut(), 2),
-            CKR_FUNCTION_NOT_SUPPORTED
-        );
+        assert_eq!(l.C_MessageEncryptInit.unwrap()(1, null_mut(), 2), CKR_FUNCTION_NOT_SUPPORTED);
         let p = data.as_mut_ptr();
         let code = l.C_EncryptMessage.unwrap()(1, null_mut(), 0, p, 4, p, 4, p, &mut len);
         assert_eq!(code, CKR_FUNCTION_NOT_SUPPORTED);
-        assert_eq!(
-            l.C_MessageVerifyFinal.unwrap()(1),
-            CKR_FUNCTION_NOT_SUPPORTED
-        );
+        assert_eq!(l.C_MessageVerifyFinal.unwrap()(1), CKR_FUNCTION_NOT_SUPPORTED);
         // A backend method left at its default.
         assert_eq!(l.C_DigestKey.unwrap()(1, 2), CKR_FUNCTION_NOT_SUPPORTED);
-        assert_eq!(
-            l.C_SessionCancel.unwrap()(1, CKF_ENCRYPT),
-            CKR_FUNCTION_NOT_SUPPORTED
-        );
+        assert_eq!(l.C_SessionCancel.unwrap()(1, CKF_ENCRYPT), CKR_FUNCTION_NOT_SUPPORTED);
     }
 }

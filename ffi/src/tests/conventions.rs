@@ -20,11 +20,7 @@ fn active(session: CK_SESSION_HANDLE) -> bool {
 }
 
 fn encrypt_init(session: CK_SESSION_HANDLE) {
-    let mut mechanism = CK_MECHANISM {
-        mechanism: CKM_AES_ECB,
-        pParameter: null_mut(),
-        ulParameterLen: 0,
-    };
+    let mut mechanism = CK_MECHANISM { mechanism: CKM_AES_ECB, pParameter: null_mut(), ulParameterLen: 0 };
     // SAFETY: `mechanism` is a live local.
     let code = unsafe { v2().C_EncryptInit.unwrap()(session, &mut mechanism, 5) };
     assert_eq!(code, CKR_OK);
@@ -85,11 +81,7 @@ fn in_place_encryption_reads_the_input_before_writing() {
 }
 
 fn attr(ty: CK_ATTRIBUTE_TYPE, value: *mut u8, len: CK_ULONG) -> CK_ATTRIBUTE {
-    CK_ATTRIBUTE {
-        type_: ty,
-        pValue: value.cast::<c_void>(),
-        ulValueLen: len,
-    }
+    CK_ATTRIBUTE { type_: ty, pValue: value.cast::<c_void>(), ulValueLen: len }
 }
 
 #[test]
@@ -114,11 +106,8 @@ fn get_attribute_value_applies_the_rules_per_attribute() {
 fn get_attribute_value_prefers_sensitive_and_invalid_over_too_small() {
     let mut short = [0u8; 1];
     let mut label = [0u8; 8];
-    let mut template = [
-        attr(CKA_ID, short.as_mut_ptr(), 1),
-        attr(CKA_VALUE, null_mut(), 0),
-        attr(CKA_LABEL, label.as_mut_ptr(), 8),
-    ];
+    let mut template =
+        [attr(CKA_ID, short.as_mut_ptr(), 1), attr(CKA_VALUE, null_mut(), 0), attr(CKA_LABEL, label.as_mut_ptr(), 8)];
     // SAFETY: every pointer refers to a live local of the stated size.
     let code = unsafe { v2().C_GetAttributeValue.unwrap()(1, 2, template.as_mut_ptr(), 3) };
     assert_eq!(code, CKR_ATTRIBUTE_SENSITIVE);
@@ -126,10 +115,7 @@ fn get_attribute_value_prefers_sensitive_and_invalid_over_too_small() {
     // Attributes after the failing ones are still processed.
     assert_eq!((template[2].ulValueLen, &label[..5]), (5, &b"label"[..]));
 
-    let mut template = [
-        attr(CKA_ID, short.as_mut_ptr(), 1),
-        attr(CKA_MODULUS, null_mut(), 0),
-    ];
+    let mut template = [attr(CKA_ID, short.as_mut_ptr(), 1), attr(CKA_MODULUS, null_mut(), 0)];
     // SAFETY: as above.
     let code = unsafe { v2().C_GetAttributeValue.unwrap()(1, 2, template.as_mut_ptr(), 2) };
     assert_eq!(code, CKR_ATTRIBUTE_TYPE_INVALID);
@@ -140,8 +126,7 @@ fn get_attribute_value_prefers_sensitive_and_invalid_over_too_small() {
 fn get_attribute_value_with_a_wrong_answer_count_is_a_general_error() {
     let mut template = [attr(CKA_LABEL, null_mut(), 0)];
     // SAFETY: `template` is a live local.
-    let code =
-        unsafe { v2().C_GetAttributeValue.unwrap()(1, SHORT_OBJECT, template.as_mut_ptr(), 1) };
+    let code = unsafe { v2().C_GetAttributeValue.unwrap()(1, SHORT_OBJECT, template.as_mut_ptr(), 1) };
     assert_eq!(code, CKR_GENERAL_ERROR);
 }
 
@@ -155,10 +140,7 @@ fn slot_and_mechanism_lists_follow_the_two_call_convention() {
         assert_eq!(count, 3);
         let mut slots = [0 as CK_SLOT_ID; 3];
         count = 1;
-        assert_eq!(
-            get(CK_FALSE, slots.as_mut_ptr(), &mut count),
-            CKR_BUFFER_TOO_SMALL
-        );
+        assert_eq!(get(CK_FALSE, slots.as_mut_ptr(), &mut count), CKR_BUFFER_TOO_SMALL);
         assert_eq!((count, slots), (3, [0, 0, 0]));
         count = 3;
         assert_eq!(get(CK_TRUE, slots.as_mut_ptr(), &mut count), CKR_OK);
@@ -166,10 +148,7 @@ fn slot_and_mechanism_lists_follow_the_two_call_convention() {
 
         let mut mechanisms = [0 as CK_MECHANISM_TYPE; 4];
         count = 4;
-        assert_eq!(
-            v2().C_GetMechanismList.unwrap()(1, mechanisms.as_mut_ptr(), &mut count),
-            CKR_OK
-        );
+        assert_eq!(v2().C_GetMechanismList.unwrap()(1, mechanisms.as_mut_ptr(), &mut count), CKR_OK);
         assert_eq!(&mechanisms[..count as usize], &[CKM_AES_GCM, CKM_SHA256]);
     }
 }
@@ -184,36 +163,18 @@ fn find_objects_returns_at_most_the_room_given() {
     let mut count: CK_ULONG = 0;
     // SAFETY: every pointer refers to a live local of the stated size.
     unsafe {
-        assert_eq!(
-            l.C_FindObjectsInit.unwrap()(SESSION, template.as_mut_ptr(), 1),
-            CKR_OK
-        );
-        assert_eq!(
-            state(|s| s.template.clone()),
-            [Attribute::ulong(CKA_CLASS, CKO_SECRET_KEY)]
-        );
-        assert_eq!(
-            l.C_FindObjects.unwrap()(SESSION, handles.as_mut_ptr(), 2, &mut count),
-            CKR_OK
-        );
+        assert_eq!(l.C_FindObjectsInit.unwrap()(SESSION, template.as_mut_ptr(), 1), CKR_OK);
+        assert_eq!(state(|s| s.template.clone()), [Attribute::ulong(CKA_CLASS, CKO_SECRET_KEY)]);
+        assert_eq!(l.C_FindObjects.unwrap()(SESSION, handles.as_mut_ptr(), 2, &mut count), CKR_OK);
         assert_eq!((count, handles), (2, [FOUND[0], FOUND[1]]));
-        assert_eq!(
-            l.C_FindObjects.unwrap()(SESSION, handles.as_mut_ptr(), 2, &mut count),
-            CKR_OK
-        );
+        assert_eq!(l.C_FindObjects.unwrap()(SESSION, handles.as_mut_ptr(), 2, &mut count), CKR_OK);
         assert_eq!((count, handles[0]), (1, FOUND[2]));
-        assert_eq!(
-            l.C_FindObjects.unwrap()(SESSION, handles.as_mut_ptr(), 2, &mut count),
-            CKR_OK
-        );
+        assert_eq!(l.C_FindObjects.unwrap()(SESSION, handles.as_mut_ptr(), 2, &mut count), CKR_OK);
         assert_eq!(count, 0);
         assert_eq!(l.C_FindObjectsFinal.unwrap()(SESSION), CKR_OK);
 
         // A backend that returns more than asked is caught, not trusted.
-        assert_eq!(
-            l.C_FindObjectsInit.unwrap()(GREEDY_SESSION, null_mut(), 0),
-            CKR_OK
-        );
+        assert_eq!(l.C_FindObjectsInit.unwrap()(GREEDY_SESSION, null_mut(), 0), CKR_OK);
         let code = l.C_FindObjects.unwrap()(GREEDY_SESSION, handles.as_mut_ptr(), 1, &mut count);
         assert_eq!(code, CKR_GENERAL_ERROR);
     }
@@ -239,18 +200,8 @@ fn mechanisms_and_templates_reach_the_backend_decoded() {
     // SAFETY: every pointer refers to a live local of the stated size.
     let code = unsafe { v2().C_EncryptInit.unwrap()(SESSION, &mut mechanism, 5) };
     assert_eq!(code, CKR_OK);
-    let expected = Mechanism {
-        ty: CKM_AES_GCM,
-        param: MechParam::Gcm {
-            iv: vec![9; 12],
-            aad: vec![],
-            tag_bits: 128,
-        },
-    };
-    assert_eq!(
-        state(|s| s.encrypting.get(&SESSION).cloned()),
-        Some(expected)
-    );
+    let expected = Mechanism { ty: CKM_AES_GCM, param: MechParam::Gcm { iv: vec![9; 12], aad: vec![], tag_bits: 128 } };
+    assert_eq!(state(|s| s.encrypting.get(&SESSION).cloned()), Some(expected));
 
     mechanism.ulParameterLen = 8;
     // SAFETY: as above.
@@ -259,19 +210,12 @@ fn mechanisms_and_templates_reach_the_backend_decoded() {
 
     let mut token = [CK_TRUE];
     let mut label = *b"key";
-    let mut template = [
-        attr(CKA_TOKEN, token.as_mut_ptr(), 1),
-        attr(CKA_LABEL, label.as_mut_ptr(), 3),
-    ];
+    let mut template = [attr(CKA_TOKEN, token.as_mut_ptr(), 1), attr(CKA_LABEL, label.as_mut_ptr(), 3)];
     let mut handle: CK_OBJECT_HANDLE = 0;
     // SAFETY: as above.
-    let code =
-        unsafe { v2().C_CreateObject.unwrap()(SESSION, template.as_mut_ptr(), 2, &mut handle) };
+    let code = unsafe { v2().C_CreateObject.unwrap()(SESSION, template.as_mut_ptr(), 2, &mut handle) };
     assert_eq!((code, handle), (CKR_OK, 7));
-    let expected = [
-        Attribute::bool(CKA_TOKEN, true),
-        Attribute::bytes(CKA_LABEL, *b"key"),
-    ];
+    let expected = [Attribute::bool(CKA_TOKEN, true), Attribute::bytes(CKA_LABEL, *b"key")];
     assert_eq!(state(|s| s.template.clone()), expected);
 }
 

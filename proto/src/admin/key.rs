@@ -201,6 +201,9 @@ pub struct KeyDescription {
     pub key_metadata: KeyMetadata,
     /// Its aliases.
     pub aliases: Vec<String>,
+    /// `CKA_ID` of the primary version's PKCS#11 objects, in hex (what
+    /// `pkcs11-tool --id` takes).
+    pub pkcs11_id: String,
 }
 
 /// Answer to `key list`.
@@ -222,10 +225,7 @@ mod tests {
         assert_eq!("EC_P256".parse::<KeySpec>(), Ok(KeySpec::EcP256));
         assert_eq!("aes_256".parse::<KeySpec>(), Ok(KeySpec::Aes256));
         assert_eq!(KeyUsage::EncryptDecrypt.to_string(), "ENCRYPT/DECRYPT");
-        assert_eq!(
-            serde_json::to_string(&Origin::AliyunKms).expect("json"),
-            "\"Aliyun_KMS\""
-        );
+        assert_eq!(serde_json::to_string(&Origin::AliyunKms).expect("json"), "\"Aliyun_KMS\"");
         let err = "DES".parse::<KeySpec>().expect_err("not a spec");
         assert!(err.contains("AES_256") && err.contains("EC_P256K"), "{err}");
     }

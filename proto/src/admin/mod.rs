@@ -19,8 +19,8 @@ pub use app::{AppCreated, AppInfo};
 pub use cluster::{ClusterStatus, ClusterSummary, MemberHealth, MemberRole, MemberStatus};
 pub use instance::{InstanceInfo, InstanceKind};
 pub use key::{
-    AutomaticRotation, CreateKey, DeletionProtection, KeyDescription, KeyList, KeyMetadata,
-    KeySpec, KeyState, KeyUsage, KeyVersionInfo, ListKeys, Origin, ProtectionLevel,
+    AutomaticRotation, CreateKey, DeletionProtection, KeyDescription, KeyList, KeyMetadata, KeySpec, KeyState,
+    KeyUsage, KeyVersionInfo, ListKeys, Origin, ProtectionLevel,
 };
 
 /// A request from the operator's CLI.
@@ -147,13 +147,8 @@ mod tests {
     fn every_request_round_trips() {
         let requests = [
             AdminRequest::InstanceList,
-            AdminRequest::InstanceDescribe {
-                name: "hsm1".into(),
-            },
-            AdminRequest::AppCreate {
-                name: "web".into(),
-                instance: "hsm1".into(),
-            },
+            AdminRequest::InstanceDescribe { name: "hsm1".into() },
+            AdminRequest::AppCreate { name: "web".into(), instance: "hsm1".into() },
             AdminRequest::AppList,
             AdminRequest::AppDescribe { name: "web".into() },
             AdminRequest::AppDelete { name: "web".into() },
@@ -164,19 +159,11 @@ mod tests {
                 description: "x".into(),
                 alias: Some("alias/x".into()),
             }),
-            AdminRequest::KeyDescribe {
-                key: "alias/x".into(),
-            },
-            AdminRequest::KeyList(ListKeys {
-                instance: Some("hsm1".into()),
-            }),
-            AdminRequest::KeyListVersions {
-                key: "key-1".into(),
-            },
+            AdminRequest::KeyDescribe { key: "alias/x".into() },
+            AdminRequest::KeyList(ListKeys { instance: Some("hsm1".into()) }),
+            AdminRequest::KeyListVersions { key: "key-1".into() },
             AdminRequest::ClusterList,
-            AdminRequest::ClusterStatus {
-                name: "hsm1".into(),
-            },
+            AdminRequest::ClusterStatus { name: "hsm1".into() },
         ];
         for request in &requests {
             round_trip(request);
@@ -202,10 +189,8 @@ mod tests {
             failed_logins: 0,
             locked_until: None,
         };
-        let key = KeyDescription {
-            key_metadata: metadata(),
-            aliases: vec!["alias/x".into()],
-        };
+        let key =
+            KeyDescription { key_metadata: metadata(), aliases: vec!["alias/x".into()], pkcs11_id: "00".repeat(16) };
         let replies: Vec<AdminResult> = vec![
             Ok(AdminReply::Done),
             Ok(AdminReply::Instances(vec![instance.clone()])),
@@ -218,10 +203,7 @@ mod tests {
             Ok(AdminReply::Apps(vec![app.clone()])),
             Ok(AdminReply::App(app)),
             Ok(AdminReply::Key(key.clone())),
-            Ok(AdminReply::Keys(KeyList {
-                keys: vec![key],
-                total_count: 1,
-            })),
+            Ok(AdminReply::Keys(KeyList { keys: vec![key], total_count: 1 })),
             Ok(AdminReply::KeyVersions(vec![KeyVersionInfo {
                 key_id: "key-1".into(),
                 key_version_id: "v-1".into(),
@@ -260,8 +242,10 @@ mod tests {
         let json = serde_json::to_value(KeyDescription {
             key_metadata: metadata(),
             aliases: vec![],
+            pkcs11_id: "ab".repeat(16),
         })
         .expect("json");
+        assert_eq!(json["Pkcs11Id"], "ab".repeat(16));
         let meta = &json["KeyMetadata"];
         assert_eq!(meta["KeyId"], "key-1");
         assert_eq!(meta["KeySpec"], "EC_P256");

@@ -4,8 +4,8 @@
 
 use p11kms_ffi::sys::{
     CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE,
-    CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID,
-    CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
+    CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
+    CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
 };
 use p11kms_ffi::{Delivery, OutBuf};
 use p11kms_proto::SecretBytes;
@@ -43,31 +43,10 @@ impl Pending {
         let (slot, object, mechanism) = (self.slot, self.key, self.mechanism);
         let data = std::mem::take(&mut *self.input);
         match kind {
-            OpKind::Encrypt => DataRequest::Encrypt {
-                slot,
-                object,
-                mechanism,
-                data: SecretBytes::new(data),
-            },
-            OpKind::Decrypt => DataRequest::Decrypt {
-                slot,
-                object,
-                mechanism,
-                data,
-            },
-            OpKind::Sign => DataRequest::Sign {
-                slot,
-                object,
-                mechanism,
-                data,
-            },
-            OpKind::Verify => DataRequest::Verify {
-                slot,
-                object,
-                mechanism,
-                data,
-                signature: signature.to_vec(),
-            },
+            OpKind::Encrypt => DataRequest::Encrypt { slot, object, mechanism, data: SecretBytes::new(data) },
+            OpKind::Decrypt => DataRequest::Decrypt { slot, object, mechanism, data },
+            OpKind::Sign => DataRequest::Sign { slot, object, mechanism, data },
+            OpKind::Verify => DataRequest::Verify { slot, object, mechanism, data, signature: signature.to_vec() },
         }
     }
 }
@@ -117,11 +96,7 @@ impl Module {
         let mut guard = self.tables();
         let tables = &mut *guard;
         let (target, object) = tables.visible_object(session, key, now).map_err(|error| {
-            if error.ck_rv().0 == CKR_OBJECT_HANDLE_INVALID {
-                Error::rv(CKR_KEY_HANDLE_INVALID)
-            } else {
-                error
-            }
+            if error.ck_rv().0 == CKR_OBJECT_HANDLE_INVALID { Error::rv(CKR_KEY_HANDLE_INVALID) } else { error }
         })?;
         if !object.may_be_key() {
             return Err(Error::rv(CKR_KEY_HANDLE_INVALID));
@@ -140,19 +115,12 @@ impl Module {
     }
 
     /// `…Update`: buffers the data. Any error ends the operation.
-    pub fn crypto_update(
-        &self,
-        session: CK_SESSION_HANDLE,
-        kind: OpKind,
-        data: &[u8],
-    ) -> Result<()> {
+    pub fn crypto_update(&self, session: CK_SESSION_HANDLE, kind: OpKind, data: &[u8]) -> Result<()> {
         let now = self.stamp();
         let limit = self.pool.body_limit();
         let mut tables = self.tables();
         let slot_op = tables.sessions.get(session, now)?.op_mut(kind);
-        let op = slot_op
-            .as_mut()
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+        let op = slot_op.as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
         if let Err(error) = op.update(data, limit) {
             *slot_op = None;
             return Err(length_error(kind, error));
@@ -194,22 +162,14 @@ impl Module {
         let found = tables.sessions.get(session, now)?;
         let slot = found.slot;
         let slot_op = found.op_mut(kind);
-        let op = slot_op
-            .as_mut()
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+        let op = slot_op.as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
         let (op_id, key, mechanism) = (op.id, op.key, op.mechanism.clone());
         let step = match part {
             Part::Single(data) => op.single(data),
             Part::Final => op.finish(),
         };
         match (step, out) {
-            (Ok(Step::Send(input)), _) => Ok(Ok(Pending {
-                slot,
-                op_id,
-                key,
-                mechanism,
-                input,
-            })),
+            (Ok(Step::Send(input)), _) => Ok(Ok(Pending { slot, op_id, key, mechanism, input })),
             (Ok(Step::Ready(bytes)), Some(out)) => {
                 let delivery = out.deliver(bytes);
                 if delivery.is_complete() {
@@ -249,20 +209,13 @@ impl Module {
         scrub(request);
         let output = match (kind, answer) {
             (_, Err(error)) => Err(length_error(kind, error)),
-            (OpKind::Encrypt | OpKind::Sign, Ok(DataReply::Bytes(bytes))) => {
-                Ok(Zeroizing::new(bytes))
-            }
-            (OpKind::Decrypt, Ok(DataReply::Secret(secret))) => {
-                Ok(Zeroizing::new(secret.expose().to_vec()))
-            }
+            (OpKind::Encrypt | OpKind::Sign, Ok(DataReply::Bytes(bytes))) => Ok(Zeroizing::new(bytes)),
+            (OpKind::Decrypt, Ok(DataReply::Secret(secret))) => Ok(Zeroizing::new(secret.expose().to_vec())),
             _ => Err(Error::UnexpectedReply(kind.request_name())),
         };
 
         let mut tables = self.tables();
-        let found = tables
-            .sessions
-            .get_open(session)
-            .ok_or(Error::rv(CKR_SESSION_CLOSED))?;
+        let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
         let slot_op = found.op_mut(kind);
         if slot_op.as_ref().map(|op| op.id) != Some(op_id) {
             // Another thread ended or replaced the operation meanwhile.
@@ -287,12 +240,7 @@ impl Module {
 
     /// `C_Verify` and `C_VerifyFinal`: one round trip; the operation always
     /// ends.
-    pub fn verify_call(
-        &self,
-        session: CK_SESSION_HANDLE,
-        part: Part<'_>,
-        signature: &[u8],
-    ) -> Result<()> {
+    pub fn verify_call(&self, session: CK_SESSION_HANDLE, part: Part<'_>, signature: &[u8]) -> Result<()> {
         let now = self.stamp();
         // Verification keeps no result, so there is never one to deliver.
         let Ok(pending) = self.crypto_step(session, OpKind::Verify, part, now, None)? else {

@@ -6,9 +6,8 @@
 //! locked for longer than a lookup.
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_KEY_HANDLE_INVALID, CKR_KEY_INDIGESTIBLE,
-    CKR_MECHANISM_INVALID, CKR_MECHANISM_PARAM_INVALID, CKR_OPERATION_ACTIVE,
-    CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_KEY_HANDLE_INVALID, CKR_KEY_INDIGESTIBLE, CKR_MECHANISM_INVALID,
+    CKR_MECHANISM_PARAM_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
 };
 use p11kms_ffi::{Delivery, OutBuf};
 use p11kms_proto::pkcs11::{MechParam, Mechanism};
@@ -39,19 +38,13 @@ impl Module {
         let now = self.stamp();
         let mut tables = self.tables();
         let found = tables.sessions.get(session, now)?;
-        found
-            .digest
-            .take()
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))
+        found.digest.take().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))
     }
 
     /// Puts a digest that is still running back into its session.
     fn put_digest(&self, session: CK_SESSION_HANDLE, op: DigestOp) -> Result<()> {
         let mut tables = self.tables();
-        let found = tables
-            .sessions
-            .get_open(session)
-            .ok_or(Error::rv(CKR_SESSION_CLOSED))?;
+        let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
         found.digest = Some(op);
         Ok(())
     }
@@ -66,11 +59,7 @@ impl Module {
         data: &[u8],
         out: &mut OutBuf<'_>,
     ) -> Result<Delivery> {
-        let step = if final_call {
-            op.finish()
-        } else {
-            op.single(data)
-        };
+        let step = if final_call { op.finish() } else { op.single(data) };
         let delivery = match step {
             DigestStep::Deliver(bytes) => out.deliver(bytes),
             // Any error ends a digest (PKCS#11): the op is dropped here.
@@ -83,12 +72,7 @@ impl Module {
     }
 
     /// `C_Digest`.
-    pub fn digest(
-        &self,
-        session: CK_SESSION_HANDLE,
-        data: &[u8],
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    pub fn digest(&self, session: CK_SESSION_HANDLE, data: &[u8], out: &mut OutBuf<'_>) -> Result<Delivery> {
         let op = self.take_digest(session)?;
         self.deliver_digest(session, op, false, data, out)
     }
@@ -110,10 +94,7 @@ impl Module {
         let tables = &mut *guard;
         let found = tables.sessions.get(session, now)?;
         let slot = found.slot;
-        found
-            .digest
-            .take()
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+        found.digest.take().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
         if tables.objects.get(key, slot).is_err() {
             return Err(Error::rv(CKR_KEY_HANDLE_INVALID));
         }
@@ -121,11 +102,7 @@ impl Module {
     }
 
     /// `C_DigestFinal`.
-    pub fn digest_final(
-        &self,
-        session: CK_SESSION_HANDLE,
-        out: &mut OutBuf<'_>,
-    ) -> Result<Delivery> {
+    pub fn digest_final(&self, session: CK_SESSION_HANDLE, out: &mut OutBuf<'_>) -> Result<Delivery> {
         let op = self.take_digest(session)?;
         self.deliver_digest(session, op, true, &[], out)
     }

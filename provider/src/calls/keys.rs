@@ -3,8 +3,8 @@
 //! with their cached attributes, like found ones.
 
 use p11kms_ffi::sys::{
-    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKF_GENERATE, CKF_GENERATE_KEY_PAIR,
-    CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN,
+    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKR_SESSION_READ_ONLY,
+    CKR_USER_NOT_LOGGED_IN,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Attribute, Mechanism, ObjectDescription, SlotId};
@@ -35,22 +35,14 @@ impl Module {
             }
             slot
         };
-        self.fresh_slots()?
-            .check_mechanism(slot, mechanism.ty, function)?;
+        self.fresh_slots()?.check_mechanism(slot, mechanism.ty, function)?;
         Ok((slot, now))
     }
 
     /// Registers created objects and returns their handles.
-    fn register_created(
-        &self,
-        slot: SlotId,
-        objects: Vec<ObjectDescription>,
-    ) -> Vec<CK_OBJECT_HANDLE> {
+    fn register_created(&self, slot: SlotId, objects: Vec<ObjectDescription>) -> Vec<CK_OBJECT_HANDLE> {
         let mut tables = self.tables();
-        objects
-            .into_iter()
-            .map(|d| tables.objects.register(slot, d))
-            .collect()
+        objects.into_iter().map(|d| tables.objects.register(slot, d)).collect()
     }
 
     /// `C_GenerateKey`.
@@ -61,11 +53,7 @@ impl Module {
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
         let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE)?;
-        let request = DataRequest::GenerateKey {
-            slot,
-            mechanism: mechanism.clone(),
-            template: template.to_vec(),
-        };
+        let request = DataRequest::GenerateKey { slot, mechanism: mechanism.clone(), template: template.to_vec() };
         let objects = match self.pool.call(&request, Some(now.boot))? {
             DataReply::Objects(objects) if objects.len() == 1 => objects,
             _ => return Err(Error::UnexpectedReply("GenerateKey")),

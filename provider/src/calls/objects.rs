@@ -37,24 +37,13 @@ impl Tables {
         if found.is_private() && !logged_in {
             return Err(Error::rv(CKR_OBJECT_HANDLE_INVALID));
         }
-        Ok((
-            ObjectRef {
-                slot,
-                id: found.id,
-                now,
-            },
-            found,
-        ))
+        Ok((ObjectRef { slot, id: found.id, now }, found))
     }
 }
 
 impl Module {
     /// `C_FindObjectsInit`: one round trip fetches every match.
-    pub fn find_objects_init(
-        &self,
-        session: CK_SESSION_HANDLE,
-        template: &[Attribute],
-    ) -> Result<()> {
+    pub fn find_objects_init(&self, session: CK_SESSION_HANDLE, template: &[Attribute]) -> Result<()> {
         let now = self.stamp();
         let slot = {
             let mut tables = self.tables();
@@ -64,23 +53,14 @@ impl Module {
             }
             found.slot
         };
-        let request = DataRequest::FindObjects {
-            slot,
-            template: template.to_vec(),
-        };
+        let request = DataRequest::FindObjects { slot, template: template.to_vec() };
         let DataReply::Objects(descriptions) = self.pool.call(&request, Some(now.boot))? else {
             return Err(Error::UnexpectedReply("FindObjects"));
         };
         let mut guard = self.tables();
         let tables = &mut *guard;
-        let handles = descriptions
-            .into_iter()
-            .map(|d| tables.objects.register(slot, d))
-            .collect();
-        let found = tables
-            .sessions
-            .get_open(session)
-            .ok_or(Error::rv(CKR_SESSION_CLOSED))?;
+        let handles = descriptions.into_iter().map(|d| tables.objects.register(slot, d)).collect();
+        let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
         if found.find.is_some() {
             // Another thread started a search on this session meanwhile.
             return Err(Error::rv(CKR_OPERATION_ACTIVE));
@@ -90,18 +70,11 @@ impl Module {
     }
 
     /// `C_FindObjects`: the next page, from memory.
-    pub fn find_objects(
-        &self,
-        session: CK_SESSION_HANDLE,
-        max: usize,
-    ) -> Result<Vec<CK_OBJECT_HANDLE>> {
+    pub fn find_objects(&self, session: CK_SESSION_HANDLE, max: usize) -> Result<Vec<CK_OBJECT_HANDLE>> {
         let now = self.stamp();
         let mut tables = self.tables();
         let found = tables.sessions.get(session, now)?;
-        let find = found
-            .find
-            .as_mut()
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+        let find = found.find.as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
         Ok(find.next(max))
     }
 
@@ -110,11 +83,7 @@ impl Module {
         let now = self.stamp();
         let mut tables = self.tables();
         let found = tables.sessions.get(session, now)?;
-        found
-            .find
-            .take()
-            .map(drop)
-            .ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))
+        found.find.take().map(drop).ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))
     }
 
     /// `C_GetAttributeValue`: cached values and sensitive types are
@@ -129,23 +98,14 @@ impl Module {
         let (target, mut answers) = {
             let mut tables = self.tables();
             let (target, found) = tables.visible_object(session, object, now)?;
-            let answers: Vec<Option<AttributeValue>> =
-                types.iter().map(|ty| found.cached(*ty)).collect();
+            let answers: Vec<Option<AttributeValue>> = types.iter().map(|ty| found.cached(*ty)).collect();
             (target, answers)
         };
-        let missing: Vec<AttributeType> = types
-            .iter()
-            .zip(&answers)
-            .filter(|(_, answer)| answer.is_none())
-            .map(|(ty, _)| *ty)
-            .collect();
+        let missing: Vec<AttributeType> =
+            types.iter().zip(&answers).filter(|(_, answer)| answer.is_none()).map(|(ty, _)| *ty).collect();
         if !missing.is_empty() {
             let count = missing.len();
-            let request = DataRequest::GetAttributes {
-                slot: target.slot,
-                object: target.id,
-                types: missing,
-            };
+            let request = DataRequest::GetAttributes { slot: target.slot, object: target.id, types: missing };
             let values = match self.pool.call(&request, Some(target.now.boot))? {
                 DataReply::Attributes(values) if values.len() == count => values,
                 _ => return Err(Error::UnexpectedReply("GetAttributes")),
@@ -155,19 +115,12 @@ impl Module {
                 *answer = values.next();
             }
         }
-        Ok(answers
-            .into_iter()
-            .map(|answer| answer.unwrap_or(AttributeValue::Invalid))
-            .collect())
+        Ok(answers.into_iter().map(|answer| answer.unwrap_or(AttributeValue::Invalid)).collect())
     }
 
     /// `C_DestroyObject`: the daemon schedules the key's deletion; the
     /// handle is gone at once.
-    pub fn destroy_object(
-        &self,
-        session: CK_SESSION_HANDLE,
-        object: CK_OBJECT_HANDLE,
-    ) -> Result<()> {
+    pub fn destroy_object(&self, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) -> Result<()> {
         let now = self.stamp();
         let target = {
             let mut tables = self.tables();
@@ -176,13 +129,7 @@ impl Module {
             }
             tables.visible_object(session, object, now)?.0
         };
-        match self.pool.call(
-            &DataRequest::DestroyObject {
-                slot: target.slot,
-                object: target.id,
-            },
-            Some(now.boot),
-        )? {
+        match self.pool.call(&DataRequest::DestroyObject { slot: target.slot, object: target.id }, Some(now.boot))? {
             DataReply::Done => {
                 self.tables().objects.remove(object);
                 Ok(())

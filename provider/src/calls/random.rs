@@ -18,10 +18,7 @@ impl Module {
         for chunk in out.chunks_mut(CHUNK) {
             // A chunk is at most CHUNK bytes, so it always fits.
             let length = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
-            match self.pool.call(
-                &DataRequest::GenerateRandom { slot, length },
-                Some(now.boot),
-            )? {
+            match self.pool.call(&DataRequest::GenerateRandom { slot, length }, Some(now.boot))? {
                 DataReply::Secret(bytes) if bytes.len() == chunk.len() => {
                     chunk.copy_from_slice(bytes.expose());
                 }

@@ -3,9 +3,8 @@
 
 use p11kms_ffi::SessionInfo;
 use p11kms_ffi::sys::{
-    CK_FLAGS, CK_SESSION_HANDLE, CK_SLOT_ID, CK_USER_TYPE, CKF_SERIAL_SESSION,
-    CKR_FUNCTION_NOT_SUPPORTED, CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SLOT_ID_INVALID,
-    CKR_USER_ALREADY_LOGGED_IN, CKU_USER,
+    CK_FLAGS, CK_SESSION_HANDLE, CK_SLOT_ID, CK_USER_TYPE, CKF_SERIAL_SESSION, CKR_FUNCTION_NOT_SUPPORTED,
+    CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SLOT_ID_INVALID, CKR_USER_ALREADY_LOGGED_IN, CKU_USER,
 };
 use p11kms_proto::SecretBytes;
 use p11kms_proto::data::{DataReply, DataRequest};
@@ -53,9 +52,7 @@ impl Module {
     /// session call already succeeded, so a failure here changes nothing
     /// for the application.
     fn logout_quietly(&self, slot: SlotId, now: Stamp) {
-        let _ = self
-            .pool
-            .call(&DataRequest::Logout { slot }, Some(now.boot));
+        let _ = self.pool.call(&DataRequest::Logout { slot }, Some(now.boot));
     }
 
     /// `C_GetSessionInfo`.
@@ -82,11 +79,7 @@ impl Module {
         if username.is_some() {
             return Err(Error::rv(CKR_FUNCTION_NOT_SUPPORTED));
         }
-        let request = DataRequest::Login {
-            slot,
-            user_type,
-            pin: SecretBytes::new(pin.to_vec()),
-        };
+        let request = DataRequest::Login { slot, user_type, pin: SecretBytes::new(pin.to_vec()) };
         // The login is recorded with the stamp of the exchange: if every
         // connection had closed in between, the daemon's login is newer
         // than `now`.
@@ -118,10 +111,7 @@ impl Module {
             tables.sessions.check_logout(slot, now)?;
             slot
         };
-        match self
-            .pool
-            .call(&DataRequest::Logout { slot }, Some(now.boot))
-        {
+        match self.pool.call(&DataRequest::Logout { slot }, Some(now.boot)) {
             Ok(DataReply::Done) => {
                 self.tables().sessions.logged_out(slot);
                 Ok(())

@@ -59,20 +59,11 @@ impl Module {
 
     /// `C_GetMechanismList`.
     pub fn mechanism_list(&self, slot: CK_SLOT_ID) -> Result<Vec<CK_MECHANISM_TYPE>> {
-        Ok(self
-            .fresh_slots()?
-            .mechanisms(slot)?
-            .into_iter()
-            .map(|m| m.ty)
-            .collect())
+        Ok(self.fresh_slots()?.mechanisms(slot)?.into_iter().map(|m| m.ty).collect())
     }
 
     /// `C_GetMechanismInfo`.
-    pub fn mechanism_info(
-        &self,
-        slot: CK_SLOT_ID,
-        mechanism: CK_MECHANISM_TYPE,
-    ) -> Result<MechanismInfo> {
+    pub fn mechanism_info(&self, slot: CK_SLOT_ID, mechanism: CK_MECHANISM_TYPE) -> Result<MechanismInfo> {
         self.fresh_slots()?.mechanism(slot, mechanism)
     }
 }

@@ -45,29 +45,15 @@ pub struct Connection {
 impl Connection {
     /// Connects and says hello.
     pub fn open(path: &Path, client_id: ClientId) -> Result<Self> {
-        let stream = UnixStream::connect(path).map_err(|source| Error::Connect {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let stream =
+            UnixStream::connect(path).map_err(|source| Error::Connect { path: path.display().to_string(), source })?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
         // Until the daemon states its limit, only the protocol's cap holds.
-        let mut connection = Self {
-            stream,
-            next_id: 1,
-            boot_id: [0; 16],
-            max_body_len: MAX_BODY_LEN,
-        };
-        let hello = DataRequest::Hello {
-            client_id,
-            module_version: env!("CARGO_PKG_VERSION").into(),
-        };
+        let mut connection = Self { stream, next_id: 1, boot_id: [0; 16], max_body_len: MAX_BODY_LEN };
+        let hello = DataRequest::Hello { client_id, module_version: env!("CARGO_PKG_VERSION").into() };
         match connection.round_trip(&hello)? {
-            Ok(DataReply::Welcome {
-                boot_id,
-                max_body_len,
-                ..
-            }) => {
+            Ok(DataReply::Welcome { boot_id, max_body_len, .. }) => {
                 connection.boot_id = boot_id;
                 connection.max_body_len = max_body_len.min(MAX_BODY_LEN);
                 Ok(connection)
@@ -93,27 +79,21 @@ impl Connection {
     pub fn round_trip(&mut self, request: &DataRequest) -> Result<DataResult> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let mut frame =
-            encode_frame(MessageKind::DataRequest, id, request).map_err(Error::Encode)?;
+        let mut frame = encode_frame(MessageKind::DataRequest, id, request).map_err(Error::Encode)?;
         let body_len = frame.len().saturating_sub(HEADER_LEN);
         if body_len > self.max_body_len as usize {
             frame.zeroize();
-            return Err(Error::TooLarge {
-                len: body_len,
-                limit: self.max_body_len,
-            });
+            return Err(Error::TooLarge { len: body_len, limit: self.max_body_len });
         }
         let written = std::io::Write::write_all(&mut self.stream, &frame);
         frame.zeroize();
         written?;
 
-        let (header, mut body) =
-            read_frame(&mut self.stream, MAX_BODY_LEN)?.ok_or(Error::Closed)?;
+        let (header, mut body) = read_frame(&mut self.stream, MAX_BODY_LEN)?.ok_or(Error::Closed)?;
         let reply = match header.kind {
-            MessageKind::DataResponse if header.request_id != id => Err(Error::RequestIdMismatch {
-                expected: id,
-                got: header.request_id,
-            }),
+            MessageKind::DataResponse if header.request_id != id => {
+                Err(Error::RequestIdMismatch { expected: id, got: header.request_id })
+            }
             MessageKind::DataResponse => decode_body::<DataResult>(&body).map_err(Error::Decode),
             MessageKind::ProtocolError => match decode_body::<ProtocolError>(&body) {
                 Ok(refusal) => Err(Error::Refused(refusal)),
@@ -144,10 +124,7 @@ impl Connection {
         if n < 0 {
             // Nothing to read: the normal state of an idle connection.
             let err = std::io::Error::last_os_error();
-            return matches!(
-                err.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-            );
+            return matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted);
         }
         // 0: closed by the daemon; more: bytes nobody asked for (likely a
         // protocol error before closing). Either way, not reusable.

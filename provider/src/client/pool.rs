@@ -63,10 +63,7 @@ struct Tracked {
 impl Tracked {
     fn new(connection: Connection, links: &Arc<Mutex<Links>>) -> Self {
         lock(links).open += 1;
-        Self {
-            connection,
-            links: Arc::clone(links),
-        }
+        Self { connection, links: Arc::clone(links) }
     }
 }
 
@@ -122,10 +119,7 @@ impl Pool {
         // Link first: a bump of either after these reads only makes the
         // stamp look older, never newer than the truth.
         let link = lock(&self.links).generation;
-        Stamp {
-            boot: self.epoch(),
-            link,
-        }
+        Stamp { boot: self.epoch(), link }
     }
 
     /// The largest request body the daemon last said it accepts.
@@ -142,11 +136,7 @@ impl Pool {
     /// [`Pool::call`], also returning the stamp the answer was given in
     /// (read while the connection was still open, so that the link
     /// generation cannot have moved on during the exchange).
-    pub fn exchange(
-        &self,
-        request: &DataRequest,
-        epoch: Option<u64>,
-    ) -> Result<(DataReply, Stamp)> {
+    pub fn exchange(&self, request: &DataRequest, epoch: Option<u64>) -> Result<(DataReply, Stamp)> {
         let mut connection = self.checkout()?;
         if epoch.is_some_and(|epoch| epoch != self.epoch()) {
             self.checkin(connection);
@@ -179,8 +169,7 @@ impl Pool {
             }
         }
         let connection = Connection::open(&self.socket, self.client_id)?;
-        self.max_body_len
-            .store(connection.max_body_len(), Ordering::Relaxed);
+        self.max_body_len.store(connection.max_body_len(), Ordering::Relaxed);
         self.note_boot(connection.boot_id());
         Ok(Tracked::new(connection, &self.links))
     }
@@ -249,16 +238,11 @@ mod tests {
         let daemon = FakeDaemon::start(|_| Action::Reply(Ok(DataReply::Done)));
         let pool = Pool::new(daemon.path(), [7; 16]);
         for _ in 0..3 {
-            assert!(matches!(
-                pool.call(&DataRequest::Logout { slot: 1 }, None),
-                Ok(DataReply::Done)
-            ));
+            assert!(matches!(pool.call(&DataRequest::Logout { slot: 1 }, None), Ok(DataReply::Done)));
         }
         let seen = daemon.frames();
         assert_eq!(seen.len(), 4, "one Hello and three requests: {seen:?}");
-        assert!(
-            matches!(&seen[0].1, DataRequest::Hello { client_id, .. } if *client_id == [7; 16])
-        );
+        assert!(matches!(&seen[0].1, DataRequest::Hello { client_id, .. } if *client_id == [7; 16]));
         let ids: Vec<u32> = seen.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, vec![1, 2, 3, 4], "ids grow per connection");
         assert_eq!(daemon.connections(), 1, "the idle connection is reused");
@@ -269,9 +253,7 @@ mod tests {
         let daemon = FakeDaemon::start(|_| Action::Reply(Err(CkRv(CKR_PIN_INCORRECT))));
         let pool = Pool::new(daemon.path(), [7; 16]);
         for _ in 0..2 {
-            let err = pool
-                .call(&DataRequest::ListSlots, None)
-                .expect_err("refused");
+            let err = pool.call(&DataRequest::ListSlots, None).expect_err("refused");
             assert_eq!(rv(err), CKR_PIN_INCORRECT);
         }
         assert_eq!(daemon.connections(), 1);
@@ -288,17 +270,11 @@ mod tests {
             _ => Action::Reply(Ok(DataReply::Done)),
         });
         let pool = Pool::new(daemon.path(), [7; 16]);
-        let err = pool
-            .call(&DataRequest::ListSlots, None)
-            .expect_err("refused");
+        let err = pool.call(&DataRequest::ListSlots, None).expect_err("refused");
         assert!(matches!(err, Error::Refused(_)));
         assert_eq!(rv(err), CKR_DEVICE_ERROR);
         assert!(pool.call(&DataRequest::Logout { slot: 1 }, None).is_ok());
-        assert_eq!(
-            daemon.connections(),
-            2,
-            "a new connection after the refusal"
-        );
+        assert_eq!(daemon.connections(), 2, "a new connection after the refusal");
     }
 
     #[test]
@@ -309,26 +285,12 @@ mod tests {
             _ => Action::Reply(Ok(DataReply::Done)),
         });
         let pool = Pool::new(daemon.path(), [7; 16]);
-        let err = pool
-            .call(&DataRequest::ListSlots, None)
-            .expect_err("mismatch");
+        let err = pool.call(&DataRequest::ListSlots, None).expect_err("mismatch");
         assert!(matches!(err, Error::RequestIdMismatch { .. }), "{err:?}");
         assert_eq!(rv(err), CKR_DEVICE_ERROR);
-        let err = pool
-            .call(&DataRequest::Logout { slot: 1 }, None)
-            .expect_err("hung up");
+        let err = pool.call(&DataRequest::Logout { slot: 1 }, None).expect_err("hung up");
         assert_eq!(rv(err), CKR_DEVICE_ERROR);
-        assert!(
-            pool.call(
-                &DataRequest::Login {
-                    slot: 1,
-                    user_type: 1,
-                    pin: "1".into()
-                },
-                None
-            )
-            .is_ok()
-        );
+        assert!(pool.call(&DataRequest::Login { slot: 1, user_type: 1, pin: "1".into() }, None).is_ok());
         assert_eq!(daemon.connections(), 3);
     }
 
@@ -337,9 +299,7 @@ mod tests {
         let dir = TempDir::new("pool");
         let path = dir.path().join("data.sock");
         let pool = Pool::new(path.clone(), [7; 16]);
-        let err = pool
-            .call(&DataRequest::ListSlots, None)
-            .expect_err("nobody there");
+        let err = pool.call(&DataRequest::ListSlots, None).expect_err("nobody there");
         assert!(matches!(err, Error::Connect { .. }));
         assert_eq!(rv(err), CKR_DEVICE_ERROR);
         let _daemon = FakeDaemon::start_at(path, |_| Action::Reply(Ok(DataReply::Done)));
@@ -355,19 +315,13 @@ mod tests {
         daemon.restart();
         // The idle connection is found dead before use, a new one shows the
         // new boot id, and the call for an epoch-0 session is not sent.
-        let err = pool
-            .call(&DataRequest::ListSlots, Some(0))
-            .expect_err("restarted");
+        let err = pool.call(&DataRequest::ListSlots, Some(0)).expect_err("restarted");
         assert_eq!(rv(err), CKR_SESSION_HANDLE_INVALID);
         assert_eq!(pool.epoch(), 1);
         assert!(pool.call(&DataRequest::ListSlots, Some(1)).is_ok());
         assert!(pool.call(&DataRequest::ListSlots, None).is_ok());
         let requests = daemon.requests();
-        assert_eq!(
-            requests.len(),
-            3,
-            "the stale session's request never went out: {requests:?}"
-        );
+        assert_eq!(requests.len(), 3, "the stale session's request never went out: {requests:?}");
     }
 
     #[test]
@@ -385,11 +339,7 @@ mod tests {
         assert!(matches!(err, Error::TooLarge { limit: 64, .. }));
         assert_eq!(pool.body_limit(), 64);
         assert!(pool.call(&DataRequest::ListSlots, None).is_ok());
-        assert_eq!(
-            daemon.connections(),
-            1,
-            "nothing was sent: the connection stays"
-        );
+        assert_eq!(daemon.connections(), 1, "nothing was sent: the connection stays");
     }
 
     #[test]
@@ -399,18 +349,13 @@ mod tests {
             _ => Action::Reply(Ok(DataReply::Done)),
         });
         let pool = Pool::new(daemon.path(), [7; 16]);
-        let (_, first) = pool
-            .exchange(&DataRequest::ListSlots, None)
-            .expect("answered");
+        let (_, first) = pool.exchange(&DataRequest::ListSlots, None).expect("answered");
         assert_eq!(pool.stamp(), first);
-        pool.call(&DataRequest::Logout { slot: 1 }, None)
-            .expect_err("hung up");
+        pool.call(&DataRequest::Logout { slot: 1 }, None).expect_err("hung up");
         let after = pool.stamp();
         assert_eq!(after.boot, first.boot, "same daemon");
         assert_ne!(after.link, first.link, "but it forgot this client's logins");
-        let (_, again) = pool
-            .exchange(&DataRequest::ListSlots, None)
-            .expect("answered");
+        let (_, again) = pool.exchange(&DataRequest::ListSlots, None).expect("answered");
         assert_eq!(again, after, "a new connection does not start a generation");
     }
 }

@@ -12,86 +12,36 @@ fn sign_single_part_with_two_call_convention() {
     let ecdsa = Mechanism::new(CKM_ECDSA);
 
     assert_eq!(
-        code(m.crypto_output(
-            session,
-            OpKind::Sign,
-            Part::Single(b"x"),
-            &mut OutBuf::query()
-        )),
+        code(m.crypto_output(session, OpKind::Sign, Part::Single(b"x"), &mut OutBuf::query())),
         CKR_OPERATION_NOT_INITIALIZED
     );
-    m.crypto_init(session, OpKind::Sign, &ecdsa, key)
-        .expect("init");
-    assert_eq!(
-        code(m.crypto_init(session, OpKind::Sign, &ecdsa, key)),
-        CKR_OPERATION_ACTIVE
-    );
-    assert!(
-        daemon
-            .requests()
-            .iter()
-            .all(|r| !matches!(r, DataRequest::Sign { .. })),
-        "init is local"
-    );
+    m.crypto_init(session, OpKind::Sign, &ecdsa, key).expect("init");
+    assert_eq!(code(m.crypto_init(session, OpKind::Sign, &ecdsa, key)), CKR_OPERATION_ACTIVE);
+    assert!(daemon.requests().iter().all(|r| !matches!(r, DataRequest::Sign { .. })), "init is local");
 
-    let length = m
-        .crypto_output(
-            session,
-            OpKind::Sign,
-            Part::Single(b"hello"),
-            &mut OutBuf::query(),
-        )
-        .expect("query");
+    let length = m.crypto_output(session, OpKind::Sign, Part::Single(b"hello"), &mut OutBuf::query()).expect("query");
     assert_eq!(length, Delivery::LengthOnly(9));
     let mut small = [0u8; 4];
-    let too_small = m.crypto_output(
-        session,
-        OpKind::Sign,
-        Part::Single(b"hello"),
-        &mut OutBuf::buffer(&mut small),
-    );
+    let too_small = m.crypto_output(session, OpKind::Sign, Part::Single(b"hello"), &mut OutBuf::buffer(&mut small));
     assert_eq!(too_small.ok(), Some(Delivery::TooSmall(9)));
     let mut buffer = [0u8; 64];
-    let written = m.crypto_output(
-        session,
-        OpKind::Sign,
-        Part::Single(b"hello"),
-        &mut OutBuf::buffer(&mut buffer),
-    );
+    let written = m.crypto_output(session, OpKind::Sign, Part::Single(b"hello"), &mut OutBuf::buffer(&mut buffer));
     assert_eq!(written.ok(), Some(Delivery::Written(9)));
     assert_eq!(&buffer[..9], b"sig:hello");
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::Sign { .. })), 1, "one round trip for three calls");
     assert_eq!(
-        count(&daemon, |r| matches!(r, DataRequest::Sign { .. })),
-        1,
-        "one round trip for three calls"
-    );
-    assert_eq!(
-        code(m.crypto_output(
-            session,
-            OpKind::Sign,
-            Part::Single(b"hello"),
-            &mut OutBuf::query()
-        )),
+        code(m.crypto_output(session, OpKind::Sign, Part::Single(b"hello"), &mut OutBuf::query())),
         CKR_OPERATION_NOT_INITIALIZED,
         "delivered: the operation is over"
     );
 
     // A daemon error ends the operation.
-    m.crypto_init(session, OpKind::Sign, &ecdsa, key)
-        .expect("init");
+    m.crypto_init(session, OpKind::Sign, &ecdsa, key).expect("init");
     assert_eq!(
-        code(m.crypto_output(
-            session,
-            OpKind::Sign,
-            Part::Single(b"fail"),
-            &mut OutBuf::query()
-        )),
+        code(m.crypto_output(session, OpKind::Sign, Part::Single(b"fail"), &mut OutBuf::query())),
         CKR_FUNCTION_FAILED
     );
-    assert_eq!(
-        code(m.crypto_update(session, OpKind::Sign, b"x")),
-        CKR_OPERATION_NOT_INITIALIZED
-    );
+    assert_eq!(code(m.crypto_update(session, OpKind::Sign, b"x")), CKR_OPERATION_NOT_INITIALIZED);
 }
 
 #[test]
@@ -106,51 +56,24 @@ fn init_checks_are_local() {
     let before = daemon.requests().len();
 
     let ecdsa = Mechanism::new(CKM_ECDSA);
+    assert_eq!(code(m.crypto_init(session, OpKind::Sign, &ecdsa, aes)), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_eq!(code(m.crypto_init(session, OpKind::Sign, &ecdsa, data)), CKR_KEY_HANDLE_INVALID);
+    assert_eq!(code(m.crypto_init(session, OpKind::Sign, &ecdsa, 9999)), CKR_KEY_HANDLE_INVALID);
     assert_eq!(
-        code(m.crypto_init(session, OpKind::Sign, &ecdsa, aes)),
-        CKR_KEY_FUNCTION_NOT_PERMITTED
-    );
-    assert_eq!(
-        code(m.crypto_init(session, OpKind::Sign, &ecdsa, data)),
-        CKR_KEY_HANDLE_INVALID
-    );
-    assert_eq!(
-        code(m.crypto_init(session, OpKind::Sign, &ecdsa, 9999)),
-        CKR_KEY_HANDLE_INVALID
-    );
-    assert_eq!(
-        code(m.crypto_init(
-            session,
-            OpKind::Sign,
-            &Mechanism::new(CKM_RSA_PKCS),
-            private
-        )),
+        code(m.crypto_init(session, OpKind::Sign, &Mechanism::new(CKM_RSA_PKCS), private)),
         CKR_MECHANISM_INVALID
     );
     assert_eq!(
         code(m.crypto_init(session, OpKind::Sign, &Mechanism::new(CKM_AES_GCM), private)),
         CKR_MECHANISM_INVALID
     );
-    assert_eq!(
-        code(m.crypto_init(9999, OpKind::Sign, &ecdsa, private)),
-        CKR_SESSION_HANDLE_INVALID
-    );
-    m.crypto_init(session, OpKind::Verify, &ecdsa, public)
-        .expect("verify init");
-    m.crypto_init(session, OpKind::Sign, &ecdsa, private)
-        .expect("sign init alongside");
-    assert_eq!(
-        daemon.requests().len(),
-        before,
-        "no round trip for any init"
-    );
+    assert_eq!(code(m.crypto_init(9999, OpKind::Sign, &ecdsa, private)), CKR_SESSION_HANDLE_INVALID);
+    m.crypto_init(session, OpKind::Verify, &ecdsa, public).expect("verify init");
+    m.crypto_init(session, OpKind::Sign, &ecdsa, private).expect("sign init alongside");
+    assert_eq!(daemon.requests().len(), before, "no round trip for any init");
 
     let other = m.open_session(3, RO).expect("open");
-    assert_eq!(
-        code(m.crypto_init(other, OpKind::Sign, &ecdsa, private)),
-        CKR_KEY_HANDLE_INVALID,
-        "another slot's key"
-    );
+    assert_eq!(code(m.crypto_init(other, OpKind::Sign, &ecdsa, private)), CKR_KEY_HANDLE_INVALID, "another slot's key");
 }
 
 #[test]
@@ -162,46 +85,22 @@ fn multi_part_sign_and_verify_send_once() {
     let public = handle_of(&m, session, CKO_PUBLIC_KEY);
     let ecdsa = Mechanism::new(CKM_ECDSA);
 
-    assert_eq!(
-        code(m.crypto_update(session, OpKind::Sign, b"x")),
-        CKR_OPERATION_NOT_INITIALIZED
-    );
-    m.crypto_init(session, OpKind::Sign, &ecdsa, private)
-        .expect("init");
-    m.crypto_update(session, OpKind::Sign, b"hel")
-        .expect("update");
-    m.crypto_update(session, OpKind::Sign, b"lo")
-        .expect("update");
+    assert_eq!(code(m.crypto_update(session, OpKind::Sign, b"x")), CKR_OPERATION_NOT_INITIALIZED);
+    m.crypto_init(session, OpKind::Sign, &ecdsa, private).expect("init");
+    m.crypto_update(session, OpKind::Sign, b"hel").expect("update");
+    m.crypto_update(session, OpKind::Sign, b"lo").expect("update");
     let mut buffer = [0u8; 64];
-    let signed = m.crypto_output(
-        session,
-        OpKind::Sign,
-        Part::Final,
-        &mut OutBuf::buffer(&mut buffer),
-    );
+    let signed = m.crypto_output(session, OpKind::Sign, Part::Final, &mut OutBuf::buffer(&mut buffer));
     assert_eq!(signed.ok(), Some(Delivery::Written(9)));
     assert_eq!(&buffer[..9], b"sig:hello");
-    let signs: Vec<_> = daemon
-        .requests()
-        .into_iter()
-        .filter(|r| matches!(r, DataRequest::Sign { .. }))
-        .collect();
-    assert!(
-        matches!(&signs[..], [DataRequest::Sign { data, object: PRIVATE_KEY, .. }] if data == b"hello")
-    );
+    let signs: Vec<_> = daemon.requests().into_iter().filter(|r| matches!(r, DataRequest::Sign { .. })).collect();
+    assert!(matches!(&signs[..], [DataRequest::Sign { data, object: PRIVATE_KEY, .. }] if data == b"hello"));
 
     // C_Sign cannot end a multi-part operation; the error ends it.
-    m.crypto_init(session, OpKind::Sign, &ecdsa, private)
-        .expect("init");
-    m.crypto_update(session, OpKind::Sign, b"a")
-        .expect("update");
+    m.crypto_init(session, OpKind::Sign, &ecdsa, private).expect("init");
+    m.crypto_update(session, OpKind::Sign, b"a").expect("update");
     assert_eq!(
-        code(m.crypto_output(
-            session,
-            OpKind::Sign,
-            Part::Single(b"a"),
-            &mut OutBuf::query()
-        )),
+        code(m.crypto_output(session, OpKind::Sign, Part::Single(b"a"), &mut OutBuf::query())),
         CKR_OPERATION_ACTIVE
     );
     assert_eq!(
@@ -209,33 +108,15 @@ fn multi_part_sign_and_verify_send_once() {
         CKR_OPERATION_NOT_INITIALIZED
     );
 
-    m.crypto_init(session, OpKind::Verify, &ecdsa, public)
-        .expect("init");
-    m.verify_call(session, Part::Single(b"hello"), b"sig:hello")
-        .expect("valid");
-    assert_eq!(
-        code(m.verify_call(session, Part::Single(b"hello"), b"sig:hello")),
-        CKR_OPERATION_NOT_INITIALIZED
-    );
-    m.crypto_init(session, OpKind::Verify, &ecdsa, public)
-        .expect("init");
-    m.crypto_update(session, OpKind::Verify, b"hel")
-        .expect("update");
-    m.crypto_update(session, OpKind::Verify, b"lo")
-        .expect("update");
-    assert_eq!(
-        code(m.verify_call(session, Part::Final, b"sig:nope")),
-        CKR_SIGNATURE_INVALID
-    );
-    assert_eq!(
-        code(m.verify_call(session, Part::Final, b"sig:hello")),
-        CKR_OPERATION_NOT_INITIALIZED,
-        "ended"
-    );
-    assert_eq!(
-        count(&daemon, |r| matches!(r, DataRequest::Verify { .. })),
-        2
-    );
+    m.crypto_init(session, OpKind::Verify, &ecdsa, public).expect("init");
+    m.verify_call(session, Part::Single(b"hello"), b"sig:hello").expect("valid");
+    assert_eq!(code(m.verify_call(session, Part::Single(b"hello"), b"sig:hello")), CKR_OPERATION_NOT_INITIALIZED);
+    m.crypto_init(session, OpKind::Verify, &ecdsa, public).expect("init");
+    m.crypto_update(session, OpKind::Verify, b"hel").expect("update");
+    m.crypto_update(session, OpKind::Verify, b"lo").expect("update");
+    assert_eq!(code(m.verify_call(session, Part::Final, b"sig:nope")), CKR_SIGNATURE_INVALID);
+    assert_eq!(code(m.verify_call(session, Part::Final, b"sig:hello")), CKR_OPERATION_NOT_INITIALIZED, "ended");
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::Verify { .. })), 2);
 }
 
 #[test]
@@ -246,68 +127,37 @@ fn encrypt_and_decrypt_multi_part_return_everything_at_final() {
     let aes = handle_of(&m, session, CKO_SECRET_KEY);
     let gcm = Mechanism::new(CKM_AES_GCM);
 
-    m.crypto_init(session, OpKind::Encrypt, &gcm, aes)
-        .expect("init");
+    m.crypto_init(session, OpKind::Encrypt, &gcm, aes).expect("init");
     // A length query of an update buffers nothing; the real call does.
     assert_eq!(
-        m.crypto_update_output(session, OpKind::Encrypt, b"abc", &mut OutBuf::query())
-            .ok(),
+        m.crypto_update_output(session, OpKind::Encrypt, b"abc", &mut OutBuf::query()).ok(),
         Some(Delivery::LengthOnly(0))
     );
     let mut none = [0u8; 16];
     assert_eq!(
-        m.crypto_update_output(
-            session,
-            OpKind::Encrypt,
-            b"abc",
-            &mut OutBuf::buffer(&mut none)
-        )
-        .ok(),
+        m.crypto_update_output(session, OpKind::Encrypt, b"abc", &mut OutBuf::buffer(&mut none)).ok(),
         Some(Delivery::Written(0))
     );
     assert_eq!(
-        m.crypto_update_output(
-            session,
-            OpKind::Encrypt,
-            b"def",
-            &mut OutBuf::buffer(&mut none)
-        )
-        .ok(),
+        m.crypto_update_output(session, OpKind::Encrypt, b"def", &mut OutBuf::buffer(&mut none)).ok(),
         Some(Delivery::Written(0))
     );
     assert_eq!(
-        m.crypto_output(session, OpKind::Encrypt, Part::Final, &mut OutBuf::query())
-            .ok(),
+        m.crypto_output(session, OpKind::Encrypt, Part::Final, &mut OutBuf::query()).ok(),
         Some(Delivery::LengthOnly(6))
     );
     let mut ciphertext = [0u8; 6];
     assert_eq!(
-        m.crypto_output(
-            session,
-            OpKind::Encrypt,
-            Part::Final,
-            &mut OutBuf::buffer(&mut ciphertext)
-        )
-        .ok(),
+        m.crypto_output(session, OpKind::Encrypt, Part::Final, &mut OutBuf::buffer(&mut ciphertext)).ok(),
         Some(Delivery::Written(6))
     );
     assert_eq!(ciphertext.to_vec(), flip(b"abcdef"));
-    assert_eq!(
-        count(&daemon, |r| matches!(r, DataRequest::Encrypt { .. })),
-        1
-    );
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::Encrypt { .. })), 1);
 
-    m.crypto_init(session, OpKind::Decrypt, &gcm, aes)
-        .expect("init");
+    m.crypto_init(session, OpKind::Decrypt, &gcm, aes).expect("init");
     let mut plaintext = [0u8; 6];
     assert_eq!(
-        m.crypto_output(
-            session,
-            OpKind::Decrypt,
-            Part::Single(&ciphertext),
-            &mut OutBuf::buffer(&mut plaintext)
-        )
-        .ok(),
+        m.crypto_output(session, OpKind::Decrypt, Part::Single(&ciphertext), &mut OutBuf::buffer(&mut plaintext)).ok(),
         Some(Delivery::Written(6))
     );
     assert_eq!(&plaintext, b"abcdef");
@@ -321,25 +171,12 @@ fn oversized_input_ends_the_operation_with_the_right_code() {
     let session = logged_in_session(&m, RO);
     let aes = handle_of(&m, session, CKO_SECRET_KEY);
     let gcm = Mechanism::new(CKM_AES_GCM);
-    m.crypto_init(session, OpKind::Decrypt, &gcm, aes)
-        .expect("init");
+    m.crypto_init(session, OpKind::Decrypt, &gcm, aes).expect("init");
+    assert_eq!(code(m.crypto_update(session, OpKind::Decrypt, &[0; 300])), CKR_ENCRYPTED_DATA_LEN_RANGE);
+    assert_eq!(code(m.crypto_update(session, OpKind::Decrypt, b"x")), CKR_OPERATION_NOT_INITIALIZED);
+    m.crypto_init(session, OpKind::Encrypt, &gcm, aes).expect("init");
     assert_eq!(
-        code(m.crypto_update(session, OpKind::Decrypt, &[0; 300])),
-        CKR_ENCRYPTED_DATA_LEN_RANGE
-    );
-    assert_eq!(
-        code(m.crypto_update(session, OpKind::Decrypt, b"x")),
-        CKR_OPERATION_NOT_INITIALIZED
-    );
-    m.crypto_init(session, OpKind::Encrypt, &gcm, aes)
-        .expect("init");
-    assert_eq!(
-        code(m.crypto_output(
-            session,
-            OpKind::Encrypt,
-            Part::Single(&[0; 300]),
-            &mut OutBuf::query()
-        )),
+        code(m.crypto_output(session, OpKind::Encrypt, Part::Single(&[0; 300]), &mut OutBuf::query())),
         CKR_DATA_LEN_RANGE
     );
     assert_eq!(

@@ -12,17 +12,10 @@ fn daemon_restart_invalidates_sessions_and_logins() {
     logins.lock().expect("lock").clear();
     daemon.restart();
 
-    assert_eq!(
-        code(m.find_objects_init(session, &[])),
-        CKR_SESSION_HANDLE_INVALID
-    );
+    assert_eq!(code(m.find_objects_init(session, &[])), CKR_SESSION_HANDLE_INVALID);
     assert_eq!(code(m.session_info(session)), CKR_SESSION_HANDLE_INVALID);
     let fresh = m.open_session(1, RW).expect("open after restart");
-    assert_eq!(
-        m.session_info(fresh).map(|i| i.state).ok(),
-        Some(CKS_RW_PUBLIC_SESSION),
-        "login is gone"
-    );
+    assert_eq!(m.session_info(fresh).map(|i| i.state).ok(), Some(CKS_RW_PUBLIC_SESSION), "login is gone");
     m.login(fresh, CKU_USER, PIN, None).expect("login again");
     // Object handles survive: the daemon's ids are stable.
     assert_eq!(handle_of(&m, fresh, CKO_PRIVATE_KEY), key);
@@ -36,20 +29,11 @@ fn losing_the_connection_ends_the_login_but_not_the_session() {
     let session = logged_in_session(&m, RW);
     // The daemon hangs up; with its last connection gone, the client's
     // logins are gone on the daemon's side too.
-    assert_eq!(
-        code(m.generate_random(session, &mut [0u8; 13])),
-        CKR_DEVICE_ERROR
-    );
+    assert_eq!(code(m.generate_random(session, &mut [0u8; 13])), CKR_DEVICE_ERROR);
     logins.lock().expect("lock").clear();
-    assert_eq!(
-        m.session_info(session).map(|i| i.state).ok(),
-        Some(CKS_RW_PUBLIC_SESSION)
-    );
+    assert_eq!(m.session_info(session).map(|i| i.state).ok(), Some(CKS_RW_PUBLIC_SESSION));
     m.login(session, CKU_USER, PIN, None).expect("log in again");
-    assert_eq!(
-        m.session_info(session).map(|i| i.state).ok(),
-        Some(CKS_RW_USER_FUNCTIONS)
-    );
+    assert_eq!(m.session_info(session).map(|i| i.state).ok(), Some(CKS_RW_USER_FUNCTIONS));
 }
 
 #[test]
@@ -65,16 +49,10 @@ fn two_threads_have_requests_in_flight_at_once() {
             ready.notify_all();
             // Wait (bounded) for the other request to arrive too.
             let (mut guard, _) = ready
-                .wait_timeout_while(guard, Duration::from_secs(5), |(in_flight, max)| {
-                    *in_flight < 2 && *max < 2
-                })
+                .wait_timeout_while(guard, Duration::from_secs(5), |(in_flight, max)| *in_flight < 2 && *max < 2)
                 .expect("wait");
             guard.0 -= 1;
-            return Action::Reply(Ok(DataReply::Secret(SecretBytes::new(vec![
-                1;
-                *length
-                    as usize
-            ]))));
+            return Action::Reply(Ok(DataReply::Secret(SecretBytes::new(vec![1; *length as usize]))));
         }
         Action::Reply(Ok(DataReply::Slots(vec![SlotDescription {
             id: 1,
@@ -96,9 +74,5 @@ fn two_threads_have_requests_in_flight_at_once() {
     for thread in threads {
         thread.join().expect("thread");
     }
-    assert_eq!(
-        state.0.lock().expect("lock").1,
-        2,
-        "both requests were in flight together"
-    );
+    assert_eq!(state.0.lock().expect("lock").1, 2, "both requests were in flight together");
 }

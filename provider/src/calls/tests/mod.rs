@@ -19,8 +19,7 @@ use p11kms_ffi::sys::*;
 use p11kms_ffi::{Delivery, OutBuf};
 use p11kms_proto::data::{DataReply, DataRequest, DataResult};
 use p11kms_proto::pkcs11::{
-    Attribute, AttributeValue, Mechanism, MechanismInfo, ObjectDescription, SlotDescription,
-    TokenDescription,
+    Attribute, AttributeValue, Mechanism, MechanismInfo, ObjectDescription, SlotDescription, TokenDescription,
 };
 use p11kms_proto::{CkRv, SecretBytes};
 
@@ -39,12 +38,7 @@ pub(super) const AES_KEY: u64 = 102;
 pub(super) const DATA_OBJECT: u64 = 103;
 
 pub(super) fn token(label: &str) -> TokenDescription {
-    let mechanism = |ty, flags| MechanismInfo {
-        ty,
-        min_key_size: 0,
-        max_key_size: 0,
-        flags,
-    };
+    let mechanism = |ty, flags| MechanismInfo { ty, min_key_size: 0, max_key_size: 0, flags };
     TokenDescription {
         label: label.into(),
         model: "software".into(),
@@ -61,39 +55,18 @@ pub(super) fn token(label: &str) -> TokenDescription {
     }
 }
 
-pub(super) fn object(
-    id: u64,
-    class: u64,
-    private: bool,
-    flags: &[(u64, bool)],
-) -> ObjectDescription {
-    let mut fixed = vec![
-        Attribute::ulong(CKA_CLASS, class),
-        Attribute::bool(CKA_PRIVATE, private),
-    ];
+pub(super) fn object(id: u64, class: u64, private: bool, flags: &[(u64, bool)]) -> ObjectDescription {
+    let mut fixed = vec![Attribute::ulong(CKA_CLASS, class), Attribute::bool(CKA_PRIVATE, private)];
     fixed.extend(flags.iter().map(|(ty, value)| Attribute::bool(*ty, *value)));
-    let sensitive = if class == CKO_PUBLIC_KEY || class == CKO_DATA {
-        vec![]
-    } else {
-        vec![CKA_VALUE]
-    };
-    ObjectDescription {
-        id,
-        fixed,
-        sensitive,
-    }
+    let sensitive = if class == CKO_PUBLIC_KEY || class == CKO_DATA { vec![] } else { vec![CKA_VALUE] };
+    ObjectDescription { id, fixed, sensitive }
 }
 
 pub(super) fn objects() -> Vec<ObjectDescription> {
     vec![
         object(PUBLIC_KEY, CKO_PUBLIC_KEY, false, &[(CKA_VERIFY, true)]),
         object(PRIVATE_KEY, CKO_PRIVATE_KEY, true, &[(CKA_SIGN, true)]),
-        object(
-            AES_KEY,
-            CKO_SECRET_KEY,
-            true,
-            &[(CKA_ENCRYPT, true), (CKA_DECRYPT, true), (CKA_SIGN, false)],
-        ),
+        object(AES_KEY, CKO_SECRET_KEY, true, &[(CKA_ENCRYPT, true), (CKA_DECRYPT, true), (CKA_SIGN, false)]),
         object(DATA_OBJECT, CKO_DATA, false, &[]),
     ]
 }
@@ -130,21 +103,9 @@ pub(super) fn world_handler(
         let mut logged_in = logged_in.lock().expect("lock");
         Action::Reply(match request {
             DataRequest::ListSlots => Ok(DataReply::Slots(vec![
-                SlotDescription {
-                    id: 1,
-                    description: "alpha".into(),
-                    token: Some(token("alpha")),
-                },
-                SlotDescription {
-                    id: 2,
-                    description: "down".into(),
-                    token: None,
-                },
-                SlotDescription {
-                    id: 3,
-                    description: "beta".into(),
-                    token: Some(token("beta")),
-                },
+                SlotDescription { id: 1, description: "alpha".into(), token: Some(token("alpha")) },
+                SlotDescription { id: 2, description: "down".into(), token: None },
+                SlotDescription { id: 3, description: "beta".into(), token: Some(token("beta")) },
             ])),
             DataRequest::Login { slot, pin, .. } if pin.expose() == PIN => {
                 if logged_in.insert(*slot) {
@@ -164,8 +125,7 @@ pub(super) fn world_handler(
             DataRequest::FindObjects { slot: 1, template } => {
                 let visible = objects().into_iter().filter(|o| {
                     let private = o.fixed.contains(&Attribute::bool(CKA_PRIVATE, true));
-                    (!private || logged_in.contains(&1))
-                        && template.iter().all(|t| o.fixed.contains(t))
+                    (!private || logged_in.contains(&1)) && template.iter().all(|t| o.fixed.contains(t))
                 });
                 Ok(DataReply::Objects(visible.collect()))
             }
@@ -181,22 +141,13 @@ pub(super) fn world_handler(
             )),
             DataRequest::Sign { data, .. } if data.as_slice() == b"fail" => rv(CKR_FUNCTION_FAILED),
             DataRequest::Sign { data, .. } => Ok(DataReply::Bytes(signature_of(data))),
-            DataRequest::Verify {
-                data, signature, ..
-            } if *signature == signature_of(data) => Ok(DataReply::Done),
+            DataRequest::Verify { data, signature, .. } if *signature == signature_of(data) => Ok(DataReply::Done),
             DataRequest::Verify { .. } => rv(CKR_SIGNATURE_INVALID),
             DataRequest::Encrypt { data, .. } => Ok(DataReply::Bytes(flip(data.expose()))),
-            DataRequest::Decrypt { data, .. } => {
-                Ok(DataReply::Secret(SecretBytes::new(flip(data))))
-            }
+            DataRequest::Decrypt { data, .. } => Ok(DataReply::Secret(SecretBytes::new(flip(data)))),
             DataRequest::GenerateKey { .. } => {
                 let id = next_id.fetch_add(1, Ordering::SeqCst);
-                Ok(DataReply::Objects(vec![object(
-                    id,
-                    CKO_SECRET_KEY,
-                    true,
-                    &[(CKA_ENCRYPT, true)],
-                )]))
+                Ok(DataReply::Objects(vec![object(id, CKO_SECRET_KEY, true, &[(CKA_ENCRYPT, true)])]))
             }
             DataRequest::GenerateKeyPair { .. } => {
                 let id = next_id.fetch_add(2, Ordering::SeqCst);
@@ -207,10 +158,7 @@ pub(super) fn world_handler(
             }
             DataRequest::DestroyObject { .. } => Ok(DataReply::Done),
             DataRequest::GenerateRandom { length, .. } => {
-                Ok(DataReply::Secret(SecretBytes::new(vec![
-                    0x42;
-                    *length as usize
-                ])))
+                Ok(DataReply::Secret(SecretBytes::new(vec![0x42; *length as usize])))
             }
             DataRequest::Hello { .. } => rv(CKR_GENERAL_ERROR),
         })
@@ -242,8 +190,7 @@ pub(super) fn logged_in_session(m: &Module, flags: CK_FLAGS) -> CK_SESSION_HANDL
 
 /// Finds the handle for an object id (after login for private ones).
 pub(super) fn handle_of(m: &Module, session: CK_SESSION_HANDLE, class: u64) -> CK_OBJECT_HANDLE {
-    m.find_objects_init(session, &[Attribute::ulong(CKA_CLASS, class)])
-        .expect("find");
+    m.find_objects_init(session, &[Attribute::ulong(CKA_CLASS, class)]).expect("find");
     let found = m.find_objects(session, 10).expect("page");
     m.find_objects_final(session).expect("final");
     assert_eq!(found.len(), 1, "one object of class {class}");

@@ -7,34 +7,17 @@ fn find_paging_dedup_and_state_errors() {
     let daemon = world();
     let m = module(&daemon);
     let session = m.open_session(1, RO).expect("open");
-    assert_eq!(
-        code(m.find_objects(session, 5)),
-        CKR_OPERATION_NOT_INITIALIZED
-    );
-    assert_eq!(
-        code(m.find_objects_final(session)),
-        CKR_OPERATION_NOT_INITIALIZED
-    );
+    assert_eq!(code(m.find_objects(session, 5)), CKR_OPERATION_NOT_INITIALIZED);
+    assert_eq!(code(m.find_objects_final(session)), CKR_OPERATION_NOT_INITIALIZED);
 
     m.find_objects_init(session, &[]).expect("find");
-    assert_eq!(
-        code(m.find_objects_init(session, &[])),
-        CKR_OPERATION_ACTIVE
-    );
+    assert_eq!(code(m.find_objects_init(session, &[])), CKR_OPERATION_ACTIVE);
     let first = m.find_objects(session, 1).expect("page");
     let second = m.find_objects(session, 10).expect("page");
-    assert_eq!(
-        first.len() + second.len(),
-        2,
-        "public objects only before login"
-    );
+    assert_eq!(first.len() + second.len(), 2, "public objects only before login");
     assert!(m.find_objects(session, 10).expect("page").is_empty());
     m.find_objects_final(session).expect("final");
-    assert_eq!(
-        count(&daemon, |r| matches!(r, DataRequest::FindObjects { .. })),
-        1,
-        "one round trip per search"
-    );
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::FindObjects { .. })), 1, "one round trip per search");
 
     m.login(session, CKU_USER, PIN, None).expect("login");
     m.find_objects_init(session, &[]).expect("find");
@@ -42,10 +25,7 @@ fn find_paging_dedup_and_state_errors() {
     m.find_objects_final(session).expect("final");
     assert_eq!(all.len(), 4);
     assert!(all.iter().all(|h| *h != 0));
-    assert!(
-        first.iter().chain(&second).all(|h| all.contains(h)),
-        "same objects, same handles"
-    );
+    assert!(first.iter().chain(&second).all(|h| all.contains(h)), "same objects, same handles");
 }
 
 #[test]
@@ -56,9 +36,7 @@ fn attributes_from_cache_and_daemon() {
     let private = handle_of(&m, session, CKO_PRIVATE_KEY);
     let before = daemon.requests().len();
 
-    let values = m
-        .attribute_values(session, private, &[CKA_CLASS, CKA_SIGN, CKA_VALUE])
-        .expect("values");
+    let values = m.attribute_values(session, private, &[CKA_CLASS, CKA_SIGN, CKA_VALUE]).expect("values");
     assert_eq!(
         values,
         vec![
@@ -69,30 +47,18 @@ fn attributes_from_cache_and_daemon() {
     );
     assert_eq!(daemon.requests().len(), before, "all cached: no round trip");
 
-    let values = m
-        .attribute_values(session, private, &[CKA_LABEL, CKA_CLASS, CKA_MODULUS])
-        .expect("values");
+    let values = m.attribute_values(session, private, &[CKA_LABEL, CKA_CLASS, CKA_MODULUS]).expect("values");
     assert_eq!(values[0], AttributeValue::Value(b"label-101".to_vec()));
     assert_eq!(values[2], AttributeValue::Invalid);
     let asked: Vec<_> = daemon.requests().into_iter().skip(before).collect();
     assert_eq!(
         asked,
-        vec![DataRequest::GetAttributes {
-            slot: 1,
-            object: PRIVATE_KEY,
-            types: vec![CKA_LABEL, CKA_MODULUS]
-        }]
+        vec![DataRequest::GetAttributes { slot: 1, object: PRIVATE_KEY, types: vec![CKA_LABEL, CKA_MODULUS] }]
     );
 
     let other_slot = m.open_session(3, RO).expect("open");
-    assert_eq!(
-        code(m.attribute_values(other_slot, private, &[CKA_CLASS])),
-        CKR_OBJECT_HANDLE_INVALID
-    );
-    assert_eq!(
-        code(m.attribute_values(session, 9999, &[CKA_CLASS])),
-        CKR_OBJECT_HANDLE_INVALID
-    );
+    assert_eq!(code(m.attribute_values(other_slot, private, &[CKA_CLASS])), CKR_OBJECT_HANDLE_INVALID);
+    assert_eq!(code(m.attribute_values(session, 9999, &[CKA_CLASS])), CKR_OBJECT_HANDLE_INVALID);
     m.logout(session).expect("logout");
     assert_eq!(
         code(m.attribute_values(session, private, &[CKA_CLASS])),

@@ -8,10 +8,7 @@ fn slots_tokens_and_mechanisms() {
     let m = module(&daemon);
     assert_eq!(m.slot_list(false).ok(), Some(vec![1, 2, 3]));
     assert_eq!(m.slot_list(true).ok(), Some(vec![1, 3]));
-    assert_eq!(
-        m.slot_info(1).map(|i| i.flags).ok(),
-        Some(CKF_TOKEN_PRESENT | CKF_REMOVABLE_DEVICE)
-    );
+    assert_eq!(m.slot_info(1).map(|i| i.flags).ok(), Some(CKF_TOKEN_PRESENT | CKF_REMOVABLE_DEVICE));
     assert_eq!(code(m.slot_info(9)), CKR_SLOT_ID_INVALID);
     assert_eq!(code(m.token_info(2)), CKR_TOKEN_NOT_PRESENT);
 
@@ -25,18 +22,9 @@ fn slots_tokens_and_mechanisms() {
 
     let mechanisms = m.mechanism_list(1).expect("list");
     assert!(mechanisms.contains(&CKM_ECDSA));
-    assert!(
-        mechanisms.contains(&CKM_SHA256),
-        "local digests are offered"
-    );
-    assert_eq!(
-        m.mechanism_info(1, CKM_AES_GCM).map(|i| i.flags).ok(),
-        Some(CKF_ENCRYPT | CKF_DECRYPT)
-    );
-    assert_eq!(
-        code(m.mechanism_info(1, CKM_RSA_PKCS)),
-        CKR_MECHANISM_INVALID
-    );
+    assert!(mechanisms.contains(&CKM_SHA256), "local digests are offered");
+    assert_eq!(m.mechanism_info(1, CKM_AES_GCM).map(|i| i.flags).ok(), Some(CKF_ENCRYPT | CKF_DECRYPT));
+    assert_eq!(code(m.mechanism_info(1, CKM_RSA_PKCS)), CKR_MECHANISM_INVALID);
     assert_eq!(code(m.mechanism_list(2)), CKR_TOKEN_NOT_PRESENT);
     // Only C_GetSlotList asks again; the rest used the cache.
     assert_eq!(count(&daemon, |r| matches!(r, DataRequest::ListSlots)), 2);
@@ -47,11 +35,7 @@ fn daemon_down_then_up() {
     let dir = TempDir::new("down");
     let path = dir.path().join("data.sock");
     let m = Module::new(path.clone(), [9; 16]);
-    assert_eq!(
-        m.slot_list(false).ok(),
-        Some(vec![]),
-        "no daemon: no slots, no error"
-    );
+    assert_eq!(m.slot_list(false).ok(), Some(vec![]), "no daemon: no slots, no error");
     assert_eq!(code(m.open_session(1, RO)), CKR_SLOT_ID_INVALID);
 
     let daemon = FakeDaemon::start_at(path.clone(), world_handler(Arc::default()));

@@ -57,63 +57,45 @@ fn run<T>(
     member.with_session(|s| op(s, &mechanism, handle).context(|| "operation".into())).map_err(|e: HsmError| e.ck_rv())
 }
 
-/// `Sign`.
-pub fn sign(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    object: ObjectId,
-    mechanism: &mut WireMechanism,
-    data: &[u8],
-) -> Result<DataReply, CK_RV> {
-    let target = target(service, client, slot, object, false)?;
-    run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes)
+/// A cryptographic operation with its input.
+#[derive(Debug)]
+pub enum Operation<'a> {
+    /// `Sign` the data.
+    Sign(&'a [u8]),
+    /// `Verify` a signature over the data.
+    Verify(&'a [u8], &'a [u8]),
+    /// `Encrypt` the plaintext.
+    Encrypt(&'a [u8]),
+    /// `Decrypt` the ciphertext.
+    Decrypt(&'a [u8]),
 }
 
-/// `Verify`.
-pub fn verify(
+/// Runs `operation` with the key `object` of `slot`.
+pub fn operate(
     service: &Service,
     client: &ClientId,
     slot: u64,
     object: ObjectId,
     mechanism: &mut WireMechanism,
-    data: &[u8],
-    signature: &[u8],
+    operation: Operation<'_>,
 ) -> Result<DataReply, CK_RV> {
-    let target = target(service, client, slot, object, true)?;
-    run(&target, mechanism, |s, m, key| s.verify(m, key, data, signature)).map(|()| DataReply::Done)
-}
-
-/// `Encrypt`.
-pub fn encrypt(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    object: ObjectId,
-    mechanism: &mut WireMechanism,
-    data: &[u8],
-) -> Result<DataReply, CK_RV> {
-    let target = target(service, client, slot, object, true)?;
-    run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)).map(DataReply::Bytes)
-}
-
-/// `Decrypt`.
-pub fn decrypt(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    object: ObjectId,
-    mechanism: &mut WireMechanism,
-    data: &[u8],
-) -> Result<DataReply, CK_RV> {
-    let target = target(service, client, slot, object, false)?;
+    // Public-key operations need no login; see `target`.
+    let public_ok = matches!(operation, Operation::Verify(..) | Operation::Encrypt(_));
+    let target = target(service, client, slot, object, public_ok)?;
     let gcm = mechanism.ty == CKM_AES_GCM;
-    run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
-        .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
-        // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
-        // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which applications
-        // test for.
-        .map_err(|rv| if gcm && rv == CKR_GENERAL_ERROR { CKR_ENCRYPTED_DATA_INVALID } else { rv })
+    match operation {
+        Operation::Sign(data) => run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes),
+        Operation::Verify(data, signature) => {
+            run(&target, mechanism, |s, m, key| s.verify(m, key, data, signature)).map(|()| DataReply::Done)
+        }
+        Operation::Encrypt(data) => run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)).map(DataReply::Bytes),
+        Operation::Decrypt(data) => run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
+            .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
+            // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
+            // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which
+            // applications test for.
+            .map_err(|rv| if gcm && rv == CKR_GENERAL_ERROR { CKR_ENCRYPTED_DATA_INVALID } else { rv }),
+    }
 }
 
 /// `GenerateRandom`: bytes from the HSM behind the slot.

@@ -17,6 +17,7 @@ use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
 
 use crate::kms::apps::{self, LoginError};
 use crate::service::Service;
+use crypto::Operation;
 
 /// What the data plane knows about one connection.
 #[derive(Debug)]
@@ -61,16 +62,16 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
         // with the key lifecycle; until then it is refused, never done.
         DataRequest::DestroyObject { .. } => Err(CKR_ACTION_PROHIBITED),
         DataRequest::Sign { slot, object, mut mechanism, data } => {
-            crypto::sign(service, &client, slot, object, &mut mechanism, &data)
+            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Sign(&data))
         }
         DataRequest::Verify { slot, object, mut mechanism, data, signature } => {
-            crypto::verify(service, &client, slot, object, &mut mechanism, &data, &signature)
+            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Verify(&data, &signature))
         }
         DataRequest::Encrypt { slot, object, mut mechanism, data } => {
-            crypto::encrypt(service, &client, slot, object, &mut mechanism, data.expose())
+            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Encrypt(data.expose()))
         }
         DataRequest::Decrypt { slot, object, mut mechanism, data } => {
-            crypto::decrypt(service, &client, slot, object, &mut mechanism, &data)
+            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Decrypt(&data))
         }
         DataRequest::GenerateRandom { slot, length } => crypto::random(service, slot, length),
     };

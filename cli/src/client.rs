@@ -125,9 +125,16 @@ pub fn call(socket: &Path, request: &AdminRequest) -> Result<AdminReply, ClientE
 /// One request and its answer over an open stream.
 fn exchange<S: io::Read + io::Write>(stream: &mut S, request: &AdminRequest) -> Result<AdminResult, ClientError> {
     let frame = encode_frame(MessageKind::AdminRequest, REQUEST_ID, request).map_err(ClientError::Encode)?;
-    write_frame(stream, &frame).map_err(ClientError::Send)?;
-    stream.flush().map_err(|e| ClientError::Send(FrameError::Io(e)))?;
-    let (header, body) = read_frame(stream, MAX_BODY_LEN).map_err(ClientError::Receive)?.ok_or(ClientError::Closed)?;
+    let sent = write_frame(stream, &frame).and_then(|()| stream.flush().map_err(FrameError::Io));
+    // The daemon may refuse a peer (and close) before reading its request:
+    // the write then fails, but the refusal is waiting to be read and says
+    // more than "broken pipe".
+    let (header, body) = match (sent, read_frame(stream, MAX_BODY_LEN)) {
+        (_, Ok(Some(frame))) => frame,
+        (Err(error), _) => return Err(ClientError::Send(error)),
+        (Ok(()), Ok(None)) => return Err(ClientError::Closed),
+        (Ok(()), Err(error)) => return Err(ClientError::Receive(error)),
+    };
     match header.kind {
         // A protocol error may come before the daemon read our header, so
         // its request id is not checked.

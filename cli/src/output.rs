@@ -31,6 +31,25 @@ pub fn show<T: Serialize>(
     }
 }
 
+/// Shows a list: as JSON, the API's list shape `{"<Name>": [...],
+/// "TotalCount": n}`; for humans, as `human` renders the items.
+pub fn show_list<T: Serialize>(
+    format: Format,
+    name: &str,
+    items: &[T],
+    human: impl FnOnce(&[T]) -> String,
+) -> Result<String, serde_json::Error> {
+    match format {
+        Format::Json => {
+            let mut shape = serde_json::Map::new();
+            shape.insert(name.to_owned(), serde_json::to_value(items)?);
+            shape.insert("TotalCount".to_owned(), items.len().into());
+            json(&shape)
+        }
+        Format::Human => Ok(human(items)),
+    }
+}
+
 /// Pretty JSON followed by a newline.
 pub fn json<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
     let mut text = serde_json::to_string_pretty(value)?;

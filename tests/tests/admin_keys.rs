@@ -42,8 +42,8 @@ fn keys_of_every_spec_are_created_described_listed_and_mirrored() {
         assert_eq!(by_alias, by_id);
         assert_eq!(by_alias["KeyMetadata"], *meta);
         let versions = daemon.cli_json(&["key", "list-versions", &alias]);
-        assert_eq!(versions.as_array().expect("versions").len(), 1);
-        assert_eq!(versions[0]["KeyVersionId"], meta["PrimaryKeyVersion"]);
+        assert_eq!(versions["TotalCount"], 1);
+        assert_eq!(versions["KeyVersions"][0]["KeyVersionId"], meta["PrimaryKeyVersion"]);
         ids.push(meta["KeyId"].as_str().expect("id").to_owned());
     }
     let signing_rsa = daemon.cli_json(&[
@@ -143,7 +143,8 @@ fn apps_are_listed_described_and_deleted_and_pins_are_never_shown_again() {
     let human = daemon.cli(&["app", "create", "api", "--instance", "hsm1"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("shown only once"));
     let apps = daemon.cli_json(&["app", "list"]);
-    assert_eq!(apps.as_array().expect("apps").len(), 2);
+    assert_eq!(apps["Apps"].as_array().expect("apps").len(), 2);
+    assert_eq!(apps["TotalCount"], 2);
     let web = daemon.cli_json(&["app", "describe", "web"]);
     assert_eq!(web["Instance"], "hsm1");
     assert!(!web.to_string().contains(&pin), "describe never shows the PIN");

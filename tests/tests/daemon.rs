@@ -19,9 +19,11 @@ fn first_start_creates_everything_private_and_a_restart_loses_nothing() {
     let mut daemon = Daemon::start();
     let state = daemon.state_dir().to_owned();
     let instances = daemon.cli_json(&["instance", "list"]);
-    let names: Vec<&str> = instances.as_array().expect("list").iter().filter_map(|i| i["Name"].as_str()).collect();
+    let names: Vec<&str> =
+        instances["Instances"].as_array().expect("list").iter().filter_map(|i| i["Name"].as_str()).collect();
     assert_eq!(names, ["default", "hsm1"]);
-    let hsm1 = &instances[1];
+    assert_eq!(instances["TotalCount"], 2);
+    let hsm1 = &instances["Instances"][1];
     assert_eq!(hsm1["Kind"], "hardware");
     assert_eq!(hsm1["Cluster"], "hsm1");
     assert_eq!(hsm1["SlotId"], 0, "the hardware instance is the first slot");

@@ -52,7 +52,7 @@ impl AppCommand {
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match (self, reply) {
             (Self::Create { .. }, AdminReply::AppCreated(created)) => Ok(output::show(format, &created, created_text)?),
-            (Self::List, AdminReply::Apps(apps)) => Ok(output::show(format, &apps, |a| table(a))?),
+            (Self::List, AdminReply::Apps(apps)) => Ok(output::show_list(format, "Apps", &apps, table)?),
             (Self::Describe { .. }, AdminReply::App(app)) => Ok(output::show(format, &app, fields)?),
             (Self::Delete { name }, AdminReply::Done) => {
                 Ok(output::show(format, &serde_json::json!({}), |_| format!("Deleted app '{name}'.\n"))?)

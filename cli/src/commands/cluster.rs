@@ -32,7 +32,9 @@ impl ClusterCommand {
     /// The text to print for the reply.
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match (self, reply) {
-            (Self::List, AdminReply::Clusters(clusters)) => Ok(output::show(format, &clusters, |c| table(c))?),
+            (Self::List, AdminReply::Clusters(clusters)) => {
+                Ok(output::show_list(format, "Clusters", &clusters, table)?)
+            }
             (Self::Status { .. }, AdminReply::Cluster(status)) => Ok(output::show(format, &status, status_text)?),
             (Self::List, other) => Err(unexpected("cluster list", &other)),
             (Self::Status { .. }, other) => Err(unexpected("cluster status", &other)),

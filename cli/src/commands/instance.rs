@@ -32,7 +32,9 @@ impl InstanceCommand {
     /// The text to print for the reply.
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match (self, reply) {
-            (Self::List, AdminReply::Instances(instances)) => Ok(output::show(format, &instances, |i| table(i))?),
+            (Self::List, AdminReply::Instances(instances)) => {
+                Ok(output::show_list(format, "Instances", &instances, table)?)
+            }
             (Self::Describe { .. }, AdminReply::Instance(instance)) => Ok(output::show(format, &instance, fields)?),
             (Self::List, other) => Err(unexpected("instance list", &other)),
             (Self::Describe { .. }, other) => Err(unexpected("instance describe", &other)),

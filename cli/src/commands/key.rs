@@ -85,7 +85,7 @@ impl KeyCommand {
             }
             (Self::List { .. }, AdminReply::Keys(keys)) => Ok(output::show(format, &keys, table)?),
             (Self::ListVersions { .. }, AdminReply::KeyVersions(versions)) => {
-                Ok(output::show(format, &versions, |v| versions_table(v))?)
+                Ok(output::show_list(format, "KeyVersions", &versions, versions_table)?)
             }
             (command, other) => Err(unexpected(command.operation(), &other)),
         }
@@ -361,6 +361,7 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_str(&cmd.render(AdminReply::KeyVersions(versions), Format::Json).expect("renders"))
                 .expect("json");
-        assert_eq!(json[1]["KeyVersionId"], "v-2");
+        assert_eq!(json["KeyVersions"][1]["KeyVersionId"], "v-2");
+        assert_eq!(json["TotalCount"], 2);
     }
 }

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::client::{ClientError, SOCKET_ENV};
-use crate::commands::{Command, RenderError};
+use crate::commands::rewrap::{self, RewrapError};
+use crate::commands::{Command, RenderError, RequestError};
 use crate::output::Format;
 
 /// Exit status when the daemon answered with an API error.
@@ -35,6 +36,7 @@ Exit status:
      --query path the response does not have
   3  p11kmsd could not be reached, refused the connection or broke the
      protocol, or the output could not be written
+  4  verify: the signature is not valid (the answer is printed as usual)
 
 The admin socket is --socket, else $P11KMS_ADMIN_SOCKET, else /var/lib/p11kms/admin.sock.";
 
@@ -75,12 +77,18 @@ enum Failure {
     Render(#[from] RenderError),
     #[error(transparent)]
     Query(#[from] output::QueryError),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Rewrap(#[from] RewrapError),
 }
 
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
-            Self::Client(ClientError::Api(_)) => EXIT_API,
+            Self::Client(ClientError::Api(_)) | Self::Rewrap(RewrapError::Client(ClientError::Api(_))) => EXIT_API,
+            Self::Request(_) => EXIT_USAGE,
+            Self::Rewrap(_) => EXIT_TRANSPORT,
             Self::Client(_) | Self::Render(_) => EXIT_TRANSPORT,
             Self::Query(_) => EXIT_USAGE,
         }
@@ -91,31 +99,39 @@ impl Failure {
 /// anything else prefixed with `error: ` like clap's usage errors.
 fn error_text(failure: &Failure) -> String {
     match failure {
-        Failure::Client(ClientError::Api(api)) => api.to_string(),
+        Failure::Client(ClientError::Api(api)) | Failure::Rewrap(RewrapError::Client(ClientError::Api(api))) => {
+            api.to_string()
+        }
         other => format!("error: {other}"),
     }
 }
 
-fn run(cli: &Cli) -> Result<String, Failure> {
+fn run(cli: &Cli) -> Result<(String, u8), Failure> {
     let socket = client::resolve_socket(cli.socket.clone(), std::env::var_os(SOCKET_ENV));
     let format = if cli.json || cli.query.is_some() { Format::Json } else { Format::Human };
-    let reply = client::call(&socket, &cli.command.request())?;
-    let text = cli.command.render(reply, format)?;
+    let (text, status) = match &cli.command {
+        Command::Rewrap(args) => rewrap::run(&socket, args, format)?,
+        command => {
+            let reply = client::call(&socket, &command.request()?)?;
+            let status = command.exit_status(&reply);
+            (command.render(reply, format)?, status)
+        }
+    };
     match &cli.query {
-        Some(path) => Ok(output::select(&text, path)?),
-        None => Ok(text),
+        Some(path) => Ok((output::select(&text, path)?, status)),
+        None => Ok((text, status)),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
-        Ok(text) => {
+        Ok((text, status)) => {
             let mut stdout = io::stdout().lock();
             match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(status),
                 // The reader went away (`p11kms key list | head`): not an error.
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(status),
                 Err(e) => {
                     eprintln!("error: cannot write the output: {e}");
                     ExitCode::from(EXIT_TRANSPORT)

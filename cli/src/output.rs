@@ -50,6 +50,12 @@ pub fn show_list<T: Serialize>(
     }
 }
 
+/// What a command that returns nothing prints: `message` for humans, `{}`
+/// as JSON.
+pub fn done(format: Format, message: &str) -> Result<String, serde_json::Error> {
+    show(format, &serde_json::json!({}), |_| format!("{message}\n"))
+}
+
 /// Pretty JSON followed by a newline.
 pub fn json<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
     let mut text = serde_json::to_string_pretty(value)?;

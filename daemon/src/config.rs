@@ -63,6 +63,8 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     /// Instance limits.
     pub instances: InstancesConfig,
+    /// Key lifecycle.
+    pub keys: KeysConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -174,6 +176,22 @@ impl Default for InstancesConfig {
     }
 }
 
+/// `[keys]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Deletion window of a key destroyed through PKCS#11 (`C_DestroyObject`).
+    pub pkcs11_deletion_window_days: u32,
+    /// Seconds between passes of the scheduler (rotations, deletions, expiries).
+    pub scheduler_interval_seconds: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { pkcs11_deletion_window_days: 30, scheduler_interval_seconds: 30 }
+    }
+}
+
 /// `[log]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -199,6 +217,7 @@ impl Default for Config {
             hsm: HsmConfig::default(),
             bootstrap: BootstrapConfig::default(),
             instances: InstancesConfig::default(),
+            keys: KeysConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -240,6 +259,12 @@ impl Config {
         }
         if crate::kms::names::check_instance_name(&self.bootstrap.hardware_instance).is_err() {
             return value("bootstrap.hardware_instance", "must be a valid instance name");
+        }
+        if !(7..=366).contains(&self.keys.pkcs11_deletion_window_days) {
+            return value("keys.pkcs11_deletion_window_days", "must be between 7 and 366");
+        }
+        if self.keys.scheduler_interval_seconds == 0 {
+            return value("keys.scheduler_interval_seconds", "must be at least 1");
         }
         if self.bootstrap.mirrors > 7 {
             return value("bootstrap.mirrors", "at most 7 mirrors");

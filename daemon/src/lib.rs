@@ -7,9 +7,11 @@
 //! * [`kms`]: the KMS model shared by both planes;
 //! * [`hsm`]: PKCS#11 modules, member tokens, clusters;
 //! * [`store`]: SQLite metadata and the journal;
+//! * [`background`]: the scheduler's periodic passes;
 //! * [`config`], [`paths`], [`secrets`], [`clock`], [`service`], [`startup`].
 
 pub mod admin;
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod data;

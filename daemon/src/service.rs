@@ -4,7 +4,7 @@
 //! never across an HSM call or an await.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use p11kms_proto::pkcs11::MechanismInfo;
 
@@ -45,6 +45,13 @@ pub struct Service {
     pub boot_id: [u8; 16],
     /// Data-plane clients and their logins.
     pub clients: Clients,
+    /// Held by every change to keys, aliases and tokens from its checks to
+    /// its commit, so changes apply one at a time while readers (the data
+    /// plane) only ever wait for the brief registry update.
+    writer: Mutex<()>,
+    /// Held by a scheduler pass and by an overdue-rotation check, so time
+    /// driven work never runs twice for the same instant.
+    schedule: Mutex<()>,
 }
 
 impl Service {
@@ -66,6 +73,8 @@ impl Service {
             clock,
             boot_id: *uuid::Uuid::new_v4().as_bytes(),
             clients: Clients::default(),
+            writer: Mutex::new(()),
+            schedule: Mutex::new(()),
         }
     }
 
@@ -77,6 +86,16 @@ impl Service {
     /// Changes the registry (only after the store committed the change).
     pub fn registry_mut(&self) -> Result<RwLockWriteGuard<'_, Registry>, KmsError> {
         self.registry.write().map_err(|_| KmsError::Internal("registry lock poisoned".into()))
+    }
+
+    /// Serializes a change (see the `writer` field).
+    pub fn writer(&self) -> Result<MutexGuard<'_, ()>, KmsError> {
+        self.writer.lock().map_err(|_| KmsError::Internal("writer lock poisoned".into()))
+    }
+
+    /// Serializes time-driven work (see the `schedule` field).
+    pub fn schedule(&self) -> Result<MutexGuard<'_, ()>, KmsError> {
+        self.schedule.lock().map_err(|_| KmsError::Internal("schedule lock poisoned".into()))
     }
 
     /// A live cluster by name.

@@ -63,6 +63,12 @@ pub enum ErrorCode {
     ServiceUnavailable,
     /// A fault inside the daemon; the message says more.
     InternalFailure,
+    /// A ciphertext blob is malformed, was changed, belongs to another key
+    /// or context, or its key version is gone.
+    InvalidCiphertext,
+    /// The test clock's commands without the test clock, or a schedule
+    /// change the clock refuses.
+    ClockNotManual,
 }
 
 impl ErrorCode {
@@ -84,6 +90,8 @@ impl ErrorCode {
             Self::NoPermission => "Forbidden.NoPermission",
             Self::ServiceUnavailable => "ServiceUnavailableTemporary",
             Self::InternalFailure => "InternalFailure",
+            Self::InvalidCiphertext => "Rejected.InvalidCiphertext",
+            Self::ClockNotManual => "Rejected.ClockNotManual",
         }
     }
 }

@@ -15,10 +15,13 @@
 //! This crate knows nothing of sockets, tokio, cryptoki or the store.
 
 pub mod admin;
+pub mod blob;
+pub mod bytes;
 pub mod codec;
 pub mod data;
 pub mod error;
 pub mod frame;
+pub mod interval;
 pub mod pkcs11;
 pub mod secret;
 pub mod timestamp;

@@ -8,6 +8,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The p11kms vendor mechanism for KMS envelope encryption
+/// (`CKM_VENDOR_DEFINED | 0x504B01`). `C_Encrypt` with it on any version of
+/// an AES key encrypts under the key's *primary* version and returns a
+/// ciphertext blob (`crate::blob`) that names the version; `C_Decrypt`
+/// picks the version from the blob. The optional parameter is the
+/// encryption context as a JSON object of strings, bound to the blob as
+/// the admin API's `EncryptionContext` is.
+pub const CKM_P11KMS_ENVELOPE: u64 = 0x8050_4B01;
+
 /// A slot id as the application sees it: one slot per KMS instance.
 pub type SlotId = u64;
 /// The daemon's stable name for an object in a slot. Never an HSM handle.

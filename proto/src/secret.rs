@@ -6,9 +6,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A secret byte string. `Debug` prints only its length; memory is zeroized
 /// on drop.
+/// In human-readable renderings (`--json`) it is base64, as the spec's API
+/// shows `Plaintext`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(transparent)]
-pub struct SecretBytes(Vec<u8>);
+pub struct SecretBytes(#[serde(with = "crate::bytes")] Vec<u8>);
 
 impl SecretBytes {
     /// Wraps bytes (taking ownership, so no copy is left behind).

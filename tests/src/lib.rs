@@ -197,6 +197,94 @@ impl Drop for Daemon {
     }
 }
 
+impl Daemon {
+    /// Runs the CLI and returns (exit code, stdout, stderr).
+    pub fn cli_outcome(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = self.cli(args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs the CLI, asserts it failed with an API error, returns its code
+    /// (the text before the first `: ` on stderr).
+    pub fn cli_error(&self, args: &[&str]) -> String {
+        let (code, _, stderr) = self.cli_outcome(args);
+        assert_eq!(code, Some(1), "p11kms {args:?} should fail with an API error: {stderr}");
+        stderr.split(": ").next().unwrap_or_default().trim().to_owned()
+    }
+
+    /// Creates a key and returns its id.
+    pub fn create_key(&self, args: &[&str]) -> String {
+        let mut full = vec!["key", "create", "--instance", "hsm1"];
+        full.extend_from_slice(args);
+        let json = self.cli_json(&full);
+        json["KeyMetadata"]["KeyId"].as_str().expect("KeyId").to_owned()
+    }
+
+    /// One field of a key's `describe`, by dotted path.
+    pub fn key_field(&self, key: &str, path: &str) -> serde_json::Value {
+        let mut value = self.cli_json(&["key", "describe", key]);
+        for part in path.split('.') {
+            value = value[part].take();
+        }
+        value
+    }
+
+    /// Imports `material` into an EXTERNAL key, wrapped by openssl with
+    /// `algorithm` (`RSAES_OAEP_SHA_256`, `RSAES_OAEP_SHA_1`,
+    /// `RSAES_PKCS1_V1_5`); returns the CLI's outcome.
+    pub fn import_material(
+        &self,
+        key: &str,
+        material: &[u8],
+        algorithm: &str,
+        extra: &[&str],
+    ) -> (Option<i32>, String, String) {
+        let wrapped = self.wrap_for_import(key, material, algorithm);
+        let mut args = vec![
+            "key",
+            "import-key-material",
+            key,
+            "--import-token",
+            &wrapped.0,
+            "--encrypted-key-material",
+            &wrapped.1,
+        ];
+        args.extend_from_slice(extra);
+        self.cli_outcome(&args)
+    }
+
+    /// Gets import parameters for `key` and wraps `material` under them
+    /// with openssl: returns (import token, base64 of the wrapped material).
+    pub fn wrap_for_import(&self, key: &str, material: &[u8], algorithm: &str) -> (String, String) {
+        let params = self.cli_json(&["key", "get-parameters-for-import", key, "--wrapping-algorithm", algorithm]);
+        let dir = tempfile::tempdir().expect("work dir");
+        std::fs::write(dir.path().join("wrap.pem"), params["PublicKey"].as_str().expect("PublicKey")).expect("pem");
+        std::fs::write(dir.path().join("material"), material).expect("material");
+        let padding: &[&str] = match algorithm {
+            "RSAES_OAEP_SHA_256" => &[
+                "-pkeyopt",
+                "rsa_padding_mode:oaep",
+                "-pkeyopt",
+                "rsa_oaep_md:sha256",
+                "-pkeyopt",
+                "rsa_mgf1_md:sha256",
+            ],
+            "RSAES_OAEP_SHA_1" => &["-pkeyopt", "rsa_padding_mode:oaep"],
+            _ => &["-pkeyopt", "rsa_padding_mode:pkcs1"],
+        };
+        run(Command::new("openssl")
+            .args(["pkeyutl", "-encrypt", "-pubin", "-inkey", "wrap.pem", "-in", "material", "-out", "wrapped"])
+            .args(padding)
+            .current_dir(dir.path()));
+        let wrapped = std::fs::read(dir.path().join("wrapped")).expect("wrapped");
+        (params["ImportToken"].as_str().expect("ImportToken").to_owned(), p11kms_proto::bytes::to_base64(&wrapped))
+    }
+}
+
 /// Runs a command, asserts success, returns stdout.
 pub fn run(command: &mut Command) -> Vec<u8> {
     let out = command.output().expect("run command");

@@ -10,8 +10,9 @@
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
-use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::mechanism::vendor_defined::VendorDefinedMechanism;
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
@@ -62,6 +63,7 @@ fn cryptoki_scenarios() {
     pkcs11_tool_encrypts_and_cryptoki_decrypts(&daemon, &session, &pin);
     ec_sign_and_verify(&session);
     objects_and_attributes(&session, &daemon);
+    envelope_across_rotations(&session, &daemon);
     logout_hides_private_objects(&session, slot, &ctx);
 }
 
@@ -206,5 +208,48 @@ fn logout_hides_private_objects(session: &Session, slot: Slot, ctx: &Pkcs11) {
     assert_eq!(
         rv(other.generate_key(&Mechanism::AesKeyGen, &[Attribute::ValueLen(32.into())])),
         RvError::SessionReadOnly
+    );
+}
+
+/// The vendor envelope mechanism: data encrypted through PKCS#11 before
+/// three rotations decrypts without naming a version, and the blobs are the
+/// admin API's.
+fn envelope_across_rotations(session: &Session, daemon: &Daemon) {
+    daemon.cli_json(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "alias/env"]);
+    let envelope = MechanismType::new_vendor_defined(p11kms_proto::pkcs11::CKM_P11KMS_ENVELOPE).expect("vendor type");
+    let plain = Mechanism::VendorDefined(VendorDefinedMechanism::new::<u8>(envelope, None));
+    let by_label = [Attribute::Label(b"env".to_vec()), Attribute::Class(ObjectClass::SECRET_KEY)];
+    let first = one(session, &by_label);
+    let first_id = session.get_attributes(first, &[AttributeType::Id]).expect("CKA_ID");
+    let blob = session.encrypt(&plain, first, b"before three rotations").expect("envelope encrypt");
+    assert_eq!(&blob[..4], b"P11C", "the admin API's blob format");
+    let context = *br#"{"app":"rusty"}"#;
+    let bound = Mechanism::VendorDefined(VendorDefinedMechanism::new(envelope, Some(&context)));
+    let bound_blob = session.encrypt(&bound, first, b"with a context").expect("envelope encrypt with context");
+
+    for _ in 0..3 {
+        daemon.cli_json(&["key", "create-version", "alias/env"]);
+    }
+    let newest = one(session, &by_label);
+    let newest_id = session.get_attributes(newest, &[AttributeType::Id]).expect("CKA_ID");
+    assert_ne!(first_id, newest_id, "the label now finds the new primary version");
+    let Some(Attribute::Id(old)) = first_id.first() else { panic!("no CKA_ID") };
+    one(session, &[Attribute::Id(old.clone()), Attribute::Class(ObjectClass::SECRET_KEY)]);
+    assert_eq!(session.decrypt(&plain, newest, &blob).expect("envelope decrypt"), b"before three rotations");
+    assert_eq!(session.decrypt(&bound, newest, &bound_blob).expect("with its context"), b"with a context");
+    assert!(session.decrypt(&plain, newest, &bound_blob).is_err(), "the context is bound");
+    let mut tampered = blob.clone();
+    tampered[30] ^= 1;
+    assert_eq!(rv(session.decrypt(&plain, newest, &tampered)), RvError::EncryptedDataInvalid);
+
+    // The same blob through the admin API.
+    let opened = daemon.cli_json(&["decrypt", "--ciphertext-blob", &p11kms_proto::bytes::to_base64(&blob)]);
+    assert_eq!(opened["Plaintext"], p11kms_proto::bytes::to_base64(b"before three rotations"));
+    let fresh = session.encrypt(&plain, first, b"after").expect("encrypt with an old handle");
+    let described = daemon.cli_json(&["decrypt", "--ciphertext-blob", &p11kms_proto::bytes::to_base64(&fresh)]);
+    assert_eq!(
+        described["KeyVersionId"],
+        daemon.cli_json(&["key", "describe", "alias/env"])["KeyMetadata"]["PrimaryKeyVersion"],
+        "always the primary version"
     );
 }

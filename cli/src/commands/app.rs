@@ -54,9 +54,7 @@ impl AppCommand {
             (Self::Create { .. }, AdminReply::AppCreated(created)) => Ok(output::show(format, &created, created_text)?),
             (Self::List, AdminReply::Apps(apps)) => Ok(output::show_list(format, "Apps", &apps, table)?),
             (Self::Describe { .. }, AdminReply::App(app)) => Ok(output::show(format, &app, fields)?),
-            (Self::Delete { name }, AdminReply::Done) => {
-                Ok(output::show(format, &serde_json::json!({}), |_| format!("Deleted app '{name}'.\n"))?)
-            }
+            (Self::Delete { name }, AdminReply::Done) => Ok(output::done(format, &format!("Deleted app '{name}'."))?),
             (command, other) => Err(unexpected(command.operation(), &other)),
         }
     }
@@ -137,12 +135,18 @@ mod tests {
     #[test]
     fn parses_to_requests() {
         assert_eq!(
-            command(&["app", "create", "web", "--instance", "hsm1"]).request(),
+            command(&["app", "create", "web", "--instance", "hsm1"]).request().expect("request"),
             AdminRequest::AppCreate { name: "web".into(), instance: "hsm1".into() }
         );
-        assert_eq!(command(&["app", "list"]).request(), AdminRequest::AppList);
-        assert_eq!(command(&["app", "describe", "web"]).request(), AdminRequest::AppDescribe { name: "web".into() });
-        assert_eq!(command(&["app", "delete", "web"]).request(), AdminRequest::AppDelete { name: "web".into() });
+        assert_eq!(command(&["app", "list"]).request().expect("request"), AdminRequest::AppList);
+        assert_eq!(
+            command(&["app", "describe", "web"]).request().expect("request"),
+            AdminRequest::AppDescribe { name: "web".into() }
+        );
+        assert_eq!(
+            command(&["app", "delete", "web"]).request().expect("request"),
+            AdminRequest::AppDelete { name: "web".into() }
+        );
         let err = refused(&["app", "create", "web"]);
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
         assert!(err.to_string().contains("--instance"), "{err}");

@@ -103,8 +103,11 @@ mod tests {
 
     #[test]
     fn parses_to_requests() {
-        assert_eq!(command(&["cluster", "list"]).request(), AdminRequest::ClusterList);
-        assert_eq!(command(&["cluster", "status", "c1"]).request(), AdminRequest::ClusterStatus { name: "c1".into() });
+        assert_eq!(command(&["cluster", "list"]).request().expect("request"), AdminRequest::ClusterList);
+        assert_eq!(
+            command(&["cluster", "status", "c1"]).request().expect("request"),
+            AdminRequest::ClusterStatus { name: "c1".into() }
+        );
         refused(&["cluster", "status"]);
     }
 

@@ -95,9 +95,9 @@ mod tests {
 
     #[test]
     fn parses_to_requests() {
-        assert_eq!(command(&["instance", "list"]).request(), AdminRequest::InstanceList);
+        assert_eq!(command(&["instance", "list"]).request().expect("request"), AdminRequest::InstanceList);
         assert_eq!(
-            command(&["instance", "describe", "hsm1"]).request(),
+            command(&["instance", "describe", "hsm1"]).request().expect("request"),
             AdminRequest::InstanceDescribe { name: "hsm1".into() }
         );
         refused(&["instance", "describe"]);

@@ -3,10 +3,12 @@
 
 use clap::Subcommand;
 use p11kms_proto::admin::{
-    AdminReply, AdminRequest, CreateKey, KeyDescription, KeyList, KeySpec, KeyUsage, KeyVersionInfo, ListKeys,
+    AdminReply, AdminRequest, CreateKey, ImportKeyMaterial, ImportParameters, KeyDescription, KeyList, KeySpec,
+    KeyState, KeyUsage, KeyVersionInfo, ListKeys, Origin, Tag, UpdateRotationPolicy, WrappingAlgorithm,
+    WrappingKeySpec,
 };
 
-use super::{RenderError, named_value, unexpected};
+use super::{RenderError, args, named_value, unexpected};
 use crate::output::{self, Fields, Format, Table, list_or_dash, or_dash};
 
 /// Operations on keys.
@@ -39,6 +41,27 @@ pub enum KeyCommand {
         /// An alias to create with the key (`alias/...`).
         #[arg(long, value_name = "ALIAS")]
         alias: Option<String>,
+        /// Who makes the key material: KMS (Aliyun_KMS) or you (EXTERNAL, then import it).
+        #[arg(
+            long,
+            value_name = "ORIGIN",
+            default_value = "Aliyun_KMS",
+            ignore_case = true,
+            value_parser = named_value(Origin::ALL, Origin::as_str)
+        )]
+        origin: Origin,
+        /// A tag, KEY=VALUE (repeat for more; at most 20).
+        #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = args::tag)]
+        tags: Vec<Tag>,
+        /// Rotate the key on a schedule (needs --rotation-interval).
+        #[arg(long)]
+        enable_automatic_rotation: bool,
+        /// Rotation interval, 7d to 365d (also 12h, 3600s).
+        #[arg(long, value_name = "INTERVAL", value_parser = args::interval)]
+        rotation_interval: Option<i64>,
+        /// Refuse schedule-deletion until protection is removed.
+        #[arg(long)]
+        deletion_protection: bool,
     },
     /// Shows a key (DescribeKey).
     Describe {
@@ -51,10 +74,141 @@ pub enum KeyCommand {
         /// Only the keys of this instance.
         #[arg(long, value_name = "INSTANCE")]
         instance: Option<String>,
+        /// Only keys in this state.
+        #[arg(long, value_name = "STATE", ignore_case = true, value_parser = named_value(KeyState::ALL, KeyState::as_str))]
+        key_state: Option<KeyState>,
+        /// Only keys of this spec.
+        #[arg(long, value_name = "SPEC", ignore_case = true, value_parser = named_value(KeySpec::ALL, KeySpec::as_str))]
+        key_spec: Option<KeySpec>,
+        /// Only the key with this alias.
+        #[arg(long, value_name = "ALIAS")]
+        alias: Option<String>,
     },
     /// Lists a key's versions (ListKeyVersions).
     ListVersions {
         /// Key id or alias (`alias/...`).
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// Shows one version of a key (DescribeKeyVersion).
+    DescribeVersion {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// The version.
+        #[arg(long, value_name = "VERSION")]
+        key_version_id: String,
+    },
+    /// Rotates a key by hand: a new version becomes the primary (CreateKeyVersion).
+    CreateVersion {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// Changes the automatic rotation (UpdateRotationPolicy); an overdue schedule rotates at once.
+    #[command(group = clap::ArgGroup::new("rotation").required(true).args(["enable_automatic_rotation", "disable_automatic_rotation"]))]
+    UpdateRotationPolicy {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// Rotate on a schedule.
+        #[arg(long)]
+        enable_automatic_rotation: bool,
+        /// Stop rotating (the interval is kept).
+        #[arg(long)]
+        disable_automatic_rotation: bool,
+        /// Rotation interval, 7d to 365d.
+        #[arg(long, value_name = "INTERVAL", value_parser = args::interval)]
+        rotation_interval: Option<i64>,
+    },
+    /// Enables a key (EnableKey).
+    Enable {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// Disables a key (DisableKey): it refuses use until enabled again.
+    Disable {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// Schedules a key's deletion (ScheduleKeyDeletion).
+    ScheduleDeletion {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// Days before the key is destroyed, 7 to 366.
+        #[arg(long, value_name = "DAYS")]
+        pending_window_in_days: u32,
+    },
+    /// Cancels a scheduled deletion (CancelKeyDeletion).
+    CancelDeletion {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+    /// Turns deletion protection on or off (SetDeletionProtection).
+    #[command(group = clap::ArgGroup::new("protection").required(true).args(["enable", "disable"]))]
+    SetDeletionProtection {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// Refuse deletion.
+        #[arg(long)]
+        enable: bool,
+        /// Allow deletion.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Adds tags or changes their values (TagResource).
+    Tag {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// A tag, KEY=VALUE (repeat for more).
+        #[arg(long = "tag", value_name = "KEY=VALUE", required = true, value_parser = args::tag)]
+        tags: Vec<Tag>,
+    },
+    /// Removes tags (UntagResource).
+    Untag {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// A tag key to remove (repeat for more).
+        #[arg(long = "tag-key", value_name = "KEY", required = true)]
+        tag_keys: Vec<String>,
+    },
+    /// Gets a wrapping key and token to import key material (GetParametersForImport).
+    GetParametersForImport {
+        /// Key id or alias of an EXTERNAL key.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// How you will wrap the material.
+        #[arg(long, value_name = "ALGORITHM", ignore_case = true, value_parser = named_value(WrappingAlgorithm::ALL, WrappingAlgorithm::as_str))]
+        wrapping_algorithm: WrappingAlgorithm,
+        /// The wrapping key's kind.
+        #[arg(long, value_name = "SPEC", default_value = "RSA_2048", ignore_case = true, value_parser = named_value(WrappingKeySpec::ALL, WrappingKeySpec::as_str))]
+        wrapping_key_spec: WrappingKeySpec,
+    },
+    /// Imports wrapped key material into an EXTERNAL key (ImportKeyMaterial).
+    ImportKeyMaterial {
+        /// Key id or alias.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// The token from get-parameters-for-import.
+        #[arg(long, value_name = "TOKEN")]
+        import_token: String,
+        /// The material wrapped under the token's public key, in base64.
+        #[arg(long, value_name = "BASE64", value_parser = args::base64)]
+        encrypted_key_material: args::Bytes,
+        /// When the material expires (Unix seconds); never when absent or 0.
+        #[arg(long, value_name = "UNIX")]
+        key_material_expire_unix: Option<i64>,
+    },
+    /// Deletes an EXTERNAL key's material (DeleteKeyMaterial).
+    DeleteKeyMaterial {
+        /// Key id or alias.
         #[arg(value_name = "KEY")]
         key: String,
     },
@@ -63,17 +217,77 @@ pub enum KeyCommand {
 impl KeyCommand {
     /// The admin request for this command.
     pub fn request(&self) -> AdminRequest {
+        let key = |k: &String| k.clone();
         match self {
-            Self::Create { instance, key_spec, key_usage, description, alias } => AdminRequest::KeyCreate(CreateKey {
+            Self::Create {
+                instance,
+                key_spec,
+                key_usage,
+                description,
+                alias,
+                origin,
+                tags,
+                enable_automatic_rotation,
+                rotation_interval,
+                deletion_protection,
+            } => AdminRequest::KeyCreate(CreateKey {
                 instance: instance.clone(),
                 key_spec: *key_spec,
                 key_usage: *key_usage,
                 description: description.clone().unwrap_or_default(),
                 alias: alias.clone(),
+                origin: *origin,
+                tags: tags.clone(),
+                enable_automatic_rotation: *enable_automatic_rotation,
+                rotation_interval: *rotation_interval,
+                deletion_protection: *deletion_protection,
             }),
-            Self::Describe { key } => AdminRequest::KeyDescribe { key: key.clone() },
-            Self::List { instance } => AdminRequest::KeyList(ListKeys { instance: instance.clone() }),
-            Self::ListVersions { key } => AdminRequest::KeyListVersions { key: key.clone() },
+            Self::Describe { key: k } => AdminRequest::KeyDescribe { key: key(k) },
+            Self::List { instance, key_state, key_spec, alias } => AdminRequest::KeyList(ListKeys {
+                instance: instance.clone(),
+                key_state: *key_state,
+                key_spec: *key_spec,
+                alias: alias.clone(),
+            }),
+            Self::ListVersions { key: k } => AdminRequest::KeyListVersions { key: key(k) },
+            Self::DescribeVersion { key: k, key_version_id } => {
+                AdminRequest::KeyDescribeVersion { key: key(k), key_version_id: key_version_id.clone() }
+            }
+            Self::CreateVersion { key: k } => AdminRequest::KeyCreateVersion { key: key(k) },
+            Self::UpdateRotationPolicy { key: k, enable_automatic_rotation, rotation_interval, .. } => {
+                AdminRequest::KeyUpdateRotationPolicy(UpdateRotationPolicy {
+                    key: key(k),
+                    enable_automatic_rotation: *enable_automatic_rotation,
+                    rotation_interval: *rotation_interval,
+                })
+            }
+            Self::Enable { key: k } => AdminRequest::KeyEnable { key: key(k) },
+            Self::Disable { key: k } => AdminRequest::KeyDisable { key: key(k) },
+            Self::ScheduleDeletion { key: k, pending_window_in_days } => {
+                AdminRequest::KeyScheduleDeletion { key: key(k), pending_window_in_days: *pending_window_in_days }
+            }
+            Self::CancelDeletion { key: k } => AdminRequest::KeyCancelDeletion { key: key(k) },
+            Self::SetDeletionProtection { key: k, enable, .. } => {
+                AdminRequest::KeySetDeletionProtection { key: key(k), enable_deletion_protection: *enable }
+            }
+            Self::Tag { key: k, tags } => AdminRequest::KeyTag { key: key(k), tags: tags.clone() },
+            Self::Untag { key: k, tag_keys } => AdminRequest::KeyUntag { key: key(k), tag_keys: tag_keys.clone() },
+            Self::GetParametersForImport { key: k, wrapping_algorithm, wrapping_key_spec } => {
+                AdminRequest::KeyGetParametersForImport {
+                    key: key(k),
+                    wrapping_algorithm: *wrapping_algorithm,
+                    wrapping_key_spec: *wrapping_key_spec,
+                }
+            }
+            Self::ImportKeyMaterial { key: k, import_token, encrypted_key_material, key_material_expire_unix } => {
+                AdminRequest::KeyImportKeyMaterial(ImportKeyMaterial {
+                    key: key(k),
+                    import_token: import_token.clone(),
+                    encrypted_key_material: encrypted_key_material.0.clone(),
+                    key_material_expire_unix: *key_material_expire_unix,
+                })
+            }
+            Self::DeleteKeyMaterial { key: k } => AdminRequest::KeyDeleteKeyMaterial { key: key(k) },
         }
     }
 
@@ -87,8 +301,38 @@ impl KeyCommand {
             (Self::ListVersions { .. }, AdminReply::KeyVersions(versions)) => {
                 Ok(output::show_list(format, "KeyVersions", &versions, versions_table)?)
             }
+            (Self::DescribeVersion { .. } | Self::CreateVersion { .. }, AdminReply::KeyVersion(version)) => {
+                Ok(output::show(format, &version, |v| versions_table(std::slice::from_ref(v)))?)
+            }
+            (Self::GetParametersForImport { .. }, AdminReply::ImportParameters(params)) => {
+                Ok(output::show(format, &params, import_fields)?)
+            }
+            (command, AdminReply::Done) if command.confirmation().is_some() => {
+                Ok(output::done(format, &command.confirmation().unwrap_or_default())?)
+            }
             (command, other) => Err(unexpected(command.operation(), &other)),
         }
+    }
+
+    /// What a command that returns nothing prints on success.
+    fn confirmation(&self) -> Option<String> {
+        Some(match self {
+            Self::UpdateRotationPolicy { key, .. } => format!("Rotation policy of '{key}' updated."),
+            Self::Enable { key } => format!("Key '{key}' enabled."),
+            Self::Disable { key } => format!("Key '{key}' disabled."),
+            Self::ScheduleDeletion { key, pending_window_in_days } => {
+                format!("Key '{key}' will be deleted in {pending_window_in_days} days (cancel-deletion stops it).")
+            }
+            Self::CancelDeletion { key } => format!("Deletion of key '{key}' cancelled."),
+            Self::SetDeletionProtection { key, enable, .. } => {
+                format!("Deletion protection of key '{key}' {}.", if *enable { "enabled" } else { "disabled" })
+            }
+            Self::Tag { key, .. } => format!("Key '{key}' tagged."),
+            Self::Untag { key, .. } => format!("Tags removed from key '{key}'."),
+            Self::ImportKeyMaterial { key, .. } => format!("Key material imported into '{key}'."),
+            Self::DeleteKeyMaterial { key } => format!("Key material of '{key}' deleted."),
+            _ => return None,
+        })
     }
 
     fn operation(&self) -> &'static str {
@@ -97,6 +341,19 @@ impl KeyCommand {
             Self::Describe { .. } => "key describe",
             Self::List { .. } => "key list",
             Self::ListVersions { .. } => "key list-versions",
+            Self::DescribeVersion { .. } => "key describe-version",
+            Self::CreateVersion { .. } => "key create-version",
+            Self::UpdateRotationPolicy { .. } => "key update-rotation-policy",
+            Self::Enable { .. } => "key enable",
+            Self::Disable { .. } => "key disable",
+            Self::ScheduleDeletion { .. } => "key schedule-deletion",
+            Self::CancelDeletion { .. } => "key cancel-deletion",
+            Self::SetDeletionProtection { .. } => "key set-deletion-protection",
+            Self::Tag { .. } => "key tag",
+            Self::Untag { .. } => "key untag",
+            Self::GetParametersForImport { .. } => "key get-parameters-for-import",
+            Self::ImportKeyMaterial { .. } => "key import-key-material",
+            Self::DeleteKeyMaterial { .. } => "key delete-key-material",
         }
     }
 }
@@ -123,6 +380,10 @@ fn fields(key: &KeyDescription) -> String {
         .field("KeyId", &meta.key_id)
         .field("Arn", &meta.arn)
         .field("Aliases", list_or_dash(&key.aliases))
+        .field(
+            "Tags",
+            list_or_dash(&key.tags.iter().map(|t| format!("{}={}", t.tag_key, t.tag_value)).collect::<Vec<_>>()),
+        )
         .field("Description", &meta.description)
         .field("DKMSInstanceId", &meta.instance)
         .field("KeySpec", meta.key_spec)
@@ -162,6 +423,16 @@ fn table(list: &KeyList) -> String {
     if usize::try_from(list.total_count).ok() != Some(list.keys.len()) {
         text.push_str(&format!("({} of {} keys shown)\n", list.keys.len(), list.total_count));
     }
+    text
+}
+
+fn import_fields(params: &ImportParameters) -> String {
+    let mut text = Fields::new()
+        .field("KeyId", &params.key_id)
+        .field("ImportToken", &params.import_token)
+        .field("TokenExpireTime", params.token_expire_time)
+        .render();
+    text.push_str(&params.public_key);
     text
 }
 
@@ -205,6 +476,7 @@ mod tests {
                 rotation_interval: Some("604800s".into()),
             },
             aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+            tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
             pkcs11_id: "0123456789abcdef0123456789abcdef".into(),
         }
     }
@@ -224,15 +496,32 @@ mod tests {
             "payments",
             "--alias",
             "alias/pay",
+            "--origin",
+            "external",
+            "--tag",
+            "team=payments",
+            "--tag",
+            "env=prod",
+            "--rotation-interval",
+            "30d",
+            "--deletion-protection",
         ]);
         assert_eq!(
-            cmd.request(),
+            cmd.request().expect("request"),
             AdminRequest::KeyCreate(CreateKey {
                 instance: "hsm1".into(),
                 key_spec: KeySpec::Rsa2048,
                 key_usage: Some(KeyUsage::EncryptDecrypt),
                 description: "payments".into(),
                 alias: Some("alias/pay".into()),
+                origin: Origin::External,
+                tags: vec![
+                    Tag { tag_key: "team".into(), tag_value: "payments".into() },
+                    Tag { tag_key: "env".into(), tag_value: "prod".into() },
+                ],
+                enable_automatic_rotation: false,
+                rotation_interval: Some(2_592_000),
+                deletion_protection: true,
             })
         );
     }
@@ -241,13 +530,18 @@ mod tests {
     fn create_defaults_and_case() {
         let cmd = command(&["key", "create", "--instance", "hsm1", "--key-spec", "ec_p256"]);
         assert_eq!(
-            cmd.request(),
+            cmd.request().expect("request"),
             AdminRequest::KeyCreate(CreateKey {
                 instance: "hsm1".into(),
                 key_spec: KeySpec::EcP256,
                 key_usage: None,
                 description: String::new(),
                 alias: None,
+                origin: Origin::AliyunKms,
+                tags: vec![],
+                enable_automatic_rotation: false,
+                rotation_interval: None,
+                deletion_protection: false,
             })
         );
     }
@@ -281,21 +575,34 @@ mod tests {
     #[test]
     fn other_operations_parse_to_requests() {
         assert_eq!(
-            command(&["key", "describe", "alias/pay"]).request(),
+            command(&["key", "describe", "alias/pay"]).request().expect("request"),
             AdminRequest::KeyDescribe { key: "alias/pay".into() }
         );
-        assert_eq!(command(&["key", "list"]).request(), AdminRequest::KeyList(ListKeys { instance: None }));
+        assert_eq!(command(&["key", "list"]).request().expect("request"), AdminRequest::KeyList(ListKeys::default()));
         assert_eq!(
-            command(&["key", "list", "--instance", "hsm1"]).request(),
-            AdminRequest::KeyList(ListKeys { instance: Some("hsm1".into()) })
+            command(&["key", "list", "--instance", "hsm1"]).request().expect("request"),
+            AdminRequest::KeyList(ListKeys { instance: Some("hsm1".into()), ..ListKeys::default() })
         );
         assert_eq!(
-            command(&["key", "list-versions", "key-1"]).request(),
+            command(&["key", "list-versions", "key-1"]).request().expect("request"),
             AdminRequest::KeyListVersions { key: "key-1".into() }
         );
         refused(&["key", "describe"]);
         refused(&["key", "list-versions"]);
         refused(&["key", "list", "hsm1"]);
+        assert_eq!(
+            command(&["key", "set-deletion-protection", "k", "--disable"]).request().expect("request"),
+            AdminRequest::KeySetDeletionProtection { key: "k".into(), enable_deletion_protection: false }
+        );
+        refused(&["key", "set-deletion-protection", "k"]);
+        refused(&["key", "set-deletion-protection", "k", "--enable", "--disable"]);
+        refused(&["key", "update-rotation-policy", "k"]);
+        refused(&["key", "create", "--instance", "i", "--key-spec", "AES_256", "--rotation-interval", "1y"]);
+        refused(&["key", "tag", "k", "--tag", "no-equals"]);
+        assert_eq!(
+            command(&["key", "untag", "k", "--tag-key", "a", "--tag-key", "b"]).request().expect("request"),
+            AdminRequest::KeyUntag { key: "k".into(), tag_keys: vec!["a".into(), "b".into()] }
+        );
     }
 
     #[test]

@@ -6,10 +6,15 @@
 //! Adding a resource is adding a module here and one variant to [`Command`]
 //! (plus its arms in the three `match`es below).
 
+pub mod alias;
 pub mod app;
+pub mod args;
+pub mod clock;
 pub mod cluster;
+pub mod crypto;
 pub mod instance;
 pub mod key;
+pub mod rewrap;
 
 use std::str::FromStr;
 
@@ -46,16 +51,50 @@ pub enum Command {
     /// HSM clusters: a primary token and its mirrors.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Aliases: second names of keys.
+    #[command(subcommand)]
+    Alias(alias::AliasCommand),
+    /// The daemon's clock (moved only with the test clock).
+    #[command(subcommand)]
+    Clock(clock::ClockCommand),
+    /// Re-encrypts a file of ciphertext blobs under the current primary versions.
+    Rewrap(rewrap::RewrapArgs),
+    #[command(flatten)]
+    Crypto(crypto::CryptoCommand),
+}
+
+/// A command could not be turned into a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// A file it needs could not be read.
+    #[error("cannot read the message file: {0}")]
+    Read(#[from] std::io::Error),
+    /// The command is not one request (`rewrap` runs many).
+    #[error("this command sends several requests")]
+    NotSingle,
 }
 
 impl Command {
     /// The admin request this command sends.
-    pub fn request(&self) -> AdminRequest {
-        match self {
+    pub fn request(&self) -> Result<AdminRequest, RequestError> {
+        Ok(match self {
             Self::Instance(command) => command.request(),
             Self::App(command) => command.request(),
             Self::Key(command) => command.request(),
             Self::Cluster(command) => command.request(),
+            Self::Alias(command) => command.request(),
+            Self::Clock(command) => command.request(),
+            Self::Crypto(command) => command.request()?,
+            Self::Rewrap(_) => return Err(RequestError::NotSingle),
+        })
+    }
+
+    /// The exit status a successful reply means (0 but for `verify` of an
+    /// invalid signature).
+    pub fn exit_status(&self, reply: &AdminReply) -> u8 {
+        match self {
+            Self::Crypto(_) => crypto::CryptoCommand::exit_status(reply),
+            _ => 0,
         }
     }
 
@@ -66,6 +105,10 @@ impl Command {
             Self::App(command) => command.render(reply, format),
             Self::Key(command) => command.render(reply, format),
             Self::Cluster(command) => command.render(reply, format),
+            Self::Alias(command) => command.render(reply, format),
+            Self::Clock(command) => command.render(reply, format),
+            Self::Crypto(command) => command.render(reply, format),
+            Self::Rewrap(_) => Err(unexpected("rewrap", &reply)),
         }
     }
 }
@@ -89,6 +132,20 @@ fn reply_name(reply: &AdminReply) -> &'static str {
         AdminReply::KeyVersions(_) => "KeyVersions",
         AdminReply::Clusters(_) => "Clusters",
         AdminReply::Cluster(_) => "Cluster",
+        AdminReply::KeyVersion(_) => "KeyVersion",
+        AdminReply::Aliases(_) => "Aliases",
+        AdminReply::ImportParameters(_) => "ImportParameters",
+        AdminReply::Encrypted(_) => "Encrypted",
+        AdminReply::Decrypted(_) => "Decrypted",
+        AdminReply::ReEncrypted(_) => "ReEncrypted",
+        AdminReply::ReEncryptedBatch(_) => "ReEncryptedBatch",
+        AdminReply::DataKey(_) => "DataKey",
+        AdminReply::Signature(_) => "Signature",
+        AdminReply::Verified(_) => "Verified",
+        AdminReply::AsymmetricEncrypted(_) => "AsymmetricEncrypted",
+        AdminReply::AsymmetricDecrypted(_) => "AsymmetricDecrypted",
+        AdminReply::PublicKey(_) => "PublicKey",
+        AdminReply::Clock(_) => "Clock",
     }
 }
 

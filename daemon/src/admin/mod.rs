@@ -1,11 +1,16 @@
 //! The admin plane's back end: one KMS API operation per request, run on
-//! the blocking pool (it may wait for HSMs and the store). Errors leave
-//! here as the spec's codes.
+//! the blocking pool (it may wait for HSMs and the store). This module
+//! routes; `keys`, `instances` and `clock` hold what is more than a call
+//! into the KMS model. Errors leave here as the spec's codes.
 
-use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult, KeyList};
+mod clock;
+mod instances;
+mod keys;
 
-use crate::kms::keys::{self, NewKey};
-use crate::kms::{KmsError, apps, clusters, instances, metadata};
+use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
+
+use crate::kms::keys::{import, lifecycle, rotation};
+use crate::kms::{KmsError, aliases, apps, asymmetric, envelope};
 use crate::service::Service;
 
 /// Who sent an admin request.
@@ -26,103 +31,110 @@ pub fn handle(service: &Service, caller: Caller, request: AdminRequest) -> Admin
     result.map_err(|e| e.to_api())
 }
 
+/// The operation's CLI name, for the log (request bodies are not logged:
+/// they can carry plaintext).
 fn operation_name(request: &AdminRequest) -> &'static str {
+    use AdminRequest as R;
     match request {
-        AdminRequest::InstanceList => "instance list",
-        AdminRequest::InstanceDescribe { .. } => "instance describe",
-        AdminRequest::AppCreate { .. } => "app create",
-        AdminRequest::AppList => "app list",
-        AdminRequest::AppDescribe { .. } => "app describe",
-        AdminRequest::AppDelete { .. } => "app delete",
-        AdminRequest::KeyCreate(_) => "key create",
-        AdminRequest::KeyDescribe { .. } => "key describe",
-        AdminRequest::KeyList(_) => "key list",
-        AdminRequest::KeyListVersions { .. } => "key list-versions",
-        AdminRequest::ClusterList => "cluster list",
-        AdminRequest::ClusterStatus { .. } => "cluster status",
+        R::InstanceList => "instance list",
+        R::InstanceDescribe { .. } => "instance describe",
+        R::AppCreate { .. } => "app create",
+        R::AppList => "app list",
+        R::AppDescribe { .. } => "app describe",
+        R::AppDelete { .. } => "app delete",
+        R::KeyCreate(_) => "key create",
+        R::KeyDescribe { .. } => "key describe",
+        R::KeyList(_) => "key list",
+        R::KeyListVersions { .. } => "key list-versions",
+        R::ClusterList => "cluster list",
+        R::ClusterStatus { .. } => "cluster status",
+        R::KeyEnable { .. } => "key enable",
+        R::KeyDisable { .. } => "key disable",
+        R::KeyScheduleDeletion { .. } => "key schedule-deletion",
+        R::KeyCancelDeletion { .. } => "key cancel-deletion",
+        R::KeySetDeletionProtection { .. } => "key set-deletion-protection",
+        R::KeyCreateVersion { .. } => "key create-version",
+        R::KeyDescribeVersion { .. } => "key describe-version",
+        R::KeyUpdateRotationPolicy(_) => "key update-rotation-policy",
+        R::KeyTag { .. } => "key tag",
+        R::KeyUntag { .. } => "key untag",
+        R::KeyGetParametersForImport { .. } => "key get-parameters-for-import",
+        R::KeyImportKeyMaterial(_) => "key import-key-material",
+        R::KeyDeleteKeyMaterial { .. } => "key delete-key-material",
+        R::AliasCreate { .. } => "alias create",
+        R::AliasUpdate { .. } => "alias update",
+        R::AliasDelete { .. } => "alias delete",
+        R::AliasList { .. } => "alias list",
+        R::Encrypt(_) => "encrypt",
+        R::Decrypt(_) => "decrypt",
+        R::ReEncrypt(_) => "re-encrypt",
+        R::ReEncryptBatch(_) => "re-encrypt (batch)",
+        R::GenerateDataKey(_) => "generate-data-key",
+        R::Sign(_) => "sign",
+        R::Verify(_) => "verify",
+        R::AsymmetricEncrypt(_) => "asymmetric-encrypt",
+        R::AsymmetricDecrypt(_) => "asymmetric-decrypt",
+        R::GetPublicKey { .. } => "get-public-key",
+        R::ClockShow => "clock show",
+        R::ClockAdvance { .. } => "clock advance",
+        R::ClockSet { .. } => "clock set",
     }
 }
 
 fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<AdminReply, KmsError> {
-    let region = service.config.region.as_str();
+    use AdminRequest as R;
+    let done = |()| AdminReply::Done;
     match request {
-        AdminRequest::InstanceList => {
-            let registry = service.registry()?;
-            Ok(AdminReply::Instances(registry.instances().map(|i| instances::info(&registry, i)).collect()))
+        R::InstanceList => instances::list(service),
+        R::InstanceDescribe { name } => instances::describe(service, &name),
+        R::ClusterList => instances::clusters(service),
+        R::ClusterStatus { name } => instances::cluster_status(service, &name),
+        R::AppCreate { name, instance } => apps::create(service, &name, &instance).map(AdminReply::AppCreated),
+        R::AppList => Ok(AdminReply::Apps(service.registry()?.apps().map(apps::info).collect())),
+        R::AppDescribe { name } => Ok(AdminReply::App(apps::info(service.registry()?.app(&name)?))),
+        R::AppDelete { name } => apps::delete(service, &name).map(done),
+        R::KeyCreate(create) => keys::create(service, caller, create),
+        R::KeyDescribe { key } => keys::describe(service, &key),
+        R::KeyList(filter) => keys::list(service, &filter),
+        R::KeyListVersions { key } => keys::list_versions(service, &key),
+        R::KeyDescribeVersion { key, key_version_id } => keys::describe_version(service, &key, &key_version_id),
+        R::KeyEnable { key } => lifecycle::enable(service, &key).map(done),
+        R::KeyDisable { key } => lifecycle::disable(service, &key).map(done),
+        R::KeyScheduleDeletion { key, pending_window_in_days } => {
+            lifecycle::schedule_deletion(service, &key, pending_window_in_days).map(done)
         }
-        AdminRequest::InstanceDescribe { name } => {
-            let registry = service.registry()?;
-            Ok(AdminReply::Instance(instances::info(&registry, registry.instance(&name)?)))
+        R::KeyCancelDeletion { key } => lifecycle::cancel_deletion(service, &key).map(done),
+        R::KeySetDeletionProtection { key, enable_deletion_protection } => {
+            lifecycle::set_deletion_protection(service, &key, enable_deletion_protection).map(done)
         }
-        AdminRequest::AppCreate { name, instance } => {
-            apps::create(service, &name, &instance).map(AdminReply::AppCreated)
+        R::KeyCreateVersion { key } => keys::create_version(service, &key),
+        R::KeyUpdateRotationPolicy(policy) => rotation::update_policy(service, &policy).map(done),
+        R::KeyTag { key, tags } => lifecycle::tag(service, &key, &tags).map(done),
+        R::KeyUntag { key, tag_keys } => lifecycle::untag(service, &key, &tag_keys).map(done),
+        R::KeyGetParametersForImport { key, wrapping_algorithm, wrapping_key_spec } => {
+            import::get_parameters(service, &key, wrapping_algorithm, wrapping_key_spec)
+                .map(AdminReply::ImportParameters)
         }
-        AdminRequest::AppList => Ok(AdminReply::Apps(service.registry()?.apps().map(apps::info).collect())),
-        AdminRequest::AppDescribe { name } => Ok(AdminReply::App(apps::info(service.registry()?.app(&name)?))),
-        AdminRequest::AppDelete { name } => apps::delete(service, &name).map(|()| AdminReply::Done),
-        AdminRequest::KeyCreate(create) => {
-            let key = keys::create(
-                service,
-                NewKey {
-                    instance: create.instance,
-                    spec: create.key_spec,
-                    usage: create.key_usage,
-                    description: create.description,
-                    alias: create.alias,
-                    creator: format!("admin:{}", caller.uid),
-                },
-            )?;
-            let kind = keys::instance_kind(service, &key)?;
-            Ok(AdminReply::Key(metadata::key_description(&key, kind, region)))
+        R::KeyImportKeyMaterial(request) => import::import(service, &request).map(done),
+        R::KeyDeleteKeyMaterial { key } => import::delete_material(service, &key).map(done),
+        R::AliasCreate { alias, key } => aliases::create(service, &alias, &key).map(done),
+        R::AliasUpdate { alias, key } => aliases::update(service, &alias, &key).map(done),
+        R::AliasDelete { alias } => aliases::delete(service, &alias).map(done),
+        R::AliasList { key } => aliases::list(service, key.as_deref()).map(AdminReply::Aliases),
+        R::Encrypt(request) => envelope::encrypt(service, &request).map(AdminReply::Encrypted),
+        R::Decrypt(request) => envelope::decrypt(service, &request).map(AdminReply::Decrypted),
+        R::ReEncrypt(request) => envelope::re_encrypt(service, &request).map(AdminReply::ReEncrypted),
+        R::ReEncryptBatch(items) => envelope::re_encrypt_batch(service, &items).map(AdminReply::ReEncryptedBatch),
+        R::GenerateDataKey(request) => envelope::generate_data_key(service, &request).map(AdminReply::DataKey),
+        R::Sign(request) => asymmetric::sign(service, &request).map(AdminReply::Signature),
+        R::Verify(request) => asymmetric::verify(service, &request).map(AdminReply::Verified),
+        R::AsymmetricEncrypt(request) => asymmetric::encrypt(service, &request).map(AdminReply::AsymmetricEncrypted),
+        R::AsymmetricDecrypt(request) => asymmetric::decrypt(service, &request).map(AdminReply::AsymmetricDecrypted),
+        R::GetPublicKey { key, key_version_id } => {
+            asymmetric::public_key(service, &key, key_version_id.as_deref()).map(AdminReply::PublicKey)
         }
-        AdminRequest::KeyDescribe { key } => {
-            let registry = service.registry()?;
-            let key = registry.key(&key)?;
-            let kind = registry.instance(&key.record.instance)?.kind;
-            Ok(AdminReply::Key(metadata::key_description(key, kind, region)))
-        }
-        AdminRequest::KeyList(filter) => {
-            let registry = service.registry()?;
-            if let Some(instance) = &filter.instance {
-                registry.instance(instance)?;
-            }
-            let keys: Vec<_> = registry
-                .keys()
-                .filter(|k| filter.instance.as_deref().is_none_or(|i| k.record.instance == i))
-                .filter_map(|k| {
-                    let kind = registry.instance(&k.record.instance).ok()?.kind;
-                    Some(metadata::key_description(k, kind, region))
-                })
-                .collect();
-            let total_count = keys.len() as u64;
-            Ok(AdminReply::Keys(KeyList { keys, total_count }))
-        }
-        AdminRequest::KeyListVersions { key } => {
-            let registry = service.registry()?;
-            Ok(AdminReply::KeyVersions(registry.key(&key)?.versions.iter().map(metadata::version_info).collect()))
-        }
-        AdminRequest::ClusterList => {
-            let registry = service.registry()?;
-            let clusters = registry
-                .clusters()
-                .map(|c| p11kms_proto::admin::ClusterSummary {
-                    cluster_name: c.name.clone(),
-                    member_count: c.members.len() as u32,
-                    instances: registry
-                        .instances()
-                        .filter(|i| i.cluster.as_deref() == Some(c.name.as_str()))
-                        .map(|i| i.name.clone())
-                        .collect(),
-                    creation_date: c.created_at,
-                })
-                .collect();
-            Ok(AdminReply::Clusters(clusters))
-        }
-        AdminRequest::ClusterStatus { name } => {
-            let live = service.cluster(&name)?;
-            let registry = service.registry()?;
-            let record = registry.cluster(&name)?.clone();
-            Ok(AdminReply::Cluster(clusters::status(&live, &registry, &record, service.clock.now())))
-        }
+        R::ClockShow => clock::show(service),
+        R::ClockAdvance { seconds } => clock::advance(service, seconds),
+        R::ClockSet { time } => clock::set(service, time),
     }
 }

@@ -9,12 +9,14 @@ use cryptoki_sys::*;
 
 use p11kms_proto::SecretBytes;
 use p11kms_proto::data::{ClientId, DataReply};
-use p11kms_proto::pkcs11::{Mechanism as WireMechanism, ObjectId};
+use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, ObjectId};
 
 use super::find::with_object;
 use crate::hsm::error::Context;
 use crate::hsm::mechanism::to_cryptoki;
 use crate::hsm::{HsmError, ObjectRole};
+use crate::kms::keys::rules::{self, Operation};
+use crate::kms::{KmsError, envelope};
 use crate::service::{LiveCluster, Service};
 
 /// An HSM object ready to be used, found without holding any lock.
@@ -33,7 +35,7 @@ fn target(service: &Service, client: &ClientId, slot: u64, object: ObjectId, pub
         if !(logged_in || public_use) {
             return Err(CKR_USER_NOT_LOGGED_IN);
         }
-        view.key.check_usable().map_err(|e| e.ck_rv())?;
+        rules::check(Operation::Use, &view.key.record).map_err(|e| e.ck_rv())?;
         let cluster_name = instance.cluster.as_deref().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
         let cluster = service.cluster(cluster_name).map_err(|_| CKR_DEVICE_ERROR)?;
         Ok(Target { cluster, uuid: view.version.uuid, role: view.role })
@@ -59,7 +61,7 @@ fn run<T>(
 
 /// A cryptographic operation with its input.
 #[derive(Debug)]
-pub enum Operation<'a> {
+pub enum Crypt<'a> {
     /// `Sign` the data.
     Sign(&'a [u8]),
     /// `Verify` a signature over the data.
@@ -77,19 +79,22 @@ pub fn operate(
     slot: u64,
     object: ObjectId,
     mechanism: &mut WireMechanism,
-    operation: Operation<'_>,
+    operation: Crypt<'_>,
 ) -> Result<DataReply, CK_RV> {
+    if mechanism.ty == CKM_P11KMS_ENVELOPE {
+        return self::envelope_operation(service, client, slot, object, mechanism, operation);
+    }
     // Public-key operations need no login; see `target`.
-    let public_ok = matches!(operation, Operation::Verify(..) | Operation::Encrypt(_));
+    let public_ok = matches!(operation, Crypt::Verify(..) | Crypt::Encrypt(_));
     let target = target(service, client, slot, object, public_ok)?;
     let gcm = mechanism.ty == CKM_AES_GCM;
     match operation {
-        Operation::Sign(data) => run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes),
-        Operation::Verify(data, signature) => {
+        Crypt::Sign(data) => run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes),
+        Crypt::Verify(data, signature) => {
             run(&target, mechanism, |s, m, key| s.verify(m, key, data, signature)).map(|()| DataReply::Done)
         }
-        Operation::Encrypt(data) => run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)).map(DataReply::Bytes),
-        Operation::Decrypt(data) => run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
+        Crypt::Encrypt(data) => run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)).map(DataReply::Bytes),
+        Crypt::Decrypt(data) => run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
             .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
             // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
             // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which
@@ -115,4 +120,46 @@ pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, CK
         .with_session(|s| s.generate_random_vec(length).context(|| "C_GenerateRandom".into()))
         .map(|bytes| DataReply::Secret(SecretBytes::new(bytes)))
         .map_err(|e| e.ck_rv())
+}
+
+/// The vendor envelope mechanism ([`CKM_P11KMS_ENVELOPE`]): KMS `Encrypt`
+/// under the key's primary version, KMS `Decrypt` with the version the blob
+/// names (which must belong to the same key).
+fn envelope_operation(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    mechanism: &WireMechanism,
+    operation: Crypt<'_>,
+) -> Result<DataReply, CK_RV> {
+    let context = match &mechanism.param {
+        MechParam::None => Default::default(),
+        MechParam::Bytes(json) if json.is_empty() => Default::default(),
+        MechParam::Bytes(json) => serde_json::from_slice(json).map_err(|_| CKR_MECHANISM_PARAM_INVALID)?,
+        _ => return Err(CKR_MECHANISM_PARAM_INVALID),
+    };
+    let logged_in = service.clients.is_logged_in(client, slot);
+    let key_id = with_object(service, client, slot, object, |_, view| {
+        if !logged_in {
+            return Err(CKR_USER_NOT_LOGGED_IN);
+        }
+        Ok(view.key.record.key_id.clone())
+    })
+    .map_err(|rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv })?;
+    let result = match operation {
+        Crypt::Encrypt(data) => {
+            envelope::encrypt_bytes(service, &key_id, data, &context).map(|e| DataReply::Bytes(e.ciphertext_blob))
+        }
+        Crypt::Decrypt(data) => envelope::decrypt_bytes(service, data, &context, Some(&key_id))
+            .map(|d| DataReply::Secret(d.plaintext))
+            // The blob names its key; a name that matches no key is a
+            // damaged blob, not a bad handle.
+            .map_err(|e| match e {
+                KmsError::KeyNotFound(_) | KmsError::AliasNotFound(_) => KmsError::InvalidCiphertext(e.to_string()),
+                other => other,
+            }),
+        Crypt::Sign(_) | Crypt::Verify(..) => return Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+    };
+    result.map_err(|e| e.ck_rv())
 }

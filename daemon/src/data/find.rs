@@ -62,3 +62,20 @@ pub fn attributes(
         Ok(DataReply::Attributes(types.iter().map(|ty| view.attribute(*ty)).collect()))
     })
 }
+
+/// `DestroyObject`: destroying a KMS key schedules its deletion (with the
+/// configured window); nothing is destroyed at once, and the operator can
+/// cancel it. Destroying any object of a key schedules the whole key.
+pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+    let logged_in = service.clients.is_logged_in(client, slot);
+    let key_id = with_object(service, client, slot, object, |_, view| {
+        if !logged_in {
+            return Err(CKR_USER_NOT_LOGGED_IN);
+        }
+        Ok(view.key.record.key_id.clone())
+    })?;
+    let window = service.config.keys.pkcs11_deletion_window_days;
+    crate::kms::keys::lifecycle::schedule_deletion(service, &key_id, window).map_err(|e| e.ck_rv())?;
+    tracing::info!(key = key_id, days = window, "key deletion scheduled through PKCS#11");
+    Ok(DataReply::Done)
+}

@@ -70,8 +70,7 @@ fn create(
         let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?.name.clone();
         (instance, service.clients.app(client, slot).ok_or(CKR_USER_NOT_LOGGED_IN)?)
     };
-    let new =
-        NewKey { instance, spec, usage: Some(usage), description: String::new(), alias, creator: format!("app:{app}") };
+    let new = NewKey::plain(instance, spec, usage, alias, format!("app:{app}"));
     let key = keys::create(service, new).map_err(|e| {
         if !matches!(e, KmsError::AliasExists(_) | KmsError::InvalidParameter(_)) {
             tracing::error!(error = %e, "key generation through PKCS#11 failed");

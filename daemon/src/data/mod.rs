@@ -17,7 +17,7 @@ use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
 
 use crate::kms::apps::{self, LoginError};
 use crate::service::Service;
-use crypto::Operation;
+use crypto::Crypt;
 
 /// What the data plane knows about one connection.
 #[derive(Debug)]
@@ -58,20 +58,18 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
         DataRequest::GenerateKeyPair { slot, mechanism, public_template, private_template } => {
             keygen::generate_key_pair(service, &client, slot, &mechanism, &public_template, &private_template)
         }
-        // Destroying a KMS key means scheduling its deletion, which arrives
-        // with the key lifecycle; until then it is refused, never done.
-        DataRequest::DestroyObject { .. } => Err(CKR_ACTION_PROHIBITED),
+        DataRequest::DestroyObject { slot, object } => find::destroy(service, &client, slot, object),
         DataRequest::Sign { slot, object, mut mechanism, data } => {
-            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Sign(&data))
+            crypto::operate(service, &client, slot, object, &mut mechanism, Crypt::Sign(&data))
         }
         DataRequest::Verify { slot, object, mut mechanism, data, signature } => {
-            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Verify(&data, &signature))
+            crypto::operate(service, &client, slot, object, &mut mechanism, Crypt::Verify(&data, &signature))
         }
         DataRequest::Encrypt { slot, object, mut mechanism, data } => {
-            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Encrypt(data.expose()))
+            crypto::operate(service, &client, slot, object, &mut mechanism, Crypt::Encrypt(data.expose()))
         }
         DataRequest::Decrypt { slot, object, mut mechanism, data } => {
-            crypto::operate(service, &client, slot, object, &mut mechanism, Operation::Decrypt(&data))
+            crypto::operate(service, &client, slot, object, &mut mechanism, Crypt::Decrypt(&data))
         }
         DataRequest::GenerateRandom { slot, length } => crypto::random(service, slot, length),
     };

@@ -56,7 +56,7 @@ pub struct ObjectView<'a> {
 impl<'a> ObjectView<'a> {
     /// Every object of a key, all versions.
     pub fn all_of(key: &'a KeyEntry) -> impl Iterator<Item = ObjectView<'a>> {
-        key.versions.iter().flat_map(move |version| {
+        key.versions.iter().filter(|v| v.record.has_material).flat_map(move |version| {
             let roles: &'static [ObjectRole] = if key.record.key_spec.is_symmetric() {
                 &[ObjectRole::Secret]
             } else {
@@ -263,6 +263,8 @@ mod tests {
                     key_id: "key-1".into(),
                     created_at: Timestamp(0),
                     public_key: None,
+                    has_material: true,
+                    kcv: None,
                 },
                 uuid: [i as u8; 16],
                 public_key: (!spec.is_symmetric())
@@ -283,6 +285,10 @@ mod tests {
                 primary_version: versions.last().map(|v| v.record.version_id.clone()).unwrap_or_default(),
                 delete_date: None,
                 deletion_protection: false,
+                automatic_rotation: false,
+                rotation_interval: None,
+                material_expire_time: None,
+                tags: Vec::new(),
             },
             versions,
             aliases: vec!["alias/k1".into()],

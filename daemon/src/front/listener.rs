@@ -98,6 +98,7 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     let (shutdown, mut done) = Shutdown::new();
     tracing::info!(data = %sockets.data.display(), admin = %sockets.admin.display(), "p11kmsd ready");
 
+    let background = tokio::spawn(crate::background::run(service.clone(), shutdown.subscribe()));
     let data_loop = accept_data(service.clone(), data, shutdown.clone());
     let admin_loop = accept_admin(service.clone(), admin, policy, shutdown.clone());
     let result = tokio::select! {
@@ -110,6 +111,7 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     };
     shutdown.trigger();
     shutdown.into_waiting();
+    let _ = background.await;
     if tokio::time::timeout(DRAIN_TIMEOUT, done.recv()).await.is_err() {
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}; exiting anyway");
     }

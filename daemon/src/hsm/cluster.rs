@@ -132,14 +132,22 @@ impl Cluster {
     pub fn create_version(&self, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
         let primary = self.primary();
         let public = primary.with_session(|s| generate(s, primary, v))?;
+        self.replicate_to_mirrors(v, public.as_ref())?;
+        Ok(public)
+    }
+
+    /// Copies a version that exists on the primary to every mirror; if one
+    /// fails, the version is destroyed everywhere and the error returned.
+    pub fn replicate_to_mirrors(&self, v: &VersionName, public: Option<&PublicKey>) -> Result<(), HsmError> {
+        let primary = self.primary();
         for mirror in self.mirrors() {
-            if let Err(error) = Self::replicate(primary, mirror, v, public.as_ref()) {
+            if let Err(error) = Self::replicate(primary, mirror, v, public) {
                 tracing::error!(cluster = %self.name, member = mirror.label(), %error, "replication failed; rolling back");
                 self.destroy_version(v);
                 return Err(error);
             }
         }
-        Ok(public)
+        Ok(())
     }
 
     /// Copies a version from `from` to `to`, wrapped under the cluster key.

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod import;
 pub mod mechanism;
 pub mod member;
 pub mod module;

@@ -6,8 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use cryptoki_sys::{CKF_DECRYPT, CKF_ENCRYPT, CKM_AES_GCM};
+
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ClusterStatus, MemberHealth, MemberRole, MemberStatus};
+use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechanismInfo};
 
 use super::error::KmsError;
 use super::registry::Registry;
@@ -125,25 +128,39 @@ pub fn open(
 
 fn live(cluster: Cluster) -> Result<Arc<LiveCluster>, KmsError> {
     let wanted: Vec<u64> = OPERATION_MECHANISMS.iter().chain(GENERATION_MECHANISMS).copied().collect();
-    let mechanisms = cluster.primary().mechanisms(&wanted)?;
+    let mut mechanisms = cluster.primary().mechanisms(&wanted)?;
+    // The daemon's own envelope mechanism, on AES keys, when the HSM does
+    // AES-GCM (which it runs on).
+    if mechanisms.iter().any(|m| m.ty == CKM_AES_GCM) {
+        mechanisms.push(MechanismInfo {
+            ty: CKM_P11KMS_ENVELOPE,
+            min_key_size: 16,
+            max_key_size: 32,
+            flags: CKF_ENCRYPT | CKF_DECRYPT,
+        });
+    }
     Ok(Arc::new(LiveCluster { cluster, mechanisms }))
 }
 
-/// The version ids the store places in a cluster.
-fn expected_versions(registry: &Registry, cluster: &str) -> HashSet<[u8; 16]> {
+/// The version ids the store places in a cluster (versions with material).
+pub fn expected_versions(registry: &Registry, cluster: &str) -> HashSet<[u8; 16]> {
     let instances: HashSet<&str> =
         registry.instances().filter(|i| i.cluster.as_deref() == Some(cluster)).map(|i| i.name.as_str()).collect();
     registry
         .keys()
         .filter(|k| instances.contains(k.record.instance.as_str()))
-        .flat_map(|k| k.versions.iter().map(|v| v.uuid))
+        .flat_map(|k| k.versions.iter().filter(|v| v.record.has_material).map(|v| v.uuid))
         .collect()
 }
 
 /// `cluster status`: every member's role, health, object count and
 /// whether it holds every version the store expects.
-pub fn status(live: &LiveCluster, registry: &Registry, record: &ClusterRecord, now: Timestamp) -> ClusterStatus {
-    let expected = expected_versions(registry, &record.name);
+pub fn status(
+    live: &LiveCluster,
+    record: &ClusterRecord,
+    expected: &HashSet<[u8; 16]>,
+    now: Timestamp,
+) -> ClusterStatus {
     let primary_index = live.cluster.primary().index();
     let members = live
         .cluster

@@ -52,6 +52,18 @@ pub enum KmsError {
     /// The key is pending deletion.
     #[error("key '{0}' is pending deletion")]
     PendingDeletion(String),
+    /// The key waits for imported material.
+    #[error("key '{0}' waits for imported key material")]
+    PendingImport(String),
+    /// The key's state does not allow the change.
+    #[error("{0}")]
+    StateModifiedFailed(String),
+    /// A ciphertext blob cannot be decrypted.
+    #[error("{0}")]
+    InvalidCiphertext(String),
+    /// A test-clock command without the test clock.
+    #[error("the daemon runs on the system clock; start it with --test-clock (or clock = \"manual\") to move time")]
+    ClockNotManual,
     /// The HSM failed.
     #[error("HSM: {0}")]
     Hsm(#[from] HsmError),
@@ -77,6 +89,10 @@ impl KmsError {
             Self::Unsupported(_) => ErrorCode::UnsupportedOperation,
             Self::Disabled(_) => ErrorCode::Disabled,
             Self::PendingDeletion(_) => ErrorCode::PendingDeletion,
+            Self::PendingImport(_) => ErrorCode::PendingImport,
+            Self::StateModifiedFailed(_) => ErrorCode::StateModifiedFailed,
+            Self::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
+            Self::ClockNotManual => ErrorCode::ClockNotManual,
             Self::Hsm(e) if e.is_device_fault() => ErrorCode::ServiceUnavailable,
             Self::Hsm(_) | Self::Store(_) | Self::Internal(_) => ErrorCode::InternalFailure,
         }
@@ -95,7 +111,10 @@ impl KmsError {
             Self::Exists { .. } | Self::AliasExists(_) | Self::InvalidParameter(_) => CKR_ATTRIBUTE_VALUE_INVALID,
             Self::LimitExceeded(_) => CKR_DEVICE_MEMORY,
             Self::Unsupported(_) => CKR_FUNCTION_NOT_SUPPORTED,
-            Self::Disabled(_) | Self::PendingDeletion(_) => CKR_KEY_FUNCTION_NOT_PERMITTED,
+            Self::Disabled(_) | Self::PendingDeletion(_) | Self::PendingImport(_) => CKR_KEY_FUNCTION_NOT_PERMITTED,
+            Self::StateModifiedFailed(_) => CKR_ACTION_PROHIBITED,
+            Self::InvalidCiphertext(_) => CKR_ENCRYPTED_DATA_INVALID,
+            Self::ClockNotManual => CKR_FUNCTION_NOT_SUPPORTED,
             Self::Hsm(e) => e.ck_rv(),
             Self::Store(_) | Self::Internal(_) => CKR_GENERAL_ERROR,
         }

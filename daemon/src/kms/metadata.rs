@@ -1,18 +1,21 @@
 //! Keys as the spec's API shows them (`KeyMetadata`).
 
 use p11kms_proto::admin::{
-    AutomaticRotation, DeletionProtection, InstanceKind, KeyDescription, KeyMetadata, KeyVersionInfo, ProtectionLevel,
+    DeletionProtection, InstanceKind, KeyDescription, KeyMetadata, KeyVersionInfo, ProtectionLevel,
 };
 
+use p11kms_proto::interval::format_interval;
+
+use super::keys::rotation;
 use super::registry::{KeyEntry, VersionEntry};
 
 /// `KeyMetadata` of a key in an instance of `kind`, in `region`.
 pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMetadata {
     let r = &key.record;
-    let last_rotation = key.versions.iter().map(|v| v.record.created_at).max().unwrap_or(r.created_at);
+    let last_rotation = rotation::last_rotation(key);
     KeyMetadata {
         arn: format!("acs:kms:{region}:{}:key/{}", r.instance, r.key_id),
-        automatic_rotation: AutomaticRotation::Disabled,
+        automatic_rotation: rotation::status(key),
         creation_date: r.created_at,
         creator: r.creator.clone(),
         delete_date: r.delete_date,
@@ -28,15 +31,15 @@ pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMeta
         key_state: r.state,
         key_usage: r.key_usage,
         last_rotation_date: last_rotation,
-        material_expire_time: None,
-        next_rotation_date: None,
+        material_expire_time: r.material_expire_time,
+        next_rotation_date: rotation::next_rotation(key),
         origin: r.origin,
         primary_key_version: r.primary_version.clone(),
         protection_level: match kind {
             InstanceKind::Hardware => ProtectionLevel::Hsm,
             InstanceKind::Software | InstanceKind::Default => ProtectionLevel::Software,
         },
-        rotation_interval: None,
+        rotation_interval: r.rotation_interval.map(format_interval),
     }
 }
 
@@ -45,6 +48,7 @@ pub fn key_description(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyD
     KeyDescription {
         key_metadata: key_metadata(key, kind, region),
         aliases: key.aliases.clone(),
+        tags: key.record.tags.clone(),
         pkcs11_id: key.primary().map(|v| hex::encode(v.uuid)).unwrap_or_default(),
     }
 }

@@ -4,13 +4,18 @@
 //! planes: the admin plane calls them for the CLI, the data plane for
 //! PKCS#11 applications.
 
+pub mod aliases;
 pub mod apps;
+pub mod asymmetric;
 pub mod clusters;
+pub mod encoding;
+pub mod envelope;
 pub mod error;
 pub mod instances;
 pub mod keys;
 pub mod metadata;
 pub mod names;
 pub mod registry;
+pub mod scheduler;
 
 pub use error::KmsError;

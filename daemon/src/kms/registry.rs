@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use p11kms_proto::admin::KeyState;
-
 use super::error::KmsError;
 use super::names::{self, ALIAS_PREFIX};
 use crate::hsm::PublicKey;
-use crate::store::{AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, Snapshot, VersionRecord};
+use crate::store::{
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, Snapshot, VersionRecord,
+};
 
 /// A key with its versions and aliases.
 #[derive(Clone, Debug)]
@@ -63,18 +63,6 @@ impl KeyEntry {
     pub fn version(&self, version_id: &str) -> Option<&VersionEntry> {
         self.versions.iter().find(|v| v.record.version_id == version_id)
     }
-
-    /// Refuses use unless the key is Enabled.
-    pub fn check_usable(&self) -> Result<(), KmsError> {
-        match self.record.state {
-            KeyState::Enabled => Ok(()),
-            KeyState::Disabled => Err(KmsError::Disabled(self.record.key_id.clone())),
-            KeyState::PendingDeletion => Err(KmsError::PendingDeletion(self.record.key_id.clone())),
-            KeyState::PendingImport => {
-                Err(KmsError::Unsupported(format!("key '{}' waits for imported key material", self.record.key_id)))
-            }
-        }
-    }
 }
 
 impl VersionEntry {
@@ -108,6 +96,7 @@ pub struct Registry {
     version_seq: HashMap<u64, (String, usize)>,
     reserved_aliases: HashSet<String>,
     reserved_versions: HashMap<String, u64>,
+    import_tokens: HashMap<String, ImportTokenRecord>,
 }
 
 impl Registry {
@@ -135,6 +124,9 @@ impl Registry {
         }
         for alias in snapshot.aliases {
             registry.attach_alias(alias)?;
+        }
+        for token in snapshot.import_tokens {
+            registry.import_tokens.insert(token.token.clone(), token);
         }
         Ok(registry)
     }
@@ -298,5 +290,89 @@ impl Registry {
             self.attach_alias(alias)?;
         }
         Ok(())
+    }
+
+    /// Replaces a key's row (after the store committed it).
+    pub fn replace_key(&mut self, record: KeyRecord) -> Result<(), KmsError> {
+        let key = self.keys.get_mut(&record.key_id).ok_or_else(|| KmsError::KeyNotFound(record.key_id.clone()))?;
+        key.record = record;
+        Ok(())
+    }
+
+    /// Adds a version to a key (after the store committed it).
+    pub fn add_version(&mut self, version: VersionEntry) -> Result<(), KmsError> {
+        self.attach_version(version)
+    }
+
+    /// Replaces a version's row (after the store committed it).
+    pub fn replace_version(&mut self, record: VersionRecord) -> Result<(), KmsError> {
+        let key = self.keys.get_mut(&record.key_id).ok_or_else(|| KmsError::KeyNotFound(record.key_id.clone()))?;
+        let version = key
+            .versions
+            .iter_mut()
+            .find(|v| v.record.version_id == record.version_id)
+            .ok_or_else(|| KmsError::Internal(format!("version {} is not in the registry", record.version_id)))?;
+        version.record = record;
+        Ok(())
+    }
+
+    /// Forgets a key, its versions, aliases and tokens (after the store
+    /// deleted them).
+    pub fn remove_key(&mut self, key_id: &str) {
+        if let Some(key) = self.keys.remove(key_id) {
+            for version in &key.versions {
+                self.version_seq.remove(&version.record.seq);
+            }
+            for alias in &key.aliases {
+                self.aliases.remove(alias);
+            }
+        }
+        self.key_order.retain(|id| id != key_id);
+        self.import_tokens.retain(|_, token| token.key_id != key_id);
+    }
+
+    /// Adds an alias (after the store committed it).
+    pub fn add_alias(&mut self, alias: AliasRecord) -> Result<(), KmsError> {
+        self.attach_alias(alias)
+    }
+
+    /// Points an alias at another key (after the store committed it).
+    pub fn move_alias(&mut self, alias: AliasRecord) -> Result<(), KmsError> {
+        self.remove_alias(&alias.alias);
+        self.attach_alias(alias)
+    }
+
+    /// Forgets an alias (after the store deleted it).
+    pub fn remove_alias(&mut self, alias: &str) {
+        if let Some(key_id) = self.aliases.remove(alias) {
+            if let Some(key) = self.keys.get_mut(&key_id) {
+                key.aliases.retain(|a| a != alias);
+            }
+        }
+    }
+
+    /// All aliases, with the key each names.
+    pub fn aliases(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.aliases.iter()
+    }
+
+    /// An import token.
+    pub fn import_token(&self, token: &str) -> Option<&ImportTokenRecord> {
+        self.import_tokens.get(token)
+    }
+
+    /// All import tokens.
+    pub fn import_tokens(&self) -> impl Iterator<Item = &ImportTokenRecord> {
+        self.import_tokens.values()
+    }
+
+    /// Adds an import token (after the store committed it).
+    pub fn add_import_token(&mut self, token: ImportTokenRecord) {
+        self.import_tokens.insert(token.token.clone(), token);
+    }
+
+    /// Forgets an import token (after the store deleted it).
+    pub fn remove_import_token(&mut self, token: &str) {
+        self.import_tokens.remove(token);
     }
 }

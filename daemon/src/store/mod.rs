@@ -8,6 +8,7 @@
 //! reads from its in-memory registry.
 
 mod journal;
+mod keys;
 pub mod records;
 mod rows;
 mod schema;
@@ -21,7 +22,9 @@ use rusqlite::{Connection, OpenFlags};
 use p11kms_proto::Timestamp;
 
 pub use journal::JournalEntry;
-pub use records::{AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord};
+pub use records::{
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord,
+};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +75,8 @@ pub struct Snapshot {
     pub versions: Vec<VersionRecord>,
     /// Aliases.
     pub aliases: Vec<AliasRecord>,
+    /// Import tokens not yet used or expired.
+    pub import_tokens: Vec<ImportTokenRecord>,
 }
 
 /// The open database.

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin};
+use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, Tag, WrappingAlgorithm};
 
 /// A cluster and its members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -102,6 +102,14 @@ pub struct KeyRecord {
     pub delete_date: Option<Timestamp>,
     /// Deletion is refused while set.
     pub deletion_protection: bool,
+    /// Rotates on schedule (when Enabled).
+    pub automatic_rotation: bool,
+    /// Rotation interval in seconds, kept while rotation is off or suspended.
+    pub rotation_interval: Option<i64>,
+    /// When imported material expires.
+    pub material_expire_time: Option<Timestamp>,
+    /// Tags, sorted by key.
+    pub tags: Vec<Tag>,
 }
 
 /// A key version.
@@ -117,6 +125,29 @@ pub struct VersionRecord {
     pub created_at: Timestamp,
     /// The public half of an asymmetric version (JSON of `hsm::PublicKey`).
     pub public_key: Option<String>,
+    /// Whether the HSMs hold its material (false for an EXTERNAL key
+    /// waiting for, or after deleting, imported material).
+    pub has_material: bool,
+    /// Key check value of imported material: AES-ECB of a zero block,
+    /// computed inside the HSM, so a re-import can be checked for sameness.
+    pub kcv: Option<Vec<u8>>,
+}
+
+/// An import token: a wrapping key pair on the primary, for one key, for
+/// 24 hours.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImportTokenRecord {
+    /// The token the user passes back (random, 32 characters).
+    #[serde(skip)]
+    pub token: String,
+    /// The key it is for.
+    pub key_id: String,
+    /// Version-style id of the wrapping key pair's objects (a UUID).
+    pub wrapping_key: String,
+    /// How the material must be wrapped.
+    pub algorithm: WrappingAlgorithm,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
 }
 
 /// An alias.

@@ -7,14 +7,14 @@ use rusqlite::{Connection, Row, params};
 
 use p11kms_proto::Timestamp;
 
-use super::records::{AliasRecord, AppRecord, ClusterRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord};
+use super::records::{AppRecord, ClusterRecord, InstanceRecord, MemberRecord};
 use super::{Snapshot, StoreError, Tx};
 
-fn parse<T: FromStr>(column: &'static str, value: String) -> Result<T, StoreError> {
+pub(super) fn parse<T: FromStr>(column: &'static str, value: String) -> Result<T, StoreError> {
     value.parse().map_err(|_| StoreError::Corrupt { column, value })
 }
 
-fn time(value: Option<i64>) -> Option<Timestamp> {
+pub(super) fn time(value: Option<i64>) -> Option<Timestamp> {
     value.map(Timestamp)
 }
 
@@ -90,63 +90,6 @@ impl Tx<'_> {
         }
         Ok(deleted)
     }
-
-    /// Inserts a key with its first version and, optionally, an alias.
-    /// Returns the version as stored (with its sequence number).
-    pub fn insert_key(
-        &self,
-        key: &KeyRecord,
-        version: &VersionRecord,
-        alias: Option<&AliasRecord>,
-    ) -> Result<VersionRecord, StoreError> {
-        self.tx.execute(
-            "INSERT INTO keys (key_id, instance, key_spec, key_usage, origin, state, description, creator, created_at,
-                               primary_version, delete_date, deletion_protection)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                key.key_id,
-                key.instance,
-                key.key_spec.as_str(),
-                key.key_usage.as_str(),
-                key.origin.as_str(),
-                key.state.as_str(),
-                key.description,
-                key.creator,
-                key.created_at.unix(),
-                key.primary_version,
-                key.delete_date.map(Timestamp::unix),
-                key.deletion_protection
-            ],
-        )?;
-        self.journal("key", &key.key_id, "create", key)?;
-        let version = self.insert_version(version)?;
-        if let Some(alias) = alias {
-            self.insert_alias(alias)?;
-        }
-        Ok(version)
-    }
-
-    /// Inserts a key version; the database assigns its sequence number,
-    /// which is never reused (AUTOINCREMENT), so PKCS#11 object ids derived
-    /// from it stay unique for the life of the store.
-    pub fn insert_version(&self, v: &VersionRecord) -> Result<VersionRecord, StoreError> {
-        self.tx.execute(
-            "INSERT INTO key_versions (version_id, key_id, created_at, public_key) VALUES (?1, ?2, ?3, ?4)",
-            params![v.version_id, v.key_id, v.created_at.unix(), v.public_key],
-        )?;
-        let stored = VersionRecord { seq: self.tx.last_insert_rowid() as u64, ..v.clone() };
-        self.journal("key_version", &stored.version_id, "create", &stored)?;
-        Ok(stored)
-    }
-
-    /// Inserts an alias.
-    pub fn insert_alias(&self, a: &AliasRecord) -> Result<(), StoreError> {
-        self.tx.execute(
-            "INSERT INTO aliases (alias, key_id, created_at) VALUES (?1, ?2, ?3)",
-            params![a.alias, a.key_id, a.created_at.unix()],
-        )?;
-        self.journal("alias", &a.alias, "create", a)
-    }
 }
 
 pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
@@ -221,57 +164,9 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     })?;
     snapshot.apps = rows.collect::<Result<_, _>>()?;
 
-    let mut stmt = conn.prepare(
-        "SELECT key_id, instance, key_spec, key_usage, origin, state, description, creator, created_at,
-                primary_version, delete_date, deletion_protection FROM keys ORDER BY created_at, key_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-            (r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?),
-            (r.get::<_, String>(6)?, r.get::<_, String>(7)?, r.get::<_, i64>(8)?, r.get::<_, String>(9)?),
-            (r.get::<_, Option<i64>>(10)?, r.get::<_, bool>(11)?),
-        ))
-    })?;
-    for row in rows {
-        let (
-            (key_id, instance),
-            (spec, usage, origin, state),
-            (description, creator, created_at, primary),
-            (delete, protect),
-        ) = row?;
-        snapshot.keys.push(KeyRecord {
-            key_id,
-            instance,
-            key_spec: parse("keys.key_spec", spec)?,
-            key_usage: parse("keys.key_usage", usage)?,
-            origin: parse("keys.origin", origin)?,
-            state: parse("keys.state", state)?,
-            description,
-            creator,
-            created_at: Timestamp(created_at),
-            primary_version: primary,
-            delete_date: time(delete),
-            deletion_protection: protect,
-        });
-    }
-
-    let mut stmt =
-        conn.prepare("SELECT seq, version_id, key_id, created_at, public_key FROM key_versions ORDER BY seq")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(VersionRecord {
-            seq: r.get::<_, i64>(0)? as u64,
-            version_id: r.get(1)?,
-            key_id: r.get(2)?,
-            created_at: Timestamp(r.get(3)?),
-            public_key: r.get(4)?,
-        })
-    })?;
-    snapshot.versions = rows.collect::<Result<_, _>>()?;
-
-    let mut stmt = conn.prepare("SELECT alias, key_id, created_at FROM aliases ORDER BY alias")?;
-    let rows = stmt
-        .query_map([], |r| Ok(AliasRecord { alias: r.get(0)?, key_id: r.get(1)?, created_at: Timestamp(r.get(2)?) }))?;
-    snapshot.aliases = rows.collect::<Result<_, _>>()?;
+    snapshot.keys = super::keys::load_keys(conn)?;
+    snapshot.versions = super::keys::load_versions(conn)?;
+    snapshot.aliases = super::keys::load_aliases(conn)?;
+    snapshot.import_tokens = super::keys::load_import_tokens(conn)?;
     Ok(snapshot)
 }

@@ -61,7 +61,11 @@ pub const MIGRATIONS: &[&str] = &[
         created_at          INTEGER NOT NULL,
         primary_version     TEXT    NOT NULL,
         delete_date         INTEGER,
-        deletion_protection INTEGER NOT NULL
+        deletion_protection INTEGER NOT NULL,
+        automatic_rotation  INTEGER NOT NULL,
+        rotation_interval   INTEGER,
+        material_expire_time INTEGER,
+        tags                TEXT    NOT NULL
     );
     CREATE INDEX keys_instance ON keys(instance);
     CREATE TABLE key_versions (
@@ -69,9 +73,18 @@ pub const MIGRATIONS: &[&str] = &[
         version_id  TEXT    NOT NULL UNIQUE,
         key_id      TEXT    NOT NULL REFERENCES keys(key_id),
         created_at  INTEGER NOT NULL,
-        public_key  TEXT
+        public_key  TEXT,
+        has_material INTEGER NOT NULL,
+        kcv         BLOB
     );
     CREATE INDEX key_versions_key ON key_versions(key_id);
+    CREATE TABLE import_tokens (
+        token        TEXT PRIMARY KEY,
+        key_id       TEXT    NOT NULL REFERENCES keys(key_id),
+        wrapping_key TEXT    NOT NULL,
+        algorithm    TEXT    NOT NULL,
+        expires_at   INTEGER NOT NULL
+    );
     CREATE TABLE aliases (
         alias       TEXT PRIMARY KEY,
         key_id      TEXT    NOT NULL REFERENCES keys(key_id),

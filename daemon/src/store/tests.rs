@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin};
+use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, Tag, WrappingAlgorithm};
 
 use super::*;
 
@@ -48,6 +48,10 @@ fn key(id: &str) -> (KeyRecord, VersionRecord) {
         primary_version: format!("{id}-v1"),
         delete_date: None,
         deletion_protection: false,
+        automatic_rotation: true,
+        rotation_interval: Some(604_800),
+        material_expire_time: None,
+        tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
     };
     let version = VersionRecord {
         seq: 0,
@@ -55,6 +59,8 @@ fn key(id: &str) -> (KeyRecord, VersionRecord) {
         key_id: id.into(),
         created_at: Timestamp(200),
         public_key: Some("{}".into()),
+        has_material: true,
+        kcv: None,
     };
     (key, version)
 }
@@ -148,4 +154,51 @@ fn a_database_from_a_newer_daemon_is_refused() {
     conn.execute("UPDATE schema_version SET version = 999", []).expect("bump");
     drop(conn);
     assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 999, .. })));
+}
+
+#[test]
+fn keys_change_and_go_with_their_versions_aliases_and_tokens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let (mut k, v) = key("key-1");
+    let alias = AliasRecord { alias: "alias/a".into(), key_id: "key-1".into(), created_at: Timestamp(200) };
+    let token = ImportTokenRecord {
+        token: "t".repeat(32),
+        key_id: "key-1".into(),
+        wrapping_key: "w".into(),
+        algorithm: WrappingAlgorithm::RsaesOaepSha256,
+        expires_at: Timestamp(900),
+    };
+    let stored = store
+        .write(Timestamp(300), |tx| -> Result<VersionRecord, StoreError> {
+            tx.insert_cluster(&cluster())?;
+            tx.insert_instance(&instance("i1", 0))?;
+            let stored = tx.insert_key(&k, &v, Some(&alias))?;
+            tx.insert_import_token(&token)?;
+            Ok(stored)
+        })
+        .expect("writes");
+    k.state = KeyState::Disabled;
+    k.tags.clear();
+    k.material_expire_time = Some(Timestamp(5_000));
+    let changed = VersionRecord { has_material: false, kcv: Some(vec![1, 2, 3]), ..stored };
+    store
+        .write(Timestamp(400), |tx| -> Result<(), StoreError> {
+            tx.update_key(&k)?;
+            tx.update_version(&changed)?;
+            tx.update_alias(&AliasRecord { key_id: "key-1".into(), ..alias.clone() })
+        })
+        .expect("updates");
+    let snapshot = store.load().expect("loads");
+    assert_eq!(snapshot.keys, vec![k]);
+    assert_eq!(snapshot.versions, vec![changed]);
+    assert_eq!(snapshot.import_tokens, vec![token]);
+    store.write(Timestamp(500), |tx| tx.delete_key("key-1")).expect("deletes");
+    let snapshot = store.load().expect("loads");
+    assert!(snapshot.keys.is_empty() && snapshot.versions.is_empty() && snapshot.aliases.is_empty());
+    assert!(snapshot.import_tokens.is_empty());
+    let journal = store.journal_since(0, 100).expect("journal");
+    let last = journal.last().expect("entries");
+    assert_eq!((last.entity.as_str(), last.operation.as_str()), ("key", "delete"));
+    assert!(journal.iter().all(|e| !e.payload.contains(&"t".repeat(32))), "import tokens stay out of the journal");
 }

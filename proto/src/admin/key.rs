@@ -171,6 +171,16 @@ pub struct KeyVersionInfo {
     pub creation_date: Timestamp,
 }
 
+/// A tag on a key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    /// 1 to 128 characters; may not start with `aliyun` or `acs:`.
+    pub tag_key: String,
+    /// 0 to 128 characters.
+    pub tag_value: String,
+}
+
 /// Parameters of `key create`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateKey {
@@ -184,6 +194,16 @@ pub struct CreateKey {
     pub description: String,
     /// An alias to create with the key (`alias/...`).
     pub alias: Option<String>,
+    /// Who provides the material: KMS, or the user (BYOK).
+    pub origin: Origin,
+    /// Tags (at most 20).
+    pub tags: Vec<Tag>,
+    /// Rotate automatically.
+    pub enable_automatic_rotation: bool,
+    /// Rotation interval in seconds (7 to 365 days).
+    pub rotation_interval: Option<i64>,
+    /// Refuse `schedule-deletion` while set.
+    pub deletion_protection: bool,
 }
 
 /// Filters of `key list`.
@@ -191,6 +211,24 @@ pub struct CreateKey {
 pub struct ListKeys {
     /// Only keys of this instance.
     pub instance: Option<String>,
+    /// Only keys in this state.
+    pub key_state: Option<KeyState>,
+    /// Only keys of this spec.
+    pub key_spec: Option<KeySpec>,
+    /// Only the key with this alias.
+    pub alias: Option<String>,
+}
+
+/// Parameters of `key update-rotation-policy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRotationPolicy {
+    /// Key id or alias.
+    pub key: String,
+    /// Rotate automatically.
+    pub enable_automatic_rotation: bool,
+    /// Rotation interval in seconds (7 to 365 days); required to enable
+    /// unless the key already has one.
+    pub rotation_interval: Option<i64>,
 }
 
 /// Answer to `key create` and `key describe`.
@@ -201,6 +239,8 @@ pub struct KeyDescription {
     pub key_metadata: KeyMetadata,
     /// Its aliases.
     pub aliases: Vec<String>,
+    /// Its tags.
+    pub tags: Vec<Tag>,
     /// `CKA_ID` of the primary version's PKCS#11 objects, in hex (what
     /// `pkcs11-tool --id` takes).
     pub pkcs11_id: String,

@@ -6,8 +6,12 @@
 
 mod names;
 
+pub mod alias;
 pub mod app;
+pub mod clock;
 pub mod cluster;
+pub mod crypto;
+pub mod import;
 pub mod instance;
 pub mod key;
 
@@ -15,12 +19,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
+pub use alias::AliasInfo;
 pub use app::{AppCreated, AppInfo};
+pub use clock::ClockTime;
+pub use crypto::{
+    AsymmetricAlgorithm, AsymmetricDecryptRequest, AsymmetricEncryptRequest, BatchOutcome, DataKey, DataKeySpec,
+    DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest, PublicKeyInfo, ReEncryptRequest,
+    ReEncrypted, SignRequest, Signature, SigningAlgorithm, Verified, VerifyRequest,
+};
+pub use import::{ImportKeyMaterial, ImportParameters, WrappingAlgorithm, WrappingKeySpec};
+
 pub use cluster::{ClusterStatus, ClusterSummary, MemberHealth, MemberRole, MemberStatus};
 pub use instance::{InstanceInfo, InstanceKind};
 pub use key::{
     AutomaticRotation, CreateKey, DeletionProtection, KeyDescription, KeyList, KeyMetadata, KeySpec, KeyState,
-    KeyUsage, KeyVersionInfo, ListKeys, Origin, ProtectionLevel,
+    KeyUsage, KeyVersionInfo, ListKeys, Origin, ProtectionLevel, Tag, UpdateRotationPolicy,
 };
 
 /// A request from the operator's CLI.
@@ -73,6 +86,140 @@ pub enum AdminRequest {
         /// Cluster name.
         name: String,
     },
+    /// `key enable KEY`.
+    KeyEnable {
+        /// Key id or alias.
+        key: String,
+    },
+    /// `key disable KEY`.
+    KeyDisable {
+        /// Key id or alias.
+        key: String,
+    },
+    /// `key schedule-deletion KEY --pending-window-in-days N`.
+    KeyScheduleDeletion {
+        /// Key id or alias.
+        key: String,
+        /// Days until the key is destroyed (7 to 366).
+        pending_window_in_days: u32,
+    },
+    /// `key cancel-deletion KEY`.
+    KeyCancelDeletion {
+        /// Key id or alias.
+        key: String,
+    },
+    /// `key set-deletion-protection KEY`.
+    KeySetDeletionProtection {
+        /// Key id or alias.
+        key: String,
+        /// Protect (true) or unprotect (false).
+        enable_deletion_protection: bool,
+    },
+    /// `key create-version KEY`: manual rotation.
+    KeyCreateVersion {
+        /// Key id or alias.
+        key: String,
+    },
+    /// `key describe-version KEY --key-version-id V`.
+    KeyDescribeVersion {
+        /// Key id or alias.
+        key: String,
+        /// The version.
+        key_version_id: String,
+    },
+    /// `key update-rotation-policy`.
+    KeyUpdateRotationPolicy(UpdateRotationPolicy),
+    /// `key tag KEY --tag K=V ...`.
+    KeyTag {
+        /// Key id or alias.
+        key: String,
+        /// Tags to add or overwrite.
+        tags: Vec<Tag>,
+    },
+    /// `key untag KEY --tag-key K ...`.
+    KeyUntag {
+        /// Key id or alias.
+        key: String,
+        /// Tag keys to remove.
+        tag_keys: Vec<String>,
+    },
+    /// `key get-parameters-for-import KEY`.
+    KeyGetParametersForImport {
+        /// Key id or alias.
+        key: String,
+        /// How the material will be wrapped.
+        wrapping_algorithm: WrappingAlgorithm,
+        /// The wrapping key's kind.
+        wrapping_key_spec: WrappingKeySpec,
+    },
+    /// `key import-key-material KEY`.
+    KeyImportKeyMaterial(ImportKeyMaterial),
+    /// `key delete-key-material KEY`.
+    KeyDeleteKeyMaterial {
+        /// Key id or alias.
+        key: String,
+    },
+    /// `alias create ALIAS --key-id KEY`.
+    AliasCreate {
+        /// `alias/...`.
+        alias: String,
+        /// Key id or alias of the key.
+        key: String,
+    },
+    /// `alias update ALIAS --key-id KEY`.
+    AliasUpdate {
+        /// `alias/...`.
+        alias: String,
+        /// The key it names from now on.
+        key: String,
+    },
+    /// `alias delete ALIAS`.
+    AliasDelete {
+        /// `alias/...`.
+        alias: String,
+    },
+    /// `alias list [--key-id KEY]`.
+    AliasList {
+        /// Only this key's aliases.
+        key: Option<String>,
+    },
+    /// `encrypt`.
+    Encrypt(EncryptRequest),
+    /// `decrypt`.
+    Decrypt(DecryptRequest),
+    /// `re-encrypt`.
+    ReEncrypt(ReEncryptRequest),
+    /// A batch of `re-encrypt`s (`rewrap`).
+    ReEncryptBatch(Vec<ReEncryptRequest>),
+    /// `generate-data-key` and `generate-data-key-without-plaintext`.
+    GenerateDataKey(GenerateDataKeyRequest),
+    /// `sign`.
+    Sign(SignRequest),
+    /// `verify`.
+    Verify(VerifyRequest),
+    /// `asymmetric-encrypt`.
+    AsymmetricEncrypt(AsymmetricEncryptRequest),
+    /// `asymmetric-decrypt`.
+    AsymmetricDecrypt(AsymmetricDecryptRequest),
+    /// `get-public-key`.
+    GetPublicKey {
+        /// Key id or alias.
+        key: String,
+        /// The version; the primary when absent.
+        key_version_id: Option<String>,
+    },
+    /// `clock show`.
+    ClockShow,
+    /// `clock advance DURATION` (test clock only).
+    ClockAdvance {
+        /// Seconds to move forward.
+        seconds: i64,
+    },
+    /// `clock set TIME` (test clock only).
+    ClockSet {
+        /// The new time.
+        time: crate::Timestamp,
+    },
 }
 
 /// The daemon's answer to an [`AdminRequest`].
@@ -100,6 +247,34 @@ pub enum AdminReply {
     Clusters(Vec<ClusterSummary>),
     /// One cluster's members.
     Cluster(ClusterStatus),
+    /// One key version.
+    KeyVersion(KeyVersionInfo),
+    /// Aliases.
+    Aliases(Vec<AliasInfo>),
+    /// What `import-key-material` needs.
+    ImportParameters(ImportParameters),
+    /// Answer to `encrypt`.
+    Encrypted(Encrypted),
+    /// Answer to `decrypt`.
+    Decrypted(Decrypted),
+    /// Answer to `re-encrypt`.
+    ReEncrypted(ReEncrypted),
+    /// Answer to a batch re-encryption, one outcome per item in order.
+    ReEncryptedBatch(Vec<BatchOutcome>),
+    /// Answer to `generate-data-key*`.
+    DataKey(DataKey),
+    /// Answer to `sign`.
+    Signature(Signature),
+    /// Answer to `verify`.
+    Verified(Verified),
+    /// Answer to `asymmetric-encrypt`.
+    AsymmetricEncrypted(Encrypted),
+    /// Answer to `asymmetric-decrypt`.
+    AsymmetricDecrypted(Decrypted),
+    /// Answer to `get-public-key`.
+    PublicKey(PublicKeyInfo),
+    /// The daemon's clock.
+    Clock(ClockTime),
 }
 
 /// Body of an admin response frame.
@@ -109,7 +284,7 @@ pub type AdminResult = Result<AdminReply, ApiError>;
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
-    use crate::{SecretString, Timestamp, decode_body, encode_body};
+    use crate::{SecretBytes, SecretString, Timestamp, decode_body, encode_body};
 
     fn round_trip<T>(value: &T)
     where
@@ -117,6 +292,41 @@ mod tests {
     {
         let bytes = encode_body(value).expect("encodes");
         assert_eq!(&decode_body::<T>(&bytes).expect("decodes"), value);
+    }
+
+    fn tag() -> Tag {
+        Tag { tag_key: "team".into(), tag_value: "payments".into() }
+    }
+
+    fn context() -> crate::blob::EncryptionContext {
+        [("purpose".to_owned(), "test".to_owned())].into_iter().collect()
+    }
+
+    fn reencrypt() -> ReEncryptRequest {
+        ReEncryptRequest {
+            ciphertext_blob: vec![1, 2, 3],
+            destination_key: Some("alias/new".into()),
+            source_encryption_context: context(),
+            destination_encryption_context: Default::default(),
+        }
+    }
+
+    fn encrypted() -> Encrypted {
+        Encrypted { key_id: "k".into(), key_version_id: "v".into(), ciphertext_blob: vec![1, 2] }
+    }
+
+    fn decrypted() -> Decrypted {
+        Decrypted { key_id: "k".into(), key_version_id: "v".into(), plaintext: SecretBytes::from("p") }
+    }
+
+    fn reencrypted() -> ReEncrypted {
+        ReEncrypted {
+            source_key_id: "k".into(),
+            source_key_version_id: "v1".into(),
+            key_id: "k".into(),
+            key_version_id: "v2".into(),
+            ciphertext_blob: vec![7],
+        }
     }
 
     fn metadata() -> KeyMetadata {
@@ -158,12 +368,96 @@ mod tests {
                 key_usage: Some(KeyUsage::EncryptDecrypt),
                 description: "x".into(),
                 alias: Some("alias/x".into()),
+                origin: Origin::External,
+                tags: vec![tag()],
+                enable_automatic_rotation: true,
+                rotation_interval: Some(604_800),
+                deletion_protection: true,
             }),
             AdminRequest::KeyDescribe { key: "alias/x".into() },
-            AdminRequest::KeyList(ListKeys { instance: Some("hsm1".into()) }),
+            AdminRequest::KeyList(ListKeys {
+                instance: Some("hsm1".into()),
+                key_state: Some(KeyState::Disabled),
+                key_spec: Some(KeySpec::Aes128),
+                alias: Some("alias/x".into()),
+            }),
             AdminRequest::KeyListVersions { key: "key-1".into() },
             AdminRequest::ClusterList,
             AdminRequest::ClusterStatus { name: "hsm1".into() },
+            AdminRequest::KeyEnable { key: "k".into() },
+            AdminRequest::KeyDisable { key: "k".into() },
+            AdminRequest::KeyScheduleDeletion { key: "k".into(), pending_window_in_days: 7 },
+            AdminRequest::KeyCancelDeletion { key: "k".into() },
+            AdminRequest::KeySetDeletionProtection { key: "k".into(), enable_deletion_protection: true },
+            AdminRequest::KeyCreateVersion { key: "k".into() },
+            AdminRequest::KeyDescribeVersion { key: "k".into(), key_version_id: "v".into() },
+            AdminRequest::KeyUpdateRotationPolicy(UpdateRotationPolicy {
+                key: "k".into(),
+                enable_automatic_rotation: true,
+                rotation_interval: Some(86_400 * 30),
+            }),
+            AdminRequest::KeyTag { key: "k".into(), tags: vec![tag()] },
+            AdminRequest::KeyUntag { key: "k".into(), tag_keys: vec!["team".into()] },
+            AdminRequest::KeyGetParametersForImport {
+                key: "k".into(),
+                wrapping_algorithm: WrappingAlgorithm::RsaesOaepSha256,
+                wrapping_key_spec: WrappingKeySpec::Rsa2048,
+            },
+            AdminRequest::KeyImportKeyMaterial(ImportKeyMaterial {
+                key: "k".into(),
+                import_token: "t".into(),
+                encrypted_key_material: vec![1; 256],
+                key_material_expire_unix: Some(2_000_000_000),
+            }),
+            AdminRequest::KeyDeleteKeyMaterial { key: "k".into() },
+            AdminRequest::AliasCreate { alias: "alias/a".into(), key: "k".into() },
+            AdminRequest::AliasUpdate { alias: "alias/a".into(), key: "k2".into() },
+            AdminRequest::AliasDelete { alias: "alias/a".into() },
+            AdminRequest::AliasList { key: Some("k".into()) },
+            AdminRequest::Encrypt(EncryptRequest {
+                key: "k".into(),
+                plaintext: SecretBytes::from("p"),
+                encryption_context: context(),
+            }),
+            AdminRequest::Decrypt(DecryptRequest { ciphertext_blob: vec![1, 2], encryption_context: context() }),
+            AdminRequest::ReEncrypt(reencrypt()),
+            AdminRequest::ReEncryptBatch(vec![reencrypt(), reencrypt()]),
+            AdminRequest::GenerateDataKey(GenerateDataKeyRequest {
+                key: "k".into(),
+                key_spec: Some(DataKeySpec::Aes128),
+                number_of_bytes: Some(64),
+                encryption_context: context(),
+                with_plaintext: true,
+            }),
+            AdminRequest::Sign(SignRequest {
+                key: "k".into(),
+                key_version_id: "v".into(),
+                algorithm: SigningAlgorithm::EcdsaSha256,
+                digest: vec![3; 32],
+            }),
+            AdminRequest::Verify(VerifyRequest {
+                key: "k".into(),
+                key_version_id: "v".into(),
+                algorithm: SigningAlgorithm::RsaPssSha256,
+                digest: vec![3; 32],
+                value: vec![4; 256],
+            }),
+            AdminRequest::AsymmetricEncrypt(AsymmetricEncryptRequest {
+                key: "k".into(),
+                key_version_id: "v".into(),
+                algorithm: AsymmetricAlgorithm::RsaesOaepSha1,
+                plaintext: SecretBytes::from("p"),
+            }),
+            AdminRequest::AsymmetricDecrypt(AsymmetricDecryptRequest {
+                key: "k".into(),
+                key_version_id: "v".into(),
+                algorithm: AsymmetricAlgorithm::RsaesOaepSha256,
+                ciphertext_blob: vec![5; 256],
+            }),
+            AdminRequest::GetPublicKey { key: "k".into(), key_version_id: None },
+            AdminRequest::ClockShow,
+            AdminRequest::ClockAdvance { seconds: 86_400 },
+            AdminRequest::ClockSet { time: Timestamp(1_800_000_000) },
         ];
         for request in &requests {
             round_trip(request);
@@ -189,8 +483,12 @@ mod tests {
             failed_logins: 0,
             locked_until: None,
         };
-        let key =
-            KeyDescription { key_metadata: metadata(), aliases: vec!["alias/x".into()], pkcs11_id: "00".repeat(16) };
+        let key = KeyDescription {
+            key_metadata: metadata(),
+            aliases: vec!["alias/x".into()],
+            tags: vec![tag()],
+            pkcs11_id: "00".repeat(16),
+        };
         let replies: Vec<AdminResult> = vec![
             Ok(AdminReply::Done),
             Ok(AdminReply::Instances(vec![instance.clone()])),
@@ -230,6 +528,46 @@ mod tests {
                 }],
                 checked_at: Timestamp(5),
             })),
+            Ok(AdminReply::KeyVersion(KeyVersionInfo {
+                key_id: "k".into(),
+                key_version_id: "v".into(),
+                creation_date: Timestamp(6),
+            })),
+            Ok(AdminReply::Aliases(vec![AliasInfo {
+                alias_name: "alias/a".into(),
+                alias_arn: "acs:kms:local:hsm1:alias/a".into(),
+                key_id: "k".into(),
+            }])),
+            Ok(AdminReply::ImportParameters(ImportParameters {
+                key_id: "k".into(),
+                import_token: "t".into(),
+                public_key: "-----BEGIN PUBLIC KEY-----".into(),
+                token_expire_time: Timestamp(7),
+            })),
+            Ok(AdminReply::Encrypted(encrypted())),
+            Ok(AdminReply::Decrypted(decrypted())),
+            Ok(AdminReply::ReEncrypted(reencrypted())),
+            Ok(AdminReply::ReEncryptedBatch(vec![
+                BatchOutcome::Done(reencrypted()),
+                BatchOutcome::Unchanged,
+                BatchOutcome::Failed(ApiError::new(ErrorCode::InvalidParameter, "bad blob")),
+            ])),
+            Ok(AdminReply::DataKey(DataKey {
+                key_id: "k".into(),
+                key_version_id: "v".into(),
+                ciphertext_blob: vec![1],
+                plaintext: Some(SecretBytes::from("dk")),
+            })),
+            Ok(AdminReply::Signature(Signature { key_id: "k".into(), key_version_id: "v".into(), value: vec![9; 70] })),
+            Ok(AdminReply::Verified(Verified { key_id: "k".into(), key_version_id: "v".into(), value: false })),
+            Ok(AdminReply::AsymmetricEncrypted(encrypted())),
+            Ok(AdminReply::AsymmetricDecrypted(decrypted())),
+            Ok(AdminReply::PublicKey(PublicKeyInfo {
+                key_id: "k".into(),
+                key_version_id: "v".into(),
+                public_key: "pem".into(),
+            })),
+            Ok(AdminReply::Clock(ClockTime { now: Timestamp(8), manual: true })),
             Err(ApiError::new(ErrorCode::KeyNotFound, "no such key")),
         ];
         for reply in &replies {
@@ -238,10 +576,19 @@ mod tests {
     }
 
     #[test]
+    fn byte_fields_are_base64_in_json() {
+        let json = serde_json::to_value(decrypted()).expect("json");
+        assert_eq!(json["Plaintext"], "cA==");
+        let json = serde_json::to_value(encrypted()).expect("json");
+        assert_eq!(json["CiphertextBlob"], "AQI=");
+    }
+
+    #[test]
     fn json_uses_the_spec_field_names() {
         let json = serde_json::to_value(KeyDescription {
             key_metadata: metadata(),
             aliases: vec![],
+            tags: vec![tag()],
             pkcs11_id: "ab".repeat(16),
         })
         .expect("json");
@@ -256,5 +603,6 @@ mod tests {
         assert_eq!(meta["CreationDate"], "2023-11-14T22:13:20Z");
         assert_eq!(meta["PrimaryKeyVersion"], "v-1");
         assert!(meta["DeleteDate"].is_null());
+        assert_eq!(json["Tags"][0]["TagKey"], "team");
     }
 }

@@ -1,12 +1,21 @@
-//! Creating and reading KMS keys.
+//! KMS keys: creating them, and (in the submodules) their lifecycle,
+//! versions and rotation, and imported material.
 //!
 //! Creating a key follows DESIGN.md: reserve the alias and a quota slot,
 //! create the version's objects on every cluster member, then commit the
 //! metadata (with its journal entries) in one transaction; if the commit
 //! fails, the objects are destroyed again, and the reservation is always
-//! released.
+//! released. An EXTERNAL key starts with a version but no material
+//! (PendingImport); its material arrives with `import-key-material`.
 
-use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin};
+pub mod import;
+pub mod lifecycle;
+pub mod rotation;
+pub mod rules;
+pub mod tags;
+pub mod write;
+
+use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin, Tag};
 
 use super::error::KmsError;
 use super::names::{check_alias, new_key_id, new_version_id};
@@ -33,11 +42,39 @@ pub struct NewKey {
     pub alias: Option<String>,
     /// `admin:<uid>` or `app:<name>`.
     pub creator: String,
+    /// KMS-generated or imported material.
+    pub origin: Origin,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Rotate on schedule.
+    pub automatic_rotation: bool,
+    /// Rotation interval in seconds.
+    pub rotation_interval: Option<i64>,
+    /// Refuse deletion.
+    pub deletion_protection: bool,
 }
 
-/// Creates a key with its first version; returns the new key.
-pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
-    let usage = new.usage.unwrap_or_else(|| new.spec.default_usage());
+impl NewKey {
+    /// A KMS-generated key with no options, as PKCS#11 creates them.
+    pub fn plain(instance: String, spec: KeySpec, usage: KeyUsage, alias: Option<String>, creator: String) -> Self {
+        Self {
+            instance,
+            spec,
+            usage: Some(usage),
+            description: String::new(),
+            alias,
+            creator,
+            origin: Origin::AliyunKms,
+            tags: Vec::new(),
+            automatic_rotation: false,
+            rotation_interval: None,
+            deletion_protection: false,
+        }
+    }
+}
+
+/// Checks everything about a new key that needs no other state.
+fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
     if !new.spec.allows_usage(usage) {
         return Err(KmsError::InvalidParameter(format!("KeySpec {} does not allow KeyUsage {usage}", new.spec)));
     }
@@ -47,7 +84,31 @@ pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
     if let Some(alias) = &new.alias {
         check_alias(alias).map_err(KmsError::InvalidParameter)?;
     }
+    tags::check(&new.tags)?;
+    if new.origin == Origin::External && new.spec != KeySpec::Aes256 {
+        return Err(KmsError::InvalidParameter(format!(
+            "an EXTERNAL key must be AES_256 (imported 256-bit material), not {}",
+            new.spec
+        )));
+    }
+    if new.automatic_rotation || new.rotation_interval.is_some() {
+        rotation::check_rotatable(new.spec, new.origin, false)?;
+    }
+    if let Some(interval) = new.rotation_interval {
+        rotation::check_interval(interval)?;
+    }
+    if new.automatic_rotation && new.rotation_interval.is_none() {
+        return Err(KmsError::InvalidParameter("RotationInterval is required with EnableAutomaticRotation".into()));
+    }
+    Ok(())
+}
+
+/// Creates a key with its first version; returns the new key.
+pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
+    let usage = new.usage.unwrap_or_else(|| new.spec.default_usage());
+    validate(&new, usage)?;
     let cluster_name = {
+        let _writer = service.writer()?;
         let mut registry = service.registry_mut()?;
         let instance = registry.instance(&new.instance)?.clone();
         let cluster = match (instance.kind, instance.cluster) {
@@ -75,15 +136,14 @@ pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
         cluster
     };
     let result = create_reserved(service, &new, usage, &cluster_name);
-    if let Ok(mut registry) = service.registry_mut() {
-        registry.release(&new.instance, new.alias.as_deref());
-        if let Ok((key, version, alias)) = &result {
-            registry.put_new_key(key.clone(), version.clone(), alias.clone())?;
-        }
-    }
-    let (key, _, _) = result?;
-    let entry = service.registry()?.key(&key.key_id)?.clone();
-    tracing::info!(key = %entry.record.key_id, instance = %new.instance, spec = %new.spec, "key created");
+    let _writer = service.writer()?;
+    let mut registry = service.registry_mut()?;
+    registry.release(&new.instance, new.alias.as_deref());
+    let (key, version, alias) = result?;
+    let key_id = key.key_id.clone();
+    registry.put_new_key(key, version, alias)?;
+    let entry = registry.key(&key_id)?.clone();
+    tracing::info!(key = %key_id, instance = %new.instance, spec = %new.spec, origin = %new.origin, "key created");
     Ok(entry)
 }
 
@@ -94,21 +154,32 @@ fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &s
     let key_id = new_key_id();
     let (version_id, uuid) = new_version_id();
     let name = VersionName { id: uuid, label: format!("{key_id}/{version_id}"), spec: new.spec, usage };
-    let public_key = live.cluster.create_version(&name)?;
+    // Imported keys get their material later; the others get it now, on
+    // every member.
+    let public_key = match new.origin {
+        Origin::AliyunKms => live.cluster.create_version(&name)?,
+        Origin::External => None,
+    };
     let now = service.clock.now();
+    let mut tags = new.tags.clone();
+    tags.sort();
     let key = KeyRecord {
         key_id: key_id.clone(),
         instance: new.instance.clone(),
         key_spec: new.spec,
         key_usage: usage,
-        origin: Origin::AliyunKms,
-        state: KeyState::Enabled,
+        origin: new.origin,
+        state: if new.origin == Origin::External { KeyState::PendingImport } else { KeyState::Enabled },
         description: new.description.clone(),
         creator: new.creator.clone(),
         created_at: now,
         primary_version: version_id.clone(),
         delete_date: None,
-        deletion_protection: false,
+        deletion_protection: new.deletion_protection,
+        automatic_rotation: new.automatic_rotation,
+        rotation_interval: new.rotation_interval,
+        material_expire_time: None,
+        tags,
     };
     let version = VersionRecord {
         seq: 0,
@@ -116,6 +187,8 @@ fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &s
         key_id,
         created_at: now,
         public_key: public_key.as_ref().map(|k| k.to_json()),
+        has_material: new.origin == Origin::AliyunKms,
+        kcv: None,
     };
     let alias = new.alias.as_ref().map(|alias| AliasRecord {
         alias: alias.clone(),
@@ -135,4 +208,14 @@ fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &s
 /// The instance kind of a key (for its metadata).
 pub fn instance_kind(service: &Service, key: &KeyEntry) -> Result<InstanceKind, KmsError> {
     Ok(service.registry()?.instance(&key.record.instance)?.kind)
+}
+
+/// The HSM name of one of a key's versions.
+pub fn version_name(key: &KeyRecord, version: &VersionEntry) -> VersionName {
+    VersionName {
+        id: version.uuid,
+        label: format!("{}/{}", key.key_id, version.record.version_id),
+        spec: key.key_spec,
+        usage: key.key_usage,
+    }
 }

@@ -1,0 +1,64 @@
+//! Parsers for argument values shared by several commands: tags
+//! (`K=V`), intervals (`30d`), encryption contexts (a JSON object of
+//! strings), base64 byte strings and RFC 3339 times. Each gives a message
+//! that says what is wrong and what is expected.
+
+use p11kms_proto::Timestamp;
+use p11kms_proto::admin::Tag;
+use p11kms_proto::blob::EncryptionContext;
+use p11kms_proto::bytes::from_base64;
+use p11kms_proto::interval::parse_interval;
+
+/// `KEY=VALUE` as a tag.
+pub fn tag(text: &str) -> Result<Tag, String> {
+    let (key, value) = text.split_once('=').ok_or_else(|| format!("'{text}' is not a tag: use KEY=VALUE"))?;
+    Ok(Tag { tag_key: key.to_owned(), tag_value: value.to_owned() })
+}
+
+/// An interval (`7d`, `12h`, `3600s`) in seconds.
+pub fn interval(text: &str) -> Result<i64, String> {
+    parse_interval(text)
+}
+
+/// An encryption context: a JSON object whose values are strings.
+pub fn context(text: &str) -> Result<EncryptionContext, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!("'{text}' is not an encryption context (a JSON object of strings, e.g. {{\"k\":\"v\"}}): {e}")
+    })
+}
+
+/// Bytes given as base64 on the command line. A newtype, because clap
+/// reads a `Vec<u8>` field as a list of numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bytes(pub Vec<u8>);
+
+/// Bytes given in base64.
+pub fn base64(text: &str) -> Result<Bytes, String> {
+    from_base64(text).map(Bytes).map_err(|e| format!("not valid base64: {e}"))
+}
+
+/// An RFC 3339 time.
+pub fn time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_rfc3339(text)
+        .map_err(|e| format!("'{text}' is not an RFC 3339 time (e.g. 2027-01-01T00:00:00Z): {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_parse_or_explain() {
+        assert_eq!(tag("team=payments").expect("tag"), Tag { tag_key: "team".into(), tag_value: "payments".into() });
+        assert_eq!(tag("empty=").expect("tag").tag_value, "");
+        assert!(tag("nope").expect_err("no =").contains("KEY=VALUE"));
+        assert_eq!(interval("30d"), Ok(2_592_000));
+        assert!(interval("30x").is_err());
+        assert_eq!(context(r#"{"a":"1"}"#).expect("context").get("a").map(String::as_str), Some("1"));
+        assert!(context(r#"{"a":1}"#).is_err(), "values are strings");
+        assert!(context("[]").is_err());
+        assert_eq!(base64("AAE=").expect("b64"), Bytes(vec![0, 1]));
+        assert!(base64("%%").is_err());
+        assert_eq!(time("1970-01-01T00:01:00Z").expect("time"), Timestamp(60));
+    }
+}

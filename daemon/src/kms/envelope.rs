@@ -1,0 +1,242 @@
+//! Envelope encryption with symmetric keys: `encrypt` (always the primary
+//! version), `decrypt` (the version named in the blob), `re-encrypt`,
+//! data keys, and the batch re-encryption behind `p11kms rewrap`.
+//!
+//! AES-GCM runs inside the HSM; the blob (`proto::blob`) carries key id,
+//! version and IV, and its whole header plus the encryption context is the
+//! GCM additional data, so any change to a blob or its context fails.
+
+use std::sync::Arc;
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::aead::GcmParams;
+
+use p11kms_proto::SecretBytes;
+use p11kms_proto::admin::{
+    BatchOutcome, DataKey, DataKeySpec, DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest,
+    KeySpec, KeyUsage, ReEncryptRequest, ReEncrypted,
+};
+use p11kms_proto::blob::{BlobAlgorithm, CiphertextBlob, EncryptionContext, IV_LEN};
+
+use super::KmsError;
+use super::keys::rules::{self, Operation};
+use super::registry::{KeyEntry, VersionEntry};
+use crate::hsm::ObjectRole;
+use crate::hsm::error::Context;
+use crate::service::{LiveCluster, Service};
+
+/// Largest plaintext `encrypt` takes on the admin API, as the spec's KMS.
+pub const MAX_PLAINTEXT: usize = 6 * 1024;
+/// Largest data key.
+pub const MAX_DATA_KEY: u32 = 1024;
+/// Most items in one batch re-encryption.
+pub const MAX_BATCH: usize = 1000;
+
+/// A symmetric key version ready for AES-GCM.
+struct Sealer {
+    key_id: String,
+    version: VersionEntry,
+    algorithm: BlobAlgorithm,
+    live: Arc<LiveCluster>,
+}
+
+/// Checks that a key can do envelope encryption now.
+fn usable(entry: &KeyEntry) -> Result<BlobAlgorithm, KmsError> {
+    rules::check(Operation::Use, &entry.record)?;
+    let algorithm = match entry.record.key_spec {
+        KeySpec::Aes256 => BlobAlgorithm::Aes256Gcm,
+        KeySpec::Aes128 => BlobAlgorithm::Aes128Gcm,
+        spec => {
+            return Err(KmsError::Unsupported(format!(
+                "key '{}' is {spec}: envelope encryption takes a symmetric key (use asymmetric-encrypt)",
+                entry.record.key_id
+            )));
+        }
+    };
+    if entry.record.key_usage != KeyUsage::EncryptDecrypt {
+        return Err(KmsError::Unsupported(format!("key '{}' is not for encryption", entry.record.key_id)));
+    }
+    Ok(algorithm)
+}
+
+fn sealer(service: &Service, entry: &KeyEntry, version: VersionEntry) -> Result<Sealer, KmsError> {
+    let algorithm = usable(entry)?;
+    let cluster = service.registry()?.instance(&entry.record.instance)?.cluster.clone();
+    let live = service.cluster(&cluster.ok_or_else(|| KmsError::Internal("key without a cluster".into()))?)?;
+    Ok(Sealer { key_id: entry.record.key_id.clone(), version, algorithm, live })
+}
+
+/// The sealer for a key's primary version.
+fn primary_sealer(service: &Service, key: &str) -> Result<Sealer, KmsError> {
+    let entry = service.registry()?.key(key)?.clone();
+    let version = entry.primary().cloned().ok_or_else(|| KmsError::Internal("key without a primary version".into()))?;
+    sealer(service, &entry, version)
+}
+
+impl Sealer {
+    fn seal(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, KmsError> {
+        let mut blob = CiphertextBlob {
+            algorithm: self.algorithm,
+            key_id: self.key_id.clone(),
+            version: self.version.uuid,
+            iv: rand::random::<[u8; IV_LEN]>(),
+            ciphertext: Vec::new(),
+        };
+        let aad = blob.aad(context);
+        let mut iv = blob.iv;
+        let member = self.live.cluster.serving_member()?;
+        let handle = member.find(&self.version.uuid, ObjectRole::Secret)?;
+        blob.ciphertext = member.with_session(|s| {
+            let params = GcmParams::new(&mut iv, &aad, 128.into()).context(|| "GCM parameters".into())?;
+            s.encrypt(&Mechanism::AesGcm(params), handle, plaintext).context(|| "AES-GCM encryption".into())
+        })?;
+        blob.encode().map_err(|e| KmsError::Internal(e.to_string()))
+    }
+
+    fn open(&self, blob: &CiphertextBlob, context: &EncryptionContext) -> Result<SecretBytes, KmsError> {
+        if blob.algorithm != self.algorithm {
+            return Err(KmsError::InvalidCiphertext("the ciphertext blob's algorithm does not match its key".into()));
+        }
+        let aad = blob.aad(context);
+        let mut iv = blob.iv;
+        let member = self.live.cluster.serving_member()?;
+        let handle = member.find(&self.version.uuid, ObjectRole::Secret)?;
+        member
+            .with_session(|s| {
+                let params = GcmParams::new(&mut iv, &aad, 128.into()).context(|| "GCM parameters".into())?;
+                s.decrypt(&Mechanism::AesGcm(params), handle, &blob.ciphertext).context(|| "AES-GCM decryption".into())
+            })
+            .map(SecretBytes::new)
+            .map_err(|error| {
+                if error.is_device_fault() {
+                    error.into()
+                } else {
+                    KmsError::InvalidCiphertext(
+                        "the ciphertext blob does not authenticate: it was changed, or the encryption context differs"
+                            .into(),
+                    )
+                }
+            })
+    }
+}
+
+/// Encrypts with the primary version of `key`.
+pub fn encrypt_bytes(
+    service: &Service,
+    key: &str,
+    plaintext: &[u8],
+    context: &EncryptionContext,
+) -> Result<Encrypted, KmsError> {
+    let sealer = primary_sealer(service, key)?;
+    let ciphertext_blob = sealer.seal(plaintext, context)?;
+    Ok(Encrypted { key_id: sealer.key_id, key_version_id: sealer.version.record.version_id, ciphertext_blob })
+}
+
+/// `encrypt`.
+pub fn encrypt(service: &Service, request: &EncryptRequest) -> Result<Encrypted, KmsError> {
+    if request.plaintext.len() > MAX_PLAINTEXT {
+        return Err(KmsError::InvalidParameter(format!("Plaintext is longer than {MAX_PLAINTEXT} bytes")));
+    }
+    encrypt_bytes(service, &request.key, request.plaintext.expose(), &request.encryption_context)
+}
+
+/// Decrypts a blob with the version it names; `expected_key`, when given,
+/// must be the blob's key.
+pub fn decrypt_bytes(
+    service: &Service,
+    blob: &[u8],
+    context: &EncryptionContext,
+    expected_key: Option<&str>,
+) -> Result<Decrypted, KmsError> {
+    let blob = CiphertextBlob::decode(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
+    let entry = service.registry()?.key(&blob.key_id)?.clone();
+    if expected_key.is_some_and(|k| k != entry.record.key_id) {
+        return Err(KmsError::InvalidCiphertext("the ciphertext blob belongs to another key".into()));
+    }
+    let version = entry.versions.iter().find(|v| v.uuid == blob.version).cloned().ok_or_else(|| {
+        KmsError::InvalidCiphertext(format!("the blob's key version no longer exists in key '{}'", blob.key_id))
+    })?;
+    let sealer = sealer(service, &entry, version)?;
+    let plaintext = sealer.open(&blob, context)?;
+    Ok(Decrypted { key_id: sealer.key_id, key_version_id: sealer.version.record.version_id, plaintext })
+}
+
+/// `decrypt`.
+pub fn decrypt(service: &Service, request: &DecryptRequest) -> Result<Decrypted, KmsError> {
+    decrypt_bytes(service, &request.ciphertext_blob, &request.encryption_context, None)
+}
+
+/// `re-encrypt`.
+pub fn re_encrypt(service: &Service, request: &ReEncryptRequest) -> Result<ReEncrypted, KmsError> {
+    let opened = decrypt_bytes(service, &request.ciphertext_blob, &request.source_encryption_context, None)?;
+    let destination = request.destination_key.as_deref().unwrap_or(&opened.key_id);
+    let sealed =
+        encrypt_bytes(service, destination, opened.plaintext.expose(), &request.destination_encryption_context)?;
+    Ok(ReEncrypted {
+        source_key_id: opened.key_id,
+        source_key_version_id: opened.key_version_id,
+        key_id: sealed.key_id,
+        key_version_id: sealed.key_version_id,
+        ciphertext_blob: sealed.ciphertext_blob,
+    })
+}
+
+/// One item of a batch: left alone when it is already under the
+/// destination's primary version with the same context.
+fn batch_item(service: &Service, request: &ReEncryptRequest) -> Result<BatchOutcome, KmsError> {
+    let blob =
+        CiphertextBlob::decode(&request.ciphertext_blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
+    let registry = service.registry()?;
+    let source = registry.key(&blob.key_id)?;
+    let destination = match request.destination_key.as_deref() {
+        Some(key) => registry.key(key)?,
+        None => source,
+    };
+    let current = destination.record.key_id == source.record.key_id
+        && destination.primary().is_some_and(|v| v.uuid == blob.version)
+        && request.source_encryption_context == request.destination_encryption_context;
+    drop(registry);
+    if current {
+        // Still prove the blob is sound before calling it current.
+        decrypt_bytes(service, &request.ciphertext_blob, &request.source_encryption_context, None)?;
+        return Ok(BatchOutcome::Unchanged);
+    }
+    re_encrypt(service, request).map(BatchOutcome::Done)
+}
+
+/// A batch of re-encryptions (`p11kms rewrap`), one outcome per item.
+pub fn re_encrypt_batch(service: &Service, items: &[ReEncryptRequest]) -> Result<Vec<BatchOutcome>, KmsError> {
+    if items.len() > MAX_BATCH {
+        return Err(KmsError::InvalidParameter(format!("a batch holds at most {MAX_BATCH} items")));
+    }
+    Ok(items
+        .iter()
+        .map(|item| batch_item(service, item).unwrap_or_else(|error| BatchOutcome::Failed(error.to_api())))
+        .collect())
+}
+
+/// `generate-data-key` and `generate-data-key-without-plaintext`.
+pub fn generate_data_key(service: &Service, request: &GenerateDataKeyRequest) -> Result<DataKey, KmsError> {
+    let length = match (request.key_spec, request.number_of_bytes) {
+        (Some(_), Some(_)) => {
+            return Err(KmsError::InvalidParameter("give KeySpec or NumberOfBytes, not both".into()));
+        }
+        (Some(DataKeySpec::Aes128), None) => 16,
+        (Some(DataKeySpec::Aes256), None) | (None, None) => 32,
+        (None, Some(n)) if (1..=MAX_DATA_KEY).contains(&n) => n,
+        (None, Some(n)) => {
+            return Err(KmsError::InvalidParameter(format!("NumberOfBytes must be 1 to {MAX_DATA_KEY}, not {n}")));
+        }
+    };
+    let sealer = primary_sealer(service, &request.key)?;
+    let member = sealer.live.cluster.serving_member()?;
+    let data_key =
+        SecretBytes::new(member.with_session(|s| s.generate_random_vec(length).context(|| "C_GenerateRandom".into()))?);
+    let ciphertext_blob = sealer.seal(data_key.expose(), &request.encryption_context)?;
+    Ok(DataKey {
+        key_id: sealer.key_id,
+        key_version_id: sealer.version.record.version_id,
+        ciphertext_blob,
+        plaintext: request.with_plaintext.then_some(data_key),
+    })
+}

@@ -1,0 +1,252 @@
+//! Bring your own key (Origin EXTERNAL): `get-parameters-for-import`,
+//! `import-key-material`, `delete-key-material`, and the expiry of imported
+//! material and of import tokens.
+//!
+//! An EXTERNAL key is AES_256 with one version that starts without
+//! material (PendingImport). The material arrives wrapped under an RSA-2048
+//! key generated inside the primary for one token (24 hours), is unwrapped
+//! inside the HSM, and reaches the mirrors wrapped under the cluster key
+//! like any version. A check value computed inside the HSM at the first
+//! import makes every later import prove it brings the same material.
+
+use sha2::{Digest, Sha256};
+
+use p11kms_proto::Timestamp;
+use p11kms_proto::admin::{ImportKeyMaterial, ImportParameters, KeyState, Origin, WrappingAlgorithm, WrappingKeySpec};
+
+use super::rules::{self, Operation};
+use super::version_name;
+use crate::hsm;
+use crate::kms::KmsError;
+use crate::kms::encoding::der::{pem, rsa_spki};
+use crate::kms::encoding::oaep::{OaepHash, oaep_decode};
+use crate::kms::names::{new_version_id, version_bytes};
+use crate::kms::registry::KeyEntry;
+use crate::secrets::random_pin;
+use crate::service::Service;
+use crate::store::ImportTokenRecord;
+
+/// How long an import token and its wrapping key live.
+pub const TOKEN_LIFETIME: i64 = 24 * 3600;
+
+fn external(key: &KeyEntry) -> Result<(), KmsError> {
+    if key.record.origin == Origin::External {
+        Ok(())
+    } else {
+        Err(KmsError::Unsupported(format!(
+            "key '{}' has Origin Aliyun_KMS: only EXTERNAL keys take imported material",
+            key.record.key_id
+        )))
+    }
+}
+
+fn cluster_of(service: &Service, key: &KeyEntry) -> Result<std::sync::Arc<crate::service::LiveCluster>, KmsError> {
+    let name = service.registry()?.instance(&key.record.instance)?.cluster.clone();
+    service.cluster(&name.ok_or_else(|| KmsError::Internal("EXTERNAL key without a cluster".into()))?)
+}
+
+/// `key get-parameters-for-import`.
+pub fn get_parameters(
+    service: &Service,
+    key: &str,
+    algorithm: WrappingAlgorithm,
+    _spec: WrappingKeySpec,
+) -> Result<ImportParameters, KmsError> {
+    let entry = service.registry()?.key(key)?.clone();
+    rules::check(Operation::GetParametersForImport, &entry.record)?;
+    external(&entry)?;
+    let live = cluster_of(service, &entry)?;
+    let (wrapping_key, id) = new_version_id();
+    let label = format!("p11kms-import/{}", entry.record.key_id);
+    let (modulus, exponent) = hsm::import::create_wrapping_pair(live.cluster.primary(), &id, &label)?;
+    let now = service.clock.now();
+    let token = ImportTokenRecord {
+        token: random_pin(32).to_string(),
+        key_id: entry.record.key_id.clone(),
+        wrapping_key,
+        algorithm,
+        expires_at: now.plus_seconds(TOKEN_LIFETIME),
+    };
+    let _writer = service.writer()?;
+    if let Err(error) = service.store.write(now, |tx| tx.insert_import_token(&token)) {
+        let _ = hsm::import::destroy_wrapping_pair(live.cluster.primary(), &id);
+        return Err(error.into());
+    }
+    service.registry_mut()?.add_import_token(token.clone());
+    Ok(ImportParameters {
+        key_id: entry.record.key_id,
+        import_token: token.token.clone(),
+        public_key: pem("PUBLIC KEY", &rsa_spki(&modulus, &exponent)),
+        token_expire_time: token.expires_at,
+    })
+}
+
+/// `key import-key-material`.
+pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsError> {
+    let now = service.clock.now();
+    let (entry, token) = {
+        let registry = service.registry()?;
+        let entry = registry.key(&request.key)?.clone();
+        let token = registry
+            .import_token(&request.import_token)
+            .cloned()
+            .ok_or_else(|| KmsError::InvalidParameter("unknown import token: call get-parameters-for-import".into()))?;
+        (entry, token)
+    };
+    rules::check(Operation::ImportKeyMaterial, &entry.record)?;
+    external(&entry)?;
+    if token.key_id != entry.record.key_id {
+        return Err(KmsError::InvalidParameter("the import token was issued for another key".into()));
+    }
+    if token.expires_at <= now {
+        return Err(KmsError::InvalidParameter("the import token has expired: call get-parameters-for-import".into()));
+    }
+    let expires = match request.key_material_expire_unix {
+        None | Some(0) => None,
+        Some(unix) if unix > now.unix() => Some(Timestamp(unix)),
+        Some(_) => return Err(KmsError::InvalidParameter("KeyMaterialExpireUnix is in the past".into())),
+    };
+    let version =
+        entry.primary().cloned().ok_or_else(|| KmsError::Internal("EXTERNAL key without a version".into()))?;
+    let name = version_name(&entry.record, &version);
+    let live = cluster_of(service, &entry)?;
+    let primary = live.cluster.primary();
+    let wrapping_id =
+        version_bytes(&token.wrapping_key).ok_or_else(|| KmsError::Internal("bad wrapping key id".into()))?;
+    let decode = |raw: &[u8]| oaep_decode(raw, 256, OaepHash::Sha256, &[]).ok();
+
+    // A version that already has material gets a scratch copy for the
+    // comparison; the first import goes straight to the version's object.
+    let scratch = version.record.has_material;
+    let target = if scratch {
+        hsm::VersionName { id: new_version_id().1, label: format!("{}-check", name.label), ..name.clone() }
+    } else {
+        name.clone()
+    };
+    let handle = hsm::import::unwrap_material(
+        primary,
+        &wrapping_id,
+        token.algorithm,
+        &request.encrypted_key_material,
+        &target,
+        decode,
+    )
+    .map_err(|e| KmsError::InvalidParameter(format!("the key material cannot be imported: {e}")))?;
+    let check = hsm::import::check_value(primary, handle).map(|block| Sha256::digest(block).to_vec());
+    let discard = |v: &hsm::VersionName| {
+        let _ = live.cluster.destroy_version(v);
+    };
+    let check = match check {
+        Ok(check) => check,
+        Err(error) => {
+            discard(&target);
+            return Err(error.into());
+        }
+    };
+    if scratch {
+        discard(&target);
+    }
+    if version.record.kcv.as_ref().is_some_and(|known| *known != check) {
+        if !scratch {
+            discard(&target);
+        }
+        return Err(KmsError::InvalidParameter(
+            "this is not the key's material: an EXTERNAL key only ever takes the material imported first".into(),
+        ));
+    }
+    if !scratch {
+        live.cluster.replicate_to_mirrors(&name, None)?;
+    }
+
+    let _writer = service.writer()?;
+    let mut record = service.registry()?.key(&entry.record.key_id)?.record.clone();
+    if record.state == KeyState::PendingImport {
+        record.state = KeyState::Enabled;
+    }
+    record.material_expire_time = expires;
+    let mut version_record = version.record.clone();
+    version_record.has_material = true;
+    version_record.kcv = Some(check);
+    let committed = service.store.write(now, |tx| {
+        tx.update_version(&version_record)?;
+        tx.update_key(&record)?;
+        tx.delete_import_token(&token)
+    });
+    if let Err(error) = committed {
+        if !scratch {
+            discard(&name);
+        }
+        return Err(error.into());
+    }
+    let mut registry = service.registry_mut()?;
+    registry.replace_version(version_record)?;
+    registry.replace_key(record)?;
+    registry.remove_import_token(&token.token);
+    drop(registry);
+    // The token is single-use: its wrapping key goes now.
+    if let Err(error) = hsm::import::destroy_wrapping_pair(primary, &wrapping_id) {
+        tracing::warn!(%error, "a used wrapping key could not be destroyed; it expires with its token");
+    }
+    tracing::info!(key = %entry.record.key_id, reimport = scratch, "key material imported");
+    Ok(())
+}
+
+/// `key delete-key-material`, and the expiry of imported material: the
+/// material leaves every member and the key waits for an import again.
+pub fn delete_material(service: &Service, key: &str) -> Result<(), KmsError> {
+    let entry = service.registry()?.key(key)?.clone();
+    rules::check(Operation::DeleteKeyMaterial, &entry.record)?;
+    external(&entry)?;
+    let live = cluster_of(service, &entry)?;
+    let _writer = service.writer()?;
+    let left: usize =
+        entry.versions.iter().map(|v| live.cluster.destroy_version(&version_name(&entry.record, v))).sum();
+    if left > 0 {
+        return Err(KmsError::Internal(format!(
+            "{left} objects of key '{}' could not be destroyed",
+            entry.record.key_id
+        )));
+    }
+    let mut record = entry.record.clone();
+    record.state = KeyState::PendingImport;
+    record.material_expire_time = None;
+    let versions: Vec<_> = entry
+        .versions
+        .iter()
+        .map(|v| crate::store::VersionRecord { has_material: false, ..v.record.clone() })
+        .collect();
+    service.store.write(service.clock.now(), |tx| {
+        for v in &versions {
+            tx.update_version(v)?;
+        }
+        tx.update_key(&record)
+    })?;
+    let mut registry = service.registry_mut()?;
+    for v in versions {
+        registry.replace_version(v)?;
+    }
+    registry.replace_key(record)?;
+    tracing::info!(key = %entry.record.key_id, "key material deleted");
+    Ok(())
+}
+
+/// Ends expired import tokens: their wrapping keys are destroyed.
+pub fn expire_tokens(service: &Service, now: Timestamp) -> Result<usize, KmsError> {
+    let expired: Vec<ImportTokenRecord> =
+        service.registry()?.import_tokens().filter(|t| t.expires_at <= now).cloned().collect();
+    for token in &expired {
+        let cluster = {
+            let registry = service.registry()?;
+            registry.key(&token.key_id).ok().and_then(|k| registry.instance(&k.record.instance).ok()?.cluster.clone())
+        };
+        if let (Some(cluster), Some(id)) = (cluster, version_bytes(&token.wrapping_key)) {
+            if let Ok(live) = service.cluster(&cluster) {
+                let _ = hsm::import::destroy_wrapping_pair(live.cluster.primary(), &id);
+            }
+        }
+        let _writer = service.writer()?;
+        service.store.write(now, |tx| tx.delete_import_token(token))?;
+        service.registry_mut()?.remove_import_token(&token.token);
+    }
+    Ok(expired.len())
+}

@@ -1,0 +1,131 @@
+//! Which operation a key's state allows, and which error the spec gives
+//! otherwise. `docs/keys.md` prints this table and an end-to-end test walks
+//! it against the daemon, so the two cannot drift apart.
+//!
+//! The state is checked first; what the key *is* (its origin, spec and
+//! usage) is checked after, by each operation.
+
+use p11kms_proto::admin::KeyState;
+
+use crate::kms::KmsError;
+use crate::store::KeyRecord;
+
+/// Every operation on an existing key, named as its CLI command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operation {
+    /// `key describe`, `key list`, `key list-versions`, `key describe-version`.
+    Describe,
+    /// `key tag`, `key untag`.
+    Tag,
+    /// `alias create/update/delete` on the key.
+    Alias,
+    /// `key set-deletion-protection`.
+    SetDeletionProtection,
+    /// `key enable`.
+    Enable,
+    /// `key disable`.
+    Disable,
+    /// `key schedule-deletion`.
+    ScheduleDeletion,
+    /// `key cancel-deletion`.
+    CancelDeletion,
+    /// `key create-version`.
+    CreateVersion,
+    /// `key update-rotation-policy`.
+    UpdateRotationPolicy,
+    /// `encrypt`, `decrypt`, `re-encrypt`, `generate-data-key*`, `sign`,
+    /// `verify`, `asymmetric-*`, `get-public-key`, and PKCS#11 operations.
+    Use,
+    /// `key get-parameters-for-import`.
+    GetParametersForImport,
+    /// `key import-key-material`.
+    ImportKeyMaterial,
+    /// `key delete-key-material`.
+    DeleteKeyMaterial,
+}
+
+/// What the state table says for one operation and state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed.
+    Ok,
+    /// `Rejected.Disabled`.
+    Disabled,
+    /// `Rejected.PendingDeletion`.
+    PendingDeletion,
+    /// `Rejected.PendingImport`.
+    PendingImport,
+    /// `Rejected.StateModifiedFailed`.
+    StateModifiedFailed,
+}
+
+/// The state table.
+pub fn verdict(operation: Operation, state: KeyState) -> Verdict {
+    use KeyState as S;
+    use Operation as O;
+    use Verdict as V;
+    match (operation, state) {
+        (O::Describe | O::Tag | O::Alias | O::SetDeletionProtection, _) => V::Ok,
+        (O::Enable | O::Disable, S::Enabled | S::Disabled) => V::Ok,
+        (O::Enable | O::Disable, S::PendingDeletion) => V::PendingDeletion,
+        (O::Enable | O::Disable, S::PendingImport) => V::PendingImport,
+        (O::ScheduleDeletion, S::PendingDeletion) => V::StateModifiedFailed,
+        (O::ScheduleDeletion, _) => V::Ok,
+        (O::CancelDeletion, S::PendingDeletion) => V::Ok,
+        (O::CancelDeletion, _) => V::StateModifiedFailed,
+        (O::CreateVersion | O::UpdateRotationPolicy | O::Use, S::Enabled) => V::Ok,
+        (O::CreateVersion | O::UpdateRotationPolicy | O::Use, S::Disabled) => V::Disabled,
+        (O::CreateVersion | O::UpdateRotationPolicy | O::Use, S::PendingDeletion) => V::PendingDeletion,
+        (O::CreateVersion | O::UpdateRotationPolicy | O::Use, S::PendingImport) => V::PendingImport,
+        (O::GetParametersForImport | O::ImportKeyMaterial, S::PendingDeletion) => V::PendingDeletion,
+        (O::GetParametersForImport | O::ImportKeyMaterial, _) => V::Ok,
+        (O::DeleteKeyMaterial, S::Enabled | S::Disabled) => V::Ok,
+        (O::DeleteKeyMaterial, S::PendingDeletion) => V::PendingDeletion,
+        (O::DeleteKeyMaterial, S::PendingImport) => V::StateModifiedFailed,
+    }
+}
+
+/// Refuses `operation` unless the key's state allows it.
+pub fn check(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
+    let id = || key.key_id.clone();
+    match verdict(operation, key.state) {
+        Verdict::Ok => Ok(()),
+        Verdict::Disabled => Err(KmsError::Disabled(id())),
+        Verdict::PendingDeletion => Err(KmsError::PendingDeletion(id())),
+        Verdict::PendingImport => Err(KmsError::PendingImport(id())),
+        Verdict::StateModifiedFailed => Err(KmsError::StateModifiedFailed(format!(
+            "key '{}' is {}: {:?} is not possible in that state",
+            key.key_id, key.state, operation
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn using_a_key_needs_it_enabled() {
+        assert_eq!(verdict(Operation::Use, KeyState::Enabled), Verdict::Ok);
+        assert_eq!(verdict(Operation::Use, KeyState::Disabled), Verdict::Disabled);
+        assert_eq!(verdict(Operation::Use, KeyState::PendingDeletion), Verdict::PendingDeletion);
+        assert_eq!(verdict(Operation::Use, KeyState::PendingImport), Verdict::PendingImport);
+    }
+
+    #[test]
+    fn deletion_can_be_scheduled_once_and_cancelled_only_while_pending() {
+        for state in [KeyState::Enabled, KeyState::Disabled, KeyState::PendingImport] {
+            assert_eq!(verdict(Operation::ScheduleDeletion, state), Verdict::Ok);
+            assert_eq!(verdict(Operation::CancelDeletion, state), Verdict::StateModifiedFailed);
+        }
+        assert_eq!(verdict(Operation::ScheduleDeletion, KeyState::PendingDeletion), Verdict::StateModifiedFailed);
+        assert_eq!(verdict(Operation::CancelDeletion, KeyState::PendingDeletion), Verdict::Ok);
+    }
+
+    #[test]
+    fn the_rotation_policy_changes_only_on_enabled_keys() {
+        assert_eq!(verdict(Operation::UpdateRotationPolicy, KeyState::Enabled), Verdict::Ok);
+        assert_eq!(verdict(Operation::UpdateRotationPolicy, KeyState::Disabled), Verdict::Disabled);
+        assert_eq!(verdict(Operation::UpdateRotationPolicy, KeyState::PendingDeletion), Verdict::PendingDeletion);
+    }
+}

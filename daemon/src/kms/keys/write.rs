@@ -1,0 +1,28 @@
+//! The one way metadata of an existing key changes: under the service's
+//! writer lock, check the state table, change a copy, commit it with its
+//! journal entry, then publish it to the registry.
+
+use p11kms_proto::Timestamp;
+
+use super::rules::{self, Operation};
+use crate::kms::KmsError;
+use crate::service::Service;
+use crate::store::KeyRecord;
+
+/// Applies `change` to the key named `key` (id or alias) if its state
+/// allows `operation`; returns the key as committed.
+pub fn change_key(
+    service: &Service,
+    key: &str,
+    operation: Operation,
+    change: impl FnOnce(&mut KeyRecord, Timestamp) -> Result<(), KmsError>,
+) -> Result<KeyRecord, KmsError> {
+    let _writer = service.writer()?;
+    let mut record = service.registry()?.key(key)?.record.clone();
+    rules::check(operation, &record)?;
+    let now = service.clock.now();
+    change(&mut record, now)?;
+    service.store.write(now, |tx| tx.update_key(&record))?;
+    service.registry_mut()?.replace_key(record.clone())?;
+    Ok(record)
+}

@@ -1,0 +1,97 @@
+//! Everything that happens because time passed: automatic rotations, the
+//! end of deletion windows, the expiry of imported material and of import
+//! tokens. One pass looks at the daemon's clock once and does what is due;
+//! the daemon runs a pass periodically, and right after the test clock
+//! moves, so a test sees the effects of `p11kms clock advance` as soon as
+//! the command returns.
+
+use p11kms_proto::admin::{KeyState, Origin};
+
+use super::keys::{import, lifecycle, rotation};
+use crate::service::Service;
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Keys rotated.
+    pub rotated: usize,
+    /// Keys destroyed at the end of their deletion window.
+    pub destroyed: usize,
+    /// EXTERNAL keys whose material expired.
+    pub expired_material: usize,
+    /// Import tokens that expired.
+    pub expired_tokens: usize,
+    /// Actions that failed (logged; retried at the next pass).
+    pub failed: usize,
+}
+
+enum Due {
+    Destroy,
+    ExpireMaterial,
+    Rotate,
+}
+
+/// Does what is due now. Failures are logged and retried next time.
+pub fn run_due(service: &Service) -> Pass {
+    let mut pass = Pass::default();
+    let _pass = match service.schedule() {
+        Ok(guard) => guard,
+        Err(error) => {
+            tracing::error!(%error, "scheduler cannot start a pass");
+            pass.failed += 1;
+            return pass;
+        }
+    };
+    let now = service.clock.now();
+    let due: Vec<(String, Due)> = match service.registry() {
+        Ok(registry) => registry
+            .keys()
+            .filter_map(|key| {
+                let r = &key.record;
+                let due = if r.state == KeyState::PendingDeletion && r.delete_date.is_some_and(|d| d <= now) {
+                    Due::Destroy
+                } else if r.origin == Origin::External
+                    && r.state != KeyState::PendingDeletion
+                    && r.material_expire_time.is_some_and(|t| t <= now)
+                {
+                    Due::ExpireMaterial
+                } else if rotation::next_rotation(key).is_some_and(|next| next <= now) {
+                    Due::Rotate
+                } else {
+                    return None;
+                };
+                Some((r.key_id.clone(), due))
+            })
+            .collect(),
+        Err(error) => {
+            tracing::error!(%error, "scheduler cannot read the registry");
+            pass.failed += 1;
+            return pass;
+        }
+    };
+    for (key_id, due) in due {
+        let (result, counter) = match due {
+            Due::Destroy => (lifecycle::destroy(service, &key_id), &mut pass.destroyed),
+            Due::ExpireMaterial => (import::delete_material(service, &key_id), &mut pass.expired_material),
+            Due::Rotate => (rotation::rotate(service, &key_id).map(|_| ()), &mut pass.rotated),
+        };
+        match result {
+            Ok(()) => *counter += 1,
+            Err(error) => {
+                pass.failed += 1;
+                tracing::error!(key = key_id, %error, "scheduled work failed; retrying at the next pass");
+            }
+        }
+    }
+    match import::expire_tokens(service, now) {
+        Ok(count) => pass.expired_tokens = count,
+        Err(error) => {
+            pass.failed += 1;
+            tracing::error!(%error, "import token expiry failed");
+        }
+    }
+    if pass != Pass::default() {
+        tracing::info!(?pass, at = %now, "scheduled work done");
+    }
+    pass
+}

@@ -1,0 +1,15 @@
+//! The daemon's clock, as the test clock's commands show it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// Answer to the test clock's commands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClockTime {
+    /// The daemon's time now.
+    pub now: Timestamp,
+    /// Whether it is the manual test clock.
+    pub manual: bool,
+}

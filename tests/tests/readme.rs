@@ -1,5 +1,5 @@
-//! The README's first session, run as written, so the README stays true:
-//! the block after the `first-session` marker runs in bash, in a directory
+//! The README's sessions, run as written, so the README stays true: the
+//! blocks after the `first-session` and `kms-session` markers run in bash, in a directory
 //! where `p11kms-state` is a test daemon's state directory and
 //! `target/release` is this build's binaries.
 
@@ -12,10 +12,11 @@ use std::process::Command;
 
 use p11kms_tests::{Daemon, profile_dir};
 
-fn first_session_block() -> String {
+/// The `sh` block after the README's `<!-- MARKER` comment.
+fn block(marker: &str) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
-    let after_marker = readme.split("<!-- first-session").nth(1).expect("the first-session marker");
+    let after_marker = readme.split(&format!("<!-- {marker}")).nth(1).expect("the block's marker");
     let start = after_marker.find("```sh\n").expect("a sh block after the marker") + "```sh\n".len();
     let length = after_marker[start..].find("```").expect("the block's end");
     after_marker[start..start + length].to_owned()
@@ -29,7 +30,9 @@ fn the_readme_first_session_works_as_written() {
     std::fs::create_dir(work.path().join("target")).expect("target dir");
     symlink(profile_dir(), work.path().join("target/release")).expect("binaries link");
 
-    let script = first_session_block();
+    // The KMS session runs in the same shell, after the first one, as a
+    // reader would paste it.
+    let script = format!("{}\n{}", block("first-session"), block("kms-session"));
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
@@ -43,4 +46,9 @@ fn the_readme_first_session_works_as_written() {
     assert!(stdout.contains("token label        : hsm1"), "{stdout}");
     assert!(stdout.contains("KeySpec:            EC_P256"), "{stdout}");
     assert!(stdout.contains("Verified OK"), "{stdout}");
+    let field = |name: &str| -> Option<String> {
+        stdout.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(|v| v.trim().to_owned()))
+    };
+    assert_eq!(field("Plaintext").as_deref(), Some("order 42"), "{stdout}");
+    assert_eq!((field("Rewrapped").as_deref(), field("Failed").as_deref()), (Some("1"), Some("0")), "{stdout}");
 }

@@ -31,21 +31,25 @@ const EXIT_STATUS_HELP: &str = "\
 Exit status:
   0  success
   1  the daemon answered with an API error; stderr starts with its code,
-     as `Code: message` (e.g. `Forbidden.KeyNotFound: key 'k-1' does not exist`)
-  2  usage error: unknown command, missing or invalid argument, or a
-     --query path the response does not have
+     as `Code: message` (e.g. `Forbidden.KeyNotFound: key 'k-1' does not exist`);
+     rewrap: at least one line could not be re-encrypted (the summary lists them)
+  2  usage error: unknown command, missing or invalid argument, a file
+     given as an argument that cannot be read, or a --query path the
+     response does not have
   3  p11kmsd could not be reached, refused the connection or broke the
      protocol, or the output could not be written
   4  verify: the signature is not valid (the answer is printed as usual)
 
 The admin socket is --socket, else $P11KMS_ADMIN_SOCKET, else /var/lib/p11kms/admin.sock.";
 
-/// Manages p11kmsd: instances, apps, keys and HSM clusters.
+/// Manages p11kmsd: instances, apps, keys, aliases, HSM clusters, and the KMS
+/// API's cryptographic operations.
 #[derive(Debug, Parser)]
 #[command(
     name = "p11kms",
     version,
-    long_about = "Manages p11kmsd through its admin socket: instances, apps, keys and HSM clusters.\n\n\
+    long_about = "Manages p11kmsd through its admin socket: instances, apps, keys, aliases and HSM clusters, \
+                  and the KMS API's cryptographic operations.\n\n\
                   Each subcommand is one operation of the KMS API. The resource it acts on is \
                   positional; every other parameter is a flag named after the API parameter.",
     after_long_help = EXIT_STATUS_HELP,
@@ -86,22 +90,21 @@ enum Failure {
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
-            Self::Client(ClientError::Api(_)) | Self::Rewrap(RewrapError::Client(ClientError::Api(_))) => EXIT_API,
-            Self::Request(_) => EXIT_USAGE,
-            Self::Rewrap(_) => EXIT_TRANSPORT,
-            Self::Client(_) | Self::Render(_) => EXIT_TRANSPORT,
-            Self::Query(_) => EXIT_USAGE,
+            Self::Client(ClientError::Api(_))
+            | Self::Rewrap(RewrapError::Stopped { source: ClientError::Api(_), .. }) => EXIT_API,
+            Self::Request(_) | Self::Query(_) | Self::Rewrap(RewrapError::Input { .. }) => EXIT_USAGE,
+            Self::Client(_) | Self::Render(_) | Self::Rewrap(_) => EXIT_TRANSPORT,
         }
     }
 }
 
-/// The message printed on stderr: an API error exactly as `Code: message`,
+/// The message printed on stderr: an API error first as `Code: message`,
 /// anything else prefixed with `error: ` like clap's usage errors.
 fn error_text(failure: &Failure) -> String {
     match failure {
-        Failure::Client(ClientError::Api(api)) | Failure::Rewrap(RewrapError::Client(ClientError::Api(api))) => {
-            api.to_string()
-        }
+        Failure::Client(ClientError::Api(api)) => api.to_string(),
+        // `Code: message (rewrap stopped after …)`.
+        Failure::Rewrap(stopped @ RewrapError::Stopped { source: ClientError::Api(_), .. }) => stopped.to_string(),
         other => format!("error: {other}"),
     }
 }
@@ -176,6 +179,35 @@ mod tests {
     }
 
     #[test]
+    fn a_rewrap_stopped_by_an_api_error_prints_the_code_first_and_exits_1() {
+        let failure = Failure::Rewrap(RewrapError::Stopped {
+            source: ClientError::Api(ApiError::new(ErrorCode::ServiceUnavailable, "no healthy member")),
+            done: 200,
+            total: 1000,
+            output: PathBuf::from("out.txt"),
+        });
+        let text = error_text(&failure);
+        assert!(
+            text.starts_with("ServiceUnavailableTemporary: no healthy member (rewrap stopped after 200 of 1000"),
+            "{text}"
+        );
+        assert!(text.ends_with("out.txt was not written)"), "{text}");
+        assert_eq!(failure.exit_code(), 1);
+        let failure = Failure::Rewrap(RewrapError::Stopped {
+            source: ClientError::Closed,
+            done: 0,
+            total: 1,
+            output: PathBuf::from("out.txt"),
+        });
+        assert!(error_text(&failure).starts_with("error: p11kmsd closed the connection"));
+        assert_eq!(failure.exit_code(), 3);
+        let unreadable =
+            Failure::Rewrap(RewrapError::Input { path: "in.txt".into(), source: io::ErrorKind::NotFound.into() });
+        assert_eq!(unreadable.exit_code(), 2);
+        assert!(error_text(&unreadable).starts_with("error: cannot read in.txt: "));
+    }
+
+    #[test]
     fn transport_errors_exit_3() {
         let failure = Failure::Client(ClientError::Closed);
         assert_eq!(error_text(&failure), "error: p11kmsd closed the connection without answering");
@@ -188,5 +220,7 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         let help = Cli::try_parse_from(["p11kms", "--help"]).expect_err("help").to_string();
         assert!(help.contains("Exit status:") && help.contains("P11KMS_ADMIN_SOCKET"), "{help}");
+        assert!(help.contains("  4  verify: the signature is not valid"), "{help}");
+        assert!(help.contains("rewrap: at least one line could not be re-encrypted"), "{help}");
     }
 }

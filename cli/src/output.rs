@@ -73,6 +73,17 @@ pub fn list_or_dash(items: &[String]) -> String {
     if items.is_empty() { "-".to_owned() } else { items.join(",") }
 }
 
+/// Multi-line text from the daemon (a PEM) as it is, but for control
+/// characters other than newlines, which are escaped; it ends with a
+/// newline.
+pub fn block(text: &str) -> String {
+    let mut out: String = text.split('\n').map(clean).collect::<Vec<_>>().join("\n");
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 /// Replaces control characters (escape sequences, newlines, tabs) with
 /// their escaped form, so one value stays one cell and cannot drive the
 /// terminal.
@@ -239,6 +250,14 @@ mod tests {
         let mut table = Table::new(&["D"]);
         table.row(vec!["tab\there".into()]);
         assert_eq!(table.render(), "D\ntab\\there\n");
+    }
+
+    #[test]
+    fn blocks_keep_their_lines_and_end_with_one_newline() {
+        let pem = "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----";
+        assert_eq!(block(pem), format!("{pem}\n"));
+        assert_eq!(block(&format!("{pem}\n")), format!("{pem}\n"));
+        assert_eq!(block("a\u{1b}[2J\nb\n"), "a\\u{1b}[2J\nb\n");
     }
 
     #[test]

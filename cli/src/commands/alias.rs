@@ -116,4 +116,59 @@ mod tests {
         assert_eq!(json["Aliases"][0]["AliasName"], "alias/a");
         assert_eq!(json["TotalCount"], 1);
     }
+
+    fn alias(args: &[&str]) -> AliasCommand {
+        match command(args) {
+            Command::Alias(alias) => alias,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_alias_command_parses_to_its_request() {
+        assert_eq!(
+            alias(&["alias", "update", "alias/a", "--key-id", "key-2"]).request(),
+            AdminRequest::AliasUpdate { alias: "alias/a".into(), key: "key-2".into() }
+        );
+        assert_eq!(
+            alias(&["alias", "delete", "alias/a"]).request(),
+            AdminRequest::AliasDelete { alias: "alias/a".into() }
+        );
+        assert_eq!(
+            alias(&["alias", "list", "--key-id", "alias/other"]).request(),
+            AdminRequest::AliasList { key: Some("alias/other".into()) }
+        );
+        refused(&["alias", "update", "alias/a"]);
+        refused(&["alias", "delete"]);
+        refused(&["alias", "create", "--key-id", "k"]);
+        refused(&["alias", "list", "alias/a"]);
+    }
+
+    #[test]
+    fn changes_confirm_in_one_line_or_print_empty_json() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["alias", "create", "alias/a", "--key-id", "k"], "Alias 'alias/a' now names key 'k'.\n"),
+            (&["alias", "update", "alias/a", "--key-id", "k2"], "Alias 'alias/a' now names key 'k2'.\n"),
+            (&["alias", "delete", "alias/a"], "Alias 'alias/a' deleted.\n"),
+        ];
+        for (args, message) in cases {
+            let cmd = alias(args);
+            assert_eq!(cmd.render(AdminReply::Done, Format::Human).expect("renders"), *message);
+            assert_eq!(cmd.render(AdminReply::Done, Format::Json).expect("renders"), "{}\n");
+        }
+        let err = alias(&["alias", "list"]).render(AdminReply::Done, Format::Human).expect_err("not Done");
+        assert_eq!(err.to_string(), "p11kmsd answered alias list with a Done reply");
+        let err = alias(&["alias", "delete", "alias/a"]).render(AdminReply::Aliases(vec![]), Format::Human);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn an_empty_list_is_a_header_and_a_zero_count() {
+        let list = alias(&["alias", "list"]);
+        assert_eq!(list.render(AdminReply::Aliases(vec![]), Format::Human).expect("renders"), "ALIAS  KEY-ID  ARN\n");
+        let json: serde_json::Value =
+            serde_json::from_str(&list.render(AdminReply::Aliases(vec![]), Format::Json).expect("renders"))
+                .expect("json");
+        assert_eq!(json, serde_json::json!({"Aliases": [], "TotalCount": 0}));
+    }
 }

@@ -9,10 +9,13 @@ use p11kms_proto::blob::EncryptionContext;
 use p11kms_proto::bytes::from_base64;
 use p11kms_proto::interval::parse_interval;
 
-/// `KEY=VALUE` as a tag.
+/// `KEY=VALUE` as a tag (the value may be empty, the key may not; the
+/// value is everything after the first `=`).
 pub fn tag(text: &str) -> Result<Tag, String> {
-    let (key, value) = text.split_once('=').ok_or_else(|| format!("'{text}' is not a tag: use KEY=VALUE"))?;
-    Ok(Tag { tag_key: key.to_owned(), tag_value: value.to_owned() })
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok(Tag { tag_key: key.to_owned(), tag_value: value.to_owned() }),
+        _ => Err(format!("'{text}' is not a tag: use KEY=VALUE, with a KEY")),
+    }
 }
 
 /// An interval (`7d`, `12h`, `3600s`) in seconds.
@@ -51,12 +54,16 @@ mod tests {
     fn values_parse_or_explain() {
         assert_eq!(tag("team=payments").expect("tag"), Tag { tag_key: "team".into(), tag_value: "payments".into() });
         assert_eq!(tag("empty=").expect("tag").tag_value, "");
+        assert_eq!(tag("url=a=b").expect("tag").tag_value, "a=b");
         assert!(tag("nope").expect_err("no =").contains("KEY=VALUE"));
+        assert!(tag("=v").expect_err("no key").contains("KEY=VALUE"));
         assert_eq!(interval("30d"), Ok(2_592_000));
         assert!(interval("30x").is_err());
         assert_eq!(context(r#"{"a":"1"}"#).expect("context").get("a").map(String::as_str), Some("1"));
         assert!(context(r#"{"a":1}"#).is_err(), "values are strings");
         assert!(context("[]").is_err());
+        assert!(context("{").expect_err("not JSON").contains("a JSON object of strings"));
+        assert!(interval("").is_err());
         assert_eq!(base64("AAE=").expect("b64"), Bytes(vec![0, 1]));
         assert!(base64("%%").is_err());
         assert_eq!(time("1970-01-01T00:01:00Z").expect("time"), Timestamp(60));

@@ -37,11 +37,19 @@ impl ClockCommand {
         }
     }
 
-    /// The text to print for the reply.
+    /// The text to print for the reply: the clock's time after the command.
     pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
         match reply {
             AdminReply::Clock(clock) => Ok(output::show(format, &clock, fields)?),
-            other => Err(unexpected("clock", &other)),
+            other => Err(unexpected(self.operation(), &other)),
+        }
+    }
+
+    fn operation(&self) -> &'static str {
+        match self {
+            Self::Show => "clock show",
+            Self::Advance { .. } => "clock advance",
+            Self::Set { .. } => "clock set",
         }
     }
 }
@@ -64,5 +72,37 @@ mod tests {
         assert_eq!(set.request(), AdminRequest::ClockSet { time: Timestamp(10) });
         refused(&["clock", "advance", "soon"]);
         refused(&["clock", "set", "tomorrow"]);
+    }
+
+    #[test]
+    fn show_parses_and_bad_values_explain_themselves() {
+        let Command::Clock(show) = command(&["clock", "show"]) else { panic!() };
+        assert_eq!(show.request(), AdminRequest::ClockShow);
+        let err = refused(&["clock", "advance", "3w"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(err.to_string().contains("is not an interval"), "{err}");
+        let err = refused(&["clock", "set", "2027-01-01"]);
+        assert!(err.to_string().contains("is not an RFC 3339 time"), "{err}");
+        refused(&["clock", "advance"]);
+        let Command::Clock(set) = command(&["clock", "set", "2027-01-01T01:00:00+01:00"]) else { panic!() };
+        assert_eq!(set.request(), AdminRequest::ClockSet { time: Timestamp(1_798_761_600) }, "offsets are honoured");
+    }
+
+    #[test]
+    fn the_clock_renders_as_fields_and_json() {
+        let reply = || AdminReply::Clock(ClockTime { now: Timestamp(1_798_761_600), manual: true });
+        for args in [&["clock", "show"][..], &["clock", "advance", "30d"], &["clock", "set", "2027-01-01T00:00:00Z"]] {
+            let Command::Clock(clock) = command(args) else { panic!() };
+            assert_eq!(
+                clock.render(reply(), Format::Human).expect("renders"),
+                "Now:    2027-01-01T00:00:00Z\nManual: yes\n"
+            );
+            let json: serde_json::Value =
+                serde_json::from_str(&clock.render(reply(), Format::Json).expect("renders")).expect("json");
+            assert_eq!(json, serde_json::json!({"Now": "2027-01-01T00:00:00Z", "Manual": true}));
+        }
+        let Command::Clock(advance) = command(&["clock", "advance", "1d"]) else { panic!() };
+        let err = advance.render(AdminReply::Done, Format::Human).expect_err("not a clock");
+        assert_eq!(err.to_string(), "p11kmsd answered clock advance with a Done reply");
     }
 }

@@ -54,7 +54,7 @@ pub enum KeyCommand {
         #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = args::tag)]
         tags: Vec<Tag>,
         /// Rotate the key on a schedule (needs --rotation-interval).
-        #[arg(long)]
+        #[arg(long, requires = "rotation_interval")]
         enable_automatic_rotation: bool,
         /// Rotation interval, 7d to 365d (also 12h, 3600s).
         #[arg(long, value_name = "INTERVAL", value_parser = args::interval)]
@@ -302,14 +302,15 @@ impl KeyCommand {
                 Ok(output::show_list(format, "KeyVersions", &versions, versions_table)?)
             }
             (Self::DescribeVersion { .. } | Self::CreateVersion { .. }, AdminReply::KeyVersion(version)) => {
-                Ok(output::show(format, &version, |v| versions_table(std::slice::from_ref(v)))?)
+                Ok(output::show(format, &version, version_fields)?)
             }
             (Self::GetParametersForImport { .. }, AdminReply::ImportParameters(params)) => {
                 Ok(output::show(format, &params, import_fields)?)
             }
-            (command, AdminReply::Done) if command.confirmation().is_some() => {
-                Ok(output::done(format, &command.confirmation().unwrap_or_default())?)
-            }
+            (command, AdminReply::Done) => match command.confirmation() {
+                Some(message) => Ok(output::done(format, &message)?),
+                None => Err(unexpected(command.operation(), &AdminReply::Done)),
+            },
             (command, other) => Err(unexpected(command.operation(), &other)),
         }
     }
@@ -432,8 +433,16 @@ fn import_fields(params: &ImportParameters) -> String {
         .field("ImportToken", &params.import_token)
         .field("TokenExpireTime", params.token_expire_time)
         .render();
-    text.push_str(&params.public_key);
+    text.push_str(&output::block(&params.public_key));
     text
+}
+
+fn version_fields(version: &KeyVersionInfo) -> String {
+    Fields::new()
+        .field("KeyId", &version.key_id)
+        .field("KeyVersionId", &version.key_version_id)
+        .field("CreationDate", version.creation_date)
+        .render()
 }
 
 fn versions_table(versions: &[KeyVersionInfo]) -> String {
@@ -670,5 +679,320 @@ mod tests {
                 .expect("json");
         assert_eq!(json["KeyVersions"][1]["KeyVersionId"], "v-2");
         assert_eq!(json["TotalCount"], 2);
+    }
+    fn request(args: &[&str]) -> AdminRequest {
+        command(args).request().expect("a request")
+    }
+
+    #[test]
+    fn list_takes_filters() {
+        assert_eq!(
+            request(&["key", "list", "--key-state", "pendingdeletion", "--key-spec", "RSA_2048", "--alias", "alias/a"]),
+            AdminRequest::KeyList(ListKeys {
+                instance: None,
+                key_state: Some(KeyState::PendingDeletion),
+                key_spec: Some(KeySpec::Rsa2048),
+                alias: Some("alias/a".into()),
+            })
+        );
+        let err = refused(&["key", "list", "--key-state", "Gone"]);
+        for state in KeyState::ALL {
+            assert!(err.to_string().contains(state.as_str()), "{state} missing: {err}");
+        }
+    }
+
+    #[test]
+    fn create_with_rotation_needs_an_interval_that_parses() {
+        let cmd = command(&[
+            "key",
+            "create",
+            "--instance",
+            "hsm1",
+            "--key-spec",
+            "AES_256",
+            "--enable-automatic-rotation",
+            "--rotation-interval",
+            "12h",
+        ]);
+        let AdminRequest::KeyCreate(create) = cmd.request().expect("request") else { panic!("not a KeyCreate") };
+        assert!(create.enable_automatic_rotation);
+        assert_eq!(create.rotation_interval, Some(43_200));
+        let err =
+            refused(&["key", "create", "--instance", "i", "--key-spec", "AES_256", "--enable-automatic-rotation"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(err.to_string().contains("--rotation-interval"), "{err}");
+        let err = refused(&["key", "create", "--instance", "i", "--key-spec", "AES_256", "--rotation-interval", "1y"]);
+        assert!(err.to_string().contains("is not an interval"), "{err}");
+        let err = refused(&["key", "create", "--instance", "i", "--key-spec", "AES_256", "--origin", "HSM"]);
+        assert!(err.to_string().contains("Aliyun_KMS") && err.to_string().contains("EXTERNAL"), "{err}");
+    }
+
+    #[test]
+    fn lifecycle_commands_parse_to_requests() {
+        assert_eq!(request(&["key", "enable", "k"]), AdminRequest::KeyEnable { key: "k".into() });
+        assert_eq!(request(&["key", "disable", "alias/k"]), AdminRequest::KeyDisable { key: "alias/k".into() });
+        assert_eq!(
+            request(&["key", "schedule-deletion", "k", "--pending-window-in-days", "7"]),
+            AdminRequest::KeyScheduleDeletion { key: "k".into(), pending_window_in_days: 7 }
+        );
+        refused(&["key", "schedule-deletion", "k"]);
+        refused(&["key", "schedule-deletion", "k", "--pending-window-in-days", "seven"]);
+        assert_eq!(request(&["key", "cancel-deletion", "k"]), AdminRequest::KeyCancelDeletion { key: "k".into() });
+        assert_eq!(
+            request(&["key", "set-deletion-protection", "k", "--enable"]),
+            AdminRequest::KeySetDeletionProtection { key: "k".into(), enable_deletion_protection: true }
+        );
+        assert_eq!(
+            request(&["key", "set-deletion-protection", "k", "--disable"]),
+            AdminRequest::KeySetDeletionProtection { key: "k".into(), enable_deletion_protection: false }
+        );
+        let err = refused(&["key", "set-deletion-protection", "k", "--enable", "--disable"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let err = refused(&["key", "set-deletion-protection", "k"]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        refused(&["key", "enable"]);
+    }
+
+    #[test]
+    fn version_and_rotation_commands_parse_to_requests() {
+        assert_eq!(request(&["key", "create-version", "k"]), AdminRequest::KeyCreateVersion { key: "k".into() });
+        assert_eq!(
+            request(&["key", "describe-version", "k", "--key-version-id", "v-1"]),
+            AdminRequest::KeyDescribeVersion { key: "k".into(), key_version_id: "v-1".into() }
+        );
+        refused(&["key", "describe-version", "k"]);
+        assert_eq!(
+            request(&[
+                "key",
+                "update-rotation-policy",
+                "k",
+                "--enable-automatic-rotation",
+                "--rotation-interval",
+                "30d"
+            ]),
+            AdminRequest::KeyUpdateRotationPolicy(UpdateRotationPolicy {
+                key: "k".into(),
+                enable_automatic_rotation: true,
+                rotation_interval: Some(2_592_000),
+            })
+        );
+        assert_eq!(
+            request(&["key", "update-rotation-policy", "k", "--disable-automatic-rotation"]),
+            AdminRequest::KeyUpdateRotationPolicy(UpdateRotationPolicy {
+                key: "k".into(),
+                enable_automatic_rotation: false,
+                rotation_interval: None,
+            })
+        );
+        let err = refused(&[
+            "key",
+            "update-rotation-policy",
+            "k",
+            "--enable-automatic-rotation",
+            "--disable-automatic-rotation",
+        ]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        refused(&["key", "update-rotation-policy", "k", "--rotation-interval", "30d"]);
+        refused(&["key", "update-rotation-policy", "k", "--enable-automatic-rotation", "--rotation-interval", "soon"]);
+    }
+
+    #[test]
+    fn tag_commands_parse_to_requests() {
+        assert_eq!(
+            request(&["key", "tag", "k", "--tag", "env=prod", "--tag", "url=a=b", "--tag", "empty="]),
+            AdminRequest::KeyTag {
+                key: "k".into(),
+                tags: vec![
+                    Tag { tag_key: "env".into(), tag_value: "prod".into() },
+                    Tag { tag_key: "url".into(), tag_value: "a=b".into() },
+                    Tag { tag_key: "empty".into(), tag_value: String::new() },
+                ],
+            }
+        );
+        let err = refused(&["key", "tag", "k", "--tag", "no-equals"]);
+        assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+        refused(&["key", "tag", "k", "--tag", "=value"]);
+        refused(&["key", "tag", "k"]);
+        refused(&["key", "create", "--instance", "i", "--key-spec", "AES_256", "--tag", "x"]);
+        assert_eq!(
+            request(&["key", "untag", "k", "--tag-key", "a", "--tag-key", "b"]),
+            AdminRequest::KeyUntag { key: "k".into(), tag_keys: vec!["a".into(), "b".into()] }
+        );
+        refused(&["key", "untag", "k"]);
+    }
+
+    #[test]
+    fn import_commands_parse_to_requests() {
+        assert_eq!(
+            request(&["key", "get-parameters-for-import", "k", "--wrapping-algorithm", "RSAES_OAEP_SHA_256"]),
+            AdminRequest::KeyGetParametersForImport {
+                key: "k".into(),
+                wrapping_algorithm: WrappingAlgorithm::RsaesOaepSha256,
+                wrapping_key_spec: WrappingKeySpec::Rsa2048,
+            }
+        );
+        assert_eq!(
+            request(&[
+                "key",
+                "get-parameters-for-import",
+                "k",
+                "--wrapping-algorithm",
+                "rsaes_pkcs1_v1_5",
+                "--wrapping-key-spec",
+                "RSA_2048",
+            ]),
+            AdminRequest::KeyGetParametersForImport {
+                key: "k".into(),
+                wrapping_algorithm: WrappingAlgorithm::RsaesPkcs1V15,
+                wrapping_key_spec: WrappingKeySpec::Rsa2048,
+            }
+        );
+        let err = refused(&["key", "get-parameters-for-import", "k", "--wrapping-algorithm", "AES_WRAP"]);
+        for algorithm in WrappingAlgorithm::ALL {
+            assert!(err.to_string().contains(algorithm.as_str()), "{algorithm} missing: {err}");
+        }
+        refused(&["key", "get-parameters-for-import", "k"]);
+        refused(&[
+            "key",
+            "get-parameters-for-import",
+            "k",
+            "--wrapping-algorithm",
+            "RSAES_OAEP_SHA_1",
+            "--wrapping-key-spec",
+            "RSA_4096",
+        ]);
+        assert_eq!(
+            request(&[
+                "key",
+                "import-key-material",
+                "k",
+                "--import-token",
+                "tok",
+                "--encrypted-key-material",
+                "AQID",
+                "--key-material-expire-unix",
+                "2000000000",
+            ]),
+            AdminRequest::KeyImportKeyMaterial(ImportKeyMaterial {
+                key: "k".into(),
+                import_token: "tok".into(),
+                encrypted_key_material: vec![1, 2, 3],
+                key_material_expire_unix: Some(2_000_000_000),
+            })
+        );
+        let AdminRequest::KeyImportKeyMaterial(import) =
+            request(&["key", "import-key-material", "k", "--import-token", "t", "--encrypted-key-material", "AA=="])
+        else {
+            panic!("not an import")
+        };
+        assert_eq!(import.key_material_expire_unix, None);
+        refused(&["key", "import-key-material", "k", "--import-token", "t", "--encrypted-key-material", "%%"]);
+        refused(&["key", "import-key-material", "k", "--encrypted-key-material", "AA=="]);
+        assert_eq!(
+            request(&["key", "delete-key-material", "k"]),
+            AdminRequest::KeyDeleteKeyMaterial { key: "k".into() }
+        );
+    }
+
+    #[test]
+    fn commands_that_return_nothing_confirm_in_one_line_or_print_empty_json() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["key", "enable", "k"], "Key 'k' enabled.\n"),
+            (&["key", "disable", "k"], "Key 'k' disabled.\n"),
+            (
+                &["key", "schedule-deletion", "k", "--pending-window-in-days", "7"],
+                "Key 'k' will be deleted in 7 days (cancel-deletion stops it).\n",
+            ),
+            (&["key", "cancel-deletion", "k"], "Deletion of key 'k' cancelled.\n"),
+            (&["key", "set-deletion-protection", "k", "--enable"], "Deletion protection of key 'k' enabled.\n"),
+            (&["key", "set-deletion-protection", "k", "--disable"], "Deletion protection of key 'k' disabled.\n"),
+            (
+                &["key", "update-rotation-policy", "k", "--disable-automatic-rotation"],
+                "Rotation policy of 'k' updated.\n",
+            ),
+            (&["key", "tag", "k", "--tag", "a=b"], "Key 'k' tagged.\n"),
+            (&["key", "untag", "k", "--tag-key", "a"], "Tags removed from key 'k'.\n"),
+            (
+                &["key", "import-key-material", "k", "--import-token", "t", "--encrypted-key-material", "AA=="],
+                "Key material imported into 'k'.\n",
+            ),
+            (&["key", "delete-key-material", "k"], "Key material of 'k' deleted.\n"),
+        ];
+        for (args, message) in cases {
+            let cmd = command(args);
+            assert_eq!(cmd.render(AdminReply::Done, Format::Human).expect("renders"), *message, "{args:?}");
+            assert_eq!(cmd.render(AdminReply::Done, Format::Json).expect("renders"), "{}\n", "{args:?}");
+        }
+        let err = command(&["key", "describe", "k"]).render(AdminReply::Done, Format::Human).expect_err("not Done");
+        assert_eq!(err.to_string(), "p11kmsd answered key describe with a Done reply");
+        assert!(command(&["key", "enable", "k"]).render(AdminReply::Key(key("k", &[])), Format::Human).is_err());
+    }
+
+    #[test]
+    fn one_version_prints_fields_and_json() {
+        let version = || {
+            AdminReply::KeyVersion(KeyVersionInfo {
+                key_id: "k".into(),
+                key_version_id: "v-2".into(),
+                creation_date: Timestamp(86_400),
+            })
+        };
+        let text = command(&["key", "create-version", "k"]).render(version(), Format::Human).expect("renders");
+        assert_eq!(text, "KeyId:        k\nKeyVersionId: v-2\nCreationDate: 1970-01-02T00:00:00Z\n");
+        let described = command(&["key", "describe-version", "k", "--key-version-id", "v-2"]);
+        assert_eq!(described.render(version(), Format::Human).expect("renders"), text);
+        let json: serde_json::Value =
+            serde_json::from_str(&described.render(version(), Format::Json).expect("renders")).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"KeyId": "k", "KeyVersionId": "v-2", "CreationDate": "1970-01-02T00:00:00Z"})
+        );
+    }
+
+    #[test]
+    fn import_parameters_print_fields_then_the_pem() {
+        let pem = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----";
+        let params = || {
+            AdminReply::ImportParameters(ImportParameters {
+                key_id: "k".into(),
+                import_token: "tok".into(),
+                public_key: pem.into(),
+                token_expire_time: Timestamp(86_400),
+            })
+        };
+        let cmd = command(&["key", "get-parameters-for-import", "k", "--wrapping-algorithm", "RSAES_OAEP_SHA_1"]);
+        assert_eq!(
+            cmd.render(params(), Format::Human).expect("renders"),
+            format!("KeyId:           k\nImportToken:     tok\nTokenExpireTime: 1970-01-02T00:00:00Z\n{pem}\n")
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&cmd.render(params(), Format::Json).expect("renders")).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "KeyId": "k", "ImportToken": "tok", "PublicKey": pem, "TokenExpireTime": "1970-01-02T00:00:00Z"
+            })
+        );
+    }
+
+    #[test]
+    fn describe_shows_tags_or_a_dash() {
+        let mut described = key("key-1", &[]);
+        described.tags.push(Tag { tag_key: "env".into(), tag_value: "prod".into() });
+        let text = command(&["key", "describe", "key-1"])
+            .render(AdminReply::Key(described.clone()), Format::Human)
+            .expect("renders");
+        assert!(text.lines().any(|line| line == "Tags:               team=payments,env=prod"), "{text}");
+        described.tags.clear();
+        let text = command(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256"])
+            .render(AdminReply::Key(described.clone()), Format::Human)
+            .expect("renders");
+        assert!(text.lines().any(|line| line == "Tags:               -"), "{text}");
+        described.tags.push(Tag { tag_key: "team".into(), tag_value: "payments".into() });
+        let json: serde_json::Value = serde_json::from_str(
+            &command(&["key", "describe", "key-1"]).render(AdminReply::Key(described), Format::Json).expect("renders"),
+        )
+        .expect("json");
+        assert_eq!(json["Tags"], serde_json::json!([{"TagKey": "team", "TagValue": "payments"}]));
     }
 }

@@ -67,8 +67,13 @@ pub enum Command {
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// A file it needs could not be read.
-    #[error("cannot read the message file: {0}")]
-    Read(#[from] std::io::Error),
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// The command is not one request (`rewrap` runs many).
     #[error("this command sends several requests")]
     NotSingle,
@@ -93,7 +98,7 @@ impl Command {
     /// invalid signature).
     pub fn exit_status(&self, reply: &AdminReply) -> u8 {
         match self {
-            Self::Crypto(_) => crypto::CryptoCommand::exit_status(reply),
+            Self::Crypto(command) => command.exit_status(reply),
             _ => 0,
         }
     }
@@ -115,7 +120,12 @@ impl Command {
 
 /// The error for a reply that does not belong to `operation`.
 pub(crate) fn unexpected(operation: &'static str, reply: &AdminReply) -> RenderError {
-    RenderError::Unexpected(ClientError::UnexpectedReply { operation, reply: reply_name(reply) })
+    RenderError::Unexpected(unexpected_reply(operation, reply))
+}
+
+/// The same, as the client error it is.
+pub(crate) fn unexpected_reply(operation: &'static str, reply: &AdminReply) -> ClientError {
+    ClientError::UnexpectedReply { operation, reply: reply_name(reply) }
 }
 
 /// The name of a reply variant, for error messages.
@@ -163,10 +173,40 @@ where
 pub(crate) mod test_support {
     //! Helpers shared by the resource modules' tests.
 
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use clap::Parser;
 
     use super::Command;
     use crate::Cli;
+
+    /// A directory of its own for one test, removed when dropped.
+    #[derive(Debug)]
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        /// A new, empty directory.
+        pub fn new() -> Self {
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = std::env::temp_dir().join(format!("p11kms-cli-test-{}-{n}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).expect("a temporary directory");
+            Self(path)
+        }
+
+        /// Its path.
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 
     /// Parses a command line (without the program name).
     pub fn parse(args: &[&str]) -> Result<Command, clap::Error> {

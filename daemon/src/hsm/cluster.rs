@@ -239,7 +239,8 @@ fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<Publ
     Ok(Some(key))
 }
 
-fn rsa_public(s: &Session, public: ObjectHandle) -> Result<(Vec<u8>, Vec<u8>), HsmError> {
+/// The modulus and public exponent of an RSA public key object.
+pub(super) fn rsa_public(s: &Session, public: ObjectHandle) -> Result<(Vec<u8>, Vec<u8>), HsmError> {
     let attrs = s
         .get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent])
         .context(|| "reading the RSA public key".into())?;

@@ -64,13 +64,7 @@ pub fn create_wrapping_pair(member: &Member, id: &[u8; 16], label: &str) -> Resu
         let (public, _) = s
             .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public_t, &private_t)
             .context(|| format!("generating a wrapping key on '{}'", member.label()))?;
-        let attrs = s
-            .get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent])
-            .context(|| "reading the wrapping key".into())?;
-        match attrs.as_slice() {
-            [Attribute::Modulus(n), Attribute::PublicExponent(e)] => Ok((n.clone(), e.clone())),
-            _ => Err(HsmError::Unexpected("wrapping key without modulus or exponent".into())),
-        }
+        super::cluster::rsa_public(s, public)
     })
 }
 

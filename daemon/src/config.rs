@@ -94,6 +94,11 @@ pub struct SocketsConfig {
     pub data_mode: u32,
     /// Uids allowed on the admin socket besides root and the daemon's own uid.
     pub admin_uids: Vec<u32>,
+    /// Group (name or numeric gid) given the admin socket. Without one the
+    /// socket is 0600, so only the daemon's own uid (and root) can reach it;
+    /// with one it is 0660 and `admin_uids` must be members. The peer-uid
+    /// check applies either way.
+    pub admin_group: Option<String>,
     /// Most connections served at once per socket.
     pub max_connections: usize,
     /// Largest message body accepted, in bytes.
@@ -108,6 +113,7 @@ impl Default for SocketsConfig {
             data_group: None,
             data_mode: 0o660,
             admin_uids: Vec::new(),
+            admin_group: None,
             max_connections: 1024,
             max_body_bytes: 4 * 1024 * 1024,
         }

@@ -1,7 +1,7 @@
 //! The state directory's layout, in one place.
 //!
 //! ```text
-//! <state>/
+//! <state>/                 0711: sockets reachable by name, nothing listable
 //!   p11kms.db              metadata and journal (SQLite, 0600)
 //!   p11kmsd.lock           held while a daemon runs on this directory
 //!   data.sock admin.sock   default socket paths
@@ -33,7 +33,10 @@ impl StatePaths {
 
     /// Creates the directories that must exist, with private modes.
     pub fn create(&self) -> io::Result<()> {
-        create_private_dir(&self.root)?;
+        // The root is 0711: others may reach the sockets inside it by name
+        // (their own modes decide who connects) but not list or read it.
+        // Everything secret sits in 0700 directories or 0600 files below.
+        create_dir_with_mode(&self.root, 0o711)?;
         create_private_dir(&self.secrets_dir())?;
         create_private_dir(&self.root.join("clusters"))?;
         Ok(())
@@ -78,8 +81,12 @@ impl StatePaths {
 /// Creates a directory (and parents) with mode 0700, and tightens the mode
 /// of one that already exists.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+    create_dir_with_mode(path, 0o700)
+}
+
+fn create_dir_with_mode(path: &Path, mode: u32) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(path)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 #[cfg(test)]
@@ -91,9 +98,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let paths = StatePaths::new(&dir.path().join("state")).expect("paths");
         paths.create().expect("create");
-        for path in [paths.root().to_owned(), paths.secrets_dir()] {
+        for (path, expected) in [(paths.root().to_owned(), 0o711), (paths.secrets_dir(), 0o700)] {
             let mode = fs::metadata(&path).expect("exists").permissions().mode() & 0o777;
-            assert_eq!(mode, 0o700, "{}", path.display());
+            assert_eq!(mode, expected, "{}", path.display());
         }
         assert!(paths.database().starts_with(paths.root()));
     }

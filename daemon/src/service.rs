@@ -11,6 +11,7 @@ use p11kms_proto::pkcs11::MechanismInfo;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::data::clients::Clients;
+use crate::data::connections::Connections;
 use crate::hsm::Cluster;
 use crate::kms::error::KmsError;
 use crate::kms::registry::Registry;
@@ -45,6 +46,8 @@ pub struct Service {
     pub boot_id: [u8; 16],
     /// Data-plane clients and their logins.
     pub clients: Clients,
+    /// Open data connections and their request counts.
+    pub connections: Connections,
     /// Held by every change to keys, aliases and tokens from its checks to
     /// its commit, so changes apply one at a time while readers (the data
     /// plane) only ever wait for the brief registry update.
@@ -73,6 +76,7 @@ impl Service {
             clock,
             boot_id: *uuid::Uuid::new_v4().as_bytes(),
             clients: Clients::default(),
+            connections: Connections::default(),
             writer: Mutex::new(()),
             schedule: Mutex::new(()),
         }

@@ -11,6 +11,7 @@ pub mod app;
 pub mod args;
 pub mod clock;
 pub mod cluster;
+pub mod connection;
 pub mod crypto;
 pub mod instance;
 pub mod key;
@@ -57,6 +58,9 @@ pub enum Command {
     /// The daemon's clock (moved only with the test clock).
     #[command(subcommand)]
     Clock(clock::ClockCommand),
+    /// Open data connections and their request counts.
+    #[command(subcommand)]
+    Connection(connection::ConnectionCommand),
     /// Re-encrypts a file of ciphertext blobs under the current primary versions.
     Rewrap(rewrap::RewrapArgs),
     #[command(flatten)]
@@ -89,6 +93,7 @@ impl Command {
             Self::Cluster(command) => command.request(),
             Self::Alias(command) => command.request(),
             Self::Clock(command) => command.request(),
+            Self::Connection(command) => command.request(),
             Self::Crypto(command) => command.request()?,
             Self::Rewrap(_) => return Err(RequestError::NotSingle),
         })
@@ -112,6 +117,7 @@ impl Command {
             Self::Cluster(command) => command.render(reply, format),
             Self::Alias(command) => command.render(reply, format),
             Self::Clock(command) => command.render(reply, format),
+            Self::Connection(command) => command.render(reply, format),
             Self::Crypto(command) => command.render(reply, format),
             Self::Rewrap(_) => Err(unexpected("rewrap", &reply)),
         }
@@ -156,6 +162,7 @@ fn reply_name(reply: &AdminReply) -> &'static str {
         AdminReply::AsymmetricDecrypted(_) => "AsymmetricDecrypted",
         AdminReply::PublicKey(_) => "PublicKey",
         AdminReply::Clock(_) => "Clock",
+        AdminReply::Connections(_) => "Connections",
     }
 }
 

@@ -78,6 +78,7 @@ fn operation_name(request: &AdminRequest) -> &'static str {
         R::ClockShow => "clock show",
         R::ClockAdvance { .. } => "clock advance",
         R::ClockSet { .. } => "clock set",
+        R::ConnectionList => "connection list",
     }
 }
 
@@ -136,5 +137,6 @@ fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<
         R::ClockShow => clock::show(service),
         R::ClockAdvance { seconds } => clock::advance(service, seconds),
         R::ClockSet { time } => clock::set(service, time),
+        R::ConnectionList => Ok(AdminReply::Connections(service.connections.list())),
     }
 }

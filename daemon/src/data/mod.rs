@@ -4,6 +4,7 @@
 //! answer with the `CK_RV` the application will see.
 
 pub mod clients;
+pub mod connections;
 mod crypto;
 mod find;
 mod keygen;

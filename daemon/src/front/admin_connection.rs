@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
+use zeroize::Zeroizing;
 
 use p11kms_proto::admin::{AdminRequest, AdminResult};
 use p11kms_proto::error::ProtocolErrorKind;
@@ -32,8 +33,10 @@ pub async fn serve(
             frame = read_frame(&mut stream, limit) => frame,
             _ = stop.recv() => break,
         };
+        // Bodies and replies can carry plaintext, PINs and secret values:
+        // both buffers are wiped when dropped.
         let (header, body) = match frame {
-            Ok(Some(frame)) => frame,
+            Ok(Some((header, body))) => (header, Zeroizing::new(body)),
             Ok(None) => break,
             Err(error) => {
                 tracing::warn!(uid = caller.uid, %error, "admin connection: bad frame");
@@ -62,11 +65,11 @@ pub async fn serve(
                 |error| Err(ApiError::new(ErrorCode::InternalFailure, format!("request handler failed: {error}"))),
             );
         let frame = match encode_frame(MessageKind::AdminResponse, header.request_id, &result) {
-            Ok(frame) => frame,
+            Ok(frame) => Zeroizing::new(frame),
             Err(error) => {
                 let fallback: AdminResult = Err(ApiError::new(ErrorCode::InternalFailure, error.to_string()));
                 match encode_frame(MessageKind::AdminResponse, header.request_id, &fallback) {
-                    Ok(frame) => frame,
+                    Ok(frame) => Zeroizing::new(frame),
                     Err(_) => break,
                 }
             }

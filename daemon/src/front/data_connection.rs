@@ -10,6 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use cryptoki_sys::CKR_GENERAL_ERROR;
+use zeroize::Zeroizing;
 
 use p11kms_proto::data::{DataRequest, DataResult};
 use p11kms_proto::error::ProtocolErrorKind;
@@ -23,12 +24,15 @@ use crate::service::Service;
 
 /// Serves a connection until the peer closes it, it breaks the protocol,
 /// or the daemon shuts down.
-pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, guard: ConnectionGuard) {
+pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, pid: Option<i32>, guard: ConnectionGuard) {
     let limit = service.config.sockets.max_body_bytes;
     let mut ctx = ConnectionContext { uid, client: None };
+    let registration = service.connections.register(uid, pid, service.clock.now());
     loop {
+        // Bodies and replies can hold PINs, plaintext and secret values:
+        // both buffers are wiped when dropped.
         let (header, body) = match read_frame(&mut stream, limit) {
-            Ok(Some(frame)) => frame,
+            Ok(Some((header, body))) => (header, Zeroizing::new(body)),
             Ok(None) => break,
             Err(error) => {
                 tracing::warn!(uid, %error, "data connection: bad frame");
@@ -54,6 +58,7 @@ pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, guard: Con
                 break;
             }
         };
+        registration.stats().count_request();
         let result: DataResult = catch_unwind(AssertUnwindSafe(|| data::handle(&service, &mut ctx, request)))
             .unwrap_or_else(|_| {
                 tracing::error!(uid, "data request handler panicked");
@@ -63,11 +68,12 @@ pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, guard: Con
             tracing::error!(%error, "cannot encode a data reply");
             encode_frame(MessageKind::DataResponse, header.request_id, &DataResult::Err(CkRv(CKR_GENERAL_ERROR)))
         });
-        match frame {
+        match frame.map(Zeroizing::new) {
             Ok(frame) if stream.write_all(&frame).is_ok() => {}
             _ => break,
         }
     }
+    drop(registration);
     if let Some(client) = ctx.client {
         service.clients.detach(&client);
     }

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use p11kms_proto::error::ProtocolErrorKind;
 
 use super::framing::{protocol_error, send_protocol_error};
-use super::peer::{AdminPolicy, peer_uid};
+use super::peer::{AdminPolicy, peer_identity};
 use super::shutdown::Shutdown;
 use super::{admin_connection, data_connection};
 use crate::admin::Caller;
@@ -93,7 +93,11 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     let config = &service.config.sockets;
     let group = config.data_group.as_deref().map(resolve_group).transpose()?;
     let data = bind(&sockets.data, config.data_mode, group)?;
-    let admin = bind(&sockets.admin, 0o600, None)?;
+    // The admin socket is 0600 unless an admin group is named: the mode is
+    // the first gate, the peer-uid check the second.
+    let admin_group = config.admin_group.as_deref().map(resolve_group).transpose()?;
+    let admin_mode = if admin_group.is_some() { 0o660 } else { 0o600 };
+    let admin = bind(&sockets.admin, admin_mode, admin_group)?;
     let policy = AdminPolicy::new(&config.admin_uids);
     let (shutdown, mut done) = Shutdown::new();
     tracing::info!(data = %sockets.data.display(), admin = %sockets.admin.display(), "p11kmsd ready");
@@ -143,8 +147,8 @@ async fn accept_data(service: Arc<Service>, listener: UnixListener, shutdown: Sh
             }
         };
         failures = 0;
-        let uid = match peer_uid(&stream) {
-            Ok(uid) => uid,
+        let (uid, pid) = match peer_identity(&stream) {
+            Ok(identity) => identity,
             Err(error) => {
                 tracing::warn!(%error, "cannot read peer credentials; closing");
                 continue;
@@ -155,7 +159,7 @@ async fn accept_data(service: Arc<Service>, listener: UnixListener, shutdown: Sh
         let guard = shutdown.guard_blocking(stream.try_clone()?);
         let service = service.clone();
         std::thread::Builder::new().name("p11kms-data".into()).spawn(move || {
-            data_connection::serve(service, stream, uid, guard);
+            data_connection::serve(service, stream, uid, pid, guard);
             drop(permit);
         })?;
     }
@@ -179,9 +183,9 @@ async fn accept_admin(
             }
         };
         failures = 0;
-        let uid = match peer_uid(&stream) {
-            Ok(uid) if policy.allows(uid) => uid,
-            Ok(uid) => {
+        let uid = match peer_identity(&stream) {
+            Ok((uid, _)) if policy.allows(uid) => uid,
+            Ok((uid, _)) => {
                 tracing::warn!(uid, "admin connection refused: uid not allowed");
                 let reply =
                     protocol_error(ProtocolErrorKind::NotAuthorized, format!("uid {uid} may not use the admin socket"));

@@ -1,9 +1,10 @@
 //! Who is on the other end of a socket, from the kernel (`SO_PEERCRED`),
 //! and whether they may use the admin socket.
 
-/// The peer's uid as the kernel reports it.
-pub fn peer_uid(stream: &tokio::net::UnixStream) -> std::io::Result<u32> {
-    Ok(stream.peer_cred()?.uid())
+/// The peer's uid and pid as the kernel reports them.
+pub fn peer_identity(stream: &tokio::net::UnixStream) -> std::io::Result<(u32, Option<i32>)> {
+    let cred = stream.peer_cred()?;
+    Ok((cred.uid(), cred.pid()))
 }
 
 /// Uids allowed on the admin socket: root, the daemon's own user (it owns

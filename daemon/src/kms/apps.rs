@@ -135,14 +135,21 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
             return Err(LoginError::Locked(until));
         }
     }
+    // The hash check runs without locks (it is slow on purpose); the count
+    // is then updated on the registry's current copy under the write lock,
+    // so concurrent wrong PINs each count.
     let ok = secret_matches(&pin[LOOKUP_LEN..], &app.pin_hash);
+    let mut registry = service.registry_mut().map_err(internal)?;
+    if let Ok(current) = registry.app(&app.name) {
+        app = current.clone();
+    }
     let before = (app.failed_logins, app.locked_until);
     if ok {
         app.failed_logins = 0;
         app.locked_until = None;
     } else {
         // A lock that has run out starts a fresh count.
-        if app.locked_until.is_some() {
+        if app.locked_until.is_some_and(|until| now >= until) {
             app.failed_logins = 0;
             app.locked_until = None;
         }
@@ -153,10 +160,10 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
         }
     }
     if (app.failed_logins, app.locked_until) != before {
-        let mut registry = service.registry_mut().map_err(internal)?;
         service.store.write(now, |tx| tx.update_app_logins(&app)).map_err(|e| internal(e.into()))?;
         registry.put_app(app.clone());
     }
+    drop(registry);
     match (ok, app.locked_until) {
         (true, _) => Ok(app.name),
         (false, Some(until)) => Err(LoginError::Locked(until)),

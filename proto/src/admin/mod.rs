@@ -10,6 +10,7 @@ pub mod alias;
 pub mod app;
 pub mod clock;
 pub mod cluster;
+pub mod connection;
 pub mod crypto;
 pub mod import;
 pub mod instance;
@@ -22,6 +23,7 @@ use crate::error::ApiError;
 pub use alias::AliasInfo;
 pub use app::{AppCreated, AppInfo};
 pub use clock::ClockTime;
+pub use connection::ConnectionInfo;
 pub use crypto::{
     AsymmetricAlgorithm, AsymmetricDecryptRequest, AsymmetricEncryptRequest, BatchOutcome, DataKey, DataKeySpec,
     DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest, PublicKeyInfo, ReEncryptRequest,
@@ -220,6 +222,8 @@ pub enum AdminRequest {
         /// The new time.
         time: crate::Timestamp,
     },
+    /// `connection list`: open data connections and their request counts.
+    ConnectionList,
 }
 
 /// The daemon's answer to an [`AdminRequest`].
@@ -275,6 +279,8 @@ pub enum AdminReply {
     PublicKey(PublicKeyInfo),
     /// The daemon's clock.
     Clock(ClockTime),
+    /// Open data connections.
+    Connections(Vec<ConnectionInfo>),
 }
 
 /// Body of an admin response frame.
@@ -458,6 +464,7 @@ mod tests {
             AdminRequest::ClockShow,
             AdminRequest::ClockAdvance { seconds: 86_400 },
             AdminRequest::ClockSet { time: Timestamp(1_800_000_000) },
+            AdminRequest::ConnectionList,
         ];
         for request in &requests {
             round_trip(request);
@@ -568,6 +575,13 @@ mod tests {
                 public_key: "pem".into(),
             })),
             Ok(AdminReply::Clock(ClockTime { now: Timestamp(8), manual: true })),
+            Ok(AdminReply::Connections(vec![ConnectionInfo {
+                connection_id: 3,
+                uid: 1000,
+                pid: Some(4242),
+                opened: Timestamp(9),
+                requests: 17,
+            }])),
             Err(ApiError::new(ErrorCode::KeyNotFound, "no such key")),
         ];
         for reply in &replies {

@@ -146,6 +146,92 @@ pub enum DataRequest {
         /// Number of bytes.
         length: u32,
     },
+    /// `C_SetPIN` by the app logged in to `slot`: replaces its own PIN.
+    /// Appended last, so the variant indices before it stay as they were.
+    SetPin {
+        /// Slot the session is on; the app is the one logged in there.
+        slot: SlotId,
+        /// The current PIN.
+        old_pin: SecretBytes,
+        /// The PIN that replaces it.
+        new_pin: SecretBytes,
+    },
+    /// `C_CreateObject`: a data object, certificate or public key, kept by
+    /// the daemon (token) or for the client (session). Answered with the
+    /// new object's description.
+    CreateObject {
+        /// Slot of the session.
+        slot: SlotId,
+        /// The application's template.
+        template: Vec<Attribute>,
+    },
+    /// `C_CopyObject`: a copy with the template's changes.
+    CopyObject {
+        /// Slot of the object.
+        slot: SlotId,
+        /// The object copied.
+        object: ObjectId,
+        /// Changes for the copy.
+        template: Vec<Attribute>,
+    },
+    /// `C_SetAttributeValue`; answered with the object's new description.
+    SetAttributes {
+        /// Slot of the object.
+        slot: SlotId,
+        /// The object.
+        object: ObjectId,
+        /// New values.
+        template: Vec<Attribute>,
+    },
+    /// `C_GetObjectSize`.
+    GetObjectSize {
+        /// Slot of the object.
+        slot: SlotId,
+        /// The object.
+        object: ObjectId,
+    },
+    /// A session closed in the module: destroy the session objects it made.
+    DestroySessionObjects {
+        /// Slot of the session.
+        slot: SlotId,
+        /// The objects.
+        objects: Vec<ObjectId>,
+    },
+    /// `C_WrapKey`: answered with the wrapped bytes.
+    WrapKey {
+        /// Slot of the keys.
+        slot: SlotId,
+        /// Wrapping mechanism.
+        mechanism: Mechanism,
+        /// The wrapping key.
+        wrapping: ObjectId,
+        /// The key wrapped.
+        key: ObjectId,
+    },
+    /// `C_UnwrapKey`: answered with the new session key's description.
+    UnwrapKey {
+        /// Slot of the unwrapping key.
+        slot: SlotId,
+        /// Unwrapping mechanism.
+        mechanism: Mechanism,
+        /// The unwrapping key.
+        unwrapping: ObjectId,
+        /// The wrapped key.
+        wrapped: Vec<u8>,
+        /// Template of the new key.
+        template: Vec<Attribute>,
+    },
+    /// `C_DeriveKey`: answered with the new session key's description.
+    DeriveKey {
+        /// Slot of the base key.
+        slot: SlotId,
+        /// Derivation mechanism (ECDH).
+        mechanism: Mechanism,
+        /// The base key.
+        base: ObjectId,
+        /// Template of the new key.
+        template: Vec<Attribute>,
+    },
 }
 
 /// The daemon's answer to a [`DataRequest`].
@@ -173,6 +259,8 @@ pub enum DataReply {
     Bytes(Vec<u8>),
     /// Output bytes that are secret (plaintext, random).
     Secret(SecretBytes),
+    /// Answer to `GetObjectSize`.
+    Size(u64),
 }
 
 /// Body of a data response frame.
@@ -218,6 +306,12 @@ mod tests {
             DataRequest::GetAttributes { slot: 2, object: 77, types: vec![0x100, 0x11] },
             DataRequest::DestroyObject { slot: 2, object: 77 },
             DataRequest::GenerateRandom { slot: 2, length: 32 },
+            DataRequest::SetPin { slot: 2, old_pin: SecretBytes::from("old"), new_pin: SecretBytes::from("new") },
+            DataRequest::CreateObject { slot: 2, template: template.clone() },
+            DataRequest::CopyObject { slot: 2, object: 8, template: template.clone() },
+            DataRequest::SetAttributes { slot: 2, object: 8, template: template.clone() },
+            DataRequest::GetObjectSize { slot: 2, object: 8 },
+            DataRequest::DestroySessionObjects { slot: 2, objects: vec![4, 12] },
         ];
         for mechanism in mechanisms() {
             requests.extend([
@@ -237,12 +331,39 @@ mod tests {
                     signature: vec![2; 64],
                 },
                 DataRequest::Encrypt { slot: 2, object: 9, mechanism: mechanism.clone(), data: SecretBytes::from("p") },
-                DataRequest::Decrypt { slot: 2, object: 9, mechanism, data: vec![5; 32] },
+                DataRequest::Decrypt { slot: 2, object: 9, mechanism: mechanism.clone(), data: vec![5; 32] },
+                DataRequest::WrapKey { slot: 2, mechanism: mechanism.clone(), wrapping: 4, key: 12 },
+                DataRequest::UnwrapKey {
+                    slot: 2,
+                    mechanism: mechanism.clone(),
+                    unwrapping: 4,
+                    wrapped: vec![1; 40],
+                    template: template.clone(),
+                },
+                DataRequest::DeriveKey { slot: 2, mechanism, base: 4, template: template.clone() },
             ]);
         }
         for request in &requests {
             round_trip(request);
         }
+    }
+
+    #[test]
+    fn set_pin_is_appended_and_hides_its_pins() {
+        let request = DataRequest::SetPin {
+            slot: 2,
+            old_pin: SecretBytes::from("old-secret"),
+            new_pin: SecretBytes::from("fresh"),
+        };
+        // Variant 14 follows GenerateRandom (13): older variants keep their
+        // indices. Then slot, then each PIN as length + bytes.
+        let mut expected = vec![14, 2, 10];
+        expected.extend_from_slice(b"old-secret");
+        expected.push(5);
+        expected.extend_from_slice(b"fresh");
+        assert_eq!(encode_body(&request).expect("encodes"), expected);
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("old-secret") && !shown.contains("fresh"), "{shown}");
     }
 
     #[test]
@@ -283,6 +404,7 @@ mod tests {
             ])),
             Ok(DataReply::Bytes(vec![0; 64])),
             Ok(DataReply::Secret(SecretBytes::from("plain"))),
+            Ok(DataReply::Size(640)),
             Err(CkRv(0xa0)),
         ];
         for reply in &replies {

@@ -100,6 +100,10 @@ impl Backend for P11Kms {
         with(|m| m.mechanism_info(slot, mechanism))
     }
 
+    fn set_pin(session: CK_SESSION_HANDLE, old_pin: &[u8], new_pin: &[u8]) -> Result<()> {
+        with(|m| m.set_pin(session, old_pin, new_pin))
+    }
+
     fn open_session(slot: CK_SLOT_ID, flags: CK_FLAGS) -> Result<CK_SESSION_HANDLE> {
         with(|m| m.open_session(slot, flags))
     }
@@ -126,6 +130,30 @@ impl Backend for P11Kms {
 
     fn destroy_object(session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) -> Result<()> {
         with(|m| m.destroy_object(session, object))
+    }
+
+    fn create_object(session: CK_SESSION_HANDLE, template: &[Attribute]) -> Result<CK_OBJECT_HANDLE> {
+        with(|m| m.create_object(session, template))
+    }
+
+    fn copy_object(
+        session: CK_SESSION_HANDLE,
+        object: CK_OBJECT_HANDLE,
+        template: &[Attribute],
+    ) -> Result<CK_OBJECT_HANDLE> {
+        with(|m| m.copy_object(session, object, template))
+    }
+
+    fn set_attribute_values(
+        session: CK_SESSION_HANDLE,
+        object: CK_OBJECT_HANDLE,
+        template: &[Attribute],
+    ) -> Result<()> {
+        with(|m| m.set_attribute_values(session, object, template))
+    }
+
+    fn object_size(session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) -> Result<p11kms_ffi::sys::CK_ULONG> {
+        with(|m| m.object_size(session, object))
     }
 
     fn attribute_values(
@@ -251,6 +279,35 @@ impl Backend for P11Kms {
 
     fn seed_random(session: CK_SESSION_HANDLE, _seed: &[u8]) -> Result<()> {
         with(|m| m.seed_random(session))
+    }
+
+    fn wrap_key(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        wrapping_key: CK_OBJECT_HANDLE,
+        key: CK_OBJECT_HANDLE,
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
+        with(|m| m.wrap_key(session, mechanism, wrapping_key, key, out))
+    }
+
+    fn unwrap_key(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        unwrapping_key: CK_OBJECT_HANDLE,
+        wrapped: &[u8],
+        template: &[Attribute],
+    ) -> Result<CK_OBJECT_HANDLE> {
+        with(|m| m.unwrap_key(session, mechanism, unwrapping_key, wrapped, template))
+    }
+
+    fn derive_key(
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        base_key: CK_OBJECT_HANDLE,
+        template: &[Attribute],
+    ) -> Result<CK_OBJECT_HANDLE> {
+        with(|m| m.derive_key(session, mechanism, base_key, template))
     }
 
     fn generate_random(session: CK_SESSION_HANDLE, out: &mut [u8]) -> Result<()> {

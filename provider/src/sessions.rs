@@ -14,11 +14,11 @@ use std::collections::HashMap;
 
 use p11kms_ffi::SessionInfo;
 use p11kms_ffi::sys::{
-    CK_FLAGS, CK_SESSION_HANDLE, CK_STATE, CK_USER_TYPE, CKF_RW_SESSION, CKF_SERIAL_SESSION, CKR_OPERATION_ACTIVE,
-    CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_PARALLEL_NOT_SUPPORTED,
-    CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_USER_ALREADY_LOGGED_IN,
-    CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKS_RO_PUBLIC_SESSION, CKS_RO_USER_FUNCTIONS,
-    CKS_RW_PUBLIC_SESSION, CKS_RW_SO_FUNCTIONS, CKS_RW_USER_FUNCTIONS, CKU_SO, CKU_USER,
+    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_STATE, CK_USER_TYPE, CKF_RW_SESSION, CKF_SERIAL_SESSION,
+    CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
+    CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS,
+    CKR_USER_ALREADY_LOGGED_IN, CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN, CKS_RO_PUBLIC_SESSION,
+    CKS_RO_USER_FUNCTIONS, CKS_RW_PUBLIC_SESSION, CKS_RW_SO_FUNCTIONS, CKS_RW_USER_FUNCTIONS, CKU_SO, CKU_USER,
 };
 use p11kms_proto::pkcs11::SlotId;
 
@@ -41,6 +41,8 @@ pub struct Session {
     pub find: Option<FindState>,
     /// A digest in progress.
     pub digest: Option<DigestOp>,
+    /// Session objects this session made: destroyed when it closes.
+    pub created: Vec<CK_OBJECT_HANDLE>,
     ops: [Option<CryptoOp>; OpKind::COUNT],
 }
 
@@ -97,7 +99,15 @@ impl SessionTable {
         }
         let handle = self.next;
         self.next = self.next.wrapping_add(1).max(1);
-        let session = Session { slot, rw, epoch: now.boot, find: None, digest: None, ops: Default::default() };
+        let session = Session {
+            slot,
+            rw,
+            epoch: now.boot,
+            find: None,
+            digest: None,
+            created: Vec::new(),
+            ops: Default::default(),
+        };
         self.sessions.insert(handle, session);
         Ok(handle)
     }
@@ -136,6 +146,21 @@ impl SessionTable {
         let slot = self.get(handle, now)?.slot;
         self.sessions.remove(&handle);
         Ok(self.end_login_if_unused(slot, now))
+    }
+
+    /// The session objects of a session about to close (none for an
+    /// unknown or stale session: the daemon dropped those with the boot).
+    pub fn take_created(&mut self, handle: CK_SESSION_HANDLE, now: Stamp) -> Vec<CK_OBJECT_HANDLE> {
+        self.get(handle, now).map(|s| std::mem::take(&mut s.created)).unwrap_or_default()
+    }
+
+    /// The session objects of every live session of a slot about to close.
+    pub fn take_created_in(&mut self, slot: SlotId, now: Stamp) -> Vec<CK_OBJECT_HANDLE> {
+        self.sessions
+            .values_mut()
+            .filter(|s| s.slot == slot && s.epoch == now.boot)
+            .flat_map(|s| std::mem::take(&mut s.created))
+            .collect()
     }
 
     /// `C_CloseAllSessions`. Returns true when the slot was logged in.

@@ -206,8 +206,14 @@ fn logout_hides_private_objects(session: &Session, slot: Slot, ctx: &Pkcs11) {
     assert!(!public.is_empty(), "public keys stay visible");
     let other = ctx.open_ro_session(slot).expect("read-only session");
     assert_eq!(
+        rv(other.generate_key(&Mechanism::AesKeyGen, &[Attribute::Token(true), Attribute::ValueLen(32.into())])),
+        RvError::SessionReadOnly,
+        "KMS keys need a read/write session"
+    );
+    assert_eq!(
         rv(other.generate_key(&Mechanism::AesKeyGen, &[Attribute::ValueLen(32.into())])),
-        RvError::SessionReadOnly
+        RvError::UserNotLoggedIn,
+        "session keys need the login"
     );
 }
 

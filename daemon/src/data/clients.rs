@@ -1,26 +1,101 @@
 //! Data-plane clients: one per loaded copy of `libp11kms.so` (its client
 //! id), with the slots it is logged in to. All connections of a client
 //! share its logins, as all sessions of a PKCS#11 application do; the
-//! logins end when the client's last connection closes.
+//! logins end when the client's last connection closes. The client's
+//! session objects (created with `CKA_TOKEN` false) live here too and go
+//! with it; the module destroys them earlier when their session closes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use cryptoki_sys::{CK_RV, CKR_GENERAL_ERROR, CKR_USER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN};
+use cryptoki_sys::{
+    CK_RV, CKR_DEVICE_MEMORY, CKR_GENERAL_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_USER_ALREADY_LOGGED_IN,
+    CKR_USER_NOT_LOGGED_IN,
+};
 
 use p11kms_proto::data::ClientId;
+use p11kms_proto::pkcs11::ObjectId;
+
+use super::created::{CreatedObject, session_object_id};
+use super::session_keys::SessionKey;
+
+/// Most session objects one client may hold at once.
+pub const MAX_SESSION_OBJECTS: usize = 10_000;
+
+/// What a session object is.
+#[derive(Clone, Debug)]
+pub enum Held {
+    /// A created data object, certificate or public key.
+    Object(CreatedObject),
+    /// A session key on an HSM.
+    Key(SessionKey),
+}
+
+impl Held {
+    /// Seen only by logged-in sessions.
+    pub fn is_private(&self) -> bool {
+        match self {
+            Self::Object(o) => o.is_private(),
+            Self::Key(k) => k.flag(cryptoki_sys::CKA_PRIVATE),
+        }
+    }
+
+    /// What the module caches about it.
+    pub fn description(&self, id: ObjectId) -> p11kms_proto::pkcs11::ObjectDescription {
+        match self {
+            Self::Object(o) => o.description(id),
+            Self::Key(k) => k.description(id),
+        }
+    }
+
+    /// One attribute's value.
+    pub fn attribute(&self, ty: u64) -> p11kms_proto::pkcs11::AttributeValue {
+        match self {
+            Self::Object(o) => o.attribute(ty),
+            Self::Key(k) => k.attribute(ty),
+        }
+    }
+
+    /// True when every attribute of `template` has the same value here.
+    pub fn matches(&self, template: &[p11kms_proto::pkcs11::Attribute]) -> bool {
+        match self {
+            Self::Object(o) => o.matches(template),
+            Self::Key(k) => k.matches(template),
+        }
+    }
+
+    /// `C_SetAttributeValue`'s result.
+    pub fn modified(&self, template: &[p11kms_proto::pkcs11::Attribute]) -> Result<Self, CK_RV> {
+        match self {
+            Self::Object(o) => o.modified(template).map(Self::Object),
+            Self::Key(k) => k.modified(template).map(Self::Key),
+        }
+    }
+}
+
+/// A session object: the slot it was created in and what it is.
+#[derive(Clone, Debug)]
+pub struct SessionObject {
+    /// Slot (instance) of the session that created it.
+    pub slot: u64,
+    /// The object.
+    pub held: Held,
+}
 
 #[derive(Debug)]
 struct ClientState {
     uid: u32,
     connections: usize,
     logins: HashMap<u64, String>,
+    objects: BTreeMap<ObjectId, SessionObject>,
 }
 
 /// All connected clients.
 #[derive(Debug, Default)]
 pub struct Clients {
     inner: Mutex<HashMap<ClientId, ClientState>>,
+    next_object: AtomicU64,
 }
 
 impl Clients {
@@ -36,7 +111,12 @@ impl Clients {
     /// but they must not let one user ride on another's login.
     pub fn attach(&self, id: ClientId, uid: u32) -> Result<(), CK_RV> {
         self.with(|clients| {
-            let state = clients.entry(id).or_insert(ClientState { uid, connections: 0, logins: HashMap::new() });
+            let state = clients.entry(id).or_insert(ClientState {
+                uid,
+                connections: 0,
+                logins: HashMap::new(),
+                objects: BTreeMap::new(),
+            });
             if state.uid != uid {
                 return Err(CKR_GENERAL_ERROR);
             }
@@ -47,14 +127,13 @@ impl Clients {
 
     /// A connection of `id` closed.
     pub fn detach(&self, id: &ClientId) {
-        self.with(|clients| {
-            if let Some(state) = clients.get_mut(id) {
-                state.connections = state.connections.saturating_sub(1);
-                if state.connections == 0 {
-                    clients.remove(id);
-                }
-            }
+        let gone = self.with(|clients| {
+            let state = clients.get_mut(id)?;
+            state.connections = state.connections.saturating_sub(1);
+            if state.connections == 0 { clients.remove(id) } else { None }
         });
+        // Dropped outside the lock: its session keys are destroyed on the HSM.
+        drop(gone);
     }
 
     /// Records a login of `app` to `slot`.
@@ -87,6 +166,80 @@ impl Clients {
         })
     }
 
+    fn add(&self, id: &ClientId, slot: u64, object_id: ObjectId, held: Held) -> Result<ObjectId, CK_RV> {
+        self.with(|clients| {
+            let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
+            if state.objects.len() >= MAX_SESSION_OBJECTS {
+                return Err(CKR_DEVICE_MEMORY);
+            }
+            state.objects.insert(object_id, SessionObject { slot, held });
+            Ok(object_id)
+        })
+    }
+
+    fn next_id(&self) -> ObjectId {
+        session_object_id(self.next_object.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// Keeps a new session object; returns its id.
+    pub fn add_object(&self, id: &ClientId, slot: u64, mut object: CreatedObject) -> Result<ObjectId, CK_RV> {
+        let object_id = self.next_id();
+        object.set_unique_id(object_id);
+        self.add(id, slot, object_id, Held::Object(object))
+    }
+
+    /// Keeps a new session key; returns its id. A key refused here is
+    /// dropped, which destroys it on the HSM.
+    pub fn add_key(&self, id: &ClientId, slot: u64, key: SessionKey) -> Result<ObjectId, CK_RV> {
+        let object_id = self.next_id();
+        self.add(id, slot, object_id, Held::Key(key))
+    }
+
+    /// One of the client's session objects.
+    pub fn object(&self, id: &ClientId, object: ObjectId) -> Option<SessionObject> {
+        self.with(|clients| clients.get(id).and_then(|s| s.objects.get(&object).cloned()))
+    }
+
+    /// One of the client's session keys in `slot`.
+    pub fn key(&self, id: &ClientId, slot: u64, object: ObjectId) -> Option<SessionKey> {
+        match self.object(id, object) {
+            Some(SessionObject { slot: s, held: Held::Key(key) }) if s == slot => Some(key),
+            _ => None,
+        }
+    }
+
+    /// The client's session objects in `slot`, oldest first.
+    pub fn objects_in(&self, id: &ClientId, slot: u64) -> Vec<(ObjectId, Held)> {
+        self.with(|clients| {
+            let Some(state) = clients.get(id) else {
+                return Vec::new();
+            };
+            state.objects.iter().filter(|(_, o)| o.slot == slot).map(|(i, o)| (*i, o.held.clone())).collect()
+        })
+    }
+
+    /// Replaces a session object.
+    pub fn replace(&self, id: &ClientId, object_id: ObjectId, held: Held) -> Result<(), CK_RV> {
+        self.with(|clients| {
+            let entry = clients.get_mut(id).and_then(|s| s.objects.get_mut(&object_id));
+            let entry = entry.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+            entry.held = held;
+            Ok(())
+        })
+    }
+
+    /// Destroys a session object (a session key leaves the HSM once no
+    /// request is using it).
+    pub fn remove_object(&self, id: &ClientId, object: ObjectId) -> Result<(), CK_RV> {
+        let removed = self.with(|clients| {
+            let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
+            state.objects.remove(&object).ok_or(CKR_OBJECT_HANDLE_INVALID)
+        })?;
+        // Dropped here, outside the lock: destroying a key calls the HSM.
+        drop(removed);
+        Ok(())
+    }
+
     /// Ends every login of a deleted app.
     pub fn forget_app(&self, app: &str) {
         self.with(|clients| {
@@ -114,6 +267,27 @@ mod tests {
         assert_eq!(clients.app(&id, 0).as_deref(), Some("web"), "one connection is still open");
         clients.detach(&id);
         assert!(!clients.is_logged_in(&id, 0));
+    }
+
+    #[test]
+    fn session_objects_belong_to_their_client_and_go_with_it() {
+        let clients = Clients::default();
+        let (mine, other) = ([1; 16], [2; 16]);
+        clients.attach(mine, 0).expect("attach");
+        clients.attach(other, 0).expect("attach");
+        let template = [
+            p11kms_proto::pkcs11::Attribute::ulong(cryptoki_sys::CKA_CLASS, cryptoki_sys::CKO_DATA),
+            p11kms_proto::pkcs11::Attribute::bool(cryptoki_sys::CKA_PRIVATE, false),
+        ];
+        let object = CreatedObject::create(&template).expect("object");
+        let id = clients.add_object(&mine, 5, object.clone()).expect("added");
+        assert_eq!(clients.objects_in(&mine, 5).len(), 1);
+        assert!(clients.objects_in(&mine, 6).is_empty(), "per slot");
+        assert!(clients.object(&other, id).is_none(), "per client");
+        assert_eq!(clients.remove_object(&other, id), Err(CKR_OBJECT_HANDLE_INVALID));
+        clients.detach(&mine);
+        clients.attach(mine, 0).expect("again");
+        assert!(clients.object(&mine, id).is_none(), "gone with the client's last connection");
     }
 
     #[test]

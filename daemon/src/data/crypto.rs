@@ -11,25 +11,73 @@ use p11kms_proto::SecretBytes;
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, ObjectId};
 
+use super::app_objects;
+use super::clients::Held;
 use super::find::with_object;
+use super::session_keys::SessionKey;
 use crate::hsm::error::Context;
-use crate::hsm::mechanism::to_cryptoki;
+use crate::hsm::mechanism::{ParamStorage, to_cryptoki};
 use crate::hsm::{HsmError, ObjectRole};
 use crate::kms::keys::rules::{self, Operation};
 use crate::kms::{KmsError, envelope};
 use crate::service::{LiveCluster, Service};
 
 /// An HSM object ready to be used, found without holding any lock.
-struct Target {
-    cluster: Arc<LiveCluster>,
-    uuid: [u8; 16],
-    role: ObjectRole,
+enum Target {
+    /// A version of a KMS key, on the serving member of its cluster.
+    Version { cluster: Arc<LiveCluster>, uuid: [u8; 16], role: ObjectRole },
+    /// A session key, on the member that holds it.
+    Session(SessionKey),
+    /// A public key an application created, made an HSM session object on
+    /// the serving member for the call.
+    Public { cluster: Arc<LiveCluster>, attributes: Vec<p11kms_proto::pkcs11::Attribute> },
+}
+
+/// The flag an operation needs on a key.
+fn needed_flag(operation: &Crypt<'_>) -> CK_ATTRIBUTE_TYPE {
+    match operation {
+        Crypt::Sign(_) => CKA_SIGN,
+        Crypt::Verify(..) => CKA_VERIFY,
+        Crypt::Encrypt(_) => CKA_ENCRYPT,
+        Crypt::Decrypt(_) => CKA_DECRYPT,
+    }
+}
+
+fn serving_cluster(service: &Service, slot: u64) -> Result<Arc<LiveCluster>, CK_RV> {
+    let name = {
+        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
+        instance.cluster.clone().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?
+    };
+    service.cluster(&name).map_err(|_| CKR_DEVICE_ERROR)
 }
 
 /// Finds the key for an operation. Every operation needs a login, except
 /// verification and encryption with a public key, which anyone may do.
-fn target(service: &Service, client: &ClientId, slot: u64, object: ObjectId, public_ok: bool) -> Result<Target, CK_RV> {
+fn target(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    operation: &Crypt<'_>,
+) -> Result<Target, CK_RV> {
+    let public_ok = matches!(operation, Crypt::Verify(..) | Crypt::Encrypt(_));
     let logged_in = service.clients.is_logged_in(client, slot);
+    let key_handle = |rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv };
+    if app_objects::is_created(object) {
+        return match app_objects::held(service, client, slot, object).map_err(key_handle)? {
+            Held::Key(key) if !(logged_in || public_ok && key.class() == CKO_PUBLIC_KEY) => Err(CKR_USER_NOT_LOGGED_IN),
+            Held::Key(key) if !key.flag(needed_flag(operation)) => Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+            Held::Key(key) => Ok(Target::Session(key)),
+            Held::Object(created) if created.class() != CKO_PUBLIC_KEY => Err(CKR_KEY_HANDLE_INVALID),
+            Held::Object(_) if !public_ok => Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+            Held::Object(created) if !created.flag(needed_flag(operation)) => Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+            Held::Object(created) => Ok(Target::Public {
+                cluster: serving_cluster(service, slot)?,
+                attributes: created.attributes().to_vec(),
+            }),
+        };
+    }
     with_object(service, client, slot, object, |instance, view| {
         let public_use = public_ok && view.role == ObjectRole::Public;
         if !(logged_in || public_use) {
@@ -38,12 +86,12 @@ fn target(service: &Service, client: &ClientId, slot: u64, object: ObjectId, pub
         rules::check(Operation::Use, &view.key.record).map_err(|e| e.ck_rv())?;
         let cluster_name = instance.cluster.as_deref().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
         let cluster = service.cluster(cluster_name).map_err(|_| CKR_DEVICE_ERROR)?;
-        Ok(Target { cluster, uuid: view.version.uuid, role: view.role })
+        Ok(Target::Version { cluster, uuid: view.version.uuid, role: view.role })
     })
-    .map_err(|rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv })
+    .map_err(key_handle)
 }
 
-/// Runs one operation on the target's serving member.
+/// Runs one operation where the target lives.
 fn run<T>(
     target: &Target,
     mechanism: &mut WireMechanism,
@@ -53,10 +101,23 @@ fn run<T>(
         cryptoki::object::ObjectHandle,
     ) -> Result<T, cryptoki::error::Error>,
 ) -> Result<T, CK_RV> {
-    let mechanism = to_cryptoki(mechanism)?;
-    let member = target.cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
-    let handle = member.find(&target.uuid, target.role).map_err(|e| e.ck_rv())?;
-    member.with_session(|s| op(s, &mechanism, handle).context(|| "operation".into())).map_err(|e: HsmError| e.ck_rv())
+    let mut storage = ParamStorage::default();
+    let mechanism = to_cryptoki(mechanism, &mut storage)?;
+    let result = match target {
+        Target::Version { cluster, uuid, role } => {
+            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+            let handle = member.find(uuid, *role).map_err(|e| e.ck_rv())?;
+            member.with_session(|s| op(s, &mechanism, handle).context(|| "operation".into()))
+        }
+        Target::Session(key) => {
+            key.member().with_session(|s| op(s, &mechanism, key.handle()).context(|| "operation".into()))
+        }
+        Target::Public { cluster, attributes } => {
+            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+            crate::hsm::session_keys::with_public_key(member, attributes, |s, handle| op(s, &mechanism, handle))
+        }
+    };
+    result.map_err(|e: HsmError| e.ck_rv())
 }
 
 /// A cryptographic operation with its input.
@@ -85,8 +146,7 @@ pub fn operate(
         return self::envelope_operation(service, client, slot, object, mechanism, operation);
     }
     // Public-key operations need no login; see `target`.
-    let public_ok = matches!(operation, Crypt::Verify(..) | Crypt::Encrypt(_));
-    let target = target(service, client, slot, object, public_ok)?;
+    let target = target(service, client, slot, object, &operation)?;
     let gcm = mechanism.ty == CKM_AES_GCM;
     match operation {
         Crypt::Sign(data) => run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes),

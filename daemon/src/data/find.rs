@@ -1,11 +1,14 @@
 //! Finding objects and reading their attributes. Objects of instances the
-//! client is not logged in to show only their public keys.
+//! client is not logged in to show only their public keys. Key objects are
+//! answered here; objects applications created (and session keys) by
+//! [`super::app_objects`].
 
 use cryptoki_sys::*;
 
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, ObjectId};
 
+use super::app_objects;
 use super::objects::{ObjectView, parse_object_id};
 use crate::kms::registry::Registry;
 use crate::service::Service;
@@ -40,13 +43,16 @@ pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribu
     let registry = service.registry().map_err(|e| e.ck_rv())?;
     let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
     let logged_in = service.clients.is_logged_in(client, slot);
-    let objects = registry
+    let mut objects: Vec<_> = registry
         .keys()
         .filter(|key| key.record.instance == instance.name)
         .flat_map(ObjectView::all_of)
         .filter(|object| (logged_in || !object.is_private()) && object.matches(template))
         .map(|object| object.description())
         .collect();
+    let instance = instance.clone();
+    drop(registry);
+    objects.extend(app_objects::find(service, client, slot, &instance, template)?);
     Ok(DataReply::Objects(objects))
 }
 
@@ -58,15 +64,30 @@ pub fn attributes(
     object: ObjectId,
     types: &[u64],
 ) -> Result<DataReply, CK_RV> {
+    if app_objects::is_created(object) {
+        return app_objects::attributes(service, client, slot, object, types);
+    }
     with_object(service, client, slot, object, |_, view| {
         Ok(DataReply::Attributes(types.iter().map(|ty| view.attribute(*ty)).collect()))
     })
+}
+
+/// `GetObjectSize`: a created object's size; a key's is not available
+/// (its material is the HSM's).
+pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+    if app_objects::is_created(object) {
+        return app_objects::size(service, client, slot, object).map(DataReply::Size);
+    }
+    with_object(service, client, slot, object, |_, _| Ok(DataReply::Size(CK_UNAVAILABLE_INFORMATION)))
 }
 
 /// `DestroyObject`: destroying a KMS key schedules its deletion (with the
 /// configured window); nothing is destroyed at once, and the operator can
 /// cancel it. Destroying any object of a key schedules the whole key.
 pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+    if app_objects::is_created(object) {
+        return app_objects::destroy(service, client, slot, object);
+    }
     let logged_in = service.clients.is_logged_in(client, slot);
     let key_id = with_object(service, client, slot, object, |_, view| {
         if !logged_in {

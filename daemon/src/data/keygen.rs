@@ -1,4 +1,6 @@
-//! `C_GenerateKey` and `C_GenerateKeyPair` create KMS keys.
+//! `C_GenerateKey` and `C_GenerateKeyPair` with `CKA_TOKEN` true create KMS
+//! keys; without it (PKCS#11's default) they make session keys
+//! ([`super::session_keys`]).
 //!
 //! The template decides the KeySpec (`CKA_VALUE_LEN`, `CKA_MODULUS_BITS`,
 //! `CKA_EC_PARAMS`), the KeyUsage (RSA: a template asking only for
@@ -16,6 +18,7 @@ use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute};
 
 use super::objects::ObjectView;
+use super::session_keys;
 use crate::hsm::objects::{P256_PARAMS, SECP256K1_PARAMS};
 use crate::kms::KmsError;
 use crate::kms::keys::{self, NewKey};
@@ -37,11 +40,17 @@ fn check_class(template: &[Attribute], class: u64, key_types: &[u64]) -> Result<
             return Err(CKR_TEMPLATE_INCONSISTENT);
         }
     }
-    if flag(template, CKA_TOKEN) == Some(false) {
-        // KMS keys are token objects; session keys are not offered.
+    Ok(())
+}
+
+/// True for a KMS key (`CKA_TOKEN` true), false for a session key (false
+/// or absent). A pair whose halves disagree explicitly is inconsistent.
+fn is_token(templates: &[&[Attribute]]) -> Result<bool, CK_RV> {
+    let said: Vec<bool> = templates.iter().filter_map(|t| flag(t, CKA_TOKEN)).collect();
+    if said.contains(&true) && said.contains(&false) {
         return Err(CKR_TEMPLATE_INCONSISTENT);
     }
-    Ok(())
+    Ok(said.contains(&true))
 }
 
 fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, CK_RV> {
@@ -91,6 +100,9 @@ pub fn generate_key(
     mechanism: &Mechanism,
     template: &[Attribute],
 ) -> Result<DataReply, CK_RV> {
+    if !is_token(&[template])? {
+        return session_keys::generate_key(service, client, slot, mechanism, template);
+    }
     if mechanism.ty != CKM_AES_KEY_GEN {
         return Err(CKR_MECHANISM_INVALID);
     }
@@ -113,6 +125,9 @@ pub fn generate_key_pair(
     public: &[Attribute],
     private: &[Attribute],
 ) -> Result<DataReply, CK_RV> {
+    if !is_token(&[public, private])? {
+        return session_keys::generate_key_pair(service, client, slot, mechanism, public, private);
+    }
     let (spec, usage) = match mechanism.ty {
         CKM_RSA_PKCS_KEY_PAIR_GEN => {
             check_class(public, CKO_PUBLIC_KEY, &[CKK_RSA])?;
@@ -169,8 +184,17 @@ mod tests {
     fn templates_must_agree_with_the_mechanism() {
         let rsa_type = [Attribute::ulong(CKA_KEY_TYPE, CKK_RSA)];
         assert_eq!(check_class(&rsa_type, CKO_SECRET_KEY, &[CKK_AES]), Err(CKR_TEMPLATE_INCONSISTENT));
-        let session_key = [Attribute::bool(CKA_TOKEN, false)];
-        assert_eq!(check_class(&session_key, CKO_SECRET_KEY, &[CKK_AES]), Err(CKR_TEMPLATE_INCONSISTENT));
         assert_eq!(check_class(&[], CKO_SECRET_KEY, &[CKK_AES]), Ok(()));
+    }
+
+    #[test]
+    fn only_an_explicit_token_template_makes_a_kms_key() {
+        let token = [Attribute::bool(CKA_TOKEN, true)];
+        let session = [Attribute::bool(CKA_TOKEN, false)];
+        assert_eq!(is_token(&[&token]), Ok(true));
+        assert_eq!(is_token(&[&session]), Ok(false));
+        assert_eq!(is_token(&[&[]]), Ok(false), "PKCS#11's default is a session object");
+        assert_eq!(is_token(&[&token, &[]]), Ok(true), "one half of a pair may say it");
+        assert_eq!(is_token(&[&token, &session]), Err(CKR_TEMPLATE_INCONSISTENT));
     }
 }

@@ -3,12 +3,15 @@
 //! the in-memory registry, call the HSMs through the cluster's members, and
 //! answer with the `CK_RV` the application will see.
 
+pub mod app_objects;
 pub mod clients;
 pub mod connections;
+pub mod created;
 mod crypto;
 mod find;
 mod keygen;
 pub mod objects;
+pub mod session_keys;
 mod slots;
 
 use cryptoki_sys::*;
@@ -16,7 +19,7 @@ use cryptoki_sys::*;
 use p11kms_proto::CkRv;
 use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
 
-use crate::kms::apps::{self, LoginError};
+use crate::kms::apps::{self, LoginError, SetPinError};
 use crate::service::Service;
 use crypto::Crypt;
 
@@ -73,6 +76,29 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
             crypto::operate(service, &client, slot, object, &mut mechanism, Crypt::Decrypt(&data))
         }
         DataRequest::GenerateRandom { slot, length } => crypto::random(service, slot, length),
+        DataRequest::SetPin { slot, old_pin, new_pin } => {
+            set_pin(service, &client, slot, old_pin.expose(), new_pin.expose())
+        }
+        DataRequest::CreateObject { slot, template } => app_objects::create(service, &client, slot, &template),
+        DataRequest::CopyObject { slot, object, template } => {
+            app_objects::copy(service, &client, slot, object, &template)
+        }
+        DataRequest::SetAttributes { slot, object, template } => {
+            app_objects::set_attributes(service, &client, slot, object, &template)
+        }
+        DataRequest::GetObjectSize { slot, object } => find::size(service, &client, slot, object),
+        DataRequest::DestroySessionObjects { slot, objects } => {
+            Ok(app_objects::destroy_session_objects(service, &client, slot, &objects))
+        }
+        DataRequest::WrapKey { slot, mut mechanism, wrapping, key } => {
+            session_keys::wrap(service, &client, slot, &mut mechanism, wrapping, key)
+        }
+        DataRequest::UnwrapKey { slot, mut mechanism, unwrapping, wrapped, template } => {
+            session_keys::unwrap(service, &client, slot, &mut mechanism, unwrapping, &wrapped, &template)
+        }
+        DataRequest::DeriveKey { slot, mut mechanism, base, template } => {
+            session_keys::derive(service, &client, slot, &mut mechanism, base, &template)
+        }
     };
     result.map_err(CkRv)
 }
@@ -109,6 +135,47 @@ fn login(service: &Service, client: &ClientId, slot: u64, user_type: u64, pin: &
         Err(LoginError::Internal(error)) => {
             tracing::error!(instance, error, "login failed");
             Err(CKR_GENERAL_ERROR)
+        }
+    }
+}
+
+/// `C_SetPIN`: the app logged in to `slot` by this client changes its own
+/// PIN. Other clients' logins made with the old PIN stay, as PKCS#11
+/// sessions outlive a PIN change.
+fn set_pin(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    old_pin: &[u8],
+    new_pin: &[u8],
+) -> Result<DataReply, CK_RV> {
+    let instance = service
+        .registry()
+        .map_err(|e| e.ck_rv())?
+        .instance_by_slot(slot)
+        .map(|i| i.name.clone())
+        .ok_or(CKR_SLOT_ID_INVALID)?;
+    let app = service.clients.app(client, slot).ok_or(CKR_USER_NOT_LOGGED_IN)?;
+    match apps::set_pin(service, &app, old_pin, new_pin) {
+        Ok(()) => {
+            tracing::info!(app, instance, "app changed its PIN");
+            Ok(DataReply::Done)
+        }
+        Err(error) => {
+            let rv = match &error {
+                SetPinError::Incorrect => CKR_PIN_INCORRECT,
+                SetPinError::Locked(_) => CKR_PIN_LOCKED,
+                SetPinError::LenRange => CKR_PIN_LEN_RANGE,
+                SetPinError::Invalid => CKR_PIN_INVALID,
+                SetPinError::Internal(_) => CKR_GENERAL_ERROR,
+            };
+            // The error's text describes the rule broken, never the PINs.
+            if rv == CKR_GENERAL_ERROR {
+                tracing::error!(app, instance, %error, "PIN change failed");
+            } else {
+                tracing::warn!(app, instance, %error, "PIN change refused");
+            }
+            Err(rv)
         }
     }
 }

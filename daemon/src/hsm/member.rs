@@ -244,16 +244,29 @@ fn poisoned() -> HsmError {
 
 impl Member {
     /// Information on the mechanisms of `wanted` that the token offers.
+    /// cryptoki's list leaves out types it cannot name (see
+    /// [`super::mechanism::mechanism_type`]); those are asked for directly,
+    /// and a token without one answers `CKR_MECHANISM_INVALID`.
     pub fn mechanisms(&self, wanted: &[u64]) -> Result<Vec<p11kms_proto::pkcs11::MechanismInfo>, HsmError> {
         let ctx = self.module.ctx();
-        let offered = ctx.get_mechanism_list(self.slot).context(|| "C_GetMechanismList".into())?;
+        let offered: Vec<u64> = ctx
+            .get_mechanism_list(self.slot)
+            .context(|| "C_GetMechanismList".into())?
+            .into_iter()
+            .map(u64::from)
+            .collect();
         let mut infos = Vec::new();
-        for mechanism in offered {
-            let ty: u64 = mechanism.into();
-            if !wanted.contains(&ty) {
+        for &ty in wanted {
+            let listed = super::mechanism::listed_by_cryptoki(ty);
+            let Some(mechanism) = super::mechanism::mechanism_type(ty).filter(|_| !listed || offered.contains(&ty))
+            else {
                 continue;
-            }
-            let info = ctx.get_mechanism_info(self.slot, mechanism).context(|| "C_GetMechanismInfo".into())?;
+            };
+            let info = match ctx.get_mechanism_info(self.slot, mechanism) {
+                Ok(info) => info,
+                Err(CkError::Pkcs11(RvError::MechanismInvalid, _)) if !listed => continue,
+                Err(error) => return Err(error).context(|| "C_GetMechanismInfo".into()),
+            };
             infos.push(p11kms_proto::pkcs11::MechanismInfo {
                 ty,
                 min_key_size: info.min_key_size() as u64,

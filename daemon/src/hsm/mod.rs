@@ -13,6 +13,7 @@ pub mod member;
 pub mod module;
 pub mod objects;
 pub mod rv;
+pub mod session_keys;
 pub mod softhsm;
 pub mod templates;
 

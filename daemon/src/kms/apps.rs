@@ -1,7 +1,9 @@
 //! Applications and their PINs.
 //!
-//! A PIN is 40 letters and digits: the first 8 are a public lookup code
-//! that names the app, the other 32 are the secret. Only a salted Argon2id
+//! A PIN is 40 characters: the first 8 are a public lookup code that names
+//! the app, the other 32 are the secret. Issued PINs are letters and
+//! digits; an app that changes its own (`C_SetPIN`) keeps the lookup code
+//! and may use any printable ASCII but space in the secret. Only a salted Argon2id
 //! hash of the secret is stored. Wrong PINs are counted per app; after
 //! `apps.max_failed_logins` in a row the app is locked for
 //! `apps.lockout_seconds`, during which even the right PIN is refused.
@@ -144,21 +146,7 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
         app = current.clone();
     }
     let before = (app.failed_logins, app.locked_until);
-    if ok {
-        app.failed_logins = 0;
-        app.locked_until = None;
-    } else {
-        // A lock that has run out starts a fresh count.
-        if app.locked_until.is_some_and(|until| now >= until) {
-            app.failed_logins = 0;
-            app.locked_until = None;
-        }
-        app.failed_logins += 1;
-        if app.failed_logins >= service.config.apps.max_failed_logins {
-            app.locked_until = Some(now.plus_seconds(service.config.apps.lockout_seconds));
-            tracing::warn!(app = %app.name, "too many wrong PINs: app locked");
-        }
-    }
+    count_attempt(service, &mut app, ok, now);
     if (app.failed_logins, app.locked_until) != before {
         service.store.write(now, |tx| tx.update_app_logins(&app)).map_err(|e| internal(e.into()))?;
         registry.put_app(app.clone());
@@ -168,5 +156,161 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
         (true, _) => Ok(app.name),
         (false, Some(until)) => Err(LoginError::Locked(until)),
         (false, None) => Err(LoginError::Incorrect),
+    }
+}
+
+/// Updates an app's failure count after a PIN check: a good PIN clears it,
+/// a wrong one counts and may lock the app.
+fn count_attempt(service: &Service, app: &mut AppRecord, ok: bool, now: Timestamp) {
+    if ok {
+        app.failed_logins = 0;
+        app.locked_until = None;
+        return;
+    }
+    // A lock that has run out starts a fresh count.
+    if app.locked_until.is_some_and(|until| now >= until) {
+        app.failed_logins = 0;
+        app.locked_until = None;
+    }
+    app.failed_logins += 1;
+    if app.failed_logins >= service.config.apps.max_failed_logins {
+        app.locked_until = Some(now.plus_seconds(service.config.apps.lockout_seconds));
+        tracing::warn!(app = %app.name, "too many wrong PINs: app locked");
+    }
+}
+
+/// Why a PIN change failed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SetPinError {
+    /// The old PIN is not the app's current PIN.
+    #[error("incorrect PIN")]
+    Incorrect,
+    /// Too many wrong PINs: locked until the given time.
+    #[error("app locked until {0}")]
+    Locked(Timestamp),
+    /// The new PIN does not have [`PIN_LEN`] characters.
+    #[error("new PIN must have {PIN_LEN} characters")]
+    LenRange,
+    /// The new PIN changes the lookup code or has characters a secret may
+    /// not have.
+    #[error("new PIN must keep the lookup code and use printable ASCII without spaces")]
+    Invalid,
+    /// The app is gone (deleted meanwhile), or the daemon could not check.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Checks the shape of a new PIN for an app whose lookup code is `lookup`.
+/// The lookup code must stay, or the app could no longer be found at login;
+/// the secret must be printable ASCII without spaces so that it can be
+/// typed and passed on a command line.
+fn check_new_pin(lookup: &str, new_pin: &[u8]) -> Result<(), SetPinError> {
+    if new_pin.len() != PIN_LEN {
+        return Err(SetPinError::LenRange);
+    }
+    let (new_lookup, secret) = new_pin.split_at(LOOKUP_LEN);
+    if new_lookup != lookup.as_bytes() || !secret.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(SetPinError::Invalid);
+    }
+    Ok(())
+}
+
+/// `C_SetPIN` by a logged-in app: replaces its PIN's secret part.
+///
+/// The old PIN is checked against the app's current hash like a login,
+/// and a wrong one counts toward the lockout. The new PIN is checked only
+/// after that: a caller without the old PIN learns nothing about the rules
+/// for new ones, and cannot probe them without counting toward the lock.
+pub fn set_pin(service: &Service, app_name: &str, old_pin: &[u8], new_pin: &[u8]) -> Result<(), SetPinError> {
+    let internal = |e: KmsError| SetPinError::Internal(e.to_string());
+    let now = service.clock.now();
+    let app = service.registry().map_err(internal)?.app(app_name).map_err(internal)?.clone();
+    if let Some(until) = app.locked_until {
+        if now < until {
+            return Err(SetPinError::Locked(until));
+        }
+    }
+    let old_pin = Zeroizing::new(old_pin.to_vec());
+    // Same slow check as a login, run without locks; a PIN of another app
+    // (another lookup code) is simply wrong for this one.
+    let ok = old_pin.len() == PIN_LEN
+        && old_pin[..LOOKUP_LEN] == *app.pin_lookup.as_bytes()
+        && secret_matches(&old_pin[LOOKUP_LEN..], &app.pin_hash);
+    if !ok {
+        let mut registry = service.registry_mut().map_err(internal)?;
+        let mut current = registry.app(app_name).map_err(internal)?.clone();
+        count_attempt(service, &mut current, false, now);
+        service.store.write(now, |tx| tx.update_app_logins(&current)).map_err(|e| internal(e.into()))?;
+        registry.put_app(current.clone());
+        return Err(match current.locked_until {
+            Some(until) => SetPinError::Locked(until),
+            None => SetPinError::Incorrect,
+        });
+    }
+    if let Err(error) = check_new_pin(&app.pin_lookup, new_pin) {
+        // The old PIN was right, which clears the count as a good login
+        // does, even though the new one is refused.
+        if app.failed_logins != 0 {
+            let mut registry = service.registry_mut().map_err(internal)?;
+            let mut current = registry.app(app_name).map_err(internal)?.clone();
+            count_attempt(service, &mut current, true, now);
+            service.store.write(now, |tx| tx.update_app_logins(&current)).map_err(|e| internal(e.into()))?;
+            registry.put_app(current);
+        }
+        return Err(error);
+    }
+    let new_hash = hash_secret(&new_pin[LOOKUP_LEN..]).map_err(internal)?;
+    let mut registry = service.registry_mut().map_err(internal)?;
+    let mut current = registry.app(app_name).map_err(internal)?.clone();
+    // Another change may have landed while the hashes were computed: the
+    // old PIN was checked against a hash that is no longer the app's.
+    if current.pin_hash != app.pin_hash {
+        return Err(SetPinError::Incorrect);
+    }
+    current.pin_hash = new_hash;
+    current.failed_logins = 0;
+    current.locked_until = None;
+    if !service.store.write(now, |tx| tx.update_app_pin(&current)).map_err(|e| internal(e.into()))? {
+        return Err(SetPinError::Internal(format!("app {app_name} is not in the store")));
+    }
+    registry.put_app(current);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOOKUP: &str = "abcdEFGH";
+
+    fn pin(secret: &str) -> Vec<u8> {
+        format!("{LOOKUP}{secret}").into_bytes()
+    }
+
+    #[test]
+    fn a_new_pin_keeps_the_lookup_and_has_a_printable_secret() {
+        assert_eq!(check_new_pin(LOOKUP, &pin(&"x".repeat(SECRET_LEN))), Ok(()));
+        assert_eq!(check_new_pin(LOOKUP, &pin("!#$%&()*+,-./0123456789:;<=>?@[]^_")[..PIN_LEN]), Ok(()));
+        assert_eq!(check_new_pin(LOOKUP, &pin(&"x".repeat(SECRET_LEN - 1))), Err(SetPinError::LenRange));
+        assert_eq!(check_new_pin(LOOKUP, &pin(&"x".repeat(SECRET_LEN + 1))), Err(SetPinError::LenRange));
+        assert_eq!(check_new_pin(LOOKUP, b""), Err(SetPinError::LenRange));
+        let other_lookup = format!("zzzzzzzz{}", "x".repeat(SECRET_LEN));
+        assert_eq!(check_new_pin(LOOKUP, other_lookup.as_bytes()), Err(SetPinError::Invalid));
+        let with_space = pin(&format!("{} ", "x".repeat(SECRET_LEN - 1)));
+        assert_eq!(check_new_pin(LOOKUP, &with_space), Err(SetPinError::Invalid));
+        let mut non_ascii = pin(&"x".repeat(SECRET_LEN));
+        non_ascii[PIN_LEN - 1] = 0xe9;
+        assert_eq!(check_new_pin(LOOKUP, &non_ascii), Err(SetPinError::Invalid));
+        let mut control = pin(&"x".repeat(SECRET_LEN));
+        control[LOOKUP_LEN] = b'\n';
+        assert_eq!(check_new_pin(LOOKUP, &control), Err(SetPinError::Invalid));
+    }
+
+    #[test]
+    fn a_hashed_secret_verifies_and_another_does_not() {
+        let hash = hash_secret(b"0123456789abcdef0123456789abcdef").expect("hashes");
+        assert!(secret_matches(b"0123456789abcdef0123456789abcdef", &hash));
+        assert!(!secret_matches(b"0123456789abcdef0123456789abcdeF", &hash));
+        assert!(!secret_matches(b"anything", "not a PHC string"));
     }
 }

@@ -127,6 +127,14 @@ pub fn open(
 }
 
 fn live(cluster: Cluster) -> Result<Arc<LiveCluster>, KmsError> {
+    // Session keys belong to clients of a previous run, which are gone.
+    for member in cluster.members() {
+        match crate::hsm::session_keys::sweep(member) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(member = member.label(), removed = n, "stale session keys removed"),
+            Err(error) => tracing::warn!(member = member.label(), %error, "cannot sweep stale session keys"),
+        }
+    }
     let wanted: Vec<u64> = OPERATION_MECHANISMS.iter().chain(GENERATION_MECHANISMS).copied().collect();
     let mut mechanisms = cluster.primary().mechanisms(&wanted)?;
     // The daemon's own envelope mechanism, on AES keys, when the HSM does

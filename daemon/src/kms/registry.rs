@@ -12,7 +12,8 @@ use super::error::KmsError;
 use super::names::{self, ALIAS_PREFIX};
 use crate::hsm::PublicKey;
 use crate::store::{
-    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, Snapshot, VersionRecord,
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, ObjectRecord, Snapshot,
+    VersionRecord,
 };
 
 /// A key with its versions and aliases.
@@ -97,6 +98,8 @@ pub struct Registry {
     reserved_aliases: HashSet<String>,
     reserved_versions: HashMap<String, u64>,
     import_tokens: HashMap<String, ImportTokenRecord>,
+    /// Objects applications created through PKCS#11, by number.
+    objects: BTreeMap<u64, ObjectRecord>,
 }
 
 impl Registry {
@@ -124,6 +127,9 @@ impl Registry {
         }
         for alias in snapshot.aliases {
             registry.attach_alias(alias)?;
+        }
+        for object in snapshot.objects {
+            registry.objects.insert(object.object_no, object);
         }
         for token in snapshot.import_tokens {
             registry.import_tokens.insert(token.token.clone(), token);
@@ -374,5 +380,25 @@ impl Registry {
     /// Forgets an import token (after the store deleted it).
     pub fn remove_import_token(&mut self, token: &str) {
         self.import_tokens.remove(token);
+    }
+
+    /// The created objects of `instance`, oldest first.
+    pub fn objects_of<'a>(&'a self, instance: &'a str) -> impl Iterator<Item = &'a ObjectRecord> + 'a {
+        self.objects.values().filter(move |o| o.instance == instance)
+    }
+
+    /// One created object.
+    pub fn object(&self, object_no: u64) -> Option<&ObjectRecord> {
+        self.objects.get(&object_no)
+    }
+
+    /// Records a created or changed object.
+    pub fn put_object(&mut self, object: ObjectRecord) {
+        self.objects.insert(object.object_no, object);
+    }
+
+    /// Forgets a destroyed object.
+    pub fn remove_object(&mut self, object_no: u64) {
+        self.objects.remove(&object_no);
     }
 }

@@ -9,6 +9,7 @@
 
 mod journal;
 mod keys;
+mod objects;
 pub mod records;
 mod rows;
 mod schema;
@@ -23,7 +24,8 @@ use p11kms_proto::Timestamp;
 
 pub use journal::JournalEntry;
 pub use records::{
-    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, MemberRecord, VersionRecord,
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, MemberRecord, ObjectRecord,
+    VersionRecord,
 };
 
 /// A store operation failed.
@@ -77,6 +79,8 @@ pub struct Snapshot {
     pub aliases: Vec<AliasRecord>,
     /// Import tokens not yet used or expired.
     pub import_tokens: Vec<ImportTokenRecord>,
+    /// Objects applications created through PKCS#11.
+    pub objects: Vec<ObjectRecord>,
 }
 
 /// The open database.
@@ -155,7 +159,9 @@ impl Store {
     /// Reads everything.
     pub fn load(&self) -> Result<Snapshot, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        rows::load_all(&conn)
+        let mut snapshot = rows::load_all(&conn)?;
+        snapshot.objects = objects::load_objects(&conn)?;
+        Ok(snapshot)
     }
 
     /// Journal entries after `after_seq`, oldest first.

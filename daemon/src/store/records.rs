@@ -160,3 +160,20 @@ pub struct AliasRecord {
     /// Creation time.
     pub created_at: Timestamp,
 }
+
+/// An object an application created through PKCS#11.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectRecord {
+    /// Its number, assigned by the store; 0 before insertion.
+    pub object_no: u64,
+    /// The instance (slot) it belongs to.
+    pub instance: String,
+    /// `CKA_CLASS`.
+    pub class: u64,
+    /// Every attribute, as `crate::data::created` checked them.
+    pub attributes: Vec<p11kms_proto::pkcs11::Attribute>,
+    /// Who created it (`app:NAME`).
+    pub creator: String,
+    /// When.
+    pub created_at: Timestamp,
+}

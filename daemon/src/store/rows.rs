@@ -82,6 +82,21 @@ impl Tx<'_> {
         self.journal("app", &a.name, "update", a)
     }
 
+    /// Records an app's new PIN hash, with its login counters (a PIN change
+    /// proves the old PIN, so it clears them). The journal entry leaves the
+    /// hash out, as every app entry does.
+    /// False when there is no such app.
+    pub fn update_app_pin(&self, a: &AppRecord) -> Result<bool, StoreError> {
+        let changed = self.tx.execute(
+            "UPDATE apps SET pin_hash = ?2, failed_logins = ?3, locked_until = ?4 WHERE name = ?1",
+            params![a.name, a.pin_hash, a.failed_logins, a.locked_until.map(Timestamp::unix)],
+        )? > 0;
+        if changed {
+            self.journal("app", &a.name, "update", a)?;
+        }
+        Ok(changed)
+    }
+
     /// Deletes an app.
     pub fn delete_app(&self, name: &str) -> Result<bool, StoreError> {
         let deleted = self.tx.execute("DELETE FROM apps WHERE name = ?1", [name])? > 0;

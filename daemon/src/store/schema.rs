@@ -91,6 +91,19 @@ pub const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     );
     "#,
+    // 1 -> 2: objects applications create through PKCS#11 (data objects,
+    // certificates, public keys); attributes as JSON.
+    r#"
+    CREATE TABLE objects (
+        object_no   INTEGER PRIMARY KEY AUTOINCREMENT,
+        instance    TEXT    NOT NULL REFERENCES instances(name),
+        class       INTEGER NOT NULL,
+        attributes  TEXT    NOT NULL,
+        creator     TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE INDEX objects_instance ON objects(instance);
+    "#,
 ];
 
 /// The schema version this daemon writes.

@@ -146,6 +146,39 @@ fn app_hashes_never_reach_the_journal() {
 }
 
 #[test]
+fn a_pin_change_replaces_the_hash_and_journals_without_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let mut app = AppRecord {
+        name: "web".into(),
+        instance: "i1".into(),
+        pin_lookup: "abcdefgh".into(),
+        pin_hash: "$argon2id$old-hash".into(),
+        created_at: Timestamp(1),
+        failed_logins: 3,
+        locked_until: None,
+    };
+    store
+        .write(Timestamp(1), |tx| -> Result<(), StoreError> {
+            tx.insert_cluster(&cluster())?;
+            tx.insert_instance(&instance("i1", 0))?;
+            tx.insert_app(&app)
+        })
+        .expect("writes");
+    app.pin_hash = "$argon2id$new-hash".into();
+    app.failed_logins = 0;
+    assert!(store.write(Timestamp(2), |tx| tx.update_app_pin(&app)).expect("updates"));
+    assert_eq!(store.load().expect("loads").apps, vec![app.clone()]);
+    let journal = store.journal_since(0, 100).expect("journal");
+    let last = journal.last().expect("an entry");
+    assert_eq!((last.entity.as_str(), last.entity_id.as_str(), last.operation.as_str()), ("app", "web", "update"));
+    assert!(journal.iter().all(|e| !e.payload.contains("argon2")));
+    app.name = "gone".into();
+    assert!(!store.write(Timestamp(3), |tx| tx.update_app_pin(&app)).expect("no row, no error"));
+    assert_eq!(store.journal_since(0, 100).expect("journal").len(), journal.len(), "nothing journaled");
+}
+
+#[test]
 fn a_database_from_a_newer_daemon_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");

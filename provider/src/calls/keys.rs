@@ -1,17 +1,25 @@
-//! `C_GenerateKey`, `C_GenerateKeyPair`: they create KMS keys, so they need
-//! a read/write session and a logged-in slot. The new objects' handles come
-//! with their cached attributes, like found ones.
+//! `C_GenerateKey`, `C_GenerateKeyPair`: with `CKA_TOKEN` true they create
+//! KMS keys, which needs a read/write session; otherwise session keys,
+//! which belong to the session and go when it closes. Both need a
+//! logged-in slot. The new objects' handles come with their cached
+//! attributes, like found ones.
 
 use p11kms_ffi::sys::{
-    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKR_SESSION_READ_ONLY,
-    CKR_USER_NOT_LOGGED_IN,
+    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_TOKEN, CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKR_SESSION_CLOSED,
+    CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
-use p11kms_proto::pkcs11::{Attribute, Mechanism, ObjectDescription, SlotId};
+use p11kms_proto::pkcs11::{Attribute, Mechanism, ObjectDescription, SlotId, find_attribute};
 
 use crate::client::Stamp;
 use crate::error::{Error, Result};
 use crate::module::Module;
+
+/// True when a template asks for a token object (`CKA_TOKEN` true); the
+/// default, as PKCS#11 has it, is a session object.
+pub(crate) fn is_token(templates: &[&[Attribute]]) -> bool {
+    templates.iter().any(|t| find_attribute(t, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true))
+}
 
 impl Module {
     /// Checks a session for key generation with `mechanism` (a function
@@ -21,13 +29,14 @@ impl Module {
         session: CK_SESSION_HANDLE,
         mechanism: &Mechanism,
         function: CK_FLAGS,
+        token: bool,
     ) -> Result<(SlotId, Stamp)> {
         let now = self.stamp();
         let slot = {
             let mut tables = self.tables();
             let found = tables.sessions.get(session, now)?;
             let (slot, rw) = (found.slot, found.rw);
-            if !rw {
+            if token && !rw {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
             }
             if !tables.sessions.is_logged_in(slot, now) {
@@ -39,10 +48,34 @@ impl Module {
         Ok((slot, now))
     }
 
-    /// Registers created objects and returns their handles.
-    fn register_created(&self, slot: SlotId, objects: Vec<ObjectDescription>) -> Vec<CK_OBJECT_HANDLE> {
-        let mut tables = self.tables();
-        objects.into_iter().map(|d| tables.objects.register(slot, d)).collect()
+    /// Registers objects the daemon made for `session` and returns their
+    /// handles; session objects are tied to the session, so that closing
+    /// it destroys them.
+    pub(crate) fn register_created(
+        &self,
+        session: CK_SESSION_HANDLE,
+        slot: SlotId,
+        objects: Vec<ObjectDescription>,
+    ) -> Result<Vec<CK_OBJECT_HANDLE>> {
+        let mut guard = self.tables();
+        let tables = &mut *guard;
+        let mut handles = Vec::with_capacity(objects.len());
+        let mut created = Vec::new();
+        for description in objects {
+            let token = find_attribute(&description.fixed, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true);
+            let handle = tables.objects.register(slot, description);
+            if !token {
+                created.push(handle);
+            }
+            handles.push(handle);
+        }
+        if !created.is_empty() {
+            // Closed by another thread meanwhile: report it; the daemon
+            // drops the objects with the client at the latest.
+            let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
+            found.created.extend(created);
+        }
+        Ok(handles)
     }
 
     /// `C_GenerateKey`.
@@ -52,13 +85,13 @@ impl Module {
         mechanism: &Mechanism,
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
-        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE)?;
+        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE, is_token(&[template]))?;
         let request = DataRequest::GenerateKey { slot, mechanism: mechanism.clone(), template: template.to_vec() };
         let objects = match self.pool.call(&request, Some(now.boot))? {
             DataReply::Objects(objects) if objects.len() == 1 => objects,
             _ => return Err(Error::UnexpectedReply("GenerateKey")),
         };
-        match self.register_created(slot, objects)[..] {
+        match self.register_created(session, slot, objects)?[..] {
             [key] => Ok(key),
             _ => Err(Error::UnexpectedReply("GenerateKey")),
         }
@@ -72,7 +105,8 @@ impl Module {
         public_template: &[Attribute],
         private_template: &[Attribute],
     ) -> Result<(CK_OBJECT_HANDLE, CK_OBJECT_HANDLE)> {
-        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE_KEY_PAIR)?;
+        let token = is_token(&[public_template, private_template]);
+        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE_KEY_PAIR, token)?;
         let request = DataRequest::GenerateKeyPair {
             slot,
             mechanism: mechanism.clone(),
@@ -83,7 +117,7 @@ impl Module {
             DataReply::Objects(objects) if objects.len() == 2 => objects,
             _ => return Err(Error::UnexpectedReply("GenerateKeyPair")),
         };
-        match self.register_created(slot, objects)[..] {
+        match self.register_created(session, slot, objects)?[..] {
             [public, private] => Ok((public, private)),
             _ => Err(Error::UnexpectedReply("GenerateKeyPair")),
         }

@@ -3,13 +3,16 @@
 //! answers. Local rules of the standard are checked first, so that a call
 //! the daemon would refuse anyway costs no round trip.
 
+mod create;
 mod crypto;
 mod digest;
 mod keys;
 mod objects;
+mod pin;
 mod random;
 mod sessions;
 mod slots;
+mod wrap;
 
 pub use crypto::Part;
 

@@ -2,7 +2,7 @@
 //! `C_GetAttributeValue`, `C_DestroyObject`.
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_TOKEN, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
     CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED, CKR_SESSION_READ_ONLY,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
@@ -118,16 +118,19 @@ impl Module {
         Ok(answers.into_iter().map(|answer| answer.unwrap_or(AttributeValue::Invalid)).collect())
     }
 
-    /// `C_DestroyObject`: the daemon schedules the key's deletion; the
-    /// handle is gone at once.
+    /// `C_DestroyObject`: the daemon schedules a KMS key's deletion, or
+    /// removes a created object or session key; the handle is gone at once.
     pub fn destroy_object(&self, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) -> Result<()> {
         let now = self.stamp();
         let target = {
             let mut tables = self.tables();
-            if !tables.sessions.get(session, now)?.rw {
+            let rw = tables.sessions.get(session, now)?.rw;
+            let (target, found) = tables.visible_object(session, object, now)?;
+            // Session objects may go in a read-only session; token objects not.
+            if !rw && found.cached(CKA_TOKEN) != Some(AttributeValue::Value(vec![0])) {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
             }
-            tables.visible_object(session, object, now)?.0
+            target
         };
         match self.pool.call(&DataRequest::DestroyObject { slot: target.slot, object: target.id }, Some(now.boot))? {
             DataReply::Done => {

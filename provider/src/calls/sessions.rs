@@ -1,5 +1,5 @@
-//! `C_OpenSession`, `C_CloseSession`, `C_CloseAllSessions`,
-//! `C_GetSessionInfo`, `C_Login`, `C_Logout`.
+//! `C_OpenSession`, `C_CloseSession`, `C_CloseAllSessions` (which destroy
+//! the sessions' session objects), `C_GetSessionInfo`, `C_Login`, `C_Logout`.
 
 use p11kms_ffi::SessionInfo;
 use p11kms_ffi::sys::{
@@ -21,6 +21,9 @@ impl Module {
             return Err(Error::rv(CKR_SESSION_PARALLEL_NOT_SUPPORTED));
         }
         self.fresh_slots()?.token(slot)?;
+        // A session stamped with a dead daemon's epoch would be invalid at
+        // its first call.
+        self.pool.notice_restart();
         let now = self.stamp();
         self.tables().sessions.open(slot, flags, now)
     }
@@ -28,7 +31,13 @@ impl Module {
     /// `C_CloseSession`; closing a slot's last session logs it out.
     pub fn close_session(&self, session: CK_SESSION_HANDLE) -> Result<()> {
         let now = self.stamp();
-        let logout = self.tables().sessions.close(session, now)?;
+        let (slot, created, logout) = {
+            let mut tables = self.tables();
+            let slot = tables.sessions.get(session, now)?.slot;
+            let created = tables.sessions.take_created(session, now);
+            (slot, created, tables.sessions.close(session, now)?)
+        };
+        self.destroy_session_objects(slot, created, now);
         if let Some(slot) = logout {
             self.logout_quietly(slot, now);
         }
@@ -42,6 +51,8 @@ impl Module {
         if !has_sessions && !self.fresh_slots()?.contains(slot) {
             return Err(Error::rv(CKR_SLOT_ID_INVALID));
         }
+        let created = self.tables().sessions.take_created_in(slot, now);
+        self.destroy_session_objects(slot, created, now);
         if self.tables().sessions.close_all(slot, now) {
             self.logout_quietly(slot, now);
         }

@@ -213,6 +213,28 @@ impl Pool {
         drop(surplus);
     }
 
+    /// Notices a daemon restart before something new is stamped with the
+    /// current boot epoch (a session being opened): if the most recently
+    /// used idle connection was closed by the daemon, the idle ones are
+    /// dropped and a new connection learns the new boot id. Normally one
+    /// non-blocking peek and no round trip; a failure to connect is left
+    /// for the next call to report.
+    pub fn notice_restart(&self) {
+        let last = lock(&self.idle).pop();
+        match last {
+            Some(tracked) if tracked.connection.is_alive() => self.checkin(tracked),
+            Some(dead) => {
+                drop(dead);
+                let stale = std::mem::take(&mut *lock(&self.idle));
+                drop(stale);
+                if let Ok(fresh) = self.checkout() {
+                    self.checkin(fresh);
+                }
+            }
+            None => {}
+        }
+    }
+
     /// Closes every idle connection.
     pub fn clear(&self) {
         let idle = std::mem::take(&mut *lock(&self.idle));

@@ -2,6 +2,7 @@
 //! local rules, operation stages, restarts. This file holds the fake
 //! daemon's small world and helpers; the tests are grouped by area.
 
+mod create;
 mod crypto;
 mod digest_random;
 mod keys;
@@ -56,7 +57,11 @@ pub(super) fn token(label: &str) -> TokenDescription {
 }
 
 pub(super) fn object(id: u64, class: u64, private: bool, flags: &[(u64, bool)]) -> ObjectDescription {
-    let mut fixed = vec![Attribute::ulong(CKA_CLASS, class), Attribute::bool(CKA_PRIVATE, private)];
+    let mut fixed = vec![
+        Attribute::ulong(CKA_CLASS, class),
+        Attribute::bool(CKA_PRIVATE, private),
+        Attribute::bool(CKA_TOKEN, true),
+    ];
     fixed.extend(flags.iter().map(|(ty, value)| Attribute::bool(*ty, *value)));
     let sensitive = if class == CKO_PUBLIC_KEY || class == CKO_DATA { vec![] } else { vec![CKA_VALUE] };
     ObjectDescription { id, fixed, sensitive }
@@ -159,6 +164,32 @@ pub(super) fn world_handler(
             DataRequest::DestroyObject { .. } => Ok(DataReply::Done),
             DataRequest::GenerateRandom { length, .. } => {
                 Ok(DataReply::Secret(SecretBytes::new(vec![0x42; *length as usize])))
+            }
+            DataRequest::SetPin { slot, old_pin, .. } if logged_in.contains(slot) && old_pin.expose() == PIN => {
+                Ok(DataReply::Done)
+            }
+            DataRequest::SetPin { .. } => rv(CKR_PIN_INCORRECT),
+            DataRequest::CreateObject { template, .. } | DataRequest::CopyObject { template, .. } => {
+                // The object is what the template says: token or session.
+                let id = next_id.fetch_add(1, Ordering::SeqCst);
+                let token = template.contains(&Attribute::bool(CKA_TOKEN, true));
+                let mut created = object(id, CKO_DATA, false, &[]);
+                created.fixed.retain(|a| a.ty != CKA_TOKEN);
+                created.fixed.push(Attribute::bool(CKA_TOKEN, token));
+                Ok(DataReply::Objects(vec![created]))
+            }
+            DataRequest::SetAttributes { object: id, .. } => {
+                Ok(DataReply::Objects(vec![object(*id, CKO_DATA, false, &[])]))
+            }
+            DataRequest::GetObjectSize { .. } => Ok(DataReply::Size(321)),
+            DataRequest::DestroySessionObjects { .. } => Ok(DataReply::Done),
+            DataRequest::WrapKey { .. } => Ok(DataReply::Bytes(vec![7; 40])),
+            DataRequest::UnwrapKey { .. } | DataRequest::DeriveKey { .. } => {
+                let id = next_id.fetch_add(1, Ordering::SeqCst);
+                let mut key = object(id, CKO_SECRET_KEY, true, &[(CKA_DECRYPT, true)]);
+                key.fixed.retain(|a| a.ty != CKA_TOKEN);
+                key.fixed.push(Attribute::bool(CKA_TOKEN, false));
+                Ok(DataReply::Objects(vec![key]))
             }
             DataRequest::Hello { .. } => rv(CKR_GENERAL_ERROR),
         })

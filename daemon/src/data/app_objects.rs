@@ -1,0 +1,257 @@
+//! The data plane's side of objects applications create: `C_CreateObject`,
+//! `C_CopyObject`, `C_SetAttributeValue`, and the created objects' part of
+//! finds, attribute reads, `C_GetObjectSize` and `C_DestroyObject`.
+//!
+//! Token objects are stored (and journaled) for the instance; session
+//! objects are kept for the client. Creating a token object or any private
+//! object needs the app's login; public session objects do not, as
+//! PKCS#11 has it. The template rules are in [`super::created`].
+
+use cryptoki_sys::*;
+
+use p11kms_proto::data::{ClientId, DataReply};
+use p11kms_proto::pkcs11::{Attribute, AttributeType, ObjectDescription, ObjectId};
+
+use super::clients::Held;
+use super::created::{CreatedId, CreatedObject, parse_created_id, token_object_id};
+use crate::service::Service;
+use crate::store::{InstanceRecord, ObjectRecord};
+
+/// Most token objects one instance holds; more is `CKR_DEVICE_MEMORY`.
+pub const MAX_TOKEN_OBJECTS: usize = 10_000;
+
+/// A created object found for a request, with where it lives.
+struct Found {
+    id: ObjectId,
+    held: Held,
+    record: Option<ObjectRecord>,
+}
+
+/// True when `object` names a created object rather than a key's.
+pub fn is_created(object: ObjectId) -> bool {
+    parse_created_id(object).is_some()
+}
+
+fn instance_of(service: &Service, slot: u64) -> Result<InstanceRecord, CK_RV> {
+    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    registry.instance_by_slot(slot).cloned().ok_or(CKR_SLOT_ID_INVALID)
+}
+
+/// The created object `id` as the client may see it in `slot`.
+fn lookup(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Result<Found, CK_RV> {
+    let instance = instance_of(service, slot)?;
+    let found = match parse_created_id(id).ok_or(CKR_OBJECT_HANDLE_INVALID)? {
+        CreatedId::Token(object_no) => {
+            let registry = service.registry().map_err(|e| e.ck_rv())?;
+            let record = registry.object(object_no).filter(|r| r.instance == instance.name).cloned();
+            let record = record.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+            let held = Held::Object(CreatedObject::from_stored(record.attributes.clone()));
+            Found { id, held, record: Some(record) }
+        }
+        CreatedId::Session(_) => {
+            let session = service.clients.object(client, id).filter(|o| o.slot == slot);
+            let session = session.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+            Found { id, held: session.held, record: None }
+        }
+    };
+    if found.held.is_private() && !service.clients.is_logged_in(client, slot) {
+        return Err(CKR_OBJECT_HANDLE_INVALID);
+    }
+    Ok(found)
+}
+
+/// The created object or session key `id`, as the client may see it.
+pub fn held(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Result<Held, CK_RV> {
+    lookup(service, client, slot, id).map(|found| found.held)
+}
+
+/// Keeps a new object where its `CKA_TOKEN` says; returns its description.
+fn keep(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    mut object: CreatedObject,
+) -> Result<ObjectDescription, CK_RV> {
+    let app = service.clients.app(client, slot);
+    if (object.is_token() || object.is_private()) && app.is_none() {
+        return Err(CKR_USER_NOT_LOGGED_IN);
+    }
+    if !object.is_token() {
+        let id = service.clients.add_object(client, slot, object.clone())?;
+        object.set_unique_id(id);
+        return Ok(object.description(id));
+    }
+    let instance = instance_of(service, slot)?;
+    let mut registry = service.registry_mut().map_err(|e| e.ck_rv())?;
+    if registry.objects_of(&instance.name).count() >= MAX_TOKEN_OBJECTS {
+        return Err(CKR_DEVICE_MEMORY);
+    }
+    let now = service.clock.now();
+    let mut record = ObjectRecord {
+        object_no: 0,
+        instance: instance.name.clone(),
+        class: object.class(),
+        attributes: object.attributes().to_vec(),
+        creator: format!("app:{}", app.unwrap_or_default()),
+        created_at: now,
+    };
+    // The unique id is the object id, known once the store numbered it:
+    // insert, then store the attributes with it, in one transaction.
+    let object_no = service
+        .store
+        .write(now, |tx| {
+            let object_no = tx.insert_object(&record)?;
+            object.set_unique_id(token_object_id(object_no));
+            record.object_no = object_no;
+            record.attributes = object.attributes().to_vec();
+            tx.update_object(&record)?;
+            Ok::<_, crate::store::StoreError>(object_no)
+        })
+        .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
+    registry.put_object(record);
+    tracing::info!(instance = instance.name, object = object_no, class = object.class(), "object created");
+    Ok(object.description(token_object_id(object_no)))
+}
+
+/// `CreateObject`.
+pub fn create(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
+    let object = CreatedObject::create(template)?;
+    Ok(DataReply::Objects(vec![keep(service, client, slot, object)?]))
+}
+
+/// `CopyObject`: key objects are not copyable (`CKA_COPYABLE` false).
+pub fn copy(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    template: &[Attribute],
+) -> Result<DataReply, CK_RV> {
+    if !is_created(object) {
+        super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
+        return Err(CKR_ACTION_PROHIBITED);
+    }
+    let found = lookup(service, client, slot, object)?;
+    // Session keys are not copyable: CKA_COPYABLE is false.
+    let Held::Object(source) = found.held else {
+        return Err(CKR_ACTION_PROHIBITED);
+    };
+    let copy = source.copied(template)?;
+    Ok(DataReply::Objects(vec![keep(service, client, slot, copy)?]))
+}
+
+/// `SetAttributes`: key objects are not modifiable (`CKA_MODIFIABLE`
+/// false); their names are aliases, changed on the admin side.
+pub fn set_attributes(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    template: &[Attribute],
+) -> Result<DataReply, CK_RV> {
+    if !is_created(object) {
+        super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
+        return Err(CKR_ACTION_PROHIBITED);
+    }
+    let found = lookup(service, client, slot, object)?;
+    let changed = found.held.modified(template)?;
+    match (found.record, &changed) {
+        (None, _) => service.clients.replace(client, found.id, changed.clone())?,
+        (Some(record), Held::Object(changed)) => {
+            if service.clients.app(client, slot).is_none() {
+                return Err(CKR_USER_NOT_LOGGED_IN);
+            }
+            let record = ObjectRecord { attributes: changed.attributes().to_vec(), ..record };
+            let mut registry = service.registry_mut().map_err(|e| e.ck_rv())?;
+            service
+                .store
+                .write(service.clock.now(), |tx| tx.update_object(&record))
+                .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
+            registry.put_object(record);
+        }
+        (Some(_), Held::Key(_)) => return Err(CKR_GENERAL_ERROR),
+    }
+    Ok(DataReply::Objects(vec![changed.description(found.id)]))
+}
+
+/// The created objects of `slot` the client sees that match `template`.
+pub fn find(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    instance: &InstanceRecord,
+    template: &[Attribute],
+) -> Result<Vec<ObjectDescription>, CK_RV> {
+    let logged_in = service.clients.is_logged_in(client, slot);
+    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let stored = registry
+        .objects_of(&instance.name)
+        .map(|r| (token_object_id(r.object_no), Held::Object(CreatedObject::from_stored(r.attributes.clone()))))
+        .collect::<Vec<_>>();
+    drop(registry);
+    let session = service.clients.objects_in(client, slot);
+    Ok(stored
+        .into_iter()
+        .chain(session)
+        .filter(|(_, o)| (logged_in || !o.is_private()) && o.matches(template))
+        .map(|(id, o)| o.description(id))
+        .collect())
+}
+
+/// `GetAttributes` of a created object.
+pub fn attributes(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    object: ObjectId,
+    types: &[AttributeType],
+) -> Result<DataReply, CK_RV> {
+    let found = lookup(service, client, slot, object)?;
+    Ok(DataReply::Attributes(types.iter().map(|ty| found.held.attribute(*ty)).collect()))
+}
+
+/// `GetObjectSize` of a created object: the bytes its attributes take;
+/// `CK_UNAVAILABLE_INFORMATION` for a session key, whose size is the HSM's.
+pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<u64, CK_RV> {
+    Ok(match lookup(service, client, slot, object)?.held {
+        Held::Object(o) => o.size() as u64,
+        Held::Key(_) => CK_UNAVAILABLE_INFORMATION,
+    })
+}
+
+/// `DestroyObject` of a created object: gone at once.
+pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+    let found = lookup(service, client, slot, object)?;
+    if matches!(&found.held, Held::Object(o) if !o.is_destroyable()) {
+        return Err(CKR_ACTION_PROHIBITED);
+    }
+    match found.record {
+        None => service.clients.remove_object(client, found.id)?,
+        Some(record) => {
+            if service.clients.app(client, slot).is_none() {
+                return Err(CKR_USER_NOT_LOGGED_IN);
+            }
+            let mut registry = service.registry_mut().map_err(|e| e.ck_rv())?;
+            service
+                .store
+                .write(service.clock.now(), |tx| tx.delete_object(record.object_no))
+                .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
+            registry.remove_object(record.object_no);
+            tracing::info!(instance = record.instance, object = record.object_no, "object destroyed");
+        }
+    }
+    Ok(DataReply::Done)
+}
+
+/// `DestroySessionObjects`: a session closed in the module; its session
+/// objects go. Ids that are gone already are skipped.
+pub fn destroy_session_objects(service: &Service, client: &ClientId, slot: u64, objects: &[ObjectId]) -> DataReply {
+    for object in objects {
+        if matches!(parse_created_id(*object), Some(CreatedId::Session(_)))
+            && service.clients.object(client, *object).is_some_and(|o| o.slot == slot)
+        {
+            let _ = service.clients.remove_object(client, *object);
+        }
+    }
+    DataReply::Done
+}

@@ -1,0 +1,115 @@
+//! `C_WrapKey`, `C_UnwrapKey`, `C_DeriveKey`: each one round trip. The
+//! daemon decides what may be wrapped (session keys only: KMS keys never
+//! leave their HSMs) and makes unwrapped and derived keys session keys of
+//! the calling session.
+//!
+//! A `C_WrapKey` length query makes the round trip and answers the length;
+//! the call with the buffer makes it again (wrapping is cheap, and keeping
+//! wrapped key material in the module between calls is not).
+
+use p11kms_ffi::sys::{CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKF_DERIVE, CKF_UNWRAP, CKF_WRAP, CKR_USER_NOT_LOGGED_IN};
+use p11kms_ffi::{Delivery, OutBuf};
+use p11kms_proto::data::{DataReply, DataRequest};
+use p11kms_proto::pkcs11::{Attribute, Mechanism, SlotId};
+
+use crate::client::Stamp;
+use crate::error::{Error, Result};
+use crate::module::Module;
+
+impl Module {
+    /// The slot of a logged-in session, after checking the mechanism may
+    /// be used for `function` there.
+    fn key_management_slot(
+        &self,
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        function: p11kms_ffi::sys::CK_FLAGS,
+    ) -> Result<(SlotId, Stamp)> {
+        let now = self.stamp();
+        let slot = {
+            let mut tables = self.tables();
+            let slot = tables.sessions.get(session, now)?.slot;
+            if !tables.sessions.is_logged_in(slot, now) {
+                return Err(Error::rv(CKR_USER_NOT_LOGGED_IN));
+            }
+            slot
+        };
+        self.fresh_slots()?.check_mechanism(slot, mechanism.ty, function)?;
+        Ok((slot, now))
+    }
+
+    /// The daemon's id of a visible object.
+    fn object_id(&self, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, now: Stamp) -> Result<u64> {
+        Ok(self.tables().visible_object(session, object, now)?.0.id)
+    }
+
+    /// `C_WrapKey`.
+    pub fn wrap_key(
+        &self,
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        wrapping: CK_OBJECT_HANDLE,
+        key: CK_OBJECT_HANDLE,
+        out: &mut OutBuf<'_>,
+    ) -> Result<Delivery> {
+        let (slot, now) = self.key_management_slot(session, mechanism, CKF_WRAP)?;
+        let wrapping = self.object_id(session, wrapping, now)?;
+        let key = self.object_id(session, key, now)?;
+        let request = DataRequest::WrapKey { slot, mechanism: mechanism.clone(), wrapping, key };
+        match self.pool.call(&request, Some(now.boot))? {
+            DataReply::Bytes(wrapped) => Ok(out.deliver(&wrapped)),
+            _ => Err(Error::UnexpectedReply("WrapKey")),
+        }
+    }
+
+    /// `C_UnwrapKey`.
+    pub fn unwrap_key(
+        &self,
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        unwrapping: CK_OBJECT_HANDLE,
+        wrapped: &[u8],
+        template: &[Attribute],
+    ) -> Result<CK_OBJECT_HANDLE> {
+        let (slot, now) = self.key_management_slot(session, mechanism, CKF_UNWRAP)?;
+        let unwrapping = self.object_id(session, unwrapping, now)?;
+        let request = DataRequest::UnwrapKey {
+            slot,
+            mechanism: mechanism.clone(),
+            unwrapping,
+            wrapped: wrapped.to_vec(),
+            template: template.to_vec(),
+        };
+        self.one_new_key(session, slot, self.pool.call(&request, Some(now.boot))?, "UnwrapKey")
+    }
+
+    /// `C_DeriveKey`.
+    pub fn derive_key(
+        &self,
+        session: CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        base: CK_OBJECT_HANDLE,
+        template: &[Attribute],
+    ) -> Result<CK_OBJECT_HANDLE> {
+        let (slot, now) = self.key_management_slot(session, mechanism, CKF_DERIVE)?;
+        let base = self.object_id(session, base, now)?;
+        let request = DataRequest::DeriveKey { slot, mechanism: mechanism.clone(), base, template: template.to_vec() };
+        self.one_new_key(session, slot, self.pool.call(&request, Some(now.boot))?, "DeriveKey")
+    }
+
+    fn one_new_key(
+        &self,
+        session: CK_SESSION_HANDLE,
+        slot: SlotId,
+        reply: DataReply,
+        what: &'static str,
+    ) -> Result<CK_OBJECT_HANDLE> {
+        let DataReply::Objects(objects) = reply else {
+            return Err(Error::UnexpectedReply(what));
+        };
+        match self.register_created(session, slot, objects)?[..] {
+            [key] => Ok(key),
+            _ => Err(Error::UnexpectedReply(what)),
+        }
+    }
+}

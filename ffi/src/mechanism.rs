@@ -23,6 +23,7 @@ enum Shape {
     Oaep,
     Ecdh,
     Ctr,
+    Eddsa,
     Ulong,
     Opaque,
 }
@@ -44,6 +45,7 @@ impl Shape {
             CKM_RSA_PKCS_OAEP => Self::Oaep,
             CKM_ECDH1_DERIVE | CKM_ECDH1_COFACTOR_DERIVE => Self::Ecdh,
             CKM_AES_CTR => Self::Ctr,
+            CKM_EDDSA => Self::Eddsa,
             // The "general" MACs: the parameter is the MAC length.
             CKM_AES_MAC_GENERAL
             | CKM_AES_CMAC_GENERAL
@@ -127,6 +129,15 @@ unsafe fn decode_param(mech: &CK_MECHANISM) -> Result<MechParam> {
             // SAFETY: forwarded from this function's contract.
             let p: CK_AES_CTR_PARAMS = unsafe { structure(mech) }?;
             MechParam::Ctr { counter_bits: p.ulCounterBits, counter_block: p.cb }
+        }
+        // Pure EdDSA (Ed25519) has no parameter.
+        Shape::Eddsa if mech.ulParameterLen == 0 => MechParam::None,
+        Shape::Eddsa => {
+            // SAFETY: forwarded from this function's contract.
+            let p: CK_EDDSA_PARAMS = unsafe { structure(mech) }?;
+            // SAFETY: the structure's pointer, valid by the same contract.
+            let context = unsafe { bytes(p.pContextData, p.ulContextDataLen) }?;
+            MechParam::Eddsa { prehash: p.phFlag != 0, context }
         }
         // SAFETY: forwarded from this function's contract.
         Shape::Ulong => MechParam::Ulong(unsafe { structure::<CK_ULONG>(mech) }?),
@@ -265,6 +276,18 @@ mod tests {
         let mut p = CK_AES_CTR_PARAMS { ulCounterBits: 32, cb: [7; 16] };
         let expected = MechParam::Ctr { counter_bits: 32, counter_block: [7; 16] };
         assert_eq!(run(&mech(CKM_AES_CTR, &mut p)).map(|m| m.param), Ok(expected));
+    }
+
+    #[test]
+    fn eddsa_takes_its_structure_or_nothing() {
+        let mut context = *b"ctx";
+        let mut p = CK_EDDSA_PARAMS { phFlag: 1, ulContextDataLen: 3, pContextData: context.as_mut_ptr() };
+        let expected = MechParam::Eddsa { prehash: true, context: b"ctx".to_vec() };
+        assert_eq!(run(&mech(CKM_EDDSA, &mut p)).map(|m| m.param), Ok(expected));
+        let none = CK_MECHANISM { mechanism: CKM_EDDSA, pParameter: ptr::null_mut(), ulParameterLen: 0 };
+        assert_eq!(run(&none).map(|m| m.param), Ok(MechParam::None), "pure Ed25519");
+        let mut short = 1u8;
+        assert_eq!(run(&mech(CKM_EDDSA, &mut short)), Err(PARAM_INVALID));
     }
 
     #[test]

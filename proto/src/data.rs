@@ -291,6 +291,7 @@ mod tests {
             Mechanism { ty: 0x1050, param: MechParam::Ecdh { kdf: 1, shared_data: vec![], public_data: vec![4; 65] } },
             Mechanism { ty: 0x1086, param: MechParam::Ctr { counter_bits: 32, counter_block: [9; 16] } },
             Mechanism { ty: 0x1084, param: MechParam::Ulong(8) },
+            Mechanism { ty: 0x1057, param: MechParam::Eddsa { prehash: true, context: b"ctx".to_vec() } },
         ]
     }
 

@@ -140,6 +140,13 @@ pub enum MechParam {
         /// Initial counter block.
         counter_block: [u8; 16],
     },
+    /// `CK_EDDSA_PARAMS` (Ed25519ctx, Ed25519ph, Ed448, Ed448ph).
+    Eddsa {
+        /// `phFlag`: the pre-hashed variant.
+        prehash: bool,
+        /// Context data; empty when none.
+        context: Vec<u8>,
+    },
 }
 
 /// `CK_MECHANISM_INFO` for one mechanism.

@@ -49,6 +49,102 @@ fn mechanisms_on_the_hsm_slot() {
     aes_ctr(&ctx, slot, &session);
     mechanism_info_is_the_hsms(&ctx, slot);
     sha224_rsa_signs(&session);
+    hashing_ecdsa_is_ecdsa_over_the_digest(&session);
+    oaep_with_sha256_and_a_label_interoperates_with_openssl(&daemon, &session);
+}
+
+/// `CKM_ECDSA_SHA*` (which SoftHSM lacks) signs what `CKM_ECDSA` verifies
+/// over the digest, for every hash.
+fn hashing_ecdsa_is_ecdsa_over_the_digest(session: &Session) {
+    let (public, private) = session
+        .generate_key_pair(
+            &Mechanism::EccKeyPairGen,
+            &[
+                Attribute::Token(true),
+                Attribute::EcParams(vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]),
+                Attribute::Verify(true),
+            ],
+            &[Attribute::Token(true), Attribute::Label(b"ecdsa-sha".to_vec()), Attribute::Sign(true)],
+        )
+        .expect("EC key");
+    let message = b"hashed by the daemon".as_slice();
+    for (hashing, digest) in [
+        (Mechanism::EcdsaSha1, Mechanism::Sha1),
+        (Mechanism::EcdsaSha256, Mechanism::Sha256),
+        (Mechanism::EcdsaSha384, Mechanism::Sha384),
+        (Mechanism::EcdsaSha512, Mechanism::Sha512),
+    ] {
+        let signature = session.sign(&hashing, private, message).expect("hashing ECDSA");
+        let digest = session.digest(&digest, message).expect("digest");
+        session.verify(&Mechanism::Ecdsa, public, &digest, &signature).expect("plain ECDSA over the digest");
+        session.verify(&hashing, public, message, &signature).expect("and the hashing mechanism itself");
+        assert_eq!(rv(session.verify(&hashing, public, b"other", &signature)), RvError::SignatureInvalid);
+    }
+}
+
+/// RSA-OAEP with SHA-256 and a label (SoftHSM only does SHA-1 without a
+/// label): openssl encrypts to the key's public half, p11kms decrypts, and
+/// the other way round.
+fn oaep_with_sha256_and_a_label_interoperates_with_openssl(daemon: &Daemon, session: &Session) {
+    use std::process::Command;
+    let private = {
+        let public = [Attribute::Token(true), Attribute::ModulusBits(2048.into()), Attribute::Encrypt(true)];
+        let private = [Attribute::Token(true), Attribute::Label(b"oaep256".to_vec()), Attribute::Decrypt(true)];
+        session.generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private).expect("RSA key").1
+    };
+    let public = session
+        .find_objects(&[
+            Attribute::Label(b"oaep256".to_vec()),
+            Attribute::Class(cryptoki::object::ObjectClass::PUBLIC_KEY),
+        ])
+        .expect("find")[0];
+    let dir = tempfile::tempdir().expect("dir");
+    let pem = daemon.cli_json(&["get-public-key", "--key-id", "alias/oaep256"])["PublicKey"]
+        .as_str()
+        .expect("PEM")
+        .to_owned();
+    std::fs::write(dir.path().join("public.pem"), pem).expect("pem");
+    let label = b"context label";
+    let oaep = || {
+        Mechanism::RsaPkcsOaep(cryptoki::mechanism::rsa::PkcsOaepParams::new(
+            MechanismType::SHA256,
+            cryptoki::mechanism::rsa::PkcsMgfType::MGF1_SHA256,
+            cryptoki::mechanism::rsa::PkcsOaepSource::data_specified(label),
+        ))
+    };
+    let hex_label: String = label.iter().map(|b| format!("{b:02x}")).collect();
+    let public_pem = dir.path().join("public.pem");
+    let openssl = |args: &[&str]| {
+        let mut command = Command::new("openssl");
+        command.args(["pkeyutl"]).args(args).arg("-inkey").arg(&public_pem).args([
+            "-pkeyopt",
+            "rsa_padding_mode:oaep",
+            "-pkeyopt",
+            "rsa_oaep_md:sha256",
+            "-pkeyopt",
+            "rsa_mgf1_md:sha256",
+            "-pkeyopt",
+            &format!("rsa_oaep_label:{hex_label}"),
+        ]);
+        command
+    };
+
+    std::fs::write(dir.path().join("plain"), b"sealed by openssl").expect("plain");
+    let mut encrypt = openssl(&["-encrypt", "-pubin"]);
+    encrypt.arg("-in").arg(dir.path().join("plain"));
+    let ciphertext = p11kms_tests::run(&mut encrypt);
+    assert_eq!(session.decrypt(&oaep(), private, &ciphertext).expect("p11kms decrypts"), b"sealed by openssl");
+
+    // The other way: p11kms encrypts with the public key; a wrong label
+    // does not decrypt.
+    let ours = session.encrypt(&oaep(), public, b"sealed by p11kms").expect("p11kms encrypts");
+    assert_eq!(session.decrypt(&oaep(), private, &ours).expect("round trip"), b"sealed by p11kms");
+    let wrong = Mechanism::RsaPkcsOaep(cryptoki::mechanism::rsa::PkcsOaepParams::new(
+        MechanismType::SHA256,
+        cryptoki::mechanism::rsa::PkcsMgfType::MGF1_SHA256,
+        cryptoki::mechanism::rsa::PkcsOaepSource::data_specified(b"other label"),
+    ));
+    assert_eq!(rv(session.decrypt(&wrong, private, &ours)), RvError::EncryptedDataInvalid);
 }
 
 /// `CKM_SHA224_RSA_PKCS` is one of the mechanisms cryptoki cannot name from
@@ -206,6 +302,9 @@ const OFFERED: &[u64] = &[
 ];
 /// The digests the module computes itself, on every slot.
 const LOCAL_DIGESTS: &[u64] = &[0x220, 0x255, 0x250, 0x260, 0x270];
+/// CKM_ECDSA, and the hashing variants the daemon emulates over it.
+const ECDSA: u64 = 0x1041;
+const HASHING_ECDSA: &[u64] = &[0x1042, 0x1043, 0x1044, 0x1045, 0x1046];
 /// The vendor envelope mechanism.
 const ENVELOPE: u64 = 0x8050_4B01;
 
@@ -338,6 +437,10 @@ fn mechanism_info_is_the_hsms(ctx: &Pkcs11, slot: Slot) {
     let mut expected: Vec<u64> = OFFERED.iter().copied().filter(|m| theirs.contains(m)).collect();
     expected.extend(LOCAL_DIGESTS);
     expected.push(ENVELOPE);
+    // Hashing ECDSA the daemon emulates over the HSM's plain ECDSA.
+    if theirs.contains(&ECDSA) {
+        expected.extend(HASHING_ECDSA);
+    }
     expected.sort_unstable();
     expected.dedup();
     assert_eq!(unique, expected, "mechanism list of hsm1 (SoftHSM has {theirs:x?})");
@@ -348,7 +451,10 @@ fn mechanism_info_is_the_hsms(ctx: &Pkcs11, slot: Slot) {
             assert_eq!(info, RawInfo { min_key_size: 16, max_key_size: 32, flags: 0x100 | 0x200 });
             continue;
         }
-        let theirs = hsm.info(reference_slot.id(), ty).unwrap_or_else(|rv| panic!("SoftHSM info for {ty:#x}: {rv:#x}"));
+        // An emulated mechanism has the sizes and flags of the HSM's own.
+        let base = if HASHING_ECDSA.contains(&ty) && !theirs.contains(&ty) { ECDSA } else { ty };
+        let theirs =
+            hsm.info(reference_slot.id(), base).unwrap_or_else(|rv| panic!("SoftHSM info for {ty:#x}: {rv:#x}"));
         assert_eq!(
             (info.min_key_size, info.max_key_size, info.flags & COMPARED_FLAGS),
             (theirs.min_key_size, theirs.max_key_size, theirs.flags & COMPARED_FLAGS),

@@ -45,6 +45,22 @@ fn find(session: &Session, template: &[Attribute]) -> Vec<ObjectHandle> {
     session.find_objects(template).expect("find")
 }
 
+/// AES-256-ECB of one block with openssl, as an independent reference.
+fn openssl_aes_ecb(key: &[u8], block: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let mut child = Command::new("openssl")
+        .args(["enc", "-aes-256-ecb", "-nopad", "-K", &hex])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    child.stdin.take().expect("stdin").write_all(block).expect("write");
+    let out = child.wait_with_output().expect("openssl output");
+    assert!(out.status.success());
+    out.stdout
+}
+
 /// A self-signed certificate made by openssl, in DER.
 fn certificate(dir: &std::path::Path) -> Vec<u8> {
     let key = dir.join("cert-key.pem");
@@ -146,9 +162,22 @@ fn created_objects_follow_the_pkcs11_rules() {
         session.get_attributes(public, &[AttributeType::ModulusBits]).expect("bits").as_slice(),
         [Attribute::ModulusBits(bits)] if u64::from(*bits) == 2048
     ));
-    let secret =
-        [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::KeyType(KeyType::AES), Attribute::Value(vec![7; 32])];
-    assert_eq!(rv(session.create_object(&secret)), RvError::AttributeValueInvalid, "no key material by template");
+    // Key material by template: a session key, never a KMS key.
+    let secret = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Value(vec![7; 32]),
+        Attribute::Encrypt(true),
+        Attribute::Decrypt(true),
+    ];
+    let mut token_secret = secret.to_vec();
+    token_secret.push(Attribute::Token(true));
+    assert_eq!(rv(session.create_object(&token_secret)), RvError::AttributeValueInvalid, "KMS keys only by BYOK");
+    let imported = session.create_object(&secret).expect("an imported session key");
+    // AES-256 of the zero block under the key 0x07 x 32, as openssl computes it.
+    let ecb = session.encrypt(&cryptoki::mechanism::Mechanism::AesEcb, imported, &[0; 16]).expect("ECB");
+    assert_eq!(ecb, openssl_aes_ecb(&[7; 32], &[0; 16]), "the imported value is the key");
+    assert!(session.get_attributes(imported, &[AttributeType::Value]).expect("value").is_empty(), "not read back");
     assert_eq!(
         rv(session.create_object(&[Attribute::Class(ObjectClass::DATA), Attribute::Modulus(vec![1])])),
         RvError::AttributeTypeInvalid

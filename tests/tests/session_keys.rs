@@ -139,6 +139,23 @@ fn session_keys_live_and_die_with_their_session() {
     );
     assert_eq!(rv(token_unwrap), RvError::TemplateInconsistent, "no key import through PKCS#11");
 
+    // An extractable, non-sensitive secret key shows its value, as PKCS#11
+    // allows; a sensitive one does not.
+    let open_key = rw
+        .create_object(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::Value(vec![0x5c; 16]),
+            Attribute::Extractable(true),
+            Attribute::Sensitive(false),
+        ])
+        .expect("imported session key");
+    assert_eq!(
+        rw.get_attributes(open_key, &[AttributeType::Value]).expect("value"),
+        vec![Attribute::Value(vec![0x5c; 16])]
+    );
+    assert!(rw.get_attributes(movable, &[AttributeType::Value]).expect("value").is_empty(), "sensitive stays hidden");
+
     // KMS keys are never extractable.
     let kms = rw
         .generate_key(&Mechanism::AesKeyGen, &[Attribute::Token(true), Attribute::ValueLen(32.into())])

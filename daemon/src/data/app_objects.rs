@@ -113,8 +113,13 @@ fn keep(
     Ok(object.description(token_object_id(object_no)))
 }
 
-/// `CreateObject`.
+/// `CreateObject`. Secret and private keys become session keys
+/// ([`super::session_keys::import`]).
 pub fn create(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
+    let class = template.iter().find(|a| a.ty == CKA_CLASS).and_then(Attribute::as_ulong);
+    if matches!(class, Some(CKO_SECRET_KEY | CKO_PRIVATE_KEY)) {
+        return super::session_keys::import(service, client, slot, template);
+    }
     let object = CreatedObject::create(template)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, object)?]))
 }

@@ -13,6 +13,7 @@ use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMech
 
 use super::app_objects;
 use super::clients::Held;
+use super::emulated;
 use super::find::with_object;
 use super::session_keys::SessionKey;
 use crate::hsm::error::Context;
@@ -91,7 +92,27 @@ fn target(
     .map_err(key_handle)
 }
 
-/// Runs one operation where the target lives.
+/// Runs `op` with the target's HSM session and object handle.
+fn with_target<T>(
+    target: &Target,
+    op: impl FnOnce(&Session, cryptoki::object::ObjectHandle) -> Result<T, cryptoki::error::Error>,
+) -> Result<T, CK_RV> {
+    let result = match target {
+        Target::Version { cluster, uuid, role } => {
+            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+            let handle = member.find(uuid, *role).map_err(|e| e.ck_rv())?;
+            member.with_session(|s| op(s, handle).context(|| "operation".into()))
+        }
+        Target::Session(key) => key.member().with_session(|s| op(s, key.handle()).context(|| "operation".into())),
+        Target::Public { cluster, attributes } => {
+            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+            crate::hsm::session_keys::with_public_key(member, attributes, op)
+        }
+    };
+    result.map_err(|e: HsmError| e.ck_rv())
+}
+
+/// Runs one operation with the application's mechanism.
 fn run<T>(
     target: &Target,
     mechanism: &mut WireMechanism,
@@ -103,21 +124,7 @@ fn run<T>(
 ) -> Result<T, CK_RV> {
     let mut storage = ParamStorage::default();
     let mechanism = to_cryptoki(mechanism, &mut storage)?;
-    let result = match target {
-        Target::Version { cluster, uuid, role } => {
-            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
-            let handle = member.find(uuid, *role).map_err(|e| e.ck_rv())?;
-            member.with_session(|s| op(s, &mechanism, handle).context(|| "operation".into()))
-        }
-        Target::Session(key) => {
-            key.member().with_session(|s| op(s, &mechanism, key.handle()).context(|| "operation".into()))
-        }
-        Target::Public { cluster, attributes } => {
-            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
-            crate::hsm::session_keys::with_public_key(member, attributes, |s, handle| op(s, &mechanism, handle))
-        }
-    };
-    result.map_err(|e: HsmError| e.ck_rv())
+    with_target(target, |s, handle| op(s, &mechanism, handle))
 }
 
 /// A cryptographic operation with its input.
@@ -149,17 +156,40 @@ pub fn operate(
     let target = target(service, client, slot, object, &operation)?;
     let gcm = mechanism.ty == CKM_AES_GCM;
     match operation {
-        Crypt::Sign(data) => run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes),
+        Crypt::Sign(data) => {
+            let digest = emulated::ecdsa_digest(mechanism, data)?;
+            let data = digest.as_deref().unwrap_or(data);
+            run(&target, mechanism, |s, m, key| s.sign(m, key, data)).map(DataReply::Bytes)
+        }
         Crypt::Verify(data, signature) => {
+            let digest = emulated::ecdsa_digest(mechanism, data)?;
+            let data = digest.as_deref().unwrap_or(data);
             run(&target, mechanism, |s, m, key| s.verify(m, key, data, signature)).map(|()| DataReply::Done)
         }
-        Crypt::Encrypt(data) => run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)).map(DataReply::Bytes),
-        Crypt::Decrypt(data) => run(&target, mechanism, |s, m, key| s.decrypt(m, key, data))
-            .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
-            // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
-            // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which
-            // applications test for.
-            .map_err(|rv| if gcm && rv == CKR_GENERAL_ERROR { CKR_ENCRYPTED_DATA_INVALID } else { rv }),
+        Crypt::Encrypt(data) => match run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)) {
+            Err(rv) if emulated::parameters_refused(rv) && emulated::oaep_parameters(mechanism).is_some() => {
+                let (hash, label) = emulated::oaep_parameters(mechanism).ok_or(rv)?;
+                let label = label.to_vec();
+                with_target(&target, |s, key| emulated::oaep_encrypt(s, key, hash, &label, data))?.map(DataReply::Bytes)
+            }
+            other => other.map(DataReply::Bytes),
+        },
+        Crypt::Decrypt(data) => {
+            let result = match run(&target, mechanism, |s, m, key| s.decrypt(m, key, data)) {
+                Err(rv) if emulated::parameters_refused(rv) && emulated::oaep_parameters(mechanism).is_some() => {
+                    let (hash, label) = emulated::oaep_parameters(mechanism).ok_or(rv)?;
+                    let label = label.to_vec();
+                    with_target(&target, |s, key| emulated::oaep_decrypt(s, key, hash, &label, data))?
+                }
+                other => other,
+            };
+            result
+                .map(|plain| DataReply::Secret(SecretBytes::new(plain)))
+                // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
+                // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which
+                // applications test for.
+                .map_err(|rv| if gcm && rv == CKR_GENERAL_ERROR { CKR_ENCRYPTED_DATA_INVALID } else { rv })
+        }
     }
 }
 

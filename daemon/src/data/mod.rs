@@ -8,6 +8,7 @@ pub mod clients;
 pub mod connections;
 pub mod created;
 mod crypto;
+pub mod emulated;
 mod find;
 mod keygen;
 pub mod objects;

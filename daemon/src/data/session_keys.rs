@@ -96,9 +96,16 @@ impl SessionKey {
         find_attribute(&self.attributes, CKA_CLASS).and_then(Attribute::as_ulong).unwrap_or(CK_UNAVAILABLE_INFORMATION)
     }
 
+    /// True when PKCS#11 lets the key's value be read: extractable and not
+    /// sensitive (a secret key only; private key parts stay hidden).
+    fn value_readable(&self) -> bool {
+        self.class() == CKO_SECRET_KEY && self.flag(CKA_EXTRACTABLE) && !self.flag(CKA_SENSITIVE)
+    }
+
     fn sensitive(&self) -> Vec<CK_ATTRIBUTE_TYPE> {
         match self.class() {
             CKO_PUBLIC_KEY => Vec::new(),
+            CKO_SECRET_KEY if self.value_readable() => Vec::new(),
             CKO_PRIVATE_KEY => vec![
                 CKA_VALUE,
                 CKA_PRIVATE_EXPONENT,
@@ -118,11 +125,18 @@ impl SessionKey {
         ObjectDescription { id, fixed, sensitive: self.sensitive() }
     }
 
-    /// One attribute's value. Key values are never read back through the
-    /// daemon, even of a non-sensitive key: wrap it to move it.
+    /// One attribute's value. The value of a secret key that is
+    /// extractable and not sensitive is read from the HSM, as PKCS#11
+    /// allows; every other key value stays hidden.
     pub fn attribute(&self, ty: CK_ATTRIBUTE_TYPE) -> AttributeValue {
         if self.sensitive().contains(&ty) {
             return AttributeValue::Sensitive;
+        }
+        if ty == CKA_VALUE && self.value_readable() {
+            return match hsm::secret_value(self.member(), self.handle()) {
+                Ok(value) => AttributeValue::Value(value.to_vec()),
+                Err(_) => AttributeValue::Sensitive,
+            };
         }
         match find_attribute(&self.attributes, ty) {
             Some(a) => AttributeValue::Value(a.value.clone()),
@@ -203,6 +217,20 @@ pub fn generate_key(
     let hsm_template = hsm::hsm_template(template, true)?;
     let handle = hsm::generate_key(&member, &ck, &hsm_template).map_err(|e| e.ck_rv())?;
     let key = SessionKey::new(&member, handle, template, Some(mechanism.ty))?;
+    Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
+}
+
+/// `CreateObject` of a secret or private key with its values: a session
+/// key only. Key material enters KMS keys through BYOK alone, so a token
+/// template is `CKR_ATTRIBUTE_VALUE_INVALID`.
+pub fn import(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
+    if find_attribute(template, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true) {
+        return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+    }
+    let member = member_for(service, client, slot)?;
+    let hsm_template = hsm::import_template(template)?;
+    let handle = hsm::import(&member, &hsm_template).map_err(|e| e.ck_rv())?;
+    let key = SessionKey::new(&member, handle, template, None)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
 }
 

@@ -103,6 +103,7 @@ fn iv16(iv: &[u8]) -> Result<[u8; 16], CK_RV> {
 #[derive(Debug, Default)]
 pub struct ParamStorage {
     ctr: CK_AES_CTR_PARAMS,
+    eddsa: Option<CK_EDDSA_PARAMS>,
 }
 
 /// `CK_AES_CTR_PARAMS`. PKCS#11 allows 1 to 128 counter bits; refusing the
@@ -113,6 +114,17 @@ fn ctr(storage: &mut ParamStorage, counter_bits: u64, counter_block: [u8; 16]) -
     }
     storage.ctr = CK_AES_CTR_PARAMS { ulCounterBits: counter_bits, cb: counter_block };
     Ok(Mechanism::VendorDefined(VendorDefinedMechanism::new(MechanismType::AES_CTR, Some(&storage.ctr))))
+}
+
+/// `CK_EDDSA_PARAMS`, pointing into the wire mechanism's context bytes.
+/// (cryptoki 0.12's own EdDSA parameters point at a temporary.)
+fn eddsa<'a>(storage: &'a mut ParamStorage, prehash: bool, context: &'a mut [u8]) -> Mechanism<'a> {
+    let params = storage.eddsa.insert(CK_EDDSA_PARAMS {
+        phFlag: CK_BBOOL::from(prehash),
+        ulContextDataLen: context.len() as CK_ULONG,
+        pContextData: if context.is_empty() { std::ptr::null_mut() } else { context.as_mut_ptr() },
+    });
+    Mechanism::VendorDefined(VendorDefinedMechanism::new(MechanismType::EDDSA, Some(&*params)))
 }
 
 /// Converts a wire mechanism into cryptoki's, borrowing its parameters
@@ -181,6 +193,7 @@ pub fn to_cryptoki<'a>(
         (CKM_SHA512_HMAC, _) => no_param(Mechanism::Sha512Hmac),
         (CKM_AES_KEY_WRAP, _) => no_param(Mechanism::AesKeyWrap),
         (CKM_AES_KEY_WRAP_PAD, _) => no_param(Mechanism::AesKeyWrapPad),
+        (CKM_EDDSA, MechParam::Eddsa { prehash, context }) => Ok(eddsa(storage, *prehash, context)),
         (CKM_EDDSA, _) => no_param(Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))),
         (CKM_ECDH1_DERIVE, MechParam::Ecdh { kdf, shared_data, public_data }) => {
             let kdf = match (*kdf, shared_data.is_empty()) {
@@ -230,6 +243,21 @@ mod tests {
         let iv_only = WireMechanism { ty: CKM_AES_CTR, param: MechParam::Bytes(vec![0; 16]) };
         assert_eq!(convert(iv_only), Err(CKR_MECHANISM_PARAM_INVALID));
         assert!(OPERATION_MECHANISMS.contains(&CKM_AES_CTR), "offered");
+    }
+
+    #[test]
+    fn eddsa_parameters_point_into_the_request() {
+        let mut wire = WireMechanism { ty: CKM_EDDSA, param: MechParam::Eddsa { prehash: false, context: vec![] } };
+        let mut storage = ParamStorage::default();
+        let mechanism = to_cryptoki(&mut wire, &mut storage).expect("converts");
+        let raw = CK_MECHANISM::from(&mechanism);
+        assert_eq!(raw.mechanism, CKM_EDDSA);
+        assert_eq!(raw.ulParameterLen as usize, std::mem::size_of::<CK_EDDSA_PARAMS>());
+        // SAFETY: the pointer is to `storage.eddsa`, alive and unchanged here.
+        let params = unsafe { *(raw.pParameter as *const CK_EDDSA_PARAMS) };
+        assert_eq!((params.phFlag, params.ulContextDataLen), (0, 0));
+        assert!(params.pContextData.is_null());
+        assert!(convert(WireMechanism::new(CKM_EDDSA)).is_ok(), "pure EdDSA needs no parameter");
     }
 
     #[test]

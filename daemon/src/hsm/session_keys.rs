@@ -41,6 +41,19 @@ const PASSED_TO_HSM: &[CK_ATTRIBUTE_TYPE] = &[
     CKA_EXTRACTABLE,
 ];
 
+/// Key values an application may give when it imports a session key
+/// (`C_CreateObject` with `CKA_TOKEN` false).
+const KEY_VALUES: &[CK_ATTRIBUTE_TYPE] = &[
+    CKA_VALUE,
+    CKA_MODULUS,
+    CKA_PRIVATE_EXPONENT,
+    CKA_PRIME_1,
+    CKA_PRIME_2,
+    CKA_EXPONENT_1,
+    CKA_EXPONENT_2,
+    CKA_COEFFICIENT,
+];
+
 /// Attributes read back from the HSM to describe a session key; values
 /// the HSM does not have are left out. (`CKA_KEY_GEN_MECHANISM` is the
 /// daemon's to say: cryptoki cannot read the "unavailable" value HSMs give
@@ -72,6 +85,11 @@ pub const DESCRIBED: &[CK_ATTRIBUTE_TYPE] = &[
 /// [`PASSED_TO_HSM`], then the daemon's marks. A value the HSM library
 /// cannot read is `CKR_ATTRIBUTE_VALUE_INVALID`.
 pub fn hsm_template(template: &[Attribute], private: bool) -> Result<Vec<CkAttribute>, CK_RV> {
+    // A key that needs a context-specific login for each use cannot be
+    // honoured: there is no such login here.
+    if template.iter().any(|a| a.ty == CKA_ALWAYS_AUTHENTICATE && a.as_bool() == Some(true)) {
+        return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+    }
     let mut out = Vec::new();
     for attribute in template.iter().filter(|a| PASSED_TO_HSM.contains(&a.ty)) {
         out.push(to_cryptoki(attribute)?);
@@ -81,6 +99,16 @@ pub fn hsm_template(template: &[Attribute], private: bool) -> Result<Vec<CkAttri
         CkAttribute::Private(private),
         CkAttribute::Label(SESSION_KEY_LABEL.as_bytes().to_vec()),
     ]);
+    Ok(out)
+}
+
+/// The template of an imported session key: [`hsm_template`] plus the
+/// key's values.
+pub fn import_template(template: &[Attribute]) -> Result<Vec<CkAttribute>, CK_RV> {
+    let mut out = hsm_template(template, true)?;
+    for attribute in template.iter().filter(|a| KEY_VALUES.contains(&a.ty)) {
+        out.push(to_cryptoki(attribute)?);
+    }
     Ok(out)
 }
 
@@ -104,6 +132,11 @@ fn from_cryptoki(attribute: &CkAttribute) -> Attribute {
         unsafe { std::slice::from_raw_parts(raw.pValue.cast::<u8>(), raw.ulValueLen as usize) }.to_vec()
     };
     Attribute { ty: raw.type_, value }
+}
+
+/// Creates a session key from its values.
+pub fn import(member: &Member, template: &[CkAttribute]) -> Result<ObjectHandle, HsmError> {
+    member.with_session(|s| s.create_object(template).context(|| "C_CreateObject (session key)".into()))
 }
 
 /// Generates a secret session key.
@@ -163,6 +196,17 @@ pub fn describe(member: &Member, handle: ObjectHandle) -> Result<Vec<Attribute>,
     let types: Vec<AttributeType> = DESCRIBED.iter().filter_map(|ty| AttributeType::try_from(*ty).ok()).collect();
     let found = member.with_session(|s| s.get_attributes(handle, &types).context(|| "C_GetAttributeValue".into()))?;
     Ok(found.iter().map(from_cryptoki).collect())
+}
+
+/// The value of a secret session key the HSM lets out (extractable, not
+/// sensitive).
+pub fn secret_value(member: &Member, handle: ObjectHandle) -> Result<zeroize::Zeroizing<Vec<u8>>, HsmError> {
+    let found = member
+        .with_session(|s| s.get_attributes(handle, &[AttributeType::Value]).context(|| "C_GetAttributeValue".into()))?;
+    match found.into_iter().next() {
+        Some(CkAttribute::Value(value)) => Ok(zeroize::Zeroizing::new(value)),
+        _ => Err(HsmError::Unexpected("no CKA_VALUE".into())),
+    }
 }
 
 /// Destroys a session key; one already gone is not an error.
@@ -230,6 +274,8 @@ mod tests {
         assert!(out.contains(&CkAttribute::Label(SESSION_KEY_LABEL.as_bytes().to_vec())));
         assert!(!out.contains(&CkAttribute::Label(b"mine".to_vec())), "the app's label stays in the daemon");
         assert!(!out.iter().any(|a| matches!(a, CkAttribute::Id(_))));
+        let reauth = [Attribute::bool(CKA_ALWAYS_AUTHENTICATE, true)];
+        assert_eq!(hsm_template(&reauth, true).err(), Some(CKR_ATTRIBUTE_VALUE_INVALID));
     }
 
     #[test]

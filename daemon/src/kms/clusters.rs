@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cryptoki_sys::{CKF_DECRYPT, CKF_ENCRYPT, CKM_AES_GCM};
+use cryptoki_sys::{CKF_DECRYPT, CKF_ENCRYPT, CKM_AES_GCM, CKM_ECDSA};
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ClusterStatus, MemberHealth, MemberRole, MemberStatus};
@@ -137,6 +137,15 @@ fn live(cluster: Cluster) -> Result<Arc<LiveCluster>, KmsError> {
     }
     let wanted: Vec<u64> = OPERATION_MECHANISMS.iter().chain(GENERATION_MECHANISMS).copied().collect();
     let mut mechanisms = cluster.primary().mechanisms(&wanted)?;
+    // Hashing ECDSA the HSM lacks, emulated over its plain ECDSA
+    // (data::emulated), with ECDSA's sizes and flags.
+    if let Some(ecdsa) = mechanisms.iter().find(|m| m.ty == CKM_ECDSA).cloned() {
+        for ty in crate::data::emulated::HASHING_ECDSA {
+            if !mechanisms.iter().any(|m| m.ty == *ty) {
+                mechanisms.push(MechanismInfo { ty: *ty, ..ecdsa.clone() });
+            }
+        }
+    }
     // The daemon's own envelope mechanism, on AES keys, when the HSM does
     // AES-GCM (which it runs on).
     if mechanisms.iter().any(|m| m.ty == CKM_AES_GCM) {

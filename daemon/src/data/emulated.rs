@@ -1,0 +1,147 @@
+//! Mechanisms the daemon completes around an HSM that lacks them, so that
+//! applications get the standard mechanism whatever the HSM:
+//!
+//! * `CKM_ECDSA_SHA{1,224,256,384,512}`: the daemon hashes the data and the
+//!   HSM signs or verifies the digest with `CKM_ECDSA` (SoftHSM 2.6 has no
+//!   hashing ECDSA). Hashing needs no key, so nothing secret leaves the HSM.
+//! * `CKM_RSA_PKCS_OAEP` with SHA-256, or with a label: when the HSM refuses
+//!   the parameters, the daemon does the OAEP encoding (`kms::encoding::oaep`)
+//!   and the HSM the raw RSA operation (`CKM_RSA_X_509`). As with the
+//!   admin API's `RSAES_OAEP_SHA_256`, the decoded plaintext passes through
+//!   the daemon's memory, as it would anyway on its way to the application.
+
+use cryptoki::mechanism::Mechanism as CkMechanism;
+use cryptoki::object::{Attribute as CkAttribute, AttributeType, ObjectHandle};
+use cryptoki::session::Session;
+use cryptoki_sys::*;
+use sha1::Sha1;
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+use p11kms_proto::pkcs11::{MechParam, Mechanism as WireMechanism};
+
+use crate::kms::encoding::oaep::{OaepHash, oaep_decode, oaep_encode};
+
+/// The hashing ECDSA mechanisms, emulated on `CKM_ECDSA`.
+pub const HASHING_ECDSA: &[CK_MECHANISM_TYPE] =
+    &[CKM_ECDSA_SHA1, CKM_ECDSA_SHA224, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512];
+
+/// For a hashing ECDSA mechanism: the digest of `data`, after which the
+/// mechanism becomes plain `CKM_ECDSA`. `None` for any other mechanism.
+pub fn ecdsa_digest(mechanism: &mut WireMechanism, data: &[u8]) -> Result<Option<Vec<u8>>, CK_RV> {
+    let digest = match mechanism.ty {
+        CKM_ECDSA_SHA1 => Sha1::digest(data).to_vec(),
+        CKM_ECDSA_SHA224 => Sha224::digest(data).to_vec(),
+        CKM_ECDSA_SHA256 => Sha256::digest(data).to_vec(),
+        CKM_ECDSA_SHA384 => Sha384::digest(data).to_vec(),
+        CKM_ECDSA_SHA512 => Sha512::digest(data).to_vec(),
+        _ => return Ok(None),
+    };
+    if !matches!(mechanism.param, MechParam::None) {
+        return Err(CKR_MECHANISM_PARAM_INVALID);
+    }
+    *mechanism = WireMechanism::new(CKM_ECDSA);
+    Ok(Some(digest))
+}
+
+/// The OAEP parameters the daemon can encode: the hash (equal to the MGF's)
+/// and the label. `None` when the mechanism is not OAEP or its parameters
+/// are not ones the daemon knows (the HSM's refusal then stands).
+pub fn oaep_parameters(mechanism: &WireMechanism) -> Option<(OaepHash, &[u8])> {
+    match (&mechanism.ty, &mechanism.param) {
+        (&CKM_RSA_PKCS_OAEP, MechParam::Oaep { hash: CKM_SHA_1, mgf: CKG_MGF1_SHA1, source_data }) => {
+            Some((OaepHash::Sha1, source_data.as_slice()))
+        }
+        (&CKM_RSA_PKCS_OAEP, MechParam::Oaep { hash: CKM_SHA256, mgf: CKG_MGF1_SHA256, source_data }) => {
+            Some((OaepHash::Sha256, source_data.as_slice()))
+        }
+        _ => None,
+    }
+}
+
+/// True when the HSM refused a mechanism's parameters (not the data).
+pub fn parameters_refused(rv: CK_RV) -> bool {
+    matches!(rv, CKR_ARGUMENTS_BAD | CKR_MECHANISM_PARAM_INVALID | CKR_MECHANISM_INVALID)
+}
+
+/// The modulus length in bytes of the RSA key `key`.
+fn modulus_len(s: &Session, key: ObjectHandle) -> Result<usize, cryptoki::error::Error> {
+    let attributes = s.get_attributes(key, &[AttributeType::Modulus])?;
+    match attributes.first() {
+        Some(CkAttribute::Modulus(modulus)) => Ok(modulus.iter().skip_while(|b| **b == 0).count()),
+        _ => Err(cryptoki::error::Error::Pkcs11(
+            cryptoki::error::RvError::KeyTypeInconsistent,
+            cryptoki::context::Function::Encrypt,
+        )),
+    }
+}
+
+/// RSA-OAEP encryption: encoded here, raw RSA on the HSM.
+pub fn oaep_encrypt(
+    s: &Session,
+    key: ObjectHandle,
+    hash: OaepHash,
+    label: &[u8],
+    plaintext: &[u8],
+) -> Result<Result<Vec<u8>, CK_RV>, cryptoki::error::Error> {
+    let k = modulus_len(s, key)?;
+    let seed: Zeroizing<Vec<u8>> = Zeroizing::new((0..hash.digest_len()).map(|_| rand::random::<u8>()).collect());
+    let em = match oaep_encode(plaintext, k, hash, label, &seed) {
+        Ok(em) => Zeroizing::new(em),
+        Err(_) => return Ok(Err(CKR_DATA_LEN_RANGE)),
+    };
+    s.encrypt(&CkMechanism::RsaX509, key, &em).map(Ok)
+}
+
+/// RSA-OAEP decryption: raw RSA on the HSM, decoded here. Any decoding
+/// failure is the same `CKR_ENCRYPTED_DATA_INVALID`.
+pub fn oaep_decrypt(
+    s: &Session,
+    key: ObjectHandle,
+    hash: OaepHash,
+    label: &[u8],
+    ciphertext: &[u8],
+) -> Result<Result<Vec<u8>, CK_RV>, cryptoki::error::Error> {
+    let k = modulus_len(s, key)?;
+    let raw = match s.decrypt(&CkMechanism::RsaX509, key, ciphertext) {
+        Ok(raw) => Zeroizing::new(raw),
+        Err(cryptoki::error::Error::Pkcs11(_, _)) => return Ok(Err(CKR_ENCRYPTED_DATA_INVALID)),
+        Err(other) => return Err(other),
+    };
+    Ok(oaep_decode(&raw, k, hash, label).map(|m| m.to_vec()).map_err(|_| CKR_ENCRYPTED_DATA_INVALID))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_ecdsa_becomes_plain_ecdsa_over_the_digest() {
+        let mut mechanism = WireMechanism::new(CKM_ECDSA_SHA256);
+        let digest = ecdsa_digest(&mut mechanism, b"abc").expect("ok").expect("a digest");
+        assert_eq!(mechanism.ty, CKM_ECDSA);
+        assert_eq!(digest, Sha256::digest(b"abc").to_vec());
+        let mut plain = WireMechanism::new(CKM_ECDSA);
+        assert_eq!(ecdsa_digest(&mut plain, b"abc"), Ok(None), "plain ECDSA is the HSM's");
+        let mut with_param = WireMechanism { ty: CKM_ECDSA_SHA384, param: MechParam::Bytes(vec![1]) };
+        assert_eq!(ecdsa_digest(&mut with_param, b"abc"), Err(CKR_MECHANISM_PARAM_INVALID));
+        for ty in HASHING_ECDSA {
+            let mut m = WireMechanism::new(*ty);
+            let len = ecdsa_digest(&mut m, b"").expect("ok").expect("digest").len();
+            assert!([20, 28, 32, 48, 64].contains(&len));
+        }
+    }
+
+    #[test]
+    fn only_matching_hash_and_mgf_are_encoded_here() {
+        let oaep = |hash, mgf| WireMechanism {
+            ty: CKM_RSA_PKCS_OAEP,
+            param: MechParam::Oaep { hash, mgf, source_data: b"label".to_vec() },
+        };
+        assert_eq!(oaep_parameters(&oaep(CKM_SHA256, CKG_MGF1_SHA256)), Some((OaepHash::Sha256, &b"label"[..])));
+        assert_eq!(oaep_parameters(&oaep(CKM_SHA_1, CKG_MGF1_SHA1)), Some((OaepHash::Sha1, &b"label"[..])));
+        assert_eq!(oaep_parameters(&oaep(CKM_SHA256, CKG_MGF1_SHA1)), None);
+        assert_eq!(oaep_parameters(&oaep(CKM_SHA384, CKG_MGF1_SHA384)), None);
+        assert_eq!(oaep_parameters(&WireMechanism::new(CKM_RSA_PKCS)), None);
+    }
+}

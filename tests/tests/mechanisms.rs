@@ -50,7 +50,7 @@ fn mechanisms_on_the_hsm_slot() {
     mechanism_info_is_the_hsms(&ctx, slot);
     sha224_rsa_signs(&session);
     hashing_ecdsa_is_ecdsa_over_the_digest(&session);
-    oaep_with_sha256_and_a_label_interoperates_with_openssl(&daemon, &session);
+    oaep_with_sha2_and_a_label_interoperates_with_openssl(&daemon, &session);
 }
 
 /// `CKM_ECDSA_SHA*` (which SoftHSM lacks) signs what `CKM_ECDSA` verifies
@@ -82,10 +82,10 @@ fn hashing_ecdsa_is_ecdsa_over_the_digest(session: &Session) {
     }
 }
 
-/// RSA-OAEP with SHA-256 and a label (SoftHSM only does SHA-1 without a
-/// label): openssl encrypts to the key's public half, p11kms decrypts, and
+/// RSA-OAEP with SHA-256 or SHA-512 and a label (SoftHSM only does SHA-1
+/// without a label): openssl encrypts to the key's public half, p11kms decrypts, and
 /// the other way round.
-fn oaep_with_sha256_and_a_label_interoperates_with_openssl(daemon: &Daemon, session: &Session) {
+fn oaep_with_sha2_and_a_label_interoperates_with_openssl(daemon: &Daemon, session: &Session) {
     use std::process::Command;
     let private = {
         let public = [Attribute::Token(true), Attribute::ModulusBits(2048.into()), Attribute::Encrypt(true)];
@@ -104,47 +104,40 @@ fn oaep_with_sha256_and_a_label_interoperates_with_openssl(daemon: &Daemon, sess
         .expect("PEM")
         .to_owned();
     std::fs::write(dir.path().join("public.pem"), pem).expect("pem");
-    let label = b"context label";
-    let oaep = || {
-        Mechanism::RsaPkcsOaep(cryptoki::mechanism::rsa::PkcsOaepParams::new(
-            MechanismType::SHA256,
-            cryptoki::mechanism::rsa::PkcsMgfType::MGF1_SHA256,
-            cryptoki::mechanism::rsa::PkcsOaepSource::data_specified(label),
-        ))
-    };
-    let hex_label: String = label.iter().map(|b| format!("{b:02x}")).collect();
     let public_pem = dir.path().join("public.pem");
-    let openssl = |args: &[&str]| {
-        let mut command = Command::new("openssl");
-        command.args(["pkeyutl"]).args(args).arg("-inkey").arg(&public_pem).args([
+    std::fs::write(dir.path().join("plain"), b"sealed by openssl").expect("plain");
+    let label = b"context label";
+    let hex_label: String = label.iter().map(|b| format!("{b:02x}")).collect();
+    use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
+    for (hash, mgf, name) in [
+        (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256, "sha256"),
+        (MechanismType::SHA512, PkcsMgfType::MGF1_SHA512, "sha512"),
+    ] {
+        let oaep = |label: &'static [u8]| {
+            Mechanism::RsaPkcsOaep(PkcsOaepParams::new(hash, mgf, PkcsOaepSource::data_specified(label)))
+        };
+        let mut encrypt = Command::new("openssl");
+        encrypt.args(["pkeyutl", "-encrypt", "-pubin", "-inkey"]).arg(&public_pem).args([
             "-pkeyopt",
             "rsa_padding_mode:oaep",
             "-pkeyopt",
-            "rsa_oaep_md:sha256",
+            &format!("rsa_oaep_md:{name}"),
             "-pkeyopt",
-            "rsa_mgf1_md:sha256",
+            &format!("rsa_mgf1_md:{name}"),
             "-pkeyopt",
             &format!("rsa_oaep_label:{hex_label}"),
         ]);
-        command
-    };
+        encrypt.arg("-in").arg(dir.path().join("plain"));
+        let ciphertext = p11kms_tests::run(&mut encrypt);
+        let decrypted = session.decrypt(&oaep(b"context label"), private, &ciphertext).expect("p11kms decrypts");
+        assert_eq!(decrypted, b"sealed by openssl", "{name}");
 
-    std::fs::write(dir.path().join("plain"), b"sealed by openssl").expect("plain");
-    let mut encrypt = openssl(&["-encrypt", "-pubin"]);
-    encrypt.arg("-in").arg(dir.path().join("plain"));
-    let ciphertext = p11kms_tests::run(&mut encrypt);
-    assert_eq!(session.decrypt(&oaep(), private, &ciphertext).expect("p11kms decrypts"), b"sealed by openssl");
-
-    // The other way: p11kms encrypts with the public key; a wrong label
-    // does not decrypt.
-    let ours = session.encrypt(&oaep(), public, b"sealed by p11kms").expect("p11kms encrypts");
-    assert_eq!(session.decrypt(&oaep(), private, &ours).expect("round trip"), b"sealed by p11kms");
-    let wrong = Mechanism::RsaPkcsOaep(cryptoki::mechanism::rsa::PkcsOaepParams::new(
-        MechanismType::SHA256,
-        cryptoki::mechanism::rsa::PkcsMgfType::MGF1_SHA256,
-        cryptoki::mechanism::rsa::PkcsOaepSource::data_specified(b"other label"),
-    ));
-    assert_eq!(rv(session.decrypt(&wrong, private, &ours)), RvError::EncryptedDataInvalid);
+        // The other way: p11kms encrypts with the public key; a wrong label
+        // does not decrypt.
+        let ours = session.encrypt(&oaep(b"context label"), public, b"sealed by p11kms").expect("p11kms encrypts");
+        assert_eq!(session.decrypt(&oaep(b"context label"), private, &ours).expect("round trip"), b"sealed by p11kms");
+        assert_eq!(rv(session.decrypt(&oaep(b"other label"), private, &ours)), RvError::EncryptedDataInvalid);
+    }
 }
 
 /// `CKM_SHA224_RSA_PKCS` is one of the mechanisms cryptoki cannot name from

@@ -48,15 +48,21 @@ pub fn ecdsa_digest(mechanism: &mut WireMechanism, data: &[u8]) -> Result<Option
 /// and the label. `None` when the mechanism is not OAEP or its parameters
 /// are not ones the daemon knows (the HSM's refusal then stands).
 pub fn oaep_parameters(mechanism: &WireMechanism) -> Option<(OaepHash, &[u8])> {
-    match (&mechanism.ty, &mechanism.param) {
-        (&CKM_RSA_PKCS_OAEP, MechParam::Oaep { hash: CKM_SHA_1, mgf: CKG_MGF1_SHA1, source_data }) => {
-            Some((OaepHash::Sha1, source_data.as_slice()))
-        }
-        (&CKM_RSA_PKCS_OAEP, MechParam::Oaep { hash: CKM_SHA256, mgf: CKG_MGF1_SHA256, source_data }) => {
-            Some((OaepHash::Sha256, source_data.as_slice()))
-        }
-        _ => None,
+    let MechParam::Oaep { hash, mgf, source_data } = &mechanism.param else {
+        return None;
+    };
+    if mechanism.ty != CKM_RSA_PKCS_OAEP {
+        return None;
     }
+    let hash = match (*hash, *mgf) {
+        (CKM_SHA_1, CKG_MGF1_SHA1) => OaepHash::Sha1,
+        (CKM_SHA224, CKG_MGF1_SHA224) => OaepHash::Sha224,
+        (CKM_SHA256, CKG_MGF1_SHA256) => OaepHash::Sha256,
+        (CKM_SHA384, CKG_MGF1_SHA384) => OaepHash::Sha384,
+        (CKM_SHA512, CKG_MGF1_SHA512) => OaepHash::Sha512,
+        _ => return None,
+    };
+    Some((hash, source_data.as_slice()))
 }
 
 /// True when the HSM refused a mechanism's parameters (not the data).
@@ -76,6 +82,13 @@ fn modulus_len(s: &Session, key: ObjectHandle) -> Result<usize, cryptoki::error:
     }
 }
 
+/// A fresh random OAEP seed for `hash` (as long as its digest).
+pub fn oaep_seed(hash: OaepHash) -> Zeroizing<Vec<u8>> {
+    let mut seed = Zeroizing::new(vec![0u8; hash.digest_len()]);
+    rand::fill(&mut seed[..]);
+    seed
+}
+
 /// RSA-OAEP encryption: encoded here, raw RSA on the HSM.
 pub fn oaep_encrypt(
     s: &Session,
@@ -85,7 +98,7 @@ pub fn oaep_encrypt(
     plaintext: &[u8],
 ) -> Result<Result<Vec<u8>, CK_RV>, cryptoki::error::Error> {
     let k = modulus_len(s, key)?;
-    let seed: Zeroizing<Vec<u8>> = Zeroizing::new((0..hash.digest_len()).map(|_| rand::random::<u8>()).collect());
+    let seed = oaep_seed(hash);
     let em = match oaep_encode(plaintext, k, hash, label, &seed) {
         Ok(em) => Zeroizing::new(em),
         Err(_) => return Ok(Err(CKR_DATA_LEN_RANGE)),
@@ -140,8 +153,8 @@ mod tests {
         };
         assert_eq!(oaep_parameters(&oaep(CKM_SHA256, CKG_MGF1_SHA256)), Some((OaepHash::Sha256, &b"label"[..])));
         assert_eq!(oaep_parameters(&oaep(CKM_SHA_1, CKG_MGF1_SHA1)), Some((OaepHash::Sha1, &b"label"[..])));
-        assert_eq!(oaep_parameters(&oaep(CKM_SHA256, CKG_MGF1_SHA1)), None);
-        assert_eq!(oaep_parameters(&oaep(CKM_SHA384, CKG_MGF1_SHA384)), None);
+        assert_eq!(oaep_parameters(&oaep(CKM_SHA512, CKG_MGF1_SHA512)), Some((OaepHash::Sha512, &b"label"[..])));
+        assert_eq!(oaep_parameters(&oaep(CKM_SHA256, CKG_MGF1_SHA1)), None, "hash and MGF must agree");
         assert_eq!(oaep_parameters(&WireMechanism::new(CKM_RSA_PKCS)), None);
     }
 }

@@ -208,10 +208,7 @@ pub fn encrypt(service: &Service, request: &AsymmetricEncryptRequest) -> Result<
     let ciphertext = match native {
         Ok(ciphertext) => ciphertext,
         Err(error) if parameters_refused(&error) => {
-            let seed: Vec<u8> = match hash {
-                OaepHash::Sha1 => rand::random::<[u8; 20]>().to_vec(),
-                OaepHash::Sha256 => rand::random::<[u8; 32]>().to_vec(),
-            };
+            let seed = crate::data::emulated::oaep_seed(hash);
             let em =
                 oaep_encode(plaintext, k, hash, &[], &seed).map_err(|e| KmsError::InvalidParameter(e.to_string()))?;
             target.run(ObjectRole::Public, |s, key| s.encrypt(&Mechanism::RsaX509, key, &em))?

@@ -296,3 +296,38 @@ pub fn run(command: &mut Command) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// The `CK_RV` of a call expected to fail.
+pub fn rv<T: std::fmt::Debug>(result: Result<T, cryptoki::error::Error>) -> cryptoki::error::RvError {
+    match result {
+        Err(cryptoki::error::Error::Pkcs11(rv, _)) => rv,
+        other => panic!("expected a PKCS#11 error, got {other:?}"),
+    }
+}
+
+/// The slot whose token has `label` (the instance name).
+pub fn slot_labelled(ctx: &cryptoki::context::Pkcs11, label: &str) -> cryptoki::slot::Slot {
+    ctx.get_slots_with_token()
+        .expect("slots")
+        .into_iter()
+        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == label).unwrap_or(false))
+        .unwrap_or_else(|| panic!("no token labelled {label}"))
+}
+
+/// The slot of the hardware instance `hsm1`.
+pub fn hsm1(ctx: &cryptoki::context::Pkcs11) -> cryptoki::slot::Slot {
+    slot_labelled(ctx, "hsm1")
+}
+
+/// Loads the module in this process for `daemon` and initializes it. Call
+/// it once per test binary: the module finds its daemon through
+/// `P11KMS_SOCKET`, read at `C_Initialize`.
+pub fn load_module(daemon: &Daemon) -> cryptoki::context::Pkcs11 {
+    // SAFETY: test binaries that load the module hold one test, and the
+    // harness's other threads do not touch the environment while it runs.
+    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
+    let ctx = cryptoki::context::Pkcs11::new(module()).expect("load libp11kms.so");
+    ctx.initialize(cryptoki::context::CInitializeArgs::new(cryptoki::context::CInitializeFlags::OS_LOCKING_OK))
+        .expect("C_Initialize");
+    ctx
+}

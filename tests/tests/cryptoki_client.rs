@@ -9,7 +9,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use cryptoki::error::{Error, RvError};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::vendor_defined::VendorDefinedMechanism;
 use cryptoki::mechanism::{Mechanism, MechanismType};
@@ -18,14 +18,7 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
-
-fn rv(result: Result<impl std::fmt::Debug, Error>) -> RvError {
-    match result {
-        Err(Error::Pkcs11(rv, _)) => rv,
-        other => panic!("expected a PKCS#11 error, got {other:?}"),
-    }
-}
+use p11kms_tests::{Daemon, load_module, module, rv};
 
 fn one(session: &Session, template: &[Attribute]) -> ObjectHandle {
     let found = session.find_objects(template).expect("find");
@@ -37,11 +30,7 @@ fn one(session: &Session, template: &[Attribute]) -> ObjectHandle {
 fn cryptoki_scenarios() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("rusty", "hsm1");
-    // SAFETY: this binary holds one test, and the harness's other thread
-    // does not touch the environment while it runs.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
 
     let again = Pkcs11::new(module()).expect("load again");
     assert_eq!(

@@ -9,7 +9,7 @@
 use std::ffi::c_ulong;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use cryptoki::error::{Error, RvError};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::vendor_defined::VendorDefinedMechanism;
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, ObjectHandle};
@@ -17,31 +17,13 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
-
-fn rv<T: std::fmt::Debug>(result: Result<T, Error>) -> RvError {
-    match result {
-        Err(Error::Pkcs11(rv, _)) => rv,
-        other => panic!("expected a PKCS#11 error, got {other:?}"),
-    }
-}
-
-fn slot_labelled(ctx: &Pkcs11, label: &str) -> Slot {
-    ctx.get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == label).unwrap_or(false))
-        .unwrap_or_else(|| panic!("the {label} token"))
-}
+use p11kms_tests::{Daemon, load_module, module, rv, slot_labelled};
 
 #[test]
 fn mechanisms_on_the_hsm_slot() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("mech", "hsm1");
-    // SAFETY: one test in this binary; nothing else reads the environment now.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
     let slot = slot_labelled(&ctx, "hsm1");
     let session = ctx.open_rw_session(slot).expect("session");
     session.login(UserType::User, Some(&AuthPin::from(pin))).expect("login");

@@ -10,29 +10,12 @@
 
 use std::process::Command;
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use cryptoki::error::{Error, RvError};
+use cryptoki::error::RvError;
 use cryptoki::object::{Attribute, AttributeType, CertificateType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module, run};
-
-fn rv<T: std::fmt::Debug>(result: Result<T, Error>) -> RvError {
-    match result {
-        Err(Error::Pkcs11(rv, _)) => rv,
-        other => panic!("expected a PKCS#11 error, got {other:?}"),
-    }
-}
-
-fn hsm1(ctx: &Pkcs11) -> Slot {
-    ctx.get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == "hsm1").unwrap_or(false))
-        .expect("the hsm1 token")
-}
+use p11kms_tests::{Daemon, hsm1, load_module, run, rv};
 
 fn label(session: &Session, object: ObjectHandle) -> Vec<u8> {
     match session.get_attributes(object, &[AttributeType::Label]).expect("label").as_slice() {
@@ -86,10 +69,7 @@ fn certificate(dir: &std::path::Path) -> Vec<u8> {
 fn created_objects_follow_the_pkcs11_rules() {
     let mut daemon = Daemon::start();
     let pin = daemon.create_app("maker", "hsm1");
-    // SAFETY: one test in this binary; nothing else reads the environment now.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
     let slot = hsm1(&ctx);
     let session = ctx.open_rw_session(slot).expect("session");
 

@@ -19,25 +19,9 @@ use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
-
-fn rv<T: std::fmt::Debug>(result: Result<T, Error>) -> RvError {
-    match result {
-        Err(Error::Pkcs11(rv, _)) => rv,
-        other => panic!("expected a PKCS#11 error, got {other:?}"),
-    }
-}
-
-fn hsm1(ctx: &Pkcs11) -> Slot {
-    ctx.get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == "hsm1").unwrap_or(false))
-        .expect("the hsm1 token")
-}
+use p11kms_tests::{Daemon, hsm1, module, rv};
 
 fn logged_in(ctx: &Pkcs11, pin: &str) -> Session {
     let session = ctx.open_rw_session(hsm1(ctx)).expect("session");

@@ -9,13 +9,12 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
+use p11kms_tests::{Daemon, load_module};
 
 /// Request frames sent so far by this process's connections.
 fn requests(daemon: &Daemon) -> u64 {
@@ -47,10 +46,7 @@ fn aes_key(session: &Session, label: &str) -> cryptoki::object::ObjectHandle {
 fn each_operation_is_one_round_trip() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("counted", "hsm1");
-    // SAFETY: one test in this binary; nothing else touches the environment.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
     let slot = ctx
         .get_slots_with_token()
         .expect("slots")

@@ -7,33 +7,16 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
-use cryptoki::error::{Error, RvError};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
+use p11kms_tests::{Daemon, hsm1, load_module, rv};
 
 const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-
-fn rv<T: std::fmt::Debug>(result: Result<T, Error>) -> RvError {
-    match result {
-        Err(Error::Pkcs11(rv, _)) => rv,
-        other => panic!("expected a PKCS#11 error, got {other:?}"),
-    }
-}
-
-fn hsm1(ctx: &Pkcs11) -> Slot {
-    ctx.get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == "hsm1").unwrap_or(false))
-        .expect("the hsm1 token")
-}
 
 fn aes(session: &Session, extra: &[Attribute]) -> ObjectHandle {
     let mut template = vec![Attribute::ValueLen(32.into()), Attribute::Encrypt(true), Attribute::Decrypt(true)];
@@ -84,10 +67,7 @@ fn derive(session: &Session, private: ObjectHandle, peer: &[u8]) -> ObjectHandle
 fn session_keys_live_and_die_with_their_session() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("ephemeral", "hsm1");
-    // SAFETY: one test in this binary; nothing else reads the environment now.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
     let slot = hsm1(&ctx);
     // A read-only session may make session keys.
     let session = ctx.open_ro_session(slot).expect("session");

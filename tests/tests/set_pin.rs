@@ -7,31 +7,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::context::Pkcs11;
 use cryptoki::error::{Error, RvError};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
-
-fn rv<T: std::fmt::Debug>(result: Result<T, Error>) -> RvError {
-    match result {
-        Err(Error::Pkcs11(rv, _)) => rv,
-        other => panic!("expected a PKCS#11 error, got {other:?}"),
-    }
-}
+use p11kms_tests::{Daemon, hsm1, load_module, rv};
 
 fn auth(pin: &str) -> AuthPin {
     AuthPin::from(pin.to_owned())
-}
-
-fn hsm1(ctx: &Pkcs11) -> Slot {
-    ctx.get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == "hsm1").unwrap_or(false))
-        .expect("the hsm1 token")
 }
 
 fn login(ctx: &Pkcs11, pin: &str) -> Result<Session, Error> {
@@ -58,10 +42,7 @@ fn a_logged_in_app_changes_its_own_pin() {
     let (lookup, _) = pin.split_at(8);
     let new_pin = format!("{lookup}N3w-s3cret!with~punctuation_0123");
     assert_eq!(new_pin.len(), 40);
-    // SAFETY: one test in this binary; nothing else reads the environment now.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
 
     // Not logged in: refused before any PIN is looked at.
     let public = ctx.open_rw_session(hsm1(&ctx)).expect("session");

@@ -7,15 +7,13 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 
-use p11kms_tests::{Daemon, module};
+use p11kms_tests::{Daemon, hsm1, load_module};
 
 const THREADS: usize = 8;
 const OPERATIONS: usize = 1000;
@@ -104,22 +102,11 @@ fn operate(session: &Session, keys: &Keys, thread: usize, n: usize) {
     }
 }
 
-fn hsm1(ctx: &Pkcs11) -> Slot {
-    ctx.get_slots_with_token()
-        .expect("slots")
-        .into_iter()
-        .find(|s| ctx.get_token_info(*s).map(|t| t.label() == "hsm1").unwrap_or(false))
-        .expect("the hsm1 token")
-}
-
 #[test]
 fn eight_threads_times_a_thousand_mixed_operations() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("busy", "hsm1");
-    // SAFETY: one test in this binary; nothing else reads the environment now.
-    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
-    let ctx = Pkcs11::new(module()).expect("load libp11kms.so");
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("C_Initialize");
+    let ctx = load_module(&daemon);
     let slot = hsm1(&ctx);
     let setup = ctx.open_rw_session(slot).expect("session");
     setup.login(UserType::User, Some(&AuthPin::from(pin))).expect("login");

@@ -65,6 +65,16 @@ pub fn held(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Re
     lookup(service, client, slot, id).map(|found| found.held)
 }
 
+/// A created object to copy or change. A key object the client can see is
+/// `CKR_ACTION_PROHIBITED`: keys are neither copyable nor modifiable.
+fn lookup_changeable(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<Found, CK_RV> {
+    if !is_created(object) {
+        super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
+        return Err(CKR_ACTION_PROHIBITED);
+    }
+    lookup(service, client, slot, object)
+}
+
 /// Keeps a new object where its `CKA_TOKEN` says; returns its description.
 fn keep(
     service: &Service,
@@ -132,11 +142,7 @@ pub fn copy(
     object: ObjectId,
     template: &[Attribute],
 ) -> Result<DataReply, CK_RV> {
-    if !is_created(object) {
-        super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
-        return Err(CKR_ACTION_PROHIBITED);
-    }
-    let found = lookup(service, client, slot, object)?;
+    let found = lookup_changeable(service, client, slot, object)?;
     // Session keys are not copyable: CKA_COPYABLE is false.
     let Held::Object(source) = found.held else {
         return Err(CKR_ACTION_PROHIBITED);
@@ -154,11 +160,7 @@ pub fn set_attributes(
     object: ObjectId,
     template: &[Attribute],
 ) -> Result<DataReply, CK_RV> {
-    if !is_created(object) {
-        super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
-        return Err(CKR_ACTION_PROHIBITED);
-    }
-    let found = lookup(service, client, slot, object)?;
+    let found = lookup_changeable(service, client, slot, object)?;
     let changed = found.held.modified(template)?;
     match (found.record, &changed) {
         (None, _) => service.clients.replace(client, found.id, changed.clone())?,

@@ -1,13 +1,14 @@
-//! Work the daemon does on its own: a scheduler pass every
-//! `keys.scheduler_interval_seconds` (rotations, deletion windows,
-//! expiries), on the blocking pool, until shutdown.
+//! Work the daemon does on its own: a pass every
+//! `keys.scheduler_interval_seconds` on the blocking pool, until shutdown:
+//! the scheduler (rotations, deletion windows, expiries), then cluster
+//! healing (members that answer again, versions members lack).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::kms::scheduler;
+use crate::kms::{cluster_sync, scheduler};
 use crate::service::Service;
 
 /// Runs scheduler passes until `stop` fires.
@@ -21,7 +22,11 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
             _ = stop.recv() => return,
         }
         let worker = service.clone();
-        if let Err(error) = tokio::task::spawn_blocking(move || scheduler::run_due(&worker)).await {
+        let pass = move || {
+            scheduler::run_due(&worker);
+            cluster_sync::heal_all(&worker);
+        };
+        if let Err(error) = tokio::task::spawn_blocking(pass).await {
             tracing::error!(%error, "scheduler pass panicked");
         }
     }

@@ -2,7 +2,7 @@
 //! member tokens.
 
 use clap::Subcommand;
-use p11kms_proto::admin::{AdminReply, AdminRequest, ClusterStatus, ClusterSummary};
+use p11kms_proto::admin::{AdminReply, AdminRequest, ClusterStatus, ClusterSummary, ClusterVerification, ResyncReport};
 
 use super::{RenderError, unexpected};
 use crate::output::{self, Fields, Format, Table, list_or_dash};
@@ -18,7 +18,25 @@ pub enum ClusterCommand {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// Compares every member with the store and lists each difference
+    /// (exit status 5 when there is one).
+    Verify {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Copies to each member the key versions it lacks and takes members
+    /// that answer again back into service (the daemon also does this on
+    /// its own, every scheduler pass).
+    Resync {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
 }
+
+/// Exit status of `cluster verify` when it finds a difference.
+pub const DIFFERENCES_FOUND: u8 = 5;
 
 impl ClusterCommand {
     /// The admin request for this command.
@@ -26,6 +44,16 @@ impl ClusterCommand {
         match self {
             Self::List => AdminRequest::ClusterList,
             Self::Status { name } => AdminRequest::ClusterStatus { name: name.clone() },
+            Self::Verify { name } => AdminRequest::ClusterVerify { name: name.clone() },
+            Self::Resync { name } => AdminRequest::ClusterResync { name: name.clone() },
+        }
+    }
+
+    /// 5 for a `verify` that found differences, else 0.
+    pub fn exit_status(&self, reply: &AdminReply) -> u8 {
+        match reply {
+            AdminReply::ClusterVerification(v) if !v.consistent => DIFFERENCES_FOUND,
+            _ => 0,
         }
     }
 
@@ -36,10 +64,65 @@ impl ClusterCommand {
                 Ok(output::show_list(format, "Clusters", &clusters, table)?)
             }
             (Self::Status { .. }, AdminReply::Cluster(status)) => Ok(output::show(format, &status, status_text)?),
+            (Self::Verify { .. }, AdminReply::ClusterVerification(v)) => {
+                Ok(output::show(format, &v, verification_text)?)
+            }
+            (Self::Resync { .. }, AdminReply::Resynced(report)) => Ok(output::show(format, &report, resync_text)?),
             (Self::List, other) => Err(unexpected("cluster list", &other)),
             (Self::Status { .. }, other) => Err(unexpected("cluster status", &other)),
+            (Self::Verify { .. }, other) => Err(unexpected("cluster verify", &other)),
+            (Self::Resync { .. }, other) => Err(unexpected("cluster resync", &other)),
         }
     }
+}
+
+/// The verdict, then one row per difference.
+fn verification_text(v: &ClusterVerification) -> String {
+    let mut text = Fields::new()
+        .field("ClusterName", &v.cluster_name)
+        .field("ExpectedVersions", v.expected_versions)
+        .field("Consistent", if v.consistent { "yes" } else { "NO" })
+        .render();
+    let mut table = Table::new(&["INDEX", "ROLE", "HEALTH", "DIFFERENCE", "VERSION"]);
+    for member in &v.members {
+        let rows = member
+            .missing
+            .iter()
+            .map(|m| ("missing", m.as_str()))
+            .chain(member.unexpected.iter().map(|u| ("unknown to the store", u.as_str())));
+        for (what, version) in rows {
+            table.row(vec![
+                member.index.to_string(),
+                member.role.to_string(),
+                member.health.to_string(),
+                what.to_owned(),
+                version.to_owned(),
+            ]);
+        }
+        if member.health.to_string() != "healthy" {
+            table.row(vec![
+                member.index.to_string(),
+                member.role.to_string(),
+                member.health.to_string(),
+                "did not answer".to_owned(),
+                "-".to_owned(),
+            ]);
+        }
+    }
+    if !v.consistent {
+        text.push('\n');
+        text.push_str(&table.render());
+    }
+    text
+}
+
+fn resync_text(report: &ResyncReport) -> String {
+    Fields::new()
+        .field("ClusterName", &report.cluster_name)
+        .field("Copied", report.copied)
+        .field("Failed", report.failed)
+        .field("Recovered", list_or_dash(&report.recovered))
+        .render()
 }
 
 fn table(clusters: &[ClusterSummary]) -> String {

@@ -104,6 +104,7 @@ impl Command {
     pub fn exit_status(&self, reply: &AdminReply) -> u8 {
         match self {
             Self::Crypto(command) => command.exit_status(reply),
+            Self::Cluster(command) => command.exit_status(reply),
             _ => 0,
         }
     }
@@ -163,6 +164,8 @@ fn reply_name(reply: &AdminReply) -> &'static str {
         AdminReply::PublicKey(_) => "PublicKey",
         AdminReply::Clock(_) => "Clock",
         AdminReply::Connections(_) => "Connections",
+        AdminReply::ClusterVerification(_) => "ClusterVerification",
+        AdminReply::Resynced(_) => "Resynced",
     }
 }
 

@@ -10,7 +10,7 @@ mod keys;
 use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
 
 use crate::kms::keys::{import, lifecycle, rotation};
-use crate::kms::{KmsError, aliases, apps, asymmetric, envelope};
+use crate::kms::{KmsError, aliases, apps, asymmetric, cluster_sync, envelope};
 use crate::service::Service;
 
 /// Who sent an admin request.
@@ -79,6 +79,8 @@ fn operation_name(request: &AdminRequest) -> &'static str {
         R::ClockAdvance { .. } => "clock advance",
         R::ClockSet { .. } => "clock set",
         R::ConnectionList => "connection list",
+        R::ClusterVerify { .. } => "cluster verify",
+        R::ClusterResync { .. } => "cluster resync",
     }
 }
 
@@ -138,5 +140,7 @@ fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<
         R::ClockAdvance { seconds } => clock::advance(service, seconds),
         R::ClockSet { time } => clock::set(service, time),
         R::ConnectionList => Ok(AdminReply::Connections(service.connections.list())),
+        R::ClusterVerify { name } => cluster_sync::verify(service, &name).map(AdminReply::ClusterVerification),
+        R::ClusterResync { name } => cluster_sync::heal(service, &name).map(AdminReply::Resynced),
     }
 }

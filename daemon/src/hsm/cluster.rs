@@ -74,6 +74,24 @@ impl Cluster {
         self.members.iter().find(|m| m.is_healthy()).ok_or_else(|| HsmError::NoHealthyMember(self.name.clone()))
     }
 
+    /// The members to try for a data-plane operation, in order: the
+    /// serving member first, then the other healthy members, then the
+    /// unhealthy ones (a member's health is only as fresh as its last use).
+    pub fn candidates(&self) -> Vec<&Arc<Member>> {
+        let mut order: Vec<&Arc<Member>> = Vec::with_capacity(self.members.len());
+        if let Ok(serving) = self.serving_member() {
+            order.push(serving);
+        }
+        for healthy in [true, false] {
+            for member in &self.members {
+                if member.is_healthy() == healthy && !order.iter().any(|m| Arc::ptr_eq(m, member)) {
+                    order.push(member);
+                }
+            }
+        }
+        order
+    }
+
     /// Creates the cluster key on the primary and shares it with every
     /// mirror. Used once, when the cluster is created.
     pub fn create_cluster_key(&self) -> Result<(), HsmError> {

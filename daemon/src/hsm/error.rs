@@ -80,6 +80,23 @@ impl HsmError {
     }
 }
 
+impl HsmError {
+    /// True when an object handle the daemon cached no longer names an
+    /// object on the token (it was removed behind the daemon's back).
+    pub fn is_stale_handle(&self) -> bool {
+        matches!(
+            self,
+            Self::Pkcs11 { source: CkError::Pkcs11(RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid, _), .. }
+        )
+    }
+
+    /// True when another member may well succeed where this one failed:
+    /// the device failed, or the object is gone from this member.
+    pub fn worth_another_member(&self) -> bool {
+        self.is_device_fault() || self.is_stale_handle() || matches!(self, Self::ObjectMissing(..))
+    }
+}
+
 /// Adds context to cryptoki results.
 pub trait Context<T> {
     /// Names what was being done when it failed.

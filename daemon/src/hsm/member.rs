@@ -114,6 +114,22 @@ impl Member {
         self.module.path().display().to_string()
     }
 
+    /// Checks a member marked unhealthy: logs in again (which also opens a
+    /// fresh anchor session) and, when that works, drops the idle sessions
+    /// and cached handles of before, which may be stale, and marks it
+    /// healthy. A healthy member is left alone.
+    pub fn probe(&self) -> Result<(), HsmError> {
+        if self.is_healthy() {
+            return Ok(());
+        }
+        self.login()?;
+        self.idle.lock().map_err(|_| poisoned())?.clear();
+        self.handles.write().map_err(|_| poisoned())?.clear();
+        *self.cluster_key.lock().map_err(|_| poisoned())? = None;
+        tracing::info!(member = %self.label, "member answers again");
+        Ok(())
+    }
+
     /// Whether the last use succeeded at the device level.
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)

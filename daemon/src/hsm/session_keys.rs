@@ -220,7 +220,7 @@ pub fn destroy(member: &Member, handle: ObjectHandle) {
 pub fn with_public_key<T>(
     member: &Member,
     attributes: &[Attribute],
-    op: impl FnOnce(&cryptoki::session::Session, ObjectHandle) -> Result<T, cryptoki::error::Error>,
+    op: impl Fn(&cryptoki::session::Session, ObjectHandle) -> Result<T, cryptoki::error::Error>,
 ) -> Result<T, HsmError> {
     const KEY_PARTS: &[CK_ATTRIBUTE_TYPE] =
         &[CKA_CLASS, CKA_KEY_TYPE, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT];

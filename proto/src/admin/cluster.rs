@@ -74,3 +74,50 @@ pub struct ClusterSummary {
     /// When it was created.
     pub creation_date: Timestamp,
 }
+
+/// One member's differences from the store in `cluster verify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MemberDifferences {
+    /// Position in the cluster.
+    pub index: u32,
+    /// Token label.
+    pub token_label: String,
+    /// Role.
+    pub role: MemberRole,
+    /// Whether it answered.
+    pub health: MemberHealth,
+    /// Key versions the store places here that the member lacks, as
+    /// `KEY_ID/VERSION_ID`.
+    pub missing: Vec<String>,
+    /// Key objects on the member that the store does not know (version ids).
+    pub unexpected: Vec<String>,
+}
+
+/// Answer to `cluster verify`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterVerification {
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Key versions the store places in the cluster.
+    pub expected_versions: u64,
+    /// True when every member answered and holds exactly what the store says.
+    pub consistent: bool,
+    /// Every member, primary first.
+    pub members: Vec<MemberDifferences>,
+}
+
+/// Answer to `cluster resync`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResyncReport {
+    /// Cluster name.
+    pub cluster_name: String,
+    /// Key versions copied to members that lacked them.
+    pub copied: u64,
+    /// Copies that failed (the member stays out of sync).
+    pub failed: u64,
+    /// Members that answered again and were taken back into service.
+    pub recovered: Vec<String>,
+}

@@ -31,7 +31,10 @@ pub use crypto::{
 };
 pub use import::{ImportKeyMaterial, ImportParameters, WrappingAlgorithm, WrappingKeySpec};
 
-pub use cluster::{ClusterStatus, ClusterSummary, MemberHealth, MemberRole, MemberStatus};
+pub use cluster::{
+    ClusterStatus, ClusterSummary, ClusterVerification, MemberDifferences, MemberHealth, MemberRole, MemberStatus,
+    ResyncReport,
+};
 pub use instance::{InstanceInfo, InstanceKind};
 pub use key::{
     AutomaticRotation, CreateKey, DeletionProtection, KeyDescription, KeyList, KeyMetadata, KeySpec, KeyState,
@@ -224,6 +227,17 @@ pub enum AdminRequest {
     },
     /// `connection list`: open data connections and their request counts.
     ConnectionList,
+    /// `cluster verify NAME`: every member against the store.
+    ClusterVerify {
+        /// Cluster name.
+        name: String,
+    },
+    /// `cluster resync NAME`: copy what members lack, take recovered
+    /// members back (the daemon also does this on its own).
+    ClusterResync {
+        /// Cluster name.
+        name: String,
+    },
 }
 
 /// The daemon's answer to an [`AdminRequest`].
@@ -281,6 +295,10 @@ pub enum AdminReply {
     Clock(ClockTime),
     /// Open data connections.
     Connections(Vec<ConnectionInfo>),
+    /// Answer to `cluster verify`.
+    ClusterVerification(ClusterVerification),
+    /// Answer to `cluster resync`.
+    Resynced(ResyncReport),
 }
 
 /// Body of an admin response frame.
@@ -465,6 +483,8 @@ mod tests {
             AdminRequest::ClockAdvance { seconds: 86_400 },
             AdminRequest::ClockSet { time: Timestamp(1_800_000_000) },
             AdminRequest::ConnectionList,
+            AdminRequest::ClusterVerify { name: "hsm1".into() },
+            AdminRequest::ClusterResync { name: "hsm1".into() },
         ];
         for request in &requests {
             round_trip(request);
@@ -582,6 +602,25 @@ mod tests {
                 opened: Timestamp(9),
                 requests: 17,
             }])),
+            Ok(AdminReply::ClusterVerification(ClusterVerification {
+                cluster_name: "hsm1".into(),
+                expected_versions: 3,
+                consistent: false,
+                members: vec![MemberDifferences {
+                    index: 1,
+                    token_label: "hsm1-1".into(),
+                    role: MemberRole::Mirror,
+                    health: MemberHealth::Healthy,
+                    missing: vec!["key-1/v-1".into()],
+                    unexpected: vec![],
+                }],
+            })),
+            Ok(AdminReply::Resynced(ResyncReport {
+                cluster_name: "hsm1".into(),
+                copied: 1,
+                failed: 0,
+                recovered: vec!["hsm1-2".into()],
+            })),
             Err(ApiError::new(ErrorCode::KeyNotFound, "no such key")),
         ];
         for reply in &replies {

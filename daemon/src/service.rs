@@ -108,6 +108,11 @@ impl Service {
         clusters.get(name).cloned().ok_or_else(|| KmsError::NotFound { what: "cluster", name: name.into() })
     }
 
+    /// The names of the loaded clusters.
+    pub fn cluster_names(&self) -> Vec<String> {
+        self.clusters.read().map(|c| c.keys().cloned().collect()).unwrap_or_default()
+    }
+
     /// True when the cluster is loaded and serving.
     pub fn has_cluster(&self, name: &str) -> bool {
         self.clusters.read().map(|c| c.contains_key(name)).unwrap_or(false)

@@ -88,7 +88,8 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
         if live.contains_key(&record.name) {
             continue;
         }
-        match clusters::open(&paths, &config, record, &mut modules) {
+        let expected = clusters::expected_versions(&registry, &record.name);
+        match clusters::open(&paths, &config, record, &mut modules, &expected) {
             Ok(cluster) => {
                 live.insert(record.name.clone(), cluster);
             }
@@ -101,5 +102,11 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
         clusters::reconcile(cluster, &registry, name);
     }
     let service = Service::new(config, paths, store, registry, live, clock);
+    // Roles as opened (a primary that could not be opened was replaced).
+    for name in service.cluster_names() {
+        if let Err(error) = crate::kms::cluster_sync::record_roles(&service, &name) {
+            tracing::error!(cluster = %name, %error, "cannot record member roles");
+        }
+    }
     Ok((Arc::new(service), state_lock))
 }

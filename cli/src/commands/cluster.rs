@@ -122,6 +122,7 @@ fn resync_text(report: &ResyncReport) -> String {
         .field("Copied", report.copied)
         .field("Failed", report.failed)
         .field("Recovered", list_or_dash(&report.recovered))
+        .field("Promoted", report.promoted.as_deref().unwrap_or("-"))
         .render()
 }
 

@@ -93,34 +93,15 @@ fn target(
 }
 
 /// Runs `op` with the target's HSM session and object handle. A key
-/// version is tried on the serving member and, when that member fails at
-/// the device or has lost the object, on the others in turn
-/// ([`crate::hsm::Cluster::candidates`]): the client sees no failure while
-/// one member can do the work.
+/// version fails over between members ([`crate::hsm::Cluster::run_on_version`]):
+/// the client sees no failure while one member can do the work.
 fn with_target<T>(
     target: &Target,
     op: impl Fn(&Session, cryptoki::object::ObjectHandle) -> Result<T, cryptoki::error::Error>,
 ) -> Result<T, CK_RV> {
     let result = match target {
         Target::Version { cluster, uuid, role } => {
-            let mut last = HsmError::NoHealthyMember(cluster.cluster.name().to_owned());
-            for member in cluster.cluster.candidates() {
-                let attempt = member
-                    .find(uuid, *role)
-                    .and_then(|handle| member.with_session(|s| op(s, handle).context(|| "operation".into())));
-                match attempt {
-                    Ok(value) => return Ok(value),
-                    Err(error) if error.worth_another_member() => {
-                        tracing::warn!(member = member.label(), %error, "member failed an operation; trying another");
-                        if error.is_stale_handle() {
-                            member.forget(uuid);
-                        }
-                        last = error;
-                    }
-                    Err(error) => return Err(error.ck_rv()),
-                }
-            }
-            Err(last)
+            cluster.cluster.run_on_version(uuid, *role, |s, handle| op(s, handle).context(|| "operation".into()))
         }
         Target::Session(key) => key.member().with_session(|s| op(s, key.handle()).context(|| "operation".into())),
         Target::Public { cluster, attributes } => {

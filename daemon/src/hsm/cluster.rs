@@ -4,15 +4,18 @@
 //! Writes go to the primary first; the new material is then wrapped under
 //! the cluster key *inside* the primary (AES key wrap with padding,
 //! RFC 5649) and unwrapped inside each mirror, so key material never
-//! exists outside an HSM in clear. A version is on every member before
-//! `create_version` returns; if any member fails, the version is destroyed
-//! everywhere and the error returned, so no half-created key survives.
+//! exists outside an HSM in clear. A version is on every member in service
+//! before a create returns (`kms::cluster_sync::create_version`); a mirror
+//! that fails at the device is taken out of service and resynced later;
+//! any other failure destroys the version everywhere and is returned, so no
+//! half-created key survives.
 //!
 //! The cluster key itself reaches a new member wrapped under a one-time RSA
 //! transport key generated inside that member (see
 //! [`Cluster::share_cluster_key`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
@@ -32,7 +35,8 @@ use super::templates;
 pub struct Cluster {
     name: String,
     members: Vec<Arc<Member>>,
-    primary: usize,
+    /// Position of the primary; moves when a mirror is promoted.
+    primary: AtomicUsize,
 }
 
 impl Cluster {
@@ -42,7 +46,7 @@ impl Cluster {
         if primary >= members.len() {
             return Err(HsmError::Unexpected(format!("cluster '{name}' has no member at position {primary}")));
         }
-        Ok(Self { name: name.to_owned(), members, primary })
+        Ok(Self { name: name.to_owned(), members, primary: AtomicUsize::new(primary) })
     }
 
     /// The cluster's name.
@@ -57,12 +61,21 @@ impl Cluster {
 
     /// The primary.
     pub fn primary(&self) -> &Arc<Member> {
-        &self.members[self.primary]
+        &self.members[self.primary.load(Ordering::Acquire)]
     }
 
     /// The mirrors.
     pub fn mirrors(&self) -> impl Iterator<Item = &Arc<Member>> {
-        self.members.iter().enumerate().filter(move |(i, _)| *i != self.primary).map(|(_, m)| m)
+        let primary = self.primary.load(Ordering::Acquire);
+        self.members.iter().enumerate().filter(move |(i, _)| *i != primary).map(|(_, m)| m)
+    }
+
+    /// Makes the member at `position` the primary (the caller has checked
+    /// that it is healthy and holds every version).
+    pub fn promote(&self, position: usize) {
+        if position < self.members.len() {
+            self.primary.store(position, Ordering::Release);
+        }
     }
 
     /// The member that serves data-plane operations.
@@ -90,6 +103,34 @@ impl Cluster {
             }
         }
         order
+    }
+
+    /// Runs `op` with a key version's object, on the members in the order
+    /// of [`Cluster::candidates`]: a member that fails at the device or has
+    /// lost the object is left for the next one (a stale cached handle is
+    /// dropped), so the caller sees no failure while one member can do the
+    /// work. Any other error is the operation's answer and returned at once.
+    pub fn run_on_version<T>(
+        &self,
+        id: &[u8; 16],
+        role: ObjectRole,
+        op: impl Fn(&Session, ObjectHandle) -> Result<T, HsmError>,
+    ) -> Result<T, HsmError> {
+        let mut last = HsmError::NoHealthyMember(self.name.clone());
+        for member in self.candidates() {
+            match member.find(id, role).and_then(|handle| member.with_session(|s| op(s, handle))) {
+                Ok(value) => return Ok(value),
+                Err(error) if error.worth_another_member() => {
+                    tracing::warn!(member = member.label(), %error, "member failed an operation; trying another");
+                    if error.is_stale_handle() {
+                        member.forget(id);
+                    }
+                    last = error;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last)
     }
 
     /// Creates the cluster key on the primary and shares it with every
@@ -145,24 +186,32 @@ impl Cluster {
         Ok(())
     }
 
-    /// Creates a key version on every member. Returns the public key of an
-    /// asymmetric version.
-    pub fn create_version(&self, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
+    /// Generates a key version on the primary only. Returns the public key
+    /// of an asymmetric version. [`Cluster::replicate_to_mirrors`] follows.
+    pub fn generate_on_primary(&self, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
         let primary = self.primary();
-        let public = primary.with_session(|s| generate(s, primary, v))?;
-        self.replicate_to_mirrors(v, public.as_ref())?;
-        Ok(public)
+        primary.with_session(|s| generate(s, primary, v))
     }
 
-    /// Copies a version that exists on the primary to every mirror; if one
-    /// fails, the version is destroyed everywhere and the error returned.
+    /// Copies a version that exists on the primary to every healthy
+    /// mirror. A mirror that fails at the device level is left out (it is
+    /// marked unhealthy, and healing copies the version once it answers
+    /// again); any other failure destroys the version everywhere and is
+    /// returned. At least the primary holds the version on success.
     pub fn replicate_to_mirrors(&self, v: &VersionName, public: Option<&PublicKey>) -> Result<(), HsmError> {
         let primary = self.primary();
-        for mirror in self.mirrors() {
-            if let Err(error) = Self::replicate(primary, mirror, v, public) {
-                tracing::error!(cluster = %self.name, member = mirror.label(), %error, "replication failed; rolling back");
-                self.destroy_version(v);
-                return Err(error);
+        for mirror in self.mirrors().filter(|m| m.is_healthy()) {
+            match Self::replicate(primary, mirror, v, public) {
+                Ok(()) => {}
+                Err(error) if error.is_member_failure() => {
+                    mirror.mark_unhealthy();
+                    tracing::warn!(cluster = %self.name, member = mirror.label(), %error, "mirror missed a write; it will be resynced");
+                }
+                Err(error) => {
+                    tracing::error!(cluster = %self.name, member = mirror.label(), %error, "replication failed; rolling back");
+                    self.destroy_version(v);
+                    return Err(error);
+                }
             }
         }
         Ok(())

@@ -90,6 +90,18 @@ impl HsmError {
         )
     }
 
+    /// True when a member failed a write it should have been able to do: a
+    /// device fault, or `CKR_GENERAL_ERROR` (which SoftHSM answers when its
+    /// token files are gone; on a write with the daemon's own templates it
+    /// cannot be the caller's fault, unlike a failed GCM tag check).
+    pub fn is_member_failure(&self) -> bool {
+        self.is_device_fault()
+            || matches!(
+                self,
+                Self::Pkcs11 { source: CkError::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _), .. }
+            )
+    }
+
     /// True when another member may well succeed where this one failed:
     /// the device failed, or the object is gone from this member.
     pub fn worth_another_member(&self) -> bool {

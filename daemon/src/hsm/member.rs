@@ -79,7 +79,18 @@ impl Member {
             healthy: AtomicBool::new(false),
         };
         member.login()?;
+        member.mark_healthy();
         Ok(member)
+    }
+
+    /// Takes the member out of service (it failed a write).
+    pub fn mark_unhealthy(&self) {
+        self.healthy.store(false, Ordering::Release);
+    }
+
+    /// Takes the member (back) into service.
+    pub fn mark_healthy(&self) {
+        self.healthy.store(true, Ordering::Release);
     }
 
     fn login(&self) -> Result<(), HsmError> {
@@ -90,7 +101,6 @@ impl Member {
             Err(e) => return Err(HsmError::pkcs11(format!("C_Login '{}'", self.label), e)),
         }
         *self.anchor.lock().map_err(|_| poisoned())? = Some(session);
-        self.healthy.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -116,12 +126,9 @@ impl Member {
 
     /// Checks a member marked unhealthy: logs in again (which also opens a
     /// fresh anchor session) and, when that works, drops the idle sessions
-    /// and cached handles of before, which may be stale, and marks it
-    /// healthy. A healthy member is left alone.
+    /// and cached handles of before, which may be stale. It stays out of
+    /// service until [`Member::mark_healthy`]: the caller resyncs it first.
     pub fn probe(&self) -> Result<(), HsmError> {
-        if self.is_healthy() {
-            return Ok(());
-        }
         self.login()?;
         self.idle.lock().map_err(|_| poisoned())?.clear();
         self.handles.write().map_err(|_| poisoned())?.clear();

@@ -79,11 +79,11 @@ impl Target {
     fn run<T>(
         &self,
         role: ObjectRole,
-        op: impl FnOnce(&cryptoki::session::Session, cryptoki::object::ObjectHandle) -> Result<T, CkError>,
+        op: impl Fn(&cryptoki::session::Session, cryptoki::object::ObjectHandle) -> Result<T, CkError>,
     ) -> Result<T, HsmError> {
-        let member = self.live.cluster.serving_member()?;
-        let handle = member.find(&self.uuid, role)?;
-        member.with_session(|s| op(s, handle).context(|| "asymmetric operation".into()))
+        self.live
+            .cluster
+            .run_on_version(&self.uuid, role, |s, handle| op(s, handle).context(|| "asymmetric operation".into()))
     }
 
     fn modulus_len(&self) -> Result<usize, KmsError> {

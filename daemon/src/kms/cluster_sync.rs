@@ -16,7 +16,7 @@ use p11kms_proto::admin::{ClusterVerification, MemberDifferences, MemberHealth, 
 
 use super::KmsError;
 use super::keys::version_name;
-use crate::hsm::{Cluster, Member, PublicKey, VersionName};
+use crate::hsm::{Cluster, HsmError, Member, PublicKey, VersionName};
 use crate::service::Service;
 
 /// What the store says one version is, for copying it.
@@ -57,7 +57,7 @@ pub fn verify(service: &Service, name: &str) -> Result<ClusterVerification, KmsE
     let expected = expected(service, name)?;
     let primary = live.cluster.primary().index();
     let mut consistent = true;
-    let members = live
+    let members: Vec<MemberDifferences> = live
         .cluster
         .members()
         .iter()
@@ -89,6 +89,22 @@ pub fn verify(service: &Service, name: &str) -> Result<ClusterVerification, KmsE
             }
         })
         .collect();
+    // Members the store knows that were left out at start (token gone).
+    let stored = service.registry()?.cluster(name)?.members.clone();
+    let mut members: Vec<MemberDifferences> = members;
+    let present: HashSet<u32> = members.iter().map(|m| m.index).collect();
+    for absent in stored.iter().filter(|s| !present.contains(&s.index)) {
+        consistent = false;
+        members.push(MemberDifferences {
+            index: absent.index,
+            token_label: absent.token_label.clone(),
+            role: MemberRole::Mirror,
+            health: MemberHealth::Unreachable,
+            missing: Vec::new(),
+            unexpected: Vec::new(),
+        });
+    }
+    members.sort_by_key(|m| m.index);
     Ok(ClusterVerification {
         cluster_name: name.to_owned(),
         expected_versions: expected.len() as u64,
@@ -99,27 +115,29 @@ pub fn verify(service: &Service, name: &str) -> Result<ClusterVerification, KmsE
 
 /// Takes recovered members back and copies what members lack. The
 /// store's writer lock is held, so no key is created or destroyed while
-/// the comparison and the copies run.
+/// the comparison and the copies run. A member that answers again serves
+/// only once it holds every version.
 pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
     let live = service.cluster(name)?;
     let _writes = service.writer()?;
-    let mut report = ResyncReport { cluster_name: name.to_owned(), copied: 0, failed: 0, recovered: Vec::new() };
-    for member in live.cluster.members() {
-        if !member.is_healthy() && member.probe().is_ok() {
-            report.recovered.push(member.label().to_owned());
-        }
-    }
+    let mut report =
+        ResyncReport { cluster_name: name.to_owned(), copied: 0, failed: 0, recovered: Vec::new(), promoted: None };
+    let recovering: Vec<Arc<Member>> =
+        live.cluster.members().iter().filter(|m| !m.is_healthy() && m.probe().is_ok()).cloned().collect();
     let expected = expected(service, name)?;
     let held: Vec<(Arc<Member>, Option<Holding>)> =
         live.cluster.members().iter().map(|m| (m.clone(), holdings(m))).collect();
     for (member, holding) in &held {
         let Some(holding) = holding else { continue };
+        let mut member_failed = false;
         for (id, version) in expected.iter().filter(|(id, _)| !holding.contains(*id)) {
-            let source =
-                held.iter().find(|(m, h)| !Arc::ptr_eq(m, member) && h.as_ref().is_some_and(|h| h.contains(id)));
+            let source = held
+                .iter()
+                .find(|(m, h)| !Arc::ptr_eq(m, member) && m.is_healthy() && h.as_ref().is_some_and(|h| h.contains(id)));
             let Some((source, _)) = source else {
                 report.failed += 1;
-                tracing::error!(cluster = name, version = %version.label, "no member holds this version any more");
+                member_failed = true;
+                tracing::error!(cluster = name, version = %version.label, "no member in service holds this version");
                 continue;
             };
             member.forget(id);
@@ -130,12 +148,99 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
                 }
                 Err(error) => {
                     report.failed += 1;
+                    member_failed = true;
                     tracing::error!(cluster = name, member = member.label(), version = %version.label, %error, "copy failed");
                 }
             }
         }
+        if !member_failed && recovering.iter().any(|r| Arc::ptr_eq(r, member)) {
+            member.mark_healthy();
+            report.recovered.push(member.label().to_owned());
+            tracing::info!(cluster = name, member = member.label(), "member back in service, in sync");
+        }
     }
+    report.promoted = promote_if_needed(service, name, &live.cluster, &expected)?;
     Ok(report)
+}
+
+/// Creates a key version on every member in service: on the primary (a
+/// primary that fails the generation is taken out of service, an in-sync
+/// mirror promoted, and the generation tried once more there), then copied
+/// to the healthy mirrors. Returns the public key of an asymmetric version.
+pub fn create_version(service: &Service, name: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError> {
+    let live = service.cluster(name)?;
+    ensure_primary(service, name)?;
+    let public = match live.cluster.generate_on_primary(v) {
+        Ok(public) => public,
+        Err(error) if error.is_member_failure() => {
+            let failed = live.cluster.primary();
+            tracing::error!(cluster = name, member = failed.label(), %error, "primary failed a write");
+            failed.mark_unhealthy();
+            ensure_primary(service, name)?;
+            live.cluster.generate_on_primary(v)?
+        }
+        Err(error) => return Err(error.into()),
+    };
+    live.cluster.replicate_to_mirrors(v, public.as_ref())?;
+    Ok(public)
+}
+
+/// Makes sure writes have a primary in service: when the primary is out of
+/// service, a healthy member holding every version is promoted, and the
+/// roles are recorded in the store (a restart keeps them). Called before a
+/// key version is written, and by healing.
+pub fn ensure_primary(service: &Service, name: &str) -> Result<Option<String>, KmsError> {
+    let live = service.cluster(name)?;
+    if live.cluster.primary().is_healthy() {
+        return Ok(None);
+    }
+    let expected = expected(service, name)?;
+    promote_if_needed(service, name, &live.cluster, &expected)
+}
+
+fn promote_if_needed(
+    service: &Service,
+    name: &str,
+    cluster: &Cluster,
+    expected: &HashMap<[u8; 16], Expected>,
+) -> Result<Option<String>, KmsError> {
+    if cluster.primary().is_healthy() {
+        return Ok(None);
+    }
+    let wanted: Holding = expected.keys().copied().collect();
+    let position = cluster
+        .members()
+        .iter()
+        .position(|m| m.is_healthy() && holdings(m).is_some_and(|held| wanted.is_subset(&held)))
+        .ok_or_else(|| KmsError::from(HsmError::NoHealthyMember(name.to_owned())))?;
+    let old = cluster.primary().label().to_owned();
+    cluster.promote(position);
+    record_roles(service, name)?;
+    let new = cluster.primary().label().to_owned();
+    tracing::warn!(cluster = name, from = %old, to = %new, "primary out of service: mirror promoted");
+    Ok(Some(new))
+}
+
+/// Writes the live cluster's roles to the store (journaled) when they
+/// differ from it, so that a restart opens the same primary.
+pub fn record_roles(service: &Service, name: &str) -> Result<(), KmsError> {
+    let live = service.cluster(name)?;
+    let primary = live.cluster.primary().index();
+    let mut registry = service.registry_mut()?;
+    let mut record = registry.cluster(name)?.clone();
+    let mut changed = false;
+    for member in &mut record.members {
+        let role = if member.index == primary { MemberRole::Primary } else { MemberRole::Mirror };
+        changed |= member.role != role;
+        member.role = role;
+    }
+    if changed {
+        service
+            .store
+            .write(service.clock.now(), |tx| record.members.iter().try_for_each(|m| tx.update_member(name, m)))?;
+        registry.put_cluster(record);
+    }
+    Ok(())
 }
 
 /// Heals every cluster; run by the daemon on each scheduler pass.

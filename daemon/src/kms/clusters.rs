@@ -93,15 +93,19 @@ pub fn create_managed(
 }
 
 /// Opens a cluster the store knows: loads its library, finds and logs in
-/// to every member.
+/// to every member. A member that cannot be opened (its token is gone) is
+/// left out with an error in the log, so the others keep serving; when that
+/// is the primary, the first member holding every version in `expected`
+/// takes its place (the caller records the new roles).
 pub fn open(
     paths: &StatePaths,
     config: &Config,
     record: &ClusterRecord,
     modules: &mut Modules,
+    expected: &HashSet<[u8; 16]>,
 ) -> Result<Arc<LiveCluster>, KmsError> {
     let mut members = Vec::new();
-    let mut primary = 0;
+    let mut primary = None;
     for m in &record.members {
         let module = if m.managed {
             managed_module(paths, config, &record.name, modules)?
@@ -117,12 +121,31 @@ pub fn open(
             }
         };
         let pin = TokenPins::new(&paths.secrets_dir(), &record.name, m.index).user_pin().map_err(HsmError::from)?;
-        let member = Member::connect(m.index, &m.token_label, Some(&m.serial), module, pin)?;
-        if m.role == MemberRole::Primary {
-            primary = members.len();
+        match Member::connect(m.index, &m.token_label, Some(&m.serial), module, pin) {
+            Ok(member) => {
+                if m.role == MemberRole::Primary {
+                    primary = Some(members.len());
+                }
+                members.push(Arc::new(member));
+            }
+            Err(error) => tracing::error!(
+                cluster = %record.name,
+                member = %m.token_label,
+                %error,
+                "member cannot be opened; the cluster serves without it until it is replaced"
+            ),
         }
-        members.push(Arc::new(member));
     }
+    if members.is_empty() {
+        return Err(HsmError::NoHealthyMember(record.name.clone()).into());
+    }
+    let primary = primary.unwrap_or_else(|| {
+        let in_sync = members.iter().position(|m| {
+            m.version_ids().is_ok_and(|ids| expected.is_subset(&ids.into_iter().collect::<HashSet<_>>()))
+        });
+        tracing::warn!(cluster = %record.name, "the primary cannot be opened: an in-sync mirror takes its place");
+        in_sync.unwrap_or(0)
+    });
     live(Cluster::new(&record.name, members, primary)?)
 }
 
@@ -179,11 +202,23 @@ pub fn status(
     now: Timestamp,
 ) -> ClusterStatus {
     let primary_index = live.cluster.primary().index();
-    let members = live
-        .cluster
-        .members()
+    let members = record
+        .members
         .iter()
-        .map(|member| {
+        .map(|stored| {
+            let Some(member) = live.cluster.members().iter().find(|m| m.index() == stored.index) else {
+                // Left out at start: its token could not be opened.
+                return MemberStatus {
+                    index: stored.index,
+                    token_label: stored.token_label.clone(),
+                    serial: stored.serial.clone(),
+                    module: stored.module.clone(),
+                    role: MemberRole::Mirror,
+                    health: MemberHealth::Unreachable,
+                    in_sync: false,
+                    object_count: 0,
+                };
+            };
             let found = member.version_ids();
             let (health, count, in_sync) = match &found {
                 Ok(ids) => {

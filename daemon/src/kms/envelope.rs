@@ -83,10 +83,9 @@ impl Sealer {
             ciphertext: Vec::new(),
         };
         let aad = blob.aad(context);
-        let mut iv = blob.iv;
-        let member = self.live.cluster.serving_member()?;
-        let handle = member.find(&self.version.uuid, ObjectRole::Secret)?;
-        blob.ciphertext = member.with_session(|s| {
+        let iv = blob.iv;
+        blob.ciphertext = self.live.cluster.run_on_version(&self.version.uuid, ObjectRole::Secret, |s, handle| {
+            let mut iv = iv;
             let params = GcmParams::new(&mut iv, &aad, 128.into()).context(|| "GCM parameters".into())?;
             s.encrypt(&Mechanism::AesGcm(params), handle, plaintext).context(|| "AES-GCM encryption".into())
         })?;
@@ -98,11 +97,11 @@ impl Sealer {
             return Err(KmsError::InvalidCiphertext("the ciphertext blob's algorithm does not match its key".into()));
         }
         let aad = blob.aad(context);
-        let mut iv = blob.iv;
-        let member = self.live.cluster.serving_member()?;
-        let handle = member.find(&self.version.uuid, ObjectRole::Secret)?;
-        member
-            .with_session(|s| {
+        let iv = blob.iv;
+        self.live
+            .cluster
+            .run_on_version(&self.version.uuid, ObjectRole::Secret, |s, handle| {
+                let mut iv = iv;
                 let params = GcmParams::new(&mut iv, &aad, 128.into()).context(|| "GCM parameters".into())?;
                 s.decrypt(&Mechanism::AesGcm(params), handle, &blob.ciphertext).context(|| "AES-GCM decryption".into())
             })

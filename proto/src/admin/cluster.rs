@@ -120,4 +120,6 @@ pub struct ResyncReport {
     pub failed: u64,
     /// Members that answered again and were taken back into service.
     pub recovered: Vec<String>,
+    /// The mirror promoted to primary, when the primary was out of service.
+    pub promoted: Option<String>,
 }

@@ -620,6 +620,7 @@ mod tests {
                 copied: 1,
                 failed: 0,
                 recovered: vec!["hsm1-2".into()],
+                promoted: Some("hsm1-1".into()),
             })),
             Err(ApiError::new(ErrorCode::KeyNotFound, "no such key")),
         ];

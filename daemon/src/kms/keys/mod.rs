@@ -157,7 +157,7 @@ fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &s
     // Imported keys get their material later; the others get it now, on
     // every member.
     let public_key = match new.origin {
-        Origin::AliyunKms => live.cluster.create_version(&name)?,
+        Origin::AliyunKms => super::cluster_sync::create_version(service, cluster, &name)?,
         Origin::External => None,
     };
     let now = service.clock.now();

@@ -154,7 +154,7 @@ fn create_version_objects(
         public_key: None,
     };
     let name = version_name(record, &draft);
-    live.cluster.create_version(&name)?;
+    super::super::cluster_sync::create_version(service, cluster, &name)?;
     Ok((draft, name, live))
 }
 

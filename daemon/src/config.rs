@@ -142,11 +142,14 @@ impl Default for AppsConfig {
 pub struct HsmConfig {
     /// SoftHSM v2 library used for the tokens the daemon creates itself.
     pub softhsm_module: PathBuf,
+    /// Spread operations with key versions over all healthy members in
+    /// turn (true) or keep them on the primary while it is healthy (false).
+    pub spread_operations: bool,
 }
 
 impl Default for HsmConfig {
     fn default() -> Self {
-        Self { softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE) }
+        Self { softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE), spread_operations: true }
     }
 }
 

@@ -15,7 +15,7 @@
 //! [`Cluster::share_cluster_key`]).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism, MechanismType};
@@ -37,6 +37,10 @@ pub struct Cluster {
     members: Vec<Arc<Member>>,
     /// Position of the primary; moves when a mirror is promoted.
     primary: AtomicUsize,
+    /// Spread operations over the healthy members in turn.
+    spread: AtomicBool,
+    /// Turn counter for spreading.
+    turn: AtomicUsize,
 }
 
 impl Cluster {
@@ -46,7 +50,13 @@ impl Cluster {
         if primary >= members.len() {
             return Err(HsmError::Unexpected(format!("cluster '{name}' has no member at position {primary}")));
         }
-        Ok(Self { name: name.to_owned(), members, primary: AtomicUsize::new(primary) })
+        Ok(Self {
+            name: name.to_owned(),
+            members,
+            primary: AtomicUsize::new(primary),
+            spread: AtomicBool::new(false),
+            turn: AtomicUsize::new(0),
+        })
     }
 
     /// The cluster's name.
@@ -87,21 +97,27 @@ impl Cluster {
         self.members.iter().find(|m| m.is_healthy()).ok_or_else(|| HsmError::NoHealthyMember(self.name.clone()))
     }
 
-    /// The members to try for a data-plane operation, in order: the
-    /// serving member first, then the other healthy members, then the
-    /// unhealthy ones (a member's health is only as fresh as its last use).
+    /// Spreads operations over the healthy members (`hsm.spread_operations`).
+    pub fn set_spread(&self, spread: bool) {
+        self.spread.store(spread, Ordering::Relaxed);
+    }
+
+    /// The members to try for an operation with a key version, in order:
+    /// the healthy members (from the next one in turn when spreading, else
+    /// from the serving member), then the unhealthy ones (a member's health
+    /// is only as fresh as its last use).
     pub fn candidates(&self) -> Vec<&Arc<Member>> {
-        let mut order: Vec<&Arc<Member>> = Vec::with_capacity(self.members.len());
-        if let Ok(serving) = self.serving_member() {
-            order.push(serving);
-        }
-        for healthy in [true, false] {
-            for member in &self.members {
-                if member.is_healthy() == healthy && !order.iter().any(|m| Arc::ptr_eq(m, member)) {
-                    order.push(member);
-                }
-            }
-        }
+        let healthy: Vec<&Arc<Member>> = self.members.iter().filter(|m| m.is_healthy()).collect();
+        let first = if healthy.is_empty() {
+            0
+        } else if self.spread.load(Ordering::Relaxed) {
+            self.turn.fetch_add(1, Ordering::Relaxed) % healthy.len()
+        } else {
+            let serving = self.serving_member().ok();
+            healthy.iter().position(|m| serving.is_some_and(|s| Arc::ptr_eq(m, s))).unwrap_or(0)
+        };
+        let mut order: Vec<&Arc<Member>> = healthy[first..].iter().chain(&healthy[..first]).copied().collect();
+        order.extend(self.members.iter().filter(|m| !m.is_healthy()));
         order
     }
 

@@ -88,7 +88,7 @@ pub fn create_managed(
     let cluster = Cluster::new(name, members, 0)?;
     cluster.create_cluster_key()?;
     tracing::info!(cluster = name, members = mirrors + 1, "cluster created");
-    let live = live(cluster)?;
+    let live = live(cluster, config)?;
     Ok((ClusterRecord { name: name.to_owned(), created_at: now, members: records }, live))
 }
 
@@ -146,10 +146,11 @@ pub fn open(
         tracing::warn!(cluster = %record.name, "the primary cannot be opened: an in-sync mirror takes its place");
         in_sync.unwrap_or(0)
     });
-    live(Cluster::new(&record.name, members, primary)?)
+    live(Cluster::new(&record.name, members, primary)?, config)
 }
 
-fn live(cluster: Cluster) -> Result<Arc<LiveCluster>, KmsError> {
+fn live(cluster: Cluster, config: &Config) -> Result<Arc<LiveCluster>, KmsError> {
+    cluster.set_spread(config.hsm.spread_operations);
     // Session keys belong to clients of a previous run, which are gone.
     for member in cluster.members() {
         match crate::hsm::session_keys::sweep(member) {

@@ -108,6 +108,14 @@ impl Service {
         clusters.get(name).cloned().ok_or_else(|| KmsError::NotFound { what: "cluster", name: name.into() })
     }
 
+    /// Replaces a loaded cluster (its members changed). Requests already
+    /// running keep the cluster they started with.
+    pub fn replace_cluster(&self, name: &str, cluster: Arc<LiveCluster>) -> Result<(), KmsError> {
+        let mut clusters = self.clusters.write().map_err(|_| KmsError::Internal("cluster lock poisoned".into()))?;
+        clusters.insert(name.to_owned(), cluster);
+        Ok(())
+    }
+
     /// The names of the loaded clusters.
     pub fn cluster_names(&self) -> Vec<String> {
         self.clusters.read().map(|c| c.keys().cloned().collect()).unwrap_or_default()

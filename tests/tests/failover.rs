@@ -113,4 +113,22 @@ fn losing_the_primary_token_loses_no_key_and_no_request() {
     assert_eq!(daemon.cli_json(&["decrypt", "--ciphertext-blob", &blob])["Plaintext"], "YmVmb3JlIHRoZSBsb3Nz");
     assert_eq!(daemon.cli_json(&["decrypt", "--ciphertext-blob", &sealed])["Plaintext"], "YWZ0ZXIgdGhlIGxvc3M=");
     daemon.create_key(&["--key-spec", "EC_P256", "--alias", "alias/after-restart"]);
+
+    // The lost member is replaced: a new token, in sync before it serves,
+    // then the old one leaves; the cluster is whole again.
+    let status = daemon.cli_json(&["cluster", "add-member", "hsm1"]);
+    let added = member(&status, 3);
+    assert_eq!((added["Health"].as_str(), added["InSync"].as_bool()), (Some("healthy"), Some(true)), "{status}");
+    assert_eq!(added["ObjectCount"], 4, "every version: {status}");
+    let (code, _, refused) = daemon.cli_outcome(&["cluster", "remove-member", "hsm1", "--index", "1"]);
+    assert_eq!(code, Some(1));
+    assert!(refused.starts_with("InvalidParameter") && refused.contains("primary"), "{refused}");
+    let status = daemon.cli_json(&["cluster", "remove-member", "hsm1", "--index", "0"]);
+    assert_eq!(status["Members"].as_array().expect("members").len(), 3, "{status}");
+    let (code, out, _) = daemon.cli_outcome(&["cluster", "verify", "hsm1"]);
+    assert_eq!(code, Some(0), "consistent again: {out}");
+    daemon.restart();
+    let (code, out, _) = daemon.cli_outcome(&["cluster", "verify", "hsm1"]);
+    assert_eq!(code, Some(0), "and after a restart: {out}");
+    assert_eq!(daemon.cli_json(&["decrypt", "--ciphertext-blob", &blob])["Plaintext"], "YmVmb3JlIHRoZSBsb3Nz");
 }

@@ -33,6 +33,22 @@ pub enum ClusterCommand {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// Adds a member: a new token that gets the cluster key and a copy of
+    /// every key version before it serves (replaces a lost member).
+    AddMember {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Removes a mirror from the cluster (its token is left as it is).
+    RemoveMember {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The member's index (`cluster status` lists them).
+        #[arg(long, value_name = "N")]
+        index: u32,
+    },
 }
 
 /// Exit status of `cluster verify` when it finds a difference.
@@ -46,6 +62,10 @@ impl ClusterCommand {
             Self::Status { name } => AdminRequest::ClusterStatus { name: name.clone() },
             Self::Verify { name } => AdminRequest::ClusterVerify { name: name.clone() },
             Self::Resync { name } => AdminRequest::ClusterResync { name: name.clone() },
+            Self::AddMember { name } => AdminRequest::ClusterAddMember { name: name.clone() },
+            Self::RemoveMember { name, index } => {
+                AdminRequest::ClusterRemoveMember { name: name.clone(), index: *index }
+            }
         }
     }
 
@@ -63,7 +83,9 @@ impl ClusterCommand {
             (Self::List, AdminReply::Clusters(clusters)) => {
                 Ok(output::show_list(format, "Clusters", &clusters, table)?)
             }
-            (Self::Status { .. }, AdminReply::Cluster(status)) => Ok(output::show(format, &status, status_text)?),
+            (Self::Status { .. } | Self::AddMember { .. } | Self::RemoveMember { .. }, AdminReply::Cluster(status)) => {
+                Ok(output::show(format, &status, status_text)?)
+            }
             (Self::Verify { .. }, AdminReply::ClusterVerification(v)) => {
                 Ok(output::show(format, &v, verification_text)?)
             }
@@ -72,6 +94,8 @@ impl ClusterCommand {
             (Self::Status { .. }, other) => Err(unexpected("cluster status", &other)),
             (Self::Verify { .. }, other) => Err(unexpected("cluster verify", &other)),
             (Self::Resync { .. }, other) => Err(unexpected("cluster resync", &other)),
+            (Self::AddMember { .. }, other) => Err(unexpected("cluster add-member", &other)),
+            (Self::RemoveMember { .. }, other) => Err(unexpected("cluster remove-member", &other)),
         }
     }
 }

@@ -10,7 +10,7 @@ mod keys;
 use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
 
 use crate::kms::keys::{import, lifecycle, rotation};
-use crate::kms::{KmsError, aliases, apps, asymmetric, cluster_sync, envelope};
+use crate::kms::{KmsError, aliases, apps, asymmetric, cluster_members, cluster_sync, envelope};
 use crate::service::Service;
 
 /// Who sent an admin request.
@@ -81,6 +81,8 @@ fn operation_name(request: &AdminRequest) -> &'static str {
         R::ConnectionList => "connection list",
         R::ClusterVerify { .. } => "cluster verify",
         R::ClusterResync { .. } => "cluster resync",
+        R::ClusterAddMember { .. } => "cluster add-member",
+        R::ClusterRemoveMember { .. } => "cluster remove-member",
     }
 }
 
@@ -142,5 +144,9 @@ fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<
         R::ConnectionList => Ok(AdminReply::Connections(service.connections.list())),
         R::ClusterVerify { name } => cluster_sync::verify(service, &name).map(AdminReply::ClusterVerification),
         R::ClusterResync { name } => cluster_sync::heal(service, &name).map(AdminReply::Resynced),
+        R::ClusterAddMember { name } => cluster_members::add_member(service, &name).map(AdminReply::Cluster),
+        R::ClusterRemoveMember { name, index } => {
+            cluster_members::remove_member(service, &name, index).map(AdminReply::Cluster)
+        }
     }
 }

@@ -83,6 +83,11 @@ impl Member {
         Ok(member)
     }
 
+    /// The library instance the member's token lives in.
+    pub fn module(&self) -> &Arc<HsmModule> {
+        &self.module
+    }
+
     /// Takes the member out of service (it failed a write).
     pub fn mark_unhealthy(&self) {
         self.healthy.store(false, Ordering::Release);

@@ -46,6 +46,12 @@ fn expected(service: &Service, cluster: &str) -> Result<HashMap<[u8; 16], Expect
 /// Version ids on a member.
 type Holding = HashSet<[u8; 16]>;
 
+/// The versions the store places in `cluster`, as the HSM names them, with
+/// their public keys (for copying them to a member).
+pub fn expected_names(service: &Service, cluster: &str) -> Result<Vec<(VersionName, Option<PublicKey>)>, KmsError> {
+    Ok(expected(service, cluster)?.into_values().map(|e| (e.name, e.public)).collect())
+}
+
 /// One member's holdings, or `None` when it did not answer.
 fn holdings(member: &Member) -> Option<Holding> {
     member.version_ids().ok().map(|ids| ids.into_iter().collect())

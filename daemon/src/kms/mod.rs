@@ -7,6 +7,7 @@
 pub mod aliases;
 pub mod apps;
 pub mod asymmetric;
+pub mod cluster_members;
 pub mod cluster_sync;
 pub mod clusters;
 pub mod encoding;

@@ -46,6 +46,12 @@ impl Tx<'_> {
         self.journal("member", &format!("{cluster}/{}", member.index), "update", member)
     }
 
+    /// Removes a member from its cluster (`cluster remove-member`).
+    pub fn delete_member(&self, cluster: &str, index: u32) -> Result<(), StoreError> {
+        self.tx.execute("DELETE FROM cluster_members WHERE cluster = ?1 AND idx = ?2", params![cluster, index])?;
+        self.journal("member", &format!("{cluster}/{index}"), "delete", &serde_json::json!({ "index": index }))
+    }
+
     /// Inserts an instance.
     pub fn insert_instance(&self, i: &InstanceRecord) -> Result<(), StoreError> {
         self.tx.execute(

@@ -238,6 +238,18 @@ pub enum AdminRequest {
         /// Cluster name.
         name: String,
     },
+    /// `cluster add-member NAME`: a new token, in sync before it serves.
+    ClusterAddMember {
+        /// Cluster name.
+        name: String,
+    },
+    /// `cluster remove-member NAME --index N`.
+    ClusterRemoveMember {
+        /// Cluster name.
+        name: String,
+        /// The member's index.
+        index: u32,
+    },
 }
 
 /// The daemon's answer to an [`AdminRequest`].
@@ -485,6 +497,8 @@ mod tests {
             AdminRequest::ConnectionList,
             AdminRequest::ClusterVerify { name: "hsm1".into() },
             AdminRequest::ClusterResync { name: "hsm1".into() },
+            AdminRequest::ClusterAddMember { name: "hsm1".into() },
+            AdminRequest::ClusterRemoveMember { name: "hsm1".into(), index: 0 },
         ];
         for request in &requests {
             round_trip(request);

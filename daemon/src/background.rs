@@ -1,14 +1,15 @@
 //! Work the daemon does on its own: a pass every
 //! `keys.scheduler_interval_seconds` on the blocking pool, until shutdown:
 //! the scheduler (rotations, deletion windows, expiries), then cluster
-//! healing (members that answer again, versions members lack).
+//! healing (members that answer again, versions members lack), then the
+//! daily mirror images.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-use crate::kms::{cluster_sync, scheduler};
+use crate::kms::{cluster_sync, images, scheduler};
 use crate::service::Service;
 
 /// Runs scheduler passes until `stop` fires.
@@ -25,6 +26,7 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
         let pass = move || {
             scheduler::run_due(&worker);
             cluster_sync::heal_all(&worker);
+            images::take_due(&worker);
         };
         if let Err(error) = tokio::task::spawn_blocking(pass).await {
             tracing::error!(%error, "scheduler pass panicked");

@@ -65,8 +65,27 @@ pub struct Config {
     pub instances: InstancesConfig,
     /// Key lifecycle.
     pub keys: KeysConfig,
+    /// Mirror images.
+    pub images: ImagesConfig,
     /// Logging.
     pub log: LogConfig,
+}
+
+/// `[images]`: mirror images of clusters.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// Take an image of every cluster once a day, after 00:00 of the
+    /// daemon's clock.
+    pub daily: bool,
+    /// Images kept per cluster (the spec's "viewable days"); older ones go.
+    pub keep: u32,
+}
+
+impl Default for ImagesConfig {
+    fn default() -> Self {
+        Self { daily: true, keep: 7 }
+    }
 }
 
 /// The clock behind every schedule.
@@ -227,6 +246,7 @@ impl Default for Config {
             bootstrap: BootstrapConfig::default(),
             instances: InstancesConfig::default(),
             keys: KeysConfig::default(),
+            images: ImagesConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -271,6 +291,9 @@ impl Config {
         }
         if !(7..=366).contains(&self.keys.pkcs11_deletion_window_days) {
             return value("keys.pkcs11_deletion_window_days", "must be between 7 and 366");
+        }
+        if self.images.keep == 0 {
+            return value("images.keep", "must be at least 1");
         }
         if self.keys.scheduler_interval_seconds == 0 {
             return value("keys.scheduler_interval_seconds", "must be at least 1");

@@ -57,6 +57,26 @@ impl TokenPins {
     }
 }
 
+/// The backup root key (AES-256): mirror images wrap key versions under
+/// it, so that a cluster can be restored when all its members are gone.
+/// Made on first use; kept as hex in `<secrets>/backup-root.key` (0600).
+/// Losing it makes every image useless; anyone holding it and an image holds
+/// the keys: keep a copy offline, apart from the images.
+pub fn backup_root_key(secrets_dir: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+    let path = secrets_dir.join("backup-root.key");
+    if !path.exists() {
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(rand::random());
+        let text = Zeroizing::new(hex::encode(&key[..]));
+        write_private(&path, text.as_bytes())?;
+    }
+    let text = read_private(&path)?;
+    let key = hex::decode(text.as_bytes()).map_err(|_| io::Error::other("backup-root.key is not hex"))?;
+    if key.len() != 32 {
+        return Err(io::Error::other("backup-root.key is not 32 bytes"));
+    }
+    Ok(Zeroizing::new(key))
+}
+
 /// Reads a secret file, refusing one whose mode lets others read it.
 pub fn read_private(path: &Path) -> io::Result<Zeroizing<String>> {
     let mode = fs::metadata(path)?.permissions().mode();

@@ -131,6 +131,21 @@ impl Daemon {
         self.dir.path().join("admin.sock")
     }
 
+    /// The token directory of a managed member of cluster `hsm1`, by
+    /// token label (SoftHSM names the directories by UUID; the label is
+    /// inside `token.object`).
+    pub fn token_dir(&self, label: &str) -> PathBuf {
+        let tokens = self.state_dir().join("clusters/hsm1/tokens");
+        std::fs::read_dir(&tokens)
+            .expect("token directory")
+            .map(|entry| entry.expect("entry").path())
+            .find(|dir| {
+                let object = std::fs::read(dir.join("token.object")).unwrap_or_default();
+                object.windows(label.len()).any(|w| w == label.as_bytes())
+            })
+            .unwrap_or_else(|| panic!("no token directory for {label}"))
+    }
+
     /// The daemon's log so far.
     pub fn log(&self) -> String {
         let mut text = String::new();

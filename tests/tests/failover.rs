@@ -8,23 +8,7 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
-
 use p11kms_tests::Daemon;
-
-/// The token directory of member `label` (SoftHSM names them by UUID; the
-/// label is inside `token.object`).
-fn token_dir(daemon: &Daemon, label: &str) -> PathBuf {
-    let tokens = daemon.state_dir().join("clusters/hsm1/tokens");
-    std::fs::read_dir(&tokens)
-        .expect("token directory")
-        .map(|entry| entry.expect("entry").path())
-        .find(|dir| {
-            let object = std::fs::read(dir.join("token.object")).unwrap_or_default();
-            object.windows(label.len()).any(|w| w == label.as_bytes())
-        })
-        .unwrap_or_else(|| panic!("no token directory for {label}"))
-}
 
 fn member(status: &serde_json::Value, index: u64) -> serde_json::Value {
     status["Members"].as_array().expect("members").iter().find(|m| m["Index"] == index).cloned().expect("member")
@@ -59,7 +43,7 @@ fn losing_the_primary_token_loses_no_key_and_no_request() {
     };
     let before = sign();
 
-    std::fs::remove_dir_all(token_dir(&daemon, "hsm1-0")).expect("destroy the primary's token files");
+    std::fs::remove_dir_all(daemon.token_dir("hsm1-0")).expect("destroy the primary's token files");
 
     // Reads go on, served by the mirrors.
     let decrypted = daemon.cli_json(&["decrypt", "--ciphertext-blob", &blob]);

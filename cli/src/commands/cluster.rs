@@ -2,7 +2,9 @@
 //! member tokens.
 
 use clap::Subcommand;
-use p11kms_proto::admin::{AdminReply, AdminRequest, ClusterStatus, ClusterSummary, ClusterVerification, ResyncReport};
+use p11kms_proto::admin::{
+    AdminReply, AdminRequest, ClusterStatus, ClusterSummary, ClusterVerification, ImageInfo, ResyncReport,
+};
 
 use super::{RenderError, unexpected};
 use crate::output::{self, Fields, Format, Table, list_or_dash};
@@ -49,6 +51,39 @@ pub enum ClusterCommand {
         #[arg(long, value_name = "N")]
         index: u32,
     },
+    /// Mirror images: create one now, or list them.
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Builds a new cluster from a mirror image (the daemon keeps serving).
+    Restore {
+        /// The image (`cluster image list`).
+        #[arg(long, value_name = "ID")]
+        image: String,
+        /// Name of the new cluster; an existing cluster is refused.
+        #[arg(long, value_name = "NEW")]
+        name: String,
+        /// Members of the new cluster (at least 2).
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        members: u32,
+    },
+}
+
+/// `cluster image …`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Takes a mirror image of a cluster now.
+    Create {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// Lists mirror images (of one cluster), oldest first; damaged ones
+    /// show as not intact.
+    List {
+        /// Cluster name.
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 /// Exit status of `cluster verify` when it finds a difference.
@@ -65,6 +100,11 @@ impl ClusterCommand {
             Self::AddMember { name } => AdminRequest::ClusterAddMember { name: name.clone() },
             Self::RemoveMember { name, index } => {
                 AdminRequest::ClusterRemoveMember { name: name.clone(), index: *index }
+            }
+            Self::Image(ImageCommand::Create { name }) => AdminRequest::ClusterImageCreate { name: name.clone() },
+            Self::Image(ImageCommand::List { name }) => AdminRequest::ClusterImageList { name: name.clone() },
+            Self::Restore { image, name, members } => {
+                AdminRequest::ClusterRestore { image_id: image.clone(), name: name.clone(), members: *members }
             }
         }
     }
@@ -83,8 +123,15 @@ impl ClusterCommand {
             (Self::List, AdminReply::Clusters(clusters)) => {
                 Ok(output::show_list(format, "Clusters", &clusters, table)?)
             }
-            (Self::Status { .. } | Self::AddMember { .. } | Self::RemoveMember { .. }, AdminReply::Cluster(status)) => {
-                Ok(output::show(format, &status, status_text)?)
+            (
+                Self::Status { .. } | Self::AddMember { .. } | Self::RemoveMember { .. } | Self::Restore { .. },
+                AdminReply::Cluster(status),
+            ) => Ok(output::show(format, &status, status_text)?),
+            (Self::Image(ImageCommand::Create { .. }), AdminReply::Image(image)) => {
+                Ok(output::show(format, &image, image_fields)?)
+            }
+            (Self::Image(ImageCommand::List { .. }), AdminReply::Images(images)) => {
+                Ok(output::show_list(format, "Images", &images, image_table)?)
             }
             (Self::Verify { .. }, AdminReply::ClusterVerification(v)) => {
                 Ok(output::show(format, &v, verification_text)?)
@@ -96,6 +143,9 @@ impl ClusterCommand {
             (Self::Resync { .. }, other) => Err(unexpected("cluster resync", &other)),
             (Self::AddMember { .. }, other) => Err(unexpected("cluster add-member", &other)),
             (Self::RemoveMember { .. }, other) => Err(unexpected("cluster remove-member", &other)),
+            (Self::Image(ImageCommand::Create { .. }), other) => Err(unexpected("cluster image create", &other)),
+            (Self::Image(ImageCommand::List { .. }), other) => Err(unexpected("cluster image list", &other)),
+            (Self::Restore { .. }, other) => Err(unexpected("cluster restore", &other)),
         }
     }
 }
@@ -138,6 +188,32 @@ fn verification_text(v: &ClusterVerification) -> String {
         text.push_str(&table.render());
     }
     text
+}
+
+fn image_fields(image: &ImageInfo) -> String {
+    Fields::new()
+        .field("ImageId", &image.image_id)
+        .field("ClusterName", &image.cluster_name)
+        .field("CreationDate", image.creation_date)
+        .field("Versions", image.versions)
+        .field("Sha256", &image.sha256)
+        .field("Intact", if image.intact { "yes" } else { "NO" })
+        .render()
+}
+
+fn image_table(images: &[ImageInfo]) -> String {
+    let mut table = Table::new(&["IMAGE", "CLUSTER", "CREATED", "VERSIONS", "INTACT", "SHA256"]);
+    for image in images {
+        table.row(vec![
+            image.image_id.clone(),
+            image.cluster_name.clone(),
+            image.creation_date.to_string(),
+            image.versions.to_string(),
+            if image.intact { "yes" } else { "NO" }.to_owned(),
+            image.sha256.clone(),
+        ]);
+    }
+    table.render()
 }
 
 fn resync_text(report: &ResyncReport) -> String {

@@ -18,6 +18,15 @@ pub enum InstanceCommand {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// Points an instance at another cluster (one restored from an image).
+    AttachCluster {
+        /// Instance name.
+        #[arg(value_name = "INSTANCE")]
+        instance: String,
+        /// The cluster that holds its keys from now on.
+        #[arg(value_name = "CLUSTER")]
+        cluster: String,
+    },
 }
 
 impl InstanceCommand {
@@ -26,6 +35,9 @@ impl InstanceCommand {
         match self {
             Self::List => AdminRequest::InstanceList,
             Self::Describe { name } => AdminRequest::InstanceDescribe { name: name.clone() },
+            Self::AttachCluster { instance, cluster } => {
+                AdminRequest::InstanceAttachCluster { instance: instance.clone(), cluster: cluster.clone() }
+            }
         }
     }
 
@@ -35,9 +47,12 @@ impl InstanceCommand {
             (Self::List, AdminReply::Instances(instances)) => {
                 Ok(output::show_list(format, "Instances", &instances, table)?)
             }
-            (Self::Describe { .. }, AdminReply::Instance(instance)) => Ok(output::show(format, &instance, fields)?),
+            (Self::Describe { .. } | Self::AttachCluster { .. }, AdminReply::Instance(instance)) => {
+                Ok(output::show(format, &instance, fields)?)
+            }
             (Self::List, other) => Err(unexpected("instance list", &other)),
             (Self::Describe { .. }, other) => Err(unexpected("instance describe", &other)),
+            (Self::AttachCluster { .. }, other) => Err(unexpected("instance attach-cluster", &other)),
         }
     }
 }

@@ -166,6 +166,8 @@ fn reply_name(reply: &AdminReply) -> &'static str {
         AdminReply::Connections(_) => "Connections",
         AdminReply::ClusterVerification(_) => "ClusterVerification",
         AdminReply::Resynced(_) => "Resynced",
+        AdminReply::Image(_) => "Image",
+        AdminReply::Images(_) => "Images",
     }
 }
 

@@ -10,7 +10,7 @@ mod keys;
 use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
 
 use crate::kms::keys::{import, lifecycle, rotation};
-use crate::kms::{KmsError, aliases, apps, asymmetric, cluster_members, cluster_sync, envelope};
+use crate::kms::{KmsError, aliases, apps, asymmetric, cluster_members, cluster_sync, envelope, images};
 use crate::service::Service;
 
 /// Who sent an admin request.
@@ -83,6 +83,10 @@ fn operation_name(request: &AdminRequest) -> &'static str {
         R::ClusterResync { .. } => "cluster resync",
         R::ClusterAddMember { .. } => "cluster add-member",
         R::ClusterRemoveMember { .. } => "cluster remove-member",
+        R::ClusterImageCreate { .. } => "cluster image create",
+        R::ClusterImageList { .. } => "cluster image list",
+        R::ClusterRestore { .. } => "cluster restore",
+        R::InstanceAttachCluster { .. } => "instance attach-cluster",
     }
 }
 
@@ -147,6 +151,14 @@ fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<
         R::ClusterAddMember { name } => cluster_members::add_member(service, &name).map(AdminReply::Cluster),
         R::ClusterRemoveMember { name, index } => {
             cluster_members::remove_member(service, &name, index).map(AdminReply::Cluster)
+        }
+        R::ClusterImageCreate { name } => images::create(service, &name).map(AdminReply::Image),
+        R::ClusterImageList { name } => images::list(service, name.as_deref()).map(AdminReply::Images),
+        R::ClusterRestore { image_id, name, members } => {
+            images::restore(service, &image_id, &name, members).map(AdminReply::Cluster)
+        }
+        R::InstanceAttachCluster { instance, cluster } => {
+            images::attach(service, &instance, &cluster).map(AdminReply::Instance)
         }
     }
 }

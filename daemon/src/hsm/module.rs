@@ -73,11 +73,13 @@ impl HsmModule {
         &self.ctx
     }
 
-    /// The slot holding the initialized token labelled `label`.
+    /// The slot holding the initialized token labelled `label`. A slot
+    /// whose token does not answer (SoftHSM, when a token's files are gone)
+    /// is skipped: it cannot be the one looked for.
     pub fn find_token(&self, label: &str) -> Result<Slot, HsmError> {
-        for slot in self.ctx.get_slots_with_initialized_token().context(|| "C_GetSlotList".into())? {
-            let info = self.ctx.get_token_info(slot).context(|| "C_GetTokenInfo".into())?;
-            if info.label() == label {
+        for slot in self.ctx.get_slots_with_token().context(|| "C_GetSlotList".into())? {
+            let Ok(info) = self.ctx.get_token_info(slot) else { continue };
+            if info.token_initialized() && info.label() == label {
                 return Ok(slot);
             }
         }

@@ -89,7 +89,7 @@ pub fn create_managed(
     cluster.create_cluster_key()?;
     tracing::info!(cluster = name, members = mirrors + 1, "cluster created");
     let live = live(cluster, config)?;
-    Ok((ClusterRecord { name: name.to_owned(), created_at: now, members: records }, live))
+    Ok((ClusterRecord { name: name.to_owned(), created_at: now, members: records, library: None }, live))
 }
 
 /// Opens a cluster the store knows: loads its library, finds and logs in
@@ -108,7 +108,7 @@ pub fn open(
     let mut primary = None;
     for m in &record.members {
         let module = if m.managed {
-            managed_module(paths, config, &record.name, modules)?
+            managed_module(paths, config, record.library_dir(), modules)?
         } else {
             let path = PathBuf::from(&m.module);
             match modules.get(&path) {

@@ -13,6 +13,7 @@ pub mod clusters;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
+pub mod images;
 pub mod instances;
 pub mod keys;
 pub mod metadata;

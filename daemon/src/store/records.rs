@@ -16,6 +16,17 @@ pub struct ClusterRecord {
     pub created_at: Timestamp,
     /// Members, by index.
     pub members: Vec<MemberRecord>,
+    /// The cluster directory whose SoftHSM library instance holds the
+    /// managed tokens, when not the cluster's own (a restored cluster's
+    /// tokens live in the instance of the cluster it was restored beside).
+    pub library: Option<String>,
+}
+
+impl ClusterRecord {
+    /// The cluster directory of the library instance of its managed tokens.
+    pub fn library_dir(&self) -> &str {
+        self.library.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// One member token of a cluster.

@@ -22,8 +22,8 @@ impl Tx<'_> {
     /// Inserts a cluster with its members.
     pub fn insert_cluster(&self, cluster: &ClusterRecord) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO clusters (name, created_at) VALUES (?1, ?2)",
-            params![cluster.name, cluster.created_at.unix()],
+            "INSERT INTO clusters (name, created_at, library) VALUES (?1, ?2, ?3)",
+            params![cluster.name, cluster.created_at.unix(), cluster.library],
         )?;
         for member in &cluster.members {
             self.write_member(&cluster.name, member)?;
@@ -59,6 +59,15 @@ impl Tx<'_> {
             params![i.name, i.slot_id as i64, i.kind.as_str(), i.cluster, i.key_quota as i64, i.created_at.unix()],
         )?;
         self.journal("instance", &i.name, "create", i)
+    }
+
+    /// Replaces an instance's row (its cluster changed).
+    pub fn update_instance(&self, i: &InstanceRecord) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE instances SET cluster = ?2, key_quota = ?3 WHERE name = ?1",
+            params![i.name, i.cluster, i.key_quota as i64],
+        )?;
+        self.journal("instance", &i.name, "update", i)
     }
 
     /// Inserts an app.
@@ -137,12 +146,18 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         let role = parse("cluster_members.role", role)?;
         members.push((cluster, MemberRecord { index, module, managed, token_label, serial, role, in_sync }));
     }
-    let mut stmt = conn.prepare("SELECT name, created_at FROM clusters ORDER BY name")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut stmt = conn.prepare("SELECT name, created_at, library FROM clusters ORDER BY name")?;
+    let rows =
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?)))?;
     for row in rows {
-        let (name, created_at) = row?;
+        let (name, created_at, library) = row?;
         let cluster_members = members.iter().filter(|(c, _)| *c == name).map(|(_, m)| m.clone()).collect();
-        snapshot.clusters.push(ClusterRecord { name, created_at: Timestamp(created_at), members: cluster_members });
+        snapshot.clusters.push(ClusterRecord {
+            name,
+            created_at: Timestamp(created_at),
+            members: cluster_members,
+            library,
+        });
     }
 
     let mut stmt =

@@ -104,6 +104,11 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX objects_instance ON objects(instance);
     "#,
+    // 2 -> 3: the managed SoftHSM library instance (cluster directory) a
+    // cluster's tokens live in, when not its own (a restored cluster).
+    r#"
+    ALTER TABLE clusters ADD COLUMN library TEXT;
+    "#,
 ];
 
 /// The schema version this daemon writes.

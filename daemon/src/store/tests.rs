@@ -31,6 +31,7 @@ fn cluster() -> ClusterRecord {
             role: MemberRole::Primary,
             in_sync: true,
         }],
+        library: None,
     }
 }
 

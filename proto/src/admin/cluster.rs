@@ -123,3 +123,21 @@ pub struct ResyncReport {
     /// The mirror promoted to primary, when the primary was out of service.
     pub promoted: Option<String>,
 }
+
+/// One mirror image in `cluster image list`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageInfo {
+    /// Image id.
+    pub image_id: String,
+    /// The cluster it was taken of.
+    pub cluster_name: String,
+    /// When it was taken (daemon clock).
+    pub creation_date: Timestamp,
+    /// Key versions in it.
+    pub versions: u64,
+    /// SHA-256 of the image file, hex.
+    pub sha256: String,
+    /// Whether the file still matches its manifest.
+    pub intact: bool,
+}

@@ -32,8 +32,8 @@ pub use crypto::{
 pub use import::{ImportKeyMaterial, ImportParameters, WrappingAlgorithm, WrappingKeySpec};
 
 pub use cluster::{
-    ClusterStatus, ClusterSummary, ClusterVerification, MemberDifferences, MemberHealth, MemberRole, MemberStatus,
-    ResyncReport,
+    ClusterStatus, ClusterSummary, ClusterVerification, ImageInfo, MemberDifferences, MemberHealth, MemberRole,
+    MemberStatus, ResyncReport,
 };
 pub use instance::{InstanceInfo, InstanceKind};
 pub use key::{
@@ -250,6 +250,32 @@ pub enum AdminRequest {
         /// The member's index.
         index: u32,
     },
+    /// `cluster image create NAME`: a mirror image now.
+    ClusterImageCreate {
+        /// Cluster name.
+        name: String,
+    },
+    /// `cluster image list [NAME]`.
+    ClusterImageList {
+        /// Only this cluster's images.
+        name: Option<String>,
+    },
+    /// `cluster restore --image ID --name NEW --members N`.
+    ClusterRestore {
+        /// The image.
+        image_id: String,
+        /// Name of the new cluster (must not exist).
+        name: String,
+        /// Members of the new cluster (at least 2).
+        members: u32,
+    },
+    /// `instance attach-cluster INSTANCE CLUSTER`.
+    InstanceAttachCluster {
+        /// Instance name.
+        instance: String,
+        /// Cluster that holds its keys from now on.
+        cluster: String,
+    },
 }
 
 /// The daemon's answer to an [`AdminRequest`].
@@ -311,6 +337,10 @@ pub enum AdminReply {
     ClusterVerification(ClusterVerification),
     /// Answer to `cluster resync`.
     Resynced(ResyncReport),
+    /// One mirror image.
+    Image(ImageInfo),
+    /// Mirror images.
+    Images(Vec<ImageInfo>),
 }
 
 /// Body of an admin response frame.
@@ -499,6 +529,10 @@ mod tests {
             AdminRequest::ClusterResync { name: "hsm1".into() },
             AdminRequest::ClusterAddMember { name: "hsm1".into() },
             AdminRequest::ClusterRemoveMember { name: "hsm1".into(), index: 0 },
+            AdminRequest::ClusterImageCreate { name: "hsm1".into() },
+            AdminRequest::ClusterImageList { name: None },
+            AdminRequest::ClusterRestore { image_id: "img-1".into(), name: "hsm2".into(), members: 2 },
+            AdminRequest::InstanceAttachCluster { instance: "hsm1".into(), cluster: "hsm2".into() },
         ];
         for request in &requests {
             round_trip(request);
@@ -636,6 +670,14 @@ mod tests {
                 recovered: vec!["hsm1-2".into()],
                 promoted: Some("hsm1-1".into()),
             })),
+            Ok(AdminReply::Images(vec![ImageInfo {
+                image_id: "img-1".into(),
+                cluster_name: "hsm1".into(),
+                creation_date: Timestamp(5),
+                versions: 2,
+                sha256: "00".into(),
+                intact: true,
+            }])),
             Err(ApiError::new(ErrorCode::KeyNotFound, "no such key")),
         ];
         for reply in &replies {

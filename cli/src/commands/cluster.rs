@@ -14,6 +14,15 @@ use crate::output::{self, Fields, Format, Table, list_or_dash};
 pub enum ClusterCommand {
     /// Lists the clusters.
     List,
+    /// Creates a cluster of managed SoftHSM tokens (the daemon keeps serving).
+    Create {
+        /// New cluster's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Members: a primary and its mirrors (2 to 8).
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        members: u32,
+    },
     /// Checks a cluster's members now: health, sync, object counts.
     Status {
         /// Cluster name.
@@ -94,6 +103,7 @@ impl ClusterCommand {
     pub fn request(&self) -> AdminRequest {
         match self {
             Self::List => AdminRequest::ClusterList,
+            Self::Create { name, members } => AdminRequest::ClusterCreate { name: name.clone(), members: *members },
             Self::Status { name } => AdminRequest::ClusterStatus { name: name.clone() },
             Self::Verify { name } => AdminRequest::ClusterVerify { name: name.clone() },
             Self::Resync { name } => AdminRequest::ClusterResync { name: name.clone() },
@@ -124,7 +134,11 @@ impl ClusterCommand {
                 Ok(output::show_list(format, "Clusters", &clusters, table)?)
             }
             (
-                Self::Status { .. } | Self::AddMember { .. } | Self::RemoveMember { .. } | Self::Restore { .. },
+                Self::Status { .. }
+                | Self::AddMember { .. }
+                | Self::RemoveMember { .. }
+                | Self::Restore { .. }
+                | Self::Create { .. },
                 AdminReply::Cluster(status),
             ) => Ok(output::show(format, &status, status_text)?),
             (Self::Image(ImageCommand::Create { .. }), AdminReply::Image(image)) => {
@@ -146,6 +160,7 @@ impl ClusterCommand {
             (Self::Image(ImageCommand::Create { .. }), other) => Err(unexpected("cluster image create", &other)),
             (Self::Image(ImageCommand::List { .. }), other) => Err(unexpected("cluster image list", &other)),
             (Self::Restore { .. }, other) => Err(unexpected("cluster restore", &other)),
+            (Self::Create { .. }, other) => Err(unexpected("cluster create", &other)),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! hold against their quota.
 
 use clap::Subcommand;
-use p11kms_proto::admin::{AdminReply, AdminRequest, InstanceInfo};
+use p11kms_proto::admin::{AdminReply, AdminRequest, InstanceInfo, InstanceKind};
 
 use super::{RenderError, unexpected};
 use crate::output::{self, Fields, Format, Table, or_dash};
@@ -17,6 +17,18 @@ pub enum InstanceCommand {
         /// Instance name.
         #[arg(value_name = "NAME")]
         name: String,
+    },
+    /// Creates an instance (a new PKCS#11 slot) whose keys a cluster keeps.
+    Create {
+        /// Instance name (also its token label).
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// `hardware` or `software`.
+        #[arg(long, value_name = "KIND", default_value = "hardware", value_parser = super::named_value(InstanceKind::ALL, InstanceKind::as_str))]
+        kind: InstanceKind,
+        /// The cluster.
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: String,
     },
     /// Points an instance at another cluster (one restored from an image).
     AttachCluster {
@@ -35,6 +47,9 @@ impl InstanceCommand {
         match self {
             Self::List => AdminRequest::InstanceList,
             Self::Describe { name } => AdminRequest::InstanceDescribe { name: name.clone() },
+            Self::Create { name, kind, cluster } => {
+                AdminRequest::InstanceCreate { name: name.clone(), kind: *kind, cluster: cluster.clone() }
+            }
             Self::AttachCluster { instance, cluster } => {
                 AdminRequest::InstanceAttachCluster { instance: instance.clone(), cluster: cluster.clone() }
             }
@@ -47,12 +62,14 @@ impl InstanceCommand {
             (Self::List, AdminReply::Instances(instances)) => {
                 Ok(output::show_list(format, "Instances", &instances, table)?)
             }
-            (Self::Describe { .. } | Self::AttachCluster { .. }, AdminReply::Instance(instance)) => {
-                Ok(output::show(format, &instance, fields)?)
-            }
+            (
+                Self::Describe { .. } | Self::AttachCluster { .. } | Self::Create { .. },
+                AdminReply::Instance(instance),
+            ) => Ok(output::show(format, &instance, fields)?),
             (Self::List, other) => Err(unexpected("instance list", &other)),
             (Self::Describe { .. }, other) => Err(unexpected("instance describe", &other)),
             (Self::AttachCluster { .. }, other) => Err(unexpected("instance attach-cluster", &other)),
+            (Self::Create { .. }, other) => Err(unexpected("instance create", &other)),
         }
     }
 }

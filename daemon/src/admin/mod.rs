@@ -87,6 +87,8 @@ fn operation_name(request: &AdminRequest) -> &'static str {
         R::ClusterImageList { .. } => "cluster image list",
         R::ClusterRestore { .. } => "cluster restore",
         R::InstanceAttachCluster { .. } => "instance attach-cluster",
+        R::ClusterCreate { .. } => "cluster create",
+        R::InstanceCreate { .. } => "instance create",
     }
 }
 
@@ -159,6 +161,10 @@ fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<
         }
         R::InstanceAttachCluster { instance, cluster } => {
             images::attach(service, &instance, &cluster).map(AdminReply::Instance)
+        }
+        R::ClusterCreate { name, members } => cluster_members::create(service, &name, members).map(AdminReply::Cluster),
+        R::InstanceCreate { name, kind, cluster } => {
+            crate::kms::instances::create(service, &name, kind, &cluster).map(AdminReply::Instance)
         }
     }
 }

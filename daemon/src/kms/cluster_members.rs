@@ -16,7 +16,7 @@ use super::clusters::{expected_versions, member_label, status};
 use crate::hsm::{Cluster, HsmError, Member, softhsm};
 use crate::secrets::TokenPins;
 use crate::service::{LiveCluster, Service};
-use crate::store::MemberRecord;
+use crate::store::{ClusterRecord, MemberRecord};
 
 /// A cluster like `live` with other members; the primary stays primary.
 fn rebuilt(live: &LiveCluster, members: Vec<Arc<Member>>, service: &Service) -> Result<Arc<LiveCluster>, KmsError> {
@@ -34,6 +34,97 @@ fn current_status(service: &Service, name: &str) -> Result<ClusterStatus, KmsErr
     let expected = expected_versions(&registry, name);
     drop(registry);
     Ok(status(&live, &record, &expected, service.clock.now()))
+}
+
+/// A new cluster of `members` managed SoftHSM tokens with its cluster key,
+/// not yet recorded. The tokens are initialized in the library instance of
+/// a loaded managed cluster (`near` if it is loaded, else any): one process
+/// cannot load another SoftHSM configuration once it runs threads
+/// (docs/cluster.md). The record names that instance as `library`.
+pub fn new_managed_cluster(
+    service: &Service,
+    name: &str,
+    members: u32,
+    near: &str,
+) -> Result<(Cluster, ClusterRecord), KmsError> {
+    super::names::check_instance_name(name).map_err(KmsError::InvalidParameter)?;
+    if !(2..=8).contains(&members) {
+        return Err(KmsError::InvalidParameter("a new cluster has 2 to 8 members".into()));
+    }
+    if service.registry()?.cluster(name).is_ok() || service.has_cluster(name) {
+        return Err(KmsError::Exists { what: "cluster", name: name.to_owned() });
+    }
+    let (library, module) = {
+        let registry = service.registry()?;
+        let mut candidates: Vec<String> = vec![near.to_owned()];
+        candidates.extend(registry.clusters().map(|c| c.name.clone()));
+        let found = candidates.iter().find_map(|c| {
+            let record = registry.cluster(c).ok()?;
+            let live = service.cluster(c).ok()?;
+            let module = live.cluster.members().first()?.module().clone();
+            record.members.iter().all(|m| m.managed).then(|| (record.library_dir().to_owned(), module))
+        });
+        found.ok_or_else(|| {
+            KmsError::InvalidParameter("no managed SoftHSM cluster is loaded to host the new tokens".into())
+        })?
+    };
+    let mut live_members = Vec::new();
+    let mut records = Vec::new();
+    for index in 0..members {
+        let label = member_label(name, index);
+        let (so_pin, user_pin) =
+            TokenPins::new(&service.paths.secrets_dir(), name, index).generate().map_err(HsmError::from)?;
+        let serial = softhsm::init_token(&module, &label, &so_pin, &user_pin)?;
+        live_members.push(Arc::new(Member::connect(index, &label, Some(&serial), module.clone(), user_pin)?));
+        records.push(MemberRecord {
+            index,
+            module: service.config.hsm.softhsm_module.display().to_string(),
+            managed: true,
+            token_label: label,
+            serial,
+            role: if index == 0 { MemberRole::Primary } else { MemberRole::Mirror },
+            in_sync: true,
+        });
+    }
+    let cluster = Cluster::new(name, live_members, 0)?;
+    cluster.create_cluster_key()?;
+    cluster.set_spread(service.config.hsm.spread_operations);
+    let record = ClusterRecord {
+        name: name.to_owned(),
+        created_at: service.clock.now(),
+        members: records,
+        library: Some(library),
+    };
+    Ok((cluster, record))
+}
+
+/// Records a new cluster and starts serving it, with the mechanisms of the
+/// cluster `like` (same library).
+pub fn commit_cluster(service: &Service, cluster: Cluster, record: &ClusterRecord, like: &str) -> Result<(), KmsError> {
+    service.store.write(service.clock.now(), |tx| tx.insert_cluster(record))?;
+    let mechanisms = match service.cluster(like) {
+        Ok(live) => live.mechanisms.clone(),
+        Err(_) => service
+            .cluster_names()
+            .first()
+            .and_then(|c| service.cluster(c).ok())
+            .map(|l| l.mechanisms.clone())
+            .unwrap_or_default(),
+    };
+    service.replace_cluster(&record.name, Arc::new(LiveCluster { cluster, mechanisms }))?;
+    service.registry_mut()?.put_cluster(record.clone());
+    Ok(())
+}
+
+/// `cluster create NAME --members N`.
+pub fn create(service: &Service, name: &str, members: u32) -> Result<ClusterStatus, KmsError> {
+    let writes = service.writer()?;
+    let bootstrap = service.config.bootstrap.hardware_instance.clone();
+    let (cluster, record) = new_managed_cluster(service, name, members, &bootstrap)?;
+    commit_cluster(service, cluster, &record, &bootstrap)?;
+    drop(writes);
+    tracing::info!(cluster = name, members, "cluster created");
+    current_status(service, name)
 }
 
 /// `cluster add-member NAME`.

@@ -24,7 +24,6 @@
 //! it; versions the image lacks (created after it) show in `cluster verify`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -35,15 +34,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{ClusterStatus, ImageInfo, InstanceInfo, KeySpec, KeyUsage, MemberRole};
+use p11kms_proto::admin::{ClusterStatus, ImageInfo, InstanceInfo, KeySpec, KeyUsage};
 
 use super::KmsError;
-use super::clusters::{expected_versions, member_label, status};
+use super::clusters::{expected_versions, status};
 use crate::hsm::error::Context;
-use crate::hsm::{Cluster, HsmError, Member, ObjectRole, PublicKey, VersionName, softhsm, templates};
-use crate::secrets::{TokenPins, backup_root_key};
-use crate::service::{LiveCluster, Service};
-use crate::store::{ClusterRecord, MemberRecord};
+use crate::hsm::{HsmError, Member, ObjectRole, PublicKey, VersionName, templates};
+use crate::secrets::backup_root_key;
+use crate::service::Service;
 
 /// Version of the image format.
 const FORMAT: u32 = 1;
@@ -269,56 +267,9 @@ pub fn take_due(service: &Service) {
 
 /// `cluster restore --image ID --name NEW --members N`.
 pub fn restore(service: &Service, image_id: &str, name: &str, members: u32) -> Result<ClusterStatus, KmsError> {
-    if members < 2 {
-        return Err(invalid("a restored cluster needs at least 2 members"));
-    }
-    if members > 8 {
-        return Err(invalid("a cluster has at most 8 members"));
-    }
-    super::names::check_instance_name(name).map_err(invalid)?;
     let (file, _) = read(service, image_id)?;
     let writes = service.writer()?;
-    if service.registry()?.cluster(name).is_ok() || service.has_cluster(name) {
-        return Err(KmsError::Exists { what: "cluster", name: name.to_owned() });
-    }
-    // The library instance of a loaded managed cluster: the image's own
-    // cluster if it is still loaded, else any.
-    let (library, module) = {
-        let registry = service.registry()?;
-        let mut candidates: Vec<String> = vec![file.cluster.clone()];
-        candidates.extend(registry.clusters().map(|c| c.name.clone()));
-        let found = candidates.iter().find_map(|c| {
-            let record = registry.cluster(c).ok()?;
-            let live = service.cluster(c).ok()?;
-            record.members.iter().all(|m| m.managed).then(|| (record.library_dir().to_owned(), live))
-        });
-        let (library, live) =
-            found.ok_or_else(|| invalid("no managed SoftHSM cluster is loaded to host the new tokens"))?;
-        let module =
-            live.cluster.members().first().map(|m| m.module().clone()).ok_or_else(|| invalid("empty cluster"))?;
-        (library, module)
-    };
-    let mut live_members = Vec::new();
-    let mut records = Vec::new();
-    for index in 0..members {
-        let label = member_label(name, index);
-        let (so_pin, user_pin) =
-            TokenPins::new(&service.paths.secrets_dir(), name, index).generate().map_err(HsmError::from)?;
-        let serial = softhsm::init_token(&module, &label, &so_pin, &user_pin)?;
-        live_members.push(Arc::new(Member::connect(index, &label, Some(&serial), module.clone(), user_pin)?));
-        records.push(MemberRecord {
-            index,
-            module: service.config.hsm.softhsm_module.display().to_string(),
-            managed: true,
-            token_label: label,
-            serial,
-            role: if index == 0 { MemberRole::Primary } else { MemberRole::Mirror },
-            in_sync: true,
-        });
-    }
-    let cluster = Cluster::new(name, live_members, 0)?;
-    cluster.create_cluster_key()?;
-    cluster.set_spread(service.config.hsm.spread_operations);
+    let (cluster, record) = super::cluster_members::new_managed_cluster(service, name, members, &file.cluster)?;
     let primary = cluster.primary().clone();
     let mut restored = Vec::new();
     for version in &file.versions {
@@ -327,16 +278,7 @@ pub fn restore(service: &Service, image_id: &str, name: &str, members: u32) -> R
         cluster.replicate_to_mirrors(&v, public.as_ref())?;
         restored.push(v.label.clone());
     }
-    let record = ClusterRecord {
-        name: name.to_owned(),
-        created_at: service.clock.now(),
-        members: records,
-        library: Some(library),
-    };
-    service.store.write(service.clock.now(), |tx| tx.insert_cluster(&record))?;
-    let mechanisms = service.cluster(&file.cluster).map(|l| l.mechanisms.clone()).unwrap_or_default();
-    service.replace_cluster(name, Arc::new(LiveCluster { cluster, mechanisms }))?;
-    service.registry_mut()?.put_cluster(record.clone());
+    super::cluster_members::commit_cluster(service, cluster, &record, &file.cluster)?;
     drop(writes);
     tracing::info!(cluster = name, image = image_id, versions = restored.len(), "cluster restored from a mirror image");
     let live = service.cluster(name)?;

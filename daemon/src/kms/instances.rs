@@ -1,5 +1,5 @@
-//! Instances as `instance list` and `instance describe` show them, and the
-//! instances a first start creates.
+//! Instances as `instance list` and `instance describe` show them, the
+//! instances a first start creates, and `instance create`.
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{InstanceInfo, InstanceKind};
@@ -51,4 +51,41 @@ pub fn info(registry: &Registry, instance: &InstanceRecord) -> InstanceInfo {
         key_version_count: registry.versions_in(&instance.name),
         creation_date: instance.created_at,
     }
+}
+
+/// `instance create NAME --kind hardware|software --cluster C`: a new
+/// instance (a new PKCS#11 slot, the next free slot id) keeping its keys in
+/// a loaded cluster.
+pub fn create(
+    service: &crate::service::Service,
+    name: &str,
+    kind: InstanceKind,
+    cluster: &str,
+) -> Result<InstanceInfo, super::KmsError> {
+    use super::KmsError;
+    super::names::check_instance_name(name).map_err(KmsError::InvalidParameter)?;
+    if kind == InstanceKind::Default {
+        return Err(KmsError::InvalidParameter("an instance is hardware or software; there is one default".into()));
+    }
+    let _writes = service.writer()?;
+    if !service.has_cluster(cluster) {
+        return Err(KmsError::NotFound { what: "cluster", name: cluster.to_owned() });
+    }
+    let mut registry = service.registry_mut()?;
+    if registry.instance(name).is_ok() {
+        return Err(KmsError::Exists { what: "instance", name: name.to_owned() });
+    }
+    let slot_id = registry.instances().map(|i| i.slot_id + 1).max().unwrap_or(0);
+    let record = InstanceRecord {
+        name: name.to_owned(),
+        slot_id,
+        kind,
+        cluster: Some(cluster.to_owned()),
+        key_quota: service.config.instances.key_quota,
+        created_at: service.clock.now(),
+    };
+    service.store.write(service.clock.now(), |tx| tx.insert_instance(&record))?;
+    registry.put_instance(record.clone());
+    tracing::info!(instance = name, slot = slot_id, cluster, "instance created");
+    Ok(info(&registry, &record))
 }

@@ -269,6 +269,22 @@ pub enum AdminRequest {
         /// Members of the new cluster (at least 2).
         members: u32,
     },
+    /// `cluster create NAME --members N`.
+    ClusterCreate {
+        /// New cluster's name.
+        name: String,
+        /// Members (2 to 8).
+        members: u32,
+    },
+    /// `instance create NAME --kind K --cluster C`.
+    InstanceCreate {
+        /// New instance's name (also its token label).
+        name: String,
+        /// `hardware` or `software`.
+        kind: InstanceKind,
+        /// The cluster that keeps its keys.
+        cluster: String,
+    },
     /// `instance attach-cluster INSTANCE CLUSTER`.
     InstanceAttachCluster {
         /// Instance name.
@@ -533,6 +549,8 @@ mod tests {
             AdminRequest::ClusterImageList { name: None },
             AdminRequest::ClusterRestore { image_id: "img-1".into(), name: "hsm2".into(), members: 2 },
             AdminRequest::InstanceAttachCluster { instance: "hsm1".into(), cluster: "hsm2".into() },
+            AdminRequest::ClusterCreate { name: "hsm2".into(), members: 3 },
+            AdminRequest::InstanceCreate { name: "pay".into(), kind: InstanceKind::Hardware, cluster: "hsm2".into() },
         ];
         for request in &requests {
             round_trip(request);

@@ -69,6 +69,55 @@ pub struct Config {
     pub images: ImagesConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Clusters of tokens in PKCS#11 modules the daemon does not manage
+    /// (`[[clusters]]`): adopted at the first start that names them.
+    pub clusters: Vec<ExternalClusterConfig>,
+}
+
+/// `[[clusters]]`: a cluster of existing tokens in any PKCS#11 module.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalClusterConfig {
+    /// Cluster name.
+    pub name: String,
+    /// A hardware instance on it, created with the cluster, if given.
+    pub instance: Option<String>,
+    /// Members, the first one primary.
+    pub members: Vec<ExternalMemberConfig>,
+}
+
+/// `[[clusters.members]]`: one token.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalMemberConfig {
+    /// PKCS#11 module path.
+    pub module: PathBuf,
+    /// Label of an initialized token with a user PIN.
+    pub token_label: String,
+    /// File holding the user PIN (mode 0600); the daemon keeps a copy in
+    /// its secrets directory.
+    pub pin_file: PathBuf,
+    /// Environment the module reads at `C_Initialize` (for SoftHSM,
+    /// `SOFTHSM2_CONF`); set only while the daemon loads it.
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The environment configured for `module` in cluster `cluster`.
+    pub fn module_environment(
+        &self,
+        cluster: &str,
+        module: &std::path::Path,
+    ) -> std::collections::BTreeMap<String, String> {
+        self.clusters
+            .iter()
+            .filter(|c| c.name == cluster)
+            .flat_map(|c| &c.members)
+            .find(|m| m.module == module)
+            .map(|m| m.environment.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// `[images]`: mirror images of clusters.
@@ -248,6 +297,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             images: ImagesConfig::default(),
             log: LogConfig::default(),
+            clusters: Vec::new(),
         }
     }
 }
@@ -291,6 +341,14 @@ impl Config {
         }
         if !(7..=366).contains(&self.keys.pkcs11_deletion_window_days) {
             return value("keys.pkcs11_deletion_window_days", "must be between 7 and 366");
+        }
+        for cluster in &self.clusters {
+            if cluster.members.is_empty() || cluster.members.len() > 8 {
+                return value("clusters.members", "a cluster has 1 to 8 members");
+            }
+            if cluster.name.is_empty() || !cluster.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return value("clusters.name", "letters, digits and '-' only, not empty");
+            }
         }
         if self.images.keep == 0 {
             return value("images.keep", "must be at least 1");

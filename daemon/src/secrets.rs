@@ -51,6 +51,11 @@ impl TokenPins {
         Ok((so, user))
     }
 
+    /// Keeps a user PIN given from outside (a configured token's).
+    pub fn store_user_pin(&self, pin: &str) -> io::Result<()> {
+        write_private(&self.user, pin.as_bytes())
+    }
+
     /// Reads the user PIN, refusing a file others could read.
     pub fn user_pin(&self) -> io::Result<Zeroizing<String>> {
         read_private(&self.user)

@@ -18,7 +18,7 @@ use crate::kms::instances;
 use crate::kms::registry::Registry;
 use crate::paths::StatePaths;
 use crate::service::Service;
-use crate::store::Store;
+use crate::store::{InstanceRecord, Store};
 
 /// The daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,31 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
             })
             .map_err(KmsError::from)?;
         live.insert(name, cluster);
+        snapshot = store.load().map_err(KmsError::from)?;
+    }
+
+    // Clusters of configured tokens the store does not know yet.
+    for external in &config.clusters {
+        if snapshot.clusters.iter().any(|c| c.name == external.name) {
+            continue;
+        }
+        let now = clock.now();
+        let (record, cluster) = clusters::adopt_external(&paths, &config, external, now, &mut modules)?;
+        let instance = external.instance.as_ref().map(|name| InstanceRecord {
+            name: name.clone(),
+            slot_id: snapshot.instances.iter().map(|i| i.slot_id + 1).max().unwrap_or(0),
+            kind: p11kms_proto::admin::InstanceKind::Hardware,
+            cluster: Some(external.name.clone()),
+            key_quota: config.instances.key_quota,
+            created_at: now,
+        });
+        store
+            .write(now, |tx| {
+                tx.insert_cluster(&record)?;
+                instance.iter().try_for_each(|i| tx.insert_instance(i))
+            })
+            .map_err(KmsError::from)?;
+        live.insert(external.name.clone(), cluster);
         snapshot = store.load().map_err(KmsError::from)?;
     }
 

@@ -8,6 +8,7 @@
 //! private *copy* of the library per cluster (see `softhsm.rs` and
 //! `docs/cluster.md`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -33,25 +34,39 @@ impl HsmModule {
     }
 
     /// Loads and initializes a SoftHSM library instance that reads `conf`.
+    pub fn load_softhsm(library: &Path, conf: &Path) -> Result<Self, HsmError> {
+        let environment = [("SOFTHSM2_CONF".to_owned(), conf.display().to_string())].into_iter().collect();
+        Self::load_with_environment(library, &environment)
+    }
+
+    /// Loads and initializes a library that reads `environment` at
+    /// `C_Initialize` (set for the call, then removed).
     ///
     /// Setting an environment variable is only sound while no other thread
     /// reads the environment, so this refuses to run once the process has
     /// more than one thread: the daemon loads its clusters before it starts
     /// any.
-    pub fn load_softhsm(library: &Path, conf: &Path) -> Result<Self, HsmError> {
+    pub fn load_with_environment(library: &Path, environment: &BTreeMap<String, String>) -> Result<Self, HsmError> {
+        if environment.is_empty() {
+            return Self::init(library);
+        }
         let _guard = ENV_LOCK.lock().map_err(|_| HsmError::Unexpected("environment lock poisoned".into()))?;
         if thread_count() != Some(1) {
             return Err(HsmError::Module {
                 path: library.display().to_string(),
-                reason: "SoftHSM instances must be loaded before the daemon starts its threads".into(),
+                reason: "modules that read the environment must be loaded before the daemon starts its threads".into(),
             });
         }
-        // SAFETY: the process has exactly one thread (checked above), so no
-        // other thread can read or write the environment concurrently.
-        unsafe { std::env::set_var("SOFTHSM2_CONF", conf) };
+        for (name, value) in environment {
+            // SAFETY: the process has exactly one thread (checked above), so
+            // no other thread can read or write the environment concurrently.
+            unsafe { std::env::set_var(name, value) };
+        }
         let module = Self::init(library);
-        // SAFETY: still single-threaded: `init` starts no threads.
-        unsafe { std::env::remove_var("SOFTHSM2_CONF") };
+        for name in environment.keys() {
+            // SAFETY: still single-threaded: `init` starts no threads.
+            unsafe { std::env::remove_var(name) };
+        }
         module
     }
 

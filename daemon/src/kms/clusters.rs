@@ -3,7 +3,7 @@
 //! reconciling them against the store.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cryptoki_sys::{CKF_DECRYPT, CKF_ENCRYPT, CKM_AES_GCM, CKM_ECDSA};
@@ -45,6 +45,72 @@ fn managed_module(
     let module = Arc::new(dir.load()?);
     modules.insert(dir.library(), module.clone());
     Ok(module)
+}
+
+/// A library of members the daemon does not manage, loaded once, with the
+/// environment the configuration gives it.
+fn external_module(
+    config: &Config,
+    cluster: &str,
+    path: &Path,
+    modules: &mut Modules,
+) -> Result<Arc<HsmModule>, HsmError> {
+    if let Some(module) = modules.get(path) {
+        return Ok(module.clone());
+    }
+    let module = Arc::new(HsmModule::load_with_environment(path, &config.module_environment(cluster, path))?);
+    modules.insert(path.to_owned(), module.clone());
+    Ok(module)
+}
+
+/// Adopts a `[[clusters]]` entry of the configuration: existing tokens of
+/// any PKCS#11 module, found by label and logged in with the configured
+/// PIN (copied into the secrets directory, where later starts read it, as
+/// for managed tokens). The first member gets a cluster key (or keeps the
+/// one it has) and shares it with the others. Nothing is written to the
+/// store here.
+pub fn adopt_external(
+    paths: &StatePaths,
+    config: &Config,
+    external: &crate::config::ExternalClusterConfig,
+    now: Timestamp,
+    modules: &mut Modules,
+) -> Result<(ClusterRecord, Arc<LiveCluster>), KmsError> {
+    let name = &external.name;
+    let mut members = Vec::new();
+    let mut records = Vec::new();
+    for (index, m) in external.members.iter().enumerate() {
+        let index = index as u32;
+        let module = external_module(config, name, &m.module, modules)?;
+        let pin = crate::secrets::read_private(&m.pin_file).map_err(HsmError::from)?;
+        let pins = TokenPins::new(&paths.secrets_dir(), name, index);
+        pins.store_user_pin(&pin).map_err(HsmError::from)?;
+        let member = Member::connect(index, &m.token_label, None, module, pin)?;
+        records.push(MemberRecord {
+            index,
+            module: m.module.display().to_string(),
+            managed: false,
+            token_label: m.token_label.clone(),
+            serial: member.serial().to_owned(),
+            role: if index == 0 { MemberRole::Primary } else { MemberRole::Mirror },
+            in_sync: true,
+        });
+        members.push(Arc::new(member));
+    }
+    let cluster = Cluster::new(name, members, 0)?;
+    if cluster.primary().cluster_key().is_err() {
+        cluster.create_cluster_key()?;
+    } else {
+        let primary = cluster.primary().clone();
+        for mirror in cluster.mirrors() {
+            if mirror.cluster_key().is_err() {
+                Cluster::share_cluster_key(&primary, mirror)?;
+            }
+        }
+    }
+    tracing::info!(cluster = %name, members = records.len(), "cluster of configured tokens adopted");
+    let live = live(cluster, config)?;
+    Ok((ClusterRecord { name: name.clone(), created_at: now, members: records, library: None }, live))
 }
 
 /// Creates a managed cluster of `1 + mirrors` SoftHSM tokens: its own
@@ -110,15 +176,7 @@ pub fn open(
         let module = if m.managed {
             managed_module(paths, config, record.library_dir(), modules)?
         } else {
-            let path = PathBuf::from(&m.module);
-            match modules.get(&path) {
-                Some(module) => module.clone(),
-                None => {
-                    let module = Arc::new(HsmModule::load(&path)?);
-                    modules.insert(path, module.clone());
-                    module
-                }
-            }
+            external_module(config, &record.name, Path::new(&m.module), modules)?
         };
         let pin = TokenPins::new(&paths.secrets_dir(), &record.name, m.index).user_pin().map_err(HsmError::from)?;
         match Member::connect(m.index, &m.token_label, Some(&m.serial), module, pin) {

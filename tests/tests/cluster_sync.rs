@@ -154,6 +154,11 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     assert_eq!(report["Consistent"], false);
     assert_eq!(missing_on(&report, 1), 2, "{report}");
     assert_eq!(missing_on(&report, 0), 0);
+    let status = daemon.cli_json(&["cluster", "status", "hsm1"]);
+    let lagging = status["Members"].as_array().expect("members").iter().find(|m| m["Index"] == 1).cloned();
+    let lagging = lagging.expect("member 1");
+    assert_eq!((lagging["InSync"].as_bool(), lagging["MissingVersions"].as_u64()), (Some(false), Some(2)), "{status}");
+    assert!(lagging["LastSync"].is_string(), "it was in sync before: {status}");
 
     // The primary loses them too: the mirror that still has them serves.
     assert_eq!(tokens.destroy_versions(0, &versions), 3);

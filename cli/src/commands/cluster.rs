@@ -7,7 +7,7 @@ use p11kms_proto::admin::{
 };
 
 use super::{RenderError, unexpected};
-use crate::output::{self, Fields, Format, Table, list_or_dash};
+use crate::output::{self, Fields, Format, Table, list_or_dash, or_dash};
 
 /// Operations on clusters.
 #[derive(Debug, Subcommand)]
@@ -261,13 +261,26 @@ fn status_text(status: &ClusterStatus) -> String {
         .field("ExpectedObjects", status.expected_objects)
         .field("CheckedAt", status.checked_at)
         .render();
-    let mut table = Table::new(&["INDEX", "ROLE", "HEALTH", "IN-SYNC", "OBJECTS", "TOKEN-LABEL", "SERIAL", "MODULE"]);
+    let mut table = Table::new(&[
+        "INDEX",
+        "ROLE",
+        "HEALTH",
+        "IN-SYNC",
+        "LAG",
+        "LAST-SYNC",
+        "OBJECTS",
+        "TOKEN-LABEL",
+        "SERIAL",
+        "MODULE",
+    ]);
     for member in &status.members {
         table.row(vec![
             member.index.to_string(),
             member.role.to_string(),
             member.health.to_string(),
             if member.in_sync { "yes" } else { "no" }.to_owned(),
+            member.missing_versions.to_string(),
+            or_dash(member.last_sync.as_ref()),
             member.object_count.to_string(),
             member.token_label.clone(),
             member.serial.clone(),
@@ -297,6 +310,8 @@ mod tests {
             health,
             in_sync,
             object_count: if in_sync { 2 } else { 1 },
+            missing_versions: u64::from(!in_sync),
+            last_sync: None,
         }
     }
 
@@ -343,9 +358,9 @@ mod tests {
              ExpectedObjects: 2\n\
              CheckedAt:       2023-11-14T22:13:20Z\n\
              \n\
-             INDEX  ROLE     HEALTH       IN-SYNC  OBJECTS  TOKEN-LABEL  SERIAL   MODULE\n\
-             0      primary  healthy      yes      2        c1-0         serial0  /usr/lib/softhsm/libsofthsm2.so\n\
-             1      mirror   unreachable  no       1        c1-1         serial1  /usr/lib/softhsm/libsofthsm2.so\n"
+             INDEX  ROLE     HEALTH       IN-SYNC  LAG  LAST-SYNC  OBJECTS  TOKEN-LABEL  SERIAL   MODULE\n\
+             0      primary  healthy      yes      0    -          2        c1-0         serial0  /usr/lib/softhsm/libsofthsm2.so\n\
+             1      mirror   unreachable  no       1    -          1        c1-1         serial1  /usr/lib/softhsm/libsofthsm2.so\n"
         );
         let json: serde_json::Value =
             serde_json::from_str(&cmd.render(AdminReply::Cluster(status), Format::Json).expect("renders"))

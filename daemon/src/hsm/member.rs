@@ -10,7 +10,7 @@
 //! cache per member serves all threads.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use cryptoki::error::{Error as CkError, RvError};
@@ -42,6 +42,8 @@ pub struct Member {
     handles: RwLock<HashMap<([u8; 16], ObjectRole), ObjectHandle>>,
     cluster_key: Mutex<Option<ObjectHandle>>,
     healthy: AtomicBool,
+    /// Unix time it was last found holding every version; 0 for never.
+    last_sync: AtomicI64,
 }
 
 impl Member {
@@ -77,6 +79,7 @@ impl Member {
             handles: RwLock::new(HashMap::new()),
             cluster_key: Mutex::new(None),
             healthy: AtomicBool::new(false),
+            last_sync: AtomicI64::new(0),
         };
         member.login()?;
         member.mark_healthy();
@@ -86,6 +89,16 @@ impl Member {
     /// The library instance the member's token lives in.
     pub fn module(&self) -> &Arc<HsmModule> {
         &self.module
+    }
+
+    /// Records that the member was found holding every version at `unix`.
+    pub fn synced_at(&self, unix: i64) {
+        self.last_sync.store(unix, Ordering::Relaxed);
+    }
+
+    /// When the member was last found holding every version (this run).
+    pub fn last_sync(&self) -> Option<i64> {
+        Some(self.last_sync.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 
     /// Takes the member out of service (it failed a write).

@@ -159,6 +159,9 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
                 }
             }
         }
+        if !member_failed {
+            member.synced_at(service.clock.now().unix());
+        }
         if !member_failed && recovering.iter().any(|r| Arc::ptr_eq(r, member)) {
             member.mark_healthy();
             report.recovered.push(member.label().to_owned());

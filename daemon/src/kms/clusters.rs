@@ -276,19 +276,25 @@ pub fn status(
                     health: MemberHealth::Unreachable,
                     in_sync: false,
                     object_count: 0,
+                    missing_versions: expected.len() as u64,
+                    last_sync: None,
                 };
             };
             let found = member.version_ids();
-            let (health, count, in_sync) = match &found {
+            let (health, count, missing) = match &found {
                 Ok(ids) => {
                     let ids: HashSet<[u8; 16]> = ids.iter().copied().collect();
-                    (MemberHealth::Healthy, ids.len() as u64, expected.is_subset(&ids))
+                    (MemberHealth::Healthy, ids.len() as u64, expected.difference(&ids).count() as u64)
                 }
                 Err(error) => {
                     tracing::warn!(member = member.label(), %error, "member did not answer");
-                    (MemberHealth::Unreachable, 0, false)
+                    (MemberHealth::Unreachable, 0, expected.len() as u64)
                 }
             };
+            let in_sync = health == MemberHealth::Healthy && missing == 0;
+            if in_sync {
+                member.synced_at(now.unix());
+            }
             MemberStatus {
                 index: member.index(),
                 token_label: member.label().to_owned(),
@@ -298,6 +304,8 @@ pub fn status(
                 health,
                 in_sync,
                 object_count: count,
+                missing_versions: missing,
+                last_sync: member.last_sync().map(Timestamp),
             }
         })
         .collect();

@@ -45,6 +45,10 @@ pub struct MemberStatus {
     pub in_sync: bool,
     /// Key objects on the token (the cluster's own key excluded).
     pub object_count: u64,
+    /// Key versions the store expects that the member lacks: its lag.
+    pub missing_versions: u64,
+    /// When the daemon last found it holding every version (this run).
+    pub last_sync: Option<Timestamp>,
 }
 
 /// Answer to `cluster status`.

@@ -618,6 +618,8 @@ mod tests {
                     health: MemberHealth::Healthy,
                     in_sync: true,
                     object_count: 2,
+                    missing_versions: 0,
+                    last_sync: Some(Timestamp(4)),
                 }],
                 checked_at: Timestamp(5),
             })),

@@ -45,6 +45,8 @@ pub struct Daemon {
     dir: TempDir,
     child: Option<Child>,
     extra_args: Vec<String>,
+    /// Run the daemon as this uid (through `setpriv`), when set.
+    run_as: Option<u32>,
 }
 
 impl Daemon {
@@ -56,14 +58,39 @@ impl Daemon {
     /// Starts a daemon with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Self {
         let dir = tempfile::Builder::new().prefix("p11kms-e2e-").tempdir().expect("state dir");
-        let mut daemon = Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect() };
+        let mut daemon =
+            Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect(), run_as: None };
+        daemon.spawn();
+        daemon
+    }
+
+    /// Starts a daemon that does not run as root (as `nobody` when the
+    /// tests do), so that file permissions bind it: for faults such as an
+    /// unreadable token directory.
+    pub fn start_unprivileged(args: &[&str]) -> Self {
+        let dir = tempfile::Builder::new().prefix("p11kms-e2e-").tempdir().expect("state dir");
+        // SAFETY: getuid has no preconditions.
+        let run_as = (unsafe { libc::getuid() } == 0).then_some(65534);
+        if let Some(uid) = run_as {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(uid)).expect("chown state dir");
+        }
+        let mut daemon = Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect(), run_as };
         daemon.spawn();
         daemon
     }
 
     fn spawn(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("daemon.log")).expect("log file");
-        let child = Command::new(artifact("p11kmsd"))
+        let mut command = match self.run_as {
+            Some(uid) => {
+                let mut c = Command::new("setpriv");
+                c.args([format!("--reuid={uid}"), format!("--regid={uid}"), "--clear-groups".into()]);
+                c.arg(artifact("p11kmsd"));
+                c
+            }
+            None => Command::new(artifact("p11kmsd")),
+        };
+        let child = command
             .arg("--state-dir")
             .arg(self.state_dir())
             .args(&self.extra_args)

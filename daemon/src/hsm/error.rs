@@ -91,14 +91,26 @@ impl HsmError {
     }
 
     /// True when a member failed a write it should have been able to do: a
-    /// device fault, or `CKR_GENERAL_ERROR` (which SoftHSM answers when its
+    /// device fault, `CKR_GENERAL_ERROR` (which SoftHSM answers when its
     /// token files are gone; on a write with the daemon's own templates it
-    /// cannot be the caller's fault, unlike a failed GCM tag check).
+    /// cannot be the caller's fault, unlike a failed GCM tag check), or one
+    /// of the daemon's own objects (the cluster key) gone from it.
     pub fn is_member_failure(&self) -> bool {
         self.is_device_fault()
+            || self.is_stale_handle()
+            || matches!(self, Self::ObjectMissing(..))
             || matches!(
                 self,
-                Self::Pkcs11 { source: CkError::Pkcs11(RvError::GeneralError | RvError::FunctionFailed, _), .. }
+                Self::Pkcs11 {
+                    source: CkError::Pkcs11(
+                        RvError::GeneralError
+                            | RvError::FunctionFailed
+                            | RvError::UnwrappingKeyHandleInvalid
+                            | RvError::WrappingKeyHandleInvalid,
+                        _
+                    ),
+                    ..
+                }
             )
     }
 

@@ -136,6 +136,19 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
     for (member, holding) in &held {
         let Some(holding) = holding else { continue };
         let mut member_failed = false;
+        // A member that lost the cluster key (its files were unreadable
+        // for a while, say) gets it again from one in service first.
+        if expected.keys().any(|id| !holding.contains(id)) && member.cluster_key().is_err() {
+            let giver = held.iter().find(|(m, _)| !Arc::ptr_eq(m, member) && m.is_healthy() && m.cluster_key().is_ok());
+            if let Some((giver, _)) = giver {
+                match Cluster::share_cluster_key(giver, member) {
+                    Ok(()) => tracing::info!(cluster = name, member = member.label(), "cluster key given again"),
+                    Err(error) => {
+                        tracing::error!(cluster = name, member = member.label(), %error, "cannot give the cluster key");
+                    }
+                }
+            }
+        }
         for (id, version) in expected.iter().filter(|(id, _)| !holding.contains(*id)) {
             let source = held
                 .iter()

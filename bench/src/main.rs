@@ -1,0 +1,145 @@
+//! The benchmark: each workload measured, in one run, three ways on the
+//! same kind of SoftHSM token and keys: SoftHSM loaded directly, SoftHSM
+//! through p11-kit's remoting (`p11-kit server` + `p11-kit-client.so`),
+//! and p11kms (`libp11kms.so` talking to a `p11kmsd` on SoftHSM). Plus the
+//! floor for any remoting on the machine: a request/response ping-pong
+//! over a Unix socket between two threads.
+//!
+//! For every figure: ops/s as the median of the runs, p50 and p99
+//! latency, and the ratios p11kms/direct and p11kms/p11-kit. Output: a
+//! Markdown table on stdout and JSON in `target/bench.json`. See
+//! docs/performance.md for the method.
+
+mod setup;
+mod workloads;
+
+use std::error::Error;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use workloads::{Figure, Workload};
+
+/// Measured runs per figure; the median is reported.
+const RUNS: usize = 5;
+/// Length of one run.
+const RUN_TIME: Duration = Duration::from_millis(400);
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+/// One table row: a workload in a shape, and each target's figure.
+type Row = (Workload, workloads::Shape, Vec<(&'static str, Option<Figure>)>);
+
+fn main() -> Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let run_time = if quick { RUN_TIME / 4 } else { RUN_TIME };
+    let targets = setup::Targets::prepare()?;
+    let floor = ping_pong(run_time);
+    eprintln!("ping-pong floor: p50 {:.1} µs", floor.p50_us);
+
+    let mut rows: Vec<Row> = Vec::new();
+    for workload in Workload::all() {
+        for shape in workloads::Shape::all() {
+            let mut figures = Vec::new();
+            for target in targets.all() {
+                let figure = workloads::measure(target, workload, shape, RUNS, run_time);
+                eprintln!("{:<28} {:<24} {:<8} {}", workload.name(), shape.name(), target.name, describe(&figure));
+                figures.push((target.name, figure));
+            }
+            rows.push((workload, shape, figures));
+        }
+    }
+    print_markdown(&rows, &floor);
+    let json = json!({
+        "machine": setup::machine(),
+        "floor": { "p50_us": floor.p50_us, "p99_us": floor.p99_us },
+        "rows": rows.iter().map(|(w, s, figures)| json!({
+            "workload": w.name(),
+            "shape": s.name(),
+            "figures": figures.iter().map(|(name, f)| json!({ "target": name, "figure": f.as_ref().map(Figure::to_json) })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::create_dir_all("target")?;
+    std::fs::write("target/bench.json", serde_json::to_string_pretty(&json)?)?;
+    drop(targets);
+    Ok(())
+}
+
+fn describe(figure: &Option<Figure>) -> String {
+    match figure {
+        Some(f) => format!("{:>9.0} ops/s  p50 {:>7.1} µs  p99 {:>7.1} µs", f.ops_per_s, f.p50_us, f.p99_us),
+        None => "not supported".to_owned(),
+    }
+}
+
+fn ratio(ours: &Option<Figure>, theirs: &Option<Figure>) -> String {
+    match (ours, theirs) {
+        (Some(a), Some(b)) if b.ops_per_s > 0.0 => format!("{:.2}", a.ops_per_s / b.ops_per_s),
+        _ => "–".to_owned(),
+    }
+}
+
+fn cell(figure: &Option<Figure>) -> String {
+    match figure {
+        Some(f) => format!("{:.0} ({:.0}/{:.0})", f.ops_per_s, f.p50_us, f.p99_us),
+        None => "not supported".to_owned(),
+    }
+}
+
+fn print_markdown(rows: &[Row], floor: &Figure) {
+    println!("Machine: {}", setup::machine());
+    println!(
+        "Unix-socket ping-pong floor: p50 {:.1} µs, p99 {:.1} µs. Cells: ops/s, median of {RUNS} runs \
+         (p50/p99 latency in µs).\n",
+        floor.p50_us, floor.p99_us
+    );
+    println!(
+        "| workload | threads/sessions | SoftHSM direct | p11-kit remoting | p11kms | p11kms/direct | p11kms/p11-kit |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (workload, shape, figures) in rows {
+        let get = |name: &str| figures.iter().find(|(n, _)| *n == name).and_then(|(_, f)| f.clone());
+        let (direct, kit, ours) = (get("direct"), get("p11-kit"), get("p11kms"));
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            workload.name(),
+            shape.name(),
+            cell(&direct),
+            cell(&kit),
+            cell(&ours),
+            ratio(&ours, &direct),
+            ratio(&ours, &kit)
+        );
+    }
+}
+
+/// Request/response over a Unix socket pair between two threads: 16 bytes
+/// each way, as a remoting layer's smallest exchange.
+fn ping_pong(run_time: Duration) -> Figure {
+    let Ok((mut a, mut b)) = UnixStream::pair() else {
+        return Figure::default();
+    };
+    let echo = std::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        while b.read_exact(&mut buf).is_ok() {
+            if b.write_all(&buf).is_err() {
+                break;
+            }
+        }
+    });
+    let mut samples = Vec::new();
+    let mut buf = [0u8; 16];
+    let start = Instant::now();
+    while start.elapsed() < run_time * RUNS as u32 {
+        let t = Instant::now();
+        if a.write_all(&buf).is_err() || a.read_exact(&mut buf).is_err() {
+            break;
+        }
+        samples.push(t.elapsed());
+    }
+    drop(a);
+    let _ = echo.join();
+    Figure::from_samples(&samples, start.elapsed())
+}

@@ -1,0 +1,181 @@
+//! The workloads and how one is measured on one target: a number of
+//! threads, each with its own sessions, run the operation in a loop for a
+//! fixed time; ops/s per run, the median over runs, and latency
+//! percentiles over all operations.
+
+use std::time::{Duration, Instant};
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::object::{Attribute, ObjectClass};
+use cryptoki::session::Session;
+use serde_json::{Value, json};
+
+use crate::setup::{Keys, Target};
+
+/// One operation under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// `C_SignInit` + `C_Sign`, ECDSA P-256 over a 32-byte digest.
+    EcdsaSign,
+    /// `C_SignInit` + `C_Sign`, RSA-2048 PKCS#1 v1.5 with SHA-256.
+    RsaSign,
+    /// `C_EncryptInit` + `C_Encrypt`, AES-256-GCM of 64 bytes.
+    AesGcm64,
+    /// The same of 4 KiB.
+    AesGcm4k,
+    /// `C_GenerateRandom` of 32 bytes.
+    Random32,
+    /// A whole find of the EC private key by label.
+    FindByLabel,
+}
+
+impl Workload {
+    /// In table order.
+    pub fn all() -> [Self; 6] {
+        [Self::EcdsaSign, Self::RsaSign, Self::AesGcm64, Self::AesGcm4k, Self::Random32, Self::FindByLabel]
+    }
+
+    /// Its name in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::EcdsaSign => "ECDSA P-256 sign",
+            Self::RsaSign => "RSA-2048 PKCS#1 sign",
+            Self::AesGcm64 => "AES-256-GCM encrypt 64 B",
+            Self::AesGcm4k => "AES-256-GCM encrypt 4 KiB",
+            Self::Random32 => "GenerateRandom 32 B",
+            Self::FindByLabel => "find by label",
+        }
+    }
+
+    /// Runs it once.
+    fn run(self, session: &Session, keys: &Keys, n: u64) -> cryptoki::error::Result<()> {
+        match self {
+            Self::EcdsaSign => session.sign(&Mechanism::Ecdsa, keys.ec, &[0x42; 32]).map(drop),
+            Self::RsaSign => session.sign(&Mechanism::Sha256RsaPkcs, keys.rsa, b"benchmark message").map(drop),
+            Self::AesGcm64 | Self::AesGcm4k => {
+                let mut iv = [0u8; 12];
+                iv[..8].copy_from_slice(&n.to_be_bytes());
+                let params = GcmParams::new(&mut iv, b"", 128.into())?;
+                let data = if self == Self::AesGcm64 { &[7u8; 64][..] } else { &[7u8; 4096][..] };
+                session.encrypt(&Mechanism::AesGcm(params), keys.aes, data).map(drop)
+            }
+            Self::Random32 => session.generate_random_vec(32).map(drop),
+            Self::FindByLabel => session
+                .find_objects(&[Attribute::Label(b"bench-ec".to_vec()), Attribute::Class(ObjectClass::PRIVATE_KEY)])
+                .map(drop),
+        }
+    }
+}
+
+/// Threads and sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One thread, one session.
+    One,
+    /// Two threads, a session each.
+    Two,
+    /// Two threads, four sessions each, used in turn.
+    EightSessions,
+}
+
+impl Shape {
+    /// In table order.
+    pub fn all() -> [Self; 3] {
+        [Self::One, Self::Two, Self::EightSessions]
+    }
+
+    /// Its name in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::One => "1 thread",
+            Self::Two => "2 threads",
+            Self::EightSessions => "8 sessions / 2 threads",
+        }
+    }
+
+    fn threads_and_sessions(self) -> (usize, usize) {
+        match self {
+            Self::One => (1, 1),
+            Self::Two => (2, 1),
+            Self::EightSessions => (2, 4),
+        }
+    }
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, Default)]
+pub struct Figure {
+    /// Operations per second, median of the runs.
+    pub ops_per_s: f64,
+    /// Median latency.
+    pub p50_us: f64,
+    /// 99th percentile latency.
+    pub p99_us: f64,
+}
+
+impl Figure {
+    /// From latencies measured over `elapsed` by one thread.
+    pub fn from_samples(samples: &[Duration], elapsed: Duration) -> Self {
+        let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
+        us.sort_by(f64::total_cmp);
+        let at = |q: f64| us.get(((us.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+        Self { ops_per_s: samples.len() as f64 / elapsed.as_secs_f64().max(1e-9), p50_us: at(0.5), p99_us: at(0.99) }
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> Value {
+        json!({ "ops_per_s": self.ops_per_s, "p50_us": self.p50_us, "p99_us": self.p99_us })
+    }
+}
+
+/// Measures `workload` in `shape` on `target`; `None` when the target
+/// cannot do it (its first operation fails).
+pub fn measure(target: &Target, workload: Workload, shape: Shape, runs: usize, run_time: Duration) -> Option<Figure> {
+    let (threads, sessions) = shape.threads_and_sessions();
+    // Sessions are not shared between threads: each thread gets the module,
+    // the slot and the key handles, and opens its own.
+    let (ctx, slot, keys) = (&target.ctx, target.slot, target.keys);
+    {
+        let probe = target.ctx.open_ro_session(target.slot).ok()?;
+        workload.run(&probe, &target.keys, u64::MAX).ok()?;
+    }
+    let mut rates = Vec::new();
+    let mut latencies = Vec::new();
+    for run in 0..runs {
+        let results: Vec<(usize, Vec<Duration>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        let opened: Vec<Session> =
+                            (0..sessions).filter_map(|_| ctx.open_ro_session(slot).ok()).collect();
+                        let mut samples = Vec::new();
+                        if opened.is_empty() {
+                            return (0, samples);
+                        }
+                        let start = Instant::now();
+                        let mut n = 0u64;
+                        while start.elapsed() < run_time {
+                            let session = &opened[n as usize % opened.len()];
+                            let nonce = ((run as u64) << 40) | ((t as u64) << 32) | n;
+                            let began = Instant::now();
+                            if workload.run(session, &keys, nonce).is_err() {
+                                break;
+                            }
+                            samples.push(began.elapsed());
+                            n += 1;
+                        }
+                        (samples.len(), samples)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let ops: usize = results.iter().map(|(n, _)| n).sum();
+        rates.push(ops as f64 / run_time.as_secs_f64());
+        latencies.extend(results.into_iter().flat_map(|(_, s)| s));
+    }
+    rates.sort_by(f64::total_cmp);
+    let latency = Figure::from_samples(&latencies, Duration::from_secs(1));
+    Some(Figure { ops_per_s: rates.get(rates.len() / 2).copied().unwrap_or(0.0), ..latency })
+}

@@ -10,6 +10,7 @@
 //! Markdown table on stdout and JSON in `target/bench.json`. See
 //! docs/performance.md for the method.
 
+mod keygen;
 mod setup;
 mod workloads;
 
@@ -51,7 +52,10 @@ fn main() -> Result<()> {
             rows.push((workload, shape, figures));
         }
     }
+    let keys_dir = tempfile::Builder::new().prefix("p11kms-bench-keys-").tempdir()?;
+    let creation = keygen::measure(&setup::binaries()?, keys_dir.path())?;
     print_markdown(&rows, &floor);
+    print_key_creation(&creation);
     let json = json!({
         "machine": setup::machine(),
         "floor": { "p50_us": floor.p50_us, "p99_us": floor.p99_us },
@@ -60,6 +64,7 @@ fn main() -> Result<()> {
             "shape": s.name(),
             "figures": figures.iter().map(|(name, f)| json!({ "target": name, "figure": f.as_ref().map(Figure::to_json) })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "key_creation_ms": creation.iter().map(|k| json!({ "spec": k.spec, "mirrors_0_1_2": k.median_ms })).collect::<Vec<_>>(),
     });
     std::fs::create_dir_all("target")?;
     std::fs::write("target/bench.json", serde_json::to_string_pretty(&json)?)?;
@@ -112,6 +117,17 @@ fn print_markdown(rows: &[Row], floor: &Figure) {
             ratio(&ours, &direct),
             ratio(&ours, &kit)
         );
+    }
+}
+
+fn print_key_creation(creation: &[keygen::KeyCreation]) {
+    println!("\nKey creation through the admin API (`p11kms key create`, CLI start-up included), median ms:\n");
+    println!("| key spec | no mirror | 1 mirror | 2 mirrors | 2 mirrors / none |");
+    println!("|---|---|---|---|---|");
+    for k in creation {
+        let [none, one, two] = k.median_ms;
+        let ratio = if none > 0.0 { format!("{:.2}", two / none) } else { "–".to_owned() };
+        println!("| {} | {none:.1} | {one:.1} | {two:.1} | {ratio} |", k.spec);
     }
 }
 

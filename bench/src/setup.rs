@@ -131,7 +131,7 @@ impl Drop for Targets {
 }
 
 /// The directory of the built binaries: the benchmark's own.
-fn binaries() -> Result<PathBuf> {
+pub fn binaries() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().ok_or("no directory of the benchmark binary")?.to_owned();
     for needed in ["p11kmsd", "p11kms", "libp11kms.so"] {
@@ -142,7 +142,8 @@ fn binaries() -> Result<PathBuf> {
     Ok(dir)
 }
 
-fn wait_for(path: &Path) -> Result<()> {
+/// Waits for a socket file to appear.
+pub fn wait_for(path: &Path) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !path.exists() {
         if Instant::now() > deadline {

@@ -30,6 +30,9 @@ use super::member::Member;
 use super::objects::{ObjectRole, PublicKey, VersionName};
 use super::templates;
 
+/// A version's secret or private key wrapped under the cluster key, by role.
+type Wrapped = Vec<(ObjectRole, Zeroizing<Vec<u8>>)>;
+
 /// A cluster of member tokens.
 #[derive(Debug)]
 pub struct Cluster {
@@ -210,14 +213,33 @@ impl Cluster {
     }
 
     /// Copies a version that exists on the primary to every healthy
-    /// mirror. A mirror that fails at the device level is left out (it is
-    /// marked unhealthy, and healing copies the version once it answers
-    /// again); any other failure destroys the version everywhere and is
-    /// returned. At least the primary holds the version on success.
+    /// mirror, all mirrors at once: the key is wrapped once on the primary
+    /// and unwrapped on each mirror in a thread of its own. A mirror that
+    /// fails at the device level is left out (it is marked unhealthy, and
+    /// healing copies the version once it answers again); any other failure
+    /// destroys the version everywhere and is returned. At least the
+    /// primary holds the version on success.
     pub fn replicate_to_mirrors(&self, v: &VersionName, public: Option<&PublicKey>) -> Result<(), HsmError> {
-        let primary = self.primary();
-        for mirror in self.mirrors().filter(|m| m.is_healthy()) {
-            match Self::replicate(primary, mirror, v, public) {
+        let mirrors: Vec<&Arc<Member>> = self.mirrors().filter(|m| m.is_healthy()).collect();
+        if mirrors.is_empty() {
+            return Ok(());
+        }
+        let blobs = Self::wrap_version(self.primary(), v)?;
+        let results: Vec<(&Arc<Member>, Result<(), HsmError>)> = std::thread::scope(|scope| {
+            let running: Vec<_> =
+                mirrors.iter().map(|m| (*m, scope.spawn(|| Self::install(m, v, &blobs, public)))).collect();
+            running
+                .into_iter()
+                .map(|(m, thread)| {
+                    let result =
+                        thread.join().unwrap_or_else(|_| Err(HsmError::Unexpected("replication panicked".into())));
+                    (m, result)
+                })
+                .collect()
+        });
+        let mut failed = None;
+        for (mirror, result) in results {
+            match result {
                 Ok(()) => {}
                 Err(error) if error.is_member_failure() => {
                     mirror.mark_unhealthy();
@@ -225,27 +247,54 @@ impl Cluster {
                 }
                 Err(error) => {
                     tracing::error!(cluster = %self.name, member = mirror.label(), %error, "replication failed; rolling back");
-                    self.destroy_version(v);
-                    return Err(error);
+                    failed.get_or_insert(error);
                 }
             }
         }
-        Ok(())
+        match failed {
+            Some(error) => {
+                self.destroy_version(v);
+                Err(error)
+            }
+            None => Ok(()),
+        }
     }
 
     /// Copies a version from `from` to `to`, wrapped under the cluster key.
     pub fn replicate(from: &Member, to: &Member, v: &VersionName, public: Option<&PublicKey>) -> Result<(), HsmError> {
+        let blobs = Self::wrap_version(from, v)?;
+        Self::install(to, v, &blobs, public)
+    }
+
+    /// The secret or private key of a version, wrapped on `from` under the
+    /// cluster key (AES key wrap with padding), by role.
+    fn wrap_version(from: &Member, v: &VersionName) -> Result<Wrapped, HsmError> {
+        let wrapping = from.cluster_key()?;
+        let mut blobs = Vec::new();
+        for role in v.roles().iter().filter(|r| **r != ObjectRole::Public) {
+            let key = from.find(&v.id, *role)?;
+            let blob = from.with_session(|s| {
+                s.wrap_key(&Mechanism::AesKeyWrapPad, wrapping, key)
+                    .context(|| format!("wrapping {} on '{}'", v.label, from.label()))
+            })?;
+            blobs.push((*role, Zeroizing::new(blob)));
+        }
+        Ok(blobs)
+    }
+
+    /// Unwraps a version's blobs on `to` and creates its public half.
+    fn install(to: &Member, v: &VersionName, blobs: &Wrapped, public: Option<&PublicKey>) -> Result<(), HsmError> {
         for role in v.roles() {
             let handle = match role {
                 ObjectRole::Secret | ObjectRole::Private => {
-                    let (wrapping, key) = (from.cluster_key()?, from.find(&v.id, *role)?);
-                    let blob = Zeroizing::new(from.with_session(|s| {
-                        s.wrap_key(&Mechanism::AesKeyWrapPad, wrapping, key)
-                            .context(|| format!("wrapping {} on '{}'", v.label, from.label()))
-                    })?);
+                    let blob = blobs
+                        .iter()
+                        .find(|(r, _)| r == role)
+                        .map(|(_, b)| b)
+                        .ok_or_else(|| HsmError::Unexpected(format!("{} was not wrapped", v.label)))?;
                     let unwrapping = to.cluster_key()?;
                     to.with_session(|s| {
-                        s.unwrap_key(&Mechanism::AesKeyWrapPad, unwrapping, &blob, &templates::unwrapped(v, *role))
+                        s.unwrap_key(&Mechanism::AesKeyWrapPad, unwrapping, blob, &templates::unwrapped(v, *role))
                             .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))
                     })?
                 }

@@ -213,11 +213,19 @@ pub struct HsmConfig {
     /// Spread operations with key versions over all healthy members in
     /// turn (true) or keep them on the primary while it is healthy (false).
     pub spread_operations: bool,
+    /// Seconds between full comparisons of every member with the store
+    /// (healing); members out of service are probed on every scheduler
+    /// pass regardless.
+    pub resync_interval_seconds: u64,
 }
 
 impl Default for HsmConfig {
     fn default() -> Self {
-        Self { softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE), spread_operations: true }
+        Self {
+            softhsm_module: PathBuf::from(DEFAULT_SOFTHSM_MODULE),
+            spread_operations: true,
+            resync_interval_seconds: 300,
+        }
     }
 }
 

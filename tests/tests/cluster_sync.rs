@@ -93,7 +93,8 @@ fn missing_on(report: &Value, index: u64) -> usize {
 fn members_that_lose_keys_are_reported_served_around_and_healed() {
     let config = tempfile::tempdir().expect("config dir");
     let config_file = config.path().join("p11kmsd.toml");
-    std::fs::write(&config_file, "[keys]\nscheduler_interval_seconds = 1\n").expect("config");
+    std::fs::write(&config_file, "[keys]\nscheduler_interval_seconds = 1\n[hsm]\nresync_interval_seconds = 1\n")
+        .expect("config");
     let daemon = Daemon::start_with(&["--config", config_file.to_str().expect("path")]);
     let pin = daemon.create_app("steady", "hsm1");
     let ctx = load_module(&daemon);

@@ -11,6 +11,7 @@
 //! docs/performance.md for the method.
 
 mod keygen;
+mod memory;
 mod setup;
 mod workloads;
 
@@ -34,7 +35,12 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 type Row = (Workload, workloads::Shape, Vec<(&'static str, Option<Figure>)>);
 
 fn main() -> Result<()> {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--memory") {
+        let keys = args.get(position + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        return memory_only(keys);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let run_time = if quick { RUN_TIME / 4 } else { RUN_TIME };
     let targets = setup::Targets::prepare()?;
     let floor = ping_pong(run_time);
@@ -69,6 +75,22 @@ fn main() -> Result<()> {
     std::fs::create_dir_all("target")?;
     std::fs::write("target/bench.json", serde_json::to_string_pretty(&json)?)?;
     drop(targets);
+    Ok(())
+}
+
+/// `--memory [N]`: the daemon's RSS before and after N keys (default
+/// 10,000) on a cluster of a primary and two mirrors, and what the module
+/// adds to a client.
+fn memory_only(keys: usize) -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("p11kms-bench-memory-").tempdir()?;
+    let m = memory::daemon_with_keys(&setup::binaries()?, dir.path(), keys, 2)?;
+    println!("Machine: {}\n", setup::machine());
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!("| daemon RSS, no key (primary + 2 mirrors) | {:.1} MiB |", m.daemon_before_kib as f64 / 1024.0);
+    println!("| daemon RSS, {keys} keys | {:.1} MiB |", m.daemon_after_kib as f64 / 1024.0);
+    println!("| time to make them through PKCS#11 | {:.0} s |", m.seconds);
+    println!("| module in a client (loaded, initialized, logged in) | {:.1} MiB |", m.module_kib as f64 / 1024.0);
     Ok(())
 }
 

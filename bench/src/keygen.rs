@@ -5,10 +5,11 @@
 //! ratio to "no mirror" is what the figures are for.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Result;
+use crate::setup::Daemon;
 
 /// Keys created per figure; the median is reported.
 const KEYS: usize = 15;
@@ -22,45 +23,20 @@ pub struct KeyCreation {
     pub median_ms: [f64; 3],
 }
 
-struct Daemon {
-    child: Child,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: kill with a valid pid and signal has no memory effects.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
 /// Measures key creation with 0, 1 and 2 mirrors.
 pub fn measure(bin: &Path, dir: &Path) -> Result<Vec<KeyCreation>> {
     let specs = ["AES_256", "EC_P256"];
     let mut medians = [[0.0; 3]; 2];
     for mirrors in 0..3u32 {
         let state = dir.join(format!("keygen-{mirrors}"));
-        let config = dir.join(format!("keygen-{mirrors}.toml"));
-        std::fs::write(&config, format!("[bootstrap]\nmirrors = {mirrors}\n[images]\ndaily = false\n"))?;
-        let _daemon = Daemon {
-            child: Command::new(bin.join("p11kmsd"))
-                .arg("--state-dir")
-                .arg(&state)
-                .arg("--config")
-                .arg(&config)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?,
-        };
-        crate::setup::wait_for(&state.join("admin.sock"))?;
+        let daemon = Daemon::start(bin, &state, Some(mirrors))?;
         for (s, spec) in specs.iter().enumerate() {
             let mut times = Vec::with_capacity(KEYS);
             for _ in 0..KEYS {
                 let start = Instant::now();
                 let out = Command::new(bin.join("p11kms"))
                     .args(["key", "create", "--instance", "hsm1", "--key-spec", spec])
-                    .env("P11KMS_ADMIN_SOCKET", state.join("admin.sock"))
+                    .env("P11KMS_ADMIN_SOCKET", daemon.admin_socket())
                     .stdout(Stdio::null())
                     .output()?;
                 if !out.status.success() {

@@ -2,7 +2,6 @@
 //! module adds to a client process.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -12,22 +11,13 @@ use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 
 use crate::Result;
+use crate::setup::Daemon;
 
 /// Resident set size of a process, in KiB, from `/proc/<pid>/status`.
 pub fn rss_kib(pid: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: kill with a valid pid and signal has no memory effects.
-        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
 }
 
 /// What [`daemon_with_keys`] measured.
@@ -49,29 +39,11 @@ pub struct Memory {
 /// which must not have loaded the module yet; and what the module adds to
 /// this process.
 pub fn daemon_with_keys(bin: &Path, dir: &Path, keys: usize, mirrors: u32) -> Result<Memory> {
-    let state = dir.join("memory-state");
-    let config = dir.join("memory.toml");
-    std::fs::write(&config, format!("[bootstrap]\nmirrors = {mirrors}\n[images]\ndaily = false\n"))?;
-    let daemon = Daemon(
-        Command::new(bin.join("p11kmsd"))
-            .arg("--state-dir")
-            .arg(&state)
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    crate::setup::wait_for(&state.join("admin.sock"))?;
-    let pid = daemon.0.id().to_string();
-    let app = Command::new(bin.join("p11kms"))
-        .args(["--json", "--query", "Pin", "app", "create", "mem", "--instance", "hsm1"])
-        .env("P11KMS_ADMIN_SOCKET", state.join("admin.sock"))
-        .output()?;
-    let pin = String::from_utf8(app.stdout)?.trim().to_owned();
+    let daemon = Daemon::start(bin, &dir.join("memory-state"), Some(mirrors))?;
+    let pid = daemon.pid().to_string();
+    let pin = daemon.create_app(bin, "mem")?;
     // SAFETY: single-threaded here; the module reads it at C_Initialize.
-    unsafe { std::env::set_var("P11KMS_SOCKET", state.join("data.sock")) };
+    unsafe { std::env::set_var("P11KMS_SOCKET", daemon.state.join("data.sock")) };
     let own_before = rss_kib("self").unwrap_or(0);
     let ctx = Pkcs11::new(bin.join("libp11kms.so"))?;
     ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))?;

@@ -55,6 +55,7 @@ pub struct Target {
 pub struct Targets {
     targets: Vec<Target>,
     children: Vec<Child>,
+    _daemon: Daemon,
     _dir: TempDir,
 }
 
@@ -83,51 +84,92 @@ impl Targets {
                 .stderr(Stdio::null())
                 .spawn()?,
         );
-        let state = dir.path().join("p11kms-state");
         let bin = binaries()?;
-        children.push(
-            Command::new(bin.join("p11kmsd"))
-                .arg("--state-dir")
-                .arg(&state)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?,
-        );
+        let daemon = Daemon::start(&bin, &dir.path().join("p11kms-state"), None)?;
         wait_for(&kit_socket)?;
-        wait_for(&state.join("admin.sock"))?;
-        let app = Command::new(bin.join("p11kms"))
-            .args(["--json", "--query", "Pin", "app", "create", "bench", "--instance", "hsm1"])
-            .env("P11KMS_ADMIN_SOCKET", state.join("admin.sock"))
-            .output()?;
-        if !app.status.success() {
-            return Err(format!("p11kms app create: {}", String::from_utf8_lossy(&app.stderr)).into());
-        }
-        let app_pin = String::from_utf8(app.stdout)?.trim().to_owned();
+        let app_pin = daemon.create_app(&bin, "bench")?;
 
         // SAFETY: single-threaded here; the modules read these at C_Initialize.
         unsafe {
             std::env::set_var("SOFTHSM2_CONF", &direct_conf);
             std::env::set_var("P11_KIT_SERVER_ADDRESS", format!("unix:path={}", kit_socket.display()));
-            std::env::set_var("P11KMS_SOCKET", state.join("data.sock"));
+            std::env::set_var("P11KMS_SOCKET", daemon.state.join("data.sock"));
         }
         let targets = vec![
             target("direct", Path::new(SOFTHSM), "direct", SOFTHSM_PIN)?,
             target("p11-kit", Path::new(P11_KIT_CLIENT), "kit", SOFTHSM_PIN)?,
             target("p11kms", &bin.join("libp11kms.so"), "hsm1", &app_pin)?,
         ];
-        Ok(Self { targets, children, _dir: dir })
+        Ok(Self { targets, children, _daemon: daemon, _dir: dir })
     }
 }
 
 impl Drop for Targets {
     fn drop(&mut self) {
-        for child in &mut self.children {
-            // SAFETY: kill with a valid pid and signal has no memory effects.
-            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-            let _ = child.wait();
-        }
+        self.children.iter_mut().for_each(stop);
     }
+}
+
+/// A `p11kmsd` on a state directory of its own, stopped when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+    /// Its state directory, where its sockets are.
+    pub state: PathBuf,
+}
+
+impl Daemon {
+    /// Starts a daemon on `state`, with a cluster of `mirrors + 1` tokens
+    /// and no daily images when `mirrors` is given (the embedded default
+    /// otherwise), and waits for its admin socket.
+    pub fn start(bin: &Path, state: &Path, mirrors: Option<u32>) -> Result<Self> {
+        let mut command = Command::new(bin.join("p11kmsd"));
+        command.arg("--state-dir").arg(state);
+        if let Some(mirrors) = mirrors {
+            let config = state.with_extension("toml");
+            std::fs::write(&config, format!("[bootstrap]\nmirrors = {mirrors}\n[images]\ndaily = false\n"))?;
+            command.arg("--config").arg(config);
+        }
+        let child = command.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        let daemon = Self { child, state: state.to_owned() };
+        wait_for(&daemon.admin_socket())?;
+        Ok(daemon)
+    }
+
+    /// Its admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.state.join("admin.sock")
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Creates an app on `hsm1` through the CLI; returns its PIN.
+    pub fn create_app(&self, bin: &Path, name: &str) -> Result<String> {
+        let app = Command::new(bin.join("p11kms"))
+            .args(["--json", "--query", "Pin", "app", "create", name, "--instance", "hsm1"])
+            .env("P11KMS_ADMIN_SOCKET", self.admin_socket())
+            .output()?;
+        if !app.status.success() {
+            return Err(format!("p11kms app create: {}", String::from_utf8_lossy(&app.stderr)).into());
+        }
+        Ok(String::from_utf8(app.stdout)?.trim().to_owned())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// Asks a child to stop (SIGTERM, so it shuts down cleanly) and reaps it.
+fn stop(child: &mut Child) {
+    // SAFETY: kill with a valid pid and signal has no memory effects.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = child.wait();
 }
 
 /// The directory of the built binaries: the benchmark's own.

@@ -1,11 +1,12 @@
 //! Work the daemon does on its own: a pass every
 //! `keys.scheduler_interval_seconds` on the blocking pool, until shutdown:
 //! the scheduler (rotations, deletion windows, expiries), then cluster
-//! healing (members that answer again, versions members lack), then the
+//! healing (members that answer again, versions members lack; a full
+//! comparison every `hsm.resync_interval_seconds`), then the
 //! daily mirror images.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
@@ -17,15 +18,21 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
     let period = Duration::from_secs(service.config.keys.scheduler_interval_seconds);
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let resync = Duration::from_secs(service.config.hsm.resync_interval_seconds);
+    let mut last_full: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             _ = stop.recv() => return,
         }
+        let full = last_full.is_none_or(|t| t.elapsed() >= resync);
+        if full {
+            last_full = Some(Instant::now());
+        }
         let worker = service.clone();
         let pass = move || {
             scheduler::run_due(&worker);
-            cluster_sync::heal_all(&worker);
+            cluster_sync::heal_all(&worker, full);
             images::take_due(&worker);
         };
         if let Err(error) = tokio::task::spawn_blocking(pass).await {

@@ -265,23 +265,11 @@ pub fn record_roles(service: &Service, name: &str) -> Result<(), KmsError> {
     Ok(())
 }
 
-/// When the last full comparison of every cluster ran.
-static LAST_FULL_PASS: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
-
 /// Heals the clusters; run by the daemon on each scheduler pass. A full
-/// comparison reads every member's objects, so it runs every
-/// `hsm.resync_interval_seconds`, or at once for a cluster with a member
-/// out of service.
-pub fn heal_all(service: &Service) {
-    let full = {
-        let Ok(mut last) = LAST_FULL_PASS.lock() else { return };
-        let interval = std::time::Duration::from_secs(service.config.hsm.resync_interval_seconds);
-        let due = last.is_none_or(|t| t.elapsed() >= interval);
-        if due {
-            *last = Some(std::time::Instant::now());
-        }
-        due
-    };
+/// comparison reads every member's objects, so the caller asks for one
+/// (`full`) every `hsm.resync_interval_seconds`; a cluster with a member
+/// out of service is healed on every pass.
+pub fn heal_all(service: &Service, full: bool) {
     for name in service.cluster_names() {
         let degraded = service.cluster(&name).is_ok_and(|l| l.cluster.members().iter().any(|m| !m.is_healthy()));
         if !(full || degraded) {

@@ -24,7 +24,8 @@ use serde_json::json;
 
 use workloads::{Figure, Workload};
 
-/// Measured runs per figure; the median is reported.
+/// Measured runs per figure by default (`--runs N` for more); the median
+/// is reported.
 const RUNS: usize = 5;
 /// Length of one run.
 const RUN_TIME: Duration = Duration::from_millis(400);
@@ -36,11 +37,22 @@ type Row = (Workload, workloads::Shape, Vec<(&'static str, Option<Figure>)>);
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == memory::SOFTHSM_ALONE_FLAG) {
+        let keys = args.get(position + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        return memory::softhsm_alone_child(keys);
+    }
     if let Some(position) = args.iter().position(|a| a == "--memory") {
         let keys = args.get(position + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
         return memory_only(keys);
     }
     let quick = args.iter().any(|a| a == "--quick");
+    // `--only TEXT`: just the workloads whose name contains TEXT (and no
+    // key-creation run), for profiling one of them.
+    let runs = args.iter().position(|a| a == "--runs").and_then(|p| args.get(p + 1)).and_then(|n| n.parse().ok());
+    let runs: usize = runs.unwrap_or(RUNS).max(1);
+    // `--target NAME`: measure only `direct`, `p11-kit` or `p11kms`.
+    let target_filter = args.iter().position(|a| a == "--target").and_then(|p| args.get(p + 1)).cloned();
+    let only = args.iter().position(|a| a == "--only").and_then(|p| args.get(p + 1)).cloned();
     let run_time = if quick { RUN_TIME / 4 } else { RUN_TIME };
     let targets = setup::Targets::prepare()?;
     let floor = ping_pong(run_time);
@@ -48,10 +60,15 @@ fn main() -> Result<()> {
 
     let mut rows: Vec<Row> = Vec::new();
     for workload in Workload::all() {
+        if only.as_ref().is_some_and(|text| !workload.name().contains(text.as_str())) {
+            continue;
+        }
         for shape in workloads::Shape::all() {
+            let mut all = targets.all();
+            all.retain(|t| target_filter.as_ref().is_none_or(|name| name == t.name));
+            let measured = workloads::measure(&all, workload, shape, runs, run_time);
             let mut figures = Vec::new();
-            for target in targets.all() {
-                let figure = workloads::measure(target, workload, shape, RUNS, run_time);
+            for (target, figure) in all.iter().zip(measured) {
                 eprintln!("{:<28} {:<24} {:<8} {}", workload.name(), shape.name(), target.name, describe(&figure));
                 figures.push((target.name, figure));
             }
@@ -59,8 +76,9 @@ fn main() -> Result<()> {
         }
     }
     let keys_dir = tempfile::Builder::new().prefix("p11kms-bench-keys-").tempdir()?;
-    let creation = keygen::measure(&setup::binaries()?, keys_dir.path())?;
-    print_markdown(&rows, &floor);
+    let creation =
+        if only.is_some() { Vec::new() } else { keygen::measure(&setup::binaries()?, keys_dir.path())? };
+    print_markdown(&rows, &floor, runs);
     print_key_creation(&creation);
     let json = json!({
         "machine": setup::machine(),
@@ -79,18 +97,40 @@ fn main() -> Result<()> {
 }
 
 /// `--memory [N]`: the daemon's RSS before and after N keys (default
-/// 10,000) on a cluster of a primary and two mirrors, and what the module
-/// adds to a client.
+/// 10,000) on a cluster of a primary and two mirrors and on a primary
+/// alone, SoftHSM's own growth with N keys, and what the module adds to a
+/// client.
 fn memory_only(keys: usize) -> Result<()> {
+    let bin = setup::binaries()?;
     let dir = tempfile::Builder::new().prefix("p11kms-bench-memory-").tempdir()?;
-    let m = memory::daemon_with_keys(&setup::binaries()?, dir.path(), keys, 2)?;
-    println!("Machine: {}\n", setup::machine());
-    println!("| measure | value |");
-    println!("|---|---|");
-    println!("| daemon RSS, no key (primary + 2 mirrors) | {:.1} MiB |", m.daemon_before_kib as f64 / 1024.0);
-    println!("| daemon RSS, {keys} keys | {:.1} MiB |", m.daemon_after_kib as f64 / 1024.0);
-    println!("| time to make them through PKCS#11 | {:.0} s |", m.seconds);
-    println!("| module in a client (loaded, initialized, logged in) | {:.1} MiB |", m.module_kib as f64 / 1024.0);
+    let mirrored = memory::daemon_with_keys(&bin, &dir.path().join("two-mirrors"), keys, 2)?;
+    let single = memory::daemon_with_keys(&bin, &dir.path().join("no-mirror"), keys, 0)?;
+    let softhsm_kib = memory::softhsm_alone(keys)?;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let grown = |m: &memory::Memory| m.daemon_after_kib.saturating_sub(m.daemon_before_kib);
+    // What is left of the daemon's growth once SoftHSM's share (one key
+    // object per token) is taken away: p11kms's own registry, store and
+    // caches.
+    let own = |m: &memory::Memory, tokens: u64| grown(m).saturating_sub(tokens * softhsm_kib);
+    println!("Machine: {}
+", setup::machine());
+    println!("| measure | primary + 2 mirrors | primary only |");
+    println!("|---|---|---|");
+    println!(
+        "| daemon RSS, no key | {:.1} MiB | {:.1} MiB |",
+        mib(mirrored.daemon_before_kib),
+        mib(single.daemon_before_kib)
+    );
+    println!(
+        "| daemon RSS, {keys} keys | {:.1} MiB | {:.1} MiB |",
+        mib(mirrored.daemon_after_kib),
+        mib(single.daemon_after_kib)
+    );
+    println!("| SoftHSM's share ({keys} keys × tokens, measured alone) | {:.1} MiB | {:.1} MiB |", mib(3 * softhsm_kib), mib(softhsm_kib));
+    println!("| p11kms's own growth (the rest) | {:.1} MiB | {:.1} MiB |", mib(own(&mirrored, 3)), mib(own(&single, 1)));
+    println!("| time to make them through PKCS#11 | {:.0} s | {:.0} s |", mirrored.seconds, single.seconds);
+    println!("\nSoftHSM alone, {keys} AES-256 keys on one token: grows by {:.1} MiB ({:.1} KiB a key).", mib(softhsm_kib), softhsm_kib as f64 / keys.max(1) as f64);
+    println!("Module in a client (loaded, initialized, logged in): {:.1} MiB.", mib(mirrored.module_kib));
     Ok(())
 }
 
@@ -115,10 +155,10 @@ fn cell(figure: &Option<Figure>) -> String {
     }
 }
 
-fn print_markdown(rows: &[Row], floor: &Figure) {
+fn print_markdown(rows: &[Row], floor: &Figure, runs: usize) {
     println!("Machine: {}", setup::machine());
     println!(
-        "Unix-socket ping-pong floor: p50 {:.1} µs, p99 {:.1} µs. Cells: ops/s, median of {RUNS} runs \
+        "Unix-socket ping-pong floor: p50 {:.1} µs, p99 {:.1} µs. Cells: ops/s, median of {runs} runs \
          (p50/p99 latency in µs).\n",
         floor.p50_us, floor.p99_us
     );

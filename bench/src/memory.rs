@@ -1,7 +1,10 @@
-//! Memory: the daemon's resident set with many keys, and what loading the
-//! module adds to a client process.
+//! Memory: the daemon's resident set with many keys (with mirrors and
+//! without), SoftHSM's own growth with as many keys in a process of its own
+//! (to split the daemon's figure between SoftHSM and p11kms), and what
+//! loading the module adds to a client process.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -11,7 +14,10 @@ use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 
 use crate::Result;
-use crate::setup::Daemon;
+use crate::setup::{self, Daemon};
+
+/// The hidden flag that makes the benchmark binary run [`softhsm_alone_child`].
+pub const SOFTHSM_ALONE_FLAG: &str = "--softhsm-alone";
 
 /// Resident set size of a process, in KiB, from `/proc/<pid>/status`.
 pub fn rss_kib(pid: &str) -> Option<u64> {
@@ -34,11 +40,49 @@ pub struct Memory {
     pub module_kib: u64,
 }
 
+/// How much SoftHSM alone grows with `keys` AES-256 token keys, in KiB:
+/// measured in a child process (this binary with [`SOFTHSM_ALONE_FLAG`]),
+/// so that nothing else shares its heap.
+pub fn softhsm_alone(keys: usize) -> Result<u64> {
+    let output = Command::new(std::env::current_exe()?).arg(SOFTHSM_ALONE_FLAG).arg(keys.to_string()).output()?;
+    if !output.status.success() {
+        return Err(format!("SoftHSM memory run failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    Ok(text.trim().parse().map_err(|_| format!("SoftHSM memory run printed {text:?}"))?)
+}
+
+/// The child side of [`softhsm_alone`]: loads SoftHSM on a token of its
+/// own, makes `keys` keys with the template the module's memory run uses,
+/// and prints how much this process grew, in KiB.
+pub fn softhsm_alone_child(keys: usize) -> Result<()> {
+    let dir = tempfile::Builder::new().prefix("p11kms-bench-softhsm-").tempdir()?;
+    let conf = setup::softhsm_token(dir.path(), "alone")?;
+    // SAFETY: nothing else runs in this process yet; SoftHSM reads it at
+    // C_Initialize.
+    unsafe { std::env::set_var("SOFTHSM2_CONF", conf) };
+    let ctx = Pkcs11::new(setup::SOFTHSM)?;
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))?;
+    let slot = ctx.get_slots_with_token()?.into_iter().next().ok_or("no SoftHSM token")?;
+    let session = ctx.open_rw_session(slot)?;
+    session.login(UserType::User, Some(&AuthPin::from(setup::SOFTHSM_PIN.to_owned())))?;
+    let before = rss_kib("self").unwrap_or(0);
+    for _ in 0..keys {
+        session.generate_key(
+            &Mechanism::AesKeyGen,
+            &[Attribute::Token(true), Attribute::ValueLen(32.into()), Attribute::Encrypt(true)],
+        )?;
+    }
+    println!("{}", rss_kib("self").unwrap_or(0).saturating_sub(before));
+    Ok(())
+}
+
 /// Resident set of a daemon (cluster of `mirrors + 1` tokens) after
 /// `keys` AES-256 keys were made through the module in this process,
 /// which must not have loaded the module yet; and what the module adds to
 /// this process.
 pub fn daemon_with_keys(bin: &Path, dir: &Path, keys: usize, mirrors: u32) -> Result<Memory> {
+    std::fs::create_dir_all(dir)?;
     let daemon = Daemon::start(bin, &dir.join("memory-state"), Some(mirrors))?;
     let pid = daemon.pid().to_string();
     let pin = daemon.create_app(bin, "mem")?;

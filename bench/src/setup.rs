@@ -19,9 +19,9 @@ use tempfile::TempDir;
 
 use crate::Result;
 
-const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+pub(crate) const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const P11_KIT_CLIENT: &str = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so";
-const SOFTHSM_PIN: &str = "12345678";
+pub(crate) const SOFTHSM_PIN: &str = "12345678";
 const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 /// Keys of one target.
@@ -61,8 +61,8 @@ pub struct Targets {
 
 impl Targets {
     /// The targets in table order.
-    pub fn all(&self) -> impl Iterator<Item = &Target> {
-        self.targets.iter()
+    pub fn all(&self) -> Vec<&Target> {
+        self.targets.iter().collect()
     }
 
     /// Sets everything up. Environment variables are set here, before any
@@ -199,7 +199,7 @@ pub fn wait_for(path: &Path) -> Result<()> {
 
 /// A SoftHSM token directory and configuration with one token; returns
 /// the configuration's path.
-fn softhsm_token(dir: &Path, label: &str) -> Result<PathBuf> {
+pub(crate) fn softhsm_token(dir: &Path, label: &str) -> Result<PathBuf> {
     let tokens = dir.join(format!("{label}-tokens"));
     std::fs::create_dir_all(&tokens)?;
     let conf = dir.join(format!("{label}-softhsm2.conf"));

@@ -129,53 +129,75 @@ impl Figure {
     }
 }
 
-/// Measures `workload` in `shape` on `target`; `None` when the target
-/// cannot do it (its first operation fails).
-pub fn measure(target: &Target, workload: Workload, shape: Shape, runs: usize, run_time: Duration) -> Option<Figure> {
-    let (threads, sessions) = shape.threads_and_sessions();
-    // Sessions are not shared between threads: each thread gets the module,
-    // the slot and the key handles, and opens its own.
-    let (ctx, slot, keys) = (&target.ctx, target.slot, target.keys);
-    {
-        let probe = target.ctx.open_ro_session(target.slot).ok()?;
-        workload.run(&probe, &target.keys, u64::MAX).ok()?;
-    }
-    let mut rates = Vec::new();
-    let mut latencies = Vec::new();
+/// Measures `workload` in `shape` on every target, one run of each in
+/// turn (direct, p11-kit, p11kms, direct, ...), so that a change in the
+/// machine's load during the measurement touches every target alike and
+/// the ratios stay fair. A target that cannot do the workload (its first
+/// operation fails) gets `None`.
+pub fn measure(targets: &[&Target], workload: Workload, shape: Shape, runs: usize, run_time: Duration) -> Vec<Option<Figure>> {
+    let able: Vec<bool> = targets
+        .iter()
+        .map(|target| {
+            target.ctx.open_ro_session(target.slot).is_ok_and(|probe| workload.run(&probe, &target.keys, u64::MAX).is_ok())
+        })
+        .collect();
+    let mut rates = vec![Vec::new(); targets.len()];
+    let mut latencies = vec![Vec::new(); targets.len()];
     for run in 0..runs {
-        let results: Vec<(usize, Vec<Duration>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    scope.spawn(move || {
-                        let opened: Vec<Session> =
-                            (0..sessions).filter_map(|_| ctx.open_ro_session(slot).ok()).collect();
-                        let mut samples = Vec::new();
-                        if opened.is_empty() {
-                            return (0, samples);
-                        }
-                        let start = Instant::now();
-                        let mut n = 0u64;
-                        while start.elapsed() < run_time {
-                            let session = &opened[n as usize % opened.len()];
-                            let nonce = ((run as u64) << 40) | ((t as u64) << 32) | n;
-                            let began = Instant::now();
-                            if workload.run(session, &keys, nonce).is_err() {
-                                break;
-                            }
-                            samples.push(began.elapsed());
-                            n += 1;
-                        }
-                        (samples.len(), samples)
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        let ops: usize = results.iter().map(|(n, _)| n).sum();
-        rates.push(ops as f64 / run_time.as_secs_f64());
-        latencies.extend(results.into_iter().flat_map(|(_, s)| s));
+        for (index, target) in targets.iter().enumerate() {
+            if able[index] {
+                let (ops, samples) = one_run(target, workload, shape, run, run_time);
+                rates[index].push(ops as f64 / run_time.as_secs_f64());
+                latencies[index].extend(samples);
+            }
+        }
     }
-    rates.sort_by(f64::total_cmp);
-    let latency = Figure::from_samples(&latencies, Duration::from_secs(1));
-    Some(Figure { ops_per_s: rates.get(rates.len() / 2).copied().unwrap_or(0.0), ..latency })
+    (0..targets.len())
+        .map(|index| {
+            if !able[index] {
+                return None;
+            }
+            let rates = &mut rates[index];
+            rates.sort_by(f64::total_cmp);
+            let latency = Figure::from_samples(&latencies[index], Duration::from_secs(1));
+            Some(Figure { ops_per_s: rates.get(rates.len() / 2).copied().unwrap_or(0.0), ..latency })
+        })
+        .collect()
+}
+
+/// One run on one target: its threads, each with its own sessions (they
+/// are not shared between threads), do the operation in a loop for
+/// `run_time`. Returns the operations done and their latencies.
+fn one_run(target: &Target, workload: Workload, shape: Shape, run: usize, run_time: Duration) -> (usize, Vec<Duration>) {
+    let (threads, sessions) = shape.threads_and_sessions();
+    let (ctx, slot, keys) = (&target.ctx, target.slot, target.keys);
+    let results: Vec<Vec<Duration>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let opened: Vec<Session> = (0..sessions).filter_map(|_| ctx.open_ro_session(slot).ok()).collect();
+                    let mut samples = Vec::new();
+                    if opened.is_empty() {
+                        return samples;
+                    }
+                    let start = Instant::now();
+                    let mut n = 0u64;
+                    while start.elapsed() < run_time {
+                        let session = &opened[n as usize % opened.len()];
+                        let nonce = ((run as u64) << 40) | ((t as u64) << 32) | n;
+                        let began = Instant::now();
+                        if workload.run(session, &keys, nonce).is_err() {
+                            break;
+                        }
+                        samples.push(began.elapsed());
+                        n += 1;
+                    }
+                    samples
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let samples: Vec<Duration> = results.into_iter().flatten().collect();
+    (samples.len(), samples)
 }

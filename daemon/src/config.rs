@@ -171,6 +171,12 @@ pub struct SocketsConfig {
     pub max_connections: usize,
     /// Largest message body accepted, in bytes.
     pub max_body_bytes: u32,
+    /// How long a data connection's thread polls for the next request
+    /// after answering one before it sleeps, in microseconds (0: never
+    /// polls). Polling saves the client the cost of waking a sleeping
+    /// thread; it only happens while a CPU is likely free (see
+    /// `p11kms_proto::wait`).
+    pub spin_wait_us: u32,
 }
 
 impl Default for SocketsConfig {
@@ -184,6 +190,7 @@ impl Default for SocketsConfig {
             admin_group: None,
             max_connections: 1024,
             max_body_bytes: 4 * 1024 * 1024,
+            spin_wait_us: 50,
         }
     }
 }
@@ -338,6 +345,9 @@ impl Config {
         if !(4096..=p11kms_proto::MAX_BODY_LEN).contains(&self.sockets.max_body_bytes) {
             return value("sockets.max_body_bytes", "must be between 4096 and 16777216");
         }
+        if self.sockets.spin_wait_us > 10_000 {
+            return value("sockets.spin_wait_us", "must be at most 10000 (10 ms)");
+        }
         if self.sockets.data_mode & !0o777 != 0 {
             return value("sockets.data_mode", "must be a permission mode such as 0o660");
         }
@@ -402,6 +412,7 @@ mod tests {
             "region = \"\"",
             "[sockets]\nmax_body_bytes = 1",
             "[sockets]\nmax_connections = 0",
+            "[sockets]\nspin_wait_us = 10001",
             "[bootstrap]\nhardware_instance = \"no spaces\"",
         ] {
             assert!(Config::parse(text, Path::new("x.toml")).is_err(), "{text}");

@@ -12,7 +12,9 @@
 //! receives a variant it does not know answers with an error instead of
 //! guessing. A change that breaks this rule bumps [`PROTOCOL_MAJOR`].
 //!
-//! This crate knows nothing of sockets, tokio, cryptoki or the store.
+//! This crate knows nothing of tokio, cryptoki or the store. Of sockets it
+//! knows one thing both ends share: how to wait for the next frame on a
+//! Unix socket ([`wait`]).
 
 pub mod admin;
 pub mod blob;
@@ -25,6 +27,7 @@ pub mod interval;
 pub mod pkcs11;
 pub mod secret;
 pub mod timestamp;
+pub mod wait;
 
 pub use codec::{CodecError, decode_body, encode_body};
 pub use error::{ApiError, CkRv, ErrorCode};

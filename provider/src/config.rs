@@ -1,4 +1,5 @@
-//! Where the daemon's data socket is.
+//! Where the daemon's data socket is, and how long a call polls for the
+//! daemon's reply before it sleeps.
 //!
 //! Order: `P11KMS_SOCKET` (the socket's path), else the TOML file named by
 //! `P11KMS_CONFIG` (its `socket = "/path"` key), else
@@ -6,12 +7,16 @@
 //! [`resolve`] takes the values as arguments so the order can be tested
 //! without touching the process environment.
 //!
+//! `P11KMS_SPIN_WAIT_US` (0 to 10000, default [`DEFAULT_SPIN_WAIT`]) sets
+//! the poll; see `p11kms_proto::wait` for why polling pays.
+//!
 //! The config file may be the daemon's own (other keys are ignored). A
 //! relative `socket` is taken relative to the file's directory, like a
 //! config file's paths usually are.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the daemon listens when nothing says otherwise.
 pub const DEFAULT_SOCKET: &str = "/var/lib/p11kms/data.sock";
@@ -19,6 +24,15 @@ pub const DEFAULT_SOCKET: &str = "/var/lib/p11kms/data.sock";
 pub const SOCKET_ENV: &str = "P11KMS_SOCKET";
 /// Environment variable naming a config file.
 pub const CONFIG_ENV: &str = "P11KMS_CONFIG";
+
+/// Environment variable: microseconds a call polls for its reply.
+pub const SPIN_WAIT_ENV: &str = "P11KMS_SPIN_WAIT_US";
+/// The poll when nothing says otherwise: long enough for a signature on
+/// a software token, short enough that a slow operation (an RSA key
+/// generation) wastes little CPU before the thread sleeps.
+pub const DEFAULT_SPIN_WAIT: Duration = Duration::from_micros(250);
+/// The longest poll accepted.
+const MAX_SPIN_WAIT_US: u64 = 10_000;
 
 /// The config file named by `P11KMS_CONFIG` is unusable. A broken config
 /// fails `C_Initialize`: guessing a socket would hide the mistake.
@@ -46,11 +60,31 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
+    /// `P11KMS_SPIN_WAIT_US` is not a number from 0 to 10000.
+    #[error("P11KMS_SPIN_WAIT_US must be a number of microseconds from 0 to 10000, not {0:?}")]
+    SpinWait(OsString),
 }
 
 /// The socket path from the process environment.
 pub fn socket_from_env() -> Result<PathBuf, ConfigError> {
     resolve(std::env::var_os(SOCKET_ENV), std::env::var_os(CONFIG_ENV))
+}
+
+/// The reply poll from the process environment.
+pub fn spin_wait_from_env() -> Result<Duration, ConfigError> {
+    spin_wait(std::env::var_os(SPIN_WAIT_ENV))
+}
+
+/// The reply poll from the value of `P11KMS_SPIN_WAIT_US` (empty counts
+/// as unset).
+pub fn spin_wait(value: Option<OsString>) -> Result<Duration, ConfigError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_SPIN_WAIT);
+    };
+    match value.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(us) if us <= MAX_SPIN_WAIT_US => Ok(Duration::from_micros(us)),
+        _ => Err(ConfigError::SpinWait(value)),
+    }
 }
 
 /// The socket path from the values of `P11KMS_SOCKET` and `P11KMS_CONFIG`
@@ -123,6 +157,17 @@ mod tests {
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "region = \"eu\"\n").ok();
         assert_eq!(resolve(None, Some(file.into_os_string())).ok(), Some(PathBuf::from(DEFAULT_SOCKET)));
+    }
+
+    #[test]
+    fn spin_wait_defaults_and_is_bounded() {
+        assert_eq!(spin_wait(None).ok(), Some(DEFAULT_SPIN_WAIT));
+        assert_eq!(spin_wait(Some("".into())).ok(), Some(DEFAULT_SPIN_WAIT));
+        assert_eq!(spin_wait(Some("0".into())).ok(), Some(Duration::ZERO));
+        assert_eq!(spin_wait(Some("10000".into())).ok(), Some(Duration::from_millis(10)));
+        for bad in ["10001", "-1", "fast", "1.5"] {
+            assert!(matches!(spin_wait(Some(bad.into())), Err(ConfigError::SpinWait(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use p11kms_proto::data::{ClientId, DataRequest};
 use rand::TryRngCore;
@@ -52,13 +53,15 @@ impl Module {
     }
 
     /// A module copy with a fresh random client id, as `C_Initialize`
-    /// creates it.
-    pub fn with_random_client(socket: PathBuf) -> Result<Self> {
+    /// creates it, polling `spin_wait` for each reply before sleeping.
+    pub fn with_random_client(socket: PathBuf, spin_wait: Duration) -> Result<Self> {
         let mut client_id: ClientId = [0; 16];
         // Straight from the OS: no user-space generator state that a forked
         // child could share with its parent.
         rand::rngs::OsRng.try_fill_bytes(&mut client_id).map_err(Error::Random)?;
-        Ok(Self::new(socket, client_id))
+        let mut module = Self::new(socket, client_id);
+        module.pool.set_spin_wait(spin_wait);
+        Ok(module)
     }
 
     /// The tables, locked.

@@ -112,7 +112,8 @@ fn initialize_in(pid: u32, args: InitArgs, socket: impl FnOnce() -> Result<PathB
     }
     // Built outside the lock: it reads a file and the OS random source.
     let socket = socket().map_err(|error| Error::from(error).ck_rv())?;
-    let module = Module::with_random_client(socket).map_err(|error| error.ck_rv())?;
+    let spin_wait = crate::config::spin_wait_from_env().map_err(|error| Error::from(error).ck_rv())?;
+    let module = Module::with_random_client(socket, spin_wait).map_err(|error| error.ck_rv())?;
     let mut slot = lock(&holder.module);
     if slot.is_some() {
         return Err(CkRv(CKR_CRYPTOKI_ALREADY_INITIALIZED));

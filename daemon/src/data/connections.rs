@@ -1,6 +1,8 @@
 //! Live data-plane connections and how many requests each has carried:
 //! the admin stat that shows whether a client coalesces its calls (the
 //! module promises one round trip per operation, and a test counts them).
+//! Also the gate that decides whether a connection's thread may poll for
+//! its next request instead of sleeping.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::ConnectionInfo;
+use p11kms_proto::wait::SpinGate;
 
 /// One connection's counters, shared by its thread and the table.
 #[derive(Debug)]
@@ -31,6 +34,9 @@ impl ConnectionStats {
 pub struct Connections {
     next_id: AtomicU64,
     open: Mutex<BTreeMap<u64, Arc<ConnectionStats>>>,
+    /// Connection threads serving a request or polling for one: a thread
+    /// polls only while this leaves a CPU free.
+    pub busy: SpinGate,
 }
 
 /// Removes its connection from the table when dropped, so a connection

@@ -1,5 +1,7 @@
 //! One data-plane connection, served by its own OS thread: read a frame,
-//! answer it on this thread (the HSM call included), write the reply.
+//! answer it on this thread (the HSM call included), write the reply, then
+//! poll briefly for the next frame before sleeping (`sockets.spin_wait_us`,
+//! see `p11kms_proto::wait`).
 //! A frame that breaks the rules gets a protocol error and the connection
 //! closes; other connections are not affected. A panic in a handler is
 //! caught and answered with `CKR_GENERAL_ERROR`.
@@ -8,13 +10,15 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::time::Duration;
 
 use cryptoki_sys::CKR_GENERAL_ERROR;
 use zeroize::Zeroizing;
 
 use p11kms_proto::data::{DataRequest, DataResult};
 use p11kms_proto::error::ProtocolErrorKind;
-use p11kms_proto::frame::{MessageKind, encode_frame, read_frame};
+use p11kms_proto::frame::{MessageKind, encode_frame};
+use p11kms_proto::wait::{FrameReader, Spin};
 use p11kms_proto::{CkRv, decode_body};
 
 use super::framing::{frame_error_reply, protocol_error, protocol_error_frame};
@@ -28,11 +32,16 @@ pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, pid: Optio
     let limit = service.config.sockets.max_body_bytes;
     let mut ctx = ConnectionContext { uid, client: None };
     let registration = service.connections.register(uid, pid, service.clock.now());
+    let spin = Spin {
+        budget: Duration::from_micros(service.config.sockets.spin_wait_us.into()),
+        gate: Some(&service.connections.busy),
+    };
+    // Bodies and replies can hold PINs, plaintext and secret values: the
+    // reader and both buffers are wiped when dropped.
+    let mut reader = FrameReader::new();
     loop {
-        // Bodies and replies can hold PINs, plaintext and secret values:
-        // both buffers are wiped when dropped.
-        let (header, body) = match read_frame(&mut stream, limit) {
-            Ok(Some((header, body))) => (header, Zeroizing::new(body)),
+        let (header, body) = match reader.read(&stream, limit, spin) {
+            Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(error) => {
                 tracing::warn!(uid, %error, "data connection: bad frame");
@@ -59,6 +68,7 @@ pub fn serve(service: Arc<Service>, mut stream: UnixStream, uid: u32, pid: Optio
             }
         };
         registration.stats().count_request();
+        let _busy = service.connections.busy.enter();
         let result: DataResult = catch_unwind(AssertUnwindSafe(|| data::handle(&service, &mut ctx, request)))
             .unwrap_or_else(|_| {
                 tracing::error!(uid, "data request handler panicked");

@@ -9,15 +9,22 @@
 //!
 //! Frames may carry PINs, plaintext and secrets: the encoded request and the
 //! raw reply body are wiped once used.
+//!
+//! Waiting for a reply: the calling thread polls the socket for up to the
+//! pool's spin wait before it sleeps, but only while no other thread of
+//! this process has a call in flight: with more, the CPUs are better left
+//! to the daemon (see `p11kms_proto::wait`).
 
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
 use p11kms_proto::error::ProtocolError;
-use p11kms_proto::frame::{encode_frame, read_frame};
+use p11kms_proto::frame::encode_frame;
+use p11kms_proto::wait::{FrameReader, Spin, SpinGate};
 use p11kms_proto::{HEADER_LEN, MAX_BODY_LEN, MessageKind, decode_body};
 use zeroize::Zeroize;
 
@@ -33,24 +40,38 @@ const READ_TIMEOUT: Duration = Duration::from_secs(300);
 /// Longest wait for the daemon to accept a request's bytes.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Calls of this process waiting for a reply; a call polls only while
+/// this leaves a CPU free.
+static IN_FLIGHT: LazyLock<SpinGate> = LazyLock::new(SpinGate::new);
+
 /// A connection that has been welcomed by the daemon.
 #[derive(Debug)]
 pub struct Connection {
     stream: UnixStream,
+    reader: FrameReader,
+    spin_wait: Duration,
     next_id: u32,
     boot_id: BootId,
     max_body_len: u32,
 }
 
 impl Connection {
-    /// Connects and says hello.
-    pub fn open(path: &Path, client_id: ClientId) -> Result<Self> {
+    /// Connects and says hello. Each call then polls up to `spin_wait` for
+    /// its reply before sleeping.
+    pub fn open(path: &Path, client_id: ClientId, spin_wait: Duration) -> Result<Self> {
         let stream =
             UnixStream::connect(path).map_err(|source| Error::Connect { path: path.display().to_string(), source })?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
         // Until the daemon states its limit, only the protocol's cap holds.
-        let mut connection = Self { stream, next_id: 1, boot_id: [0; 16], max_body_len: MAX_BODY_LEN };
+        let mut connection = Self {
+            stream,
+            reader: FrameReader::new(),
+            spin_wait,
+            next_id: 1,
+            boot_id: [0; 16],
+            max_body_len: MAX_BODY_LEN,
+        };
         let hello = DataRequest::Hello { client_id, module_version: env!("CARGO_PKG_VERSION").into() };
         match connection.round_trip(&hello)? {
             Ok(DataReply::Welcome { boot_id, max_body_len, .. }) => {
@@ -85,11 +106,15 @@ impl Connection {
             frame.zeroize();
             return Err(Error::TooLarge { len: body_len, limit: self.max_body_len });
         }
+        let in_flight = IN_FLIGHT.enter();
         let written = std::io::Write::write_all(&mut self.stream, &frame);
         frame.zeroize();
         written?;
 
-        let (header, mut body) = read_frame(&mut self.stream, MAX_BODY_LEN)?.ok_or(Error::Closed)?;
+        let budget = if IN_FLIGHT.active() <= IN_FLIGHT.limit() { self.spin_wait } else { Duration::ZERO };
+        let received = self.reader.read(&self.stream, MAX_BODY_LEN, Spin { budget, gate: None });
+        drop(in_flight);
+        let (header, body) = received?.ok_or(Error::Closed)?;
         let reply = match header.kind {
             MessageKind::DataResponse if header.request_id != id => {
                 Err(Error::RequestIdMismatch { expected: id, got: header.request_id })
@@ -101,7 +126,7 @@ impl Connection {
             },
             other => Err(Error::UnexpectedKind(other)),
         };
-        body.zeroize();
+        // `body` is wiped as it is dropped.
         reply
     }
 
@@ -110,6 +135,9 @@ impl Connection {
     /// before reuse so that a daemon restart is noticed before a request
     /// is lost on a dead socket.
     pub fn is_alive(&self) -> bool {
+        if self.reader.pending() > 0 {
+            return false;
+        }
         let mut byte = [0u8; 1];
         // SAFETY: `recv` writes at most 1 byte into `byte`, which lives for
         // the call; the descriptor is owned by `self.stream` and open.

@@ -25,11 +25,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use p11kms_proto::MAX_BODY_LEN;
 use p11kms_proto::data::{ClientId, DataReply, DataRequest};
 
 use super::connection::{BootId, Connection};
+use crate::config::DEFAULT_SPIN_WAIT;
 use crate::error::{Error, Result};
 use crate::lock;
 
@@ -88,6 +90,8 @@ pub struct Pool {
     boot_id: Mutex<Option<BootId>>,
     epoch: AtomicU64,
     max_body_len: AtomicU32,
+    /// How long a call polls for its reply before sleeping.
+    spin_wait: Duration,
 }
 
 impl Pool {
@@ -101,7 +105,13 @@ impl Pool {
             boot_id: Mutex::new(None),
             epoch: AtomicU64::new(0),
             max_body_len: AtomicU32::new(MAX_BODY_LEN),
+            spin_wait: DEFAULT_SPIN_WAIT,
         }
+    }
+
+    /// How long each call polls for its reply before sleeping.
+    pub fn set_spin_wait(&mut self, spin_wait: Duration) {
+        self.spin_wait = spin_wait;
     }
 
     /// The socket this pool connects to.
@@ -168,7 +178,7 @@ impl Pool {
                 None => break,
             }
         }
-        let connection = Connection::open(&self.socket, self.client_id)?;
+        let connection = Connection::open(&self.socket, self.client_id, self.spin_wait)?;
         self.max_body_len.store(connection.max_body_len(), Ordering::Relaxed);
         self.note_boot(connection.boot_id());
         Ok(Tracked::new(connection, &self.links))

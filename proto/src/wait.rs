@@ -1,0 +1,337 @@
+//! How both ends wait for the next frame on a Unix socket: poll it for a
+//! short while, then sleep in a blocking read.
+//!
+//! Why spin at all: on the virtual machines we run on, a frame that must
+//! wake a thread sleeping on the other CPU costs 15 to 50 µs (the idle CPU
+//! halts and has to be interrupted), several times what the frame itself
+//! costs. A thread that keeps polling its socket for a few tens of
+//! microseconds picks the frame up as soon as it lands; between polls it
+//! yields, so a runnable thread on the same CPU (the peer, often) is not
+//! held up. Spinning burns a CPU, so it is bounded twice: by a time budget
+//! per wait, and by a [`SpinGate`] that lets a thread spin only while a CPU
+//! is likely to be free for it. `docs/performance.md` has the measurements.
+//!
+//! [`FrameReader`] also saves a system call per frame: it reads whatever
+//! the socket holds into its buffer, usually header and body at once.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::frame::{FrameError, HEADER_LEN, Header};
+
+/// Bytes read from the socket at a time; larger bodies are read straight
+/// into their own buffer.
+const CHUNK: usize = 16 * 1024;
+
+/// Counts the threads that use a CPU for the wire (serving a request,
+/// waiting for a reply, or spinning) so that a thread spins only while
+/// fewer than half the machine's CPUs (at least one) are taken that way.
+#[derive(Debug)]
+pub struct SpinGate {
+    active: AtomicUsize,
+    limit: usize,
+}
+
+impl SpinGate {
+    /// A gate sized for this machine.
+    pub fn new() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::with_limit((cpus / 2).max(1))
+    }
+
+    /// A gate that admits `limit` active threads.
+    pub const fn with_limit(limit: usize) -> Self {
+        Self { active: AtomicUsize::new(0), limit }
+    }
+
+    /// Counts the caller as active until the guard is dropped.
+    pub fn enter(&self) -> Active<'_> {
+        self.active.fetch_add(1, Ordering::AcqRel);
+        Active { gate: self }
+    }
+
+    /// Counts the caller as active if the gate still has room.
+    pub fn try_enter(&self) -> Option<Active<'_>> {
+        self.active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.limit).then_some(n + 1))
+            .ok()
+            .map(|_| Active { gate: self })
+    }
+
+    /// Active threads now.
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// How many active threads the gate admits.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+}
+
+impl Default for SpinGate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A thread counted by a [`SpinGate`].
+#[derive(Debug)]
+pub struct Active<'a> {
+    gate: &'a SpinGate,
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.gate.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// How long a wait may spin before it sleeps, and the gate that must admit
+/// the spinning thread (none: the caller already decided).
+#[derive(Debug, Clone, Copy)]
+pub struct Spin<'a> {
+    /// Longest poll before sleeping; zero never spins.
+    pub budget: Duration,
+    /// Counts the spinning thread while it spins.
+    pub gate: Option<&'a SpinGate>,
+}
+
+impl Spin<'_> {
+    /// Never spin: sleep in the read at once.
+    pub const NEVER: Spin<'static> = Spin { budget: Duration::ZERO, gate: None };
+}
+
+/// Reads frames from one socket, keeping the bytes that arrived early.
+/// Everything it buffers is wiped once handed out and when it is dropped:
+/// frames may carry PINs and plaintext.
+#[derive(Debug)]
+pub struct FrameReader {
+    buffer: Zeroizing<Vec<u8>>,
+    /// Bytes of `buffer` received and not yet handed out.
+    filled: usize,
+}
+
+impl Default for FrameReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameReader {
+    /// An empty reader.
+    pub fn new() -> Self {
+        Self { buffer: Zeroizing::new(vec![0; CHUNK]), filled: 0 }
+    }
+
+    /// Bytes received but not yet handed out (a peer that sent more than
+    /// one frame at once).
+    pub fn pending(&self) -> usize {
+        self.filled
+    }
+
+    /// The next frame, or `None` when the peer closed the socket between
+    /// frames. Waits as `spin` allows, then blocks (honouring the socket's
+    /// read timeout, reported as [`io::ErrorKind::TimedOut`]).
+    pub fn read(
+        &mut self,
+        stream: &UnixStream,
+        limit: u32,
+        spin: Spin<'_>,
+    ) -> Result<Option<(Header, Zeroizing<Vec<u8>>)>, FrameError> {
+        let mut first = true;
+        while self.filled < HEADER_LEN {
+            let n = self.receive(stream, if first { spin } else { Spin::NEVER })?;
+            first = false;
+            if n == 0 {
+                return if self.filled == 0 { Ok(None) } else { Err(FrameError::Truncated) };
+            }
+        }
+        let mut head = [0u8; HEADER_LEN];
+        head.copy_from_slice(&self.buffer[..HEADER_LEN]);
+        let header = Header::decode(&head, limit)?;
+        let body_len = header.body_len as usize;
+        let buffered = (self.filled - HEADER_LEN).min(body_len);
+        let mut body = Zeroizing::new(Vec::with_capacity(body_len));
+        body.extend_from_slice(&self.buffer[HEADER_LEN..HEADER_LEN + buffered]);
+        self.consume(HEADER_LEN + buffered);
+        if buffered < body_len {
+            body.resize(body_len, 0);
+            let mut at = buffered;
+            while at < body_len {
+                match recv(stream, &mut body[at..], 0)? {
+                    0 => return Err(FrameError::Truncated),
+                    n => at += n,
+                }
+            }
+        }
+        Ok(Some((header, body)))
+    }
+
+    /// Receives into the free part of the buffer, first polling as `spin`
+    /// allows. Returns 0 at end of stream.
+    fn receive(&mut self, stream: &UnixStream, spin: Spin<'_>) -> Result<usize, FrameError> {
+        let at = self.filled;
+        if !spin.budget.is_zero() {
+            let admitted = spin.gate.map(SpinGate::try_enter);
+            if !matches!(admitted, Some(None)) {
+                let start = Instant::now();
+                loop {
+                    match recv(stream, &mut self.buffer[at..], libc::MSG_DONTWAIT) {
+                        Ok(n) => {
+                            self.filled += n;
+                            return Ok(n);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(FrameError::Io(e)),
+                    }
+                    if start.elapsed() >= spin.budget {
+                        break;
+                    }
+                    // SAFETY: sched_yield takes no arguments; it only lets
+                    // another runnable thread have this CPU.
+                    unsafe { libc::sched_yield() };
+                }
+            }
+        }
+        let n = match recv(stream, &mut self.buffer[at..], 0) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Err(FrameError::Io(io::Error::new(io::ErrorKind::TimedOut, "read timed out")));
+            }
+            other => other?,
+        };
+        self.filled += n;
+        Ok(n)
+    }
+
+    /// Hands out the first `n` buffered bytes: wipes them and moves any
+    /// later bytes to the front.
+    fn consume(&mut self, n: usize) {
+        self.buffer.copy_within(n..self.filled, 0);
+        let rest = self.filled - n;
+        self.buffer[rest..self.filled].zeroize();
+        self.filled = rest;
+    }
+}
+
+/// `recv(2)` into `buf` with `flags`, retrying on `EINTR`.
+fn recv(stream: &UnixStream, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    loop {
+        // SAFETY: `recv` writes at most `buf.len()` bytes into `buf`, which
+        // is live and exclusively borrowed for the call; the descriptor is
+        // owned by `stream` and open.
+        let n = unsafe { libc::recv(stream.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::MAX_BODY_LEN;
+    use crate::frame::{MessageKind, encode_frame};
+
+    fn frame(id: u32, body: &[u8]) -> Vec<u8> {
+        encode_frame(MessageKind::DataRequest, id, &body.to_vec()).unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_frames_sent_together_one_at_a_time() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let mut both = frame(1, b"first");
+        both.extend(frame(2, b"second"));
+        a.write_all(&both).expect("write");
+        let mut reader = FrameReader::new();
+        let (h1, b1) = reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("read").expect("frame");
+        assert_eq!(h1.request_id, 1);
+        assert!(reader.pending() > 0, "the second frame waits in the buffer");
+        let (h2, b2) = reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("read").expect("frame");
+        assert_eq!(h2.request_id, 2);
+        assert_ne!(b1.as_slice(), b2.as_slice());
+        assert_eq!(reader.pending(), 0);
+        drop(a);
+        assert!(reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("eof").is_none());
+    }
+
+    #[test]
+    fn a_body_larger_than_the_buffer_arrives_whole() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let big: Vec<u8> = (0..CHUNK * 3 + 17).map(|i| i as u8).collect();
+        let sent = frame(9, &big);
+        let writer = std::thread::spawn(move || a.write_all(&sent).map(|()| a));
+        let mut reader = FrameReader::new();
+        let (header, body) = reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("read").expect("frame");
+        assert_eq!(header.request_id, 9);
+        let decoded: Vec<u8> = crate::decode_body(&body).expect("body");
+        assert_eq!(decoded, big);
+        assert!(writer.join().is_ok());
+    }
+
+    #[test]
+    fn a_frame_cut_short_is_truncated_and_a_bad_header_refused() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let whole = frame(3, b"cut");
+        a.write_all(&whole[..whole.len() - 1]).expect("write");
+        drop(a);
+        let mut reader = FrameReader::new();
+        assert!(matches!(reader.read(&b, MAX_BODY_LEN, Spin::NEVER), Err(FrameError::Truncated)));
+
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        a.write_all(&[0xff; HEADER_LEN]).expect("write");
+        let mut reader = FrameReader::new();
+        assert!(reader.read(&b, MAX_BODY_LEN, Spin::NEVER).is_err());
+    }
+
+    #[test]
+    fn a_spinning_wait_picks_up_a_late_frame_and_leaves_the_gate() {
+        let gate = SpinGate::with_limit(1);
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let late = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            a.write_all(&frame(4, b"late")).map(|()| a)
+        });
+        let mut reader = FrameReader::new();
+        // The budget runs out before the frame comes: the read then blocks.
+        let spin = Spin { budget: Duration::from_micros(200), gate: Some(&gate) };
+        let (header, _) = reader.read(&b, MAX_BODY_LEN, spin).expect("read").expect("frame");
+        assert_eq!(header.request_id, 4);
+        assert_eq!(gate.active(), 0, "a thread that stopped spinning is not counted");
+        assert!(late.join().is_ok());
+    }
+
+    #[test]
+    fn the_gate_admits_up_to_its_limit() {
+        let gate = SpinGate::with_limit(2);
+        let first = gate.try_enter();
+        let second = gate.enter();
+        assert!(first.is_some());
+        assert!(gate.try_enter().is_none(), "two active threads fill a gate of two");
+        drop(second);
+        assert!(gate.try_enter().is_some());
+        assert!(SpinGate::new().limit() >= 1);
+    }
+
+    #[test]
+    fn a_read_timeout_is_reported_as_timed_out() {
+        let (_a, b) = UnixStream::pair().expect("pair");
+        b.set_read_timeout(Some(Duration::from_millis(10))).expect("timeout");
+        let mut reader = FrameReader::new();
+        match reader.read(&b, MAX_BODY_LEN, Spin::NEVER) {
+            Err(FrameError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::TimedOut),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+}

@@ -134,11 +134,20 @@ impl Figure {
 /// machine's load during the measurement touches every target alike and
 /// the ratios stay fair. A target that cannot do the workload (its first
 /// operation fails) gets `None`.
-pub fn measure(targets: &[&Target], workload: Workload, shape: Shape, runs: usize, run_time: Duration) -> Vec<Option<Figure>> {
+pub fn measure(
+    targets: &[&Target],
+    workload: Workload,
+    shape: Shape,
+    runs: usize,
+    run_time: Duration,
+) -> Vec<Option<Figure>> {
     let able: Vec<bool> = targets
         .iter()
         .map(|target| {
-            target.ctx.open_ro_session(target.slot).is_ok_and(|probe| workload.run(&probe, &target.keys, u64::MAX).is_ok())
+            target
+                .ctx
+                .open_ro_session(target.slot)
+                .is_ok_and(|probe| workload.run(&probe, &target.keys, u64::MAX).is_ok())
         })
         .collect();
     let mut rates = vec![Vec::new(); targets.len()];
@@ -168,7 +177,13 @@ pub fn measure(targets: &[&Target], workload: Workload, shape: Shape, runs: usiz
 /// One run on one target: its threads, each with its own sessions (they
 /// are not shared between threads), do the operation in a loop for
 /// `run_time`. Returns the operations done and their latencies.
-fn one_run(target: &Target, workload: Workload, shape: Shape, run: usize, run_time: Duration) -> (usize, Vec<Duration>) {
+fn one_run(
+    target: &Target,
+    workload: Workload,
+    shape: Shape,
+    run: usize,
+    run_time: Duration,
+) -> (usize, Vec<Duration>) {
     let (threads, sessions) = shape.threads_and_sessions();
     let (ctx, slot, keys) = (&target.ctx, target.slot, target.keys);
     let results: Vec<Vec<Duration>> = std::thread::scope(|scope| {

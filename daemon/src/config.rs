@@ -175,7 +175,7 @@ pub struct SocketsConfig {
     /// after answering one before it sleeps, in microseconds (0: never
     /// polls). Polling saves the client the cost of waking a sleeping
     /// thread; it only happens while a CPU is likely free (see
-    /// `p11kms_proto::wait`).
+    /// `p11kms_proto::socket`).
     pub spin_wait_us: u32,
 }
 

@@ -1,6 +1,12 @@
 //! Byte strings in messages: raw on the wire (postcard), base64 in
 //! human-readable renderings (the CLI's `--json`), as the spec's API shows
 //! `CiphertextBlob`, `Plaintext` and signatures.
+//!
+//! Every `Vec<u8>` in a message goes through here. Without it serde treats
+//! the vector as a sequence and postcard handles it one byte at a time,
+//! which made a 4 KiB payload cost microseconds on each side; as bytes it
+//! is one copy. The encoding is the same either way (a varint length, then
+//! the bytes), so peers built before this change still understand it.
 
 use std::fmt;
 
@@ -82,5 +88,22 @@ mod tests {
         let wire = postcard::to_stdvec(&holder).expect("postcard");
         assert_eq!(wire, vec![4, 0, 1, 2, 250]);
         assert_eq!(postcard::from_bytes::<Holder>(&wire).expect("decodes"), holder);
+    }
+
+    /// The wire promise: bytes encode exactly as a sequence of `u8` does,
+    /// across the varint length boundaries, and decode from it.
+    #[test]
+    fn bytes_encode_like_a_sequence_of_u8() {
+        #[derive(Serialize)]
+        struct AsSequence {
+            value: Vec<u8>,
+        }
+        for len in [0usize, 1, 127, 128, 300, 16_383, 16_384, 70_000] {
+            let value: Vec<u8> = (0..len).map(|i| (i % 256) as u8).collect();
+            let sequence = postcard::to_stdvec(&AsSequence { value: value.clone() }).expect("sequence");
+            let holder = Holder { value };
+            assert_eq!(postcard::to_stdvec(&holder).expect("bytes"), sequence, "length {len}");
+            assert_eq!(postcard::from_bytes::<Holder>(&sequence).expect("decodes"), holder, "length {len}");
+        }
     }
 }

@@ -102,6 +102,7 @@ pub enum DataRequest {
         /// Mechanism.
         mechanism: Mechanism,
         /// Data to sign.
+        #[serde(with = "crate::bytes")]
         data: Vec<u8>,
     },
     /// `C_VerifyInit` + `C_Verify`.
@@ -113,8 +114,10 @@ pub enum DataRequest {
         /// Mechanism.
         mechanism: Mechanism,
         /// Signed data.
+        #[serde(with = "crate::bytes")]
         data: Vec<u8>,
         /// Signature to check.
+        #[serde(with = "crate::bytes")]
         signature: Vec<u8>,
     },
     /// `C_EncryptInit` + `C_Encrypt`.
@@ -137,6 +140,7 @@ pub enum DataRequest {
         /// Mechanism.
         mechanism: Mechanism,
         /// Ciphertext.
+        #[serde(with = "crate::bytes")]
         data: Vec<u8>,
     },
     /// `C_GenerateRandom`.
@@ -217,6 +221,7 @@ pub enum DataRequest {
         /// The unwrapping key.
         unwrapping: ObjectId,
         /// The wrapped key.
+        #[serde(with = "crate::bytes")]
         wrapped: Vec<u8>,
         /// Template of the new key.
         template: Vec<Attribute>,
@@ -256,7 +261,7 @@ pub enum DataReply {
     /// Answer to `GetAttributes`, one entry per requested type.
     Attributes(Vec<AttributeValue>),
     /// Output bytes that are not secret (signature, ciphertext).
-    Bytes(Vec<u8>),
+    Bytes(#[serde(with = "crate::bytes")] Vec<u8>),
     /// Output bytes that are secret (plaintext, random).
     Secret(SecretBytes),
     /// Answer to `GetObjectSize`.

@@ -13,8 +13,8 @@
 //! guessing. A change that breaks this rule bumps [`PROTOCOL_MAJOR`].
 //!
 //! This crate knows nothing of tokio, cryptoki or the store. Of sockets it
-//! knows one thing both ends share: how to wait for the next frame on a
-//! Unix socket ([`wait`]).
+//! knows what both ends share: how to wait for the next frame on a Unix
+//! socket and send one ([`socket`]).
 
 pub mod admin;
 pub mod blob;
@@ -26,8 +26,8 @@ pub mod frame;
 pub mod interval;
 pub mod pkcs11;
 pub mod secret;
+pub mod socket;
 pub mod timestamp;
-pub mod wait;
 
 pub use codec::{CodecError, decode_body, encode_body};
 pub use error::{ApiError, CkRv, ErrorCode};

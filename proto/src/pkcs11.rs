@@ -32,6 +32,7 @@ pub struct Attribute {
     /// `CK_ATTRIBUTE_TYPE`.
     pub ty: AttributeType,
     /// The value as PKCS#11 lays it out.
+    #[serde(with = "crate::bytes")]
     pub value: Vec<u8>,
 }
 
@@ -94,14 +95,16 @@ pub enum MechParam {
     /// No parameter.
     None,
     /// A byte-string parameter, such as the IV of AES-CBC.
-    Bytes(Vec<u8>),
+    Bytes(#[serde(with = "crate::bytes")] Vec<u8>),
     /// A `CK_ULONG` parameter, such as a MAC length.
     Ulong(u64),
     /// `CK_GCM_PARAMS`.
     Gcm {
         /// Initialization vector.
+        #[serde(with = "crate::bytes")]
         iv: Vec<u8>,
         /// Additional authenticated data.
+        #[serde(with = "crate::bytes")]
         aad: Vec<u8>,
         /// Tag length in bits.
         tag_bits: u64,
@@ -122,6 +125,7 @@ pub enum MechParam {
         /// Mask generation function (`CKG_*`).
         mgf: u64,
         /// Encoding parameter source data (label); empty when none.
+        #[serde(with = "crate::bytes")]
         source_data: Vec<u8>,
     },
     /// `CK_ECDH1_DERIVE_PARAMS`.
@@ -129,8 +133,10 @@ pub enum MechParam {
         /// Key derivation function (`CKD_*`).
         kdf: u64,
         /// Shared data for the KDF.
+        #[serde(with = "crate::bytes")]
         shared_data: Vec<u8>,
         /// The other party's public value.
+        #[serde(with = "crate::bytes")]
         public_data: Vec<u8>,
     },
     /// `CK_AES_CTR_PARAMS`.
@@ -145,6 +151,7 @@ pub enum MechParam {
         /// `phFlag`: the pre-hashed variant.
         prehash: bool,
         /// Context data; empty when none.
+        #[serde(with = "crate::bytes")]
         context: Vec<u8>,
     },
 }
@@ -208,7 +215,7 @@ pub struct ObjectDescription {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttributeValue {
     /// The value.
-    Value(Vec<u8>),
+    Value(#[serde(with = "crate::bytes")] Vec<u8>),
     /// The object has it but will not reveal it.
     Sensitive,
     /// The object has no such attribute.

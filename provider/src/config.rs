@@ -8,7 +8,7 @@
 //! without touching the process environment.
 //!
 //! `P11KMS_SPIN_WAIT_US` (0 to 10000, default [`DEFAULT_SPIN_WAIT`]) sets
-//! the poll; see `p11kms_proto::wait` for why polling pays.
+//! the poll; see `p11kms_proto::socket` for why polling pays.
 //!
 //! The config file may be the daemon's own (other keys are ignored). A
 //! relative `socket` is taken relative to the file's directory, like a

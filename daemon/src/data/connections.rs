@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::ConnectionInfo;
-use p11kms_proto::wait::SpinGate;
+use p11kms_proto::socket::SpinGate;
 
 /// One connection's counters, shared by its thread and the table.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! One data-plane connection, served by its own OS thread: read a frame,
 //! answer it on this thread (the HSM call included), write the reply, then
 //! poll briefly for the next frame before sleeping (`sockets.spin_wait_us`,
-//! see `p11kms_proto::wait`).
+//! see `p11kms_proto::socket`).
 //! A frame that breaks the rules gets a protocol error and the connection
 //! closes; other connections are not affected. A panic in a handler is
 //! caught and answered with `CKR_GENERAL_ERROR`.
@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use p11kms_proto::data::{DataRequest, DataResult};
 use p11kms_proto::error::ProtocolErrorKind;
 use p11kms_proto::frame::{MessageKind, encode_frame};
-use p11kms_proto::wait::{FrameReader, Spin};
+use p11kms_proto::socket::{FrameReader, Spin};
 use p11kms_proto::{CkRv, decode_body};
 
 use super::framing::{frame_error_reply, protocol_error, protocol_error_frame};

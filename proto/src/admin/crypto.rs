@@ -36,6 +36,7 @@ pub struct Encrypted {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecryptRequest {
     /// A blob from `encrypt`, `re-encrypt` or `generate-data-key`.
+    #[serde(with = "crate::bytes")]
     pub ciphertext_blob: Vec<u8>,
     /// The context it was encrypted with.
     pub encryption_context: EncryptionContext,
@@ -58,6 +59,7 @@ pub struct Decrypted {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReEncryptRequest {
     /// The blob.
+    #[serde(with = "crate::bytes")]
     pub ciphertext_blob: Vec<u8>,
     /// Key id or alias to encrypt with; the blob's own key when absent.
     pub destination_key: Option<String>,
@@ -167,6 +169,7 @@ pub struct SignRequest {
     /// Algorithm.
     pub algorithm: SigningAlgorithm,
     /// The SHA-256 digest of the message.
+    #[serde(with = "crate::bytes")]
     pub digest: Vec<u8>,
 }
 
@@ -193,8 +196,10 @@ pub struct VerifyRequest {
     /// Algorithm.
     pub algorithm: SigningAlgorithm,
     /// The SHA-256 digest of the message.
+    #[serde(with = "crate::bytes")]
     pub digest: Vec<u8>,
     /// The signature.
+    #[serde(with = "crate::bytes")]
     pub value: Vec<u8>,
 }
 
@@ -233,6 +238,7 @@ pub struct AsymmetricDecryptRequest {
     /// Algorithm.
     pub algorithm: AsymmetricAlgorithm,
     /// What to decrypt.
+    #[serde(with = "crate::bytes")]
     pub ciphertext_blob: Vec<u8>,
 }
 

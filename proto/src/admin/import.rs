@@ -47,6 +47,7 @@ pub struct ImportKeyMaterial {
     /// From `get-parameters-for-import`.
     pub import_token: String,
     /// The material, wrapped under the token's public key.
+    #[serde(with = "crate::bytes")]
     pub encrypted_key_material: Vec<u8>,
     /// When the material expires (Unix seconds); never when absent or 0.
     pub key_material_expire_unix: Option<i64>,

@@ -13,7 +13,7 @@
 //! Waiting for a reply: the calling thread polls the socket for up to the
 //! pool's spin wait before it sleeps, but only while no other thread of
 //! this process has a call in flight: with more, the CPUs are better left
-//! to the daemon (see `p11kms_proto::wait`).
+//! to the daemon (see `p11kms_proto::socket`).
 
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -24,7 +24,7 @@ use std::time::Duration;
 use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
 use p11kms_proto::error::ProtocolError;
 use p11kms_proto::frame::encode_frame;
-use p11kms_proto::wait::{FrameReader, Spin, SpinGate};
+use p11kms_proto::socket::{FrameReader, Spin, SpinGate, send_all};
 use p11kms_proto::{HEADER_LEN, MAX_BODY_LEN, MessageKind, decode_body};
 use zeroize::Zeroize;
 
@@ -107,7 +107,9 @@ impl Connection {
             return Err(Error::TooLarge { len: body_len, limit: self.max_body_len });
         }
         let in_flight = IN_FLIGHT.enter();
-        let written = std::io::Write::write_all(&mut self.stream, &frame);
+        // Never `write`: a daemon that died would raise SIGPIPE, and the
+        // application may keep its default action (termination).
+        let written = send_all(&self.stream, &frame);
         frame.zeroize();
         written?;
 

@@ -1,5 +1,6 @@
-//! How both ends wait for the next frame on a Unix socket: poll it for a
-//! short while, then sleep in a blocking read.
+//! How both ends move frames over a Unix socket: wait for the next frame
+//! (poll for a short while, then sleep in a blocking read), read it, and
+//! send one without raising `SIGPIPE`.
 //!
 //! Why spin at all: on the virtual machines we run on, a frame that must
 //! wake a thread sleeping on the other CPU costs 15 to 50 µs (the idle CPU
@@ -13,6 +14,10 @@
 //!
 //! [`FrameReader`] also saves a system call per frame: it reads whatever
 //! the socket holds into its buffer, usually header and body at once.
+//!
+//! [`send_all`] uses `MSG_NOSIGNAL`: the module runs inside applications
+//! that keep the default `SIGPIPE` action, and a write to a daemon that has
+//! just died must fail with `EPIPE`, not kill the application.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -23,6 +28,9 @@ use std::time::{Duration, Instant};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::frame::{FrameError, HEADER_LEN, Header};
+
+/// A frame's header and its body (wiped when dropped).
+pub type Frame = (Header, Zeroizing<Vec<u8>>);
 
 /// Bytes read from the socket at a time; larger bodies are read straight
 /// into their own buffer.
@@ -138,12 +146,7 @@ impl FrameReader {
     /// The next frame, or `None` when the peer closed the socket between
     /// frames. Waits as `spin` allows, then blocks (honouring the socket's
     /// read timeout, reported as [`io::ErrorKind::TimedOut`]).
-    pub fn read(
-        &mut self,
-        stream: &UnixStream,
-        limit: u32,
-        spin: Spin<'_>,
-    ) -> Result<Option<(Header, Zeroizing<Vec<u8>>)>, FrameError> {
+    pub fn read(&mut self, stream: &UnixStream, limit: u32, spin: Spin<'_>) -> Result<Option<Frame>, FrameError> {
         let mut first = true;
         while self.filled < HEADER_LEN {
             let n = self.receive(stream, if first { spin } else { Spin::NEVER })?;
@@ -217,6 +220,30 @@ impl FrameReader {
         self.buffer[rest..self.filled].zeroize();
         self.filled = rest;
     }
+}
+
+/// Sends all of `frame`, blocking as needed (and honouring the socket's
+/// write timeout, reported as [`io::ErrorKind::TimedOut`]). A closed peer
+/// is an `EPIPE` error, never a signal.
+pub fn send_all(stream: &UnixStream, frame: &[u8]) -> io::Result<()> {
+    let mut sent = 0;
+    while sent < frame.len() {
+        let rest = &frame[sent..];
+        // SAFETY: `send` reads at most `rest.len()` bytes from `rest`, which
+        // is live for the call; the descriptor is owned by `stream` and open.
+        let n = unsafe { libc::send(stream.as_raw_fd(), rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL) };
+        if n > 0 {
+            sent += n as usize;
+            continue;
+        }
+        let error = if n == 0 { io::Error::from(io::ErrorKind::WriteZero) } else { io::Error::last_os_error() };
+        match error.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => return Err(io::Error::new(io::ErrorKind::TimedOut, "write timed out")),
+            _ => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// `recv(2)` into `buf` with `flags`, retrying on `EINTR`.
@@ -322,6 +349,49 @@ mod tests {
         drop(second);
         assert!(gate.try_enter().is_some());
         assert!(SpinGate::new().limit() >= 1);
+    }
+
+    #[test]
+    fn sending_to_a_closed_peer_is_an_error_not_a_signal() {
+        let (a, b) = UnixStream::pair().expect("pair");
+        drop(b);
+        // In a child with the default SIGPIPE action (as in a C program
+        // that loads the module), so that a signal would kill it. The child
+        // only makes async-signal-safe calls before `_exit`.
+        // SAFETY: see above; the parent only waits for the child.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            // SAFETY: resetting a signal disposition and exiting are
+            // async-signal-safe.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                let code = match send_all(&a, b"to nobody") {
+                    Err(e) if e.raw_os_error() == Some(libc::EPIPE) => 0,
+                    _ => 1,
+                };
+                libc::_exit(code);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child forked above.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert_eq!(waited, pid);
+        assert!(libc::WIFEXITED(status), "the child was killed by signal {}", libc::WTERMSIG(status));
+        assert_eq!(libc::WEXITSTATUS(status), 0, "the send did not fail with EPIPE");
+    }
+
+    #[test]
+    fn send_all_delivers_a_frame_larger_than_the_socket_buffer() {
+        let (a, b) = UnixStream::pair().expect("pair");
+        let big: Vec<u8> = (0..CHUNK * 40).map(|i| (i % 251) as u8).collect();
+        let sent = frame(5, &big);
+        let writer = std::thread::spawn(move || send_all(&a, &sent).map(|()| a));
+        let mut reader = FrameReader::new();
+        let (_, body) = reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("read").expect("frame");
+        let decoded: Vec<u8> = crate::decode_body(&body).expect("body");
+        assert_eq!(decoded, big);
+        assert!(writer.join().is_ok_and(|r| r.is_ok()));
     }
 
     #[test]

@@ -46,8 +46,8 @@ fn main() -> Result<()> {
         return memory_only(keys);
     }
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only TEXT`: just the workloads whose name contains TEXT (and no
-    // key-creation run), for profiling one of them.
+    // `--only TEXT`: just the workloads whose name contains TEXT, and the
+    // key-creation run only if "key creation" does; for profiling one.
     let runs = args.iter().position(|a| a == "--runs").and_then(|p| args.get(p + 1)).and_then(|n| n.parse().ok());
     let runs: usize = runs.unwrap_or(RUNS).max(1);
     // `--target NAME`: measure only `direct`, `p11-kit` or `p11kms`.
@@ -77,7 +77,11 @@ fn main() -> Result<()> {
         }
     }
     let keys_dir = tempfile::Builder::new().prefix("p11kms-bench-keys-").tempdir()?;
-    let creation = if only.is_some() { Vec::new() } else { keygen::measure(&setup::binaries()?, keys_dir.path())? };
+    let creation = if only.as_ref().is_none_or(|text| "key creation".contains(text.as_str())) {
+        keygen::measure(&setup::binaries()?, keys_dir.path())?
+    } else {
+        Vec::new()
+    };
     print_markdown(&rows, &floor, &polling_floor, runs);
     print_key_creation(&creation);
     let json = json!({

@@ -28,6 +28,7 @@ use p11kms_proto::admin::KeySpec;
 use super::error::{Context, HsmError};
 use super::member::Member;
 use super::objects::{ObjectRole, PublicKey, VersionName};
+use super::persist::{persist, persist_pair};
 use super::templates;
 
 /// A version's secret or private key wrapped under the cluster key, by role.
@@ -294,16 +295,20 @@ impl Cluster {
                         .ok_or_else(|| HsmError::Unexpected(format!("{} was not wrapped", v.label)))?;
                     let unwrapping = to.cluster_key()?;
                     to.with_session(|s| {
-                        s.unwrap_key(&Mechanism::AesKeyWrapPad, unwrapping, blob, &templates::unwrapped(v, *role))
-                            .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))
+                        let staged = s
+                            .unwrap_key(&Mechanism::AesKeyWrapPad, unwrapping, blob, &templates::unwrapped(v, *role))
+                            .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))?;
+                        persist(s, staged, &v.label)
                     })?
                 }
                 ObjectRole::Public => {
                     let public =
                         public.ok_or_else(|| HsmError::Unexpected(format!("{} has no public key", v.label)))?;
                     to.with_session(|s| {
-                        s.create_object(&templates::public_copy(v, public))
-                            .context(|| format!("copying public key {} to '{}'", v.label, to.label()))
+                        let staged = s
+                            .create_object(&templates::public_copy(v, public))
+                            .context(|| format!("copying public key {} to '{}'", v.label, to.label()))?;
+                        persist(s, staged, &v.label)
                     })?
                 }
             };
@@ -338,9 +343,10 @@ impl Cluster {
 /// Generates a version's objects in one session of `member`.
 fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
     if v.spec.is_symmetric() {
-        let handle = s
+        let staged = s
             .generate_key(&Mechanism::AesKeyGen, &templates::secret_key(v))
             .context(|| format!("generating {} on '{}'", v.label, member.label()))?;
+        let handle = persist(s, staged, &v.label)?;
         member.remember(&v.id, ObjectRole::Secret, handle);
         return Ok(None);
     }
@@ -350,6 +356,7 @@ fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<Publ
     let (public, private) = s
         .generate_key_pair(&mechanism, &public_t, &private_t)
         .context(|| format!("generating {} on '{}'", v.label, member.label()))?;
+    let (public, private) = persist_pair(s, public, private, &v.label)?;
     member.remember(&v.id, ObjectRole::Public, public);
     member.remember(&v.id, ObjectRole::Private, private);
     let key = if rsa {

@@ -13,6 +13,7 @@ use p11kms_proto::admin::WrappingAlgorithm;
 use super::error::{Context, HsmError};
 use super::member::Member;
 use super::objects::{ObjectRole, VersionName};
+use super::persist::persist;
 use super::templates;
 
 /// The block whose encryption is an imported key's check value. Not the
@@ -115,7 +116,9 @@ pub fn unwrap_material(
         WrappingAlgorithm::RsaesPkcs1V15 => Mechanism::RsaPkcs,
     };
     let unwrapped = member.with_session(|s| {
-        s.unwrap_key(&mechanism, unwrapping, wrapped, &template).context(|| format!("unwrapping {}", v.label))
+        let staged =
+            s.unwrap_key(&mechanism, unwrapping, wrapped, &template).context(|| format!("unwrapping {}", v.label))?;
+        persist(s, staged, &v.label)
     });
     let handle = match (unwrapped, algorithm) {
         (Ok(handle), _) => handle,
@@ -127,7 +130,10 @@ pub fn unwrap_material(
                 decode(&raw).ok_or_else(|| HsmError::Unexpected("the wrapped material does not decode".into()))?;
             let mut create = template.clone();
             create.insert(0, Attribute::Value(material.to_vec()));
-            member.with_session(|s| s.create_object(&create).context(|| format!("creating {}", v.label)))?
+            member.with_session(|s| {
+                let staged = s.create_object(&create).context(|| format!("creating {}", v.label))?;
+                persist(s, staged, &v.label)
+            })?
         }
         (Err(error), _) => return Err(error),
     };

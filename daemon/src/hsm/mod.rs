@@ -12,6 +12,7 @@ pub mod mechanism;
 pub mod member;
 pub mod module;
 pub mod objects;
+pub mod persist;
 pub mod rv;
 pub mod session_keys;
 pub mod softhsm;

@@ -6,6 +6,10 @@
 //! member otherwise, and applications never see it extractable (the data
 //! plane shows `CKA_EXTRACTABLE = false`). `docs/cluster.md` explains why
 //! `CKA_TRUSTED`/`CKA_WRAP_WITH_TRUSTED` are not used with SoftHSM.
+//!
+//! The templates of a version's objects are *staged*: session objects,
+//! still modifiable, which [`super::persist`] copies to the token with
+//! [`PERSIST`] (one file write instead of one per attribute).
 
 use cryptoki::object::{Attribute, KeyType, ObjectClass};
 
@@ -17,6 +21,14 @@ use super::objects::{CLUSTER_KEY_LABEL, ObjectRole, PublicKey, VersionName, aes_
 /// SoftHSM applies a template in order and refuses every attribute that
 /// follows it (the object is no longer modifiable).
 const LAST_READ_ONLY: Attribute = Attribute::Modifiable(false);
+
+/// Template of the copy that stores a staged object: on the token, and
+/// read-only from then on (a non-modifiable object cannot be copied, so
+/// staged objects stay modifiable until this copy).
+pub const PERSIST: [Attribute; 2] = [Attribute::Token(true), LAST_READ_ONLY];
+
+/// Where a staged object lives until [`PERSIST`] stores it.
+const STAGED: Attribute = Attribute::Token(false);
 
 fn naming(v: &VersionName) -> [Attribute; 2] {
     [Attribute::Id(v.id.to_vec()), Attribute::Label(v.label.as_bytes().to_vec())]
@@ -57,18 +69,17 @@ fn protected(v: &VersionName, role: ObjectRole) -> Vec<Attribute> {
     let mut t = vec![
         Attribute::Class(class),
         Attribute::KeyType(key_type(v.spec)),
-        Attribute::Token(true),
+        STAGED,
         Attribute::Private(true),
         Attribute::Sensitive(true),
         Attribute::Extractable(true),
     ];
     t.extend(naming(v));
     t.extend(usage_flags(role, v.usage));
-    t.push(LAST_READ_ONLY);
     t
 }
 
-/// Template of `C_GenerateKey` for a symmetric version.
+/// Staged template of `C_GenerateKey` for a symmetric version.
 pub fn secret_key(v: &VersionName) -> Vec<Attribute> {
     let mut t = protected(v, ObjectRole::Secret);
     if let Some(len) = aes_len(v.spec) {
@@ -77,12 +88,13 @@ pub fn secret_key(v: &VersionName) -> Vec<Attribute> {
     t
 }
 
-/// Templates of `C_GenerateKeyPair` for an asymmetric version: (public, private).
+/// Staged templates of `C_GenerateKeyPair` for an asymmetric version:
+/// (public, private).
 pub fn key_pair(v: &VersionName) -> (Vec<Attribute>, Vec<Attribute>) {
     let mut public = vec![
         Attribute::Class(ObjectClass::PUBLIC_KEY),
         Attribute::KeyType(key_type(v.spec)),
-        Attribute::Token(true),
+        STAGED,
         Attribute::Private(false),
     ];
     public.extend(naming(v));
@@ -94,21 +106,21 @@ pub fn key_pair(v: &VersionName) -> (Vec<Attribute>, Vec<Attribute>) {
     if let Some(params) = ec_params(v.spec) {
         public.push(Attribute::EcParams(params.to_vec()));
     }
-    public.push(LAST_READ_ONLY);
     (public, protected(v, ObjectRole::Private))
 }
 
-/// Template of `C_UnwrapKey` on a mirror for a secret or private key.
+/// Staged template of `C_UnwrapKey` (on a mirror, from an image, or for
+/// imported material) for a secret or private key.
 pub fn unwrapped(v: &VersionName, role: ObjectRole) -> Vec<Attribute> {
     protected(v, role)
 }
 
-/// Template of `C_CreateObject` for a public key copied to a mirror.
+/// Staged template of `C_CreateObject` for a public key copied to a mirror.
 pub fn public_copy(v: &VersionName, key: &PublicKey) -> Vec<Attribute> {
     let mut t = vec![
         Attribute::Class(ObjectClass::PUBLIC_KEY),
         Attribute::KeyType(key_type(v.spec)),
-        Attribute::Token(true),
+        STAGED,
         Attribute::Private(false),
     ];
     t.extend(naming(v));
@@ -123,7 +135,6 @@ pub fn public_copy(v: &VersionName, key: &PublicKey) -> Vec<Attribute> {
             t.push(Attribute::EcPoint(point.clone()));
         }
     }
-    t.push(LAST_READ_ONLY);
     t
 }
 

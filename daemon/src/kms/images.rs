@@ -39,6 +39,7 @@ use p11kms_proto::admin::{ClusterStatus, ImageInfo, InstanceInfo, KeySpec, KeyUs
 use super::KmsError;
 use super::clusters::{expected_versions, status};
 use crate::hsm::error::Context;
+use crate::hsm::persist::persist;
 use crate::hsm::{HsmError, Member, ObjectRole, PublicKey, VersionName, templates};
 use crate::secrets::backup_root_key;
 use crate::service::Service;
@@ -319,12 +320,14 @@ fn unwrap_on(
             .unwrap_key(&Mechanism::AesKeyWrapPad, root, &wrapped, &templates::unwrapped(v, role))
             .context(|| format!("unwrapping {} from the image", v.label));
         let _ = s.destroy_object(root);
-        result
+        persist(s, result?, &v.label)
     })?;
     member.remember(&v.id, role, handle);
     if let Some(public) = public {
         let handle = member.with_session(|s| {
-            s.create_object(&templates::public_copy(v, public)).context(|| format!("public key of {}", v.label))
+            let staged =
+                s.create_object(&templates::public_copy(v, public)).context(|| format!("public key of {}", v.label))?;
+            persist(s, staged, &v.label)
         })?;
         member.remember(&v.id, ObjectRole::Public, handle);
     }

@@ -266,6 +266,22 @@ impl Daemon {
         json["KeyMetadata"]["KeyId"].as_str().expect("KeyId").to_owned()
     }
 
+    /// The ids of a key's versions, as the HSM objects' `CKA_ID`.
+    pub fn version_ids(&self, key: &str) -> Vec<[u8; 16]> {
+        let versions = self.cli_json(&["key", "list-versions", key]);
+        versions["KeyVersions"]
+            .as_array()
+            .expect("KeyVersions")
+            .iter()
+            .map(|v| {
+                let id = v["KeyVersionId"].as_str().expect("version id").replace('-', "");
+                let bytes: Vec<u8> =
+                    (0..16).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).expect("hex")).collect();
+                bytes.try_into().expect("16 bytes")
+            })
+            .collect()
+    }
+
     /// One field of a key's `describe`, by dotted path.
     pub fn key_field(&self, key: &str, path: &str) -> serde_json::Value {
         let mut value = self.cli_json(&["key", "describe", key]);
@@ -372,4 +388,40 @@ pub fn load_module(daemon: &Daemon) -> cryptoki::context::Pkcs11 {
     ctx.initialize(cryptoki::context::CInitializeArgs::new(cryptoki::context::CInitializeFlags::OS_LOCKING_OK))
         .expect("C_Initialize");
     ctx
+}
+
+/// The daemon's member tokens of cluster `hsm1` opened directly with
+/// SoftHSM, as another process on the same files (an intruder, a failing
+/// disk, or a test checking what the daemon stored). Open it once per test
+/// binary: SoftHSM reads `SOFTHSM2_CONF` at `C_Initialize`.
+#[derive(Debug)]
+pub struct MemberTokens {
+    ctx: cryptoki::context::Pkcs11,
+    state: PathBuf,
+}
+
+impl MemberTokens {
+    /// Loads SoftHSM on the daemon's cluster configuration.
+    pub fn open(daemon: &Daemon) -> Self {
+        let conf = daemon.state_dir().join("clusters/hsm1/softhsm2.conf");
+        // SAFETY: read by SoftHSM at C_Initialize just below; the module
+        // under test reads only P11KMS_SOCKET.
+        unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
+        let ctx = cryptoki::context::Pkcs11::new("/usr/lib/softhsm/libsofthsm2.so").expect("load SoftHSM");
+        ctx.initialize(cryptoki::context::CInitializeArgs::new(cryptoki::context::CInitializeFlags::OS_LOCKING_OK))
+            .expect("SoftHSM C_Initialize");
+        Self { ctx, state: daemon.state_dir().to_owned() }
+    }
+
+    /// A read-write session on member `index` (0: the primary), logged in
+    /// with the PIN the daemon keeps for it.
+    pub fn session(&self, index: u32) -> cryptoki::session::Session {
+        let slot = slot_labelled(&self.ctx, &format!("hsm1-{index}"));
+        let pin = std::fs::read_to_string(self.state.join(format!("secrets/hsm1-{index}.user-pin"))).expect("pin");
+        let session = self.ctx.open_rw_session(slot).expect("session");
+        session
+            .login(cryptoki::session::UserType::User, Some(&cryptoki::types::AuthPin::from(pin.trim().to_owned())))
+            .expect("login");
+        session
+    }
 }

@@ -13,65 +13,26 @@
 
 use std::time::{Duration, Instant};
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 use serde_json::Value;
 
-use p11kms_tests::{Daemon, hsm1, load_module, slot_labelled};
+use p11kms_tests::{Daemon, MemberTokens, hsm1, load_module};
 
-const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-/// The cluster's tokens opened directly with SoftHSM, as an intruder (or a
-/// failing disk) would see them.
-struct Tokens {
-    ctx: Pkcs11,
-    state: std::path::PathBuf,
-}
-
-impl Tokens {
-    fn open(daemon: &Daemon) -> Self {
-        let conf = daemon.state_dir().join("clusters/hsm1/softhsm2.conf");
-        // SAFETY: read by SoftHSM at C_Initialize just below; the module
-        // under test reads only P11KMS_SOCKET.
-        unsafe { std::env::set_var("SOFTHSM2_CONF", &conf) };
-        let ctx = Pkcs11::new(SOFTHSM).expect("load SoftHSM");
-        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)).expect("SoftHSM C_Initialize");
-        Self { ctx, state: daemon.state_dir().to_owned() }
-    }
-
-    /// Destroys every object of these versions on member `index`; returns
-    /// how many were destroyed.
-    fn destroy_versions(&self, index: u32, versions: &[[u8; 16]]) -> usize {
-        let slot = slot_labelled(&self.ctx, &format!("hsm1-{index}"));
-        let pin = std::fs::read_to_string(self.state.join(format!("secrets/hsm1-{index}.user-pin"))).expect("pin");
-        let session = self.ctx.open_rw_session(slot).expect("session");
-        session.login(UserType::User, Some(&AuthPin::from(pin.trim().to_owned()))).expect("login");
-        let mut destroyed = 0;
-        for version in versions {
-            for object in session.find_objects(&[Attribute::Id(version.to_vec())]).expect("find") {
-                session.destroy_object(object).expect("destroy");
-                destroyed += 1;
-            }
+/// Destroys every object of these versions on member `index`; returns how
+/// many were destroyed.
+fn destroy_versions(tokens: &MemberTokens, index: u32, versions: &[[u8; 16]]) -> usize {
+    let session = tokens.session(index);
+    let mut destroyed = 0;
+    for version in versions {
+        for object in session.find_objects(&[Attribute::Id(version.to_vec())]).expect("find") {
+            session.destroy_object(object).expect("destroy");
+            destroyed += 1;
         }
-        destroyed
     }
-}
-
-fn version_ids(daemon: &Daemon, key: &str) -> Vec<[u8; 16]> {
-    let versions = daemon.cli_json(&["key", "list-versions", key]);
-    versions["KeyVersions"]
-        .as_array()
-        .expect("KeyVersions")
-        .iter()
-        .map(|v| {
-            let id = v["KeyVersionId"].as_str().expect("version id").replace('-', "");
-            let bytes: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&id[2 * i..2 * i + 2], 16).expect("hex")).collect();
-            bytes.try_into().expect("16 bytes")
-        })
-        .collect()
+    destroyed
 }
 
 fn verify(daemon: &Daemon) -> (Option<i32>, Value) {
@@ -127,9 +88,9 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     assert_eq!((code, report["Consistent"].as_bool()), (Some(0), Some(true)), "{report}");
     assert_eq!(report["ExpectedVersions"], 2);
 
-    let versions = [version_ids(&daemon, "alias/durable-ec"), version_ids(&daemon, "alias/durable-aes")].concat();
+    let versions = [daemon.version_ids("alias/durable-ec"), daemon.version_ids("alias/durable-aes")].concat();
     assert_eq!(versions.len(), 2);
-    let tokens = Tokens::open(&daemon);
+    let tokens = MemberTokens::open(&daemon);
 
     // Clients work on through each fault.
     let work = |what: &str| {
@@ -148,7 +109,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     work("before any fault");
 
     // A mirror loses everything; verify names each loss.
-    assert_eq!(tokens.destroy_versions(1, &versions), 3, "EC pair and AES key on mirror 1");
+    assert_eq!(destroy_versions(&tokens, 1, &versions), 3, "EC pair and AES key on mirror 1");
     work("with mirror 1 damaged");
     let (code, report) = verify(&daemon);
     assert_eq!(code, Some(5), "verify exits 5 on a difference: {report}");
@@ -162,7 +123,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     assert!(lagging["LastSync"].is_string(), "it was in sync before: {status}");
 
     // The primary loses them too: the mirror that still has them serves.
-    assert_eq!(tokens.destroy_versions(0, &versions), 3);
+    assert_eq!(destroy_versions(&tokens, 0, &versions), 3);
     for round in 0..20 {
         work(&format!("with the primary damaged, round {round}"));
     }
@@ -175,7 +136,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     work("after the resync");
 
     // The daemon heals on its own, too.
-    assert_eq!(tokens.destroy_versions(2, &versions), 3);
+    assert_eq!(destroy_versions(&tokens, 2, &versions), 3);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (code, report) = verify(&daemon);

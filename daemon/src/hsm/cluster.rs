@@ -34,6 +34,9 @@ use super::templates;
 /// A version's secret or private key wrapped under the cluster key, by role.
 type Wrapped = Vec<(ObjectRole, Zeroizing<Vec<u8>>)>;
 
+/// A mirror and the thread writing a version to it.
+type Writing<'a, 'scope> = (&'a Arc<Member>, std::thread::ScopedJoinHandle<'scope, Result<(), HsmError>>);
+
 /// A cluster of member tokens.
 #[derive(Debug)]
 pub struct Cluster {
@@ -206,11 +209,46 @@ impl Cluster {
         Ok(())
     }
 
-    /// Generates a key version on the primary only. Returns the public key
-    /// of an asymmetric version. [`Cluster::replicate_to_mirrors`] follows.
-    pub fn generate_on_primary(&self, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
+    /// Creates a key version on the primary and every healthy mirror at
+    /// once. The primary generates it as staged session objects and wraps
+    /// it under the cluster key; then each mirror unwraps it in a thread of
+    /// its own while the primary stores its staged objects on its token
+    /// (see [`super::persist`]), so the mirrors' writes overlap the
+    /// primary's. Returns the public key of an asymmetric version.
+    ///
+    /// A failure of the primary is returned as it is, after the version
+    /// was destroyed on every member, so that the caller can promote a
+    /// mirror and try again. Mirror failures are handled as in
+    /// [`Cluster::replicate_to_mirrors`].
+    pub fn create_version(&self, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
         let primary = self.primary();
-        primary.with_session(|s| generate(s, primary, v))
+        let mirrors: Vec<&Arc<Member>> = self.mirrors().filter(|m| m.is_healthy()).collect();
+        let (public, stored, results) = primary.with_session(|s| {
+            let staged = stage(s, primary, v)?;
+            let blobs = if mirrors.is_empty() { Ok(Vec::new()) } else { wrap_staged(s, primary, v, &staged) };
+            let blobs = match blobs {
+                Ok(blobs) => blobs,
+                Err(error) => {
+                    staged.discard(s);
+                    return Err(error);
+                }
+            };
+            let public = staged.public.clone();
+            Ok(std::thread::scope(|scope| {
+                let running: Vec<_> = mirrors
+                    .iter()
+                    .map(|m| (*m, scope.spawn(|| Self::install(m, v, &blobs, public.as_ref()))))
+                    .collect();
+                let stored = staged.store(s, primary, v);
+                (public.clone(), stored, joined(running))
+            }))
+        })?;
+        if let Err(error) = stored {
+            self.destroy_version(v);
+            return Err(error);
+        }
+        self.settle_mirrors(v, results)?;
+        Ok(public)
     }
 
     /// Copies a version that exists on the primary to every healthy
@@ -226,18 +264,21 @@ impl Cluster {
             return Ok(());
         }
         let blobs = Self::wrap_version(self.primary(), v)?;
-        let results: Vec<(&Arc<Member>, Result<(), HsmError>)> = std::thread::scope(|scope| {
-            let running: Vec<_> =
-                mirrors.iter().map(|m| (*m, scope.spawn(|| Self::install(m, v, &blobs, public)))).collect();
-            running
-                .into_iter()
-                .map(|(m, thread)| {
-                    let result =
-                        thread.join().unwrap_or_else(|_| Err(HsmError::Unexpected("replication panicked".into())));
-                    (m, result)
-                })
-                .collect()
+        let results = std::thread::scope(|scope| {
+            joined(mirrors.iter().map(|m| (*m, scope.spawn(|| Self::install(m, v, &blobs, public)))).collect())
         });
+        self.settle_mirrors(v, results)
+    }
+
+    /// Acts on the mirrors' results of a write: a mirror that failed at
+    /// the device level is marked unhealthy (healing copies the version
+    /// once it answers again); any other failure destroys the version
+    /// everywhere and is returned.
+    fn settle_mirrors(
+        &self,
+        v: &VersionName,
+        results: Vec<(&Arc<Member>, Result<(), HsmError>)>,
+    ) -> Result<(), HsmError> {
         let mut failed = None;
         for (mirror, result) in results {
             match result {
@@ -340,15 +381,75 @@ impl Cluster {
     }
 }
 
-/// Generates a version's objects in one session of `member`.
-fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<PublicKey>, HsmError> {
+/// The mirrors' threads, joined in order; a thread that panicked counts as
+/// a failed write.
+fn joined<'a>(running: Vec<Writing<'a, '_>>) -> Vec<(&'a Arc<Member>, Result<(), HsmError>)> {
+    running
+        .into_iter()
+        .map(|(m, thread)| {
+            (m, thread.join().unwrap_or_else(|_| Err(HsmError::Unexpected("replication panicked".into()))))
+        })
+        .collect()
+}
+
+/// A version generated as session objects of one session, not yet on the
+/// token (see [`super::persist`]).
+struct Staged {
+    /// The secret key, or the (public, private) pair.
+    objects: StagedObjects,
+    /// The public key of an asymmetric version.
+    public: Option<PublicKey>,
+}
+
+enum StagedObjects {
+    Secret(ObjectHandle),
+    Pair(ObjectHandle, ObjectHandle),
+}
+
+impl Staged {
+    /// The staged secret or private key, which mirrors receive wrapped.
+    fn protected(&self) -> (ObjectRole, ObjectHandle) {
+        match self.objects {
+            StagedObjects::Secret(handle) => (ObjectRole::Secret, handle),
+            StagedObjects::Pair(_, private) => (ObjectRole::Private, private),
+        }
+    }
+
+    /// Stores the staged objects on `member`'s token and remembers them.
+    fn store(self, s: &Session, member: &Member, v: &VersionName) -> Result<(), HsmError> {
+        match self.objects {
+            StagedObjects::Secret(staged) => {
+                let handle = persist(s, staged, &v.label)?;
+                member.remember(&v.id, ObjectRole::Secret, handle);
+            }
+            StagedObjects::Pair(public, private) => {
+                let (public, private) = persist_pair(s, public, private, &v.label)?;
+                member.remember(&v.id, ObjectRole::Public, public);
+                member.remember(&v.id, ObjectRole::Private, private);
+            }
+        }
+        Ok(())
+    }
+
+    /// Destroys the staged objects (the creation failed before storing).
+    fn discard(self, s: &Session) {
+        let handles = match self.objects {
+            StagedObjects::Secret(handle) => vec![handle],
+            StagedObjects::Pair(public, private) => vec![public, private],
+        };
+        for handle in handles {
+            let _ = s.destroy_object(handle);
+        }
+    }
+}
+
+/// Generates a version's objects as session objects of `s` on `member`.
+fn stage(s: &Session, member: &Member, v: &VersionName) -> Result<Staged, HsmError> {
     if v.spec.is_symmetric() {
-        let staged = s
+        let handle = s
             .generate_key(&Mechanism::AesKeyGen, &templates::secret_key(v))
             .context(|| format!("generating {} on '{}'", v.label, member.label()))?;
-        let handle = persist(s, staged, &v.label)?;
-        member.remember(&v.id, ObjectRole::Secret, handle);
-        return Ok(None);
+        return Ok(Staged { objects: StagedObjects::Secret(handle), public: None });
     }
     let rsa = matches!(v.spec, KeySpec::Rsa2048 | KeySpec::Rsa3072);
     let mechanism = if rsa { Mechanism::RsaPkcsKeyPairGen } else { Mechanism::EccKeyPairGen };
@@ -356,26 +457,42 @@ fn generate(s: &Session, member: &Member, v: &VersionName) -> Result<Option<Publ
     let (public, private) = s
         .generate_key_pair(&mechanism, &public_t, &private_t)
         .context(|| format!("generating {} on '{}'", v.label, member.label()))?;
-    let (public, private) = persist_pair(s, public, private, &v.label)?;
-    member.remember(&v.id, ObjectRole::Public, public);
-    member.remember(&v.id, ObjectRole::Private, private);
-    let key = if rsa {
-        let (modulus, exponent) = rsa_public(s, public)?;
-        PublicKey::Rsa { modulus, exponent }
-    } else {
-        let attrs = s
-            .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
-            .context(|| "reading the EC public key".into())?;
-        match attrs.as_slice() {
-            [Attribute::EcParams(params), Attribute::EcPoint(point)] => {
-                PublicKey::Ec { params: params.clone(), point: point.clone() }
-            }
-            _ => {
-                return Err(HsmError::Unexpected("EC public key without params or point".into()));
-            }
+    let staged = Staged { objects: StagedObjects::Pair(public, private), public: None };
+    match public_key(s, public, rsa) {
+        Ok(key) => Ok(Staged { public: Some(key), ..staged }),
+        Err(error) => {
+            staged.discard(s);
+            Err(error)
         }
-    };
-    Ok(Some(key))
+    }
+}
+
+/// The public values of a generated key pair's public half.
+fn public_key(s: &Session, public: ObjectHandle, rsa: bool) -> Result<PublicKey, HsmError> {
+    if rsa {
+        let (modulus, exponent) = rsa_public(s, public)?;
+        return Ok(PublicKey::Rsa { modulus, exponent });
+    }
+    let attrs = s
+        .get_attributes(public, &[AttributeType::EcParams, AttributeType::EcPoint])
+        .context(|| "reading the EC public key".into())?;
+    match attrs.as_slice() {
+        [Attribute::EcParams(params), Attribute::EcPoint(point)] => {
+            Ok(PublicKey::Ec { params: params.clone(), point: point.clone() })
+        }
+        _ => Err(HsmError::Unexpected("EC public key without params or point".into())),
+    }
+}
+
+/// The staged secret or private key, wrapped in `s` under `member`'s
+/// cluster key for the mirrors.
+fn wrap_staged(s: &Session, member: &Member, v: &VersionName, staged: &Staged) -> Result<Wrapped, HsmError> {
+    let wrapping = member.cluster_key()?;
+    let (role, handle) = staged.protected();
+    let blob = s
+        .wrap_key(&Mechanism::AesKeyWrapPad, wrapping, handle)
+        .context(|| format!("wrapping {} on '{}'", v.label, member.label()))?;
+    Ok(vec![(role, Zeroizing::new(blob))])
 }
 
 /// The modulus and public exponent of an RSA public key object.

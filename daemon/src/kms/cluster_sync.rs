@@ -185,26 +185,26 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
     Ok(report)
 }
 
-/// Creates a key version on every member in service: on the primary (a
-/// primary that fails the generation is taken out of service, an in-sync
-/// mirror promoted, and the generation tried once more there), then copied
-/// to the healthy mirrors. Returns the public key of an asymmetric version.
+/// Creates a key version on every member in service: generated on the
+/// primary and copied to the healthy mirrors at once
+/// ([`crate::hsm::Cluster::create_version`]). A primary that fails the
+/// write is taken out of service, an in-sync mirror promoted, and the
+/// creation tried once more there. Returns the public key of an
+/// asymmetric version.
 pub fn create_version(service: &Service, name: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError> {
     let live = service.cluster(name)?;
     ensure_primary(service, name)?;
-    let public = match live.cluster.generate_on_primary(v) {
-        Ok(public) => public,
+    match live.cluster.create_version(v) {
+        Ok(public) => Ok(public),
         Err(error) if error.is_member_failure() => {
             let failed = live.cluster.primary();
             tracing::error!(cluster = name, member = failed.label(), %error, "primary failed a write");
             failed.mark_unhealthy();
             ensure_primary(service, name)?;
-            live.cluster.generate_on_primary(v)?
+            Ok(live.cluster.create_version(v)?)
         }
-        Err(error) => return Err(error.into()),
-    };
-    live.cluster.replicate_to_mirrors(v, public.as_ref())?;
-    Ok(public)
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Makes sure writes have a primary in service: when the primary is out of

@@ -123,6 +123,8 @@ pub struct FrameReader {
     buffer: Zeroizing<Vec<u8>>,
     /// Bytes of `buffer` received and not yet handed out.
     filled: usize,
+    /// Whether the last frame's first bytes came while polling.
+    caught_polling: bool,
 }
 
 impl Default for FrameReader {
@@ -134,7 +136,14 @@ impl Default for FrameReader {
 impl FrameReader {
     /// An empty reader.
     pub fn new() -> Self {
-        Self { buffer: Zeroizing::new(vec![0; CHUNK]), filled: 0 }
+        Self { buffer: Zeroizing::new(vec![0; CHUNK]), filled: 0, caught_polling: false }
+    }
+
+    /// Whether the last [`FrameReader::read`] got its frame while polling
+    /// (false: it slept, or did not poll at all). Lets a caller tune how
+    /// long it polls.
+    pub fn caught_polling(&self) -> bool {
+        self.caught_polling
     }
 
     /// Bytes received but not yet handed out (a peer that sent more than
@@ -148,6 +157,7 @@ impl FrameReader {
     /// read timeout, reported as [`io::ErrorKind::TimedOut`]).
     pub fn read(&mut self, stream: &UnixStream, limit: u32, spin: Spin<'_>) -> Result<Option<Frame>, FrameError> {
         let mut first = true;
+        self.caught_polling = false;
         while self.filled < HEADER_LEN {
             let n = self.receive(stream, if first { spin } else { Spin::NEVER })?;
             first = false;
@@ -188,6 +198,7 @@ impl FrameReader {
                     match recv(stream, &mut self.buffer[at..], libc::MSG_DONTWAIT) {
                         Ok(n) => {
                             self.filled += n;
+                            self.caught_polling = true;
                             return Ok(n);
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -335,8 +346,22 @@ mod tests {
         let spin = Spin { budget: Duration::from_micros(200), gate: Some(&gate) };
         let (header, _) = reader.read(&b, MAX_BODY_LEN, spin).expect("read").expect("frame");
         assert_eq!(header.request_id, 4);
+        assert!(!reader.caught_polling(), "the frame came after the poll gave up");
         assert_eq!(gate.active(), 0, "a thread that stopped spinning is not counted");
         assert!(late.join().is_ok());
+    }
+
+    #[test]
+    fn a_frame_already_there_is_caught_while_polling() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        a.write_all(&frame(6, b"ready")).expect("write");
+        let mut reader = FrameReader::new();
+        let spin = Spin { budget: Duration::from_millis(5), gate: None };
+        assert!(reader.read(&b, MAX_BODY_LEN, spin).expect("read").is_some());
+        assert!(reader.caught_polling());
+        a.write_all(&frame(7, b"again")).expect("write");
+        assert!(reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("read").is_some());
+        assert!(!reader.caught_polling(), "no poll, no catch");
     }
 
     #[test]

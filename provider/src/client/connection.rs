@@ -13,7 +13,10 @@
 //! Waiting for a reply: the calling thread polls the socket for up to the
 //! pool's spin wait before it sleeps, but only while no other thread of
 //! this process has a call in flight: with more, the CPUs are better left
-//! to the daemon (see `p11kms_proto::socket`).
+//! to the daemon (see `p11kms_proto::socket`). Each connection also learns
+//! from its replies ([`SpinBudget`]): when they keep coming after the poll
+//! gave up (slow operations such as RSA signatures), it polls less and
+//! less, down to not at all, and tries the full poll again now and then.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -44,12 +47,51 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// this leaves a CPU free.
 static IN_FLIGHT: LazyLock<SpinGate> = LazyLock::new(SpinGate::new);
 
+/// How long a connection polls for its next reply: the configured wait
+/// while replies come within it; halved each time one comes after it, down
+/// to nothing; and the full wait again every [`SpinBudget::PROBE_EVERY`]th
+/// call, so that a connection whose work became fast learns it.
+#[derive(Debug, Clone, Copy)]
+struct SpinBudget {
+    full: Duration,
+    current: Duration,
+    calls: u32,
+}
+
+impl SpinBudget {
+    /// Calls between full polls once polling has stopped paying.
+    const PROBE_EVERY: u32 = 32;
+    /// Below this a poll is not worth starting.
+    const FLOOR: Duration = Duration::from_micros(8);
+
+    fn new(full: Duration) -> Self {
+        Self { full, current: full, calls: 0 }
+    }
+
+    /// The poll for the next call.
+    fn next(&mut self) -> Duration {
+        self.calls = self.calls.wrapping_add(1);
+        if self.current.is_zero() && self.calls % Self::PROBE_EVERY == 0 { self.full } else { self.current }
+    }
+
+    /// Learns from a call that polled: did the reply come while polling?
+    /// (A failed probe halves nothing: polling stays off.)
+    fn learn(&mut self, caught: bool) {
+        self.current = if caught {
+            self.full
+        } else {
+            let half = self.current / 2;
+            if half < Self::FLOOR { Duration::ZERO } else { half }
+        };
+    }
+}
+
 /// A connection that has been welcomed by the daemon.
 #[derive(Debug)]
 pub struct Connection {
     stream: UnixStream,
     reader: FrameReader,
-    spin_wait: Duration,
+    spin: SpinBudget,
     next_id: u32,
     boot_id: BootId,
     max_body_len: u32,
@@ -67,7 +109,7 @@ impl Connection {
         let mut connection = Self {
             stream,
             reader: FrameReader::new(),
-            spin_wait,
+            spin: SpinBudget::new(spin_wait),
             next_id: 1,
             boot_id: [0; 16],
             max_body_len: MAX_BODY_LEN,
@@ -113,8 +155,11 @@ impl Connection {
         frame.zeroize();
         written?;
 
-        let budget = if IN_FLIGHT.active() <= IN_FLIGHT.limit() { self.spin_wait } else { Duration::ZERO };
+        let budget = if IN_FLIGHT.active() <= IN_FLIGHT.limit() { self.spin.next() } else { Duration::ZERO };
         let received = self.reader.read(&self.stream, MAX_BODY_LEN, Spin { budget, gate: None });
+        if !budget.is_zero() {
+            self.spin.learn(self.reader.caught_polling());
+        }
         drop(in_flight);
         let (header, body) = received?.ok_or(Error::Closed)?;
         let reply = match header.kind {
@@ -159,5 +204,59 @@ impl Connection {
         // 0: closed by the daemon; more: bytes nobody asked for (likely a
         // protocol error before closing). Either way, not reusable.
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: Duration = Duration::from_micros(250);
+
+    #[test]
+    fn slow_replies_turn_polling_off_and_fast_ones_back_on() {
+        let mut spin = SpinBudget::new(FULL);
+        let mut polls = Vec::new();
+        for _ in 0..6 {
+            let budget = spin.next();
+            polls.push(budget.as_micros());
+            spin.learn(false);
+        }
+        assert_eq!(polls, [250, 125, 62, 31, 15, 0]);
+        assert_eq!(spin.next(), Duration::ZERO);
+        // A reply caught while polling restores the whole wait.
+        spin.current = FULL / 4;
+        spin.learn(true);
+        assert_eq!(spin.next(), FULL);
+    }
+
+    #[test]
+    fn polling_off_is_probed_again_now_and_then() {
+        let mut spin = SpinBudget::new(FULL);
+        while !spin.next().is_zero() {
+            spin.learn(false);
+        }
+        let mut probes = 0;
+        for _ in 0..(3 * SpinBudget::PROBE_EVERY) {
+            let budget = spin.next();
+            if !budget.is_zero() {
+                assert_eq!(budget, FULL);
+                probes += 1;
+                // A failed probe leaves polling off.
+                spin.learn(false);
+                assert_eq!(spin.current, Duration::ZERO);
+            }
+        }
+        assert_eq!(probes, 3);
+        // A probe that catches its reply turns polling back on.
+        while spin.next().is_zero() {}
+        spin.learn(true);
+        assert_eq!(spin.next(), FULL);
+    }
+
+    #[test]
+    fn a_zero_wait_never_polls() {
+        let mut spin = SpinBudget::new(Duration::ZERO);
+        assert!((0..100).all(|_| spin.next().is_zero()));
     }
 }

@@ -1,14 +1,16 @@
 //! The benchmark: each workload measured, in one run, three ways on the
 //! same kind of SoftHSM token and keys: SoftHSM loaded directly, SoftHSM
 //! through p11-kit's remoting (`p11-kit server` + `p11-kit-client.so`),
-//! and p11kms (`libp11kms.so` talking to a `p11kmsd` on SoftHSM). Plus the
-//! floor for any remoting on the machine: a request/response ping-pong
-//! over a Unix socket between two threads.
+//! and p11kms (`libp11kms.so` talking to a `p11kmsd` on SoftHSM). The
+//! targets take turns run by run. Plus the floors for any remoting on the
+//! machine: a request/response ping-pong over a Unix socket between two
+//! threads, sleeping in `read` and polling.
 //!
 //! For every figure: ops/s as the median of the runs, p50 and p99
 //! latency, and the ratios p11kms/direct and p11kms/p11-kit. Output: a
-//! Markdown table on stdout and JSON in `target/bench.json`. See
-//! docs/performance.md for the method.
+//! Markdown table on stdout and JSON in `target/bench.json`. Flags:
+//! `--quick`, `--runs N`, `--only TEXT`, `--target NAME`, and
+//! `--memory [N]` for the memory run. See docs/performance.md.
 
 mod keygen;
 mod memory;

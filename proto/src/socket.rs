@@ -32,9 +32,11 @@ use crate::frame::{FrameError, HEADER_LEN, Header};
 /// A frame's header and its body (wiped when dropped).
 pub type Frame = (Header, Zeroizing<Vec<u8>>);
 
-/// Bytes read from the socket at a time; larger bodies are read straight
-/// into their own buffer.
-const CHUNK: usize = 16 * 1024;
+/// Bytes read from the socket at a time: a 4 KiB payload and its framing
+/// arrive in one call; larger bodies are read straight into their own
+/// buffer. Kept small because every connection has one (the module keeps
+/// up to 32 idle connections).
+const CHUNK: usize = 8 * 1024;
 
 /// Counts the threads that use a CPU for the wire (serving a request,
 /// waiting for a reply, or spinning) so that a thread spins only while

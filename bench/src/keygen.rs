@@ -1,8 +1,10 @@
 //! Key creation through the admin API with 0, 1 and 2 mirrors: one daemon
 //! per cluster size (`bootstrap.mirrors`), each asked for AES-256 and
-//! EC P-256 keys through the `p11kms` CLI, one at a time. The CLI's own
-//! start-up is part of every figure and the same for all three, so the
-//! ratio to "no mirror" is what the figures are for.
+//! EC P-256 keys through the `p11kms` CLI, one at a time and in turns (a
+//! key from each daemon, then the next), so that the machine's load
+//! swings touch the three alike. The CLI's own start-up is part of every
+//! figure and the same for all three, so the ratio to "no mirror" is what
+//! the figures are for.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,7 +14,7 @@ use crate::Result;
 use crate::setup::Daemon;
 
 /// Keys created per figure; the median is reported.
-const KEYS: usize = 15;
+const KEYS: usize = 25;
 
 /// Median time to create one key, by key spec and mirror count.
 #[derive(Debug, Clone)]
@@ -26,13 +28,13 @@ pub struct KeyCreation {
 /// Measures key creation with 0, 1 and 2 mirrors.
 pub fn measure(bin: &Path, dir: &Path) -> Result<Vec<KeyCreation>> {
     let specs = ["AES_256", "EC_P256"];
-    let mut medians = [[0.0; 3]; 2];
-    for mirrors in 0..3u32 {
-        let state = dir.join(format!("keygen-{mirrors}"));
-        let daemon = Daemon::start(bin, &state, Some(mirrors))?;
+    let daemons = (0..3u32)
+        .map(|mirrors| Daemon::start(bin, &dir.join(format!("keygen-{mirrors}")), Some(mirrors)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut times = vec![vec![Vec::with_capacity(KEYS); daemons.len()]; specs.len()];
+    for _ in 0..KEYS {
         for (s, spec) in specs.iter().enumerate() {
-            let mut times = Vec::with_capacity(KEYS);
-            for _ in 0..KEYS {
+            for (m, daemon) in daemons.iter().enumerate() {
                 let start = Instant::now();
                 let out = Command::new(bin.join("p11kms"))
                     .args(["key", "create", "--instance", "hsm1", "--key-spec", spec])
@@ -42,14 +44,21 @@ pub fn measure(bin: &Path, dir: &Path) -> Result<Vec<KeyCreation>> {
                 if !out.status.success() {
                     return Err(format!("key create: {}", String::from_utf8_lossy(&out.stderr)).into());
                 }
-                times.push(start.elapsed());
-            }
-            if let Some(row) = medians.get_mut(s) {
-                row[mirrors as usize] = median_ms(&mut times);
+                times[s][m].push(start.elapsed());
             }
         }
     }
-    Ok(specs.iter().zip(medians).map(|(spec, median_ms)| KeyCreation { spec, median_ms }).collect())
+    Ok(specs
+        .iter()
+        .zip(times)
+        .map(|(spec, mut by_mirrors)| {
+            let mut median = [0.0; 3];
+            for (slot, samples) in median.iter_mut().zip(by_mirrors.iter_mut()) {
+                *slot = median_ms(samples);
+            }
+            KeyCreation { spec, median_ms: median }
+        })
+        .collect())
 }
 
 fn median_ms(times: &mut [Duration]) -> f64 {

@@ -169,6 +169,35 @@ fn session_keys_live_and_die_with_their_session() {
     let mut wrong = digest.clone();
     wrong[0] ^= 1;
     assert_eq!(rv(rw.verify(&Mechanism::Ecdsa, imported, &wrong, &signature)), RvError::SignatureInvalid);
+    // A created public key answers by its own values: in repeated use, next
+    // to another key, and when the same values are created again.
+    for _ in 0..20 {
+        rw.verify(&Mechanism::Ecdsa, imported, &digest, &signature).expect("verified again");
+    }
+    let bob_point = match rw.get_attributes(bob_public, &[AttributeType::EcPoint]).expect("point").as_slice() {
+        [Attribute::EcPoint(der)] => der.clone(),
+        other => panic!("{other:?}"),
+    };
+    let public_template = |point: Vec<u8>| {
+        [
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::EcParams(P256.to_vec()),
+            Attribute::EcPoint(point),
+        ]
+    };
+    let bobs = rw.create_object(&public_template(bob_point)).expect("Bob's public key");
+    assert_eq!(rv(rw.verify(&Mechanism::Ecdsa, bobs, &digest, &signature)), RvError::SignatureInvalid);
+    let bob_signature = rw.sign(&Mechanism::Ecdsa, bob_private, &digest).expect("Bob signs");
+    rw.verify(&Mechanism::Ecdsa, bobs, &digest, &bob_signature).expect("Bob's key verifies Bob");
+    assert_eq!(rv(rw.verify(&Mechanism::Ecdsa, imported, &digest, &bob_signature)), RvError::SignatureInvalid);
+    let ec_point = match rw.get_attributes(imported, &[AttributeType::EcPoint]).expect("point").as_slice() {
+        [Attribute::EcPoint(der)] => der.clone(),
+        other => panic!("{other:?}"),
+    };
+    rw.destroy_object(imported).expect("destroy the created public key");
+    let again = rw.create_object(&public_template(ec_point)).expect("the same values again");
+    rw.verify(&Mechanism::Ecdsa, again, &digest, &signature).expect("verified by the values created again");
 
     // MACs on session keys: HMAC on a generic secret, CMAC on AES.
     let hmac_key = rw

@@ -110,7 +110,9 @@ fn main() -> Result<()> {
 fn memory_only(keys: usize) -> Result<()> {
     let bin = setup::binaries()?;
     let dir = tempfile::Builder::new().prefix("p11kms-bench-memory-").tempdir()?;
-    let mirrored = memory::daemon_with_keys(&bin, &dir.path().join("two-mirrors"), keys, 2)?;
+    const MIRRORS: u32 = 2;
+    let tokens = u64::from(MIRRORS) + 1;
+    let mirrored = memory::daemon_with_keys(&bin, &dir.path().join("two-mirrors"), keys, MIRRORS)?;
     let single = memory::daemon_with_keys(&bin, &dir.path().join("no-mirror"), keys, 0)?;
     let softhsm_kib = memory::softhsm_alone(keys)?;
     let mib = |kib: u64| kib as f64 / 1024.0;
@@ -138,12 +140,12 @@ fn memory_only(keys: usize) -> Result<()> {
     );
     println!(
         "| SoftHSM's share ({keys} keys × tokens, measured alone) | {:.1} MiB | {:.1} MiB |",
-        mib(3 * softhsm_kib),
+        mib(tokens * softhsm_kib),
         mib(softhsm_kib)
     );
     println!(
         "| p11kms's own growth (the rest) | {:.1} MiB | {:.1} MiB |",
-        mib(own(&mirrored, 3)),
+        mib(own(&mirrored, tokens)),
         mib(own(&single, 1))
     );
     println!("| time to make them through PKCS#11 | {:.0} s | {:.0} s |", mirrored.seconds, single.seconds);

@@ -25,9 +25,10 @@ fn losing_the_primary_token_loses_no_key_and_no_request() {
             .expect("blob")
             .to_owned();
     let version = daemon.key_field("alias/kept-ec", "KeyMetadata.PrimaryKeyVersion").as_str().expect("v").to_owned();
-    let sign = || {
-        daemon.cli_json(&[
-            "sign",
+    // `sign` or `verify` of one message with the EC key's version.
+    let signing = |command: &'static str, value: Option<&str>| {
+        let mut args = vec![
+            command,
             "--key-id",
             "alias/kept-ec",
             "--key-version-id",
@@ -36,11 +37,11 @@ fn losing_the_primary_token_loses_no_key_and_no_request() {
             "ECDSA_SHA_256",
             "--message",
             "still signing",
-        ])["Value"]
-            .as_str()
-            .expect("signature")
-            .to_owned()
+        ];
+        args.extend(value.map(|v| ["--value", v]).into_iter().flatten());
+        daemon.cli_json(&args)["Value"].clone()
     };
+    let sign = || signing("sign", None).as_str().expect("signature").to_owned();
     let before = sign();
 
     std::fs::remove_dir_all(daemon.token_dir("hsm1-0")).expect("destroy the primary's token files");
@@ -51,20 +52,8 @@ fn losing_the_primary_token_loses_no_key_and_no_request() {
     assert_eq!(decrypted["Plaintext"], "YmVmb3JlIHRoZSBsb3Nz", "\"before the loss\"");
     let signature = sign();
     for value in [&before, &signature] {
-        let verified = daemon.cli_json(&[
-            "verify",
-            "--key-id",
-            "alias/kept-ec",
-            "--key-version-id",
-            &version,
-            "--algorithm",
-            "ECDSA_SHA_256",
-            "--message",
-            "still signing",
-            "--value",
-            value,
-        ]);
-        assert_eq!(verified["Value"], true);
+        let verified = signing("verify", Some(value));
+        assert_eq!(verified, true);
     }
 
     // The next write promotes a mirror and succeeds.

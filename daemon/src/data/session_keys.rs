@@ -106,15 +106,7 @@ impl SessionKey {
         match self.class() {
             CKO_PUBLIC_KEY => Vec::new(),
             CKO_SECRET_KEY if self.value_readable() => Vec::new(),
-            CKO_PRIVATE_KEY => vec![
-                CKA_VALUE,
-                CKA_PRIVATE_EXPONENT,
-                CKA_PRIME_1,
-                CKA_PRIME_2,
-                CKA_EXPONENT_1,
-                CKA_EXPONENT_2,
-                CKA_COEFFICIENT,
-            ],
+            CKO_PRIVATE_KEY => hsm::SECRET_PARTS.to_vec(),
             _ => vec![CKA_VALUE],
         }
     }

@@ -234,14 +234,15 @@ impl Cluster {
                 }
             };
             let public = staged.public.clone();
-            Ok(std::thread::scope(|scope| {
+            let (stored, results) = std::thread::scope(|scope| {
                 let running: Vec<_> = mirrors
                     .iter()
                     .map(|m| (*m, scope.spawn(|| Self::install(m, v, &blobs, public.as_ref()))))
                     .collect();
                 let stored = staged.store(s, primary, v);
-                (public.clone(), stored, joined(running))
-            }))
+                (stored, joined(running))
+            });
+            Ok((public, stored, results))
         })?;
         if let Err(error) = stored {
             self.destroy_version(v);

@@ -41,18 +41,17 @@ const PASSED_TO_HSM: &[CK_ATTRIBUTE_TYPE] = &[
     CKA_EXTRACTABLE,
 ];
 
+/// The secret parts of a key: a secret key's value, an RSA private key's
+/// exponent and CRT values. Never shown to applications.
+pub const SECRET_PARTS: &[CK_ATTRIBUTE_TYPE] =
+    &[CKA_VALUE, CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT];
+
 /// Key values an application may give when it imports a session key
-/// (`C_CreateObject` with `CKA_TOKEN` false).
-const KEY_VALUES: &[CK_ATTRIBUTE_TYPE] = &[
-    CKA_VALUE,
-    CKA_MODULUS,
-    CKA_PRIVATE_EXPONENT,
-    CKA_PRIME_1,
-    CKA_PRIME_2,
-    CKA_EXPONENT_1,
-    CKA_EXPONENT_2,
-    CKA_COEFFICIENT,
-];
+/// (`C_CreateObject` with `CKA_TOKEN` false): the secret parts and an RSA
+/// key's modulus.
+fn is_key_value(ty: CK_ATTRIBUTE_TYPE) -> bool {
+    ty == CKA_MODULUS || SECRET_PARTS.contains(&ty)
+}
 
 /// Attributes read back from the HSM to describe a session key; values
 /// the HSM does not have are left out. (`CKA_KEY_GEN_MECHANISM` is the
@@ -106,7 +105,7 @@ pub fn hsm_template(template: &[Attribute], private: bool) -> Result<Vec<CkAttri
 /// key's values.
 pub fn import_template(template: &[Attribute]) -> Result<Vec<CkAttribute>, CK_RV> {
     let mut out = hsm_template(template, true)?;
-    for attribute in template.iter().filter(|a| KEY_VALUES.contains(&a.ty)) {
+    for attribute in template.iter().filter(|a| is_key_value(a.ty)) {
         out.push(to_cryptoki(attribute)?);
     }
     Ok(out)

@@ -69,6 +69,8 @@ pub enum ErrorCode {
     /// The test clock's commands without the test clock, or a schedule
     /// change the clock refuses.
     ClockNotManual,
+    /// No admin operation has the call's opcode (a newer client).
+    UnknownOperation,
 }
 
 impl ErrorCode {
@@ -92,6 +94,7 @@ impl ErrorCode {
             Self::InternalFailure => "InternalFailure",
             Self::InvalidCiphertext => "Rejected.InvalidCiphertext",
             Self::ClockNotManual => "Rejected.ClockNotManual",
+            Self::UnknownOperation => "InvalidAction.NotFound",
         }
     }
 }

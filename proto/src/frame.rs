@@ -34,13 +34,20 @@ pub enum MessageKind {
     DataRequest = 1,
     /// A [`crate::data::DataResult`], daemon to module.
     DataResponse = 2,
-    /// An [`crate::admin::AdminRequest`], CLI to daemon.
-    AdminRequest = 3,
-    /// An [`crate::admin::AdminResult`], daemon to CLI.
-    AdminResponse = 4,
+    /// The admin request of protocol 1.0, before opcodes (a whole request
+    /// as a postcard enum). Retired: the daemon refuses it with a protocol
+    /// error that says to use the `p11kms` of the same release.
+    LegacyAdminRequest = 3,
+    /// The answer to a [`MessageKind::LegacyAdminRequest`]; never sent.
+    LegacyAdminResponse = 4,
     /// A [`crate::error::ProtocolError`]: the peer broke the framing rules;
     /// the connection closes after it.
     ProtocolError = 5,
+    /// An admin call, CLI to daemon: an opcode and its request (see
+    /// [`crate::admin::operation`]).
+    AdminCall = 6,
+    /// The answer to an [`MessageKind::AdminCall`], daemon to CLI.
+    AdminAnswer = 7,
 }
 
 impl MessageKind {
@@ -49,9 +56,11 @@ impl MessageKind {
         Some(match value {
             1 => Self::DataRequest,
             2 => Self::DataResponse,
-            3 => Self::AdminRequest,
-            4 => Self::AdminResponse,
+            3 => Self::LegacyAdminRequest,
+            4 => Self::LegacyAdminResponse,
             5 => Self::ProtocolError,
+            6 => Self::AdminCall,
+            7 => Self::AdminAnswer,
             _ => return None,
         })
     }
@@ -187,7 +196,7 @@ mod tests {
 
     #[test]
     fn header_round_trips() {
-        let header = Header::new(MessageKind::AdminRequest, 0xdead_beef, 1234);
+        let header = Header::new(MessageKind::AdminCall, 0xdead_beef, 1234);
         let decoded = Header::decode(&header.encode(), MAX_BODY_LEN).expect("valid header");
         assert_eq!(decoded, header);
     }

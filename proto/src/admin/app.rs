@@ -5,6 +5,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::{SecretString, Timestamp};
 
+/// Parameters of `app create`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateAppRequest {
+    /// The new app's name.
+    pub name: String,
+    /// Instance it may use.
+    pub instance: String,
+}
+
 /// Answer to `app create`: the only time the PIN is ever shown.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

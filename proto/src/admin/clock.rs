@@ -13,3 +13,17 @@ pub struct ClockTime {
     /// Whether it is the manual test clock.
     pub manual: bool,
 }
+
+/// Parameters of `clock advance` (test clock only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdvanceClockRequest {
+    /// Seconds to move forward.
+    pub seconds: i64,
+}
+
+/// Parameters of `clock set` (test clock only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetClockRequest {
+    /// The new time.
+    pub time: Timestamp,
+}

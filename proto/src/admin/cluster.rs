@@ -145,3 +145,39 @@ pub struct ImageInfo {
     /// Whether the file still matches its manifest.
     pub intact: bool,
 }
+
+/// Parameters of `cluster create`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateClusterRequest {
+    /// The new cluster's name.
+    pub name: String,
+    /// Members (2 to 8).
+    pub members: u32,
+}
+
+/// Parameters of `cluster remove-member`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveClusterMemberRequest {
+    /// Cluster name.
+    pub name: String,
+    /// The member's index.
+    pub index: u32,
+}
+
+/// Parameters of `cluster image list`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListClusterImagesRequest {
+    /// Only this cluster's images.
+    pub name: Option<String>,
+}
+
+/// Parameters of `cluster restore`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreClusterRequest {
+    /// The image.
+    pub image_id: String,
+    /// Name of the new cluster (must not exist).
+    pub name: String,
+    /// Members of the new cluster (at least 2).
+    pub members: u32,
+}

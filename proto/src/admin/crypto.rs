@@ -118,8 +118,6 @@ pub struct GenerateDataKeyRequest {
     pub number_of_bytes: Option<u32>,
     /// Bound to the encrypted data key.
     pub encryption_context: EncryptionContext,
-    /// Return the plaintext data key too.
-    pub with_plaintext: bool,
 }
 
 /// Answer to `generate-data-key*`.
@@ -240,6 +238,15 @@ pub struct AsymmetricDecryptRequest {
     /// What to decrypt.
     #[serde(with = "crate::bytes")]
     pub ciphertext_blob: Vec<u8>,
+}
+
+/// Parameters of `get-public-key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetPublicKeyRequest {
+    /// Key id or alias.
+    pub key: String,
+    /// The version; the primary when absent.
+    pub key_version_id: Option<String>,
 }
 
 /// Answer to `get-public-key`.

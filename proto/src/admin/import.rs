@@ -39,9 +39,20 @@ pub struct ImportParameters {
     pub token_expire_time: Timestamp,
 }
 
-/// `import-key-material`.
+/// Parameters of `get-parameters-for-import`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImportKeyMaterial {
+pub struct GetParametersForImportRequest {
+    /// Key id or alias.
+    pub key: String,
+    /// How the material will be wrapped.
+    pub wrapping_algorithm: WrappingAlgorithm,
+    /// The wrapping key's kind.
+    pub wrapping_key_spec: WrappingKeySpec,
+}
+
+/// Parameters of `import-key-material`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportKeyMaterialRequest {
     /// Key id or alias.
     pub key: String,
     /// From `get-parameters-for-import`.

@@ -38,3 +38,23 @@ pub struct InstanceInfo {
     /// When it was created.
     pub creation_date: Timestamp,
 }
+
+/// Parameters of `instance create`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateInstanceRequest {
+    /// The new instance's name (also its token label).
+    pub name: String,
+    /// `hardware` or `software`.
+    pub kind: InstanceKind,
+    /// The cluster that keeps its keys.
+    pub cluster: String,
+}
+
+/// Parameters of `instance attach-cluster`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachClusterRequest {
+    /// Instance name.
+    pub instance: String,
+    /// Cluster that holds its keys from now on.
+    pub cluster: String,
+}

@@ -181,9 +181,26 @@ pub struct Tag {
     pub tag_value: String,
 }
 
+/// A key by id or alias: the request of the operations that name one key
+/// and nothing else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRef {
+    /// Key id or alias.
+    pub key: String,
+}
+
+/// One version of a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyVersionRef {
+    /// Key id or alias.
+    pub key: String,
+    /// The version.
+    pub key_version_id: String,
+}
+
 /// Parameters of `key create`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateKey {
+pub struct CreateKeyRequest {
     /// Instance the key goes to.
     pub instance: String,
     /// Material kind.
@@ -208,7 +225,7 @@ pub struct CreateKey {
 
 /// Filters of `key list`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListKeys {
+pub struct ListKeysRequest {
     /// Only keys of this instance.
     pub instance: Option<String>,
     /// Only keys in this state.
@@ -219,9 +236,45 @@ pub struct ListKeys {
     pub alias: Option<String>,
 }
 
+/// Parameters of `key schedule-deletion`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleKeyDeletionRequest {
+    /// Key id or alias.
+    pub key: String,
+    /// Days until the key is destroyed (7 to 366).
+    pub pending_window_in_days: u32,
+}
+
+/// Parameters of `key set-deletion-protection`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetDeletionProtectionRequest {
+    /// Key id or alias.
+    pub key: String,
+    /// Protect (true) or unprotect (false).
+    pub enable_deletion_protection: bool,
+}
+
+/// Parameters of `key tag`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagResourceRequest {
+    /// Key id or alias.
+    pub key: String,
+    /// Tags to add or overwrite.
+    pub tags: Vec<Tag>,
+}
+
+/// Parameters of `key untag`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UntagResourceRequest {
+    /// Key id or alias.
+    pub key: String,
+    /// Tag keys to remove.
+    pub tag_keys: Vec<String>,
+}
+
 /// Parameters of `key update-rotation-policy`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpdateRotationPolicy {
+pub struct UpdateRotationPolicyRequest {
     /// Key id or alias.
     pub key: String,
     /// Rotate automatically.

@@ -1,0 +1,208 @@
+//! Every admin operation, defined once: its opcode, its API name, the
+//! `p11kms` command that sends it, its request and its reply.
+//!
+//! The table is [`crate::admin_operations!`], an "X macro": it hands the
+//! whole list to a macro of the caller's choosing. This module makes a
+//! marker type per operation from it (`op::CreateKey`, implementing
+//! [`Operation`]); the daemon makes its routing table from the same list,
+//! so an operation without a handler does not compile; the golden-byte
+//! tests walk it, so an operation without pinned bytes fails.
+//!
+//! Adding an operation: a new line here with the next free opcode of its
+//! group (never reuse or renumber one), its handler in the daemon's
+//! `admin/`, its arguments and rendering in the CLI's `commands/`, and
+//! its golden bytes. Groups: `0x01` instances, `0x02` apps, `0x03` keys,
+//! `0x04` aliases, `0x05` cryptographic operations, `0x06` clusters,
+//! `0x07` the clock, `0x08` connections.
+
+use super::operation::{Operation, OperationInfo};
+
+/// Calls `$callback! { ... }` with the table of admin operations, one
+/// entry each:
+///
+/// ```text
+/// /// docs
+/// OPCODE Name ["command" "words"] RequestType => ReplyType;
+/// ```
+#[macro_export]
+macro_rules! admin_operations {
+    ($callback:ident) => {
+        $callback! {
+            /// `instance list`: every instance.
+            0x0101 ListInstances ["instance" "list"] () => Vec<$crate::admin::InstanceInfo>;
+            /// `instance describe NAME`.
+            0x0102 DescribeInstance ["instance" "describe"] $crate::admin::ResourceName => $crate::admin::InstanceInfo;
+            /// `instance create NAME --kind K --cluster C`.
+            0x0103 CreateInstance ["instance" "create"] $crate::admin::CreateInstanceRequest => $crate::admin::InstanceInfo;
+            /// `instance attach-cluster INSTANCE CLUSTER`.
+            0x0104 AttachCluster ["instance" "attach-cluster"] $crate::admin::AttachClusterRequest => $crate::admin::InstanceInfo;
+
+            /// `app create NAME --instance I`: the PIN is in the reply, once.
+            0x0201 CreateApp ["app" "create"] $crate::admin::CreateAppRequest => $crate::admin::AppCreated;
+            /// `app list`.
+            0x0202 ListApps ["app" "list"] () => Vec<$crate::admin::AppInfo>;
+            /// `app describe NAME`.
+            0x0203 DescribeApp ["app" "describe"] $crate::admin::ResourceName => $crate::admin::AppInfo;
+            /// `app delete NAME`.
+            0x0204 DeleteApp ["app" "delete"] $crate::admin::ResourceName => ();
+
+            /// `key create`.
+            0x0301 CreateKey ["key" "create"] $crate::admin::CreateKeyRequest => $crate::admin::KeyDescription;
+            /// `key describe KEY`.
+            0x0302 DescribeKey ["key" "describe"] $crate::admin::KeyRef => $crate::admin::KeyDescription;
+            /// `key list` with its filters.
+            0x0303 ListKeys ["key" "list"] $crate::admin::ListKeysRequest => $crate::admin::KeyList;
+            /// `key list-versions KEY`.
+            0x0304 ListKeyVersions ["key" "list-versions"] $crate::admin::KeyRef => Vec<$crate::admin::KeyVersionInfo>;
+            /// `key describe-version KEY --key-version-id V`.
+            0x0305 DescribeKeyVersion ["key" "describe-version"] $crate::admin::KeyVersionRef => $crate::admin::KeyVersionInfo;
+            /// `key enable KEY`.
+            0x0306 EnableKey ["key" "enable"] $crate::admin::KeyRef => ();
+            /// `key disable KEY`.
+            0x0307 DisableKey ["key" "disable"] $crate::admin::KeyRef => ();
+            /// `key schedule-deletion KEY --pending-window-in-days N`.
+            0x0308 ScheduleKeyDeletion ["key" "schedule-deletion"] $crate::admin::ScheduleKeyDeletionRequest => ();
+            /// `key cancel-deletion KEY`.
+            0x0309 CancelKeyDeletion ["key" "cancel-deletion"] $crate::admin::KeyRef => ();
+            /// `key set-deletion-protection KEY --enable|--disable`.
+            0x030a SetDeletionProtection ["key" "set-deletion-protection"] $crate::admin::SetDeletionProtectionRequest => ();
+            /// `key create-version KEY`: a manual rotation.
+            0x030b CreateKeyVersion ["key" "create-version"] $crate::admin::KeyRef => $crate::admin::KeyVersionInfo;
+            /// `key update-rotation-policy KEY`.
+            0x030c UpdateRotationPolicy ["key" "update-rotation-policy"] $crate::admin::UpdateRotationPolicyRequest => ();
+            /// `key tag KEY --tag K=V ...`.
+            0x030d TagResource ["key" "tag"] $crate::admin::TagResourceRequest => ();
+            /// `key untag KEY --tag-key K ...`.
+            0x030e UntagResource ["key" "untag"] $crate::admin::UntagResourceRequest => ();
+            /// `key get-parameters-for-import KEY`.
+            0x030f GetParametersForImport ["key" "get-parameters-for-import"] $crate::admin::GetParametersForImportRequest => $crate::admin::ImportParameters;
+            /// `key import-key-material KEY`.
+            0x0310 ImportKeyMaterial ["key" "import-key-material"] $crate::admin::ImportKeyMaterialRequest => ();
+            /// `key delete-key-material KEY`.
+            0x0311 DeleteKeyMaterial ["key" "delete-key-material"] $crate::admin::KeyRef => ();
+
+            /// `alias create ALIAS --key-id KEY`.
+            0x0401 CreateAlias ["alias" "create"] $crate::admin::AliasRequest => ();
+            /// `alias update ALIAS --key-id KEY`.
+            0x0402 UpdateAlias ["alias" "update"] $crate::admin::AliasRequest => ();
+            /// `alias delete ALIAS`.
+            0x0403 DeleteAlias ["alias" "delete"] $crate::admin::AliasRef => ();
+            /// `alias list [--key-id KEY]` (ListAliases, ListAliasesByKeyId).
+            0x0404 ListAliases ["alias" "list"] $crate::admin::ListAliasesRequest => Vec<$crate::admin::AliasInfo>;
+
+            /// `encrypt`.
+            0x0501 Encrypt ["encrypt"] $crate::admin::EncryptRequest => $crate::admin::Encrypted;
+            /// `decrypt`.
+            0x0502 Decrypt ["decrypt"] $crate::admin::DecryptRequest => $crate::admin::Decrypted;
+            /// `re-encrypt`.
+            0x0503 ReEncrypt ["re-encrypt"] $crate::admin::ReEncryptRequest => $crate::admin::ReEncrypted;
+            /// `generate-data-key`: the data key in clear and encrypted.
+            0x0504 GenerateDataKey ["generate-data-key"] $crate::admin::GenerateDataKeyRequest => $crate::admin::DataKey;
+            /// `generate-data-key-without-plaintext`: the data key encrypted only.
+            0x0505 GenerateDataKeyWithoutPlaintext ["generate-data-key-without-plaintext"] $crate::admin::GenerateDataKeyRequest => $crate::admin::DataKey;
+            /// `sign`.
+            0x0506 AsymmetricSign ["sign"] $crate::admin::SignRequest => $crate::admin::Signature;
+            /// `verify`.
+            0x0507 AsymmetricVerify ["verify"] $crate::admin::VerifyRequest => $crate::admin::Verified;
+            /// `asymmetric-encrypt`.
+            0x0508 AsymmetricEncrypt ["asymmetric-encrypt"] $crate::admin::AsymmetricEncryptRequest => $crate::admin::Encrypted;
+            /// `asymmetric-decrypt`.
+            0x0509 AsymmetricDecrypt ["asymmetric-decrypt"] $crate::admin::AsymmetricDecryptRequest => $crate::admin::Decrypted;
+            /// `get-public-key`.
+            0x050a GetPublicKey ["get-public-key"] $crate::admin::GetPublicKeyRequest => $crate::admin::PublicKeyInfo;
+            /// A batch of re-encryptions (`rewrap`), one outcome per item.
+            0x050b ReEncryptBatch ["rewrap"] Vec<$crate::admin::ReEncryptRequest> => Vec<$crate::admin::BatchOutcome>;
+
+            /// `cluster list`.
+            0x0601 ListClusters ["cluster" "list"] () => Vec<$crate::admin::ClusterSummary>;
+            /// `cluster status NAME`: every member, read now.
+            0x0602 GetClusterStatus ["cluster" "status"] $crate::admin::ResourceName => $crate::admin::ClusterStatus;
+            /// `cluster create NAME --members N`.
+            0x0603 CreateCluster ["cluster" "create"] $crate::admin::CreateClusterRequest => $crate::admin::ClusterStatus;
+            /// `cluster add-member NAME`: a new token, in sync before it serves.
+            0x0604 AddClusterMember ["cluster" "add-member"] $crate::admin::ResourceName => $crate::admin::ClusterStatus;
+            /// `cluster remove-member NAME --index N`.
+            0x0605 RemoveClusterMember ["cluster" "remove-member"] $crate::admin::RemoveClusterMemberRequest => $crate::admin::ClusterStatus;
+            /// `cluster verify NAME`: every member against the store.
+            0x0606 VerifyCluster ["cluster" "verify"] $crate::admin::ResourceName => $crate::admin::ClusterVerification;
+            /// `cluster resync NAME`: copy what members lack, take recovered members back.
+            0x0607 ResyncCluster ["cluster" "resync"] $crate::admin::ResourceName => $crate::admin::ResyncReport;
+            /// `cluster image create NAME`: a mirror image now.
+            0x0608 CreateClusterImage ["cluster" "image" "create"] $crate::admin::ResourceName => $crate::admin::ImageInfo;
+            /// `cluster image list [NAME]`.
+            0x0609 ListClusterImages ["cluster" "image" "list"] $crate::admin::ListClusterImagesRequest => Vec<$crate::admin::ImageInfo>;
+            /// `cluster restore --image ID --name NEW --members N`.
+            0x060a RestoreCluster ["cluster" "restore"] $crate::admin::RestoreClusterRequest => $crate::admin::ClusterStatus;
+
+            /// `clock show`.
+            0x0701 GetClock ["clock" "show"] () => $crate::admin::ClockTime;
+            /// `clock advance DURATION` (test clock only).
+            0x0702 AdvanceClock ["clock" "advance"] $crate::admin::AdvanceClockRequest => $crate::admin::ClockTime;
+            /// `clock set TIME` (test clock only).
+            0x0703 SetClock ["clock" "set"] $crate::admin::SetClockRequest => $crate::admin::ClockTime;
+
+            /// `connection list`: open data connections and their request counts.
+            0x0801 ListConnections ["connection" "list"] () => Vec<$crate::admin::ConnectionInfo>;
+        }
+    };
+}
+
+/// Makes a marker type per operation, and [`ALL`].
+macro_rules! define_operations {
+    ($($(#[$doc:meta])* $opcode:literal $name:ident [$($word:literal)+] $request:ty => $reply:ty;)+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            pub struct $name;
+
+            impl Operation for $name {
+                const OPCODE: super::Opcode = super::Opcode($opcode);
+                const NAME: &'static str = stringify!($name);
+                const COMMAND: &'static [&'static str] = &[$($word),+];
+                type Request = $request;
+                type Reply = $reply;
+            }
+        )+
+
+        /// Every operation, in the table's order.
+        pub const ALL: &[OperationInfo] = &[$(OperationInfo::of::<$name>()),+];
+    };
+}
+
+crate::admin_operations!(define_operations);
+
+/// The operation with this opcode.
+pub fn find(opcode: super::Opcode) -> Option<&'static OperationInfo> {
+    ALL.iter().find(|info| info.opcode == opcode)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn opcodes_names_and_commands_are_unique() {
+        let mut opcodes = HashSet::new();
+        let mut names = HashSet::new();
+        let mut commands = HashSet::new();
+        for info in ALL {
+            assert!(opcodes.insert(info.opcode), "opcode {} twice", info.opcode);
+            assert!(names.insert(info.name), "{} twice", info.name);
+            assert!(commands.insert(info.command), "{:?} twice", info.command);
+        }
+    }
+
+    #[test]
+    fn opcodes_stay_in_their_groups_and_in_order() {
+        let mut previous = 0;
+        for info in ALL {
+            assert!(info.opcode.0 > previous, "{} is not after {previous:#06x}", info.opcode);
+            assert_ne!(info.opcode.0 & 0xff, 0, "{}: the low byte numbers operations from 1", info.name);
+            previous = info.opcode.0;
+        }
+        assert_eq!(find(super::super::Opcode(0x0302)).map(|i| i.name), Some("DescribeKey"));
+        assert!(find(super::super::Opcode(0x0300)).is_none());
+    }
+}

@@ -1,0 +1,351 @@
+//! Golden bytes of the admin plane: for every operation of
+//! `p11kms_proto::admin_operations!`, the exact bytes of a call (opcode and
+//! request) and of its answer, built from one sample value of each type.
+//!
+//! `admin_golden.txt` holds the expected bytes. A renumbered opcode, a
+//! reordered or changed field, a changed enum: any of them changes bytes
+//! here and fails. When a change is meant (a new operation, a field
+//! appended at the end of a type), run the test with `P11KMS_BLESS=1`
+//! to rewrite the file, and review its diff.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::fmt::Write as _;
+
+use p11kms_proto::admin::operation::{Operation, encode_answer, encode_call, unknown_opcode};
+use p11kms_proto::admin::*;
+use p11kms_proto::blob::EncryptionContext;
+use p11kms_proto::error::{ApiError, ErrorCode};
+use p11kms_proto::{SecretBytes, SecretString, Timestamp};
+
+/// One value of a type, with every field set to something that is not its
+/// default, so that each field leaves its mark in the bytes.
+trait Sample {
+    fn sample() -> Self;
+}
+
+impl Sample for () {
+    fn sample() -> Self {}
+}
+
+impl<T: Sample> Sample for Vec<T> {
+    fn sample() -> Self {
+        vec![T::sample()]
+    }
+}
+
+fn context() -> EncryptionContext {
+    [("shop".to_owned(), "eu".to_owned())].into_iter().collect()
+}
+
+fn tag() -> Tag {
+    Tag { tag_key: "team".into(), tag_value: "payments".into() }
+}
+
+macro_rules! sample {
+    ($($type:ty => $value:expr;)+) => {
+        $(impl Sample for $type {
+            fn sample() -> Self {
+                $value
+            }
+        })+
+    };
+}
+
+sample! {
+    ResourceName => ResourceName { name: "hsm1".into() };
+    CreateInstanceRequest => CreateInstanceRequest { name: "pay".into(), kind: InstanceKind::Software, cluster: "c2".into() };
+    AttachClusterRequest => AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into() };
+    CreateAppRequest => CreateAppRequest { name: "web".into(), instance: "hsm1".into() };
+    KeyRef => KeyRef { key: "alias/orders".into() };
+    KeyVersionRef => KeyVersionRef { key: "k-1".into(), key_version_id: "v-1".into() };
+    CreateKeyRequest => CreateKeyRequest {
+        instance: "hsm1".into(),
+        key_spec: KeySpec::Rsa3072,
+        key_usage: Some(KeyUsage::SignVerify),
+        description: "d".into(),
+        alias: Some("alias/x".into()),
+        origin: Origin::External,
+        tags: vec![tag()],
+        enable_automatic_rotation: true,
+        rotation_interval: Some(604_800),
+        deletion_protection: true,
+    };
+    ListKeysRequest => ListKeysRequest {
+        instance: Some("hsm1".into()),
+        key_state: Some(KeyState::Disabled),
+        key_spec: Some(KeySpec::Aes128),
+        alias: Some("alias/x".into()),
+    };
+    ScheduleKeyDeletionRequest => ScheduleKeyDeletionRequest { key: "k-1".into(), pending_window_in_days: 7 };
+    SetDeletionProtectionRequest => SetDeletionProtectionRequest { key: "k-1".into(), enable_deletion_protection: true };
+    UpdateRotationPolicyRequest => UpdateRotationPolicyRequest {
+        key: "k-1".into(),
+        enable_automatic_rotation: true,
+        rotation_interval: Some(2_592_000),
+    };
+    TagResourceRequest => TagResourceRequest { key: "k-1".into(), tags: vec![tag()] };
+    UntagResourceRequest => UntagResourceRequest { key: "k-1".into(), tag_keys: vec!["team".into()] };
+    GetParametersForImportRequest => GetParametersForImportRequest {
+        key: "k-1".into(),
+        wrapping_algorithm: WrappingAlgorithm::RsaesOaepSha1,
+        wrapping_key_spec: WrappingKeySpec::Rsa2048,
+    };
+    ImportKeyMaterialRequest => ImportKeyMaterialRequest {
+        key: "k-1".into(),
+        import_token: "t".into(),
+        encrypted_key_material: vec![1, 2, 3],
+        key_material_expire_unix: Some(2_000_000_000),
+    };
+    AliasRequest => AliasRequest { alias: "alias/a".into(), key: "k-1".into() };
+    AliasRef => AliasRef { alias: "alias/a".into() };
+    ListAliasesRequest => ListAliasesRequest { key: Some("k-1".into()) };
+    EncryptRequest => EncryptRequest { key: "k-1".into(), plaintext: SecretBytes::from("p"), encryption_context: context() };
+    DecryptRequest => DecryptRequest { ciphertext_blob: vec![9, 8], encryption_context: context() };
+    ReEncryptRequest => ReEncryptRequest {
+        ciphertext_blob: vec![1, 2, 3],
+        destination_key: Some("alias/new".into()),
+        source_encryption_context: context(),
+        destination_encryption_context: EncryptionContext::new(),
+    };
+    GenerateDataKeyRequest => GenerateDataKeyRequest {
+        key: "k-1".into(),
+        key_spec: Some(DataKeySpec::Aes128),
+        number_of_bytes: Some(64),
+        encryption_context: context(),
+    };
+    SignRequest => SignRequest {
+        key: "k-1".into(),
+        key_version_id: "v-1".into(),
+        algorithm: SigningAlgorithm::EcdsaSha256,
+        digest: vec![3; 4],
+    };
+    VerifyRequest => VerifyRequest {
+        key: "k-1".into(),
+        key_version_id: "v-1".into(),
+        algorithm: SigningAlgorithm::RsaPssSha256,
+        digest: vec![3; 4],
+        value: vec![4; 2],
+    };
+    AsymmetricEncryptRequest => AsymmetricEncryptRequest {
+        key: "k-1".into(),
+        key_version_id: "v-1".into(),
+        algorithm: AsymmetricAlgorithm::RsaesOaepSha256,
+        plaintext: SecretBytes::from("p"),
+    };
+    AsymmetricDecryptRequest => AsymmetricDecryptRequest {
+        key: "k-1".into(),
+        key_version_id: "v-1".into(),
+        algorithm: AsymmetricAlgorithm::RsaesOaepSha1,
+        ciphertext_blob: vec![5; 3],
+    };
+    GetPublicKeyRequest => GetPublicKeyRequest { key: "k-1".into(), key_version_id: Some("v-1".into()) };
+    CreateClusterRequest => CreateClusterRequest { name: "c2".into(), members: 3 };
+    RemoveClusterMemberRequest => RemoveClusterMemberRequest { name: "c2".into(), index: 2 };
+    ListClusterImagesRequest => ListClusterImagesRequest { name: Some("c2".into()) };
+    RestoreClusterRequest => RestoreClusterRequest { image_id: "img-1".into(), name: "c3".into(), members: 2 };
+    AdvanceClockRequest => AdvanceClockRequest { seconds: 86_400 };
+    SetClockRequest => SetClockRequest { time: Timestamp(1_800_000_000) };
+
+    InstanceInfo => InstanceInfo {
+        name: "hsm1".into(),
+        slot_id: 2,
+        kind: InstanceKind::Hardware,
+        cluster: Some("hsm1".into()),
+        key_quota: 1000,
+        key_count: 1,
+        key_version_count: 3,
+        creation_date: Timestamp(1_700_000_000),
+    };
+    AppCreated => AppCreated { app_name: "web".into(), instance: "hsm1".into(), pin: SecretString::new("pin".into()) };
+    AppInfo => AppInfo {
+        app_name: "web".into(),
+        instance: "hsm1".into(),
+        creation_date: Timestamp(1_700_000_001),
+        failed_logins: 2,
+        locked_until: Some(Timestamp(1_700_000_300)),
+    };
+    KeyMetadata => KeyMetadata {
+        arn: "acs:kms:local:hsm1:key/k-1".into(),
+        automatic_rotation: AutomaticRotation::Suspended,
+        creation_date: Timestamp(1_700_000_000),
+        creator: "admin:0".into(),
+        delete_date: Some(Timestamp(1_700_600_000)),
+        deletion_protection: DeletionProtection::Enabled,
+        description: "d".into(),
+        instance: "hsm1".into(),
+        key_id: "k-1".into(),
+        key_spec: KeySpec::EcP256,
+        key_state: KeyState::PendingDeletion,
+        key_usage: KeyUsage::SignVerify,
+        last_rotation_date: Timestamp(1_700_000_000),
+        material_expire_time: Some(Timestamp(1_800_000_000)),
+        next_rotation_date: Some(Timestamp(1_700_604_800)),
+        origin: Origin::AliyunKms,
+        primary_key_version: "v-1".into(),
+        protection_level: ProtectionLevel::Hsm,
+        rotation_interval: Some("604800s".into()),
+    };
+    KeyDescription => KeyDescription {
+        key_metadata: KeyMetadata::sample(),
+        aliases: vec!["alias/x".into()],
+        tags: vec![tag()],
+        pkcs11_id: "ab".into(),
+    };
+    KeyList => KeyList { keys: vec![KeyDescription::sample()], total_count: 1 };
+    KeyVersionInfo => KeyVersionInfo { key_id: "k-1".into(), key_version_id: "v-1".into(), creation_date: Timestamp(3) };
+    ImportParameters => ImportParameters {
+        key_id: "k-1".into(),
+        import_token: "t".into(),
+        public_key: "pem".into(),
+        token_expire_time: Timestamp(7),
+    };
+    AliasInfo => AliasInfo { alias_name: "alias/a".into(), alias_arn: "arn".into(), key_id: "k-1".into() };
+    Encrypted => Encrypted { key_id: "k-1".into(), key_version_id: "v-1".into(), ciphertext_blob: vec![1, 2] };
+    Decrypted => Decrypted { key_id: "k-1".into(), key_version_id: "v-1".into(), plaintext: SecretBytes::from("p") };
+    ReEncrypted => ReEncrypted {
+        source_key_id: "k-1".into(),
+        source_key_version_id: "v-1".into(),
+        key_id: "k-2".into(),
+        key_version_id: "v-2".into(),
+        ciphertext_blob: vec![7],
+    };
+    BatchOutcome => BatchOutcome::Failed(ApiError::new(ErrorCode::InvalidCiphertext, "bad blob"));
+    DataKey => DataKey {
+        key_id: "k-1".into(),
+        key_version_id: "v-1".into(),
+        ciphertext_blob: vec![1],
+        plaintext: Some(SecretBytes::from("dk")),
+    };
+    Signature => Signature { key_id: "k-1".into(), key_version_id: "v-1".into(), value: vec![9; 3] };
+    Verified => Verified { key_id: "k-1".into(), key_version_id: "v-1".into(), value: true };
+    PublicKeyInfo => PublicKeyInfo { key_id: "k-1".into(), key_version_id: "v-1".into(), public_key: "pem".into() };
+    ClusterSummary => ClusterSummary {
+        cluster_name: "hsm1".into(),
+        member_count: 3,
+        instances: vec!["hsm1".into()],
+        creation_date: Timestamp(4),
+    };
+    MemberStatus => MemberStatus {
+        index: 1,
+        token_label: "hsm1-1".into(),
+        serial: "abc".into(),
+        module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+        role: MemberRole::Mirror,
+        health: MemberHealth::Unreachable,
+        in_sync: true,
+        object_count: 2,
+        missing_versions: 1,
+        last_sync: Some(Timestamp(4)),
+    };
+    ClusterStatus => ClusterStatus {
+        cluster_name: "hsm1".into(),
+        expected_objects: 2,
+        members: vec![MemberStatus::sample()],
+        checked_at: Timestamp(5),
+    };
+    MemberDifferences => MemberDifferences {
+        index: 1,
+        token_label: "hsm1-1".into(),
+        role: MemberRole::Mirror,
+        health: MemberHealth::Healthy,
+        missing: vec!["k-1/v-1".into()],
+        unexpected: vec!["u".into()],
+    };
+    ClusterVerification => ClusterVerification {
+        cluster_name: "hsm1".into(),
+        expected_versions: 3,
+        consistent: false,
+        members: vec![MemberDifferences::sample()],
+    };
+    ResyncReport => ResyncReport {
+        cluster_name: "hsm1".into(),
+        copied: 1,
+        failed: 2,
+        recovered: vec!["hsm1-2".into()],
+        promoted: Some("hsm1-1".into()),
+    };
+    ImageInfo => ImageInfo {
+        image_id: "img-1".into(),
+        cluster_name: "hsm1".into(),
+        creation_date: Timestamp(5),
+        versions: 2,
+        sha256: "00".into(),
+        intact: true,
+    };
+    ClockTime => ClockTime { now: Timestamp(8), manual: true };
+    ConnectionInfo => ConnectionInfo { connection_id: 3, uid: 1000, pid: Some(4242), opened: Timestamp(9), requests: 17 };
+}
+
+/// The golden line of operation `O`.
+fn line<O: Operation>() -> String
+where
+    O::Request: Sample,
+    O::Reply: Sample,
+{
+    let call = encode_call::<O>(&O::Request::sample()).expect("the call encodes");
+    let answer = encode_answer::<O::Reply>(&Ok(O::Reply::sample())).expect("the answer encodes");
+    format!("{} {} call {} answer {}", O::OPCODE, O::NAME, hex(&call), hex(&answer))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+macro_rules! golden_lines {
+    ($($(#[$doc:meta])* $opcode:literal $name:ident [$($word:literal)+] $request:ty => $reply:ty;)+) => {
+        fn operation_lines() -> Vec<String> {
+            vec![$(line::<op::$name>()),+]
+        }
+    };
+}
+
+p11kms_proto::admin_operations!(golden_lines);
+
+/// Every line the file must hold: the operations, then refusals.
+fn expected() -> String {
+    let mut lines = operation_lines();
+    let refusals = [
+        ("refusal", ApiError::new(ErrorCode::KeyNotFound, "key 'k-1' does not exist")),
+        ("unknown-opcode", unknown_opcode(Opcode(0xbeef))),
+    ];
+    for (name, error) in refusals {
+        let answer = encode_answer::<()>(&Err(error)).expect("encodes");
+        lines.push(format!("- {name} answer {}", hex(&answer)));
+    }
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn every_operation_encodes_as_its_golden_bytes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/admin_golden.txt");
+    let expected = expected();
+    if std::env::var_os("P11KMS_BLESS").is_some() {
+        std::fs::write(&path, &expected).expect("write the golden file");
+        return;
+    }
+    let golden = std::fs::read_to_string(&path).expect("tests/admin_golden.txt");
+    let found: Vec<&str> = golden.lines().collect();
+    let wanted: Vec<&str> = expected.lines().collect();
+    let mut differences = Vec::new();
+    for line in &wanted {
+        if !found.contains(line) {
+            differences.push(format!("encoded now, not in the file:\n  {line}"));
+        }
+    }
+    for line in &found {
+        if !wanted.contains(line) {
+            differences.push(format!("in the file, not encoded now:\n  {line}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "the admin wire changed (run with P11KMS_BLESS=1 if it is meant, and say so in docs/wire.md):\n{}",
+        differences.join("\n")
+    );
+    assert_eq!(found.len(), op::ALL.len() + 2, "one line per operation and refusal");
+}

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
-use crate::kms::{cluster_sync, images, scheduler};
+use crate::clusters::{images, sync};
+use crate::kms::scheduler;
 use crate::service::Service;
 
 /// Runs scheduler passes until `stop` fires.
@@ -31,8 +32,8 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
         }
         let worker = service.clone();
         let pass = move || {
-            scheduler::run_due(&worker);
-            cluster_sync::heal_all(&worker, full);
+            scheduler::run_due(&worker.kms);
+            sync::heal_all(&worker, full);
             images::take_due(&worker);
         };
         if let Err(error) = tokio::task::spawn_blocking(pass).await {

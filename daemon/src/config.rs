@@ -162,6 +162,9 @@ pub struct SocketsConfig {
     pub data_mode: u32,
     /// Uids allowed on the admin socket besides root and the daemon's own uid.
     pub admin_uids: Vec<u32>,
+    /// Uids allowed on the admin socket for operations that only read
+    /// (lists, descriptions, status): auditors, monitoring.
+    pub admin_read_only_uids: Vec<u32>,
     /// Group (name or numeric gid) given the admin socket. Without one the
     /// socket is 0600, so only the daemon's own uid (and root) can reach it;
     /// with one it is 0660 and `admin_uids` must be members. The peer-uid
@@ -187,6 +190,7 @@ impl Default for SocketsConfig {
             data_group: None,
             data_mode: 0o660,
             admin_uids: Vec::new(),
+            admin_read_only_uids: Vec::new(),
             admin_group: None,
             max_connections: 1024,
             max_body_bytes: 4 * 1024 * 1024,

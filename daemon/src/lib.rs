@@ -4,22 +4,24 @@
 //! Rooms, after parsec's layout:
 //! * [`front`]: sockets, peer credentials, framing, connections, shutdown;
 //! * [`data`] and [`admin`]: the back ends of the two planes;
-//! * [`kms`]: the KMS model shared by both planes;
+//! * [`kms`]: the KMS model shared by both planes, over a vault;
+//! * [`clusters`]: HSM clusters as the daemon runs them, and the vault on them;
 //! * [`hsm`]: PKCS#11 modules, member tokens, clusters;
 //! * [`store`]: SQLite metadata and the journal;
 //! * [`background`]: the scheduler's periodic passes;
-//! * [`config`], [`paths`], [`secrets`], [`clock`], [`service`], [`startup`].
+//! * [`config`], [`paths`], [`private_files`], [`clock`], [`service`], [`startup`].
 
 pub mod admin;
 pub mod background;
 pub mod clock;
+pub mod clusters;
 pub mod config;
 pub mod data;
 pub mod front;
 pub mod hsm;
 pub mod kms;
 pub mod paths;
-pub mod secrets;
+pub mod private_files;
 pub mod service;
 pub mod startup;
 pub mod store;

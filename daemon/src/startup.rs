@@ -11,9 +11,11 @@ use std::os::unix::io::AsRawFd;
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::clusters::sync::record_roles;
+use crate::clusters::{HsmVault, LiveClusters};
 use crate::config::Config;
-use crate::kms::KmsError;
-use crate::kms::clusters::{self, Modules};
+use crate::kms::{Kms, KmsError};
+use crate::clusters::open::{self as clusters, Modules};
 use crate::kms::instances;
 use crate::kms::registry::Registry;
 use crate::paths::StatePaths;
@@ -126,10 +128,15 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     for (name, cluster) in &live {
         clusters::reconcile(cluster, &registry, name);
     }
-    let service = Service::new(config, paths, store, registry, live, clock);
+    let config = Arc::new(config);
+    let clusters = Arc::new(LiveClusters::new(live));
+    let vault = Arc::new(HsmVault::new(clusters.clone()));
+    let kms = Kms::new(config.clone(), store, registry, vault, clock);
+    let service = Service::new(config, paths, kms, clusters);
     // Roles as opened (a primary that could not be opened was replaced).
-    for name in service.cluster_names() {
-        if let Err(error) = crate::kms::cluster_sync::record_roles(&service, &name) {
+    for name in service.clusters.names() {
+        let recorded = service.clusters.get(&name).and_then(|live| record_roles(&service.kms, &live));
+        if let Err(error) = recorded {
             tracing::error!(cluster = %name, %error, "cannot record member roles");
         }
     }

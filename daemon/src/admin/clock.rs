@@ -1,41 +1,51 @@
-//! The daemon's clock on the admin plane. Moving it is for the test clock
-//! only, and runs the scheduler at once so that whatever became due
-//! (rotations, deletions, expiries) has happened when the command returns.
+//! The daemon's clock. Moving it is for the test clock only (the table
+//! says so: [`Access::TestClock`]), and runs the scheduler at once so that
+//! whatever became due (rotations, deletions, expiries) has happened when
+//! the command returns.
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{AdminReply, ClockTime};
+use p11kms_proto::admin::{AdvanceClockRequest, ClockTime, SetClockRequest, op};
 
+use super::{Access, Call, Handle};
 use crate::clock::ClockError;
-use crate::kms::{KmsError, scheduler};
-use crate::service::Service;
+use crate::kms::{Kms, KmsError, scheduler};
 
-fn time(service: &Service) -> AdminReply {
-    AdminReply::Clock(ClockTime { now: service.clock.now(), manual: service.clock.is_manual() })
+fn time(kms: &Kms) -> ClockTime {
+    ClockTime { now: kms.clock.now(), manual: kms.clock.is_manual() }
 }
 
-fn moved(service: &Service, result: Result<Timestamp, ClockError>) -> Result<AdminReply, KmsError> {
+fn moved(kms: &Kms, result: Result<Timestamp, ClockError>) -> Result<ClockTime, KmsError> {
     match result {
         Ok(now) => {
             tracing::info!(%now, "test clock moved");
-            scheduler::run_due(service);
-            Ok(time(service))
+            scheduler::run_due(kms);
+            Ok(time(kms))
         }
         Err(ClockError::NotManual) => Err(KmsError::ClockNotManual),
         Err(error) => Err(KmsError::InvalidParameter(error.to_string())),
     }
 }
 
-/// `clock show`.
-pub fn show(service: &Service) -> Result<AdminReply, KmsError> {
-    Ok(time(service))
+impl Handle for op::GetClock {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, (): ()) -> Result<ClockTime, KmsError> {
+        Ok(time(call.kms()))
+    }
 }
 
-/// `clock advance`.
-pub fn advance(service: &Service, seconds: i64) -> Result<AdminReply, KmsError> {
-    moved(service, service.clock.advance(seconds))
+impl Handle for op::AdvanceClock {
+    const ACCESS: Access = Access::TestClock;
+
+    fn handle(call: &Call<'_>, request: AdvanceClockRequest) -> Result<ClockTime, KmsError> {
+        moved(call.kms(), call.kms().clock.advance(request.seconds))
+    }
 }
 
-/// `clock set`.
-pub fn set(service: &Service, at: Timestamp) -> Result<AdminReply, KmsError> {
-    moved(service, service.clock.set(at))
+impl Handle for op::SetClock {
+    const ACCESS: Access = Access::TestClock;
+
+    fn handle(call: &Call<'_>, request: SetClockRequest) -> Result<ClockTime, KmsError> {
+        moved(call.kms(), call.kms().clock.set(request.time))
+    }
 }

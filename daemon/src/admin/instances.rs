@@ -1,47 +1,43 @@
-//! Instances and clusters as the admin plane shows them.
+//! Instances: where keys live, each a PKCS#11 slot.
 
-use p11kms_proto::admin::{AdminReply, ClusterSummary};
+use p11kms_proto::admin::{
+    AttachClusterRequest, CreateInstanceRequest, InstanceInfo, ResourceName, op,
+};
 
-use crate::kms::{KmsError, clusters, instances};
-use crate::service::Service;
+use super::{Access, Call, Handle};
+use crate::clusters::images;
+use crate::kms::{KmsError, instances};
 
-/// `instance list`.
-pub fn list(service: &Service) -> Result<AdminReply, KmsError> {
-    let registry = service.registry()?;
-    Ok(AdminReply::Instances(registry.instances().map(|i| instances::info(&registry, i)).collect()))
+impl Handle for op::ListInstances {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, (): ()) -> Result<Vec<InstanceInfo>, KmsError> {
+        let registry = call.kms().registry()?;
+        Ok(registry.instances().map(|i| instances::info(&registry, i)).collect())
+    }
 }
 
-/// `instance describe`.
-pub fn describe(service: &Service, name: &str) -> Result<AdminReply, KmsError> {
-    let registry = service.registry()?;
-    Ok(AdminReply::Instance(instances::info(&registry, registry.instance(name)?)))
+impl Handle for op::DescribeInstance {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: ResourceName) -> Result<InstanceInfo, KmsError> {
+        let registry = call.kms().registry()?;
+        Ok(instances::info(&registry, registry.instance(&request.name)?))
+    }
 }
 
-/// `cluster list`.
-pub fn clusters(service: &Service) -> Result<AdminReply, KmsError> {
-    let registry = service.registry()?;
-    let clusters = registry
-        .clusters()
-        .map(|c| ClusterSummary {
-            cluster_name: c.name.clone(),
-            member_count: c.members.len() as u32,
-            instances: registry
-                .instances()
-                .filter(|i| i.cluster.as_deref() == Some(c.name.as_str()))
-                .map(|i| i.name.clone())
-                .collect(),
-            creation_date: c.created_at,
-        })
-        .collect();
-    Ok(AdminReply::Clusters(clusters))
+impl Handle for op::CreateInstance {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: CreateInstanceRequest) -> Result<InstanceInfo, KmsError> {
+        instances::create(call.kms(), &request.name, request.kind, &request.cluster)
+    }
 }
 
-/// `cluster status`: reads every member, without holding the registry.
-pub fn cluster_status(service: &Service, name: &str) -> Result<AdminReply, KmsError> {
-    let live = service.cluster(name)?;
-    let (record, expected) = {
-        let registry = service.registry()?;
-        (registry.cluster(name)?.clone(), clusters::expected_versions(&registry, name))
-    };
-    Ok(AdminReply::Cluster(clusters::status(&live, &record, &expected, service.clock.now())))
+impl Handle for op::AttachCluster {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: AttachClusterRequest) -> Result<InstanceInfo, KmsError> {
+        images::attach(call.service, &request.instance, &request.cluster)
+    }
 }

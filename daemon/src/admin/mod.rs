@@ -1,170 +1,189 @@
-//! The admin plane's back end: one KMS API operation per request, run on
-//! the blocking pool (it may wait for HSMs and the store). This module
-//! routes; `keys`, `instances` and `clock` hold what is more than a call
-//! into the KMS model. Errors leave here as the spec's codes.
+//! The admin plane's back end: one KMS API operation per call, run on the
+//! calling connection's thread (it may wait for HSMs and the store).
+//!
+//! Every operation of `p11kms_proto::admin_operations!` has a handler
+//! here: a [`Handle`] implementation in the file of its resource group,
+//! saying who may call it ([`Access`]) and turning its request into a
+//! call of the KMS model. [`table`] makes the routing table from the same
+//! list, so routing, the names in logs and authorization all read one
+//! table, and an operation without a handler does not compile.
+//!
+//! Adding an operation: its line in proto's table, then
+//! `impl Handle for op::TheName` here (and its CLI command).
 
+mod aliases;
+mod apps;
+mod asymmetric;
 mod clock;
+mod clusters;
+mod connections;
+mod envelope;
+mod images;
 mod instances;
+mod key_import;
+mod key_lifecycle;
 mod keys;
+mod table;
 
-use p11kms_proto::admin::{AdminReply, AdminRequest, AdminResult};
+use p11kms_proto::admin::Operation;
+use p11kms_proto::admin::operation::{encode_answer, split_call, unknown_opcode};
+use p11kms_proto::{ApiError, ErrorCode};
 
-use crate::kms::keys::{import, lifecycle, rotation};
-use crate::kms::{KmsError, aliases, apps, asymmetric, cluster_members, cluster_sync, envelope, images};
+use crate::kms::{Kms, KmsError};
 use crate::service::Service;
 
-/// Who sent an admin request.
+/// What an operation does, for authorization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads metadata or state: lists, descriptions, status, the clock.
+    Read,
+    /// Uses key material (encrypt, sign, …) without changing anything.
+    Use,
+    /// Changes something.
+    Change,
+    /// Moves the test clock: refused unless the daemon runs on it.
+    TestClock,
+}
+
+/// What a peer of the admin socket may do, from its uid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Everything (root, the daemon's own uid, `sockets.admin_uids`).
+    Admin,
+    /// [`Access::Read`] operations only (`sockets.admin_read_only_uids`).
+    ReadOnly,
+}
+
+/// Who sent an admin call.
 #[derive(Clone, Copy, Debug)]
 pub struct Caller {
     /// The peer's uid, from the kernel.
     pub uid: u32,
+    /// What it may do.
+    pub role: Role,
 }
 
-/// Answers one admin request.
-pub fn handle(service: &Service, caller: Caller, request: AdminRequest) -> AdminResult {
-    let operation = operation_name(&request);
-    let result = dispatch(service, caller, request);
+/// One call being handled: the daemon and who called.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The daemon.
+    pub service: &'a Service,
+    /// Who called.
+    pub caller: Caller,
+}
+
+impl Call<'_> {
+    /// The KMS context, for the operations of the KMS model.
+    pub fn kms(&self) -> &Kms {
+        &self.service.kms
+    }
+}
+
+/// The daemon's side of one admin operation.
+pub trait Handle: Operation {
+    /// Who may call it.
+    const ACCESS: Access;
+
+    /// Runs the operation.
+    fn handle(call: &Call<'_>, request: Self::Request) -> Result<Self::Reply, KmsError>;
+}
+
+/// Refuses an operation the caller may not run now (`manual_clock`: the
+/// daemon runs on the test clock).
+fn authorize(caller: Caller, manual_clock: bool, name: &str, access: Access) -> Result<(), KmsError> {
+    match (caller.role, access) {
+        (Role::ReadOnly, Access::Read) | (Role::Admin, Access::Read | Access::Use | Access::Change) => Ok(()),
+        (Role::Admin, Access::TestClock) if manual_clock => Ok(()),
+        (Role::Admin, Access::TestClock) => Err(KmsError::ClockNotManual),
+        (Role::ReadOnly, _) => Err(KmsError::NoPermission(format!(
+            "uid {} may only read (sockets.admin_read_only_uids); {name} is not a read",
+            caller.uid
+        ))),
+    }
+}
+
+/// Answers one `AdminCall` body with the `AdminAnswer` body to send back.
+pub fn answer(service: &Service, caller: Caller, body: &[u8]) -> Vec<u8> {
+    let (opcode, request) = match split_call(body) {
+        Ok(split) => split,
+        Err(error) => return refusal(&error),
+    };
+    match table::route(opcode) {
+        Some(route) => (route.run)(&Call { service, caller }, route, request),
+        None => {
+            tracing::warn!(uid = caller.uid, %opcode, "admin call with an unknown opcode");
+            refusal(&unknown_opcode(opcode))
+        }
+    }
+}
+
+/// Decodes a call of `O`, authorizes it, runs and logs it as its `route`
+/// says; returns the answer body. Request bodies are never logged: they
+/// can carry plaintext.
+fn run<O: Handle>(call: &Call<'_>, route: &table::Route, request: &[u8]) -> Vec<u8> {
+    let (uid, operation) = (call.caller.uid, route.name);
+    let request = match p11kms_proto::admin::operation::decode_request::<O>(request) {
+        Ok(request) => request,
+        Err(error) => {
+            tracing::warn!(uid, operation, %error, "admin call refused: malformed request");
+            return refusal(&error);
+        }
+    };
+    let manual_clock = call.service.kms.clock.is_manual();
+    let result = authorize(call.caller, manual_clock, operation, route.access).and_then(|()| O::handle(call, request));
     match &result {
-        Ok(_) => tracing::info!(uid = caller.uid, operation, "admin request"),
-        Err(error) => tracing::warn!(uid = caller.uid, operation, %error, "admin request refused"),
+        Ok(_) => tracing::info!(uid, operation, "admin request"),
+        Err(error) => tracing::warn!(uid, operation, %error, "admin request refused"),
     }
-    result.map_err(|e| e.to_api())
+    let answer = result.map_err(|e| e.to_api());
+    encode_answer(&answer).unwrap_or_else(|error| {
+        tracing::error!(operation, %error, "cannot encode an admin answer");
+        refusal(&ApiError::new(ErrorCode::InternalFailure, format!("the answer cannot be encoded: {error}")))
+    })
 }
 
-/// The operation's CLI name, for the log (request bodies are not logged:
-/// they can carry plaintext).
-fn operation_name(request: &AdminRequest) -> &'static str {
-    use AdminRequest as R;
-    match request {
-        R::InstanceList => "instance list",
-        R::InstanceDescribe { .. } => "instance describe",
-        R::AppCreate { .. } => "app create",
-        R::AppList => "app list",
-        R::AppDescribe { .. } => "app describe",
-        R::AppDelete { .. } => "app delete",
-        R::KeyCreate(_) => "key create",
-        R::KeyDescribe { .. } => "key describe",
-        R::KeyList(_) => "key list",
-        R::KeyListVersions { .. } => "key list-versions",
-        R::ClusterList => "cluster list",
-        R::ClusterStatus { .. } => "cluster status",
-        R::KeyEnable { .. } => "key enable",
-        R::KeyDisable { .. } => "key disable",
-        R::KeyScheduleDeletion { .. } => "key schedule-deletion",
-        R::KeyCancelDeletion { .. } => "key cancel-deletion",
-        R::KeySetDeletionProtection { .. } => "key set-deletion-protection",
-        R::KeyCreateVersion { .. } => "key create-version",
-        R::KeyDescribeVersion { .. } => "key describe-version",
-        R::KeyUpdateRotationPolicy(_) => "key update-rotation-policy",
-        R::KeyTag { .. } => "key tag",
-        R::KeyUntag { .. } => "key untag",
-        R::KeyGetParametersForImport { .. } => "key get-parameters-for-import",
-        R::KeyImportKeyMaterial(_) => "key import-key-material",
-        R::KeyDeleteKeyMaterial { .. } => "key delete-key-material",
-        R::AliasCreate { .. } => "alias create",
-        R::AliasUpdate { .. } => "alias update",
-        R::AliasDelete { .. } => "alias delete",
-        R::AliasList { .. } => "alias list",
-        R::Encrypt(_) => "encrypt",
-        R::Decrypt(_) => "decrypt",
-        R::ReEncrypt(_) => "re-encrypt",
-        R::ReEncryptBatch(_) => "re-encrypt (batch)",
-        R::GenerateDataKey(_) => "generate-data-key",
-        R::Sign(_) => "sign",
-        R::Verify(_) => "verify",
-        R::AsymmetricEncrypt(_) => "asymmetric-encrypt",
-        R::AsymmetricDecrypt(_) => "asymmetric-decrypt",
-        R::GetPublicKey { .. } => "get-public-key",
-        R::ClockShow => "clock show",
-        R::ClockAdvance { .. } => "clock advance",
-        R::ClockSet { .. } => "clock set",
-        R::ConnectionList => "connection list",
-        R::ClusterVerify { .. } => "cluster verify",
-        R::ClusterResync { .. } => "cluster resync",
-        R::ClusterAddMember { .. } => "cluster add-member",
-        R::ClusterRemoveMember { .. } => "cluster remove-member",
-        R::ClusterImageCreate { .. } => "cluster image create",
-        R::ClusterImageList { .. } => "cluster image list",
-        R::ClusterRestore { .. } => "cluster restore",
-        R::InstanceAttachCluster { .. } => "instance attach-cluster",
-        R::ClusterCreate { .. } => "cluster create",
-        R::InstanceCreate { .. } => "instance create",
-    }
+/// The answer body of a refusal.
+fn refusal(error: &ApiError) -> Vec<u8> {
+    // An `Err` of two short fields always encodes; an empty body would
+    // make the client report a malformed answer, which is true then.
+    encode_answer::<()>(&Err(error.clone())).unwrap_or_default()
 }
 
-fn dispatch(service: &Service, caller: Caller, request: AdminRequest) -> Result<AdminReply, KmsError> {
-    use AdminRequest as R;
-    let done = |()| AdminReply::Done;
-    match request {
-        R::InstanceList => instances::list(service),
-        R::InstanceDescribe { name } => instances::describe(service, &name),
-        R::ClusterList => instances::clusters(service),
-        R::ClusterStatus { name } => instances::cluster_status(service, &name),
-        R::AppCreate { name, instance } => apps::create(service, &name, &instance).map(AdminReply::AppCreated),
-        R::AppList => Ok(AdminReply::Apps(service.registry()?.apps().map(apps::info).collect())),
-        R::AppDescribe { name } => Ok(AdminReply::App(apps::info(service.registry()?.app(&name)?))),
-        R::AppDelete { name } => apps::delete(service, &name).map(done),
-        R::KeyCreate(create) => keys::create(service, caller, create),
-        R::KeyDescribe { key } => keys::describe(service, &key),
-        R::KeyList(filter) => keys::list(service, &filter),
-        R::KeyListVersions { key } => keys::list_versions(service, &key),
-        R::KeyDescribeVersion { key, key_version_id } => keys::describe_version(service, &key, &key_version_id),
-        R::KeyEnable { key } => lifecycle::enable(service, &key).map(done),
-        R::KeyDisable { key } => lifecycle::disable(service, &key).map(done),
-        R::KeyScheduleDeletion { key, pending_window_in_days } => {
-            lifecycle::schedule_deletion(service, &key, pending_window_in_days).map(done)
+#[cfg(test)]
+mod tests {
+    use p11kms_proto::admin::op;
+
+    use super::*;
+
+    const ADMIN: Caller = Caller { uid: 0, role: Role::Admin };
+    const READER: Caller = Caller { uid: 4242, role: Role::ReadOnly };
+
+    #[test]
+    fn read_only_callers_may_only_read() {
+        assert!(authorize(READER, false, "ListKeys", Access::Read).is_ok());
+        for access in [Access::Use, Access::Change, Access::TestClock] {
+            let error = authorize(READER, true, "CreateKey", access).expect_err("not a read");
+            assert_eq!(error.code(), ErrorCode::NoPermission);
+            assert!(error.to_string().contains("uid 4242") && error.to_string().contains("CreateKey"), "{error}");
         }
-        R::KeyCancelDeletion { key } => lifecycle::cancel_deletion(service, &key).map(done),
-        R::KeySetDeletionProtection { key, enable_deletion_protection } => {
-            lifecycle::set_deletion_protection(service, &key, enable_deletion_protection).map(done)
+        for access in [Access::Read, Access::Use, Access::Change] {
+            assert!(authorize(ADMIN, false, "X", access).is_ok(), "{access:?}");
         }
-        R::KeyCreateVersion { key } => keys::create_version(service, &key),
-        R::KeyUpdateRotationPolicy(policy) => rotation::update_policy(service, &policy).map(done),
-        R::KeyTag { key, tags } => lifecycle::tag(service, &key, &tags).map(done),
-        R::KeyUntag { key, tag_keys } => lifecycle::untag(service, &key, &tag_keys).map(done),
-        R::KeyGetParametersForImport { key, wrapping_algorithm, wrapping_key_spec } => {
-            import::get_parameters(service, &key, wrapping_algorithm, wrapping_key_spec)
-                .map(AdminReply::ImportParameters)
-        }
-        R::KeyImportKeyMaterial(request) => import::import(service, &request).map(done),
-        R::KeyDeleteKeyMaterial { key } => import::delete_material(service, &key).map(done),
-        R::AliasCreate { alias, key } => aliases::create(service, &alias, &key).map(done),
-        R::AliasUpdate { alias, key } => aliases::update(service, &alias, &key).map(done),
-        R::AliasDelete { alias } => aliases::delete(service, &alias).map(done),
-        R::AliasList { key } => aliases::list(service, key.as_deref()).map(AdminReply::Aliases),
-        R::Encrypt(request) => envelope::encrypt(service, &request).map(AdminReply::Encrypted),
-        R::Decrypt(request) => envelope::decrypt(service, &request).map(AdminReply::Decrypted),
-        R::ReEncrypt(request) => envelope::re_encrypt(service, &request).map(AdminReply::ReEncrypted),
-        R::ReEncryptBatch(items) => envelope::re_encrypt_batch(service, &items).map(AdminReply::ReEncryptedBatch),
-        R::GenerateDataKey(request) => envelope::generate_data_key(service, &request).map(AdminReply::DataKey),
-        R::Sign(request) => asymmetric::sign(service, &request).map(AdminReply::Signature),
-        R::Verify(request) => asymmetric::verify(service, &request).map(AdminReply::Verified),
-        R::AsymmetricEncrypt(request) => asymmetric::encrypt(service, &request).map(AdminReply::AsymmetricEncrypted),
-        R::AsymmetricDecrypt(request) => asymmetric::decrypt(service, &request).map(AdminReply::AsymmetricDecrypted),
-        R::GetPublicKey { key, key_version_id } => {
-            asymmetric::public_key(service, &key, key_version_id.as_deref()).map(AdminReply::PublicKey)
-        }
-        R::ClockShow => clock::show(service),
-        R::ClockAdvance { seconds } => clock::advance(service, seconds),
-        R::ClockSet { time } => clock::set(service, time),
-        R::ConnectionList => Ok(AdminReply::Connections(service.connections.list())),
-        R::ClusterVerify { name } => cluster_sync::verify(service, &name).map(AdminReply::ClusterVerification),
-        R::ClusterResync { name } => cluster_sync::heal(service, &name).map(AdminReply::Resynced),
-        R::ClusterAddMember { name } => cluster_members::add_member(service, &name).map(AdminReply::Cluster),
-        R::ClusterRemoveMember { name, index } => {
-            cluster_members::remove_member(service, &name, index).map(AdminReply::Cluster)
-        }
-        R::ClusterImageCreate { name } => images::create(service, &name).map(AdminReply::Image),
-        R::ClusterImageList { name } => images::list(service, name.as_deref()).map(AdminReply::Images),
-        R::ClusterRestore { image_id, name, members } => {
-            images::restore(service, &image_id, &name, members).map(AdminReply::Cluster)
-        }
-        R::InstanceAttachCluster { instance, cluster } => {
-            images::attach(service, &instance, &cluster).map(AdminReply::Instance)
-        }
-        R::ClusterCreate { name, members } => cluster_members::create(service, &name, members).map(AdminReply::Cluster),
-        R::InstanceCreate { name, kind, cluster } => {
-            crate::kms::instances::create(service, &name, kind, &cluster).map(AdminReply::Instance)
-        }
+    }
+
+    #[test]
+    fn the_test_clock_moves_only_when_the_daemon_runs_on_it() {
+        assert!(authorize(ADMIN, true, "AdvanceClock", Access::TestClock).is_ok());
+        let error = authorize(ADMIN, false, "AdvanceClock", Access::TestClock).expect_err("system clock");
+        assert_eq!(error.code(), ErrorCode::ClockNotManual);
+    }
+
+    #[test]
+    fn the_table_classes_what_each_operation_does() {
+        assert_eq!(<op::ListKeys as Handle>::ACCESS, Access::Read);
+        assert_eq!(<op::Encrypt as Handle>::ACCESS, Access::Use);
+        assert_eq!(<op::CreateKey as Handle>::ACCESS, Access::Change);
+        assert_eq!(<op::SetClock as Handle>::ACCESS, Access::TestClock);
+        assert_eq!(<op::GetClock as Handle>::ACCESS, Access::Read);
     }
 }

@@ -33,7 +33,7 @@ pub fn is_created(object: ObjectId) -> bool {
 }
 
 fn instance_of(service: &Service, slot: u64) -> Result<InstanceRecord, CK_RV> {
-    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
     registry.instance_by_slot(slot).cloned().ok_or(CKR_SLOT_ID_INVALID)
 }
 
@@ -42,7 +42,7 @@ fn lookup(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Resu
     let instance = instance_of(service, slot)?;
     let found = match parse_created_id(id).ok_or(CKR_OBJECT_HANDLE_INVALID)? {
         CreatedId::Token(object_no) => {
-            let registry = service.registry().map_err(|e| e.ck_rv())?;
+            let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
             let record = registry.object(object_no).filter(|r| r.instance == instance.name).cloned();
             let record = record.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
             let held = Held::Object(CreatedObject::from_stored(record.attributes.clone()));
@@ -92,11 +92,11 @@ fn keep(
         return Ok(object.description(id));
     }
     let instance = instance_of(service, slot)?;
-    let mut registry = service.registry_mut().map_err(|e| e.ck_rv())?;
+    let mut registry = service.kms.registry_mut().map_err(|e| e.ck_rv())?;
     if registry.objects_of(&instance.name).count() >= MAX_TOKEN_OBJECTS {
         return Err(CKR_DEVICE_MEMORY);
     }
-    let now = service.clock.now();
+    let now = service.kms.clock.now();
     let mut record = ObjectRecord {
         object_no: 0,
         instance: instance.name.clone(),
@@ -108,6 +108,7 @@ fn keep(
     // The unique id is the object id, known once the store numbered it:
     // insert, then store the attributes with it, in one transaction.
     let object_no = service
+        .kms
         .store
         .write(now, |tx| {
             let object_no = tx.insert_object(&record)?;
@@ -169,10 +170,11 @@ pub fn set_attributes(
                 return Err(CKR_USER_NOT_LOGGED_IN);
             }
             let record = ObjectRecord { attributes: changed.attributes().to_vec(), ..record };
-            let mut registry = service.registry_mut().map_err(|e| e.ck_rv())?;
+            let mut registry = service.kms.registry_mut().map_err(|e| e.ck_rv())?;
             service
+                .kms
                 .store
-                .write(service.clock.now(), |tx| tx.update_object(&record))
+                .write(service.kms.clock.now(), |tx| tx.update_object(&record))
                 .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
             registry.put_object(record);
         }
@@ -190,7 +192,7 @@ pub fn find(
     template: &[Attribute],
 ) -> Result<Vec<ObjectDescription>, CK_RV> {
     let logged_in = service.clients.is_logged_in(client, slot);
-    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
     let stored = registry
         .objects_of(&instance.name)
         .map(|r| (token_object_id(r.object_no), Held::Object(CreatedObject::from_stored(r.attributes.clone()))))
@@ -238,10 +240,11 @@ pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId
             if service.clients.app(client, slot).is_none() {
                 return Err(CKR_USER_NOT_LOGGED_IN);
             }
-            let mut registry = service.registry_mut().map_err(|e| e.ck_rv())?;
+            let mut registry = service.kms.registry_mut().map_err(|e| e.ck_rv())?;
             service
+                .kms
                 .store
-                .write(service.clock.now(), |tx| tx.delete_object(record.object_no))
+                .write(service.kms.clock.now(), |tx| tx.delete_object(record.object_no))
                 .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
             registry.remove_object(record.object_no);
             tracing::info!(instance = record.instance, object = record.object_no, "object destroyed");

@@ -21,7 +21,8 @@ use crate::hsm::mechanism::{ParamStorage, to_cryptoki};
 use crate::hsm::{HsmError, ObjectRole};
 use crate::kms::keys::rules::{self, Operation};
 use crate::kms::{KmsError, envelope};
-use crate::service::{LiveCluster, Service};
+use crate::clusters::LiveCluster;
+use crate::service::Service;
 
 /// An HSM object ready to be used, found without holding any lock.
 enum Target {
@@ -46,11 +47,11 @@ fn needed_flag(operation: &Crypt<'_>) -> CK_ATTRIBUTE_TYPE {
 
 fn serving_cluster(service: &Service, slot: u64) -> Result<Arc<LiveCluster>, CK_RV> {
     let name = {
-        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
         let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
         instance.cluster.clone().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?
     };
-    service.cluster(&name).map_err(|_| CKR_DEVICE_ERROR)
+    service.clusters.get(&name).map_err(|_| CKR_DEVICE_ERROR)
 }
 
 /// Finds the key for an operation. Every operation needs a login, except
@@ -86,7 +87,7 @@ fn target(
         }
         rules::check(Operation::Use, &view.key.record).map_err(|e| e.ck_rv())?;
         let cluster_name = instance.cluster.as_deref().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
-        let cluster = service.cluster(cluster_name).map_err(|_| CKR_DEVICE_ERROR)?;
+        let cluster = service.clusters.get(cluster_name).map_err(|_| CKR_DEVICE_ERROR)?;
         Ok(Target::Version { cluster, uuid: view.version.uuid, role: view.role })
     })
     .map_err(key_handle)
@@ -199,11 +200,11 @@ pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, CK
         return Err(CKR_DATA_LEN_RANGE);
     }
     let cluster = {
-        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
         let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
         let name = instance.cluster.clone().ok_or(CKR_RANDOM_NO_RNG)?;
         drop(registry);
-        service.cluster(&name).map_err(|_| CKR_DEVICE_ERROR)?
+        service.clusters.get(&name).map_err(|_| CKR_DEVICE_ERROR)?
     };
     let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
     member
@@ -239,9 +240,9 @@ fn envelope_operation(
     .map_err(|rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv })?;
     let result = match operation {
         Crypt::Encrypt(data) => {
-            envelope::encrypt_bytes(service, &key_id, data, &context).map(|e| DataReply::Bytes(e.ciphertext_blob))
+            envelope::encrypt_bytes(&service.kms, &key_id, data, &context).map(|e| DataReply::Bytes(e.ciphertext_blob))
         }
-        Crypt::Decrypt(data) => envelope::decrypt_bytes(service, data, &context, Some(&key_id))
+        Crypt::Decrypt(data) => envelope::decrypt_bytes(&service.kms, data, &context, Some(&key_id))
             .map(|d| DataReply::Secret(d.plaintext))
             // The blob names its key; a name that matches no key is a
             // damaged blob, not a bad handle.

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use p11kms_proto::pkcs11::{MechParam, Mechanism as WireMechanism};
 
-use crate::kms::encoding::oaep::{OaepHash, oaep_decode, oaep_encode};
+use crate::kms::encoding::oaep::{OaepHash, oaep_decode, oaep_encode, random_seed};
 
 /// The hashing ECDSA mechanisms, emulated on `CKM_ECDSA`.
 pub const HASHING_ECDSA: &[CK_MECHANISM_TYPE] =
@@ -82,13 +82,6 @@ fn modulus_len(s: &Session, key: ObjectHandle) -> Result<usize, cryptoki::error:
     }
 }
 
-/// A fresh random OAEP seed for `hash` (as long as its digest).
-pub fn oaep_seed(hash: OaepHash) -> Zeroizing<Vec<u8>> {
-    let mut seed = Zeroizing::new(vec![0u8; hash.digest_len()]);
-    rand::fill(&mut seed[..]);
-    seed
-}
-
 /// RSA-OAEP encryption: encoded here, raw RSA on the HSM.
 pub fn oaep_encrypt(
     s: &Session,
@@ -98,7 +91,7 @@ pub fn oaep_encrypt(
     plaintext: &[u8],
 ) -> Result<Result<Vec<u8>, CK_RV>, cryptoki::error::Error> {
     let k = modulus_len(s, key)?;
-    let seed = oaep_seed(hash);
+    let seed = random_seed(hash);
     let em = match oaep_encode(plaintext, k, hash, label, &seed) {
         Ok(em) => Zeroizing::new(em),
         Err(_) => return Ok(Err(CKR_DATA_LEN_RANGE)),

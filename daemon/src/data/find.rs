@@ -22,7 +22,7 @@ pub(super) fn with_object<T>(
     object: ObjectId,
     f: impl FnOnce(&InstanceRecord, ObjectView<'_>) -> Result<T, CK_RV>,
 ) -> Result<T, CK_RV> {
-    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
     let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
     let view = resolve(&registry, instance, object).ok_or(CKR_OBJECT_HANDLE_INVALID)?;
     if view.is_private() && !service.clients.is_logged_in(client, slot) {
@@ -40,7 +40,7 @@ fn resolve<'r>(registry: &'r Registry, instance: &InstanceRecord, object: Object
 
 /// `FindObjects`: every visible object of the slot matching the template.
 pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
-    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
     let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
     let logged_in = service.clients.is_logged_in(client, slot);
     let mut objects: Vec<_> = registry
@@ -96,7 +96,7 @@ pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId
         Ok(view.key.record.key_id.clone())
     })?;
     let window = service.config.keys.pkcs11_deletion_window_days;
-    crate::kms::keys::lifecycle::schedule_deletion(service, &key_id, window).map_err(|e| e.ck_rv())?;
+    crate::kms::keys::lifecycle::schedule_deletion(&service.kms, &key_id, window).map_err(|e| e.ck_rv())?;
     tracing::info!(key = key_id, days = window, "key deletion scheduled through PKCS#11");
     Ok(DataReply::Done)
 }

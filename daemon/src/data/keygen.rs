@@ -75,12 +75,12 @@ fn create(
     alias: Option<String>,
 ) -> Result<DataReply, CK_RV> {
     let (instance, app) = {
-        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
         let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?.name.clone();
         (instance, service.clients.app(client, slot).ok_or(CKR_USER_NOT_LOGGED_IN)?)
     };
     let new = NewKey::plain(instance, spec, usage, alias, format!("app:{app}"));
-    let key = keys::create(service, new).map_err(|e| {
+    let key = keys::create(&service.kms, new).map_err(|e| {
         if !matches!(e, KmsError::AliasExists(_) | KmsError::InvalidParameter(_)) {
             tracing::error!(error = %e, "key generation through PKCS#11 failed");
         }

@@ -111,6 +111,7 @@ fn login(service: &Service, client: &ClientId, slot: u64, user_type: u64, pin: &
         return Err(CKR_USER_TYPE_INVALID);
     }
     let instance = service
+        .kms
         .registry()
         .map_err(|e| e.ck_rv())?
         .instance_by_slot(slot)
@@ -119,7 +120,7 @@ fn login(service: &Service, client: &ClientId, slot: u64, user_type: u64, pin: &
     if service.clients.is_logged_in(client, slot) {
         return Err(CKR_USER_ALREADY_LOGGED_IN);
     }
-    match apps::login(service, &instance, pin) {
+    match apps::login(&service.kms, &instance, pin) {
         Ok(app) => {
             service.clients.login(client, slot, app.clone())?;
             tracing::info!(app, instance, "app logged in");
@@ -151,13 +152,14 @@ fn set_pin(
     new_pin: &[u8],
 ) -> Result<DataReply, CK_RV> {
     let instance = service
+        .kms
         .registry()
         .map_err(|e| e.ck_rv())?
         .instance_by_slot(slot)
         .map(|i| i.name.clone())
         .ok_or(CKR_SLOT_ID_INVALID)?;
     let app = service.clients.app(client, slot).ok_or(CKR_USER_NOT_LOGGED_IN)?;
-    match apps::set_pin(service, &app, old_pin, new_pin) {
+    match apps::set_pin(&service.kms, &app, old_pin, new_pin) {
         Ok(()) => {
             tracing::info!(app, instance, "app changed its PIN");
             Ok(DataReply::Done)

@@ -165,11 +165,11 @@ impl SessionKey {
 fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, CK_RV> {
     require_login(service, client, slot)?;
     let cluster = {
-        let registry = service.registry().map_err(|e| e.ck_rv())?;
+        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
         let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
         instance.cluster.clone().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?
     };
-    let cluster = service.cluster(&cluster).map_err(|_| CKR_DEVICE_ERROR)?;
+    let cluster = service.clusters.get(&cluster).map_err(|_| CKR_DEVICE_ERROR)?;
     let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
     Ok(member.clone())
 }

@@ -10,11 +10,11 @@ use crate::service::Service;
 
 /// Every instance as a slot, in slot-id order.
 pub fn list(service: &Service) -> Result<Vec<SlotDescription>, CK_RV> {
-    let registry = service.registry().map_err(|e| e.ck_rv())?;
+    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
     let mut slots: Vec<SlotDescription> = registry
         .instances()
         .map(|instance| {
-            let live = instance.cluster.as_deref().and_then(|c| service.cluster(c).ok());
+            let live = instance.cluster.as_deref().and_then(|c| service.clusters.get(c).ok());
             let mechanisms = live.as_ref().map(|l| l.mechanisms.clone()).unwrap_or_default();
             let token = (instance.kind == InstanceKind::Default || live.is_some()).then(|| TokenDescription {
                 label: instance.name.clone(),

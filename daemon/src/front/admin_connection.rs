@@ -1,82 +1,80 @@
-//! One admin connection: an async task that reads requests, runs each on
-//! the blocking pool, and writes the answers, until the peer closes or the
-//! daemon shuts down.
+//! One admin connection: the calls of one `p11kms` run, each answered on
+//! the connection's own thread by the admin plane's table
+//! (`crate::admin`). A malformed call or an unknown opcode is answered
+//! with an API error and the connection stays usable; a panic in a
+//! handler is answered as `InternalFailure`.
 
+use std::os::unix::net::UnixStream;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::UnixStream;
 use zeroize::Zeroizing;
 
-use p11kms_proto::admin::{AdminRequest, AdminResult};
-use p11kms_proto::error::ProtocolErrorKind;
-use p11kms_proto::frame::{MessageKind, encode_frame};
-use p11kms_proto::{ApiError, ErrorCode, decode_body};
+use p11kms_proto::admin::operation::encode_answer;
+use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
+use p11kms_proto::frame::{Header, MessageKind};
+use p11kms_proto::socket::{Spin, send_all};
+use p11kms_proto::{ApiError, ErrorCode};
 
-use super::framing::{frame_error_reply, protocol_error, read_frame, send_protocol_error};
-use super::shutdown::{ConnectionGuard, Shutdown};
+use super::connection::{self, Plane};
+use super::framing::{protocol_error, protocol_error_frame};
+use super::listener::Peer;
+use super::peer::AdminPolicy;
+use super::shutdown::ConnectionGuard;
 use crate::admin::{self, Caller};
 use crate::service::Service;
 
-/// Serves an admin connection.
-pub async fn serve(
-    service: Arc<Service>,
-    mut stream: UnixStream,
+/// The admin plane of one connection.
+struct AdminPlane<'a> {
+    service: &'a Service,
     caller: Caller,
-    shutdown: Shutdown,
-    guard: ConnectionGuard,
-) {
-    let limit = service.config.sockets.max_body_bytes;
-    let mut stop = shutdown.subscribe();
-    loop {
-        let frame = tokio::select! {
-            frame = read_frame(&mut stream, limit) => frame,
-            _ = stop.recv() => break,
-        };
-        // Bodies and replies can carry plaintext, PINs and secret values:
-        // both buffers are wiped when dropped.
-        let (header, body) = match frame {
-            Ok(Some((header, body))) => (header, Zeroizing::new(body)),
-            Ok(None) => break,
-            Err(error) => {
-                tracing::warn!(uid = caller.uid, %error, "admin connection: bad frame");
-                if let Some(reply) = frame_error_reply(&error) {
-                    send_protocol_error(&mut stream, &reply).await;
-                }
-                break;
-            }
-        };
-        if header.kind != MessageKind::AdminRequest {
-            let reply = protocol_error(ProtocolErrorKind::UnexpectedKind, "the admin socket takes admin requests only");
-            send_protocol_error(&mut stream, &reply).await;
-            break;
-        }
-        let request: AdminRequest = match decode_body(&body) {
-            Ok(request) => request,
-            Err(error) => {
-                send_protocol_error(&mut stream, &protocol_error(ProtocolErrorKind::MalformedBody, error.to_string()))
-                    .await;
-                break;
-            }
-        };
-        let worker = service.clone();
-        let result: AdminResult =
-            tokio::task::spawn_blocking(move || admin::handle(&worker, caller, request)).await.unwrap_or_else(
-                |error| Err(ApiError::new(ErrorCode::InternalFailure, format!("request handler failed: {error}"))),
-            );
-        let frame = match encode_frame(MessageKind::AdminResponse, header.request_id, &result) {
-            Ok(frame) => Zeroizing::new(frame),
-            Err(error) => {
-                let fallback: AdminResult = Err(ApiError::new(ErrorCode::InternalFailure, error.to_string()));
-                match encode_frame(MessageKind::AdminResponse, header.request_id, &fallback) {
-                    Ok(frame) => Zeroizing::new(frame),
-                    Err(_) => break,
-                }
-            }
-        };
-        if stream.write_all(&frame).await.is_err() {
-            break;
+}
+
+impl Plane for AdminPlane<'_> {
+    const REQUEST: MessageKind = MessageKind::AdminCall;
+    const NAME: &'static str = "admin";
+
+    fn answer(&mut self, header: &Header, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, ProtocolError> {
+        let answer = catch_unwind(AssertUnwindSafe(|| admin::answer(self.service, self.caller, body)))
+            .unwrap_or_else(|_| {
+                tracing::error!(uid = self.caller.uid, "admin call handler panicked");
+                let failed = ApiError::new(ErrorCode::InternalFailure, "the request handler failed");
+                encode_answer::<()>(&Err(failed)).unwrap_or_default()
+            });
+        let answer = Zeroizing::new(answer);
+        let mut frame = Zeroizing::new(Vec::with_capacity(p11kms_proto::HEADER_LEN + answer.len()));
+        let length = u32::try_from(answer.len())
+            .map_err(|_| protocol_error(ProtocolErrorKind::BodyTooLong, "the answer is over the frame limit"))?;
+        frame.extend_from_slice(&Header::new(MessageKind::AdminAnswer, header.request_id, length).encode());
+        frame.extend_from_slice(&answer);
+        Ok(frame)
+    }
+
+    fn wrong_kind(&self, kind: MessageKind) -> ProtocolError {
+        match kind {
+            MessageKind::LegacyAdminRequest => protocol_error(
+                ProtocolErrorKind::UnexpectedKind,
+                "this p11kms speaks the admin protocol of before opcodes: use the p11kms of p11kmsd's release",
+            ),
+            other => protocol_error(ProtocolErrorKind::UnexpectedKind, format!("the admin socket takes admin calls, not {other:?} frames")),
         }
     }
+}
+
+/// Serves an admin connection: a peer the policy does not know is refused
+/// with a protocol error; the others are served until they close.
+pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard) {
+    let policy = AdminPolicy::new(&service.config.sockets);
+    let Some(role) = policy.role(peer.uid) else {
+        tracing::warn!(uid = peer.uid, "admin connection refused: uid not allowed");
+        let refusal = protocol_error(
+            ProtocolErrorKind::NotAuthorized,
+            format!("uid {} may not use the admin socket", peer.uid),
+        );
+        let _ = send_all(&stream, &protocol_error_frame(&refusal));
+        return;
+    };
+    let mut plane = AdminPlane { service: &service, caller: Caller { uid: peer.uid, role } };
+    connection::serve(&stream, peer.uid, service.config.sockets.max_body_bytes, Spin::NEVER, &mut plane);
     drop(guard);
 }

@@ -11,13 +11,10 @@ use std::time::Duration;
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 
-use p11kms_proto::error::ProtocolErrorKind;
-
-use super::framing::{protocol_error, send_protocol_error};
-use super::peer::{AdminPolicy, peer_identity};
-use super::shutdown::Shutdown;
+pub use super::peer::Peer;
+use super::peer::peer_identity;
+use super::shutdown::{ConnectionGuard, Shutdown};
 use super::{admin_connection, data_connection};
-use crate::admin::Caller;
 use crate::service::Service;
 
 /// How long shutdown waits for connections to finish their request.
@@ -98,13 +95,12 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     let admin_group = config.admin_group.as_deref().map(resolve_group).transpose()?;
     let admin_mode = if admin_group.is_some() { 0o660 } else { 0o600 };
     let admin = bind(&sockets.admin, admin_mode, admin_group)?;
-    let policy = AdminPolicy::new(&config.admin_uids);
     let (shutdown, mut done) = Shutdown::new();
     tracing::info!(data = %sockets.data.display(), admin = %sockets.admin.display(), "p11kmsd ready");
 
     let background = tokio::spawn(crate::background::run(service.clone(), shutdown.subscribe()));
-    let data_loop = accept_data(service.clone(), data, shutdown.clone());
-    let admin_loop = accept_admin(service.clone(), admin, policy, shutdown.clone());
+    let data_loop = accept(service.clone(), data, shutdown.clone(), "p11kms-data", data_connection::serve);
+    let admin_loop = accept(service.clone(), admin, shutdown.clone(), "p11kms-admin", admin_connection::serve);
     let result = tokio::select! {
         result = data_loop => result,
         result = admin_loop => result,
@@ -134,7 +130,21 @@ async fn backoff(error: io::Error, attempt: &mut u32) {
     tokio::time::sleep(Duration::from_millis(10 << *attempt)).await;
 }
 
-async fn accept_data(service: Arc<Service>, listener: UnixListener, shutdown: Shutdown) -> io::Result<()> {
+/// What serves one accepted connection, on its own thread.
+type ServeConnection = fn(Arc<Service>, std::os::unix::net::UnixStream, Peer, ConnectionGuard);
+
+/// Accepts connections on one socket until the listener fails: at most
+/// `sockets.max_connections` at once (more wait to be accepted), each on
+/// an OS thread of its own that runs `serve` with the peer the kernel
+/// names. The thread blocks in its reads; shutdown wakes it by shutting
+/// the stream's reading half.
+async fn accept(
+    service: Arc<Service>,
+    listener: UnixListener,
+    shutdown: Shutdown,
+    thread: &'static str,
+    serve: ServeConnection,
+) -> io::Result<()> {
     let limit = Arc::new(Semaphore::new(service.config.sockets.max_connections));
     let mut failures = 0;
     loop {
@@ -147,8 +157,8 @@ async fn accept_data(service: Arc<Service>, listener: UnixListener, shutdown: Sh
             }
         };
         failures = 0;
-        let (uid, pid) = match peer_identity(&stream) {
-            Ok(identity) => identity,
+        let peer = match peer_identity(&stream) {
+            Ok(peer) => peer,
             Err(error) => {
                 tracing::warn!(%error, "cannot read peer credentials; closing");
                 continue;
@@ -158,51 +168,10 @@ async fn accept_data(service: Arc<Service>, listener: UnixListener, shutdown: Sh
         stream.set_nonblocking(false)?;
         let guard = shutdown.guard_blocking(stream.try_clone()?);
         let service = service.clone();
-        std::thread::Builder::new().name("p11kms-data".into()).spawn(move || {
-            data_connection::serve(service, stream, uid, pid, guard);
+        std::thread::Builder::new().name(thread.into()).spawn(move || {
+            serve(service, stream, peer, guard);
             drop(permit);
         })?;
-    }
-}
-
-async fn accept_admin(
-    service: Arc<Service>,
-    listener: UnixListener,
-    policy: AdminPolicy,
-    shutdown: Shutdown,
-) -> io::Result<()> {
-    let limit = Arc::new(Semaphore::new(service.config.sockets.max_connections));
-    let mut failures = 0;
-    loop {
-        let permit = limit.clone().acquire_owned().await.map_err(io::Error::other)?;
-        let mut stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                backoff(error, &mut failures).await;
-                continue;
-            }
-        };
-        failures = 0;
-        let uid = match peer_identity(&stream) {
-            Ok((uid, _)) if policy.allows(uid) => uid,
-            Ok((uid, _)) => {
-                tracing::warn!(uid, "admin connection refused: uid not allowed");
-                let reply =
-                    protocol_error(ProtocolErrorKind::NotAuthorized, format!("uid {uid} may not use the admin socket"));
-                send_protocol_error(&mut stream, &reply).await;
-                continue;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot read peer credentials; closing");
-                continue;
-            }
-        };
-        let guard = shutdown.guard();
-        let (service, shutdown) = (service.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            admin_connection::serve(service, stream, Caller { uid }, shutdown, guard).await;
-            drop(permit);
-        });
     }
 }
 

@@ -1,15 +1,18 @@
 //! The daemon's front end: the two Unix sockets, who may use them, framing,
 //! one handler per connection, and graceful shutdown.
 //!
-//! * The **data socket** is accepted by a tokio listener; each connection
-//!   then gets its own OS thread that reads a frame, runs the PKCS#11 work
-//!   on that same thread, and writes the reply. No hand-off between
-//!   threads sits on the path of a call, and no HSM call ever runs on the
-//!   async executor.
-//! * The **admin socket** (mode 0600, peers checked by uid) is served by
-//!   async tasks that hand each request to the blocking pool.
+//! Both sockets are accepted by tokio listeners ([`listener`]); each
+//! connection then gets its own OS thread running the one frame loop
+//! ([`connection`]): read a frame, have its plane answer it on that same
+//! thread, write the reply. No hand-off between threads sits on the path
+//! of a call, and no HSM call ever runs on the async executor.
+//!
+//! * The **data socket** carries PKCS#11 calls ([`data_connection`]).
+//! * The **admin socket** (mode 0600, peers checked by uid) carries the
+//!   KMS API's calls ([`admin_connection`]).
 
 mod admin_connection;
+mod connection;
 mod data_connection;
 mod framing;
 mod listener;

@@ -18,7 +18,7 @@ use super::templates;
 
 /// The block whose encryption is an imported key's check value. Not the
 /// zero block: E_K(0) is AES-GCM's hash subkey, which must stay secret.
-const CHECK_BLOCK: [u8; 16] = *b"p11kms-kcv-block";
+pub const CHECK_BLOCK: [u8; 16] = *b"p11kms-kcv-block";
 
 /// `CKA_ID` of a wrapping key pair: a prefix and the token's UUID, so it
 /// never looks like a key version's 16-byte id.

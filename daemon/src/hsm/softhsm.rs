@@ -15,7 +15,7 @@ use cryptoki::types::AuthPin;
 use super::error::{Context, HsmError};
 use super::module::HsmModule;
 use crate::paths::create_private_dir;
-use crate::secrets::write_private;
+use crate::private_files::write_private;
 
 /// Where a cluster's managed SoftHSM instance lives.
 #[derive(Clone, Debug)]

@@ -6,54 +6,54 @@ use p11kms_proto::admin::AliasInfo;
 use super::KmsError;
 use super::keys::rules::{self, Operation};
 use super::names::check_alias;
-use crate::service::Service;
+use crate::kms::Kms;
 use crate::store::AliasRecord;
 
 /// `alias create`.
-pub fn create(service: &Service, alias: &str, key: &str) -> Result<(), KmsError> {
+pub fn create(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
     check_alias(alias).map_err(KmsError::InvalidParameter)?;
-    let _writer = service.writer()?;
+    let _writer = kms.writer()?;
     let record = {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         let target = registry.key(key)?;
         rules::check(Operation::Alias, &target.record)?;
         if registry.alias_taken(alias) {
             return Err(KmsError::AliasExists(alias.into()));
         }
-        AliasRecord { alias: alias.into(), key_id: target.record.key_id.clone(), created_at: service.clock.now() }
+        AliasRecord { alias: alias.into(), key_id: target.record.key_id.clone(), created_at: kms.clock.now() }
     };
-    service.store.write(record.created_at, |tx| tx.insert_alias(&record))?;
-    service.registry_mut()?.add_alias(record)
+    kms.store.write(record.created_at, |tx| tx.insert_alias(&record))?;
+    kms.registry_mut()?.add_alias(record)
 }
 
 /// `alias update`: the alias names another key from now on.
-pub fn update(service: &Service, alias: &str, key: &str) -> Result<(), KmsError> {
-    let _writer = service.writer()?;
+pub fn update(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
+    let _writer = kms.writer()?;
     let record = {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         registry.key(alias)?;
         let target = registry.key(key)?;
         rules::check(Operation::Alias, &target.record)?;
-        AliasRecord { alias: alias.into(), key_id: target.record.key_id.clone(), created_at: service.clock.now() }
+        AliasRecord { alias: alias.into(), key_id: target.record.key_id.clone(), created_at: kms.clock.now() }
     };
-    service.store.write(service.clock.now(), |tx| tx.update_alias(&record))?;
-    service.registry_mut()?.move_alias(record)
+    kms.store.write(kms.clock.now(), |tx| tx.update_alias(&record))?;
+    kms.registry_mut()?.move_alias(record)
 }
 
 /// `alias delete`.
-pub fn delete(service: &Service, alias: &str) -> Result<(), KmsError> {
-    let _writer = service.writer()?;
-    service.registry()?.key(alias)?;
-    service.store.write(service.clock.now(), |tx| tx.delete_alias(alias))?;
-    service.registry_mut()?.remove_alias(alias);
+pub fn delete(kms: &Kms, alias: &str) -> Result<(), KmsError> {
+    let _writer = kms.writer()?;
+    kms.registry()?.key(alias)?;
+    kms.store.write(kms.clock.now(), |tx| tx.delete_alias(alias))?;
+    kms.registry_mut()?.remove_alias(alias);
     Ok(())
 }
 
 /// `alias list`, optionally for one key.
-pub fn list(service: &Service, key: Option<&str>) -> Result<Vec<AliasInfo>, KmsError> {
-    let registry = service.registry()?;
+pub fn list(kms: &Kms, key: Option<&str>) -> Result<Vec<AliasInfo>, KmsError> {
+    let registry = kms.registry()?;
     let only = key.map(|k| registry.key(k).map(|e| e.record.key_id.clone())).transpose()?;
-    let region = &service.config.region;
+    let region = &kms.config.region;
     let mut out = Vec::new();
     for key in registry.keys() {
         if only.as_ref().is_some_and(|id| *id != key.record.key_id) {

@@ -17,8 +17,8 @@ use p11kms_proto::{SecretString, Timestamp};
 
 use super::error::KmsError;
 use super::names::check_app_name;
-use crate::secrets::random_pin;
-use crate::service::Service;
+use crate::private_files::random_pin;
+use crate::kms::Kms;
 use crate::store::AppRecord;
 
 /// Length of the public part of a PIN.
@@ -57,10 +57,10 @@ fn secret_matches(secret: &[u8], stored: &str) -> bool {
 }
 
 /// `app create`: a new app for an instance, with a fresh PIN shown once.
-pub fn create(service: &Service, name: &str, instance: &str) -> Result<AppCreated, KmsError> {
+pub fn create(kms: &Kms, name: &str, instance: &str) -> Result<AppCreated, KmsError> {
     check_app_name(name).map_err(KmsError::InvalidParameter)?;
     {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         registry.instance(instance)?;
         if registry.app(name).is_ok() {
             return Err(KmsError::Exists { what: "app", name: name.into() });
@@ -73,20 +73,20 @@ pub fn create(service: &Service, name: &str, instance: &str) -> Result<AppCreate
         instance: instance.to_owned(),
         pin_lookup: lookup.to_owned(),
         pin_hash: hash_secret(secret.as_bytes())?,
-        created_at: service.clock.now(),
+        created_at: kms.clock.now(),
         failed_logins: 0,
         locked_until: None,
     };
     // Check again under the write lock: another request may have taken the
     // name while the hash was computed.
-    let mut registry = service.registry_mut()?;
+    let mut registry = kms.registry_mut()?;
     if registry.app(name).is_ok() {
         return Err(KmsError::Exists { what: "app", name: name.into() });
     }
     if registry.app_by_lookup(lookup).is_some() {
         return Err(KmsError::Internal("PIN lookup collision; try again".into()));
     }
-    service.store.write(record.created_at, |tx| tx.insert_app(&record))?;
+    kms.store.write(record.created_at, |tx| tx.insert_app(&record))?;
     registry.put_app(record);
     tracing::info!(app = name, instance, "app created");
     Ok(AppCreated { app_name: name.to_owned(), instance: instance.to_owned(), pin: SecretString::new(pin.to_string()) })
@@ -103,26 +103,26 @@ pub fn info(app: &AppRecord) -> AppInfo {
     }
 }
 
-/// `app delete`.
-pub fn delete(service: &Service, name: &str) -> Result<(), KmsError> {
-    let mut registry = service.registry_mut()?;
+/// `app delete`. The data plane forgets the app's logins after this
+/// (`data::clients::Clients::forget_app`).
+pub fn delete(kms: &Kms, name: &str) -> Result<(), KmsError> {
+    let mut registry = kms.registry_mut()?;
     registry.app(name)?;
-    service.store.write(service.clock.now(), |tx| tx.delete_app(name))?;
+    kms.store.write(kms.clock.now(), |tx| tx.delete_app(name))?;
     registry.remove_app(name);
-    service.clients.forget_app(name);
     tracing::info!(app = name, "app deleted");
     Ok(())
 }
 
 /// Checks a PIN for a login to `instance`; returns the app's name.
-pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, LoginError> {
+pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError> {
     let internal = |e: KmsError| LoginError::Internal(e.to_string());
-    let now = service.clock.now();
+    let now = kms.clock.now();
     let pin = Zeroizing::new(pin.to_vec());
     let app = (pin.len() == PIN_LEN)
         .then(|| std::str::from_utf8(&pin[..LOOKUP_LEN]).ok())
         .flatten()
-        .and_then(|lookup| service.registry().ok()?.app_by_lookup(lookup).cloned());
+        .and_then(|lookup| kms.registry().ok()?.app_by_lookup(lookup).cloned());
     let Some(mut app) = app.filter(|a| a.instance == instance) else {
         // Spend the time a real check takes, so timing does not tell
         // whether a lookup code exists.
@@ -141,14 +141,14 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
     // is then updated on the registry's current copy under the write lock,
     // so concurrent wrong PINs each count.
     let ok = secret_matches(&pin[LOOKUP_LEN..], &app.pin_hash);
-    let mut registry = service.registry_mut().map_err(internal)?;
+    let mut registry = kms.registry_mut().map_err(internal)?;
     if let Ok(current) = registry.app(&app.name) {
         app = current.clone();
     }
     let before = (app.failed_logins, app.locked_until);
-    count_attempt(service, &mut app, ok, now);
+    count_attempt(kms, &mut app, ok, now);
     if (app.failed_logins, app.locked_until) != before {
-        service.store.write(now, |tx| tx.update_app_logins(&app)).map_err(|e| internal(e.into()))?;
+        kms.store.write(now, |tx| tx.update_app_logins(&app)).map_err(|e| internal(e.into()))?;
         registry.put_app(app.clone());
     }
     drop(registry);
@@ -161,7 +161,7 @@ pub fn login(service: &Service, instance: &str, pin: &[u8]) -> Result<String, Lo
 
 /// Updates an app's failure count after a PIN check: a good PIN clears it,
 /// a wrong one counts and may lock the app.
-fn count_attempt(service: &Service, app: &mut AppRecord, ok: bool, now: Timestamp) {
+fn count_attempt(kms: &Kms, app: &mut AppRecord, ok: bool, now: Timestamp) {
     if ok {
         app.failed_logins = 0;
         app.locked_until = None;
@@ -173,8 +173,8 @@ fn count_attempt(service: &Service, app: &mut AppRecord, ok: bool, now: Timestam
         app.locked_until = None;
     }
     app.failed_logins += 1;
-    if app.failed_logins >= service.config.apps.max_failed_logins {
-        app.locked_until = Some(now.plus_seconds(service.config.apps.lockout_seconds));
+    if app.failed_logins >= kms.config.apps.max_failed_logins {
+        app.locked_until = Some(now.plus_seconds(kms.config.apps.lockout_seconds));
         tracing::warn!(app = %app.name, "too many wrong PINs: app locked");
     }
 }
@@ -221,10 +221,10 @@ fn check_new_pin(lookup: &str, new_pin: &[u8]) -> Result<(), SetPinError> {
 /// and a wrong one counts toward the lockout. The new PIN is checked only
 /// after that: a caller without the old PIN learns nothing about the rules
 /// for new ones, and cannot probe them without counting toward the lock.
-pub fn set_pin(service: &Service, app_name: &str, old_pin: &[u8], new_pin: &[u8]) -> Result<(), SetPinError> {
+pub fn set_pin(kms: &Kms, app_name: &str, old_pin: &[u8], new_pin: &[u8]) -> Result<(), SetPinError> {
     let internal = |e: KmsError| SetPinError::Internal(e.to_string());
-    let now = service.clock.now();
-    let app = service.registry().map_err(internal)?.app(app_name).map_err(internal)?.clone();
+    let now = kms.clock.now();
+    let app = kms.registry().map_err(internal)?.app(app_name).map_err(internal)?.clone();
     if let Some(until) = app.locked_until {
         if now < until {
             return Err(SetPinError::Locked(until));
@@ -237,10 +237,10 @@ pub fn set_pin(service: &Service, app_name: &str, old_pin: &[u8], new_pin: &[u8]
         && old_pin[..LOOKUP_LEN] == *app.pin_lookup.as_bytes()
         && secret_matches(&old_pin[LOOKUP_LEN..], &app.pin_hash);
     if !ok {
-        let mut registry = service.registry_mut().map_err(internal)?;
+        let mut registry = kms.registry_mut().map_err(internal)?;
         let mut current = registry.app(app_name).map_err(internal)?.clone();
-        count_attempt(service, &mut current, false, now);
-        service.store.write(now, |tx| tx.update_app_logins(&current)).map_err(|e| internal(e.into()))?;
+        count_attempt(kms, &mut current, false, now);
+        kms.store.write(now, |tx| tx.update_app_logins(&current)).map_err(|e| internal(e.into()))?;
         registry.put_app(current.clone());
         return Err(match current.locked_until {
             Some(until) => SetPinError::Locked(until),
@@ -251,16 +251,16 @@ pub fn set_pin(service: &Service, app_name: &str, old_pin: &[u8], new_pin: &[u8]
         // The old PIN was right, which clears the count as a good login
         // does, even though the new one is refused.
         if app.failed_logins != 0 {
-            let mut registry = service.registry_mut().map_err(internal)?;
+            let mut registry = kms.registry_mut().map_err(internal)?;
             let mut current = registry.app(app_name).map_err(internal)?.clone();
-            count_attempt(service, &mut current, true, now);
-            service.store.write(now, |tx| tx.update_app_logins(&current)).map_err(|e| internal(e.into()))?;
+            count_attempt(kms, &mut current, true, now);
+            kms.store.write(now, |tx| tx.update_app_logins(&current)).map_err(|e| internal(e.into()))?;
             registry.put_app(current);
         }
         return Err(error);
     }
     let new_hash = hash_secret(&new_pin[LOOKUP_LEN..]).map_err(internal)?;
-    let mut registry = service.registry_mut().map_err(internal)?;
+    let mut registry = kms.registry_mut().map_err(internal)?;
     let mut current = registry.app(app_name).map_err(internal)?.clone();
     // Another change may have landed while the hashes were computed: the
     // old PIN was checked against a hash that is no longer the app's.
@@ -270,7 +270,7 @@ pub fn set_pin(service: &Service, app_name: &str, old_pin: &[u8], new_pin: &[u8]
     current.pin_hash = new_hash;
     current.failed_logins = 0;
     current.locked_until = None;
-    if !service.store.write(now, |tx| tx.update_app_pin(&current)).map_err(|e| internal(e.into()))? {
+    if !kms.store.write(now, |tx| tx.update_app_pin(&current)).map_err(|e| internal(e.into()))? {
         return Err(SetPinError::Internal(format!("app {app_name} is not in the store")));
     }
     registry.put_app(current);

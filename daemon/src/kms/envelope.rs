@@ -6,11 +6,6 @@
 //! version and IV, and its whole header plus the encryption context is the
 //! GCM additional data, so any change to a blob or its context fails.
 
-use std::sync::Arc;
-
-use cryptoki::mechanism::Mechanism;
-use cryptoki::mechanism::aead::GcmParams;
-
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{
     BatchOutcome, DataKey, DataKeySpec, DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest,
@@ -21,9 +16,7 @@ use p11kms_proto::blob::{BlobAlgorithm, CiphertextBlob, EncryptionContext, IV_LE
 use super::KmsError;
 use super::keys::rules::{self, Operation};
 use super::registry::{KeyEntry, VersionEntry};
-use crate::hsm::ObjectRole;
-use crate::hsm::error::Context;
-use crate::service::{LiveCluster, Service};
+use crate::kms::Kms;
 
 /// Largest plaintext `encrypt` takes on the admin API, as the spec's KMS.
 pub const MAX_PLAINTEXT: usize = 6 * 1024;
@@ -33,11 +26,12 @@ pub const MAX_DATA_KEY: u32 = 1024;
 pub const MAX_BATCH: usize = 1000;
 
 /// A symmetric key version ready for AES-GCM.
-struct Sealer {
+struct Sealer<'a> {
+    kms: &'a Kms,
     key_id: String,
     version: VersionEntry,
     algorithm: BlobAlgorithm,
-    live: Arc<LiveCluster>,
+    cluster: String,
 }
 
 /// Checks that a key can do envelope encryption now.
@@ -59,21 +53,20 @@ fn usable(entry: &KeyEntry) -> Result<BlobAlgorithm, KmsError> {
     Ok(algorithm)
 }
 
-fn sealer(service: &Service, entry: &KeyEntry, version: VersionEntry) -> Result<Sealer, KmsError> {
+fn sealer<'a>(kms: &'a Kms, entry: &KeyEntry, version: VersionEntry) -> Result<Sealer<'a>, KmsError> {
     let algorithm = usable(entry)?;
-    let cluster = service.registry()?.instance(&entry.record.instance)?.cluster.clone();
-    let live = service.cluster(&cluster.ok_or_else(|| KmsError::Internal("key without a cluster".into()))?)?;
-    Ok(Sealer { key_id: entry.record.key_id.clone(), version, algorithm, live })
+    let cluster = kms.cluster_of(&entry.record.instance)?;
+    Ok(Sealer { kms, key_id: entry.record.key_id.clone(), version, algorithm, cluster })
 }
 
 /// The sealer for a key's primary version.
-fn primary_sealer(service: &Service, key: &str) -> Result<Sealer, KmsError> {
-    let entry = service.registry()?.key(key)?.clone();
+fn primary_sealer<'a>(kms: &'a Kms, key: &str) -> Result<Sealer<'a>, KmsError> {
+    let entry = kms.registry()?.key(key)?.clone();
     let version = entry.primary().cloned().ok_or_else(|| KmsError::Internal("key without a primary version".into()))?;
-    sealer(service, &entry, version)
+    sealer(kms, &entry, version)
 }
 
-impl Sealer {
+impl Sealer<'_> {
     fn seal(&self, plaintext: &[u8], context: &EncryptionContext) -> Result<Vec<u8>, KmsError> {
         let mut blob = CiphertextBlob {
             algorithm: self.algorithm,
@@ -83,12 +76,7 @@ impl Sealer {
             ciphertext: Vec::new(),
         };
         let aad = blob.aad(context);
-        let iv = blob.iv;
-        blob.ciphertext = self.live.cluster.run_on_version(&self.version.uuid, ObjectRole::Secret, |s, handle| {
-            let mut iv = iv;
-            let params = GcmParams::new(&mut iv, &aad, 128.into()).context(|| "GCM parameters".into())?;
-            s.encrypt(&Mechanism::AesGcm(params), handle, plaintext).context(|| "AES-GCM encryption".into())
-        })?;
+        blob.ciphertext = self.kms.vault.seal(&self.cluster, &self.version.uuid, &blob.iv, &aad, plaintext)?;
         blob.encode().map_err(|e| KmsError::Internal(e.to_string()))
     }
 
@@ -97,80 +85,66 @@ impl Sealer {
             return Err(KmsError::InvalidCiphertext("the ciphertext blob's algorithm does not match its key".into()));
         }
         let aad = blob.aad(context);
-        let iv = blob.iv;
-        self.live
-            .cluster
-            .run_on_version(&self.version.uuid, ObjectRole::Secret, |s, handle| {
-                let mut iv = iv;
-                let params = GcmParams::new(&mut iv, &aad, 128.into()).context(|| "GCM parameters".into())?;
-                s.decrypt(&Mechanism::AesGcm(params), handle, &blob.ciphertext).context(|| "AES-GCM decryption".into())
-            })
-            .map(SecretBytes::new)
-            .map_err(|error| {
-                if error.is_device_fault() {
-                    error.into()
-                } else {
-                    KmsError::InvalidCiphertext(
-                        "the ciphertext blob does not authenticate: it was changed, or the encryption context differs"
-                            .into(),
-                    )
-                }
-            })
+        self.kms.vault.open(&self.cluster, &self.version.uuid, &blob.iv, &aad, &blob.ciphertext)?.ok_or_else(|| {
+            KmsError::InvalidCiphertext(
+                "the ciphertext blob does not authenticate: it was changed, or the encryption context differs".into(),
+            )
+        })
     }
 }
 
 /// Encrypts with the primary version of `key`.
 pub fn encrypt_bytes(
-    service: &Service,
+    kms: &Kms,
     key: &str,
     plaintext: &[u8],
     context: &EncryptionContext,
 ) -> Result<Encrypted, KmsError> {
-    let sealer = primary_sealer(service, key)?;
+    let sealer = primary_sealer(kms, key)?;
     let ciphertext_blob = sealer.seal(plaintext, context)?;
     Ok(Encrypted { key_id: sealer.key_id, key_version_id: sealer.version.record.version_id, ciphertext_blob })
 }
 
 /// `encrypt`.
-pub fn encrypt(service: &Service, request: &EncryptRequest) -> Result<Encrypted, KmsError> {
+pub fn encrypt(kms: &Kms, request: &EncryptRequest) -> Result<Encrypted, KmsError> {
     if request.plaintext.len() > MAX_PLAINTEXT {
         return Err(KmsError::InvalidParameter(format!("Plaintext is longer than {MAX_PLAINTEXT} bytes")));
     }
-    encrypt_bytes(service, &request.key, request.plaintext.expose(), &request.encryption_context)
+    encrypt_bytes(kms, &request.key, request.plaintext.expose(), &request.encryption_context)
 }
 
 /// Decrypts a blob with the version it names; `expected_key`, when given,
 /// must be the blob's key.
 pub fn decrypt_bytes(
-    service: &Service,
+    kms: &Kms,
     blob: &[u8],
     context: &EncryptionContext,
     expected_key: Option<&str>,
 ) -> Result<Decrypted, KmsError> {
     let blob = CiphertextBlob::decode(blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
-    let entry = service.registry()?.key(&blob.key_id)?.clone();
+    let entry = kms.registry()?.key(&blob.key_id)?.clone();
     if expected_key.is_some_and(|k| k != entry.record.key_id) {
         return Err(KmsError::InvalidCiphertext("the ciphertext blob belongs to another key".into()));
     }
     let version = entry.versions.iter().find(|v| v.uuid == blob.version).cloned().ok_or_else(|| {
         KmsError::InvalidCiphertext(format!("the blob's key version no longer exists in key '{}'", blob.key_id))
     })?;
-    let sealer = sealer(service, &entry, version)?;
+    let sealer = sealer(kms, &entry, version)?;
     let plaintext = sealer.open(&blob, context)?;
     Ok(Decrypted { key_id: sealer.key_id, key_version_id: sealer.version.record.version_id, plaintext })
 }
 
 /// `decrypt`.
-pub fn decrypt(service: &Service, request: &DecryptRequest) -> Result<Decrypted, KmsError> {
-    decrypt_bytes(service, &request.ciphertext_blob, &request.encryption_context, None)
+pub fn decrypt(kms: &Kms, request: &DecryptRequest) -> Result<Decrypted, KmsError> {
+    decrypt_bytes(kms, &request.ciphertext_blob, &request.encryption_context, None)
 }
 
 /// `re-encrypt`.
-pub fn re_encrypt(service: &Service, request: &ReEncryptRequest) -> Result<ReEncrypted, KmsError> {
-    let opened = decrypt_bytes(service, &request.ciphertext_blob, &request.source_encryption_context, None)?;
+pub fn re_encrypt(kms: &Kms, request: &ReEncryptRequest) -> Result<ReEncrypted, KmsError> {
+    let opened = decrypt_bytes(kms, &request.ciphertext_blob, &request.source_encryption_context, None)?;
     let destination = request.destination_key.as_deref().unwrap_or(&opened.key_id);
     let sealed =
-        encrypt_bytes(service, destination, opened.plaintext.expose(), &request.destination_encryption_context)?;
+        encrypt_bytes(kms, destination, opened.plaintext.expose(), &request.destination_encryption_context)?;
     Ok(ReEncrypted {
         source_key_id: opened.key_id,
         source_key_version_id: opened.key_version_id,
@@ -182,10 +156,10 @@ pub fn re_encrypt(service: &Service, request: &ReEncryptRequest) -> Result<ReEnc
 
 /// One item of a batch: left alone when it is already under the
 /// destination's primary version with the same context.
-fn batch_item(service: &Service, request: &ReEncryptRequest) -> Result<BatchOutcome, KmsError> {
+fn batch_item(kms: &Kms, request: &ReEncryptRequest) -> Result<BatchOutcome, KmsError> {
     let blob =
         CiphertextBlob::decode(&request.ciphertext_blob).map_err(|e| KmsError::InvalidCiphertext(e.to_string()))?;
-    let registry = service.registry()?;
+    let registry = kms.registry()?;
     let source = registry.key(&blob.key_id)?;
     let destination = match request.destination_key.as_deref() {
         Some(key) => registry.key(key)?,
@@ -197,25 +171,26 @@ fn batch_item(service: &Service, request: &ReEncryptRequest) -> Result<BatchOutc
     drop(registry);
     if current {
         // Still prove the blob is sound before calling it current.
-        decrypt_bytes(service, &request.ciphertext_blob, &request.source_encryption_context, None)?;
+        decrypt_bytes(kms, &request.ciphertext_blob, &request.source_encryption_context, None)?;
         return Ok(BatchOutcome::Unchanged);
     }
-    re_encrypt(service, request).map(BatchOutcome::Done)
+    re_encrypt(kms, request).map(BatchOutcome::Done)
 }
 
 /// A batch of re-encryptions (`p11kms rewrap`), one outcome per item.
-pub fn re_encrypt_batch(service: &Service, items: &[ReEncryptRequest]) -> Result<Vec<BatchOutcome>, KmsError> {
+pub fn re_encrypt_batch(kms: &Kms, items: &[ReEncryptRequest]) -> Result<Vec<BatchOutcome>, KmsError> {
     if items.len() > MAX_BATCH {
         return Err(KmsError::InvalidParameter(format!("a batch holds at most {MAX_BATCH} items")));
     }
     Ok(items
         .iter()
-        .map(|item| batch_item(service, item).unwrap_or_else(|error| BatchOutcome::Failed(error.to_api())))
+        .map(|item| batch_item(kms, item).unwrap_or_else(|error| BatchOutcome::Failed(error.to_api())))
         .collect())
 }
 
-/// `generate-data-key` and `generate-data-key-without-plaintext`.
-pub fn generate_data_key(service: &Service, request: &GenerateDataKeyRequest) -> Result<DataKey, KmsError> {
+/// `generate-data-key` (`with_plaintext`) and
+/// `generate-data-key-without-plaintext`.
+pub fn generate_data_key(kms: &Kms, request: &GenerateDataKeyRequest, with_plaintext: bool) -> Result<DataKey, KmsError> {
     let length = match (request.key_spec, request.number_of_bytes) {
         (Some(_), Some(_)) => {
             return Err(KmsError::InvalidParameter("give KeySpec or NumberOfBytes, not both".into()));
@@ -227,15 +202,13 @@ pub fn generate_data_key(service: &Service, request: &GenerateDataKeyRequest) ->
             return Err(KmsError::InvalidParameter(format!("NumberOfBytes must be 1 to {MAX_DATA_KEY}, not {n}")));
         }
     };
-    let sealer = primary_sealer(service, &request.key)?;
-    let member = sealer.live.cluster.serving_member()?;
-    let data_key =
-        SecretBytes::new(member.with_session(|s| s.generate_random_vec(length).context(|| "C_GenerateRandom".into()))?);
+    let sealer = primary_sealer(kms, &request.key)?;
+    let data_key = kms.vault.random(&sealer.cluster, length as usize)?;
     let ciphertext_blob = sealer.seal(data_key.expose(), &request.encryption_context)?;
     Ok(DataKey {
         key_id: sealer.key_id,
         key_version_id: sealer.version.record.version_id,
         ciphertext_blob,
-        plaintext: request.with_plaintext.then_some(data_key),
+        plaintext: with_plaintext.then_some(data_key),
     })
 }

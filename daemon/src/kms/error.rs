@@ -61,6 +61,13 @@ pub enum KmsError {
     /// A ciphertext blob cannot be decrypted.
     #[error("{0}")]
     InvalidCiphertext(String),
+    /// Imported key material was refused (it does not unwrap with the
+    /// token's key, or is not 256 bits).
+    #[error("the key material cannot be imported: {0}")]
+    MaterialRefused(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    NoPermission(String),
     /// A test-clock command without the test clock.
     #[error("the daemon runs on the system clock; start it with --test-clock (or clock = \"manual\") to move time")]
     ClockNotManual,
@@ -84,7 +91,7 @@ impl KmsError {
             Self::NotFound { .. } => ErrorCode::ResourceNotFound,
             Self::Exists { .. } => ErrorCode::ResourceExist,
             Self::AliasExists(_) => ErrorCode::AliasAlreadyExists,
-            Self::InvalidParameter(_) => ErrorCode::InvalidParameter,
+            Self::InvalidParameter(_) | Self::MaterialRefused(_) => ErrorCode::InvalidParameter,
             Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Self::Unsupported(_) => ErrorCode::UnsupportedOperation,
             Self::Disabled(_) => ErrorCode::Disabled,
@@ -93,6 +100,7 @@ impl KmsError {
             Self::StateModifiedFailed(_) => ErrorCode::StateModifiedFailed,
             Self::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
             Self::ClockNotManual => ErrorCode::ClockNotManual,
+            Self::NoPermission(_) => ErrorCode::NoPermission,
             Self::Hsm(e) if e.is_device_fault() => ErrorCode::ServiceUnavailable,
             Self::Hsm(_) | Self::Store(_) | Self::Internal(_) => ErrorCode::InternalFailure,
         }
@@ -114,7 +122,9 @@ impl KmsError {
             Self::Disabled(_) | Self::PendingDeletion(_) | Self::PendingImport(_) => CKR_KEY_FUNCTION_NOT_PERMITTED,
             Self::StateModifiedFailed(_) => CKR_ACTION_PROHIBITED,
             Self::InvalidCiphertext(_) => CKR_ENCRYPTED_DATA_INVALID,
+            Self::MaterialRefused(_) => CKR_WRAPPED_KEY_INVALID,
             Self::ClockNotManual => CKR_FUNCTION_NOT_SUPPORTED,
+            Self::NoPermission(_) => CKR_ACTION_PROHIBITED,
             Self::Hsm(e) => e.ck_rv(),
             Self::Store(_) | Self::Internal(_) => CKR_GENERAL_ERROR,
         }

@@ -57,7 +57,7 @@ pub fn info(registry: &Registry, instance: &InstanceRecord) -> InstanceInfo {
 /// instance (a new PKCS#11 slot, the next free slot id) keeping its keys in
 /// a loaded cluster.
 pub fn create(
-    service: &crate::service::Service,
+    kms: &super::Kms,
     name: &str,
     kind: InstanceKind,
     cluster: &str,
@@ -67,11 +67,11 @@ pub fn create(
     if kind == InstanceKind::Default {
         return Err(KmsError::InvalidParameter("an instance is hardware or software; there is one default".into()));
     }
-    let _writes = service.writer()?;
-    if !service.has_cluster(cluster) {
+    let _writes = kms.writer()?;
+    if !kms.vault.serves(cluster) {
         return Err(KmsError::NotFound { what: "cluster", name: cluster.to_owned() });
     }
-    let mut registry = service.registry_mut()?;
+    let mut registry = kms.registry_mut()?;
     if registry.instance(name).is_ok() {
         return Err(KmsError::Exists { what: "instance", name: name.to_owned() });
     }
@@ -81,10 +81,10 @@ pub fn create(
         slot_id,
         kind,
         cluster: Some(cluster.to_owned()),
-        key_quota: service.config.instances.key_quota,
-        created_at: service.clock.now(),
+        key_quota: kms.config.instances.key_quota,
+        created_at: kms.clock.now(),
     };
-    service.store.write(service.clock.now(), |tx| tx.insert_instance(&record))?;
+    kms.store.write(kms.clock.now(), |tx| tx.insert_instance(&record))?;
     registry.put_instance(record.clone());
     tracing::info!(instance = name, slot = slot_id, cluster, "instance created");
     Ok(info(&registry, &record))

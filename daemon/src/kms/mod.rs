@@ -1,24 +1,30 @@
 //! The KMS model: instances, apps, keys and versions as the spec describes
-//! them, built on the store (what is true) and the HSM layer (where the
-//! material is). Operations here are synchronous and shared by both
-//! planes: the admin plane calls them for the CLI, the data plane for
-//! PKCS#11 applications.
+//! them, built on the store (what is true) and the vault (where the
+//! material is). Every operation here is synchronous, runs in a [`Kms`]
+//! context, and is shared by both planes: the admin plane calls it for the
+//! CLI, the data plane for PKCS#11 applications.
+//!
+//! Nothing here knows about sockets, HSM clusters or the daemon's
+//! `Service`: the unit tests run every rule over [`testing`]'s in-memory
+//! store, manual clock and in-memory vault.
 
 pub mod aliases;
 pub mod apps;
 pub mod asymmetric;
-pub mod cluster_members;
-pub mod cluster_sync;
-pub mod clusters;
+pub mod context;
 pub mod encoding;
 pub mod envelope;
 pub mod error;
-pub mod images;
 pub mod instances;
 pub mod keys;
 pub mod metadata;
 pub mod names;
 pub mod registry;
 pub mod scheduler;
+pub mod vault;
 
+#[cfg(test)]
+pub mod testing;
+
+pub use context::Kms;
 pub use error::KmsError;

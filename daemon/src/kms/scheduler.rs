@@ -8,7 +8,7 @@
 use p11kms_proto::admin::{KeyState, Origin};
 
 use super::keys::{import, lifecycle, rotation};
-use crate::service::Service;
+use crate::kms::Kms;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,9 +32,9 @@ enum Due {
 }
 
 /// Does what is due now. Failures are logged and retried next time.
-pub fn run_due(service: &Service) -> Pass {
+pub fn run_due(kms: &Kms) -> Pass {
     let mut pass = Pass::default();
-    let _pass = match service.schedule() {
+    let _pass = match kms.schedule() {
         Ok(guard) => guard,
         Err(error) => {
             tracing::error!(%error, "scheduler cannot start a pass");
@@ -42,8 +42,8 @@ pub fn run_due(service: &Service) -> Pass {
             return pass;
         }
     };
-    let now = service.clock.now();
-    let due: Vec<(String, Due)> = match service.registry() {
+    let now = kms.clock.now();
+    let due: Vec<(String, Due)> = match kms.registry() {
         Ok(registry) => registry
             .keys()
             .filter_map(|key| {
@@ -71,9 +71,9 @@ pub fn run_due(service: &Service) -> Pass {
     };
     for (key_id, due) in due {
         let (result, counter) = match due {
-            Due::Destroy => (lifecycle::destroy(service, &key_id), &mut pass.destroyed),
-            Due::ExpireMaterial => (import::delete_material(service, &key_id), &mut pass.expired_material),
-            Due::Rotate => (rotation::rotate(service, &key_id).map(|_| ()), &mut pass.rotated),
+            Due::Destroy => (lifecycle::destroy(kms, &key_id), &mut pass.destroyed),
+            Due::ExpireMaterial => (import::delete_material(kms, &key_id), &mut pass.expired_material),
+            Due::Rotate => (rotation::rotate(kms, &key_id).map(|_| ()), &mut pass.rotated),
         };
         match result {
             Ok(()) => *counter += 1,
@@ -83,7 +83,7 @@ pub fn run_due(service: &Service) -> Pass {
             }
         }
     }
-    match import::expire_tokens(service, now) {
+    match import::expire_tokens(kms, now) {
         Ok(count) => pass.expired_tokens = count,
         Err(error) => {
             pass.failed += 1;

@@ -116,6 +116,17 @@ impl Store {
         Ok(store)
     }
 
+    /// An empty, migrated database in memory, for the unit tests of what
+    /// runs on the store (the KMS rules among them).
+    #[cfg(test)]
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Self { conn: Mutex::new(conn) };
+        store.migrate()?;
+        Ok(store)
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let conn = self.conn.get_mut().map_err(|_| StoreError::Poisoned)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;

@@ -15,7 +15,7 @@ pub mod oaep;
 pub mod signature;
 
 pub use der::{DerError, ec_spki, pem, rsa_public_from_spki, rsa_spki};
-pub use oaep::{OaepError, OaepHash, max_message_len, oaep_decode, oaep_encode};
+pub use oaep::{OaepError, OaepHash, max_message_len, oaep_decode, oaep_encode, random_seed};
 pub use signature::{ecdsa_der_from_raw, ecdsa_raw_from_der, pkcs1_sha256_digest_info};
 
 /// The tests compare with the `openssl` command: it is the reference the

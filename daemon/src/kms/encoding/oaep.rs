@@ -26,6 +26,22 @@ pub enum OaepHash {
     Sha512,
 }
 
+impl From<p11kms_proto::admin::AsymmetricAlgorithm> for OaepHash {
+    fn from(algorithm: p11kms_proto::admin::AsymmetricAlgorithm) -> Self {
+        match algorithm {
+            p11kms_proto::admin::AsymmetricAlgorithm::RsaesOaepSha1 => Self::Sha1,
+            p11kms_proto::admin::AsymmetricAlgorithm::RsaesOaepSha256 => Self::Sha256,
+        }
+    }
+}
+
+/// A fresh random OAEP seed for `hash` (hLen bytes), wiped when dropped.
+pub fn random_seed(hash: OaepHash) -> Zeroizing<Vec<u8>> {
+    let mut seed = Zeroizing::new(vec![0u8; hash.digest_len()]);
+    rand::fill(&mut seed[..]);
+    seed
+}
+
 impl OaepHash {
     /// The hash's output length in bytes (hLen), also the seed's length.
     pub fn digest_len(self) -> usize {

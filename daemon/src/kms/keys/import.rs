@@ -12,18 +12,17 @@
 use sha2::{Digest, Sha256};
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{ImportKeyMaterial, ImportParameters, KeyState, Origin, WrappingAlgorithm, WrappingKeySpec};
+use p11kms_proto::admin::{ImportKeyMaterialRequest, ImportParameters, KeyState, Origin, WrappingAlgorithm, WrappingKeySpec};
 
 use super::rules::{self, Operation};
 use super::version_name;
 use crate::hsm;
 use crate::kms::KmsError;
 use crate::kms::encoding::der::{pem, rsa_spki};
-use crate::kms::encoding::oaep::{OaepHash, oaep_decode};
 use crate::kms::names::{new_version_id, version_bytes};
 use crate::kms::registry::KeyEntry;
-use crate::secrets::random_pin;
-use crate::service::Service;
+use crate::private_files::random_pin;
+use crate::kms::Kms;
 use crate::store::ImportTokenRecord;
 
 /// How long an import token and its wrapping key live.
@@ -40,26 +39,25 @@ fn external(key: &KeyEntry) -> Result<(), KmsError> {
     }
 }
 
-fn cluster_of(service: &Service, key: &KeyEntry) -> Result<std::sync::Arc<crate::service::LiveCluster>, KmsError> {
-    let name = service.registry()?.instance(&key.record.instance)?.cluster.clone();
-    service.cluster(&name.ok_or_else(|| KmsError::Internal("EXTERNAL key without a cluster".into()))?)
+fn cluster_of(kms: &Kms, key: &KeyEntry) -> Result<String, KmsError> {
+    kms.cluster_of(&key.record.instance)
 }
 
 /// `key get-parameters-for-import`.
 pub fn get_parameters(
-    service: &Service,
+    kms: &Kms,
     key: &str,
     algorithm: WrappingAlgorithm,
     _spec: WrappingKeySpec,
 ) -> Result<ImportParameters, KmsError> {
-    let entry = service.registry()?.key(key)?.clone();
+    let entry = kms.registry()?.key(key)?.clone();
     rules::check(Operation::GetParametersForImport, &entry.record)?;
     external(&entry)?;
-    let live = cluster_of(service, &entry)?;
+    let cluster = cluster_of(kms, &entry)?;
     let (wrapping_key, id) = new_version_id();
     let label = format!("p11kms-import/{}", entry.record.key_id);
-    let (modulus, exponent) = hsm::import::create_wrapping_pair(live.cluster.primary(), &id, &label)?;
-    let now = service.clock.now();
+    let public = kms.vault.create_wrapping_key(&cluster, &id, &label)?;
+    let now = kms.clock.now();
     let token = ImportTokenRecord {
         token: random_pin(32).to_string(),
         key_id: entry.record.key_id.clone(),
@@ -67,25 +65,25 @@ pub fn get_parameters(
         algorithm,
         expires_at: now.plus_seconds(TOKEN_LIFETIME),
     };
-    let _writer = service.writer()?;
-    if let Err(error) = service.store.write(now, |tx| tx.insert_import_token(&token)) {
-        let _ = hsm::import::destroy_wrapping_pair(live.cluster.primary(), &id);
+    let _writer = kms.writer()?;
+    if let Err(error) = kms.store.write(now, |tx| tx.insert_import_token(&token)) {
+        let _ = kms.vault.destroy_wrapping_key(&cluster, &id);
         return Err(error.into());
     }
-    service.registry_mut()?.add_import_token(token.clone());
+    kms.registry_mut()?.add_import_token(token.clone());
     Ok(ImportParameters {
         key_id: entry.record.key_id,
         import_token: token.token.clone(),
-        public_key: pem("PUBLIC KEY", &rsa_spki(&modulus, &exponent)),
+        public_key: pem("PUBLIC KEY", &rsa_spki(&public.modulus, &public.exponent)),
         token_expire_time: token.expires_at,
     })
 }
 
 /// `key import-key-material`.
-pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsError> {
-    let now = service.clock.now();
+pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsError> {
+    let now = kms.clock.now();
     let (entry, token) = {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         let entry = registry.key(&request.key)?.clone();
         let token = registry
             .import_token(&request.import_token)
@@ -109,11 +107,9 @@ pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsE
     let version =
         entry.primary().cloned().ok_or_else(|| KmsError::Internal("EXTERNAL key without a version".into()))?;
     let name = version_name(&entry.record, &version);
-    let live = cluster_of(service, &entry)?;
-    let primary = live.cluster.primary();
+    let cluster = cluster_of(kms, &entry)?;
     let wrapping_id =
         version_bytes(&token.wrapping_key).ok_or_else(|| KmsError::Internal("bad wrapping key id".into()))?;
-    let decode = |raw: &[u8]| oaep_decode(raw, 256, OaepHash::Sha256, &[]).ok();
 
     // A version that already has material gets a scratch copy for the
     // comparison; the first import goes straight to the version's object.
@@ -123,26 +119,10 @@ pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsE
     } else {
         name.clone()
     };
-    let handle = hsm::import::unwrap_material(
-        primary,
-        &wrapping_id,
-        token.algorithm,
-        &request.encrypted_key_material,
-        &target,
-        decode,
-    )
-    .map_err(|e| KmsError::InvalidParameter(format!("the key material cannot be imported: {e}")))?;
-    let check = hsm::import::check_value(primary, handle).map(|block| Sha256::digest(block).to_vec());
-    let discard = |v: &hsm::VersionName| {
-        let _ = live.cluster.destroy_version(v);
-    };
-    let check = match check {
-        Ok(check) => check,
-        Err(error) => {
-            discard(&target);
-            return Err(error.into());
-        }
-    };
+    let check =
+        kms.vault.import_material(&cluster, &wrapping_id, token.algorithm, &request.encrypted_key_material, &target)?;
+    let check = Sha256::digest(check).to_vec();
+    let discard = |v: &hsm::VersionName| super::discard_version(kms, &cluster, v);
     if scratch {
         discard(&target);
     }
@@ -155,11 +135,14 @@ pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsE
         ));
     }
     if !scratch {
-        live.cluster.replicate_to_mirrors(&name, None)?;
+        if let Err(error) = kms.vault.replicate(&cluster, &name) {
+            discard(&name);
+            return Err(error);
+        }
     }
 
-    let _writer = service.writer()?;
-    let mut record = service.registry()?.key(&entry.record.key_id)?.record.clone();
+    let _writer = kms.writer()?;
+    let mut record = kms.registry()?.key(&entry.record.key_id)?.record.clone();
     if record.state == KeyState::PendingImport {
         record.state = KeyState::Enabled;
     }
@@ -167,7 +150,7 @@ pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsE
     let mut version_record = version.record.clone();
     version_record.has_material = true;
     version_record.kcv = Some(check);
-    let committed = service.store.write(now, |tx| {
+    let committed = kms.store.write(now, |tx| {
         tx.update_version(&version_record)?;
         tx.update_key(&record)?;
         tx.delete_import_token(&token)
@@ -178,13 +161,13 @@ pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsE
         }
         return Err(error.into());
     }
-    let mut registry = service.registry_mut()?;
+    let mut registry = kms.registry_mut()?;
     registry.replace_version(version_record)?;
     registry.replace_key(record)?;
     registry.remove_import_token(&token.token);
     drop(registry);
     // The token is single-use: its wrapping key goes now.
-    if let Err(error) = hsm::import::destroy_wrapping_pair(primary, &wrapping_id) {
+    if let Err(error) = kms.vault.destroy_wrapping_key(&cluster, &wrapping_id) {
         tracing::warn!(%error, "a used wrapping key could not be destroyed; it expires with its token");
     }
     tracing::info!(key = %entry.record.key_id, reimport = scratch, "key material imported");
@@ -193,14 +176,13 @@ pub fn import(service: &Service, request: &ImportKeyMaterial) -> Result<(), KmsE
 
 /// `key delete-key-material`, and the expiry of imported material: the
 /// material leaves every member and the key waits for an import again.
-pub fn delete_material(service: &Service, key: &str) -> Result<(), KmsError> {
-    let entry = service.registry()?.key(key)?.clone();
+pub fn delete_material(kms: &Kms, key: &str) -> Result<(), KmsError> {
+    let entry = kms.registry()?.key(key)?.clone();
     rules::check(Operation::DeleteKeyMaterial, &entry.record)?;
     external(&entry)?;
-    let live = cluster_of(service, &entry)?;
-    let _writer = service.writer()?;
-    let left: usize =
-        entry.versions.iter().map(|v| live.cluster.destroy_version(&version_name(&entry.record, v))).sum();
+    let cluster = cluster_of(kms, &entry)?;
+    let _writer = kms.writer()?;
+    let left = super::lifecycle::destroy_versions(kms, &cluster, &entry)?;
     if left > 0 {
         return Err(KmsError::Internal(format!(
             "{left} objects of key '{}' could not be destroyed",
@@ -215,13 +197,13 @@ pub fn delete_material(service: &Service, key: &str) -> Result<(), KmsError> {
         .iter()
         .map(|v| crate::store::VersionRecord { has_material: false, ..v.record.clone() })
         .collect();
-    service.store.write(service.clock.now(), |tx| {
+    kms.store.write(kms.clock.now(), |tx| {
         for v in &versions {
             tx.update_version(v)?;
         }
         tx.update_key(&record)
     })?;
-    let mut registry = service.registry_mut()?;
+    let mut registry = kms.registry_mut()?;
     for v in versions {
         registry.replace_version(v)?;
     }
@@ -231,22 +213,22 @@ pub fn delete_material(service: &Service, key: &str) -> Result<(), KmsError> {
 }
 
 /// Ends expired import tokens: their wrapping keys are destroyed.
-pub fn expire_tokens(service: &Service, now: Timestamp) -> Result<usize, KmsError> {
+pub fn expire_tokens(kms: &Kms, now: Timestamp) -> Result<usize, KmsError> {
     let expired: Vec<ImportTokenRecord> =
-        service.registry()?.import_tokens().filter(|t| t.expires_at <= now).cloned().collect();
+        kms.registry()?.import_tokens().filter(|t| t.expires_at <= now).cloned().collect();
     for token in &expired {
         let cluster = {
-            let registry = service.registry()?;
+            let registry = kms.registry()?;
             registry.key(&token.key_id).ok().and_then(|k| registry.instance(&k.record.instance).ok()?.cluster.clone())
         };
         if let (Some(cluster), Some(id)) = (cluster, version_bytes(&token.wrapping_key)) {
-            if let Ok(live) = service.cluster(&cluster) {
-                let _ = hsm::import::destroy_wrapping_pair(live.cluster.primary(), &id);
+            if let Err(error) = kms.vault.destroy_wrapping_key(&cluster, &id) {
+                tracing::warn!(key = %token.key_id, %error, "the wrapping key of an expired import token is left");
             }
         }
-        let _writer = service.writer()?;
-        service.store.write(now, |tx| tx.delete_import_token(token))?;
-        service.registry_mut()?.remove_import_token(&token.token);
+        let _writer = kms.writer()?;
+        kms.store.write(now, |tx| tx.delete_import_token(token))?;
+        kms.registry_mut()?.remove_import_token(&token.token);
     }
     Ok(expired.len())
 }

@@ -8,7 +8,8 @@ use super::rules::Operation;
 use super::write::change_key;
 use super::{rotation, tags, version_name};
 use crate::kms::KmsError;
-use crate::service::Service;
+use crate::kms::registry::KeyEntry;
+use crate::kms::Kms;
 
 /// Shortest deletion window: 7 days.
 pub const MIN_PENDING_DAYS: u32 = 7;
@@ -17,26 +18,26 @@ pub const MAX_PENDING_DAYS: u32 = 366;
 
 /// `key enable`. A rotation policy resumes from LastRotationDate +
 /// RotationInterval: if that date has passed, the key rotates now.
-pub fn enable(service: &Service, key: &str) -> Result<(), KmsError> {
-    let record = change_key(service, key, Operation::Enable, |k, _| {
+pub fn enable(kms: &Kms, key: &str) -> Result<(), KmsError> {
+    let record = change_key(kms, key, Operation::Enable, |k, _| {
         k.state = KeyState::Enabled;
         Ok(())
     })?;
-    resume_rotation(service, &record.key_id);
+    resume_rotation(kms, &record.key_id);
     Ok(())
 }
 
 /// Rotates a key that came back to Enabled with its rotation overdue. The
 /// state change stands even if the rotation fails (the scheduler retries).
-fn resume_rotation(service: &Service, key_id: &str) {
-    if let Err(error) = rotation::rotate_if_due(service, key_id) {
+fn resume_rotation(kms: &Kms, key_id: &str) {
+    if let Err(error) = rotation::rotate_if_due(kms, key_id) {
         tracing::warn!(key = key_id, %error, "overdue rotation failed; the scheduler will retry");
     }
 }
 
 /// `key disable`.
-pub fn disable(service: &Service, key: &str) -> Result<(), KmsError> {
-    change_key(service, key, Operation::Disable, |k, _| {
+pub fn disable(kms: &Kms, key: &str) -> Result<(), KmsError> {
+    change_key(kms, key, Operation::Disable, |k, _| {
         k.state = KeyState::Disabled;
         Ok(())
     })?;
@@ -44,13 +45,13 @@ pub fn disable(service: &Service, key: &str) -> Result<(), KmsError> {
 }
 
 /// `key schedule-deletion`: PendingDeletion until now + the window.
-pub fn schedule_deletion(service: &Service, key: &str, pending_window_in_days: u32) -> Result<(), KmsError> {
+pub fn schedule_deletion(kms: &Kms, key: &str, pending_window_in_days: u32) -> Result<(), KmsError> {
     if !(MIN_PENDING_DAYS..=MAX_PENDING_DAYS).contains(&pending_window_in_days) {
         return Err(KmsError::InvalidParameter(format!(
             "PendingWindowInDays must be between {MIN_PENDING_DAYS} and {MAX_PENDING_DAYS}, not {pending_window_in_days}"
         )));
     }
-    let record = change_key(service, key, Operation::ScheduleDeletion, |k, now| {
+    let record = change_key(kms, key, Operation::ScheduleDeletion, |k, now| {
         if k.deletion_protection {
             return Err(KmsError::StateModifiedFailed(format!(
                 "key '{}' has deletion protection; remove it with `key set-deletion-protection --disable` first",
@@ -67,21 +68,21 @@ pub fn schedule_deletion(service: &Service, key: &str, pending_window_in_days: u
 
 /// `key cancel-deletion`: the key comes back unchanged, Enabled (or
 /// PendingImport for an EXTERNAL key without material).
-pub fn cancel_deletion(service: &Service, key: &str) -> Result<(), KmsError> {
-    let has_material = service.registry()?.key(key)?.versions.iter().any(|v| v.record.has_material);
-    let record = change_key(service, key, Operation::CancelDeletion, |k, _| {
+pub fn cancel_deletion(kms: &Kms, key: &str) -> Result<(), KmsError> {
+    let has_material = kms.registry()?.key(key)?.versions.iter().any(|v| v.record.has_material);
+    let record = change_key(kms, key, Operation::CancelDeletion, |k, _| {
         k.state =
             if k.origin == Origin::External && !has_material { KeyState::PendingImport } else { KeyState::Enabled };
         k.delete_date = None;
         Ok(())
     })?;
-    resume_rotation(service, &record.key_id);
+    resume_rotation(kms, &record.key_id);
     Ok(())
 }
 
 /// `key set-deletion-protection`.
-pub fn set_deletion_protection(service: &Service, key: &str, enable: bool) -> Result<(), KmsError> {
-    change_key(service, key, Operation::SetDeletionProtection, |k, _| {
+pub fn set_deletion_protection(kms: &Kms, key: &str, enable: bool) -> Result<(), KmsError> {
+    change_key(kms, key, Operation::SetDeletionProtection, |k, _| {
         k.deletion_protection = enable;
         Ok(())
     })?;
@@ -89,9 +90,9 @@ pub fn set_deletion_protection(service: &Service, key: &str, enable: bool) -> Re
 }
 
 /// `key tag`: adds tags, overwriting the values of keys already there.
-pub fn tag(service: &Service, key: &str, added: &[Tag]) -> Result<(), KmsError> {
+pub fn tag(kms: &Kms, key: &str, added: &[Tag]) -> Result<(), KmsError> {
     tags::check(added)?;
-    change_key(service, key, Operation::Tag, |k, _| {
+    change_key(kms, key, Operation::Tag, |k, _| {
         let merged = tags::merge(&k.tags, added);
         tags::check(&merged)?;
         k.tags = merged;
@@ -101,21 +102,31 @@ pub fn tag(service: &Service, key: &str, added: &[Tag]) -> Result<(), KmsError> 
 }
 
 /// `key untag`: removes tags by key (absent keys are ignored).
-pub fn untag(service: &Service, key: &str, tag_keys: &[String]) -> Result<(), KmsError> {
-    change_key(service, key, Operation::Tag, |k, _| {
+pub fn untag(kms: &Kms, key: &str, tag_keys: &[String]) -> Result<(), KmsError> {
+    change_key(kms, key, Operation::Tag, |k, _| {
         k.tags.retain(|t| !tag_keys.contains(&t.tag_key));
         Ok(())
     })?;
     Ok(())
 }
 
+/// Destroys every version of a key in the vault; returns how many objects
+/// are left.
+pub fn destroy_versions(kms: &Kms, cluster: &str, entry: &KeyEntry) -> Result<usize, KmsError> {
+    let mut left = 0;
+    for version in &entry.versions {
+        left += kms.vault.destroy_version(cluster, &version_name(&entry.record, version))?;
+    }
+    Ok(left)
+}
+
 /// Ends a deletion window: destroys the key's material on every member,
 /// then removes its metadata. If any member still holds some of it, the
 /// key stays PendingDeletion and the next pass tries again.
-pub fn destroy(service: &Service, key_id: &str) -> Result<(), KmsError> {
-    let _writer = service.writer()?;
+pub fn destroy(kms: &Kms, key_id: &str) -> Result<(), KmsError> {
+    let _writer = kms.writer()?;
     let (entry, cluster) = {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         let entry = registry.key(key_id)?.clone();
         let cluster = registry.instance(&entry.record.instance)?.cluster.clone();
         (entry, cluster)
@@ -124,17 +135,15 @@ pub fn destroy(service: &Service, key_id: &str) -> Result<(), KmsError> {
         return Err(KmsError::StateModifiedFailed(format!("key '{key_id}' is not pending deletion")));
     }
     if let Some(cluster) = cluster {
-        let live = service.cluster(&cluster)?;
-        let left: usize =
-            entry.versions.iter().map(|v| live.cluster.destroy_version(&version_name(&entry.record, v))).sum();
+        let left = destroy_versions(kms, &cluster, &entry)?;
         if left > 0 {
             return Err(KmsError::Internal(format!(
                 "key '{key_id}': {left} objects could not be destroyed; the deletion will be retried"
             )));
         }
     }
-    service.store.write(service.clock.now(), |tx| tx.delete_key(key_id))?;
-    service.registry_mut()?.remove_key(key_id);
+    kms.store.write(kms.clock.now(), |tx| tx.delete_key(key_id))?;
+    kms.registry_mut()?.remove_key(key_id);
     tracing::info!(key = key_id, versions = entry.versions.len(), "key destroyed at the end of its deletion window");
     Ok(())
 }

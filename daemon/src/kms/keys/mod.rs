@@ -21,7 +21,7 @@ use super::error::KmsError;
 use super::names::{check_alias, new_key_id, new_version_id};
 use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::VersionName;
-use crate::service::Service;
+use crate::kms::Kms;
 use crate::store::{AliasRecord, KeyRecord, VersionRecord};
 
 /// Longest description accepted.
@@ -104,12 +104,12 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
 }
 
 /// Creates a key with its first version; returns the new key.
-pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
+pub fn create(kms: &Kms, new: NewKey) -> Result<KeyEntry, KmsError> {
     let usage = new.usage.unwrap_or_else(|| new.spec.default_usage());
     validate(&new, usage)?;
     let cluster_name = {
-        let _writer = service.writer()?;
-        let mut registry = service.registry_mut()?;
+        let _writer = kms.writer()?;
+        let mut registry = kms.registry_mut()?;
         let instance = registry.instance(&new.instance)?.clone();
         let cluster = match (instance.kind, instance.cluster) {
             (InstanceKind::Default, _) | (_, None) => {
@@ -135,9 +135,9 @@ pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
         registry.reserve(&instance.name, new.alias.as_deref());
         cluster
     };
-    let result = create_reserved(service, &new, usage, &cluster_name);
-    let _writer = service.writer()?;
-    let mut registry = service.registry_mut()?;
+    let result = create_reserved(kms, &new, usage, &cluster_name);
+    let _writer = kms.writer()?;
+    let mut registry = kms.registry_mut()?;
     registry.release(&new.instance, new.alias.as_deref());
     let (key, version, alias) = result?;
     let key_id = key.key_id.clone();
@@ -149,18 +149,17 @@ pub fn create(service: &Service, new: NewKey) -> Result<KeyEntry, KmsError> {
 
 type Created = (KeyRecord, VersionEntry, Option<AliasRecord>);
 
-fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &str) -> Result<Created, KmsError> {
-    let live = service.cluster(cluster)?;
+fn create_reserved(kms: &Kms, new: &NewKey, usage: KeyUsage, cluster: &str) -> Result<Created, KmsError> {
     let key_id = new_key_id();
     let (version_id, uuid) = new_version_id();
     let name = VersionName { id: uuid, label: format!("{key_id}/{version_id}"), spec: new.spec, usage };
     // Imported keys get their material later; the others get it now, on
     // every member.
     let public_key = match new.origin {
-        Origin::AliyunKms => super::cluster_sync::create_version(service, cluster, &name)?,
+        Origin::AliyunKms => kms.vault.create_version(kms, cluster, &name)?,
         Origin::External => None,
     };
-    let now = service.clock.now();
+    let now = kms.clock.now();
     let mut tags = new.tags.clone();
     tags.sort();
     let key = KeyRecord {
@@ -195,19 +194,29 @@ fn create_reserved(service: &Service, new: &NewKey, usage: KeyUsage, cluster: &s
         key_id: key.key_id.clone(),
         created_at: now,
     });
-    match service.store.write(now, |tx| tx.insert_key(&key, &version, alias.as_ref())) {
+    match kms.store.write(now, |tx| tx.insert_key(&key, &version, alias.as_ref())) {
         Ok(stored) => Ok((key, VersionEntry { record: stored, uuid, public_key }, alias)),
         Err(error) => {
             tracing::error!(key = %key.key_id, %error, "metadata commit failed; destroying the new objects");
-            live.cluster.destroy_version(&name);
+            discard_version(kms, cluster, &name);
             Err(error.into())
         }
     }
 }
 
+/// Destroys a version whose metadata could not be committed; what is left
+/// behind is logged (the store never knew it).
+pub fn discard_version(kms: &Kms, cluster: &str, name: &VersionName) {
+    match kms.vault.destroy_version(cluster, name) {
+        Ok(0) => {}
+        Ok(left) => tracing::error!(version = %name.label, left, "objects of an uncommitted version are left"),
+        Err(error) => tracing::error!(version = %name.label, %error, "cannot destroy an uncommitted version"),
+    }
+}
+
 /// The instance kind of a key (for its metadata).
-pub fn instance_kind(service: &Service, key: &KeyEntry) -> Result<InstanceKind, KmsError> {
-    Ok(service.registry()?.instance(&key.record.instance)?.kind)
+pub fn instance_kind(kms: &Kms, key: &KeyEntry) -> Result<InstanceKind, KmsError> {
+    Ok(kms.registry()?.instance(&key.record.instance)?.kind)
 }
 
 /// The HSM name of one of a key's versions.

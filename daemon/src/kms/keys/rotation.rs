@@ -12,7 +12,7 @@
 //! * an interval change that puts the next date in the past rotates at once.
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, UpdateRotationPolicy};
+use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, UpdateRotationPolicyRequest};
 
 use super::rules::{self, Operation};
 use super::version_name;
@@ -20,11 +20,8 @@ use super::write::change_key;
 use crate::kms::KmsError;
 use crate::kms::names::new_version_id;
 use crate::kms::registry::{KeyEntry, VersionEntry};
-use crate::service::Service;
-use std::sync::Arc;
-
+use crate::kms::Kms;
 use crate::hsm::VersionName;
-use crate::service::LiveCluster;
 use crate::store::{KeyRecord, VersionRecord};
 
 /// Shortest rotation interval: 7 days.
@@ -85,10 +82,10 @@ pub fn next_rotation(key: &KeyEntry) -> Option<Timestamp> {
 /// Creates a new version of a symmetric key on every member and makes it
 /// the primary. Used by `create-version`, by a policy change that is
 /// overdue, and by the scheduler.
-pub fn rotate(service: &Service, key: &str) -> Result<VersionEntry, KmsError> {
+pub fn rotate(kms: &Kms, key: &str) -> Result<VersionEntry, KmsError> {
     let (record, cluster) = {
-        let _writer = service.writer()?;
-        let mut registry = service.registry_mut()?;
+        let _writer = kms.writer()?;
+        let mut registry = kms.registry_mut()?;
         let entry = registry.key(key)?.clone();
         rules::check(Operation::CreateVersion, &entry.record)?;
         check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry))?;
@@ -104,15 +101,15 @@ pub fn rotate(service: &Service, key: &str) -> Result<VersionEntry, KmsError> {
         registry.reserve(&instance.name, None);
         (entry.record, cluster)
     };
-    let created = create_version_objects(service, &record, &cluster);
-    let _writer = service.writer()?;
-    service.registry_mut()?.release(&record.instance, None);
-    let (draft, name, live) = created?;
+    let created = create_version_objects(kms, &record, &cluster);
+    let _writer = kms.writer()?;
+    kms.registry_mut()?.release(&record.instance, None);
+    let (draft, name) = created?;
     // The key may have changed while the HSMs worked (a tag, a policy):
     // commit the new primary on top of its current row.
-    let mut updated = service.registry()?.key(&record.key_id)?.record.clone();
+    let mut updated = kms.registry()?.key(&record.key_id)?.record.clone();
     updated.primary_version = draft.record.version_id.clone();
-    let stored = service.store.write(draft.record.created_at, |tx| {
+    let stored = kms.store.write(draft.record.created_at, |tx| {
         let stored = tx.insert_version(&draft.record)?;
         tx.update_key(&updated)?;
         Ok::<_, crate::store::StoreError>(stored)
@@ -121,31 +118,26 @@ pub fn rotate(service: &Service, key: &str) -> Result<VersionEntry, KmsError> {
         Ok(stored) => VersionEntry { record: stored, ..draft },
         Err(error) => {
             tracing::error!(key = %record.key_id, %error, "metadata commit failed; destroying the new version");
-            live.cluster.destroy_version(&name);
+            super::discard_version(kms, &cluster, &name);
             return Err(error.into());
         }
     };
-    let mut registry = service.registry_mut()?;
+    let mut registry = kms.registry_mut()?;
     registry.add_version(version.clone())?;
     registry.replace_key(updated)?;
     tracing::info!(key = %record.key_id, version = %version.record.version_id, "key rotated");
     Ok(version)
 }
 
-/// Creates a new version's objects on every member of `cluster`.
-fn create_version_objects(
-    service: &Service,
-    record: &KeyRecord,
-    cluster: &str,
-) -> Result<(VersionEntry, VersionName, Arc<LiveCluster>), KmsError> {
-    let live = service.cluster(cluster)?;
+/// Creates a new version's material in `cluster`.
+fn create_version_objects(kms: &Kms, record: &KeyRecord, cluster: &str) -> Result<(VersionEntry, VersionName), KmsError> {
     let (version_id, uuid) = new_version_id();
     let draft = VersionEntry {
         record: VersionRecord {
             seq: 0,
             version_id,
             key_id: record.key_id.clone(),
-            created_at: service.clock.now(),
+            created_at: kms.clock.now(),
             public_key: None,
             has_material: true,
             kcv: None,
@@ -154,14 +146,14 @@ fn create_version_objects(
         public_key: None,
     };
     let name = version_name(record, &draft);
-    super::super::cluster_sync::create_version(service, cluster, &name)?;
-    Ok((draft, name, live))
+    kms.vault.create_version(kms, cluster, &name)?;
+    Ok((draft, name))
 }
 
 /// `key update-rotation-policy`. An overdue schedule rotates at once.
-pub fn update_policy(service: &Service, request: &UpdateRotationPolicy) -> Result<(), KmsError> {
+pub fn update_policy(kms: &Kms, request: &UpdateRotationPolicyRequest) -> Result<(), KmsError> {
     let key_id = {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         let entry = registry.key(&request.key)?;
         rules::check(Operation::UpdateRotationPolicy, &entry.record)?;
         check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(entry))?;
@@ -170,7 +162,7 @@ pub fn update_policy(service: &Service, request: &UpdateRotationPolicy) -> Resul
     if let Some(interval) = request.rotation_interval {
         check_interval(interval)?;
     }
-    change_key(service, &key_id, Operation::UpdateRotationPolicy, |key, _| {
+    change_key(kms, &key_id, Operation::UpdateRotationPolicy, |key, _| {
         let interval = request.rotation_interval.or(key.rotation_interval);
         if request.enable_automatic_rotation && interval.is_none() {
             return Err(KmsError::InvalidParameter("RotationInterval is required to enable automatic rotation".into()));
@@ -179,20 +171,20 @@ pub fn update_policy(service: &Service, request: &UpdateRotationPolicy) -> Resul
         key.rotation_interval = interval;
         Ok(())
     })?;
-    rotate_if_due(service, &key_id)?;
+    rotate_if_due(kms, &key_id)?;
     Ok(())
 }
 
 /// Rotates a key whose next rotation date has come. Returns whether it did.
-pub fn rotate_if_due(service: &Service, key_id: &str) -> Result<bool, KmsError> {
-    let _pass = service.schedule()?;
+pub fn rotate_if_due(kms: &Kms, key_id: &str) -> Result<bool, KmsError> {
+    let _pass = kms.schedule()?;
     let due = {
-        let registry = service.registry()?;
+        let registry = kms.registry()?;
         let key = registry.key(key_id)?;
-        next_rotation(key).is_some_and(|next| next <= service.clock.now())
+        next_rotation(key).is_some_and(|next| next <= kms.clock.now())
     };
     if due {
-        rotate(service, key_id)?;
+        rotate(kms, key_id)?;
     }
     Ok(due)
 }

@@ -6,23 +6,23 @@ use p11kms_proto::Timestamp;
 
 use super::rules::{self, Operation};
 use crate::kms::KmsError;
-use crate::service::Service;
+use crate::kms::Kms;
 use crate::store::KeyRecord;
 
 /// Applies `change` to the key named `key` (id or alias) if its state
 /// allows `operation`; returns the key as committed.
 pub fn change_key(
-    service: &Service,
+    kms: &Kms,
     key: &str,
     operation: Operation,
     change: impl FnOnce(&mut KeyRecord, Timestamp) -> Result<(), KmsError>,
 ) -> Result<KeyRecord, KmsError> {
-    let _writer = service.writer()?;
-    let mut record = service.registry()?.key(key)?.record.clone();
+    let _writer = kms.writer()?;
+    let mut record = kms.registry()?.key(key)?.record.clone();
     rules::check(operation, &record)?;
-    let now = service.clock.now();
+    let now = kms.clock.now();
     change(&mut record, now)?;
-    service.store.write(now, |tx| tx.update_key(&record))?;
-    service.registry_mut()?.replace_key(record.clone())?;
+    kms.store.write(now, |tx| tx.update_key(&record))?;
+    kms.registry_mut()?.replace_key(record.clone())?;
     Ok(record)
 }

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use p11kms_proto::admin::{ClusterStatus, MemberRole};
 
-use super::KmsError;
-use super::clusters::{expected_versions, member_label, status};
+use crate::kms::KmsError;
+use super::open::{expected_versions, member_label, status};
 use crate::hsm::{Cluster, HsmError, Member, softhsm};
-use crate::secrets::TokenPins;
-use crate::service::{LiveCluster, Service};
+use crate::private_files::TokenPins;
+use crate::clusters::LiveCluster;
+use crate::service::Service;
 use crate::store::{ClusterRecord, MemberRecord};
 
 /// A cluster like `live` with other members; the primary stays primary.
@@ -28,12 +29,12 @@ fn rebuilt(live: &LiveCluster, members: Vec<Arc<Member>>, service: &Service) -> 
 }
 
 fn current_status(service: &Service, name: &str) -> Result<ClusterStatus, KmsError> {
-    let live = service.cluster(name)?;
-    let registry = service.registry()?;
+    let live = service.clusters.get(name)?;
+    let registry = service.kms.registry()?;
     let record = registry.cluster(name)?.clone();
     let expected = expected_versions(&registry, name);
     drop(registry);
-    Ok(status(&live, &record, &expected, service.clock.now()))
+    Ok(status(&live, &record, &expected, service.kms.clock.now()))
 }
 
 /// A new cluster of `members` managed SoftHSM tokens with its cluster key,
@@ -47,20 +48,20 @@ pub fn new_managed_cluster(
     members: u32,
     near: &str,
 ) -> Result<(Cluster, ClusterRecord), KmsError> {
-    super::names::check_instance_name(name).map_err(KmsError::InvalidParameter)?;
+    crate::kms::names::check_instance_name(name).map_err(KmsError::InvalidParameter)?;
     if !(2..=8).contains(&members) {
         return Err(KmsError::InvalidParameter("a new cluster has 2 to 8 members".into()));
     }
-    if service.registry()?.cluster(name).is_ok() || service.has_cluster(name) {
+    if service.kms.registry()?.cluster(name).is_ok() || service.clusters.contains(name) {
         return Err(KmsError::Exists { what: "cluster", name: name.to_owned() });
     }
     let (library, module) = {
-        let registry = service.registry()?;
+        let registry = service.kms.registry()?;
         let mut candidates: Vec<String> = vec![near.to_owned()];
         candidates.extend(registry.clusters().map(|c| c.name.clone()));
         let found = candidates.iter().find_map(|c| {
             let record = registry.cluster(c).ok()?;
-            let live = service.cluster(c).ok()?;
+            let live = service.clusters.get(c).ok()?;
             let module = live.cluster.members().first()?.module().clone();
             record.members.iter().all(|m| m.managed).then(|| (record.library_dir().to_owned(), module))
         });
@@ -91,7 +92,7 @@ pub fn new_managed_cluster(
     cluster.set_spread(service.config.hsm.spread_operations);
     let record = ClusterRecord {
         name: name.to_owned(),
-        created_at: service.clock.now(),
+        created_at: service.kms.clock.now(),
         members: records,
         library: Some(library),
     };
@@ -101,24 +102,24 @@ pub fn new_managed_cluster(
 /// Records a new cluster and starts serving it, with the mechanisms of the
 /// cluster `like` (same library).
 pub fn commit_cluster(service: &Service, cluster: Cluster, record: &ClusterRecord, like: &str) -> Result<(), KmsError> {
-    service.store.write(service.clock.now(), |tx| tx.insert_cluster(record))?;
-    let mechanisms = match service.cluster(like) {
+    service.kms.store.write(service.kms.clock.now(), |tx| tx.insert_cluster(record))?;
+    let mechanisms = match service.clusters.get(like) {
         Ok(live) => live.mechanisms.clone(),
         Err(_) => service
-            .cluster_names()
+            .clusters.names()
             .first()
-            .and_then(|c| service.cluster(c).ok())
+            .and_then(|c| service.clusters.get(c).ok())
             .map(|l| l.mechanisms.clone())
             .unwrap_or_default(),
     };
-    service.replace_cluster(&record.name, Arc::new(LiveCluster { cluster, mechanisms }))?;
-    service.registry_mut()?.put_cluster(record.clone());
+    service.clusters.replace(&record.name, Arc::new(LiveCluster { cluster, mechanisms }))?;
+    service.kms.registry_mut()?.put_cluster(record.clone());
     Ok(())
 }
 
 /// `cluster create NAME --members N`.
 pub fn create(service: &Service, name: &str, members: u32) -> Result<ClusterStatus, KmsError> {
-    let writes = service.writer()?;
+    let writes = service.kms.writer()?;
     let bootstrap = service.config.bootstrap.hardware_instance.clone();
     let (cluster, record) = new_managed_cluster(service, name, members, &bootstrap)?;
     commit_cluster(service, cluster, &record, &bootstrap)?;
@@ -129,9 +130,9 @@ pub fn create(service: &Service, name: &str, members: u32) -> Result<ClusterStat
 
 /// `cluster add-member NAME`.
 pub fn add_member(service: &Service, name: &str) -> Result<ClusterStatus, KmsError> {
-    let writes = service.writer()?;
-    let live = service.cluster(name)?;
-    let mut record = service.registry()?.cluster(name)?.clone();
+    let writes = service.kms.writer()?;
+    let live = service.clusters.get(name)?;
+    let mut record = service.kms.registry()?.cluster(name)?.clone();
     if !record.members.iter().all(|m| m.managed) {
         return Err(KmsError::InvalidParameter(format!(
             "cluster '{name}' has members the daemon does not manage: add tokens of other modules in the configuration"
@@ -146,7 +147,7 @@ pub fn add_member(service: &Service, name: &str) -> Result<ClusterStatus, KmsErr
     let member = Arc::new(Member::connect(index, &label, Some(&serial), primary.module().clone(), user_pin)?);
     Cluster::share_cluster_key(&primary, &member)?;
     // Every version, from members that hold it, before the member serves.
-    let expected = super::cluster_sync::expected_names(service, name)?;
+    let expected = super::sync::expected_names(&service.kms, name)?;
     for version in &expected {
         let copied = live.cluster.candidates().into_iter().any(|source| {
             Cluster::replicate(source, &member, &version.0, version.1.as_ref())
@@ -166,12 +167,12 @@ pub fn add_member(service: &Service, name: &str) -> Result<ClusterStatus, KmsErr
         role: MemberRole::Mirror,
         in_sync: true,
     };
-    service.store.write(service.clock.now(), |tx| tx.update_member(name, &added))?;
+    service.kms.store.write(service.kms.clock.now(), |tx| tx.update_member(name, &added))?;
     record.members.push(added);
-    service.registry_mut()?.put_cluster(record);
+    service.kms.registry_mut()?.put_cluster(record);
     let mut members = live.cluster.members().to_vec();
     members.push(member);
-    service.replace_cluster(name, rebuilt(&live, members, service)?)?;
+    service.clusters.replace(name, rebuilt(&live, members, service)?)?;
     tracing::info!(cluster = name, member = %label, versions = expected.len(), "member added, in sync");
     drop(writes);
     current_status(service, name)
@@ -179,9 +180,9 @@ pub fn add_member(service: &Service, name: &str) -> Result<ClusterStatus, KmsErr
 
 /// `cluster remove-member NAME --index N`.
 pub fn remove_member(service: &Service, name: &str, index: u32) -> Result<ClusterStatus, KmsError> {
-    let writes = service.writer()?;
-    let live = service.cluster(name)?;
-    let mut record = service.registry()?.cluster(name)?.clone();
+    let writes = service.kms.writer()?;
+    let live = service.clusters.get(name)?;
+    let mut record = service.kms.registry()?.cluster(name)?.clone();
     if !record.members.iter().any(|m| m.index == index) {
         return Err(KmsError::NotFound { what: "member", name: format!("{name}/{index}") });
     }
@@ -194,10 +195,10 @@ pub fn remove_member(service: &Service, name: &str, index: u32) -> Result<Cluste
     if remaining.is_empty() {
         return Err(KmsError::InvalidParameter(format!("'{name}' would have no member left")));
     }
-    service.store.write(service.clock.now(), |tx| tx.delete_member(name, index))?;
+    service.kms.store.write(service.kms.clock.now(), |tx| tx.delete_member(name, index))?;
     record.members.retain(|m| m.index != index);
-    service.registry_mut()?.put_cluster(record);
-    service.replace_cluster(name, rebuilt(&live, remaining, service)?)?;
+    service.kms.registry_mut()?.put_cluster(record);
+    service.clusters.replace(name, rebuilt(&live, remaining, service)?)?;
     tracing::info!(cluster = name, member = index, "member removed");
     drop(writes);
     current_status(service, name)

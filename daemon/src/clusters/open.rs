@@ -12,15 +12,15 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ClusterStatus, MemberHealth, MemberRole, MemberStatus};
 use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechanismInfo};
 
-use super::error::KmsError;
-use super::registry::Registry;
+use crate::kms::KmsError;
+use crate::kms::registry::Registry;
 use crate::config::Config;
 use crate::hsm::mechanism::{GENERATION_MECHANISMS, OPERATION_MECHANISMS};
 use crate::hsm::softhsm::{self, SoftHsmDir};
 use crate::hsm::{Cluster, HsmError, HsmModule, Member};
 use crate::paths::StatePaths;
-use crate::secrets::TokenPins;
-use crate::service::LiveCluster;
+use crate::private_files::TokenPins;
+use crate::clusters::LiveCluster;
 use crate::store::{ClusterRecord, MemberRecord};
 
 /// Library instances already loaded in this process, by the file loaded.
@@ -82,7 +82,7 @@ pub fn adopt_external(
     for (index, m) in external.members.iter().enumerate() {
         let index = index as u32;
         let module = external_module(config, name, &m.module, modules)?;
-        let pin = crate::secrets::read_private(&m.pin_file).map_err(HsmError::from)?;
+        let pin = crate::private_files::read_private(&m.pin_file).map_err(HsmError::from)?;
         let pins = TokenPins::new(&paths.secrets_dir(), name, index);
         pins.store_user_pin(&pin).map_err(HsmError::from)?;
         let member = Member::connect(index, &m.token_label, None, module, pin)?;

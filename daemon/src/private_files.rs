@@ -1,6 +1,8 @@
-//! Secrets the daemon keeps on disk (token PINs): generated here, stored in
-//! files of mode 0600 inside the 0700 `secrets/` directory, read into
-//! memory that is zeroized when dropped, and never logged.
+//! Files only the daemon may read: the token PINs of its cluster members
+//! and the backup root key, generated here, stored in files of mode 0600
+//! inside the 0700 `secrets/` directory, read into memory that is zeroized
+//! when dropped, and never logged. (The KMS's secrets, the values
+//! applications store, are not kept here.)
 
 use std::fs;
 use std::io::{self, Write};

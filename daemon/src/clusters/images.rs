@@ -36,12 +36,12 @@ use sha2::{Digest, Sha256};
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ClusterStatus, ImageInfo, InstanceInfo, KeySpec, KeyUsage};
 
-use super::KmsError;
-use super::clusters::{expected_versions, status};
+use crate::kms::KmsError;
+use super::open::{expected_versions, status};
 use crate::hsm::error::Context;
 use crate::hsm::persist::persist;
 use crate::hsm::{HsmError, Member, ObjectRole, PublicKey, VersionName, templates};
-use crate::secrets::backup_root_key;
+use crate::private_files::backup_root_key;
 use crate::service::Service;
 
 /// Version of the image format.
@@ -99,10 +99,10 @@ fn root_key_object(service: &Service, s: &Session) -> Result<ObjectHandle, KmsEr
 
 /// `cluster image create NAME`.
 pub fn create(service: &Service, name: &str) -> Result<ImageInfo, KmsError> {
-    let writes = service.writer()?;
-    let live = service.cluster(name)?;
-    let expected = super::cluster_sync::expected_names(service, name)?;
-    let now = service.clock.now();
+    let writes = service.kms.writer()?;
+    let live = service.clusters.get(name)?;
+    let expected = super::sync::expected_names(&service.kms, name)?;
+    let now = service.kms.clock.now();
     let image_id = format!("img-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     // One member holding everything does the wrapping, root key and all.
     let mut last = HsmError::NoHealthyMember(name.to_owned());
@@ -124,8 +124,8 @@ pub fn create(service: &Service, name: &str) -> Result<ImageInfo, KmsError> {
     let dir = images_dir(service);
     crate::paths::create_private_dir(&dir).map_err(HsmError::from)?;
     let digest = hex::encode(Sha256::digest(&bytes));
-    crate::secrets::write_private(&dir.join(format!("{image_id}.json")), &bytes).map_err(HsmError::from)?;
-    crate::secrets::write_private(&dir.join(format!("{image_id}.sha256")), digest.as_bytes())
+    crate::private_files::write_private(&dir.join(format!("{image_id}.json")), &bytes).map_err(HsmError::from)?;
+    crate::private_files::write_private(&dir.join(format!("{image_id}.sha256")), digest.as_bytes())
         .map_err(HsmError::from)?;
     drop(writes);
     tracing::info!(cluster = name, image = %image_id, versions = file.versions.len(), "mirror image taken");
@@ -252,9 +252,9 @@ pub fn take_due(service: &Service) {
     if !service.config.images.daily {
         return;
     }
-    let now = service.clock.now();
+    let now = service.kms.clock.now();
     let midnight = Timestamp(now.unix() - now.unix().rem_euclid(86_400));
-    for name in service.cluster_names() {
+    for name in service.clusters.names() {
         let last =
             list(service, Some(&name)).ok().and_then(|l| l.iter().filter(|i| i.intact).map(|i| i.creation_date).max());
         if last.is_some_and(|t| t >= midnight) {
@@ -269,8 +269,8 @@ pub fn take_due(service: &Service) {
 /// `cluster restore --image ID --name NEW --members N`.
 pub fn restore(service: &Service, image_id: &str, name: &str, members: u32) -> Result<ClusterStatus, KmsError> {
     let (file, _) = read(service, image_id)?;
-    let writes = service.writer()?;
-    let (cluster, record) = super::cluster_members::new_managed_cluster(service, name, members, &file.cluster)?;
+    let writes = service.kms.writer()?;
+    let (cluster, record) = super::members::new_managed_cluster(service, name, members, &file.cluster)?;
     let primary = cluster.primary().clone();
     let mut restored = Vec::new();
     for version in &file.versions {
@@ -279,12 +279,12 @@ pub fn restore(service: &Service, image_id: &str, name: &str, members: u32) -> R
         cluster.replicate_to_mirrors(&v, public.as_ref())?;
         restored.push(v.label.clone());
     }
-    super::cluster_members::commit_cluster(service, cluster, &record, &file.cluster)?;
+    super::members::commit_cluster(service, cluster, &record, &file.cluster)?;
     drop(writes);
     tracing::info!(cluster = name, image = image_id, versions = restored.len(), "cluster restored from a mirror image");
-    let live = service.cluster(name)?;
-    let registry = service.registry()?;
-    Ok(status(&live, &record, &expected_versions(&registry, name), service.clock.now()))
+    let live = service.clusters.get(name)?;
+    let registry = service.kms.registry()?;
+    Ok(status(&live, &record, &expected_versions(&registry, name), service.kms.clock.now()))
 }
 
 /// The HSM name and public key of an image version.
@@ -336,19 +336,19 @@ fn unwrap_on(
 
 /// `instance attach-cluster INSTANCE CLUSTER`.
 pub fn attach(service: &Service, instance: &str, cluster: &str) -> Result<InstanceInfo, KmsError> {
-    let writes = service.writer()?;
-    if !service.has_cluster(cluster) {
+    let writes = service.kms.writer()?;
+    if !service.clusters.contains(cluster) {
         return Err(KmsError::NotFound { what: "cluster", name: cluster.to_owned() });
     }
-    let mut registry = service.registry_mut()?;
+    let mut registry = service.kms.registry_mut()?;
     let mut record = registry.instance(instance)?.clone();
     if record.cluster.is_none() {
         return Err(invalid(format!("instance '{instance}' holds no keys in a cluster")));
     }
     record.cluster = Some(cluster.to_owned());
-    service.store.write(service.clock.now(), |tx| tx.update_instance(&record))?;
+    service.kms.store.write(service.kms.clock.now(), |tx| tx.update_instance(&record))?;
     registry.put_instance(record.clone());
-    let info = super::instances::info(&registry, &record);
+    let info = crate::kms::instances::info(&registry, &record);
     drop(registry);
     drop(writes);
     tracing::warn!(instance, cluster, "instance attached to another cluster");

@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use p11kms_proto::admin::{ClusterVerification, MemberDifferences, MemberHealth, MemberRole, ResyncReport};
 
-use super::KmsError;
-use super::keys::version_name;
+use super::live::{LiveCluster, LiveClusters};
 use crate::hsm::{Cluster, HsmError, Member, PublicKey, VersionName};
+use crate::kms::keys::version_name;
+use crate::kms::{Kms, KmsError};
 use crate::service::Service;
 
 /// What the store says one version is, for copying it.
@@ -29,9 +30,9 @@ struct Expected {
 }
 
 /// The versions the store places in `cluster`, by version id.
-fn expected(service: &Service, cluster: &str) -> Result<HashMap<[u8; 16], Expected>, KmsError> {
-    let registry = service.registry()?;
-    let ids = super::clusters::expected_versions(&registry, cluster);
+fn expected(kms: &Kms, cluster: &str) -> Result<HashMap<[u8; 16], Expected>, KmsError> {
+    let registry = kms.registry()?;
+    let ids = super::open::expected_versions(&registry, cluster);
     let mut out = HashMap::new();
     for key in registry.keys() {
         for version in key.versions.iter().filter(|v| ids.contains(&v.uuid)) {
@@ -48,8 +49,8 @@ type Holding = HashSet<[u8; 16]>;
 
 /// The versions the store places in `cluster`, as the HSM names them, with
 /// their public keys (for copying them to a member).
-pub fn expected_names(service: &Service, cluster: &str) -> Result<Vec<(VersionName, Option<PublicKey>)>, KmsError> {
-    Ok(expected(service, cluster)?.into_values().map(|e| (e.name, e.public)).collect())
+pub fn expected_names(kms: &Kms, cluster: &str) -> Result<Vec<(VersionName, Option<PublicKey>)>, KmsError> {
+    Ok(expected(kms, cluster)?.into_values().map(|e| (e.name, e.public)).collect())
 }
 
 /// One member's holdings, or `None` when it did not answer.
@@ -59,8 +60,8 @@ fn holdings(member: &Member) -> Option<Holding> {
 
 /// `cluster verify`.
 pub fn verify(service: &Service, name: &str) -> Result<ClusterVerification, KmsError> {
-    let live = service.cluster(name)?;
-    let expected = expected(service, name)?;
+    let live = service.clusters.get(name)?;
+    let expected = expected(&service.kms, name)?;
     let primary = live.cluster.primary().index();
     let mut consistent = true;
     let members: Vec<MemberDifferences> = live
@@ -96,7 +97,7 @@ pub fn verify(service: &Service, name: &str) -> Result<ClusterVerification, KmsE
         })
         .collect();
     // Members the store knows that were left out at start (token gone).
-    let stored = service.registry()?.cluster(name)?.members.clone();
+    let stored = service.kms.registry()?.cluster(name)?.members.clone();
     let mut members: Vec<MemberDifferences> = members;
     let present: HashSet<u32> = members.iter().map(|m| m.index).collect();
     for absent in stored.iter().filter(|s| !present.contains(&s.index)) {
@@ -124,13 +125,13 @@ pub fn verify(service: &Service, name: &str) -> Result<ClusterVerification, KmsE
 /// the comparison and the copies run. A member that answers again serves
 /// only once it holds every version.
 pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
-    let live = service.cluster(name)?;
-    let _writes = service.writer()?;
+    let live = service.clusters.get(name)?;
+    let _writes = service.kms.writer()?;
     let mut report =
         ResyncReport { cluster_name: name.to_owned(), copied: 0, failed: 0, recovered: Vec::new(), promoted: None };
     let recovering: Vec<Arc<Member>> =
         live.cluster.members().iter().filter(|m| !m.is_healthy() && m.probe().is_ok()).cloned().collect();
-    let expected = expected(service, name)?;
+    let expected = expected(&service.kms, name)?;
     let held: Vec<(Arc<Member>, Option<Holding>)> =
         live.cluster.members().iter().map(|m| (m.clone(), holdings(m))).collect();
     for (member, holding) in &held {
@@ -173,7 +174,7 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
             }
         }
         if !member_failed {
-            member.synced_at(service.clock.now().unix());
+            member.synced_at(service.kms.clock.now().unix());
         }
         if !member_failed && recovering.iter().any(|r| Arc::ptr_eq(r, member)) {
             member.mark_healthy();
@@ -181,7 +182,7 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
             tracing::info!(cluster = name, member = member.label(), "member back in service, in sync");
         }
     }
-    report.promoted = promote_if_needed(service, name, &live.cluster, &expected)?;
+    report.promoted = promote_if_needed(&service.kms, &live, &expected)?;
     Ok(report)
 }
 
@@ -191,16 +192,21 @@ pub fn heal(service: &Service, name: &str) -> Result<ResyncReport, KmsError> {
 /// write is taken out of service, an in-sync mirror promoted, and the
 /// creation tried once more there. Returns the public key of an
 /// asymmetric version.
-pub fn create_version(service: &Service, name: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError> {
-    let live = service.cluster(name)?;
-    ensure_primary(service, name)?;
+pub fn create_version(
+    kms: &Kms,
+    clusters: &LiveClusters,
+    name: &str,
+    v: &VersionName,
+) -> Result<Option<PublicKey>, KmsError> {
+    let live = clusters.get(name)?;
+    ensure_primary(kms, &live)?;
     match live.cluster.create_version(v) {
         Ok(public) => Ok(public),
         Err(error) if error.is_member_failure() => {
             let failed = live.cluster.primary();
             tracing::error!(cluster = name, member = failed.label(), %error, "primary failed a write");
             failed.mark_unhealthy();
-            ensure_primary(service, name)?;
+            ensure_primary(kms, &live)?;
             Ok(live.cluster.create_version(v)?)
         }
         Err(error) => Err(error.into()),
@@ -211,21 +217,21 @@ pub fn create_version(service: &Service, name: &str, v: &VersionName) -> Result<
 /// service, a healthy member holding every version is promoted, and the
 /// roles are recorded in the store (a restart keeps them). Called before a
 /// key version is written, and by healing.
-pub fn ensure_primary(service: &Service, name: &str) -> Result<Option<String>, KmsError> {
-    let live = service.cluster(name)?;
+pub fn ensure_primary(kms: &Kms, live: &LiveCluster) -> Result<Option<String>, KmsError> {
     if live.cluster.primary().is_healthy() {
         return Ok(None);
     }
-    let expected = expected(service, name)?;
-    promote_if_needed(service, name, &live.cluster, &expected)
+    let expected = expected(kms, live.cluster.name())?;
+    promote_if_needed(kms, live, &expected)
 }
 
 fn promote_if_needed(
-    service: &Service,
-    name: &str,
-    cluster: &Cluster,
+    kms: &Kms,
+    live: &LiveCluster,
     expected: &HashMap<[u8; 16], Expected>,
 ) -> Result<Option<String>, KmsError> {
+    let cluster = &live.cluster;
+    let name = cluster.name();
     if cluster.primary().is_healthy() {
         return Ok(None);
     }
@@ -237,7 +243,7 @@ fn promote_if_needed(
         .ok_or_else(|| KmsError::from(HsmError::NoHealthyMember(name.to_owned())))?;
     let old = cluster.primary().label().to_owned();
     cluster.promote(position);
-    record_roles(service, name)?;
+    record_roles(kms, live)?;
     let new = cluster.primary().label().to_owned();
     tracing::warn!(cluster = name, from = %old, to = %new, "primary out of service: mirror promoted");
     Ok(Some(new))
@@ -245,10 +251,10 @@ fn promote_if_needed(
 
 /// Writes the live cluster's roles to the store (journaled) when they
 /// differ from it, so that a restart opens the same primary.
-pub fn record_roles(service: &Service, name: &str) -> Result<(), KmsError> {
-    let live = service.cluster(name)?;
+pub fn record_roles(kms: &Kms, live: &LiveCluster) -> Result<(), KmsError> {
+    let name = live.cluster.name();
     let primary = live.cluster.primary().index();
-    let mut registry = service.registry_mut()?;
+    let mut registry = kms.registry_mut()?;
     let mut record = registry.cluster(name)?.clone();
     let mut changed = false;
     for member in &mut record.members {
@@ -257,9 +263,7 @@ pub fn record_roles(service: &Service, name: &str) -> Result<(), KmsError> {
         member.role = role;
     }
     if changed {
-        service
-            .store
-            .write(service.clock.now(), |tx| record.members.iter().try_for_each(|m| tx.update_member(name, m)))?;
+        kms.store.write(kms.clock.now(), |tx| record.members.iter().try_for_each(|m| tx.update_member(name, m)))?;
         registry.put_cluster(record);
     }
     Ok(())
@@ -270,8 +274,8 @@ pub fn record_roles(service: &Service, name: &str) -> Result<(), KmsError> {
 /// (`full`) every `hsm.resync_interval_seconds`; a cluster with a member
 /// out of service is healed on every pass.
 pub fn heal_all(service: &Service, full: bool) {
-    for name in service.cluster_names() {
-        let degraded = service.cluster(&name).is_ok_and(|l| l.cluster.members().iter().any(|m| !m.is_healthy()));
+    for name in service.clusters.names() {
+        let degraded = service.clusters.get(&name).is_ok_and(|l| l.cluster.members().iter().any(|m| !m.is_healthy()));
         if !(full || degraded) {
             continue;
         }

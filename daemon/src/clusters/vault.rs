@@ -1,0 +1,279 @@
+//! The daemon's vault: key material as objects on the members of HSM
+//! clusters (`kms::vault` says what a vault is).
+//!
+//! Operations with a version run on the members in turn until one can do
+//! them (`hsm::Cluster::run_on_version`); writes go to the primary and
+//! reach the mirrors wrapped under the cluster key; a primary that fails a
+//! write is replaced by an in-sync mirror (`sync::create_version`).
+//!
+//! Where SoftHSM lacks a parameter set (RSA-OAEP with SHA-256, for
+//! encryption and for unwrapping imported material), the HSM performs the
+//! raw RSA operation and the OAEP encoding is done here; the private key
+//! never leaves the HSM either way.
+
+use std::sync::Arc;
+
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
+use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
+use cryptoki::session::Session;
+use zeroize::Zeroizing;
+
+use p11kms_proto::SecretBytes;
+use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
+
+use super::live::LiveClusters;
+use super::sync;
+use crate::hsm::error::Context;
+use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName};
+use crate::kms::encoding::oaep::{OaepHash, oaep_decode, oaep_encode, random_seed};
+use crate::kms::vault::{GCM_IV_LEN, RsaPublic, SignScheme, Vault, VersionId};
+use crate::kms::{Kms, KmsError};
+
+/// The vault over the daemon's open clusters.
+#[derive(Debug)]
+pub struct HsmVault {
+    clusters: Arc<LiveClusters>,
+}
+
+impl HsmVault {
+    /// A vault over `clusters`.
+    pub fn new(clusters: Arc<LiveClusters>) -> Self {
+        Self { clusters }
+    }
+
+    /// Runs `op` with a version's object on the members of `cluster`.
+    fn run<T>(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        role: ObjectRole,
+        op: impl Fn(&Session, ObjectHandle) -> Result<T, CkError>,
+    ) -> Result<T, HsmError> {
+        let live = self.clusters.get(cluster).map_err(|e| HsmError::Unexpected(e.to_string()))?;
+        live.cluster.run_on_version(id, role, |s, handle| op(s, handle).context(|| "key version operation".into()))
+    }
+}
+
+fn gcm<'a>(iv: &'a mut [u8; GCM_IV_LEN], aad: &'a [u8]) -> Result<Mechanism<'a>, CkError> {
+    Ok(Mechanism::AesGcm(GcmParams::new(iv, aad, 128.into())?))
+}
+
+fn sign_mechanism(scheme: SignScheme) -> Mechanism<'static> {
+    match scheme {
+        SignScheme::RsaPkcs1 => Mechanism::RsaPkcs,
+        SignScheme::RsaPssSha256 => Mechanism::RsaPkcsPss(PkcsPssParams {
+            hash_alg: MechanismType::SHA256,
+            mgf: PkcsMgfType::MGF1_SHA256,
+            s_len: 32.into(),
+        }),
+        SignScheme::Ecdsa => Mechanism::Ecdsa,
+    }
+}
+
+fn oaep(algorithm: AsymmetricAlgorithm) -> Mechanism<'static> {
+    let (hash, mgf) = match algorithm {
+        AsymmetricAlgorithm::RsaesOaepSha1 => (MechanismType::SHA1, PkcsMgfType::MGF1_SHA1),
+        AsymmetricAlgorithm::RsaesOaepSha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
+    };
+    Mechanism::RsaPkcsOaep(PkcsOaepParams::new(hash, mgf, PkcsOaepSource::empty()))
+}
+
+/// The HSM refused the parameters (not the data): worth the fallback.
+fn parameters_refused(error: &HsmError) -> bool {
+    matches!(
+        error,
+        HsmError::Pkcs11 {
+            source: CkError::Pkcs11(
+                RvError::ArgumentsBad | RvError::MechanismParamInvalid | RvError::MechanismInvalid,
+                _
+            ),
+            ..
+        }
+    )
+}
+
+/// The modulus length in bytes of an RSA key object.
+fn modulus_len(s: &Session, key: ObjectHandle) -> Result<usize, CkError> {
+    let attributes = s.get_attributes(key, &[AttributeType::Modulus])?;
+    Ok(match attributes.as_slice() {
+        [Attribute::Modulus(modulus)] => modulus.len(),
+        _ => 0,
+    })
+}
+
+/// A failure that is the data's (a tag, a padding, a signature), not the
+/// device's: the answer is "no", not an error.
+fn refused_data<T>(result: Result<T, HsmError>) -> Result<Option<T>, KmsError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.is_device_fault() => Err(error.into()),
+        Err(_) => Ok(None),
+    }
+}
+
+impl Vault for HsmVault {
+    fn serves(&self, cluster: &str) -> bool {
+        self.clusters.contains(cluster)
+    }
+
+    fn create_version(&self, kms: &Kms, cluster: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError> {
+        sync::create_version(kms, &self.clusters, cluster, v)
+    }
+
+    fn destroy_version(&self, cluster: &str, v: &VersionName) -> Result<usize, KmsError> {
+        Ok(self.clusters.get(cluster)?.cluster.destroy_version(v))
+    }
+
+    fn seal(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        iv: &[u8; GCM_IV_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        Ok(self.run(cluster, id, ObjectRole::Secret, |s, key| {
+            let mut iv = *iv;
+            s.encrypt(&gcm(&mut iv, aad)?, key, plaintext)
+        })?)
+    }
+
+    fn open(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        iv: &[u8; GCM_IV_LEN],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Option<SecretBytes>, KmsError> {
+        let opened = self.run(cluster, id, ObjectRole::Secret, |s, key| {
+            let mut iv = *iv;
+            s.decrypt(&gcm(&mut iv, aad)?, key, ciphertext)
+        });
+        Ok(refused_data(opened)?.map(SecretBytes::new))
+    }
+
+    fn random(&self, cluster: &str, len: usize) -> Result<SecretBytes, KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let member = live.cluster.serving_member()?;
+        let bytes = member.with_session(|s| {
+            let len = u32::try_from(len).map_err(|_| HsmError::Unexpected(format!("{len} random bytes")))?;
+            s.generate_random_vec(len).context(|| "C_GenerateRandom".into())
+        })?;
+        Ok(SecretBytes::new(bytes))
+    }
+
+    fn sign(&self, cluster: &str, id: &VersionId, scheme: SignScheme, input: &[u8]) -> Result<Vec<u8>, KmsError> {
+        let mechanism = sign_mechanism(scheme);
+        Ok(self.run(cluster, id, ObjectRole::Private, |s, key| s.sign(&mechanism, key, input))?)
+    }
+
+    fn verify(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        scheme: SignScheme,
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, KmsError> {
+        let mechanism = sign_mechanism(scheme);
+        match self.run(cluster, id, ObjectRole::Public, |s, key| s.verify(&mechanism, key, input, signature)) {
+            Ok(()) => Ok(true),
+            Err(HsmError::Pkcs11 {
+                source:
+                    CkError::Pkcs11(RvError::SignatureInvalid | RvError::SignatureLenRange | RvError::DataLenRange, _),
+                ..
+            }) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn rsa_encrypt(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        algorithm: AsymmetricAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        let mechanism = oaep(algorithm);
+        match self.run(cluster, id, ObjectRole::Public, |s, key| s.encrypt(&mechanism, key, plaintext)) {
+            Ok(ciphertext) => Ok(ciphertext),
+            Err(error) if parameters_refused(&error) => {
+                let hash = OaepHash::from(algorithm);
+                let seed = random_seed(hash);
+                let encrypted = self.run(cluster, id, ObjectRole::Public, |s, key| {
+                    let k = modulus_len(s, key)?;
+                    // A message too long for the key: the HSM's own answer.
+                    let em = oaep_encode(plaintext, k, hash, &[], &seed)
+                        .map_err(|_| CkError::Pkcs11(RvError::DataLenRange, cryptoki::context::Function::Encrypt))?;
+                    s.encrypt(&Mechanism::RsaX509, key, &em)
+                });
+                Ok(encrypted?)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn rsa_decrypt(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        algorithm: AsymmetricAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<Option<SecretBytes>, KmsError> {
+        let mechanism = oaep(algorithm);
+        match self.run(cluster, id, ObjectRole::Private, |s, key| s.decrypt(&mechanism, key, ciphertext)) {
+            Ok(plaintext) => Ok(Some(SecretBytes::new(plaintext))),
+            Err(error) if parameters_refused(&error) => {
+                let raw = self.run(cluster, id, ObjectRole::Private, |s, key| {
+                    Ok((modulus_len(s, key)?, Zeroizing::new(s.decrypt(&Mechanism::RsaX509, key, ciphertext)?)))
+                });
+                let Some((k, raw)) = refused_data(raw)? else { return Ok(None) };
+                Ok(oaep_decode(&raw, k, OaepHash::from(algorithm), &[]).ok().map(|m| SecretBytes::new(m.to_vec())))
+            }
+            Err(error) if error.is_device_fault() => Err(error.into()),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn create_wrapping_key(&self, cluster: &str, wrapping: &VersionId, label: &str) -> Result<RsaPublic, KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let (modulus, exponent) = hsm::import::create_wrapping_pair(live.cluster.primary(), wrapping, label)?;
+        Ok(RsaPublic { modulus, exponent })
+    }
+
+    fn destroy_wrapping_key(&self, cluster: &str, wrapping: &VersionId) -> Result<(), KmsError> {
+        let live = self.clusters.get(cluster)?;
+        Ok(hsm::import::destroy_wrapping_pair(live.cluster.primary(), wrapping)?)
+    }
+
+    fn import_material(
+        &self,
+        cluster: &str,
+        wrapping: &VersionId,
+        algorithm: WrappingAlgorithm,
+        wrapped: &[u8],
+        target: &VersionName,
+    ) -> Result<Vec<u8>, KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let primary = live.cluster.primary();
+        // The wrapping keys are RSA-2048: 256-byte blocks.
+        let decode = |raw: &[u8]| oaep_decode(raw, 256, OaepHash::Sha256, &[]).ok();
+        let handle = hsm::import::unwrap_material(primary, wrapping, algorithm, wrapped, target, decode)
+            .map_err(|e| KmsError::MaterialRefused(e.to_string()))?;
+        match hsm::import::check_value(primary, handle) {
+            Ok(check) => Ok(check),
+            Err(error) => {
+                live.cluster.destroy_version(target);
+                Err(error.into())
+            }
+        }
+    }
+
+    fn replicate(&self, cluster: &str, v: &VersionName) -> Result<(), KmsError> {
+        Ok(self.clusters.get(cluster)?.cluster.replicate_to_mirrors(v, None)?)
+    }
+}

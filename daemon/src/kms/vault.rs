@@ -1,0 +1,150 @@
+//! The vault: the HSM side of the KMS, as its operations see it. Key
+//! material lives in a vault, is created, used and destroyed there, and
+//! never comes out in clear; the KMS model (keys, versions, states, blobs)
+//! lives in the store and registry and asks the vault for every operation
+//! on material.
+//!
+//! The daemon's vault is `clusters::HsmVault`: every version an object on
+//! each member of an HSM cluster, with failover and replication. Unit
+//! tests use [`memory::MemoryVault`], which keeps material in memory and
+//! does the same cryptography in software, so the KMS rules (states,
+//! rotation, deletion windows, quotas, import, envelopes) are tested
+//! without an HSM.
+//!
+//! Every method names the cluster that holds the version (an instance's
+//! cluster) and the version by its 16-byte id. Refusals that are answers
+//! (a tag that does not authenticate, a signature that is not valid, a
+//! ciphertext that does not decrypt) are `Ok(None)` or `Ok(false)`, so the
+//! KMS can say what they mean; `Err` is a fault of the vault.
+
+#[cfg(test)]
+pub mod memory;
+
+use p11kms_proto::SecretBytes;
+use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
+
+use super::Kms;
+use super::error::KmsError;
+use crate::hsm::{PublicKey, VersionName};
+
+/// A 16-byte key version id, as the vault names a version.
+pub type VersionId = [u8; 16];
+
+/// Bytes of an AES-GCM IV.
+pub const GCM_IV_LEN: usize = 12;
+
+/// How `sign` and `verify` use an asymmetric version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignScheme {
+    /// RSASSA-PKCS1-v1_5 over a DigestInfo the caller built (`CKM_RSA_PKCS`).
+    RsaPkcs1,
+    /// RSASSA-PSS over a SHA-256 digest, MGF1-SHA-256, 32-byte salt.
+    RsaPssSha256,
+    /// ECDSA over a digest; the signature is raw `r || s`.
+    Ecdsa,
+}
+
+/// The public half of an RSA key pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RsaPublic {
+    /// Big-endian modulus.
+    pub modulus: Vec<u8>,
+    /// Big-endian public exponent.
+    pub exponent: Vec<u8>,
+}
+
+/// Where key material lives. See the module documentation.
+pub trait Vault: Send + Sync + std::fmt::Debug {
+    /// True when `cluster` is loaded and can hold key versions.
+    fn serves(&self, cluster: &str) -> bool;
+
+    /// Creates version `v` (its spec and usage say what) in `cluster`;
+    /// returns the public half of an asymmetric version. `kms` lets a
+    /// vault record what a failover changed.
+    fn create_version(&self, kms: &Kms, cluster: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError>;
+
+    /// Destroys version `v` everywhere; returns how many of its objects
+    /// could not be destroyed (0 when it is gone, also when it never was).
+    fn destroy_version(&self, cluster: &str, v: &VersionName) -> Result<usize, KmsError>;
+
+    /// AES-GCM encryption with a symmetric version, 128-bit tag appended.
+    fn seal(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        iv: &[u8; GCM_IV_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError>;
+
+    /// AES-GCM decryption; `None` when the ciphertext, IV or additional
+    /// data do not authenticate.
+    fn open(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        iv: &[u8; GCM_IV_LEN],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Option<SecretBytes>, KmsError>;
+
+    /// Random bytes from the vault's generator.
+    fn random(&self, cluster: &str, len: usize) -> Result<SecretBytes, KmsError>;
+
+    /// Signs `input` (see [`SignScheme`]) with an asymmetric version.
+    fn sign(&self, cluster: &str, id: &VersionId, scheme: SignScheme, input: &[u8]) -> Result<Vec<u8>, KmsError>;
+
+    /// Checks a signature; `false` when it is not valid.
+    fn verify(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        scheme: SignScheme,
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<bool, KmsError>;
+
+    /// RSA-OAEP encryption with an RSA version's public half.
+    fn rsa_encrypt(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        algorithm: AsymmetricAlgorithm,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError>;
+
+    /// RSA-OAEP decryption; `None` when the ciphertext does not decrypt.
+    fn rsa_decrypt(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        algorithm: AsymmetricAlgorithm,
+        ciphertext: &[u8],
+    ) -> Result<Option<SecretBytes>, KmsError>;
+
+    /// Creates an RSA-2048 key pair for one import token (`wrapping` names
+    /// it; `label` is for people looking at the HSM); returns its public
+    /// half.
+    fn create_wrapping_key(&self, cluster: &str, wrapping: &VersionId, label: &str) -> Result<RsaPublic, KmsError>;
+
+    /// Destroys an import token's key pair (used or expired).
+    fn destroy_wrapping_key(&self, cluster: &str, wrapping: &VersionId) -> Result<(), KmsError>;
+
+    /// Unwraps imported material (it must be 256 bits) into version
+    /// `target`, on the member that takes writes only; returns its check
+    /// value: the AES encryption of a fixed block under it, computed
+    /// where the material is. The caller replicates or destroys it.
+    /// Material that does not unwrap or has another size is
+    /// [`KmsError::MaterialRefused`]; nothing of it is left then.
+    fn import_material(
+        &self,
+        cluster: &str,
+        wrapping: &VersionId,
+        algorithm: WrappingAlgorithm,
+        wrapped: &[u8],
+        target: &VersionName,
+    ) -> Result<Vec<u8>, KmsError>;
+
+    /// Copies an imported version to the rest of its cluster.
+    fn replicate(&self, cluster: &str, v: &VersionName) -> Result<(), KmsError>;
+}

@@ -7,6 +7,7 @@
 //! * [`kms`]: the KMS model shared by both planes, over a vault;
 //! * [`clusters`]: HSM clusters as the daemon runs them, and the vault on them;
 //! * [`hsm`]: PKCS#11 modules, member tokens, clusters;
+//! * [`encoding`]: byte encodings around the HSM (DER, OAEP, signatures);
 //! * [`store`]: SQLite metadata and the journal;
 //! * [`background`]: the scheduler's periodic passes;
 //! * [`config`], [`paths`], [`private_files`], [`clock`], [`service`], [`startup`].
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod clusters;
 pub mod config;
 pub mod data;
+pub mod encoding;
 pub mod front;
 pub mod hsm;
 pub mod kms;

@@ -1,8 +1,8 @@
 //! HSM clusters: listing, status, creation, members, verification, resync.
 
 use p11kms_proto::admin::{
-    ClusterStatus, ClusterSummary, ClusterVerification, CreateClusterRequest, RemoveClusterMemberRequest,
-    ResourceName, ResyncReport, op,
+    ClusterStatus, ClusterSummary, ClusterVerification, CreateClusterRequest, RemoveClusterMemberRequest, ResourceName,
+    ResyncReport, op,
 };
 
 use super::{Access, Call, Handle};

@@ -1,6 +1,8 @@
 //! Mirror images of clusters, and restoring a cluster from one.
 
-use p11kms_proto::admin::{ClusterStatus, ImageInfo, ListClusterImagesRequest, ResourceName, RestoreClusterRequest, op};
+use p11kms_proto::admin::{
+    ClusterStatus, ImageInfo, ListClusterImagesRequest, ResourceName, RestoreClusterRequest, op,
+};
 
 use super::{Access, Call, Handle};
 use crate::clusters::images;

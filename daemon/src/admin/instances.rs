@@ -1,8 +1,6 @@
 //! Instances: where keys live, each a PKCS#11 slot.
 
-use p11kms_proto::admin::{
-    AttachClusterRequest, CreateInstanceRequest, InstanceInfo, ResourceName, op,
-};
+use p11kms_proto::admin::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, ResourceName, op};
 
 use super::{Access, Call, Handle};
 use crate::clusters::images;

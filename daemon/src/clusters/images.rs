@@ -36,11 +36,11 @@ use sha2::{Digest, Sha256};
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ClusterStatus, ImageInfo, InstanceInfo, KeySpec, KeyUsage};
 
-use crate::kms::KmsError;
 use super::open::{expected_versions, status};
 use crate::hsm::error::Context;
 use crate::hsm::persist::persist;
 use crate::hsm::{HsmError, Member, ObjectRole, PublicKey, VersionName, templates};
+use crate::kms::KmsError;
 use crate::private_files::backup_root_key;
 use crate::service::Service;
 

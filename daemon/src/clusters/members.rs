@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use p11kms_proto::admin::{ClusterStatus, MemberRole};
 
-use crate::kms::KmsError;
 use super::open::{expected_versions, member_label, status};
-use crate::hsm::{Cluster, HsmError, Member, softhsm};
-use crate::private_files::TokenPins;
 use crate::clusters::LiveCluster;
+use crate::hsm::{Cluster, HsmError, Member, softhsm};
+use crate::kms::KmsError;
+use crate::private_files::TokenPins;
 use crate::service::Service;
 use crate::store::{ClusterRecord, MemberRecord};
 
@@ -106,7 +106,8 @@ pub fn commit_cluster(service: &Service, cluster: Cluster, record: &ClusterRecor
     let mechanisms = match service.clusters.get(like) {
         Ok(live) => live.mechanisms.clone(),
         Err(_) => service
-            .clusters.names()
+            .clusters
+            .names()
             .first()
             .and_then(|c| service.clusters.get(c).ok())
             .map(|l| l.mechanisms.clone())

@@ -12,15 +12,15 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ClusterStatus, MemberHealth, MemberRole, MemberStatus};
 use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechanismInfo};
 
-use crate::kms::KmsError;
-use crate::kms::registry::Registry;
+use crate::clusters::LiveCluster;
 use crate::config::Config;
 use crate::hsm::mechanism::{GENERATION_MECHANISMS, OPERATION_MECHANISMS};
 use crate::hsm::softhsm::{self, SoftHsmDir};
 use crate::hsm::{Cluster, HsmError, HsmModule, Member};
+use crate::kms::KmsError;
+use crate::kms::registry::Registry;
 use crate::paths::StatePaths;
 use crate::private_files::TokenPins;
-use crate::clusters::LiveCluster;
 use crate::store::{ClusterRecord, MemberRecord};
 
 /// Library instances already loaded in this process, by the file loaded.

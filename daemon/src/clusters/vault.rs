@@ -17,18 +17,17 @@ use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
-use cryptoki::object::{Attribute, AttributeType, ObjectHandle};
+use cryptoki::object::ObjectHandle;
 use cryptoki::session::Session;
-use zeroize::Zeroizing;
 
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 
 use super::live::LiveClusters;
 use super::sync;
+use crate::encoding::oaep::{OaepHash, oaep_decode};
 use crate::hsm::error::Context;
-use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName};
-use crate::kms::encoding::oaep::{OaepHash, oaep_decode, oaep_encode, random_seed};
+use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName, oaep};
 use crate::kms::vault::{GCM_IV_LEN, RsaPublic, SignScheme, Vault, VersionId};
 use crate::kms::{Kms, KmsError};
 
@@ -79,29 +78,6 @@ fn oaep(algorithm: AsymmetricAlgorithm) -> Mechanism<'static> {
         AsymmetricAlgorithm::RsaesOaepSha256 => (MechanismType::SHA256, PkcsMgfType::MGF1_SHA256),
     };
     Mechanism::RsaPkcsOaep(PkcsOaepParams::new(hash, mgf, PkcsOaepSource::empty()))
-}
-
-/// The HSM refused the parameters (not the data): worth the fallback.
-fn parameters_refused(error: &HsmError) -> bool {
-    matches!(
-        error,
-        HsmError::Pkcs11 {
-            source: CkError::Pkcs11(
-                RvError::ArgumentsBad | RvError::MechanismParamInvalid | RvError::MechanismInvalid,
-                _
-            ),
-            ..
-        }
-    )
-}
-
-/// The modulus length in bytes of an RSA key object.
-fn modulus_len(s: &Session, key: ObjectHandle) -> Result<usize, CkError> {
-    let attributes = s.get_attributes(key, &[AttributeType::Modulus])?;
-    Ok(match attributes.as_slice() {
-        [Attribute::Modulus(modulus)] => modulus.len(),
-        _ => 0,
-    })
 }
 
 /// A failure that is the data's (a tag, a padding, a signature), not the
@@ -201,17 +177,13 @@ impl Vault for HsmVault {
         let mechanism = oaep(algorithm);
         match self.run(cluster, id, ObjectRole::Public, |s, key| s.encrypt(&mechanism, key, plaintext)) {
             Ok(ciphertext) => Ok(ciphertext),
-            Err(error) if parameters_refused(&error) => {
+            Err(error) if oaep::parameters_refused(error.ck_rv()) => {
                 let hash = OaepHash::from(algorithm);
-                let seed = random_seed(hash);
-                let encrypted = self.run(cluster, id, ObjectRole::Public, |s, key| {
-                    let k = modulus_len(s, key)?;
-                    // A message too long for the key: the HSM's own answer.
-                    let em = oaep_encode(plaintext, k, hash, &[], &seed)
-                        .map_err(|_| CkError::Pkcs11(RvError::DataLenRange, cryptoki::context::Function::Encrypt))?;
-                    s.encrypt(&Mechanism::RsaX509, key, &em)
-                });
-                Ok(encrypted?)
+                match self.run(cluster, id, ObjectRole::Public, |s, key| oaep::encrypt(s, key, hash, &[], plaintext))? {
+                    Ok(ciphertext) => Ok(ciphertext),
+                    // The caller checked the length against the key.
+                    Err(rv) => Err(KmsError::Internal(format!("RSA-OAEP encoding refused the plaintext ({rv:#x})"))),
+                }
             }
             Err(error) => Err(error.into()),
         }
@@ -227,12 +199,11 @@ impl Vault for HsmVault {
         let mechanism = oaep(algorithm);
         match self.run(cluster, id, ObjectRole::Private, |s, key| s.decrypt(&mechanism, key, ciphertext)) {
             Ok(plaintext) => Ok(Some(SecretBytes::new(plaintext))),
-            Err(error) if parameters_refused(&error) => {
-                let raw = self.run(cluster, id, ObjectRole::Private, |s, key| {
-                    Ok((modulus_len(s, key)?, Zeroizing::new(s.decrypt(&Mechanism::RsaX509, key, ciphertext)?)))
-                });
-                let Some((k, raw)) = refused_data(raw)? else { return Ok(None) };
-                Ok(oaep_decode(&raw, k, OaepHash::from(algorithm), &[]).ok().map(|m| SecretBytes::new(m.to_vec())))
+            Err(error) if oaep::parameters_refused(error.ck_rv()) => {
+                let hash = OaepHash::from(algorithm);
+                let decrypted =
+                    self.run(cluster, id, ObjectRole::Private, |s, key| oaep::decrypt(s, key, hash, &[], ciphertext));
+                Ok(refused_data(decrypted)?.and_then(Result::ok).map(SecretBytes::new))
             }
             Err(error) if error.is_device_fault() => Err(error.into()),
             Err(_) => Ok(None),

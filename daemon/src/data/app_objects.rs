@@ -14,6 +14,7 @@ use p11kms_proto::pkcs11::{Attribute, AttributeType, ObjectDescription, ObjectId
 
 use super::clients::Held;
 use super::created::{CreatedId, CreatedObject, parse_created_id, token_object_id};
+use super::error::{DataError, rv};
 use crate::service::Service;
 use crate::store::{InstanceRecord, ObjectRecord};
 
@@ -32,45 +33,45 @@ pub fn is_created(object: ObjectId) -> bool {
     parse_created_id(object).is_some()
 }
 
-fn instance_of(service: &Service, slot: u64) -> Result<InstanceRecord, CK_RV> {
-    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-    registry.instance_by_slot(slot).cloned().ok_or(CKR_SLOT_ID_INVALID)
+fn instance_of(service: &Service, slot: u64) -> Result<InstanceRecord, DataError> {
+    let registry = service.kms.registry()?;
+    super::slots::instance(&registry, slot).cloned()
 }
 
 /// The created object `id` as the client may see it in `slot`.
-fn lookup(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Result<Found, CK_RV> {
+fn lookup(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Result<Found, DataError> {
     let instance = instance_of(service, slot)?;
-    let found = match parse_created_id(id).ok_or(CKR_OBJECT_HANDLE_INVALID)? {
+    let found = match parse_created_id(id).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))? {
         CreatedId::Token(object_no) => {
-            let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
+            let registry = service.kms.registry()?;
             let record = registry.object(object_no).filter(|r| r.instance == instance.name).cloned();
-            let record = record.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+            let record = record.ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
             let held = Held::Object(CreatedObject::from_stored(record.attributes.clone()));
             Found { id, held, record: Some(record) }
         }
         CreatedId::Session(_) => {
             let session = service.clients.object(client, id).filter(|o| o.slot == slot);
-            let session = session.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+            let session = session.ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
             Found { id, held: session.held, record: None }
         }
     };
     if found.held.is_private() && !service.clients.is_logged_in(client, slot) {
-        return Err(CKR_OBJECT_HANDLE_INVALID);
+        return Err(rv(CKR_OBJECT_HANDLE_INVALID));
     }
     Ok(found)
 }
 
 /// The created object or session key `id`, as the client may see it.
-pub fn held(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Result<Held, CK_RV> {
+pub fn held(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Result<Held, DataError> {
     lookup(service, client, slot, id).map(|found| found.held)
 }
 
 /// A created object to copy or change. A key object the client can see is
 /// `CKR_ACTION_PROHIBITED`: keys are neither copyable nor modifiable.
-fn lookup_changeable(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<Found, CK_RV> {
+fn lookup_changeable(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<Found, DataError> {
     if !is_created(object) {
         super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
-        return Err(CKR_ACTION_PROHIBITED);
+        return Err(rv(CKR_ACTION_PROHIBITED));
     }
     lookup(service, client, slot, object)
 }
@@ -81,10 +82,10 @@ fn keep(
     client: &ClientId,
     slot: u64,
     mut object: CreatedObject,
-) -> Result<ObjectDescription, CK_RV> {
+) -> Result<ObjectDescription, DataError> {
     let app = service.clients.app(client, slot);
     if (object.is_token() || object.is_private()) && app.is_none() {
-        return Err(CKR_USER_NOT_LOGGED_IN);
+        return Err(rv(CKR_USER_NOT_LOGGED_IN));
     }
     if !object.is_token() {
         let id = service.clients.add_object(client, slot, object.clone())?;
@@ -92,9 +93,9 @@ fn keep(
         return Ok(object.description(id));
     }
     let instance = instance_of(service, slot)?;
-    let mut registry = service.kms.registry_mut().map_err(|e| e.ck_rv())?;
+    let mut registry = service.kms.registry_mut()?;
     if registry.objects_of(&instance.name).count() >= MAX_TOKEN_OBJECTS {
-        return Err(CKR_DEVICE_MEMORY);
+        return Err(rv(CKR_DEVICE_MEMORY));
     }
     let now = service.kms.clock.now();
     let mut record = ObjectRecord {
@@ -118,7 +119,7 @@ fn keep(
             tx.update_object(&record)?;
             Ok::<_, crate::store::StoreError>(object_no)
         })
-        .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
+        .map_err(crate::kms::KmsError::from)?;
     registry.put_object(record);
     tracing::info!(instance = instance.name, object = object_no, class = object.class(), "object created");
     Ok(object.description(token_object_id(object_no)))
@@ -126,7 +127,7 @@ fn keep(
 
 /// `CreateObject`. Secret and private keys become session keys
 /// ([`super::session_keys::import`]).
-pub fn create(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
+pub fn create(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {
     let class = template.iter().find(|a| a.ty == CKA_CLASS).and_then(Attribute::as_ulong);
     if matches!(class, Some(CKO_SECRET_KEY | CKO_PRIVATE_KEY)) {
         return super::session_keys::import(service, client, slot, template);
@@ -142,11 +143,11 @@ pub fn copy(
     slot: u64,
     object: ObjectId,
     template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let found = lookup_changeable(service, client, slot, object)?;
     // Session keys are not copyable: CKA_COPYABLE is false.
     let Held::Object(source) = found.held else {
-        return Err(CKR_ACTION_PROHIBITED);
+        return Err(rv(CKR_ACTION_PROHIBITED));
     };
     let copy = source.copied(template)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, copy)?]))
@@ -160,25 +161,25 @@ pub fn set_attributes(
     slot: u64,
     object: ObjectId,
     template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let found = lookup_changeable(service, client, slot, object)?;
     let changed = found.held.modified(template)?;
     match (found.record, &changed) {
         (None, _) => service.clients.replace(client, found.id, changed.clone())?,
         (Some(record), Held::Object(changed)) => {
             if service.clients.app(client, slot).is_none() {
-                return Err(CKR_USER_NOT_LOGGED_IN);
+                return Err(rv(CKR_USER_NOT_LOGGED_IN));
             }
             let record = ObjectRecord { attributes: changed.attributes().to_vec(), ..record };
-            let mut registry = service.kms.registry_mut().map_err(|e| e.ck_rv())?;
+            let mut registry = service.kms.registry_mut()?;
             service
                 .kms
                 .store
                 .write(service.kms.clock.now(), |tx| tx.update_object(&record))
-                .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
+                .map_err(crate::kms::KmsError::from)?;
             registry.put_object(record);
         }
-        (Some(_), Held::Key(_)) => return Err(CKR_GENERAL_ERROR),
+        (Some(_), Held::Key(_)) => return Err(rv(CKR_GENERAL_ERROR)),
     }
     Ok(DataReply::Objects(vec![changed.description(found.id)]))
 }
@@ -190,9 +191,9 @@ pub fn find(
     slot: u64,
     instance: &InstanceRecord,
     template: &[Attribute],
-) -> Result<Vec<ObjectDescription>, CK_RV> {
+) -> Result<Vec<ObjectDescription>, DataError> {
     let logged_in = service.clients.is_logged_in(client, slot);
-    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
+    let registry = service.kms.registry()?;
     let stored = registry
         .objects_of(&instance.name)
         .map(|r| (token_object_id(r.object_no), Held::Object(CreatedObject::from_stored(r.attributes.clone()))))
@@ -214,14 +215,14 @@ pub fn attributes(
     slot: u64,
     object: ObjectId,
     types: &[AttributeType],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let found = lookup(service, client, slot, object)?;
     Ok(DataReply::Attributes(types.iter().map(|ty| found.held.attribute(*ty)).collect()))
 }
 
 /// `GetObjectSize` of a created object: the bytes its attributes take;
 /// `CK_UNAVAILABLE_INFORMATION` for a session key, whose size is the HSM's.
-pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<u64, CK_RV> {
+pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<u64, DataError> {
     Ok(match lookup(service, client, slot, object)?.held {
         Held::Object(o) => o.size() as u64,
         Held::Key(_) => CK_UNAVAILABLE_INFORMATION,
@@ -229,23 +230,23 @@ pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -
 }
 
 /// `DestroyObject` of a created object: gone at once.
-pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, DataError> {
     let found = lookup(service, client, slot, object)?;
     if matches!(&found.held, Held::Object(o) if !o.is_destroyable()) {
-        return Err(CKR_ACTION_PROHIBITED);
+        return Err(rv(CKR_ACTION_PROHIBITED));
     }
     match found.record {
         None => service.clients.remove_object(client, found.id)?,
         Some(record) => {
             if service.clients.app(client, slot).is_none() {
-                return Err(CKR_USER_NOT_LOGGED_IN);
+                return Err(rv(CKR_USER_NOT_LOGGED_IN));
             }
-            let mut registry = service.kms.registry_mut().map_err(|e| e.ck_rv())?;
+            let mut registry = service.kms.registry_mut()?;
             service
                 .kms
                 .store
                 .write(service.kms.clock.now(), |tx| tx.delete_object(record.object_no))
-                .map_err(|e| crate::kms::KmsError::from(e).ck_rv())?;
+                .map_err(crate::kms::KmsError::from)?;
             registry.remove_object(record.object_no);
             tracing::info!(instance = record.instance, object = record.object_no, "object destroyed");
         }

@@ -10,14 +10,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cryptoki_sys::{
-    CK_RV, CKR_DEVICE_MEMORY, CKR_GENERAL_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_USER_ALREADY_LOGGED_IN,
-    CKR_USER_NOT_LOGGED_IN,
+    CKR_DEVICE_MEMORY, CKR_GENERAL_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_USER_ALREADY_LOGGED_IN, CKR_USER_NOT_LOGGED_IN,
 };
 
 use p11kms_proto::data::ClientId;
 use p11kms_proto::pkcs11::ObjectId;
 
 use super::created::{CreatedObject, session_object_id};
+use super::error::{DataError, rv};
 use super::session_keys::SessionKey;
 
 /// Most session objects one client may hold at once.
@@ -66,7 +66,7 @@ impl Held {
     }
 
     /// `C_SetAttributeValue`'s result.
-    pub fn modified(&self, template: &[p11kms_proto::pkcs11::Attribute]) -> Result<Self, CK_RV> {
+    pub fn modified(&self, template: &[p11kms_proto::pkcs11::Attribute]) -> Result<Self, DataError> {
         match self {
             Self::Object(o) => o.modified(template).map(Self::Object),
             Self::Key(k) => k.modified(template).map(Self::Key),
@@ -109,7 +109,7 @@ impl Clients {
     /// A connection of `id` from a process of `uid` said hello. A client id
     /// already used by another user is refused: ids are not credentials,
     /// but they must not let one user ride on another's login.
-    pub fn attach(&self, id: ClientId, uid: u32) -> Result<(), CK_RV> {
+    pub fn attach(&self, id: ClientId, uid: u32) -> Result<(), DataError> {
         self.with(|clients| {
             let state = clients.entry(id).or_insert(ClientState {
                 uid,
@@ -118,7 +118,7 @@ impl Clients {
                 objects: BTreeMap::new(),
             });
             if state.uid != uid {
-                return Err(CKR_GENERAL_ERROR);
+                return Err(rv(CKR_GENERAL_ERROR));
             }
             state.connections += 1;
             Ok(())
@@ -137,11 +137,11 @@ impl Clients {
     }
 
     /// Records a login of `app` to `slot`.
-    pub fn login(&self, id: &ClientId, slot: u64, app: String) -> Result<(), CK_RV> {
+    pub fn login(&self, id: &ClientId, slot: u64, app: String) -> Result<(), DataError> {
         self.with(|clients| {
-            let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
+            let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
             if state.logins.contains_key(&slot) {
-                return Err(CKR_USER_ALREADY_LOGGED_IN);
+                return Err(rv(CKR_USER_ALREADY_LOGGED_IN));
             }
             state.logins.insert(slot, app);
             Ok(())
@@ -159,18 +159,18 @@ impl Clients {
     }
 
     /// Ends a login.
-    pub fn logout(&self, id: &ClientId, slot: u64) -> Result<(), CK_RV> {
+    pub fn logout(&self, id: &ClientId, slot: u64) -> Result<(), DataError> {
         self.with(|clients| {
-            let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
-            state.logins.remove(&slot).map(|_| ()).ok_or(CKR_USER_NOT_LOGGED_IN)
+            let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
+            state.logins.remove(&slot).map(|_| ()).ok_or(rv(CKR_USER_NOT_LOGGED_IN))
         })
     }
 
-    fn add(&self, id: &ClientId, slot: u64, object_id: ObjectId, held: Held) -> Result<ObjectId, CK_RV> {
+    fn add(&self, id: &ClientId, slot: u64, object_id: ObjectId, held: Held) -> Result<ObjectId, DataError> {
         self.with(|clients| {
-            let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
+            let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
             if state.objects.len() >= MAX_SESSION_OBJECTS {
-                return Err(CKR_DEVICE_MEMORY);
+                return Err(rv(CKR_DEVICE_MEMORY));
             }
             state.objects.insert(object_id, SessionObject { slot, held });
             Ok(object_id)
@@ -182,7 +182,7 @@ impl Clients {
     }
 
     /// Keeps a new session object; returns its id.
-    pub fn add_object(&self, id: &ClientId, slot: u64, mut object: CreatedObject) -> Result<ObjectId, CK_RV> {
+    pub fn add_object(&self, id: &ClientId, slot: u64, mut object: CreatedObject) -> Result<ObjectId, DataError> {
         let object_id = self.next_id();
         object.set_unique_id(object_id);
         self.add(id, slot, object_id, Held::Object(object))
@@ -190,7 +190,7 @@ impl Clients {
 
     /// Keeps a new session key; returns its id. A key refused here is
     /// dropped, which destroys it on the HSM.
-    pub fn add_key(&self, id: &ClientId, slot: u64, key: SessionKey) -> Result<ObjectId, CK_RV> {
+    pub fn add_key(&self, id: &ClientId, slot: u64, key: SessionKey) -> Result<ObjectId, DataError> {
         let object_id = self.next_id();
         self.add(id, slot, object_id, Held::Key(key))
     }
@@ -219,10 +219,10 @@ impl Clients {
     }
 
     /// Replaces a session object.
-    pub fn replace(&self, id: &ClientId, object_id: ObjectId, held: Held) -> Result<(), CK_RV> {
+    pub fn replace(&self, id: &ClientId, object_id: ObjectId, held: Held) -> Result<(), DataError> {
         self.with(|clients| {
             let entry = clients.get_mut(id).and_then(|s| s.objects.get_mut(&object_id));
-            let entry = entry.ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+            let entry = entry.ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
             entry.held = held;
             Ok(())
         })
@@ -230,10 +230,10 @@ impl Clients {
 
     /// Destroys a session object (a session key leaves the HSM once no
     /// request is using it).
-    pub fn remove_object(&self, id: &ClientId, object: ObjectId) -> Result<(), CK_RV> {
+    pub fn remove_object(&self, id: &ClientId, object: ObjectId) -> Result<(), DataError> {
         let removed = self.with(|clients| {
-            let state = clients.get_mut(id).ok_or(CKR_GENERAL_ERROR)?;
-            state.objects.remove(&object).ok_or(CKR_OBJECT_HANDLE_INVALID)
+            let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
+            state.objects.remove(&object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))
         })?;
         // Dropped here, outside the lock: destroying a key calls the HSM.
         drop(removed);
@@ -260,9 +260,9 @@ mod tests {
         let id = [7; 16];
         clients.attach(id, 1000).expect("first connection");
         clients.attach(id, 1000).expect("second connection");
-        assert_eq!(clients.attach(id, 1001), Err(CKR_GENERAL_ERROR), "another user may not share the id");
+        assert_eq!(clients.attach(id, 1001), Err(rv(CKR_GENERAL_ERROR)), "another user may not share the id");
         clients.login(&id, 0, "web".into()).expect("login");
-        assert_eq!(clients.login(&id, 0, "web".into()), Err(CKR_USER_ALREADY_LOGGED_IN));
+        assert_eq!(clients.login(&id, 0, "web".into()), Err(rv(CKR_USER_ALREADY_LOGGED_IN)));
         clients.detach(&id);
         assert_eq!(clients.app(&id, 0).as_deref(), Some("web"), "one connection is still open");
         clients.detach(&id);
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(clients.objects_in(&mine, 5).len(), 1);
         assert!(clients.objects_in(&mine, 6).is_empty(), "per slot");
         assert!(clients.object(&other, id).is_none(), "per client");
-        assert_eq!(clients.remove_object(&other, id), Err(CKR_OBJECT_HANDLE_INVALID));
+        assert_eq!(clients.remove_object(&other, id), Err(rv(CKR_OBJECT_HANDLE_INVALID)));
         clients.detach(&mine);
         clients.attach(mine, 0).expect("again");
         assert!(clients.object(&mine, id).is_none(), "gone with the client's last connection");
@@ -297,6 +297,6 @@ mod tests {
         clients.attach(id, 0).expect("attach");
         clients.login(&id, 3, "web".into()).expect("login");
         clients.forget_app("web");
-        assert_eq!(clients.logout(&id, 3), Err(CKR_USER_NOT_LOGGED_IN));
+        assert_eq!(clients.logout(&id, 3), Err(rv(CKR_USER_NOT_LOGGED_IN)));
     }
 }

@@ -107,6 +107,8 @@ const fn required(ty: CK_ATTRIBUTE_TYPE, shape: Shape) -> Rule {
 use Change::{Computed, Lowerable, Modifiable, OnCreate, OnCreateOrCopy};
 use Shape::{Bool, Bytes, Date, Ulong};
 
+use super::error::{DataError, rv};
+
 /// Attributes every storage object has.
 const STORAGE: &[Rule] = &[
     required(CKA_CLASS, Ulong),
@@ -181,37 +183,37 @@ const RSA_PUBLIC: &[Rule] = &[
 const EC_PUBLIC: &[Rule] = &[required(CKA_EC_PARAMS, Bytes), required(CKA_EC_POINT, Bytes)];
 
 /// The rules of an object with these class and type attributes.
-fn rules_for(template: &[Attribute]) -> Result<Vec<&'static Rule>, CK_RV> {
-    let class = find_attribute(template, CKA_CLASS).ok_or(CKR_TEMPLATE_INCOMPLETE)?;
-    let class = class.as_ulong().ok_or(CKR_ATTRIBUTE_VALUE_INVALID)?;
+fn rules_for(template: &[Attribute]) -> Result<Vec<&'static Rule>, DataError> {
+    let class = find_attribute(template, CKA_CLASS).ok_or(rv(CKR_TEMPLATE_INCOMPLETE))?;
+    let class = class.as_ulong().ok_or(rv(CKR_ATTRIBUTE_VALUE_INVALID))?;
     let mut rules: Vec<&'static Rule> = STORAGE.iter().collect();
     match class {
         CKO_DATA => rules.extend(DATA),
         CKO_CERTIFICATE => {
-            let ty = find_attribute(template, CKA_CERTIFICATE_TYPE).ok_or(CKR_TEMPLATE_INCOMPLETE)?;
+            let ty = find_attribute(template, CKA_CERTIFICATE_TYPE).ok_or(rv(CKR_TEMPLATE_INCOMPLETE))?;
             if ty.as_ulong() != Some(CKC_X_509) {
-                return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+                return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
             }
             rules.extend(CERTIFICATE);
         }
         CKO_PUBLIC_KEY => {
-            let ty = find_attribute(template, CKA_KEY_TYPE).ok_or(CKR_TEMPLATE_INCOMPLETE)?;
+            let ty = find_attribute(template, CKA_KEY_TYPE).ok_or(rv(CKR_TEMPLATE_INCOMPLETE))?;
             rules.extend(PUBLIC_KEY);
             match ty.as_ulong() {
                 Some(CKK_RSA) => rules.extend(RSA_PUBLIC),
                 Some(CKK_EC) => rules.extend(EC_PUBLIC),
-                _ => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+                _ => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
             }
         }
         // Keys with secret material come from key generation or BYOK;
         // other classes are not kept.
-        CKO_SECRET_KEY | CKO_PRIVATE_KEY => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
-        _ => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+        CKO_SECRET_KEY | CKO_PRIVATE_KEY => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
+        _ => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
     }
     Ok(rules)
 }
 
-fn check_shape(shape: Shape, attribute: &Attribute) -> Result<(), CK_RV> {
+fn check_shape(shape: Shape, attribute: &Attribute) -> Result<(), DataError> {
     let ok = match shape {
         Bool => attribute.as_bool().is_some(),
         Ulong => attribute.as_ulong().is_some(),
@@ -220,14 +222,14 @@ fn check_shape(shape: Shape, attribute: &Attribute) -> Result<(), CK_RV> {
             attribute.value.is_empty() || (attribute.value.len() == 8 && attribute.value.iter().all(u8::is_ascii_digit))
         }
     };
-    if ok { Ok(()) } else { Err(CKR_ATTRIBUTE_VALUE_INVALID) }
+    if ok { Ok(()) } else { Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)) }
 }
 
 /// Refuses a template that names an attribute twice with different values.
-fn check_consistent(template: &[Attribute]) -> Result<(), CK_RV> {
+fn check_consistent(template: &[Attribute]) -> Result<(), DataError> {
     for (i, a) in template.iter().enumerate() {
         if template[..i].iter().any(|b| b.ty == a.ty && b.value != a.value) {
-            return Err(CKR_TEMPLATE_INCONSISTENT);
+            return Err(rv(CKR_TEMPLATE_INCONSISTENT));
         }
     }
     Ok(())
@@ -251,21 +253,21 @@ pub struct CreatedObject {
 impl CreatedObject {
     /// Checks an application's `C_CreateObject` template and fills in
     /// defaults and computed attributes.
-    pub fn create(template: &[Attribute]) -> Result<Self, CK_RV> {
+    pub fn create(template: &[Attribute]) -> Result<Self, DataError> {
         check_consistent(template)?;
         let rules = rules_for(template)?;
         for given in template {
-            let rule = rules.iter().find(|r| r.ty == given.ty).ok_or(CKR_ATTRIBUTE_TYPE_INVALID)?;
+            let rule = rules.iter().find(|r| r.ty == given.ty).ok_or(rv(CKR_ATTRIBUTE_TYPE_INVALID))?;
             check_shape(rule.shape, given)?;
             if rule.change == Computed {
-                return Err(CKR_ATTRIBUTE_READ_ONLY);
+                return Err(rv(CKR_ATTRIBUTE_READ_ONLY));
             }
         }
         let mut attributes = Vec::new();
         for rule in &rules {
             let given = find_attribute(template, rule.ty);
             if rule.required && given.is_none() {
-                return Err(CKR_TEMPLATE_INCOMPLETE);
+                return Err(rv(CKR_TEMPLATE_INCOMPLETE));
             }
             if let Some(value) = given.cloned().or_else(|| default_value(rule)) {
                 attributes.push(value);
@@ -283,30 +285,30 @@ impl CreatedObject {
     }
 
     /// Value rules that go beyond the shape.
-    fn check_values(&self) -> Result<(), CK_RV> {
+    fn check_values(&self) -> Result<(), DataError> {
         if self.bool(CKA_TRUSTED) == Some(true) {
             // Only the security officer may mark a certificate trusted.
-            return Err(CKR_ATTRIBUTE_READ_ONLY);
+            return Err(rv(CKR_ATTRIBUTE_READ_ONLY));
         }
         if self.class() == CKO_PUBLIC_KEY {
             if let Some(modulus) = self.bytes(CKA_MODULUS) {
                 let exponent = self.bytes(CKA_PUBLIC_EXPONENT).unwrap_or_default();
                 let bits = modulus_bits(modulus);
                 if !(512..=16384).contains(&bits) || exponent.iter().all(|b| *b == 0) || exponent.len() > 8 {
-                    return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+                    return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
                 }
             }
             if self.bytes(CKA_EC_PARAMS).is_some_and(<[u8]>::is_empty)
                 || self.bytes(CKA_EC_POINT).is_some_and(<[u8]>::is_empty)
             {
-                return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+                return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
             }
         }
         if self.class() == CKO_CERTIFICATE && self.bytes(CKA_VALUE).is_some_and(<[u8]>::is_empty) {
-            return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+            return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
         }
         if self.size() > MAX_OBJECT_BYTES {
-            return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+            return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
         }
         Ok(())
     }
@@ -390,29 +392,29 @@ impl CreatedObject {
     }
 
     /// `C_SetAttributeValue`: the object after the change.
-    pub fn modified(&self, template: &[Attribute]) -> Result<Self, CK_RV> {
+    pub fn modified(&self, template: &[Attribute]) -> Result<Self, DataError> {
         if self.bool(CKA_MODIFIABLE) == Some(false) {
-            return Err(CKR_ACTION_PROHIBITED);
+            return Err(rv(CKR_ACTION_PROHIBITED));
         }
         self.changed(template, false)
     }
 
     /// `C_CopyObject`: the copy, with the template's changes.
-    pub fn copied(&self, template: &[Attribute]) -> Result<Self, CK_RV> {
+    pub fn copied(&self, template: &[Attribute]) -> Result<Self, DataError> {
         if self.bool(CKA_COPYABLE) == Some(false) {
-            return Err(CKR_ACTION_PROHIBITED);
+            return Err(rv(CKR_ACTION_PROHIBITED));
         }
         let mut copy = self.changed(template, true)?;
         copy.attributes.retain(|a| a.ty != CKA_UNIQUE_ID);
         Ok(copy)
     }
 
-    fn changed(&self, template: &[Attribute], copy: bool) -> Result<Self, CK_RV> {
+    fn changed(&self, template: &[Attribute], copy: bool) -> Result<Self, DataError> {
         check_consistent(template)?;
         let rules = rules_for(&self.attributes)?;
         let mut next = self.clone();
         for given in template {
-            let rule = rules.iter().find(|r| r.ty == given.ty).ok_or(CKR_ATTRIBUTE_TYPE_INVALID)?;
+            let rule = rules.iter().find(|r| r.ty == given.ty).ok_or(rv(CKR_ATTRIBUTE_TYPE_INVALID))?;
             check_shape(rule.shape, given)?;
             let current = self.get(given.ty);
             let unchanged = current.is_some_and(|c| c.value == given.value);
@@ -423,7 +425,7 @@ impl CreatedObject {
                 OnCreate | Computed => false,
             };
             if !allowed && !unchanged {
-                return Err(CKR_ATTRIBUTE_READ_ONLY);
+                return Err(rv(CKR_ATTRIBUTE_READ_ONLY));
             }
             next.put(given.clone());
         }
@@ -545,13 +547,13 @@ mod tests {
         assert!(!object.is_private());
         let mut no_subject = certificate();
         no_subject.retain(|a| a.ty != CKA_SUBJECT);
-        assert_eq!(CreatedObject::create(&no_subject), Err(CKR_TEMPLATE_INCOMPLETE));
+        assert_eq!(CreatedObject::create(&no_subject), Err(rv(CKR_TEMPLATE_INCOMPLETE)));
         let mut wvtls = certificate();
         wvtls[1] = Attribute::ulong(CKA_CERTIFICATE_TYPE, CKC_WTLS);
-        assert_eq!(CreatedObject::create(&wvtls), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+        assert_eq!(CreatedObject::create(&wvtls), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
         let mut trusted = certificate();
         trusted.push(Attribute::bool(CKA_TRUSTED, true));
-        assert_eq!(CreatedObject::create(&trusted), Err(CKR_ATTRIBUTE_READ_ONLY));
+        assert_eq!(CreatedObject::create(&trusted), Err(rv(CKR_ATTRIBUTE_READ_ONLY)));
     }
 
     #[test]
@@ -562,10 +564,10 @@ mod tests {
         assert_eq!(value(&object, CKA_LOCAL), [0]);
         let mut no_exponent = rsa_public();
         no_exponent.retain(|a| a.ty != CKA_PUBLIC_EXPONENT);
-        assert_eq!(CreatedObject::create(&no_exponent), Err(CKR_TEMPLATE_INCOMPLETE));
+        assert_eq!(CreatedObject::create(&no_exponent), Err(rv(CKR_TEMPLATE_INCOMPLETE)));
         let mut tiny = rsa_public();
         tiny[2] = Attribute::bytes(CKA_MODULUS, vec![0xff; 8]);
-        assert_eq!(CreatedObject::create(&tiny), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+        assert_eq!(CreatedObject::create(&tiny), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
         let ec = [
             Attribute::ulong(CKA_CLASS, CKO_PUBLIC_KEY),
             Attribute::ulong(CKA_KEY_TYPE, CKK_EC),
@@ -574,37 +576,37 @@ mod tests {
         ];
         assert!(CreatedObject::create(&ec).is_ok());
         let dsa = [Attribute::ulong(CKA_CLASS, CKO_PUBLIC_KEY), Attribute::ulong(CKA_KEY_TYPE, CKK_DSA)];
-        assert_eq!(CreatedObject::create(&dsa), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+        assert_eq!(CreatedObject::create(&dsa), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
     }
 
     #[test]
     fn templates_are_refused_by_the_rules() {
-        assert_eq!(CreatedObject::create(&[]), Err(CKR_TEMPLATE_INCOMPLETE));
+        assert_eq!(CreatedObject::create(&[]), Err(rv(CKR_TEMPLATE_INCOMPLETE)));
         let secret = [Attribute::ulong(CKA_CLASS, CKO_SECRET_KEY), Attribute::bytes(CKA_VALUE, vec![0; 32])];
-        assert_eq!(CreatedObject::create(&secret), Err(CKR_ATTRIBUTE_VALUE_INVALID), "no key material by template");
+        assert_eq!(CreatedObject::create(&secret), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)), "no key material by template");
         assert_eq!(
             CreatedObject::create(&data(&[Attribute::bytes(CKA_MODULUS, vec![1])])),
-            Err(CKR_ATTRIBUTE_TYPE_INVALID)
+            Err(rv(CKR_ATTRIBUTE_TYPE_INVALID))
         );
         assert_eq!(
             CreatedObject::create(&data(&[Attribute::bytes(CKA_TOKEN, vec![1, 1])])),
-            Err(CKR_ATTRIBUTE_VALUE_INVALID)
+            Err(rv(CKR_ATTRIBUTE_VALUE_INVALID))
         );
         assert_eq!(
             CreatedObject::create(&data(&[Attribute::bytes(CKA_UNIQUE_ID, b"9".to_vec())])),
-            Err(CKR_ATTRIBUTE_READ_ONLY)
+            Err(rv(CKR_ATTRIBUTE_READ_ONLY))
         );
         assert_eq!(
             CreatedObject::create(&data(&[Attribute::bytes(CKA_LABEL, b"other".to_vec())])),
-            Err(CKR_TEMPLATE_INCONSISTENT)
+            Err(rv(CKR_TEMPLATE_INCONSISTENT))
         );
         assert_eq!(
             CreatedObject::create(&data(&[Attribute::bytes(CKA_VALUE, vec![0; MAX_OBJECT_BYTES + 1])])),
-            Err(CKR_ATTRIBUTE_VALUE_INVALID)
+            Err(rv(CKR_ATTRIBUTE_VALUE_INVALID))
         );
         let mut bad_date = certificate();
         bad_date.push(Attribute::bytes(CKA_START_DATE, b"2026-1-1".to_vec()));
-        assert_eq!(CreatedObject::create(&bad_date), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+        assert_eq!(CreatedObject::create(&bad_date), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
     }
 
     #[test]
@@ -612,15 +614,15 @@ mod tests {
         let object = CreatedObject::create(&certificate()).expect("created");
         let renamed = object.modified(&[Attribute::bytes(CKA_LABEL, b"renamed".to_vec())]).expect("label");
         assert_eq!(value(&renamed, CKA_LABEL), b"renamed");
-        assert_eq!(object.modified(&[Attribute::bytes(CKA_VALUE, b"x".to_vec())]), Err(CKR_ATTRIBUTE_READ_ONLY));
-        assert_eq!(object.modified(&[Attribute::bool(CKA_TOKEN, false)]), Err(CKR_ATTRIBUTE_READ_ONLY));
+        assert_eq!(object.modified(&[Attribute::bytes(CKA_VALUE, b"x".to_vec())]), Err(rv(CKR_ATTRIBUTE_READ_ONLY)));
+        assert_eq!(object.modified(&[Attribute::bool(CKA_TOKEN, false)]), Err(rv(CKR_ATTRIBUTE_READ_ONLY)));
         assert!(object.modified(&[Attribute::bool(CKA_TOKEN, true)]).is_ok(), "an unchanged value is no change");
-        assert_eq!(object.modified(&[Attribute::bytes(CKA_MODULUS, vec![1])]), Err(CKR_ATTRIBUTE_TYPE_INVALID));
+        assert_eq!(object.modified(&[Attribute::bytes(CKA_MODULUS, vec![1])]), Err(rv(CKR_ATTRIBUTE_TYPE_INVALID)));
         let sealed = object.modified(&[Attribute::bool(CKA_COPYABLE, false)]).expect("lowered");
-        assert_eq!(sealed.modified(&[Attribute::bool(CKA_COPYABLE, true)]), Err(CKR_ATTRIBUTE_READ_ONLY));
-        assert_eq!(sealed.copied(&[]), Err(CKR_ACTION_PROHIBITED));
+        assert_eq!(sealed.modified(&[Attribute::bool(CKA_COPYABLE, true)]), Err(rv(CKR_ATTRIBUTE_READ_ONLY)));
+        assert_eq!(sealed.copied(&[]), Err(rv(CKR_ACTION_PROHIBITED)));
         let frozen = CreatedObject::create(&data(&[Attribute::bool(CKA_MODIFIABLE, false)])).expect("created");
-        assert_eq!(frozen.modified(&[Attribute::bytes(CKA_LABEL, b"x".to_vec())]), Err(CKR_ACTION_PROHIBITED));
+        assert_eq!(frozen.modified(&[Attribute::bytes(CKA_LABEL, b"x".to_vec())]), Err(rv(CKR_ACTION_PROHIBITED)));
     }
 
     #[test]
@@ -635,7 +637,7 @@ mod tests {
         assert_eq!(copy.attribute(CKA_UNIQUE_ID), AttributeValue::Invalid);
         assert_eq!(object.copied(&[Attribute::bool(CKA_MODIFIABLE, true)]).map(|c| c.is_token()), Ok(false));
         let frozen = object.copied(&[Attribute::bool(CKA_MODIFIABLE, false)]).expect("frozen copy");
-        assert_eq!(frozen.copied(&[Attribute::bool(CKA_MODIFIABLE, true)]), Err(CKR_ATTRIBUTE_READ_ONLY));
+        assert_eq!(frozen.copied(&[Attribute::bool(CKA_MODIFIABLE, true)]), Err(rv(CKR_ATTRIBUTE_READ_ONLY)));
     }
 
     #[test]

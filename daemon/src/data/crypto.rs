@@ -14,14 +14,16 @@ use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMech
 use super::app_objects;
 use super::clients::Held;
 use super::emulated;
+use super::error::{DataError, rv};
 use super::find::with_object;
 use super::session_keys::SessionKey;
+use super::slots;
+use crate::clusters::LiveCluster;
 use crate::hsm::error::Context;
 use crate::hsm::mechanism::{ParamStorage, to_cryptoki};
-use crate::hsm::{HsmError, ObjectRole};
+use crate::hsm::{ObjectRole, oaep};
 use crate::kms::keys::rules::{self, Operation};
 use crate::kms::{KmsError, envelope};
-use crate::clusters::LiveCluster;
 use crate::service::Service;
 
 /// An HSM object ready to be used, found without holding any lock.
@@ -45,15 +47,6 @@ fn needed_flag(operation: &Crypt<'_>) -> CK_ATTRIBUTE_TYPE {
     }
 }
 
-fn serving_cluster(service: &Service, slot: u64) -> Result<Arc<LiveCluster>, CK_RV> {
-    let name = {
-        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
-        instance.cluster.clone().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?
-    };
-    service.clusters.get(&name).map_err(|_| CKR_DEVICE_ERROR)
-}
-
 /// Finds the key for an operation. Every operation needs a login, except
 /// verification and encryption with a public key, which anyone may do.
 fn target(
@@ -62,20 +55,21 @@ fn target(
     slot: u64,
     object: ObjectId,
     operation: &Crypt<'_>,
-) -> Result<Target, CK_RV> {
+) -> Result<Target, DataError> {
     let public_ok = matches!(operation, Crypt::Verify(..) | Crypt::Encrypt(_));
     let logged_in = service.clients.is_logged_in(client, slot);
-    let key_handle = |rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv };
     if app_objects::is_created(object) {
-        return match app_objects::held(service, client, slot, object).map_err(key_handle)? {
-            Held::Key(key) if !(logged_in || public_ok && key.class() == CKO_PUBLIC_KEY) => Err(CKR_USER_NOT_LOGGED_IN),
-            Held::Key(key) if !key.flag(needed_flag(operation)) => Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+        return match app_objects::held(service, client, slot, object).map_err(DataError::for_key)? {
+            Held::Key(key) if !(logged_in || public_ok && key.class() == CKO_PUBLIC_KEY) => {
+                Err(rv(CKR_USER_NOT_LOGGED_IN))
+            }
+            Held::Key(key) if !key.flag(needed_flag(operation)) => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
             Held::Key(key) => Ok(Target::Session(key)),
-            Held::Object(created) if created.class() != CKO_PUBLIC_KEY => Err(CKR_KEY_HANDLE_INVALID),
-            Held::Object(_) if !public_ok => Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
-            Held::Object(created) if !created.flag(needed_flag(operation)) => Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+            Held::Object(created) if created.class() != CKO_PUBLIC_KEY => Err(rv(CKR_KEY_HANDLE_INVALID)),
+            Held::Object(_) if !public_ok => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
+            Held::Object(created) if !created.flag(needed_flag(operation)) => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
             Held::Object(created) => Ok(Target::Public {
-                cluster: serving_cluster(service, slot)?,
+                cluster: slots::cluster(service, slot, CKR_FUNCTION_NOT_SUPPORTED)?,
                 attributes: created.attributes().to_vec(),
             }),
         };
@@ -83,14 +77,14 @@ fn target(
     with_object(service, client, slot, object, |instance, view| {
         let public_use = public_ok && view.role == ObjectRole::Public;
         if !(logged_in || public_use) {
-            return Err(CKR_USER_NOT_LOGGED_IN);
+            return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
-        rules::check(Operation::Use, &view.key.record).map_err(|e| e.ck_rv())?;
-        let cluster_name = instance.cluster.as_deref().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?;
-        let cluster = service.clusters.get(cluster_name).map_err(|_| CKR_DEVICE_ERROR)?;
+        rules::check(Operation::Use, &view.key.record)?;
+        let cluster_name = instance.cluster.as_deref().ok_or(rv(CKR_FUNCTION_NOT_SUPPORTED))?;
+        let cluster = service.clusters.get(cluster_name).map_err(|_| DataError::ClusterDown(slot))?;
         Ok(Target::Version { cluster, uuid: view.version.uuid, role: view.role })
     })
-    .map_err(key_handle)
+    .map_err(DataError::for_key)
 }
 
 /// Runs `op` with the target's HSM session and object handle. A key
@@ -99,18 +93,18 @@ fn target(
 fn with_target<T>(
     target: &Target,
     op: impl Fn(&Session, cryptoki::object::ObjectHandle) -> Result<T, cryptoki::error::Error>,
-) -> Result<T, CK_RV> {
+) -> Result<T, DataError> {
     let result = match target {
         Target::Version { cluster, uuid, role } => {
             cluster.cluster.run_on_version(uuid, *role, |s, handle| op(s, handle).context(|| "operation".into()))
         }
         Target::Session(key) => key.member().with_session(|s| op(s, key.handle()).context(|| "operation".into())),
         Target::Public { cluster, attributes } => {
-            let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+            let member = cluster.cluster.serving_member()?;
             crate::hsm::session_keys::with_public_key(member, attributes, op)
         }
     };
-    result.map_err(|e: HsmError| e.ck_rv())
+    Ok(result?)
 }
 
 /// Runs one operation with the application's mechanism.
@@ -122,9 +116,9 @@ fn run<T>(
         &cryptoki::mechanism::Mechanism<'_>,
         cryptoki::object::ObjectHandle,
     ) -> Result<T, cryptoki::error::Error>,
-) -> Result<T, CK_RV> {
+) -> Result<T, DataError> {
     let mut storage = ParamStorage::default();
-    let mechanism = to_cryptoki(mechanism, &mut storage)?;
+    let mechanism = to_cryptoki(mechanism, &mut storage).map_err(rv)?;
     with_target(target, |s, handle| op(s, &mechanism, handle))
 }
 
@@ -149,7 +143,7 @@ pub fn operate(
     object: ObjectId,
     mechanism: &mut WireMechanism,
     operation: Crypt<'_>,
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     if mechanism.ty == CKM_P11KMS_ENVELOPE {
         return self::envelope_operation(service, client, slot, object, mechanism, operation);
     }
@@ -168,20 +162,25 @@ pub fn operate(
             run(&target, mechanism, |s, m, key| s.verify(m, key, data, signature)).map(|()| DataReply::Done)
         }
         Crypt::Encrypt(data) => match run(&target, mechanism, |s, m, key| s.encrypt(m, key, data)) {
-            Err(rv) if emulated::parameters_refused(rv) && emulated::oaep_parameters(mechanism).is_some() => {
-                let (hash, label) = emulated::oaep_parameters(mechanism).ok_or(rv)?;
-                let label = label.to_vec();
-                with_target(&target, |s, key| emulated::oaep_encrypt(s, key, hash, &label, data))?.map(DataReply::Bytes)
-            }
+            Err(error) if oaep::parameters_refused(error.ck_rv()) => match emulated::oaep_parameters(mechanism) {
+                Some((hash, label)) => {
+                    let label = label.to_vec();
+                    let encrypted = with_target(&target, |s, key| oaep::encrypt(s, key, hash, &label, data))?;
+                    encrypted.map(DataReply::Bytes).map_err(rv)
+                }
+                None => Err(error),
+            },
             other => other.map(DataReply::Bytes),
         },
         Crypt::Decrypt(data) => {
             let result = match run(&target, mechanism, |s, m, key| s.decrypt(m, key, data)) {
-                Err(rv) if emulated::parameters_refused(rv) && emulated::oaep_parameters(mechanism).is_some() => {
-                    let (hash, label) = emulated::oaep_parameters(mechanism).ok_or(rv)?;
-                    let label = label.to_vec();
-                    with_target(&target, |s, key| emulated::oaep_decrypt(s, key, hash, &label, data))?
-                }
+                Err(error) if oaep::parameters_refused(error.ck_rv()) => match emulated::oaep_parameters(mechanism) {
+                    Some((hash, label)) => {
+                        let label = label.to_vec();
+                        with_target(&target, |s, key| oaep::decrypt(s, key, hash, &label, data))?.map_err(rv)
+                    }
+                    None => Err(error),
+                },
                 other => other,
             };
             result
@@ -189,28 +188,26 @@ pub fn operate(
                 // SoftHSM reports a failed GCM tag check as CKR_GENERAL_ERROR;
                 // PKCS#11 names it CKR_ENCRYPTED_DATA_INVALID, which
                 // applications test for.
-                .map_err(|rv| if gcm && rv == CKR_GENERAL_ERROR { CKR_ENCRYPTED_DATA_INVALID } else { rv })
+                .map_err(
+                    |error| {
+                        if gcm && error.ck_rv() == CKR_GENERAL_ERROR { rv(CKR_ENCRYPTED_DATA_INVALID) } else { error }
+                    },
+                )
         }
     }
 }
 
 /// `GenerateRandom`: bytes from the HSM behind the slot.
-pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, CK_RV> {
+pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, DataError> {
     if length > service.config.sockets.max_body_bytes - 64 {
-        return Err(CKR_DATA_LEN_RANGE);
+        return Err(rv(CKR_DATA_LEN_RANGE));
     }
-    let cluster = {
-        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
-        let name = instance.cluster.clone().ok_or(CKR_RANDOM_NO_RNG)?;
-        drop(registry);
-        service.clusters.get(&name).map_err(|_| CKR_DEVICE_ERROR)?
-    };
-    let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+    let cluster = slots::cluster(service, slot, CKR_RANDOM_NO_RNG)?;
+    let member = cluster.cluster.serving_member()?;
     member
         .with_session(|s| s.generate_random_vec(length).context(|| "C_GenerateRandom".into()))
         .map(|bytes| DataReply::Secret(SecretBytes::new(bytes)))
-        .map_err(|e| e.ck_rv())
+        .map_err(DataError::from)
 }
 
 /// The vendor envelope mechanism ([`CKM_P11KMS_ENVELOPE`]): KMS `Encrypt`
@@ -223,21 +220,21 @@ fn envelope_operation(
     object: ObjectId,
     mechanism: &WireMechanism,
     operation: Crypt<'_>,
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let context = match &mechanism.param {
         MechParam::None => Default::default(),
         MechParam::Bytes(json) if json.is_empty() => Default::default(),
-        MechParam::Bytes(json) => serde_json::from_slice(json).map_err(|_| CKR_MECHANISM_PARAM_INVALID)?,
-        _ => return Err(CKR_MECHANISM_PARAM_INVALID),
+        MechParam::Bytes(json) => serde_json::from_slice(json).map_err(|_| rv(CKR_MECHANISM_PARAM_INVALID))?,
+        _ => return Err(rv(CKR_MECHANISM_PARAM_INVALID)),
     };
     let logged_in = service.clients.is_logged_in(client, slot);
     let key_id = with_object(service, client, slot, object, |_, view| {
         if !logged_in {
-            return Err(CKR_USER_NOT_LOGGED_IN);
+            return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
         Ok(view.key.record.key_id.clone())
     })
-    .map_err(|rv| if rv == CKR_OBJECT_HANDLE_INVALID { CKR_KEY_HANDLE_INVALID } else { rv })?;
+    .map_err(DataError::for_key)?;
     let result = match operation {
         Crypt::Encrypt(data) => {
             envelope::encrypt_bytes(&service.kms, &key_id, data, &context).map(|e| DataReply::Bytes(e.ciphertext_blob))
@@ -250,7 +247,7 @@ fn envelope_operation(
                 KmsError::KeyNotFound(_) | KmsError::AliasNotFound(_) => KmsError::InvalidCiphertext(e.to_string()),
                 other => other,
             }),
-        Crypt::Sign(_) | Crypt::Verify(..) => return Err(CKR_KEY_FUNCTION_NOT_PERMITTED),
+        Crypt::Sign(_) | Crypt::Verify(..) => return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
     };
-    result.map_err(|e| e.ck_rv())
+    result.map_err(DataError::from)
 }

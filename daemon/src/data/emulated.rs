@@ -5,22 +5,19 @@
 //!   HSM signs or verifies the digest with `CKM_ECDSA` (SoftHSM 2.6 has no
 //!   hashing ECDSA). Hashing needs no key, so nothing secret leaves the HSM.
 //! * `CKM_RSA_PKCS_OAEP` with SHA-256, or with a label: when the HSM refuses
-//!   the parameters, the daemon does the OAEP encoding (`kms::encoding::oaep`)
-//!   and the HSM the raw RSA operation (`CKM_RSA_X_509`). As with the
-//!   admin API's `RSAES_OAEP_SHA_256`, the decoded plaintext passes through
-//!   the daemon's memory, as it would anyway on its way to the application.
+//!   the parameters, the daemon does the OAEP encoding and the HSM the raw
+//!   RSA operation (`hsm::oaep`). As with the admin API's
+//!   `RSAES_OAEP_SHA_256`, the decoded plaintext passes through the
+//!   daemon's memory, as it would anyway on its way to the application.
 
-use cryptoki::mechanism::Mechanism as CkMechanism;
-use cryptoki::object::{Attribute as CkAttribute, AttributeType, ObjectHandle};
-use cryptoki::session::Session;
 use cryptoki_sys::*;
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
-use zeroize::Zeroizing;
 
 use p11kms_proto::pkcs11::{MechParam, Mechanism as WireMechanism};
 
-use crate::kms::encoding::oaep::{OaepHash, oaep_decode, oaep_encode, random_seed};
+use super::error::{DataError, rv};
+use crate::encoding::oaep::OaepHash;
 
 /// The hashing ECDSA mechanisms, emulated on `CKM_ECDSA`.
 pub const HASHING_ECDSA: &[CK_MECHANISM_TYPE] =
@@ -28,7 +25,7 @@ pub const HASHING_ECDSA: &[CK_MECHANISM_TYPE] =
 
 /// For a hashing ECDSA mechanism: the digest of `data`, after which the
 /// mechanism becomes plain `CKM_ECDSA`. `None` for any other mechanism.
-pub fn ecdsa_digest(mechanism: &mut WireMechanism, data: &[u8]) -> Result<Option<Vec<u8>>, CK_RV> {
+pub fn ecdsa_digest(mechanism: &mut WireMechanism, data: &[u8]) -> Result<Option<Vec<u8>>, DataError> {
     let digest = match mechanism.ty {
         CKM_ECDSA_SHA1 => Sha1::digest(data).to_vec(),
         CKM_ECDSA_SHA224 => Sha224::digest(data).to_vec(),
@@ -38,7 +35,7 @@ pub fn ecdsa_digest(mechanism: &mut WireMechanism, data: &[u8]) -> Result<Option
         _ => return Ok(None),
     };
     if !matches!(mechanism.param, MechParam::None) {
-        return Err(CKR_MECHANISM_PARAM_INVALID);
+        return Err(rv(CKR_MECHANISM_PARAM_INVALID));
     }
     *mechanism = WireMechanism::new(CKM_ECDSA);
     Ok(Some(digest))
@@ -65,58 +62,6 @@ pub fn oaep_parameters(mechanism: &WireMechanism) -> Option<(OaepHash, &[u8])> {
     Some((hash, source_data.as_slice()))
 }
 
-/// True when the HSM refused a mechanism's parameters (not the data).
-pub fn parameters_refused(rv: CK_RV) -> bool {
-    matches!(rv, CKR_ARGUMENTS_BAD | CKR_MECHANISM_PARAM_INVALID | CKR_MECHANISM_INVALID)
-}
-
-/// The modulus length in bytes of the RSA key `key`.
-fn modulus_len(s: &Session, key: ObjectHandle) -> Result<usize, cryptoki::error::Error> {
-    let attributes = s.get_attributes(key, &[AttributeType::Modulus])?;
-    match attributes.first() {
-        Some(CkAttribute::Modulus(modulus)) => Ok(modulus.iter().skip_while(|b| **b == 0).count()),
-        _ => Err(cryptoki::error::Error::Pkcs11(
-            cryptoki::error::RvError::KeyTypeInconsistent,
-            cryptoki::context::Function::Encrypt,
-        )),
-    }
-}
-
-/// RSA-OAEP encryption: encoded here, raw RSA on the HSM.
-pub fn oaep_encrypt(
-    s: &Session,
-    key: ObjectHandle,
-    hash: OaepHash,
-    label: &[u8],
-    plaintext: &[u8],
-) -> Result<Result<Vec<u8>, CK_RV>, cryptoki::error::Error> {
-    let k = modulus_len(s, key)?;
-    let seed = random_seed(hash);
-    let em = match oaep_encode(plaintext, k, hash, label, &seed) {
-        Ok(em) => Zeroizing::new(em),
-        Err(_) => return Ok(Err(CKR_DATA_LEN_RANGE)),
-    };
-    s.encrypt(&CkMechanism::RsaX509, key, &em).map(Ok)
-}
-
-/// RSA-OAEP decryption: raw RSA on the HSM, decoded here. Any decoding
-/// failure is the same `CKR_ENCRYPTED_DATA_INVALID`.
-pub fn oaep_decrypt(
-    s: &Session,
-    key: ObjectHandle,
-    hash: OaepHash,
-    label: &[u8],
-    ciphertext: &[u8],
-) -> Result<Result<Vec<u8>, CK_RV>, cryptoki::error::Error> {
-    let k = modulus_len(s, key)?;
-    let raw = match s.decrypt(&CkMechanism::RsaX509, key, ciphertext) {
-        Ok(raw) => Zeroizing::new(raw),
-        Err(cryptoki::error::Error::Pkcs11(_, _)) => return Ok(Err(CKR_ENCRYPTED_DATA_INVALID)),
-        Err(other) => return Err(other),
-    };
-    Ok(oaep_decode(&raw, k, hash, label).map(|m| m.to_vec()).map_err(|_| CKR_ENCRYPTED_DATA_INVALID))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,7 +75,7 @@ mod tests {
         let mut plain = WireMechanism::new(CKM_ECDSA);
         assert_eq!(ecdsa_digest(&mut plain, b"abc"), Ok(None), "plain ECDSA is the HSM's");
         let mut with_param = WireMechanism { ty: CKM_ECDSA_SHA384, param: MechParam::Bytes(vec![1]) };
-        assert_eq!(ecdsa_digest(&mut with_param, b"abc"), Err(CKR_MECHANISM_PARAM_INVALID));
+        assert_eq!(ecdsa_digest(&mut with_param, b"abc"), Err(rv(CKR_MECHANISM_PARAM_INVALID)));
         for ty in HASHING_ECDSA {
             let mut m = WireMechanism::new(*ty);
             let len = ecdsa_digest(&mut m, b"").expect("ok").expect("digest").len();

@@ -9,6 +9,7 @@ use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, ObjectId};
 
 use super::app_objects;
+use super::error::{DataError, rv};
 use super::objects::{ObjectView, parse_object_id};
 use crate::kms::registry::Registry;
 use crate::service::Service;
@@ -20,13 +21,13 @@ pub(super) fn with_object<T>(
     client: &ClientId,
     slot: u64,
     object: ObjectId,
-    f: impl FnOnce(&InstanceRecord, ObjectView<'_>) -> Result<T, CK_RV>,
-) -> Result<T, CK_RV> {
-    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-    let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
-    let view = resolve(&registry, instance, object).ok_or(CKR_OBJECT_HANDLE_INVALID)?;
+    f: impl FnOnce(&InstanceRecord, ObjectView<'_>) -> Result<T, DataError>,
+) -> Result<T, DataError> {
+    let registry = service.kms.registry()?;
+    let instance = super::slots::instance(&registry, slot)?;
+    let view = resolve(&registry, instance, object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
     if view.is_private() && !service.clients.is_logged_in(client, slot) {
-        return Err(CKR_OBJECT_HANDLE_INVALID);
+        return Err(rv(CKR_OBJECT_HANDLE_INVALID));
     }
     f(instance, view)
 }
@@ -39,9 +40,9 @@ fn resolve<'r>(registry: &'r Registry, instance: &InstanceRecord, object: Object
 }
 
 /// `FindObjects`: every visible object of the slot matching the template.
-pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
-    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-    let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
+pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {
+    let registry = service.kms.registry()?;
+    let instance = super::slots::instance(&registry, slot)?;
     let logged_in = service.clients.is_logged_in(client, slot);
     let mut objects: Vec<_> = registry
         .keys()
@@ -63,7 +64,7 @@ pub fn attributes(
     slot: u64,
     object: ObjectId,
     types: &[u64],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     if app_objects::is_created(object) {
         return app_objects::attributes(service, client, slot, object, types);
     }
@@ -74,7 +75,7 @@ pub fn attributes(
 
 /// `GetObjectSize`: a created object's size; a key's is not available
 /// (its material is the HSM's).
-pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, DataError> {
     if app_objects::is_created(object) {
         return app_objects::size(service, client, slot, object).map(DataReply::Size);
     }
@@ -84,19 +85,19 @@ pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -
 /// `DestroyObject`: destroying a KMS key schedules its deletion (with the
 /// configured window); nothing is destroyed at once, and the operator can
 /// cancel it. Destroying any object of a key schedules the whole key.
-pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, CK_RV> {
+pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, DataError> {
     if app_objects::is_created(object) {
         return app_objects::destroy(service, client, slot, object);
     }
     let logged_in = service.clients.is_logged_in(client, slot);
     let key_id = with_object(service, client, slot, object, |_, view| {
         if !logged_in {
-            return Err(CKR_USER_NOT_LOGGED_IN);
+            return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
         Ok(view.key.record.key_id.clone())
     })?;
     let window = service.config.keys.pkcs11_deletion_window_days;
-    crate::kms::keys::lifecycle::schedule_deletion(&service.kms, &key_id, window).map_err(|e| e.ck_rv())?;
+    crate::kms::keys::lifecycle::schedule_deletion(&service.kms, &key_id, window)?;
     tracing::info!(key = key_id, days = window, "key deletion scheduled through PKCS#11");
     Ok(DataReply::Done)
 }

@@ -17,10 +17,10 @@ use p11kms_proto::admin::{KeySpec, KeyUsage};
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute};
 
+use super::error::{DataError, rv};
 use super::objects::ObjectView;
 use super::session_keys;
 use crate::hsm::objects::{P256_PARAMS, SECP256K1_PARAMS};
-use crate::kms::KmsError;
 use crate::kms::keys::{self, NewKey};
 use crate::kms::names::ALIAS_PREFIX;
 use crate::service::Service;
@@ -29,15 +29,15 @@ fn flag(template: &[Attribute], ty: u64) -> Option<bool> {
     find_attribute(template, ty).and_then(Attribute::as_bool)
 }
 
-fn check_class(template: &[Attribute], class: u64, key_types: &[u64]) -> Result<(), CK_RV> {
+fn check_class(template: &[Attribute], class: u64, key_types: &[u64]) -> Result<(), DataError> {
     if let Some(a) = find_attribute(template, CKA_CLASS) {
         if a.as_ulong() != Some(class) {
-            return Err(CKR_TEMPLATE_INCONSISTENT);
+            return Err(rv(CKR_TEMPLATE_INCONSISTENT));
         }
     }
     if let Some(a) = find_attribute(template, CKA_KEY_TYPE) {
         if !a.as_ulong().is_some_and(|t| key_types.contains(&t)) {
-            return Err(CKR_TEMPLATE_INCONSISTENT);
+            return Err(rv(CKR_TEMPLATE_INCONSISTENT));
         }
     }
     Ok(())
@@ -45,21 +45,21 @@ fn check_class(template: &[Attribute], class: u64, key_types: &[u64]) -> Result<
 
 /// True for a KMS key (`CKA_TOKEN` true), false for a session key (false
 /// or absent). A pair whose halves disagree explicitly is inconsistent.
-fn is_token(templates: &[&[Attribute]]) -> Result<bool, CK_RV> {
+fn is_token(templates: &[&[Attribute]]) -> Result<bool, DataError> {
     let said: Vec<bool> = templates.iter().filter_map(|t| flag(t, CKA_TOKEN)).collect();
     if said.contains(&true) && said.contains(&false) {
-        return Err(CKR_TEMPLATE_INCONSISTENT);
+        return Err(rv(CKR_TEMPLATE_INCONSISTENT));
     }
     Ok(said.contains(&true))
 }
 
-fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, CK_RV> {
+fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, DataError> {
     let label = templates.iter().find_map(|t| find_attribute(t, CKA_LABEL));
     match label {
         None => Ok(None),
         Some(a) if a.value.is_empty() => Ok(None),
         Some(a) => {
-            let text = std::str::from_utf8(&a.value).map_err(|_| CKR_ATTRIBUTE_VALUE_INVALID)?;
+            let text = std::str::from_utf8(&a.value).map_err(|_| rv(CKR_ATTRIBUTE_VALUE_INVALID))?;
             let alias = if text.starts_with(ALIAS_PREFIX) { text.to_owned() } else { format!("{ALIAS_PREFIX}{text}") };
             Ok(Some(alias))
         }
@@ -73,19 +73,14 @@ fn create(
     spec: KeySpec,
     usage: KeyUsage,
     alias: Option<String>,
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let (instance, app) = {
-        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?.name.clone();
-        (instance, service.clients.app(client, slot).ok_or(CKR_USER_NOT_LOGGED_IN)?)
+        let registry = service.kms.registry()?;
+        let instance = super::slots::instance(&registry, slot)?.name.clone();
+        (instance, service.clients.app(client, slot).ok_or(rv(CKR_USER_NOT_LOGGED_IN))?)
     };
     let new = NewKey::plain(instance, spec, usage, alias, format!("app:{app}"));
-    let key = keys::create(&service.kms, new).map_err(|e| {
-        if !matches!(e, KmsError::AliasExists(_) | KmsError::InvalidParameter(_)) {
-            tracing::error!(error = %e, "key generation through PKCS#11 failed");
-        }
-        e.ck_rv()
-    })?;
+    let key = keys::create(&service.kms, new)?;
     // Public key first, as C_GenerateKeyPair returns it.
     let mut objects: Vec<_> = ObjectView::all_of(&key).map(|o| o.description()).collect();
     objects.reverse();
@@ -99,19 +94,19 @@ pub fn generate_key(
     slot: u64,
     mechanism: &Mechanism,
     template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     if !is_token(&[template])? {
         return session_keys::generate_key(service, client, slot, mechanism, template);
     }
     if mechanism.ty != CKM_AES_KEY_GEN {
-        return Err(CKR_MECHANISM_INVALID);
+        return Err(rv(CKR_MECHANISM_INVALID));
     }
     check_class(template, CKO_SECRET_KEY, &[CKK_AES])?;
     let spec = match find_attribute(template, CKA_VALUE_LEN).map(Attribute::as_ulong) {
-        None => return Err(CKR_TEMPLATE_INCOMPLETE),
+        None => return Err(rv(CKR_TEMPLATE_INCOMPLETE)),
         Some(Some(32)) => KeySpec::Aes256,
         Some(Some(16)) => KeySpec::Aes128,
-        Some(_) => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+        Some(_) => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
     };
     create(service, client, slot, spec, KeyUsage::EncryptDecrypt, alias_of(&[template])?)
 }
@@ -124,7 +119,7 @@ pub fn generate_key_pair(
     mechanism: &Mechanism,
     public: &[Attribute],
     private: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     if !is_token(&[public, private])? {
         return session_keys::generate_key_pair(service, client, slot, mechanism, public, private);
     }
@@ -133,15 +128,15 @@ pub fn generate_key_pair(
             check_class(public, CKO_PUBLIC_KEY, &[CKK_RSA])?;
             check_class(private, CKO_PRIVATE_KEY, &[CKK_RSA])?;
             let spec = match find_attribute(public, CKA_MODULUS_BITS).map(Attribute::as_ulong) {
-                None => return Err(CKR_TEMPLATE_INCOMPLETE),
+                None => return Err(rv(CKR_TEMPLATE_INCOMPLETE)),
                 Some(Some(2048)) => KeySpec::Rsa2048,
                 Some(Some(3072)) => KeySpec::Rsa3072,
-                Some(_) => return Err(CKR_ATTRIBUTE_VALUE_INVALID),
+                Some(_) => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
             };
             if let Some(e) = find_attribute(public, CKA_PUBLIC_EXPONENT) {
                 let significant: Vec<u8> = e.value.iter().copied().skip_while(|b| *b == 0).collect();
                 if significant != [0x01, 0x00, 0x01] {
-                    return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+                    return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
                 }
             }
             let decrypt_only = flag(private, CKA_DECRYPT) == Some(true) && flag(private, CKA_SIGN) != Some(true);
@@ -150,17 +145,17 @@ pub fn generate_key_pair(
         CKM_EC_KEY_PAIR_GEN => {
             check_class(public, CKO_PUBLIC_KEY, &[CKK_EC])?;
             check_class(private, CKO_PRIVATE_KEY, &[CKK_EC])?;
-            let params = find_attribute(public, CKA_EC_PARAMS).ok_or(CKR_TEMPLATE_INCOMPLETE)?;
+            let params = find_attribute(public, CKA_EC_PARAMS).ok_or(rv(CKR_TEMPLATE_INCOMPLETE))?;
             let spec = if params.value == P256_PARAMS {
                 KeySpec::EcP256
             } else if params.value == SECP256K1_PARAMS {
                 KeySpec::EcP256K
             } else {
-                return Err(CKR_CURVE_NOT_SUPPORTED);
+                return Err(rv(CKR_CURVE_NOT_SUPPORTED));
             };
             (spec, KeyUsage::SignVerify)
         }
-        _ => return Err(CKR_MECHANISM_INVALID),
+        _ => return Err(rv(CKR_MECHANISM_INVALID)),
     };
     create(service, client, slot, spec, usage, alias_of(&[private, public])?)
 }
@@ -177,13 +172,13 @@ mod tests {
         assert_eq!(alias_of(&[&[], &prefixed]), Ok(Some("alias/k2".into())));
         assert_eq!(alias_of(&[&[]]), Ok(None));
         let binary = [Attribute::bytes(CKA_LABEL, vec![0xff])];
-        assert_eq!(alias_of(&[&binary]), Err(CKR_ATTRIBUTE_VALUE_INVALID));
+        assert_eq!(alias_of(&[&binary]), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
     }
 
     #[test]
     fn templates_must_agree_with_the_mechanism() {
         let rsa_type = [Attribute::ulong(CKA_KEY_TYPE, CKK_RSA)];
-        assert_eq!(check_class(&rsa_type, CKO_SECRET_KEY, &[CKK_AES]), Err(CKR_TEMPLATE_INCONSISTENT));
+        assert_eq!(check_class(&rsa_type, CKO_SECRET_KEY, &[CKK_AES]), Err(rv(CKR_TEMPLATE_INCONSISTENT)));
         assert_eq!(check_class(&[], CKO_SECRET_KEY, &[CKK_AES]), Ok(()));
     }
 
@@ -195,6 +190,6 @@ mod tests {
         assert_eq!(is_token(&[&session]), Ok(false));
         assert_eq!(is_token(&[&[]]), Ok(false), "PKCS#11's default is a session object");
         assert_eq!(is_token(&[&token, &[]]), Ok(true), "one half of a pair may say it");
-        assert_eq!(is_token(&[&token, &session]), Err(CKR_TEMPLATE_INCONSISTENT));
+        assert_eq!(is_token(&[&token, &session]), Err(rv(CKR_TEMPLATE_INCONSISTENT)));
     }
 }

@@ -19,6 +19,7 @@ use cryptoki_sys::*;
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, AttributeValue, Mechanism, ObjectDescription, ObjectId, find_attribute};
 
+use super::error::{DataError, rv};
 use crate::hsm::Member;
 use crate::hsm::session_keys as hsm;
 use crate::service::Service;
@@ -56,9 +57,9 @@ impl SessionKey {
         handle: ObjectHandle,
         template: &[Attribute],
         generated_by: Option<u64>,
-    ) -> Result<Self, CK_RV> {
+    ) -> Result<Self, DataError> {
         let key = Arc::new(KeyHandle { member: member.clone(), handle });
-        let mut attributes = hsm::describe(member, handle).map_err(|e| e.ck_rv())?;
+        let mut attributes = hsm::describe(member, handle)?;
         attributes.push(Attribute::ulong(CKA_KEY_GEN_MECHANISM, generated_by.unwrap_or(CK_UNAVAILABLE_INFORMATION)));
         for ty in KEPT_BY_DAEMON {
             let value = find_attribute(template, *ty).map(|a| a.value.clone()).unwrap_or_default();
@@ -143,15 +144,15 @@ impl SessionKey {
 
     /// `C_SetAttributeValue`: label, id and dates may change; the rest is
     /// the HSM's.
-    pub fn modified(&self, template: &[Attribute]) -> Result<Self, CK_RV> {
+    pub fn modified(&self, template: &[Attribute]) -> Result<Self, DataError> {
         let mut next = self.clone();
         for given in template {
-            let current = find_attribute(&self.attributes, given.ty).ok_or(CKR_ATTRIBUTE_TYPE_INVALID)?;
+            let current = find_attribute(&self.attributes, given.ty).ok_or(rv(CKR_ATTRIBUTE_TYPE_INVALID))?;
             if current.value == given.value {
                 continue;
             }
             if !KEPT_BY_DAEMON.contains(&given.ty) {
-                return Err(CKR_ATTRIBUTE_READ_ONLY);
+                return Err(rv(CKR_ATTRIBUTE_READ_ONLY));
             }
             if let Some(slot) = next.attributes.iter_mut().find(|a| a.ty == given.ty) {
                 slot.value = given.value.clone();
@@ -162,20 +163,15 @@ impl SessionKey {
 }
 
 /// The serving member of the slot's cluster, for a logged-in client.
-fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, CK_RV> {
+fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, DataError> {
     require_login(service, client, slot)?;
-    let cluster = {
-        let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
-        let instance = registry.instance_by_slot(slot).ok_or(CKR_SLOT_ID_INVALID)?;
-        instance.cluster.clone().ok_or(CKR_FUNCTION_NOT_SUPPORTED)?
-    };
-    let cluster = service.clusters.get(&cluster).map_err(|_| CKR_DEVICE_ERROR)?;
-    let member = cluster.cluster.serving_member().map_err(|e| e.ck_rv())?;
+    let cluster = super::slots::cluster(service, slot, CKR_FUNCTION_NOT_SUPPORTED)?;
+    let member = cluster.cluster.serving_member()?;
     Ok(member.clone())
 }
 
 /// Key generation mechanisms for session keys.
-fn generation_mechanism(mechanism: &Mechanism) -> Result<CkMechanism<'static>, CK_RV> {
+fn generation_mechanism(mechanism: &Mechanism) -> Result<CkMechanism<'static>, DataError> {
     let none = matches!(mechanism.param, p11kms_proto::pkcs11::MechParam::None);
     let m = match mechanism.ty {
         CKM_AES_KEY_GEN => CkMechanism::AesKeyGen,
@@ -183,12 +179,12 @@ fn generation_mechanism(mechanism: &Mechanism) -> Result<CkMechanism<'static>, C
         CKM_EC_KEY_PAIR_GEN => CkMechanism::EccKeyPairGen,
         CKM_RSA_PKCS_KEY_PAIR_GEN => CkMechanism::RsaPkcsKeyPairGen,
         CKM_EC_EDWARDS_KEY_PAIR_GEN => CkMechanism::EccEdwardsKeyPairGen,
-        _ => return Err(CKR_MECHANISM_INVALID),
+        _ => return Err(rv(CKR_MECHANISM_INVALID)),
     };
-    if none { Ok(m) } else { Err(CKR_MECHANISM_PARAM_INVALID) }
+    if none { Ok(m) } else { Err(rv(CKR_MECHANISM_PARAM_INVALID)) }
 }
 
-fn keep(service: &Service, client: &ClientId, slot: u64, key: SessionKey) -> Result<ObjectDescription, CK_RV> {
+fn keep(service: &Service, client: &ClientId, slot: u64, key: SessionKey) -> Result<ObjectDescription, DataError> {
     let id = service.clients.add_key(client, slot, key.clone())?;
     Ok(key.description(id))
 }
@@ -200,14 +196,14 @@ pub fn generate_key(
     slot: u64,
     mechanism: &Mechanism,
     template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let ck = generation_mechanism(mechanism)?;
     if !matches!(mechanism.ty, CKM_AES_KEY_GEN | CKM_GENERIC_SECRET_KEY_GEN) {
-        return Err(CKR_MECHANISM_INVALID);
+        return Err(rv(CKR_MECHANISM_INVALID));
     }
     let member = member_for(service, client, slot)?;
-    let hsm_template = hsm::hsm_template(template, true)?;
-    let handle = hsm::generate_key(&member, &ck, &hsm_template).map_err(|e| e.ck_rv())?;
+    let hsm_template = hsm::hsm_template(template, true).map_err(rv)?;
+    let handle = hsm::generate_key(&member, &ck, &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, Some(mechanism.ty))?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
 }
@@ -215,13 +211,13 @@ pub fn generate_key(
 /// `CreateObject` of a secret or private key with its values: a session
 /// key only. Key material enters KMS keys through BYOK alone, so a token
 /// template is `CKR_ATTRIBUTE_VALUE_INVALID`.
-pub fn import(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, CK_RV> {
+pub fn import(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {
     if find_attribute(template, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true) {
-        return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+        return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
     }
     let member = member_for(service, client, slot)?;
-    let hsm_template = hsm::import_template(template)?;
-    let handle = hsm::import(&member, &hsm_template).map_err(|e| e.ck_rv())?;
+    let hsm_template = hsm::import_template(template).map_err(rv)?;
+    let handle = hsm::import(&member, &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, None)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
 }
@@ -234,16 +230,15 @@ pub fn generate_key_pair(
     mechanism: &Mechanism,
     public_template: &[Attribute],
     private_template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     let ck = generation_mechanism(mechanism)?;
     if matches!(mechanism.ty, CKM_AES_KEY_GEN | CKM_GENERIC_SECRET_KEY_GEN) {
-        return Err(CKR_MECHANISM_INVALID);
+        return Err(rv(CKR_MECHANISM_INVALID));
     }
     let member = member_for(service, client, slot)?;
-    let public = hsm::hsm_template(public_template, false)?;
-    let private = hsm::hsm_template(private_template, true)?;
-    let (public_handle, private_handle) =
-        hsm::generate_key_pair(&member, &ck, &public, &private).map_err(|e| e.ck_rv())?;
+    let public = hsm::hsm_template(public_template, false).map_err(rv)?;
+    let private = hsm::hsm_template(private_template, true).map_err(rv)?;
+    let (public_handle, private_handle) = hsm::generate_key_pair(&member, &ck, &public, &private)?;
     let public_key = SessionKey::new(&member, public_handle, public_template, Some(mechanism.ty))?;
     let private_key = SessionKey::new(&member, private_handle, private_template, Some(mechanism.ty))?;
     let public = keep(service, client, slot, public_key)?;
@@ -256,17 +251,17 @@ pub fn session_key(service: &Service, client: &ClientId, slot: u64, object: Obje
     service.clients.key(client, slot, object)
 }
 
-fn require_login(service: &Service, client: &ClientId, slot: u64) -> Result<(), CK_RV> {
-    if service.clients.is_logged_in(client, slot) { Ok(()) } else { Err(CKR_USER_NOT_LOGGED_IN) }
+fn require_login(service: &Service, client: &ClientId, slot: u64) -> Result<(), DataError> {
+    if service.clients.is_logged_in(client, slot) { Ok(()) } else { Err(rv(CKR_USER_NOT_LOGGED_IN)) }
 }
 
 /// The template of a key made from others (unwrapped, derived): a session
 /// key, never a token one, which would import key material past BYOK.
-fn new_key_template(template: &[Attribute]) -> Result<Vec<cryptoki::object::Attribute>, CK_RV> {
+fn new_key_template(template: &[Attribute]) -> Result<Vec<cryptoki::object::Attribute>, DataError> {
     if find_attribute(template, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true) {
-        return Err(CKR_TEMPLATE_INCONSISTENT);
+        return Err(rv(CKR_TEMPLATE_INCONSISTENT));
     }
-    hsm::hsm_template(template, true)
+    hsm::hsm_template(template, true).map_err(rv)
 }
 
 /// `WrapKey`: a session key, wrapped by a session key. KMS keys are never
@@ -279,22 +274,22 @@ pub fn wrap(
     mechanism: &mut Mechanism,
     wrapping: ObjectId,
     key: ObjectId,
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     require_login(service, client, slot)?;
-    let wrapping = session_key(service, client, slot, wrapping).ok_or(CKR_WRAPPING_KEY_HANDLE_INVALID)?;
-    let key = session_key(service, client, slot, key).ok_or(CKR_KEY_UNEXTRACTABLE)?;
+    let wrapping = session_key(service, client, slot, wrapping).ok_or(rv(CKR_WRAPPING_KEY_HANDLE_INVALID))?;
+    let key = session_key(service, client, slot, key).ok_or(rv(CKR_KEY_UNEXTRACTABLE))?;
     if !wrapping.flag(CKA_WRAP) {
-        return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
+        return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }
     if !key.flag(CKA_EXTRACTABLE) {
-        return Err(CKR_KEY_UNEXTRACTABLE);
+        return Err(rv(CKR_KEY_UNEXTRACTABLE));
     }
     if !Arc::ptr_eq(wrapping.member(), key.member()) {
-        return Err(CKR_KEY_HANDLE_INVALID);
+        return Err(rv(CKR_KEY_HANDLE_INVALID));
     }
     let mut storage = crate::hsm::mechanism::ParamStorage::default();
-    let ck = crate::hsm::mechanism::to_cryptoki(mechanism, &mut storage)?;
-    hsm::wrap(wrapping.member(), &ck, wrapping.handle(), key.handle()).map(DataReply::Bytes).map_err(|e| e.ck_rv())
+    let ck = crate::hsm::mechanism::to_cryptoki(mechanism, &mut storage).map_err(rv)?;
+    hsm::wrap(wrapping.member(), &ck, wrapping.handle(), key.handle()).map(DataReply::Bytes).map_err(DataError::from)
 }
 
 /// `UnwrapKey` into a new session key. Unwrapping into a token object
@@ -307,17 +302,17 @@ pub fn unwrap(
     unwrapping: ObjectId,
     wrapped: &[u8],
     template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
-    let unwrapping = session_key(service, client, slot, unwrapping).ok_or(CKR_UNWRAPPING_KEY_HANDLE_INVALID)?;
+    let unwrapping = session_key(service, client, slot, unwrapping).ok_or(rv(CKR_UNWRAPPING_KEY_HANDLE_INVALID))?;
     if !unwrapping.flag(CKA_UNWRAP) {
-        return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
+        return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }
     let mut storage = crate::hsm::mechanism::ParamStorage::default();
-    let ck = crate::hsm::mechanism::to_cryptoki(mechanism, &mut storage)?;
+    let ck = crate::hsm::mechanism::to_cryptoki(mechanism, &mut storage).map_err(rv)?;
     let member = unwrapping.member().clone();
-    let handle = hsm::unwrap(&member, &ck, unwrapping.handle(), wrapped, &hsm_template).map_err(|e| e.ck_rv())?;
+    let handle = hsm::unwrap(&member, &ck, unwrapping.handle(), wrapped, &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, None)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
 }
@@ -330,17 +325,17 @@ pub fn derive(
     mechanism: &mut Mechanism,
     base: ObjectId,
     template: &[Attribute],
-) -> Result<DataReply, CK_RV> {
+) -> Result<DataReply, DataError> {
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
-    let base = session_key(service, client, slot, base).ok_or(CKR_KEY_HANDLE_INVALID)?;
+    let base = session_key(service, client, slot, base).ok_or(rv(CKR_KEY_HANDLE_INVALID))?;
     if !base.flag(CKA_DERIVE) {
-        return Err(CKR_KEY_FUNCTION_NOT_PERMITTED);
+        return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }
     let mut storage = crate::hsm::mechanism::ParamStorage::default();
-    let ck = crate::hsm::mechanism::to_cryptoki(mechanism, &mut storage)?;
+    let ck = crate::hsm::mechanism::to_cryptoki(mechanism, &mut storage).map_err(rv)?;
     let member = base.member().clone();
-    let handle = hsm::derive(&member, &ck, base.handle(), &hsm_template).map_err(|e| e.ck_rv())?;
+    let handle = hsm::derive(&member, &ck, base.handle(), &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, None)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
 }

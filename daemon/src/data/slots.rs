@@ -1,16 +1,40 @@
-//! `ListSlots`: one slot per instance, its token and mechanisms.
+//! Slots: `ListSlots` (one slot per instance, its token and mechanisms),
+//! and the instance and cluster behind a slot, for every other request.
+
+use std::sync::Arc;
 
 use cryptoki_sys::*;
 
 use p11kms_proto::admin::InstanceKind;
 use p11kms_proto::pkcs11::{SlotDescription, TokenDescription};
 
+use super::error::{DataError, rv};
+use crate::clusters::LiveCluster;
 use crate::kms::apps::PIN_LEN;
+use crate::kms::registry::Registry;
 use crate::service::Service;
+use crate::store::InstanceRecord;
+
+/// The instance behind `slot`.
+pub fn instance(registry: &Registry, slot: u64) -> Result<&InstanceRecord, DataError> {
+    registry.instance_by_slot(slot).ok_or(DataError::SlotInvalid(slot))
+}
+
+/// The name of the instance behind `slot`.
+pub fn instance_name(service: &Service, slot: u64) -> Result<String, DataError> {
+    Ok(instance(&*service.kms.registry()?, slot)?.name.clone())
+}
+
+/// The open cluster behind `slot`; an instance without one (`default`)
+/// answers `without`.
+pub fn cluster(service: &Service, slot: u64, without: CK_RV) -> Result<Arc<LiveCluster>, DataError> {
+    let name = instance(&*service.kms.registry()?, slot)?.cluster.clone().ok_or(rv(without))?;
+    service.clusters.get(&name).map_err(|_| DataError::ClusterDown(slot))
+}
 
 /// Every instance as a slot, in slot-id order.
-pub fn list(service: &Service) -> Result<Vec<SlotDescription>, CK_RV> {
-    let registry = service.kms.registry().map_err(|e| e.ck_rv())?;
+pub fn list(service: &Service) -> Result<Vec<SlotDescription>, DataError> {
+    let registry = service.kms.registry()?;
     let mut slots: Vec<SlotDescription> = registry
         .instances()
         .map(|instance| {

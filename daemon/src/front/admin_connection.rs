@@ -35,8 +35,8 @@ impl Plane for AdminPlane<'_> {
     const NAME: &'static str = "admin";
 
     fn answer(&mut self, header: &Header, body: &[u8]) -> Result<Zeroizing<Vec<u8>>, ProtocolError> {
-        let answer = catch_unwind(AssertUnwindSafe(|| admin::answer(self.service, self.caller, body)))
-            .unwrap_or_else(|_| {
+        let answer =
+            catch_unwind(AssertUnwindSafe(|| admin::answer(self.service, self.caller, body))).unwrap_or_else(|_| {
                 tracing::error!(uid = self.caller.uid, "admin call handler panicked");
                 let failed = ApiError::new(ErrorCode::InternalFailure, "the request handler failed");
                 encode_answer::<()>(&Err(failed)).unwrap_or_default()
@@ -56,7 +56,10 @@ impl Plane for AdminPlane<'_> {
                 ProtocolErrorKind::UnexpectedKind,
                 "this p11kms speaks the admin protocol of before opcodes: use the p11kms of p11kmsd's release",
             ),
-            other => protocol_error(ProtocolErrorKind::UnexpectedKind, format!("the admin socket takes admin calls, not {other:?} frames")),
+            other => protocol_error(
+                ProtocolErrorKind::UnexpectedKind,
+                format!("the admin socket takes admin calls, not {other:?} frames"),
+            ),
         }
     }
 }
@@ -67,10 +70,8 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
     let policy = AdminPolicy::new(&service.config.sockets);
     let Some(role) = policy.role(peer.uid) else {
         tracing::warn!(uid = peer.uid, "admin connection refused: uid not allowed");
-        let refusal = protocol_error(
-            ProtocolErrorKind::NotAuthorized,
-            format!("uid {} may not use the admin socket", peer.uid),
-        );
+        let refusal =
+            protocol_error(ProtocolErrorKind::NotAuthorized, format!("uid {} may not use the admin socket", peer.uid));
         let _ = send_all(&stream, &protocol_error_frame(&refusal));
         return;
     };

@@ -31,7 +31,10 @@ pub trait Plane {
 
     /// The protocol error for a frame of another kind.
     fn wrong_kind(&self, kind: MessageKind) -> ProtocolError {
-        protocol_error(ProtocolErrorKind::UnexpectedKind, format!("the {} socket does not take {kind:?} frames", Self::NAME))
+        protocol_error(
+            ProtocolErrorKind::UnexpectedKind,
+            format!("the {} socket does not take {kind:?} frames", Self::NAME),
+        )
     }
 }
 
@@ -53,7 +56,8 @@ pub fn serve<P: Plane>(stream: &UnixStream, uid: u32, limit: u32, spin: Spin<'_>
                 return;
             }
         };
-        let reply = if header.kind == P::REQUEST { plane.answer(&header, &body) } else { Err(plane.wrong_kind(header.kind)) };
+        let reply =
+            if header.kind == P::REQUEST { plane.answer(&header, &body) } else { Err(plane.wrong_kind(header.kind)) };
         match reply {
             Ok(frame) => {
                 if send_all(stream, &frame).is_err() {

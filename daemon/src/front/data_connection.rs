@@ -44,8 +44,8 @@ impl Plane for DataPlane<'_> {
         })?;
         self.registration.stats().count_request();
         let _busy = self.service.connections.busy.enter();
-        let result: DataResult =
-            catch_unwind(AssertUnwindSafe(|| data::handle(self.service, &mut self.ctx, request))).unwrap_or_else(|_| {
+        let result: DataResult = catch_unwind(AssertUnwindSafe(|| data::handle(self.service, &mut self.ctx, request)))
+            .unwrap_or_else(|_| {
                 tracing::error!(uid = self.ctx.uid, "data request handler panicked");
                 Err(CkRv(CKR_GENERAL_ERROR))
             });
@@ -65,8 +65,11 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
         budget: Duration::from_micros(service.config.sockets.spin_wait_us.into()),
         gate: Some(&service.connections.busy),
     };
-    let mut plane =
-        DataPlane { service: &service, ctx: ConnectionContext { uid: peer.uid, client: None }, registration: &registration };
+    let mut plane = DataPlane {
+        service: &service,
+        ctx: ConnectionContext { uid: peer.uid, client: None },
+        registration: &registration,
+    };
     connection::serve(&stream, peer.uid, service.config.sockets.max_body_bytes, spin, &mut plane);
     let client = plane.ctx.client;
     drop(registration);

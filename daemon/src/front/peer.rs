@@ -56,8 +56,11 @@ mod tests {
 
     #[test]
     fn root_self_and_configured_uids_are_allowed() {
-        let config =
-            SocketsConfig { admin_uids: vec![4242], admin_read_only_uids: vec![4244, 4242], ..SocketsConfig::default() };
+        let config = SocketsConfig {
+            admin_uids: vec![4242],
+            admin_read_only_uids: vec![4244, 4242],
+            ..SocketsConfig::default()
+        };
         let policy = AdminPolicy::new(&config);
         assert_eq!(policy.role(0), Some(Role::Admin));
         // SAFETY: as above.

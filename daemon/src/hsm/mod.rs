@@ -11,6 +11,7 @@ pub mod import;
 pub mod mechanism;
 pub mod member;
 pub mod module;
+pub mod oaep;
 pub mod objects;
 pub mod persist;
 pub mod rv;

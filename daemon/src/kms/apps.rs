@@ -17,8 +17,8 @@ use p11kms_proto::{SecretString, Timestamp};
 
 use super::error::KmsError;
 use super::names::check_app_name;
-use crate::private_files::random_pin;
 use crate::kms::Kms;
+use crate::private_files::random_pin;
 use crate::store::AppRecord;
 
 /// Length of the public part of a PIN.

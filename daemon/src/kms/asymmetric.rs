@@ -13,12 +13,12 @@ use p11kms_proto::admin::{
 };
 
 use super::KmsError;
-use super::encoding::der::{ec_spki, pem, rsa_spki};
-use super::encoding::oaep::{OaepHash, max_message_len};
-use super::encoding::signature::{ecdsa_der_from_raw, ecdsa_raw_from_der, pkcs1_sha256_digest_info};
 use super::keys::rules::{self, Operation};
 use super::registry::{KeyEntry, VersionEntry};
 use super::vault::SignScheme;
+use crate::encoding::der::{ec_spki, pem, rsa_spki};
+use crate::encoding::oaep::{OaepHash, max_message_len};
+use crate::encoding::signature::{ecdsa_der_from_raw, ecdsa_raw_from_der, pkcs1_sha256_digest_info};
 use crate::hsm::PublicKey;
 use crate::kms::Kms;
 
@@ -64,7 +64,13 @@ fn target(kms: &Kms, key: &str, version_id: Option<&str>, usage: Option<KeyUsage
         }
     }
     let cluster = kms.cluster_of(&entry.record.instance)?;
-    Ok(Target { key_id: entry.record.key_id, version_id: version.record.version_id, uuid: version.uuid, public, cluster })
+    Ok(Target {
+        key_id: entry.record.key_id,
+        version_id: version.record.version_id,
+        uuid: version.uuid,
+        public,
+        cluster,
+    })
 }
 
 impl Target {
@@ -147,10 +153,10 @@ pub fn encrypt(kms: &Kms, request: &AsymmetricEncryptRequest) -> Result<Encrypte
 pub fn decrypt(kms: &Kms, request: &AsymmetricDecryptRequest) -> Result<Decrypted, KmsError> {
     let target = target(kms, &request.key, Some(&request.key_version_id), Some(KeyUsage::EncryptDecrypt))?;
     target.modulus_len()?;
-    let plaintext = kms
-        .vault
-        .rsa_decrypt(&target.cluster, &target.uuid, request.algorithm, &request.ciphertext_blob)?
-        .ok_or_else(|| KmsError::InvalidCiphertext(format!("the ciphertext does not decrypt with {}", request.algorithm)))?;
+    let plaintext =
+        kms.vault.rsa_decrypt(&target.cluster, &target.uuid, request.algorithm, &request.ciphertext_blob)?.ok_or_else(
+            || KmsError::InvalidCiphertext(format!("the ciphertext does not decrypt with {}", request.algorithm)),
+        )?;
     Ok(Decrypted { key_id: target.key_id, key_version_id: target.version_id, plaintext })
 }
 

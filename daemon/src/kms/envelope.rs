@@ -143,8 +143,7 @@ pub fn decrypt(kms: &Kms, request: &DecryptRequest) -> Result<Decrypted, KmsErro
 pub fn re_encrypt(kms: &Kms, request: &ReEncryptRequest) -> Result<ReEncrypted, KmsError> {
     let opened = decrypt_bytes(kms, &request.ciphertext_blob, &request.source_encryption_context, None)?;
     let destination = request.destination_key.as_deref().unwrap_or(&opened.key_id);
-    let sealed =
-        encrypt_bytes(kms, destination, opened.plaintext.expose(), &request.destination_encryption_context)?;
+    let sealed = encrypt_bytes(kms, destination, opened.plaintext.expose(), &request.destination_encryption_context)?;
     Ok(ReEncrypted {
         source_key_id: opened.key_id,
         source_key_version_id: opened.key_version_id,
@@ -190,7 +189,11 @@ pub fn re_encrypt_batch(kms: &Kms, items: &[ReEncryptRequest]) -> Result<Vec<Bat
 
 /// `generate-data-key` (`with_plaintext`) and
 /// `generate-data-key-without-plaintext`.
-pub fn generate_data_key(kms: &Kms, request: &GenerateDataKeyRequest, with_plaintext: bool) -> Result<DataKey, KmsError> {
+pub fn generate_data_key(
+    kms: &Kms,
+    request: &GenerateDataKeyRequest,
+    with_plaintext: bool,
+) -> Result<DataKey, KmsError> {
     let length = match (request.key_spec, request.number_of_bytes) {
         (Some(_), Some(_)) => {
             return Err(KmsError::InvalidParameter("give KeySpec or NumberOfBytes, not both".into()));

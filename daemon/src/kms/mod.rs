@@ -12,7 +12,6 @@ pub mod aliases;
 pub mod apps;
 pub mod asymmetric;
 pub mod context;
-pub mod encoding;
 pub mod envelope;
 pub mod error;
 pub mod instances;

@@ -1,22 +1,36 @@
 //! A KMS context for unit tests, with nothing real under it but SQLite:
 //! an in-memory store holding what a first start creates (a hardware
 //! instance `hsm1` on cluster `c1`, and `default`), the manual clock, and
-//! the in-memory vault.
+//! the in-memory vault; and what the tests of `kms::tests` share: building
+//! keys, importing material as a client would, and checking that the
+//! registry, the store and the vault still agree.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{KeySpec, KeyUsage, MemberRole, Origin};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use rsa::rand_core::OsRng;
+use rsa::{BigUint, Oaep, Pkcs1v15Encrypt, RsaPublicKey};
+use sha1::Sha1;
+use sha2::Sha256;
 
-use super::keys::{self, NewKey};
+use p11kms_proto::Timestamp;
+use p11kms_proto::admin::{
+    ImportKeyMaterialRequest, KeySpec, KeyUsage, MemberRole, Origin, WrappingAlgorithm, WrappingKeySpec,
+};
+
+use crate::encoding::der::rsa_public_from_spki;
+use super::keys::{self, NewKey, import};
 use super::registry::{KeyEntry, Registry};
 use super::scheduler::{self, Pass};
 use super::vault::memory::MemoryVault;
-use super::{Kms, instances};
+use super::{Kms, KmsError, instances};
 use crate::clock::Clock;
 use crate::config::{ClockMode, Config};
+use crate::store::{AliasRecord, AppRecord, ImportTokenRecord, InstanceRecord, KeyRecord, VersionRecord};
 use crate::store::{ClusterRecord, MemberRecord, Store};
 
 /// The hardware instance of the fixture.
@@ -86,6 +100,18 @@ impl Fixture {
         scheduler::run_due(&self.kms)
     }
 
+    /// Moves the clock `seconds` forward and runs the scheduler.
+    pub fn advance_seconds(&self, seconds: i64) -> Pass {
+        self.kms.clock.advance(seconds).expect("the manual clock moves");
+        scheduler::run_due(&self.kms)
+    }
+
+    /// What `NewKey::plain` makes for `spec` in `hsm1` (its default usage,
+    /// no options), for a test to change before `create_with`.
+    pub fn new_key(&self, spec: KeySpec) -> NewKey {
+        NewKey::plain(INSTANCE.into(), spec, spec.default_usage(), None, "admin:0".into())
+    }
+
     /// A new key of `spec` in `hsm1`, as `key create` makes it.
     pub fn create(&self, spec: KeySpec) -> KeyEntry {
         self.create_with(NewKey::plain(INSTANCE.into(), spec, spec.default_usage(), None, "admin:0".into()))
@@ -112,6 +138,139 @@ impl Fixture {
     pub fn reloaded(&self) -> Registry {
         Registry::from_snapshot(self.kms.store.load().expect("loads")).expect("indexes")
     }
+
+    /// How many entries the journal holds.
+    pub fn journal_len(&self) -> usize {
+        self.kms.store.journal_since(0, 1_000_000).expect("the journal reads").len()
+    }
+
+    /// Imports `material` into the EXTERNAL key `key` as a client does:
+    /// `get-parameters-for-import`, wrap under the returned PEM public key
+    /// with `algorithm`, `import-key-material`.
+    pub fn import_material(
+        &self,
+        key: &str,
+        material: &[u8],
+        algorithm: WrappingAlgorithm,
+        expire_unix: Option<i64>,
+    ) -> Result<(), KmsError> {
+        let parameters = import::get_parameters(&self.kms, key, algorithm, WrappingKeySpec::Rsa2048)?;
+        let request = ImportKeyMaterialRequest {
+            key: key.into(),
+            import_token: parameters.import_token,
+            encrypted_key_material: wrap_material(&parameters.public_key, algorithm, material),
+            key_material_expire_unix: expire_unix,
+        };
+        import::import(&self.kms, &request)
+    }
+
+    /// Panics unless a restart would see what the registry shows (keys
+    /// with their versions and aliases, aliases, import tokens, apps,
+    /// instances, and no quota or alias reservation left behind), and the
+    /// vault holds exactly the material and import keys the metadata names.
+    #[track_caller]
+    pub fn assert_consistent(&self) {
+        let live = self.kms.registry().expect("registry");
+        let stored = self.reloaded();
+        assert_eq!(View::of(&live), View::of(&stored), "the registry and the store disagree");
+        for instance in live.instances() {
+            assert_eq!(
+                live.versions_in(&instance.name),
+                stored.versions_in(&instance.name),
+                "instance '{}' has quota reserved that nobody holds",
+                instance.name
+            );
+        }
+        let mut with_material = 0;
+        for key in live.keys() {
+            let cluster = live.instance(&key.record.instance).expect("the key's instance").cluster.clone();
+            let cluster = cluster.expect("keys live in instances with a cluster");
+            for version in &key.versions {
+                assert_eq!(
+                    self.vault.holds(&cluster, &version.uuid),
+                    version.record.has_material,
+                    "version {} of {}: the vault and has_material disagree",
+                    version.record.version_id,
+                    key.record.key_id
+                );
+                with_material += usize::from(version.record.has_material);
+            }
+        }
+        assert_eq!(self.vault.version_count(), with_material, "the vault holds versions no key names");
+        assert_eq!(
+            self.vault.wrapping_key_count(),
+            live.import_tokens().count(),
+            "the vault holds import keys no token names (or the reverse)"
+        );
+    }
+}
+
+/// What a registry holds, in a form that compares (orders that a restart
+/// may legitimately change are sorted away: keys by id, aliases by name).
+#[derive(Debug, PartialEq, Eq)]
+struct View {
+    keys: BTreeMap<String, (KeyRecord, Vec<VersionRecord>, Vec<String>)>,
+    aliases: BTreeMap<String, String>,
+    tokens: BTreeMap<String, ImportTokenRecord>,
+    apps: BTreeMap<String, AppRecord>,
+    instances: Vec<InstanceRecord>,
+}
+
+impl View {
+    fn of(registry: &Registry) -> Self {
+        let keys = registry
+            .keys()
+            .map(|k| {
+                let versions = k.versions.iter().map(|v| v.record.clone()).collect();
+                let mut aliases = k.aliases.clone();
+                aliases.sort();
+                (k.record.key_id.clone(), (k.record.clone(), versions, aliases))
+            })
+            .collect();
+        Self {
+            keys,
+            aliases: registry.aliases().map(|(a, k)| (a.clone(), k.clone())).collect(),
+            tokens: registry.import_tokens().map(|t| (t.token.clone(), t.clone())).collect(),
+            apps: registry.apps().map(|a| (a.name.clone(), a.clone())).collect(),
+            instances: registry.instances().cloned().collect(),
+        }
+    }
+}
+
+/// An alias record as the store would return it (for comparisons).
+pub fn alias_record(alias: &str, key_id: &str, created_at: Timestamp) -> AliasRecord {
+    AliasRecord { alias: alias.into(), key_id: key_id.into(), created_at }
+}
+
+/// The DER inside one PEM block labelled `label`, checking the armour as
+/// RFC 7468 writes it (lines of 64 base64 characters, the last shorter).
+#[track_caller]
+pub fn pem_der(pem: &str, label: &str) -> Vec<u8> {
+    let begin = format!("-----BEGIN {label}-----\n");
+    let end = format!("-----END {label}-----\n");
+    let body = pem
+        .strip_prefix(begin.as_str())
+        .and_then(|rest| rest.strip_suffix(end.as_str()))
+        .unwrap_or_else(|| panic!("not a PEM block labelled {label}: {pem}"));
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(!lines.is_empty(), "an empty PEM body");
+    let (last, full) = lines.split_last().expect("lines");
+    assert!(full.iter().all(|l| l.len() == 64) && !last.is_empty() && last.len() <= 64, "PEM lines: {lines:?}");
+    STANDARD.decode(lines.concat()).expect("the PEM body is base64")
+}
+
+/// `material` wrapped under the RSA public key of a PEM
+/// SubjectPublicKeyInfo (read with the encoding module's own parser), as
+/// a BYOK client wraps it.
+pub fn wrap_material(public_key_pem: &str, algorithm: WrappingAlgorithm, material: &[u8]) -> Vec<u8> {
+    let (n, e) = rsa_public_from_spki(&pem_der(public_key_pem, "PUBLIC KEY")).expect("an RSA SubjectPublicKeyInfo");
+    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).expect("an RSA public key");
+    match algorithm {
+        WrappingAlgorithm::RsaesOaepSha256 => key.encrypt(&mut OsRng, Oaep::new::<Sha256>(), material),
+        WrappingAlgorithm::RsaesOaepSha1 => key.encrypt(&mut OsRng, Oaep::new::<Sha1>(), material),
+        WrappingAlgorithm::RsaesPkcs1V15 => key.encrypt(&mut OsRng, Pkcs1v15Encrypt, material),
+    }
+    .expect("the material wraps")
 }
 
 impl Default for Fixture {

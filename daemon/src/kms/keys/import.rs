@@ -12,17 +12,19 @@
 use sha2::{Digest, Sha256};
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{ImportKeyMaterialRequest, ImportParameters, KeyState, Origin, WrappingAlgorithm, WrappingKeySpec};
+use p11kms_proto::admin::{
+    ImportKeyMaterialRequest, ImportParameters, KeyState, Origin, WrappingAlgorithm, WrappingKeySpec,
+};
 
 use super::rules::{self, Operation};
 use super::version_name;
+use crate::encoding::der::{pem, rsa_spki};
 use crate::hsm;
+use crate::kms::Kms;
 use crate::kms::KmsError;
-use crate::kms::encoding::der::{pem, rsa_spki};
 use crate::kms::names::{new_version_id, version_bytes};
 use crate::kms::registry::KeyEntry;
 use crate::private_files::random_pin;
-use crate::kms::Kms;
 use crate::store::ImportTokenRecord;
 
 /// How long an import token and its wrapping key live.

@@ -7,9 +7,9 @@ use p11kms_proto::admin::{KeyState, Origin, Tag};
 use super::rules::Operation;
 use super::write::change_key;
 use super::{rotation, tags, version_name};
+use crate::kms::Kms;
 use crate::kms::KmsError;
 use crate::kms::registry::KeyEntry;
-use crate::kms::Kms;
 
 /// Shortest deletion window: 7 days.
 pub const MIN_PENDING_DAYS: u32 = 7;

@@ -17,11 +17,11 @@ use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, UpdateRo
 use super::rules::{self, Operation};
 use super::version_name;
 use super::write::change_key;
+use crate::hsm::VersionName;
+use crate::kms::Kms;
 use crate::kms::KmsError;
 use crate::kms::names::new_version_id;
 use crate::kms::registry::{KeyEntry, VersionEntry};
-use crate::kms::Kms;
-use crate::hsm::VersionName;
 use crate::store::{KeyRecord, VersionRecord};
 
 /// Shortest rotation interval: 7 days.
@@ -130,7 +130,11 @@ pub fn rotate(kms: &Kms, key: &str) -> Result<VersionEntry, KmsError> {
 }
 
 /// Creates a new version's material in `cluster`.
-fn create_version_objects(kms: &Kms, record: &KeyRecord, cluster: &str) -> Result<(VersionEntry, VersionName), KmsError> {
+fn create_version_objects(
+    kms: &Kms,
+    record: &KeyRecord,
+    cluster: &str,
+) -> Result<(VersionEntry, VersionName), KmsError> {
     let (version_id, uuid) = new_version_id();
     let draft = VersionEntry {
         record: VersionRecord {

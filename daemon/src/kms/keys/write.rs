@@ -5,8 +5,8 @@
 use p11kms_proto::Timestamp;
 
 use super::rules::{self, Operation};
-use crate::kms::KmsError;
 use crate::kms::Kms;
+use crate::kms::KmsError;
 use crate::store::KeyRecord;
 
 /// Applies `change` to the key named `key` (id or alias) if its state

@@ -5,7 +5,8 @@
 //!
 //! A test can also make it fail: [`MemoryVault::fail_writes`] makes every
 //! creation fail as a broken HSM would, to check what a failed write
-//! leaves behind.
+//! leaves behind, and [`MemoryVault::fail_destroys`] makes destruction
+//! leave its objects, as a member that cannot be reached would.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -65,6 +66,7 @@ pub struct MemoryVault {
     clusters: HashSet<String>,
     state: Mutex<State>,
     failing: AtomicBool,
+    keeping: AtomicBool,
 }
 
 fn fault(what: &str) -> KmsError {
@@ -80,9 +82,7 @@ fn ec_point(uncompressed: &[u8]) -> Vec<u8> {
 fn public_of(material: &Material) -> Option<PublicKey> {
     match material {
         Material::Aes(_) => None,
-        Material::Rsa(key) => {
-            Some(PublicKey::Rsa { modulus: key.n().to_bytes_be(), exponent: key.e().to_bytes_be() })
-        }
+        Material::Rsa(key) => Some(PublicKey::Rsa { modulus: key.n().to_bytes_be(), exponent: key.e().to_bytes_be() }),
         Material::P256(key) => Some(PublicKey::Ec {
             params: P256_PARAMS.to_vec(),
             point: ec_point(key.verifying_key().to_encoded_point(false).as_bytes()),
@@ -147,12 +147,29 @@ impl MemoryVault {
             clusters: clusters.iter().map(|c| (*c).to_owned()).collect(),
             state: Mutex::new(State::default()),
             failing: AtomicBool::new(false),
+            keeping: AtomicBool::new(false),
         }
     }
 
     /// From now on every creation fails (or succeeds again).
     pub fn fail_writes(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// From now on `destroy_version` leaves the version in place and
+    /// reports one object left (or destroys again).
+    pub fn fail_destroys(&self, failing: bool) {
+        self.keeping.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many key versions it holds (import keys not counted).
+    pub fn version_count(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.versions.len())
+    }
+
+    /// How many import tokens' wrapping keys it holds.
+    pub fn wrapping_key_count(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.wrapping.len())
     }
 
     /// True when version `id` of `cluster` exists.
@@ -165,7 +182,12 @@ impl MemoryVault {
         self.state.lock().map_or(0, |s| s.versions.len() + s.wrapping.len())
     }
 
-    fn with<T>(&self, cluster: &str, id: &VersionId, f: impl FnOnce(&Material) -> Result<T, KmsError>) -> Result<T, KmsError> {
+    fn with<T>(
+        &self,
+        cluster: &str,
+        id: &VersionId,
+        f: impl FnOnce(&Material) -> Result<T, KmsError>,
+    ) -> Result<T, KmsError> {
         let state = self.state.lock().map_err(|_| fault("lock"))?;
         let material = state.versions.get(&(cluster.to_owned(), *id)).ok_or_else(|| fault("no such version"))?;
         f(material)
@@ -196,6 +218,9 @@ impl Vault for MemoryVault {
     }
 
     fn destroy_version(&self, cluster: &str, v: &VersionName) -> Result<usize, KmsError> {
+        if self.keeping.load(Ordering::SeqCst) {
+            return Ok(usize::from(self.holds(cluster, &v.id)));
+        }
         self.state.lock().map_err(|_| fault("lock"))?.versions.remove(&(cluster.to_owned(), v.id));
         Ok(0)
     }

@@ -121,11 +121,11 @@ fn socket_from_file(path: &Path) -> Result<Option<PathBuf>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::TempDir;
+    use crate::testutil::temp_dir;
 
     #[test]
     fn socket_variable_wins() {
-        let dir = TempDir::new("cfg");
+        let dir = temp_dir("cfg");
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "socket = \"/from/file\"\n").ok();
         let got = resolve(Some("/from/env".into()), Some(file.into_os_string()));
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn config_file_comes_next_and_other_keys_are_ignored() {
-        let dir = TempDir::new("cfg");
+        let dir = temp_dir("cfg");
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "region = \"eu\"\nsocket = \"/run/p11kms/data.sock\"\n[store]\nx = 1\n").ok();
         let got = resolve(Some("".into()), Some(file.into_os_string()));
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn relative_socket_is_relative_to_the_file() {
-        let dir = TempDir::new("cfg");
+        let dir = temp_dir("cfg");
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "socket = \"data.sock\"\n").ok();
         let got = resolve(None, Some(file.into_os_string()));
@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn default_when_nothing_is_set_or_the_file_has_no_socket() {
         assert_eq!(resolve(None, None).ok(), Some(PathBuf::from(DEFAULT_SOCKET)));
-        let dir = TempDir::new("cfg");
+        let dir = temp_dir("cfg");
         let file = dir.path().join("p.toml");
         std::fs::write(&file, "region = \"eu\"\n").ok();
         assert_eq!(resolve(None, Some(file.into_os_string())).ok(), Some(PathBuf::from(DEFAULT_SOCKET)));
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn broken_config_is_an_error() {
-        let dir = TempDir::new("cfg");
+        let dir = temp_dir("cfg");
         let missing = dir.path().join("missing.toml");
         assert!(matches!(resolve(None, Some(missing.into_os_string())), Err(ConfigError::Read { .. })));
         let bad = dir.path().join("bad.toml");

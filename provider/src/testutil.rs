@@ -2,7 +2,7 @@
 //! real `proto` frames over a real Unix socket, answering with a closure.
 
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -14,31 +14,9 @@ use p11kms_proto::{MAX_BODY_LEN, MessageKind, decode_body};
 
 use crate::lock;
 
-/// A directory removed when dropped.
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    /// A fresh empty directory.
-    pub fn new(tag: &str) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("p11kms-{tag}-{}-{unique}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).expect("temp dir");
-        Self(path)
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh empty directory of its own for one test, removed when dropped.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("p11kms-{tag}-")).tempdir().expect("temp dir")
 }
 
 /// What the fake daemon does with a request.
@@ -71,7 +49,7 @@ pub struct FakeDaemon {
     path: PathBuf,
     shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
-    _dir: Option<TempDir>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for FakeDaemon {
@@ -83,7 +61,7 @@ impl std::fmt::Debug for FakeDaemon {
 impl FakeDaemon {
     /// Starts on a socket in a fresh temporary directory.
     pub fn start(handler: impl Fn(&DataRequest) -> Action + Send + Sync + 'static) -> Self {
-        let dir = TempDir::new("daemon");
+        let dir = temp_dir("daemon");
         let path = dir.path().join("data.sock");
         Self::launch(path, Some(dir), Box::new(handler))
     }
@@ -93,7 +71,7 @@ impl FakeDaemon {
         Self::launch(path, None, Box::new(handler))
     }
 
-    fn launch(path: PathBuf, dir: Option<TempDir>, handler: Box<Handler>) -> Self {
+    fn launch(path: PathBuf, dir: Option<tempfile::TempDir>, handler: Box<Handler>) -> Self {
         let shared = Arc::new(Shared {
             handler,
             boot_id: Mutex::new(fresh_boot_id()),

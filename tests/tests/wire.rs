@@ -10,16 +10,38 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use p11kms_proto::admin::operation::{Operation, decode_answer, encode_call};
+use p11kms_proto::admin::{InstanceInfo, op};
 use p11kms_proto::data::{DataReply, DataRequest, DataResult};
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
 use p11kms_proto::frame::{HEADER_LEN, Header, MAX_BODY_LEN, MessageKind, encode_frame, read_frame};
-use p11kms_proto::{PROTOCOL_MAJOR, decode_body};
+use p11kms_proto::{ErrorCode, PROTOCOL_MAJOR, decode_body};
 use p11kms_tests::Daemon;
 
 fn connect(daemon: &Daemon) -> UnixStream {
     let stream = UnixStream::connect(daemon.data_socket()).expect("connect to the data socket");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     stream
+}
+
+/// The body of a call of `O`.
+fn call<O: Operation>(request: &O::Request) -> Vec<u8> {
+    encode_call::<O>(request).expect("encode")
+}
+
+/// An `AdminCall` frame around `body`.
+fn admin_call(request_id: u32, body: &[u8]) -> Vec<u8> {
+    let mut frame = Header::new(MessageKind::AdminCall, request_id, body.len() as u32).encode().to_vec();
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// Sends an admin call and reads its answer frame's body.
+fn exchange(stream: &mut UnixStream, request_id: u32, body: &[u8]) -> Vec<u8> {
+    stream.write_all(&admin_call(request_id, body)).expect("send");
+    let (header, answer) = read_frame(stream, MAX_BODY_LEN).expect("an answer").expect("not EOF");
+    assert_eq!((header.kind, header.request_id), (MessageKind::AdminAnswer, request_id));
+    answer
 }
 
 /// Reads what the daemon answers to a broken frame: a protocol error
@@ -90,8 +112,7 @@ fn broken_frames_are_refused_and_the_daemon_keeps_serving() {
     assert_eq!(expect_protocol_error(garbage).kind, ProtocolErrorKind::MalformedBody);
 
     let mut wrong_socket = connect(&daemon);
-    let admin = p11kms_proto::admin::AdminRequest::InstanceList;
-    wrong_socket.write_all(&encode_frame(MessageKind::AdminRequest, 1, &admin).expect("encode")).expect("send");
+    wrong_socket.write_all(&admin_call(1, &call::<op::ListInstances>(&()))).expect("send");
     assert_eq!(expect_protocol_error(wrong_socket).kind, ProtocolErrorKind::UnexpectedKind);
 
     // A frame cut short: the daemon just closes that connection.
@@ -119,7 +140,52 @@ fn the_admin_socket_refuses_broken_frames_too() {
     let daemon = Daemon::start();
     let mut stream = UnixStream::connect(daemon.admin_socket()).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    stream.write_all(b"P11K\x01\x00\x00\x03\x00\x00\x00\x01\xff\xff\xff\xff").expect("send");
+    stream.write_all(b"P11K\x01\x01\x00\x06\x00\x00\x00\x01\xff\xff\xff\xff").expect("send");
     assert_eq!(expect_protocol_error(stream).kind, ProtocolErrorKind::BodyTooLong);
     assert_serving(&daemon);
+}
+
+#[test]
+fn unknown_opcodes_and_malformed_calls_are_answered_and_the_admin_connection_stays_usable() {
+    let daemon = Daemon::start();
+    let mut stream = UnixStream::connect(daemon.admin_socket()).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+
+    // An opcode no operation has: an API error naming it.
+    let answer = exchange(&mut stream, 1, &[0xbe, 0xef, 0x01, 0x02]);
+    let error = decode_answer::<op::ListInstances>(&answer).expect("an answer").expect_err("unknown");
+    assert_eq!(error.code, ErrorCode::UnknownOperation);
+    assert!(error.message.contains("0xbeef"), "{error}");
+
+    // A known opcode with a request that does not decode: an API error
+    // naming the operation.
+    let mut garbled = call::<op::DescribeKey>(&p11kms_proto::admin::KeyRef { key: "k".into() });
+    garbled.truncate(garbled.len() - 1);
+    let answer = exchange(&mut stream, 2, &garbled);
+    let error = decode_answer::<op::DescribeKey>(&answer).expect("an answer").expect_err("malformed");
+    assert_eq!(error.code, ErrorCode::InvalidParameter);
+    assert!(error.message.contains("DescribeKey"), "{error}");
+
+    // A body too short to hold an opcode.
+    let answer = exchange(&mut stream, 3, &[0x01]);
+    let error = decode_answer::<op::ListInstances>(&answer).expect("an answer").expect_err("no opcode");
+    assert_eq!(error.code, ErrorCode::InvalidParameter);
+
+    // The same connection still serves a real call.
+    let answer = exchange(&mut stream, 4, &call::<op::ListInstances>(&()));
+    let instances: Vec<InstanceInfo> = decode_answer::<op::ListInstances>(&answer).expect("decodes").expect("ok");
+    assert_eq!(instances.len(), 2, "hsm1 and default");
+
+    // A client of the admin protocol before opcodes is told what to do.
+    let mut legacy = UnixStream::connect(daemon.admin_socket()).expect("connect");
+    legacy.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    legacy.write_all(&Header::new(MessageKind::LegacyAdminRequest, 1, 1).encode()).expect("send");
+    legacy.write_all(&[0]).expect("send");
+    let refusal = expect_protocol_error(legacy);
+    assert_eq!(refusal.kind, ProtocolErrorKind::UnexpectedKind);
+    assert!(refusal.message.contains("p11kms"), "{}", refusal.message);
+
+    assert_serving(&daemon);
+    let log = daemon.log();
+    assert!(log.contains("unknown opcode"), "the unknown opcode is logged:\n{log}");
 }

@@ -205,4 +205,16 @@ mod tests {
         assert_eq!(find(super::super::Opcode(0x0302)).map(|i| i.name), Some("DescribeKey"));
         assert!(find(super::super::Opcode(0x0300)).is_none());
     }
+
+    #[test]
+    fn the_wire_document_lists_every_operation() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/wire.md");
+        let document = std::fs::read_to_string(path).expect("docs/wire.md");
+        let rows: Vec<&str> = document.lines().filter(|l| l.starts_with("| 0x")).collect();
+        for info in ALL {
+            let row = format!("| {} | `{}` | `{}` |", info.opcode, info.name, info.command_line());
+            assert!(rows.iter().any(|r| r.starts_with(&row)), "docs/wire.md §11 lacks the row {row}");
+        }
+        assert_eq!(rows.len(), ALL.len(), "docs/wire.md §11 lists operations proto does not have");
+    }
 }

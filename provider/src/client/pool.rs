@@ -255,7 +255,7 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{Action, FakeDaemon, TempDir};
+    use crate::testutil::{Action, FakeDaemon, temp_dir};
     use p11kms_ffi::sys::{CKR_DEVICE_ERROR, CKR_PIN_INCORRECT, CKR_SESSION_HANDLE_INVALID};
     use p11kms_proto::CkRv;
     use p11kms_proto::error::ProtocolError;
@@ -328,7 +328,7 @@ mod tests {
 
     #[test]
     fn no_daemon_is_a_device_error_and_a_later_daemon_is_found() {
-        let dir = TempDir::new("pool");
+        let dir = temp_dir("pool");
         let path = dir.path().join("data.sock");
         let pool = Pool::new(path.clone(), [7; 16]);
         let err = pool.call(&DataRequest::ListSlots, None).expect_err("nobody there");

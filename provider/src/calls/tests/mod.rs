@@ -27,7 +27,7 @@ use p11kms_proto::{CkRv, SecretBytes};
 use crate::calls::Part;
 use crate::module::Module;
 use crate::operations::OpKind;
-use crate::testutil::{Action, FakeDaemon, TempDir};
+use crate::testutil::{Action, FakeDaemon, temp_dir};
 
 pub(super) const PIN: &[u8] = b"1234";
 pub(super) const RO: CK_FLAGS = CKF_SERIAL_SESSION;

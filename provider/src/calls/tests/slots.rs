@@ -32,7 +32,7 @@ fn slots_tokens_and_mechanisms() {
 
 #[test]
 fn daemon_down_then_up() {
-    let dir = TempDir::new("down");
+    let dir = temp_dir("down");
     let path = dir.path().join("data.sock");
     let m = Module::new(path.clone(), [9; 16]);
     assert_eq!(m.slot_list(false).ok(), Some(vec![]), "no daemon: no slots, no error");

@@ -11,13 +11,13 @@ use std::os::unix::io::AsRawFd;
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::clusters::open::{self as clusters, Modules};
 use crate::clusters::sync::record_roles;
 use crate::clusters::{HsmVault, LiveClusters};
 use crate::config::Config;
-use crate::kms::{Kms, KmsError};
-use crate::clusters::open::{self as clusters, Modules};
 use crate::kms::instances;
 use crate::kms::registry::Registry;
+use crate::kms::{Kms, KmsError};
 use crate::paths::StatePaths;
 use crate::service::Service;
 use crate::store::{InstanceRecord, Store};

@@ -222,7 +222,7 @@ fn live(cluster: Cluster, config: &Config) -> Result<Arc<LiveCluster>, KmsError>
     // Hashing ECDSA the HSM lacks, emulated over its plain ECDSA
     // (data::emulated), with ECDSA's sizes and flags.
     if let Some(ecdsa) = mechanisms.iter().find(|m| m.ty == CKM_ECDSA).cloned() {
-        for ty in crate::data::emulated::HASHING_ECDSA {
+        for ty in crate::hsm::mechanism::HASHING_ECDSA {
             if !mechanisms.iter().any(|m| m.ty == *ty) {
                 mechanisms.push(MechanismInfo { ty: *ty, ..ecdsa.clone() });
             }

@@ -70,7 +70,7 @@ pub fn held(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Re
 /// `CKR_ACTION_PROHIBITED`: keys are neither copyable nor modifiable.
 fn lookup_changeable(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<Found, DataError> {
     if !is_created(object) {
-        super::find::with_object(service, client, slot, object, |_, _| Ok(()))?;
+        super::lookup::with_object(service, client, slot, object, |_, _| Ok(()))?;
         return Err(rv(CKR_ACTION_PROHIBITED));
     }
     lookup(service, client, slot, object)

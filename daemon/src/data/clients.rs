@@ -18,7 +18,7 @@ use p11kms_proto::pkcs11::ObjectId;
 
 use super::created::{CreatedObject, session_object_id};
 use super::error::{DataError, rv};
-use super::session_keys::SessionKey;
+use super::session_key::SessionKey;
 
 /// Most session objects one client may hold at once.
 pub const MAX_SESSION_OBJECTS: usize = 10_000;

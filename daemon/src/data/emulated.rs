@@ -18,10 +18,7 @@ use p11kms_proto::pkcs11::{MechParam, Mechanism as WireMechanism};
 
 use super::error::{DataError, rv};
 use crate::encoding::oaep::OaepHash;
-
-/// The hashing ECDSA mechanisms, emulated on `CKM_ECDSA`.
-pub const HASHING_ECDSA: &[CK_MECHANISM_TYPE] =
-    &[CKM_ECDSA_SHA1, CKM_ECDSA_SHA224, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512];
+pub use crate::hsm::mechanism::HASHING_ECDSA;
 
 /// For a hashing ECDSA mechanism: the digest of `data`, after which the
 /// mechanism becomes plain `CKM_ECDSA`. `None` for any other mechanism.

@@ -10,34 +10,9 @@ use p11kms_proto::pkcs11::{Attribute, ObjectId};
 
 use super::app_objects;
 use super::error::{DataError, rv};
-use super::objects::{ObjectView, parse_object_id};
-use crate::kms::registry::Registry;
+use super::lookup::with_object;
+use super::objects::ObjectView;
 use crate::service::Service;
-use crate::store::InstanceRecord;
-
-/// Runs `f` on an object the client may see in `slot`.
-pub(super) fn with_object<T>(
-    service: &Service,
-    client: &ClientId,
-    slot: u64,
-    object: ObjectId,
-    f: impl FnOnce(&InstanceRecord, ObjectView<'_>) -> Result<T, DataError>,
-) -> Result<T, DataError> {
-    let registry = service.kms.registry()?;
-    let instance = super::slots::instance(&registry, slot)?;
-    let view = resolve(&registry, instance, object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
-    if view.is_private() && !service.clients.is_logged_in(client, slot) {
-        return Err(rv(CKR_OBJECT_HANDLE_INVALID));
-    }
-    f(instance, view)
-}
-
-fn resolve<'r>(registry: &'r Registry, instance: &InstanceRecord, object: ObjectId) -> Option<ObjectView<'r>> {
-    let (seq, role) = parse_object_id(object)?;
-    let (key, version) = registry.version_by_seq(seq)?;
-    let roles_match = key.record.key_spec.is_symmetric() == (role == crate::hsm::ObjectRole::Secret);
-    (key.record.instance == instance.name && roles_match).then_some(ObjectView { key, version, role })
-}
 
 /// `FindObjects`: every visible object of the slot matching the template.
 pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {

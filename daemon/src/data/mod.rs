@@ -13,7 +13,9 @@ pub mod error;
 mod find;
 mod keygen;
 mod logins;
+mod lookup;
 pub mod objects;
+pub mod session_key;
 pub mod session_keys;
 mod slots;
 

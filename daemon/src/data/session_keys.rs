@@ -13,154 +13,17 @@
 use std::sync::Arc;
 
 use cryptoki::mechanism::Mechanism as CkMechanism;
-use cryptoki::object::ObjectHandle;
 use cryptoki_sys::*;
 
 use p11kms_proto::data::{ClientId, DataReply};
-use p11kms_proto::pkcs11::{Attribute, AttributeValue, Mechanism, ObjectDescription, ObjectId, find_attribute};
+use p11kms_proto::pkcs11::{Attribute, Mechanism, ObjectDescription, ObjectId, find_attribute};
 
 use super::error::{DataError, rv};
+pub use super::session_key::SessionKey;
 use crate::hsm::Member;
 use crate::hsm::session_keys as hsm;
 use crate::service::Service;
 
-/// An HSM object of a session key; destroyed on the HSM when dropped.
-#[derive(Debug)]
-pub struct KeyHandle {
-    member: Arc<Member>,
-    handle: ObjectHandle,
-}
-
-impl Drop for KeyHandle {
-    fn drop(&mut self) {
-        hsm::destroy(&self.member, self.handle);
-    }
-}
-
-/// A session key as the daemon shows it: the HSM object and the attributes
-/// the application sees (the HSM's, with the application's label and id).
-#[derive(Clone, Debug)]
-pub struct SessionKey {
-    key: Arc<KeyHandle>,
-    attributes: Vec<Attribute>,
-}
-
-/// Attributes the application sets that the daemon keeps (the HSM object
-/// carries the daemon's mark instead).
-const KEPT_BY_DAEMON: &[CK_ATTRIBUTE_TYPE] = &[CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE, CKA_SUBJECT];
-
-impl SessionKey {
-    /// Describes a new HSM object; `generated_by` is the key generation
-    /// mechanism (none for unwrapped and derived keys).
-    fn new(
-        member: &Arc<Member>,
-        handle: ObjectHandle,
-        template: &[Attribute],
-        generated_by: Option<u64>,
-    ) -> Result<Self, DataError> {
-        let key = Arc::new(KeyHandle { member: member.clone(), handle });
-        let mut attributes = hsm::describe(member, handle)?;
-        attributes.push(Attribute::ulong(CKA_KEY_GEN_MECHANISM, generated_by.unwrap_or(CK_UNAVAILABLE_INFORMATION)));
-        for ty in KEPT_BY_DAEMON {
-            let value = find_attribute(template, *ty).map(|a| a.value.clone()).unwrap_or_default();
-            attributes.push(Attribute::bytes(*ty, value));
-        }
-        let public = find_attribute(&attributes, CKA_CLASS).and_then(Attribute::as_ulong) == Some(CKO_PUBLIC_KEY);
-        attributes.extend([
-            Attribute::bool(CKA_TOKEN, false),
-            Attribute::bool(CKA_PRIVATE, !public),
-            Attribute::bool(CKA_MODIFIABLE, true),
-            Attribute::bool(CKA_COPYABLE, false),
-            Attribute::bool(CKA_DESTROYABLE, true),
-        ]);
-        attributes.sort_by_key(|a| a.ty);
-        Ok(Self { key, attributes })
-    }
-
-    /// The member holding it.
-    pub fn member(&self) -> &Arc<Member> {
-        &self.key.member
-    }
-
-    /// Its HSM handle on that member.
-    pub fn handle(&self) -> ObjectHandle {
-        self.key.handle
-    }
-
-    /// A boolean attribute (false when absent).
-    pub fn flag(&self, ty: CK_ATTRIBUTE_TYPE) -> bool {
-        find_attribute(&self.attributes, ty).and_then(Attribute::as_bool) == Some(true)
-    }
-
-    /// `CKA_CLASS`.
-    pub fn class(&self) -> u64 {
-        find_attribute(&self.attributes, CKA_CLASS).and_then(Attribute::as_ulong).unwrap_or(CK_UNAVAILABLE_INFORMATION)
-    }
-
-    /// True when PKCS#11 lets the key's value be read: extractable and not
-    /// sensitive (a secret key only; private key parts stay hidden).
-    fn value_readable(&self) -> bool {
-        self.class() == CKO_SECRET_KEY && self.flag(CKA_EXTRACTABLE) && !self.flag(CKA_SENSITIVE)
-    }
-
-    fn sensitive(&self) -> Vec<CK_ATTRIBUTE_TYPE> {
-        match self.class() {
-            CKO_PUBLIC_KEY => Vec::new(),
-            CKO_SECRET_KEY if self.value_readable() => Vec::new(),
-            CKO_PRIVATE_KEY => hsm::SECRET_PARTS.to_vec(),
-            _ => vec![CKA_VALUE],
-        }
-    }
-
-    /// What the module caches: everything but what can change.
-    pub fn description(&self, id: ObjectId) -> ObjectDescription {
-        let fixed = self.attributes.iter().filter(|a| !KEPT_BY_DAEMON.contains(&a.ty)).cloned().collect();
-        ObjectDescription { id, fixed, sensitive: self.sensitive() }
-    }
-
-    /// One attribute's value. The value of a secret key that is
-    /// extractable and not sensitive is read from the HSM, as PKCS#11
-    /// allows; every other key value stays hidden.
-    pub fn attribute(&self, ty: CK_ATTRIBUTE_TYPE) -> AttributeValue {
-        if self.sensitive().contains(&ty) {
-            return AttributeValue::Sensitive;
-        }
-        if ty == CKA_VALUE && self.value_readable() {
-            return match hsm::secret_value(self.member(), self.handle()) {
-                Ok(value) => AttributeValue::Value(value.to_vec()),
-                Err(_) => AttributeValue::Sensitive,
-            };
-        }
-        match find_attribute(&self.attributes, ty) {
-            Some(a) => AttributeValue::Value(a.value.clone()),
-            None => AttributeValue::Invalid,
-        }
-    }
-
-    /// True when every attribute of `template` has the same value here.
-    pub fn matches(&self, template: &[Attribute]) -> bool {
-        template.iter().all(|w| find_attribute(&self.attributes, w.ty).is_some_and(|h| h.value == w.value))
-    }
-
-    /// `C_SetAttributeValue`: label, id and dates may change; the rest is
-    /// the HSM's.
-    pub fn modified(&self, template: &[Attribute]) -> Result<Self, DataError> {
-        let mut next = self.clone();
-        for given in template {
-            let current = find_attribute(&self.attributes, given.ty).ok_or(rv(CKR_ATTRIBUTE_TYPE_INVALID))?;
-            if current.value == given.value {
-                continue;
-            }
-            if !KEPT_BY_DAEMON.contains(&given.ty) {
-                return Err(rv(CKR_ATTRIBUTE_READ_ONLY));
-            }
-            if let Some(slot) = next.attributes.iter_mut().find(|a| a.ty == given.ty) {
-                slot.value = given.value.clone();
-            }
-        }
-        Ok(next)
-    }
-}
 
 /// The serving member of the slot's cluster, for a logged-in client.
 fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, DataError> {

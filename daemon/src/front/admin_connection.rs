@@ -18,8 +18,7 @@ use p11kms_proto::{ApiError, ErrorCode};
 
 use super::connection::{self, Plane};
 use super::framing::{protocol_error, protocol_error_frame};
-use super::listener::Peer;
-use super::peer::AdminPolicy;
+use super::peer::{AdminPolicy, Peer};
 use super::shutdown::ConnectionGuard;
 use crate::admin::{self, Caller};
 use crate::service::Service;

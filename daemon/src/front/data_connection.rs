@@ -20,7 +20,7 @@ use p11kms_proto::{CkRv, decode_body};
 
 use super::connection::{self, Plane};
 use super::framing::protocol_error;
-use super::listener::Peer;
+use super::peer::Peer;
 use super::shutdown::ConnectionGuard;
 use crate::data::connections::Registration;
 use crate::data::{self, ConnectionContext};

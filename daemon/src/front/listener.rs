@@ -11,8 +11,7 @@ use std::time::Duration;
 use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 
-pub use super::peer::Peer;
-use super::peer::peer_identity;
+use super::peer::{Peer, peer_identity};
 use super::shutdown::{ConnectionGuard, Shutdown};
 use super::{admin_connection, data_connection};
 use crate::service::Service;

@@ -56,6 +56,11 @@ pub const OPERATION_MECHANISMS: &[CK_MECHANISM_TYPE] = &[
     CKM_EDDSA,
 ];
 
+/// The hashing ECDSA mechanisms, which the data plane offers over the
+/// HSM's plain `CKM_ECDSA` (`data::emulated`) when the HSM lacks them.
+pub const HASHING_ECDSA: &[CK_MECHANISM_TYPE] =
+    &[CKM_ECDSA_SHA1, CKM_ECDSA_SHA224, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384, CKM_ECDSA_SHA512];
+
 /// Key generation mechanisms the data plane offers (the last two for
 /// session keys only).
 pub const GENERATION_MECHANISMS: &[CK_MECHANISM_TYPE] = &[

@@ -1,7 +1,7 @@
-//! `p11kms`, the operator's tool: parses the command line, sends one admin
-//! request to `p11kmsd` over its admin socket, prints the reply, and maps
-//! failures to exit statuses (see [`EXIT_API`], [`EXIT_TRANSPORT`]; usage
-//! errors exit with clap's 2).
+//! `p11kms`, the operator's tool: parses the command line, calls the admin
+//! operation it names on `p11kmsd` over its admin socket, prints the reply,
+//! and maps failures to exit statuses (see [`EXIT_API`], [`EXIT_TRANSPORT`];
+//! usage errors exit with clap's 2).
 
 mod client;
 mod commands;
@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::client::{ClientError, SOCKET_ENV};
-use crate::commands::rewrap::{self, RewrapError};
-use crate::commands::{Command, RenderError, RequestError};
+use crate::commands::rewrap::RewrapError;
+use crate::commands::{Command, RenderError, RequestError, Run};
 use crate::output::Format;
 
 /// Exit status when the daemon answered with an API error.
@@ -75,7 +75,7 @@ pub(crate) struct Cli {
 
 /// Why a command did not succeed.
 #[derive(Debug, thiserror::Error)]
-enum Failure {
+pub(crate) enum Failure {
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(transparent)]
@@ -113,14 +113,7 @@ fn error_text(failure: &Failure) -> String {
 fn run(cli: &Cli) -> Result<(String, u8), Failure> {
     let socket = client::resolve_socket(cli.socket.clone(), std::env::var_os(SOCKET_ENV));
     let format = if cli.json || cli.query.is_some() { Format::Json } else { Format::Human };
-    let (text, status) = match &cli.command {
-        Command::Rewrap(args) => rewrap::run(&socket, args, format)?,
-        command => {
-            let reply = client::call(&socket, &command.request()?)?;
-            let status = command.exit_status(&reply);
-            (command.render(reply, format)?, status)
-        }
-    };
+    let (text, status) = cli.command.run(&socket, format)?;
     match &cli.query {
         Some(path) => Ok((output::select(&text, path)?, status)),
         None => Ok((text, status)),
@@ -223,5 +216,31 @@ mod tests {
         assert!(help.contains("Exit status:") && help.contains("P11KMS_ADMIN_SOCKET"), "{help}");
         assert!(help.contains("  4  verify: the signature is not valid"), "{help}");
         assert!(help.contains("rewrap: at least one line could not be re-encrypted"), "{help}");
+    }
+
+    #[test]
+    fn a_query_prints_one_field_of_the_reply_or_is_a_usage_error() {
+        use p11kms_proto::MAX_BODY_LEN;
+        use p11kms_proto::admin::{ClockTime, op};
+
+        use crate::client::test_server::{Server, answer};
+
+        let server = Server::start(MAX_BODY_LEN, |_| {
+            answer::<op::GetClock>(Ok(ClockTime { now: p11kms_proto::Timestamp(60), manual: true }))
+        });
+        let socket = server.path().to_str().expect("utf-8").to_owned();
+        let cli =
+            Cli::try_parse_from(["p11kms", "clock", "show", "--socket", &socket, "--query", "Now"]).expect("parses");
+        assert_eq!(run(&cli).expect("runs"), ("1970-01-01T00:01:00Z\n".to_owned(), 0));
+        let cli =
+            Cli::try_parse_from(["p11kms", "--socket", &socket, "clock", "show", "--query", "Later"]).expect("parses");
+        let failure = run(&cli).expect_err("no such field");
+        assert_eq!(
+            (error_text(&failure).as_str(), failure.exit_code()),
+            ("error: the response has no field 'Later'", 2)
+        );
+        let cli = Cli::try_parse_from(["p11kms", "--socket", &socket, "clock", "show"]).expect("parses");
+        assert_eq!(run(&cli).expect("runs"), ("Now:    1970-01-01T00:01:00Z\nManual: yes\n".to_owned(), 0));
+        assert_eq!(server.finish().len(), 3, "one call per run");
     }
 }

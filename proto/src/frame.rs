@@ -161,6 +161,19 @@ pub fn encode_frame<T: Serialize>(kind: MessageKind, request_id: u32, body: &T) 
     Ok(out)
 }
 
+/// Frames a body that is already encoded (an admin call is an opcode and
+/// then its request, not one postcard value), in one buffer.
+pub fn encode_raw_frame(kind: MessageKind, request_id: u32, body: &[u8]) -> Result<Vec<u8>, crate::CodecError> {
+    let body_len = u32::try_from(body.len())
+        .ok()
+        .filter(|len| *len <= MAX_BODY_LEN)
+        .ok_or(crate::CodecError::TooLong(body.len()))?;
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(&Header::new(kind, request_id, body_len).encode());
+    out.extend_from_slice(body);
+    Ok(out)
+}
+
 /// Reads one frame from a blocking stream. `Ok(None)` means the peer closed
 /// the stream cleanly between frames.
 pub fn read_frame<R: Read>(reader: &mut R, limit: u32) -> Result<Option<(Header, Vec<u8>)>, FrameError> {
@@ -253,6 +266,13 @@ mod tests {
             assert_eq!((text.as_str(), number), ("hello", 42));
         }
         assert!(read_frame(&mut stream, MAX_BODY_LEN).expect("clean end").is_none());
+    }
+
+    #[test]
+    fn a_raw_body_frames_like_an_encoded_one() {
+        let body = postcard::to_stdvec(&("hello", 42u32)).expect("encodes");
+        let raw = encode_raw_frame(MessageKind::AdminCall, 9, &body).expect("frames");
+        assert_eq!(raw, encode_frame(MessageKind::AdminCall, 9, &("hello", 42u32)).expect("frames"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use p11kms_proto::admin::operation::{Operation, decode_answer, encode_call};
 use p11kms_proto::admin::{InstanceInfo, op};
 use p11kms_proto::data::{DataReply, DataRequest, DataResult};
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
-use p11kms_proto::frame::{HEADER_LEN, Header, MAX_BODY_LEN, MessageKind, encode_frame, read_frame};
+use p11kms_proto::frame::{HEADER_LEN, Header, MAX_BODY_LEN, MessageKind, encode_frame, encode_raw_frame, read_frame};
 use p11kms_proto::{ErrorCode, PROTOCOL_MAJOR, decode_body};
 use p11kms_tests::Daemon;
 
@@ -31,9 +31,7 @@ fn call<O: Operation>(request: &O::Request) -> Vec<u8> {
 
 /// An `AdminCall` frame around `body`.
 fn admin_call(request_id: u32, body: &[u8]) -> Vec<u8> {
-    let mut frame = Header::new(MessageKind::AdminCall, request_id, body.len() as u32).encode().to_vec();
-    frame.extend_from_slice(body);
-    frame
+    encode_raw_frame(MessageKind::AdminCall, request_id, body).expect("frames")
 }
 
 /// Sends an admin call and reads its answer frame's body.

@@ -1,71 +1,102 @@
 //! `p11kms app …`: applications, the PKCS#11 users. `app create` is the only
 //! time an app's PIN is ever shown.
 
-use clap::Subcommand;
-use p11kms_proto::admin::{AdminReply, AdminRequest, AppCreated, AppInfo};
+use clap::Args;
+use p11kms_proto::admin::{AppCreated, AppInfo, CreateAppRequest, ResourceName, op};
 
-use super::{RenderError, unexpected};
+use super::{Invocation, RenderError, RequestError, subcommands};
 use crate::output::{self, Fields, Format, Table, or_dash};
 
-/// Operations on applications.
-#[derive(Debug, Subcommand)]
-pub enum AppCommand {
-    /// Creates an app and prints its PIN, once.
-    Create {
-        /// The new app's name.
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// The instance it may use.
-        #[arg(long, value_name = "INSTANCE")]
-        instance: String,
-    },
-    /// Lists the apps.
-    List,
-    /// Shows one app.
-    Describe {
-        /// App name.
-        #[arg(value_name = "NAME")]
-        name: String,
-    },
-    /// Deletes an app; its PIN stops working at once.
-    Delete {
-        /// App name.
-        #[arg(value_name = "NAME")]
-        name: String,
-    },
+subcommands! {
+    /// Operations on applications.
+    pub enum AppCommand {
+        /// Creates an app and prints its PIN, once.
+        Create(CreateAppArgs),
+        /// Lists the apps.
+        List(ListAppsArgs),
+        /// Shows one app.
+        Describe(DescribeAppArgs),
+        /// Deletes an app; its PIN stops working at once.
+        Delete(DeleteAppArgs),
+    }
 }
 
-impl AppCommand {
-    /// The admin request for this command.
-    pub fn request(&self) -> AdminRequest {
-        match self {
-            Self::Create { name, instance } => {
-                AdminRequest::AppCreate { name: name.clone(), instance: instance.clone() }
-            }
-            Self::List => AdminRequest::AppList,
-            Self::Describe { name } => AdminRequest::AppDescribe { name: name.clone() },
-            Self::Delete { name } => AdminRequest::AppDelete { name: name.clone() },
-        }
+/// `app create NAME --instance I`.
+#[derive(Debug, Args)]
+pub struct CreateAppArgs {
+    /// The new app's name.
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// The instance it may use.
+    #[arg(long, value_name = "INSTANCE")]
+    instance: String,
+}
+
+impl Invocation for CreateAppArgs {
+    type Op = op::CreateApp;
+
+    fn request(&self) -> Result<CreateAppRequest, RequestError> {
+        Ok(CreateAppRequest { name: self.name.clone(), instance: self.instance.clone() })
     }
 
-    /// The text to print for the reply.
-    pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
-        match (self, reply) {
-            (Self::Create { .. }, AdminReply::AppCreated(created)) => Ok(output::show(format, &created, created_text)?),
-            (Self::List, AdminReply::Apps(apps)) => Ok(output::show_list(format, "Apps", &apps, table)?),
-            (Self::Describe { .. }, AdminReply::App(app)) => Ok(output::show(format, &app, fields)?),
-            (Self::Delete { name }, AdminReply::Done) => Ok(output::done(format, &format!("Deleted app '{name}'."))?),
-            (command, other) => Err(unexpected(command.operation(), &other)),
-        }
+    fn render(&self, created: &AppCreated, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, created, created_text)?)
+    }
+}
+
+/// `app list`.
+#[derive(Debug, Args)]
+pub struct ListAppsArgs {}
+
+impl Invocation for ListAppsArgs {
+    type Op = op::ListApps;
+
+    fn request(&self) -> Result<(), RequestError> {
+        Ok(())
     }
 
-    fn operation(&self) -> &'static str {
-        match self {
-            Self::Create { .. } => "app create",
-            Self::List => "app list",
-            Self::Describe { .. } => "app describe",
-            Self::Delete { .. } => "app delete",
-        }
+    fn render(&self, apps: &Vec<AppInfo>, format: Format) -> Result<String, RenderError> {
+        Ok(output::show_list(format, "Apps", apps, table)?)
+    }
+}
+
+/// `app describe NAME`.
+#[derive(Debug, Args)]
+pub struct DescribeAppArgs {
+    /// App name.
+    #[arg(value_name = "NAME")]
+    name: String,
+}
+
+impl Invocation for DescribeAppArgs {
+    type Op = op::DescribeApp;
+
+    fn request(&self) -> Result<ResourceName, RequestError> {
+        Ok(ResourceName { name: self.name.clone() })
+    }
+
+    fn render(&self, app: &AppInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, app, fields)?)
+    }
+}
+
+/// `app delete NAME`.
+#[derive(Debug, Args)]
+pub struct DeleteAppArgs {
+    /// App name.
+    #[arg(value_name = "NAME")]
+    name: String,
+}
+
+impl Invocation for DeleteAppArgs {
+    type Op = op::DeleteApp;
+
+    fn request(&self) -> Result<ResourceName, RequestError> {
+        Ok(ResourceName { name: self.name.clone() })
+    }
+
+    fn render(&self, (): &(), format: Format) -> Result<String, RenderError> {
+        Ok(output::done(format, &format!("Deleted app '{}'.", self.name))?)
     }
 }
 
@@ -111,15 +142,11 @@ fn fields(app: &AppInfo) -> String {
 mod tests {
     use p11kms_proto::{SecretString, Timestamp};
 
-    use super::super::test_support::{command, refused};
+    use super::super::test_support::{human, json, parsed, refused, render, request};
     use super::*;
 
-    fn created() -> AdminReply {
-        AdminReply::AppCreated(AppCreated {
-            app_name: "web".into(),
-            instance: "hsm1".into(),
-            pin: SecretString::new("Zq7-pin".into()),
-        })
+    fn created() -> AppCreated {
+        AppCreated { app_name: "web".into(), instance: "hsm1".into(), pin: SecretString::new("Zq7-pin".into()) }
     }
 
     fn app(locked: Option<i64>) -> AppInfo {
@@ -135,18 +162,12 @@ mod tests {
     #[test]
     fn parses_to_requests() {
         assert_eq!(
-            command(&["app", "create", "web", "--instance", "hsm1"]).request().expect("request"),
-            AdminRequest::AppCreate { name: "web".into(), instance: "hsm1".into() }
+            request::<CreateAppArgs>(&["app", "create", "web", "--instance", "hsm1"]),
+            CreateAppRequest { name: "web".into(), instance: "hsm1".into() }
         );
-        assert_eq!(command(&["app", "list"]).request().expect("request"), AdminRequest::AppList);
-        assert_eq!(
-            command(&["app", "describe", "web"]).request().expect("request"),
-            AdminRequest::AppDescribe { name: "web".into() }
-        );
-        assert_eq!(
-            command(&["app", "delete", "web"]).request().expect("request"),
-            AdminRequest::AppDelete { name: "web".into() }
-        );
+        parsed::<ListAppsArgs>(&["app", "list"]);
+        assert_eq!(request::<DescribeAppArgs>(&["app", "describe", "web"]), ResourceName { name: "web".into() });
+        assert_eq!(request::<DeleteAppArgs>(&["app", "delete", "web"]), ResourceName { name: "web".into() });
         let err = refused(&["app", "create", "web"]);
         assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
         assert!(err.to_string().contains("--instance"), "{err}");
@@ -156,39 +177,31 @@ mod tests {
 
     #[test]
     fn create_shows_the_pin_and_says_it_is_shown_once() {
-        let text =
-            command(&["app", "create", "web", "--instance", "hsm1"]).render(created(), Format::Human).expect("renders");
+        let text = human::<CreateAppArgs>(&["app", "create", "web", "--instance", "hsm1"], &created());
         assert!(text.contains("\nPIN: Zq7-pin\n"), "{text}");
         assert!(text.contains("shown only once"), "{text}");
     }
 
     #[test]
     fn create_json_is_the_api_shape() {
-        let text = command(&["--json", "app", "create", "web", "--instance", "hsm1"])
-            .render(created(), Format::Json)
-            .expect("renders");
-        let json: serde_json::Value = serde_json::from_str(&text).expect("valid json");
+        let json = json::<CreateAppArgs>(&["--json", "app", "create", "web", "--instance", "hsm1"], &created());
         assert_eq!(json, serde_json::json!({"AppName": "web", "Instance": "hsm1", "Pin": "Zq7-pin"}));
     }
 
     #[test]
     fn list_describe_and_delete_print() {
-        let text = command(&["app", "list"])
-            .render(AdminReply::Apps(vec![app(None), app(Some(1_700_000_600))]), Format::Human)
-            .expect("renders");
+        let text = human::<ListAppsArgs>(&["app", "list"], &vec![app(None), app(Some(1_700_000_600))]);
         assert_eq!(
             text,
             "NAME  INSTANCE  CREATED               FAILED-LOGINS  LOCKED-UNTIL\n\
              web   hsm1      2023-11-14T22:13:20Z  2              -\n\
              web   hsm1      2023-11-14T22:13:20Z  2              2023-11-14T22:23:20Z\n"
         );
-        let text =
-            command(&["app", "describe", "web"]).render(AdminReply::App(app(None)), Format::Human).expect("renders");
+        let text = human::<DescribeAppArgs>(&["app", "describe", "web"], &app(None));
         assert!(text.contains("AppName:      web\n") && text.contains("LockedUntil:  -\n"), "{text}");
-        let text = command(&["app", "delete", "web"]).render(AdminReply::Done, Format::Human).expect("renders");
+        let text = human::<DeleteAppArgs>(&["app", "delete", "web"], &());
         assert_eq!(text, "Deleted app 'web'.\n");
-        let text = command(&["app", "delete", "web"]).render(AdminReply::Done, Format::Json).expect("renders");
+        let text = render::<DeleteAppArgs>(&["app", "delete", "web"], &(), Format::Json);
         assert_eq!(text, "{}\n");
-        assert!(command(&["app", "delete", "web"]).render(created(), Format::Human).is_err());
     }
 }

@@ -2,33 +2,33 @@
 //! request frames each has carried (one per round trip). Shows which
 //! processes use the module and whether a client coalesces its calls.
 
-use clap::Subcommand;
-use p11kms_proto::admin::{AdminReply, AdminRequest, ConnectionInfo};
+use clap::Args;
+use p11kms_proto::admin::{ConnectionInfo, op};
 
-use super::{RenderError, unexpected};
+use super::{Invocation, RenderError, RequestError, subcommands};
 use crate::output::{self, Format, Table, or_dash};
 
-/// Data-plane connections.
-#[derive(Debug, Subcommand)]
-pub enum ConnectionCommand {
-    /// Lists open data connections with their peer and request count.
-    List,
+subcommands! {
+    /// Data-plane connections.
+    pub enum ConnectionCommand {
+        /// Lists open data connections with their peer and request count.
+        List(ListConnectionsArgs),
+    }
 }
 
-impl ConnectionCommand {
-    /// The admin request for this command.
-    pub fn request(&self) -> AdminRequest {
-        match self {
-            Self::List => AdminRequest::ConnectionList,
-        }
+/// `connection list`.
+#[derive(Debug, Args)]
+pub struct ListConnectionsArgs {}
+
+impl Invocation for ListConnectionsArgs {
+    type Op = op::ListConnections;
+
+    fn request(&self) -> Result<(), RequestError> {
+        Ok(())
     }
 
-    /// The text to print for the reply.
-    pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
-        match (self, reply) {
-            (Self::List, AdminReply::Connections(rows)) => Ok(output::show_list(format, "Connections", &rows, table)?),
-            (Self::List, other) => Err(unexpected("connection list", &other)),
-        }
+    fn render(&self, rows: &Vec<ConnectionInfo>, format: Format) -> Result<String, RenderError> {
+        Ok(output::show_list(format, "Connections", rows, table)?)
     }
 }
 

@@ -1,76 +1,109 @@
 //! `p11kms instance …`: the KMS instances (PKCS#11 slots) and what they
 //! hold against their quota.
 
-use clap::Subcommand;
-use p11kms_proto::admin::{AdminReply, AdminRequest, InstanceInfo, InstanceKind};
+use clap::Args;
+use p11kms_proto::admin::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind, ResourceName, op};
 
-use super::{RenderError, unexpected};
+use super::values::named_value;
+use super::{Invocation, RenderError, RequestError, subcommands};
 use crate::output::{self, Fields, Format, Table, or_dash};
 
-/// Operations on instances.
-#[derive(Debug, Subcommand)]
-pub enum InstanceCommand {
-    /// Lists the instances.
-    List,
-    /// Shows one instance.
-    Describe {
-        /// Instance name.
-        #[arg(value_name = "NAME")]
-        name: String,
-    },
-    /// Creates an instance (a new PKCS#11 slot) whose keys a cluster keeps.
-    Create {
-        /// Instance name (also its token label).
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// `hardware` or `software`.
-        #[arg(long, value_name = "KIND", default_value = "hardware", value_parser = super::named_value(InstanceKind::ALL, InstanceKind::as_str))]
-        kind: InstanceKind,
-        /// The cluster.
-        #[arg(long, value_name = "CLUSTER")]
-        cluster: String,
-    },
-    /// Points an instance at another cluster (one restored from an image).
-    AttachCluster {
-        /// Instance name.
-        #[arg(value_name = "INSTANCE")]
-        instance: String,
-        /// The cluster that holds its keys from now on.
-        #[arg(value_name = "CLUSTER")]
-        cluster: String,
-    },
+subcommands! {
+    /// Operations on instances.
+    pub enum InstanceCommand {
+        /// Lists the instances.
+        List(ListInstancesArgs),
+        /// Shows one instance.
+        Describe(DescribeInstanceArgs),
+        /// Creates an instance (a new PKCS#11 slot) whose keys a cluster keeps.
+        Create(CreateInstanceArgs),
+        /// Points an instance at another cluster (one restored from an image).
+        AttachCluster(AttachClusterArgs),
+    }
 }
 
-impl InstanceCommand {
-    /// The admin request for this command.
-    pub fn request(&self) -> AdminRequest {
-        match self {
-            Self::List => AdminRequest::InstanceList,
-            Self::Describe { name } => AdminRequest::InstanceDescribe { name: name.clone() },
-            Self::Create { name, kind, cluster } => {
-                AdminRequest::InstanceCreate { name: name.clone(), kind: *kind, cluster: cluster.clone() }
-            }
-            Self::AttachCluster { instance, cluster } => {
-                AdminRequest::InstanceAttachCluster { instance: instance.clone(), cluster: cluster.clone() }
-            }
-        }
+/// `instance list`.
+#[derive(Debug, Args)]
+pub struct ListInstancesArgs {}
+
+impl Invocation for ListInstancesArgs {
+    type Op = op::ListInstances;
+
+    fn request(&self) -> Result<(), RequestError> {
+        Ok(())
     }
 
-    /// The text to print for the reply.
-    pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
-        match (self, reply) {
-            (Self::List, AdminReply::Instances(instances)) => {
-                Ok(output::show_list(format, "Instances", &instances, table)?)
-            }
-            (
-                Self::Describe { .. } | Self::AttachCluster { .. } | Self::Create { .. },
-                AdminReply::Instance(instance),
-            ) => Ok(output::show(format, &instance, fields)?),
-            (Self::List, other) => Err(unexpected("instance list", &other)),
-            (Self::Describe { .. }, other) => Err(unexpected("instance describe", &other)),
-            (Self::AttachCluster { .. }, other) => Err(unexpected("instance attach-cluster", &other)),
-            (Self::Create { .. }, other) => Err(unexpected("instance create", &other)),
-        }
+    fn render(&self, instances: &Vec<InstanceInfo>, format: Format) -> Result<String, RenderError> {
+        Ok(output::show_list(format, "Instances", instances, table)?)
+    }
+}
+
+/// `instance describe NAME`.
+#[derive(Debug, Args)]
+pub struct DescribeInstanceArgs {
+    /// Instance name.
+    #[arg(value_name = "NAME")]
+    name: String,
+}
+
+impl Invocation for DescribeInstanceArgs {
+    type Op = op::DescribeInstance;
+
+    fn request(&self) -> Result<ResourceName, RequestError> {
+        Ok(ResourceName { name: self.name.clone() })
+    }
+
+    fn render(&self, instance: &InstanceInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, instance, fields)?)
+    }
+}
+
+/// `instance create NAME --kind K --cluster C`.
+#[derive(Debug, Args)]
+pub struct CreateInstanceArgs {
+    /// Instance name (also its token label).
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// `hardware` or `software`.
+    #[arg(long, value_name = "KIND", default_value = "hardware", value_parser = named_value(InstanceKind::ALL, InstanceKind::as_str))]
+    kind: InstanceKind,
+    /// The cluster.
+    #[arg(long, value_name = "CLUSTER")]
+    cluster: String,
+}
+
+impl Invocation for CreateInstanceArgs {
+    type Op = op::CreateInstance;
+
+    fn request(&self) -> Result<CreateInstanceRequest, RequestError> {
+        Ok(CreateInstanceRequest { name: self.name.clone(), kind: self.kind, cluster: self.cluster.clone() })
+    }
+
+    fn render(&self, instance: &InstanceInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, instance, fields)?)
+    }
+}
+
+/// `instance attach-cluster INSTANCE CLUSTER`.
+#[derive(Debug, Args)]
+pub struct AttachClusterArgs {
+    /// Instance name.
+    #[arg(value_name = "INSTANCE")]
+    instance: String,
+    /// The cluster that holds its keys from now on.
+    #[arg(value_name = "CLUSTER")]
+    cluster: String,
+}
+
+impl Invocation for AttachClusterArgs {
+    type Op = op::AttachCluster;
+
+    fn request(&self) -> Result<AttachClusterRequest, RequestError> {
+        Ok(AttachClusterRequest { instance: self.instance.clone(), cluster: self.cluster.clone() })
+    }
+
+    fn render(&self, instance: &InstanceInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, instance, fields)?)
     }
 }
 
@@ -109,7 +142,7 @@ mod tests {
     use p11kms_proto::Timestamp;
     use p11kms_proto::admin::InstanceKind;
 
-    use super::super::test_support::{command, refused};
+    use super::super::test_support::{human, json, parsed, refused, request};
     use super::*;
 
     fn instance(name: &str, kind: InstanceKind, cluster: Option<&str>) -> InstanceInfo {
@@ -127,22 +160,41 @@ mod tests {
 
     #[test]
     fn parses_to_requests() {
-        assert_eq!(command(&["instance", "list"]).request().expect("request"), AdminRequest::InstanceList);
+        parsed::<ListInstancesArgs>(&["instance", "list"]);
         assert_eq!(
-            command(&["instance", "describe", "hsm1"]).request().expect("request"),
-            AdminRequest::InstanceDescribe { name: "hsm1".into() }
+            request::<DescribeInstanceArgs>(&["instance", "describe", "hsm1"]),
+            ResourceName { name: "hsm1".into() }
         );
         refused(&["instance", "describe"]);
         refused(&["instance", "list", "extra"]);
     }
 
     #[test]
+    fn create_and_attach_parse_to_requests() {
+        assert_eq!(
+            request::<CreateInstanceArgs>(&["instance", "create", "soft1", "--kind", "software", "--cluster", "c1"]),
+            CreateInstanceRequest { name: "soft1".into(), kind: InstanceKind::Software, cluster: "c1".into() }
+        );
+        assert_eq!(
+            request::<CreateInstanceArgs>(&["instance", "create", "hsm2", "--cluster", "c1"]).kind,
+            InstanceKind::Hardware,
+            "hardware by default"
+        );
+        assert_eq!(
+            request::<AttachClusterArgs>(&["instance", "attach-cluster", "hsm1", "c2"]),
+            AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into() }
+        );
+        refused(&["instance", "create", "soft1"]);
+        refused(&["instance", "attach-cluster", "hsm1"]);
+    }
+
+    #[test]
     fn list_prints_a_table() {
-        let reply = AdminReply::Instances(vec![
+        let reply = vec![
             instance("default", InstanceKind::Default, None),
             instance("hsm1", InstanceKind::Hardware, Some("c1")),
-        ]);
-        let text = command(&["instance", "list"]).render(reply, Format::Human).expect("renders");
+        ];
+        let text = human::<ListInstancesArgs>(&["instance", "list"], &reply);
         assert_eq!(
             text,
             "NAME     SLOT  KIND      CLUSTER  KEYS  KEY-VERSIONS  QUOTA  CREATED\n\
@@ -153,13 +205,12 @@ mod tests {
 
     #[test]
     fn describe_prints_fields_and_json() {
-        let cmd = command(&["instance", "describe", "hsm1"]);
-        let reply = AdminReply::Instance(instance("hsm1", InstanceKind::Software, Some("c1")));
-        let text = cmd.render(reply.clone(), Format::Human).expect("renders");
+        let args = &["instance", "describe", "hsm1"];
+        let reply = instance("hsm1", InstanceKind::Software, Some("c1"));
+        let text = human::<DescribeInstanceArgs>(args, &reply);
         assert!(text.starts_with("Name:            hsm1\n"), "{text}");
         assert!(text.contains("Kind:            software\n"), "{text}");
-        let json: serde_json::Value =
-            serde_json::from_str(&cmd.render(reply, Format::Json).expect("renders")).expect("valid json");
+        let json = json::<DescribeInstanceArgs>(args, &reply);
         assert_eq!(json["Name"], "hsm1");
         assert_eq!(json["KeyVersionCount"], 4);
         assert_eq!(json["CreationDate"], "2023-11-14T22:13:20Z");

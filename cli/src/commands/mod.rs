@@ -1,37 +1,57 @@
-//! The subcommands, one module per resource of the KMS API. Each module has
-//! its clap subcommand enum with two methods: `request` turns the parsed
-//! command into an [`AdminRequest`], `render` turns the daemon's
-//! [`AdminReply`] into the text to print.
+//! The subcommands: the command tree, one module per resource of the KMS
+//! API. Each admin operation has its command there: a clap `Args` struct
+//! implementing [`Invocation`] (its request, its rendering), listed once in
+//! its resource's [`subcommands!`] enum, which names it after the
+//! operation's verb in proto and runs it. `rewrap` sends many requests of
+//! one operation and runs on its own.
 //!
-//! Adding a resource is adding a module here and one variant to [`Command`]
-//! (plus its arms in the three `match`es below).
+//! Adding an operation (once it is in proto's `admin_operations!`): its
+//! `Args` struct and `Invocation` impl in its resource's module, and one
+//! `Variant(ArgsStruct)` line, with its doc comment, in that module's
+//! `subcommands!` list. Adding a resource: a module, and one variant in
+//! [`Command`] with its arms in [`Command`]'s `Run` impl.
 
 pub mod alias;
 pub mod app;
-pub mod args;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
 pub mod crypto;
 pub mod instance;
+mod invocation;
 pub mod key;
 pub mod rewrap;
+pub mod values;
 
-use std::str::FromStr;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use std::path::Path;
 
 use clap::Subcommand;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
-use p11kms_proto::admin::{AdminReply, AdminRequest};
+use p11kms_proto::admin::{Operation, op};
 
-use crate::client::ClientError;
+pub(crate) use invocation::subcommands;
+pub use invocation::{Invocation, Outcome, Run, verb};
+
 use crate::output::Format;
+
+/// A command could not be turned into a request.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// A file it needs could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
 
 /// Why a reply could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    /// The daemon answered with a reply of another operation.
-    #[error(transparent)]
-    Unexpected(#[from] ClientError),
     /// The reply could not be turned into JSON.
     #[error("cannot print the reply as JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -62,200 +82,73 @@ pub enum Command {
     #[command(subcommand)]
     Connection(connection::ConnectionCommand),
     /// Re-encrypts a file of ciphertext blobs under the current primary versions.
+    #[command(name = op::ReEncryptBatch::VERB)]
     Rewrap(rewrap::RewrapArgs),
     #[command(flatten)]
     Crypto(crypto::CryptoCommand),
 }
 
-/// A command could not be turned into a request.
-#[derive(Debug, thiserror::Error)]
-pub enum RequestError {
-    /// A file it needs could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
-    /// The command is not one request (`rewrap` runs many).
-    #[error("this command sends several requests")]
-    NotSingle,
-}
-
-impl Command {
-    /// The admin request this command sends.
-    pub fn request(&self) -> Result<AdminRequest, RequestError> {
-        Ok(match self {
-            Self::Instance(command) => command.request(),
-            Self::App(command) => command.request(),
-            Self::Key(command) => command.request(),
-            Self::Cluster(command) => command.request(),
-            Self::Alias(command) => command.request(),
-            Self::Clock(command) => command.request(),
-            Self::Connection(command) => command.request(),
-            Self::Crypto(command) => command.request()?,
-            Self::Rewrap(_) => return Err(RequestError::NotSingle),
-        })
-    }
-
-    /// The exit status a successful reply means (0 but for `verify` of an
-    /// invalid signature).
-    pub fn exit_status(&self, reply: &AdminReply) -> u8 {
+impl Run for Command {
+    fn run(&self, socket: &Path, format: Format) -> Outcome {
         match self {
-            Self::Crypto(command) => command.exit_status(reply),
-            Self::Cluster(command) => command.exit_status(reply),
-            _ => 0,
+            Self::Instance(command) => command.run(socket, format),
+            Self::App(command) => command.run(socket, format),
+            Self::Key(command) => command.run(socket, format),
+            Self::Cluster(command) => command.run(socket, format),
+            Self::Alias(command) => command.run(socket, format),
+            Self::Clock(command) => command.run(socket, format),
+            Self::Connection(command) => command.run(socket, format),
+            Self::Rewrap(args) => args.run(socket, format),
+            Self::Crypto(command) => command.run(socket, format),
         }
     }
 
-    /// The text to print for the daemon's reply.
-    pub fn render(&self, reply: AdminReply, format: Format) -> Result<String, RenderError> {
+    #[cfg(test)]
+    fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
+        [
+            instance::InstanceCommand::operations(),
+            app::AppCommand::operations(),
+            key::KeyCommand::operations(),
+            cluster::ClusterCommand::operations(),
+            alias::AliasCommand::operations(),
+            clock::ClockCommand::operations(),
+            connection::ConnectionCommand::operations(),
+            rewrap::RewrapArgs::operations(),
+            crypto::CryptoCommand::operations(),
+        ]
+        .concat()
+    }
+
+    #[cfg(test)]
+    fn into_leaf(self) -> Box<dyn std::any::Any> {
         match self {
-            Self::Instance(command) => command.render(reply, format),
-            Self::App(command) => command.render(reply, format),
-            Self::Key(command) => command.render(reply, format),
-            Self::Cluster(command) => command.render(reply, format),
-            Self::Alias(command) => command.render(reply, format),
-            Self::Clock(command) => command.render(reply, format),
-            Self::Connection(command) => command.render(reply, format),
-            Self::Crypto(command) => command.render(reply, format),
-            Self::Rewrap(_) => Err(unexpected("rewrap", &reply)),
-        }
-    }
-}
-
-/// The error for a reply that does not belong to `operation`.
-pub(crate) fn unexpected(operation: &'static str, reply: &AdminReply) -> RenderError {
-    RenderError::Unexpected(unexpected_reply(operation, reply))
-}
-
-/// The same, as the client error it is.
-pub(crate) fn unexpected_reply(operation: &'static str, reply: &AdminReply) -> ClientError {
-    ClientError::UnexpectedReply { operation, reply: reply_name(reply) }
-}
-
-/// The name of a reply variant, for error messages.
-fn reply_name(reply: &AdminReply) -> &'static str {
-    match reply {
-        AdminReply::Done => "Done",
-        AdminReply::Instances(_) => "Instances",
-        AdminReply::Instance(_) => "Instance",
-        AdminReply::AppCreated(_) => "AppCreated",
-        AdminReply::Apps(_) => "Apps",
-        AdminReply::App(_) => "App",
-        AdminReply::Key(_) => "Key",
-        AdminReply::Keys(_) => "Keys",
-        AdminReply::KeyVersions(_) => "KeyVersions",
-        AdminReply::Clusters(_) => "Clusters",
-        AdminReply::Cluster(_) => "Cluster",
-        AdminReply::KeyVersion(_) => "KeyVersion",
-        AdminReply::Aliases(_) => "Aliases",
-        AdminReply::ImportParameters(_) => "ImportParameters",
-        AdminReply::Encrypted(_) => "Encrypted",
-        AdminReply::Decrypted(_) => "Decrypted",
-        AdminReply::ReEncrypted(_) => "ReEncrypted",
-        AdminReply::ReEncryptedBatch(_) => "ReEncryptedBatch",
-        AdminReply::DataKey(_) => "DataKey",
-        AdminReply::Signature(_) => "Signature",
-        AdminReply::Verified(_) => "Verified",
-        AdminReply::AsymmetricEncrypted(_) => "AsymmetricEncrypted",
-        AdminReply::AsymmetricDecrypted(_) => "AsymmetricDecrypted",
-        AdminReply::PublicKey(_) => "PublicKey",
-        AdminReply::Clock(_) => "Clock",
-        AdminReply::Connections(_) => "Connections",
-        AdminReply::ClusterVerification(_) => "ClusterVerification",
-        AdminReply::Resynced(_) => "Resynced",
-        AdminReply::Image(_) => "Image",
-        AdminReply::Images(_) => "Images",
-    }
-}
-
-/// A clap value parser for one of proto's named enums (`KeySpec`,
-/// `KeyUsage`, …): accepts the spellings users type, in any case, and lists
-/// them in `--help` and in the error for a value that is not one of them.
-pub(crate) fn named_value<T>(all: &'static [T], name: fn(T) -> &'static str) -> impl TypedValueParser<Value = T>
-where
-    T: FromStr<Err = String> + Copy + Send + Sync + 'static,
-{
-    PossibleValuesParser::new(all.iter().map(|value| name(*value))).try_map(|text| text.parse::<T>())
-}
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    //! Helpers shared by the resource modules' tests.
-
-    use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    use clap::Parser;
-
-    use super::Command;
-    use crate::Cli;
-
-    /// A directory of its own for one test, removed when dropped.
-    #[derive(Debug)]
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        /// A new, empty directory.
-        pub fn new() -> Self {
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = std::env::temp_dir().join(format!("p11kms-cli-test-{}-{n}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).expect("a temporary directory");
-            Self(path)
-        }
-
-        /// Its path.
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    /// Parses a command line (without the program name).
-    pub fn parse(args: &[&str]) -> Result<Command, clap::Error> {
-        Cli::try_parse_from(std::iter::once("p11kms").chain(args.iter().copied())).map(|cli| cli.command)
-    }
-
-    /// Parses a command line that must be valid.
-    pub fn command(args: &[&str]) -> Command {
-        match parse(args) {
-            Ok(command) => command,
-            Err(err) => panic!("{args:?} should parse: {err}"),
-        }
-    }
-
-    /// The rendered error for a command line that must be refused.
-    pub fn refused(args: &[&str]) -> clap::Error {
-        match parse(args) {
-            Ok(command) => panic!("{args:?} should be refused, parsed as {command:?}"),
-            Err(err) => err,
+            Self::Instance(command) => command.into_leaf(),
+            Self::App(command) => command.into_leaf(),
+            Self::Key(command) => command.into_leaf(),
+            Self::Cluster(command) => command.into_leaf(),
+            Self::Alias(command) => command.into_leaf(),
+            Self::Clock(command) => command.into_leaf(),
+            Self::Connection(command) => command.into_leaf(),
+            Self::Rewrap(args) => args.into_leaf(),
+            Self::Crypto(command) => command.into_leaf(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::*;
-    use crate::client::ClientError;
-    use crate::output::Format;
+    use std::collections::BTreeSet;
 
+    use clap::CommandFactory;
+
+    use p11kms_proto::admin::{ClusterVerification, KeyRef, Verified, VerifyRequest};
+    use p11kms_proto::{ApiError, ErrorCode, MAX_BODY_LEN};
+
+    use super::test_support::{command, refused};
     use super::*;
-
-    #[test]
-    fn a_reply_of_another_operation_is_an_error() {
-        let err = command(&["instance", "list"]).render(AdminReply::Done, Format::Human).expect_err("wrong reply");
-        assert!(matches!(err, RenderError::Unexpected(ClientError::UnexpectedReply { reply: "Done", .. })));
-        assert_eq!(err.to_string(), "p11kmsd answered instance list with a Done reply");
-    }
+    use crate::client::ClientError;
+    use crate::client::test_server::{Server, answer};
+    use crate::{Cli, Failure};
 
     #[test]
     fn a_resource_without_an_operation_is_a_usage_error() {
@@ -263,5 +156,103 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         let err = refused(&["frobnicate"]);
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+    }
+
+    /// The path of every leaf of clap's command tree, depth first, in the
+    /// order clap lists them.
+    fn leaf_paths(command: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        let mut children = command.get_subcommands().filter(|sub| sub.get_name() != "help").peekable();
+        if children.peek().is_none() {
+            out.push(path.clone());
+        }
+        for child in children {
+            path.push(child.get_name().to_owned());
+            leaf_paths(child, path, out);
+            path.pop();
+        }
+    }
+
+    #[test]
+    fn every_operation_has_its_command_and_every_command_sends_its_operation() {
+        let mut paths = Vec::new();
+        leaf_paths(&Cli::command(), &mut Vec::new(), &mut paths);
+        let sent = Command::operations();
+        assert_eq!(paths.len(), sent.len(), "one operation per command: {paths:?}");
+        // Leaf by leaf, in clap's order: the command at each path sends the
+        // operation whose command is that path.
+        let wrong: Vec<String> = paths
+            .iter()
+            .zip(&sent)
+            .filter(|(path, info)| *path != info.command)
+            .map(|(path, info)| {
+                format!("`{}` sends {} (the command of `{}`)", path.join(" "), info.name, info.command_line())
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        let commands: BTreeSet<Vec<String>> = paths.iter().cloned().collect();
+        let operations: BTreeSet<Vec<String>> =
+            op::ALL.iter().map(|info| info.command.iter().map(|w| (*w).to_owned()).collect()).collect();
+        assert_eq!(commands, operations, "the CLI's commands are exactly proto's operations");
+        assert_eq!(paths.len(), op::ALL.len(), "one command per operation");
+    }
+
+    /// Runs a command line against a stand-in daemon that answers every
+    /// call with `reply`; returns what the command printed and its status,
+    /// and the calls the daemon received.
+    fn run_against(
+        args: &[&str],
+        format: Format,
+        reply: impl FnMut(&crate::client::test_server::Call) -> Vec<u8> + Send + 'static,
+    ) -> (Outcome, Vec<crate::client::test_server::Call>) {
+        let server = Server::start(MAX_BODY_LEN, reply);
+        let outcome = command(args).run(server.path(), format);
+        let calls = server.finish().into_iter().filter_map(|seen| seen.request).collect();
+        (outcome, calls)
+    }
+
+    #[test]
+    fn a_command_calls_its_operation_renders_the_reply_and_gives_its_exit_status() {
+        let verified = |value| Verified { key_id: "k".into(), key_version_id: "v".into(), value };
+        let verify = &["verify", "--key-id", "k", "--key-version-id", "v", "--algorithm", "ECDSA_SHA_256"];
+        let verify = [&verify[..], &["--digest", "AAE=", "--value", "CQk="]].concat();
+        let (outcome, calls) =
+            run_against(&verify, Format::Human, move |_| answer::<op::AsymmetricVerify>(Ok(verified(false))));
+        assert_eq!(outcome.expect("runs"), ("Invalid signature.\n".to_owned(), 4), "an invalid signature exits 4");
+        assert_eq!(calls.len(), 1);
+        assert_eq!(
+            calls[0].request::<op::AsymmetricVerify>(),
+            VerifyRequest {
+                key: "k".into(),
+                key_version_id: "v".into(),
+                algorithm: p11kms_proto::admin::SigningAlgorithm::EcdsaSha256,
+                digest: vec![0, 1],
+                value: vec![9, 9],
+            }
+        );
+
+        let differences =
+            ClusterVerification { cluster_name: "c1".into(), expected_versions: 0, consistent: false, members: vec![] };
+        let (outcome, _) = run_against(&["cluster", "verify", "c1"], Format::Json, move |_| {
+            answer::<op::VerifyCluster>(Ok(differences.clone()))
+        });
+        let (text, status) = outcome.expect("runs");
+        assert_eq!(status, cluster::DIFFERENCES_FOUND);
+        assert!(text.contains("\"Consistent\": false"), "{text}");
+
+        let (outcome, calls) =
+            run_against(&["key", "enable", "alias/k"], Format::Json, |_| answer::<op::EnableKey>(Ok(())));
+        assert_eq!(outcome.expect("runs"), ("{}\n".to_owned(), 0));
+        assert_eq!(calls[0].request::<op::EnableKey>(), KeyRef { key: "alias/k".into() });
+    }
+
+    #[test]
+    fn an_api_error_is_the_commands_failure() {
+        let (outcome, calls) = run_against(&["key", "describe", "k-1"], Format::Human, |_| {
+            answer::<op::DescribeKey>(Err(ApiError::new(ErrorCode::KeyNotFound, "key 'k-1' does not exist")))
+        });
+        let failure = outcome.expect_err("an API error");
+        assert!(matches!(&failure, Failure::Client(ClientError::Api(api)) if api.code == ErrorCode::KeyNotFound));
+        assert_eq!(failure.exit_code(), 1);
+        assert_eq!(calls[0].opcode, op::DescribeKey::OPCODE);
     }
 }

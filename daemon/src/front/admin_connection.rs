@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use p11kms_proto::admin::operation::encode_answer;
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
-use p11kms_proto::frame::{Header, MessageKind};
+use p11kms_proto::frame::{Header, MessageKind, encode_raw_frame};
 use p11kms_proto::socket::{Spin, send_all};
 use p11kms_proto::{ApiError, ErrorCode};
 
@@ -41,12 +41,14 @@ impl Plane for AdminPlane<'_> {
                 encode_answer::<()>(&Err(failed)).unwrap_or_default()
             });
         let answer = Zeroizing::new(answer);
-        let mut frame = Zeroizing::new(Vec::with_capacity(p11kms_proto::HEADER_LEN + answer.len()));
-        let length = u32::try_from(answer.len())
-            .map_err(|_| protocol_error(ProtocolErrorKind::BodyTooLong, "the answer is over the frame limit"))?;
-        frame.extend_from_slice(&Header::new(MessageKind::AdminAnswer, header.request_id, length).encode());
-        frame.extend_from_slice(&answer);
-        Ok(frame)
+        encode_raw_frame(MessageKind::AdminAnswer, header.request_id, &answer).map(Zeroizing::new).or_else(|error| {
+            tracing::error!(%error, "an admin answer does not fit in a frame");
+            let failed = ApiError::new(ErrorCode::InternalFailure, format!("the answer cannot be sent: {error}"));
+            let answer = encode_answer::<()>(&Err(failed)).unwrap_or_default();
+            encode_raw_frame(MessageKind::AdminAnswer, header.request_id, &answer)
+                .map(Zeroizing::new)
+                .map_err(|error| protocol_error(ProtocolErrorKind::BodyTooLong, error.to_string()))
+        })
     }
 
     fn wrong_kind(&self, kind: MessageKind) -> ProtocolError {

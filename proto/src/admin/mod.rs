@@ -34,7 +34,7 @@ pub use crypto::{
 pub use import::{
     GetParametersForImportRequest, ImportKeyMaterialRequest, ImportParameters, WrappingAlgorithm, WrappingKeySpec,
 };
-pub use operation::{Operation, OperationInfo, Opcode};
+pub use operation::{Opcode, Operation, OperationInfo};
 
 pub use cluster::{
     ClusterStatus, ClusterSummary, ClusterVerification, CreateClusterRequest, ImageInfo, ListClusterImagesRequest,

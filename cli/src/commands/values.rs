@@ -1,13 +1,26 @@
-//! Parsers for argument values shared by several commands: tags
-//! (`K=V`), intervals (`30d`), encryption contexts (a JSON object of
-//! strings), base64 byte strings and RFC 3339 times. Each gives a message
-//! that says what is wrong and what is expected.
+//! Parsers for argument values shared by several commands: proto's named
+//! enums (`EC_P256`), tags (`K=V`), intervals (`30d`), encryption contexts
+//! (a JSON object of strings), base64 byte strings and RFC 3339 times. Each
+//! gives a message that says what is wrong and what is expected.
 
+use std::str::FromStr;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::Tag;
 use p11kms_proto::blob::EncryptionContext;
 use p11kms_proto::bytes::from_base64;
 use p11kms_proto::interval::parse_interval;
+
+/// A clap value parser for one of proto's named enums (`KeySpec`,
+/// `KeyUsage`, …): accepts the spellings users type, in any case, and lists
+/// them in `--help` and in the error for a value that is not one of them.
+pub fn named_value<T>(all: &'static [T], name: fn(T) -> &'static str) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = String> + Copy + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(all.iter().map(|value| name(*value))).try_map(|text| text.parse::<T>())
+}
 
 /// `KEY=VALUE` as a tag (the value may be empty, the key may not; the
 /// value is everything after the first `=`).

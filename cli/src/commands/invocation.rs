@@ -1,0 +1,163 @@
+//! How a command runs: [`Invocation`] is one admin operation's command
+//! (its clap arguments, the request they make, how its reply is shown),
+//! [`Run`] any node of the command tree, and [`subcommands!`] makes a
+//! resource's clap enum out of a list of them, named as proto names the
+//! operations and dispatched to [`run`].
+
+use std::path::Path;
+
+use p11kms_proto::admin::Operation;
+
+use super::{RenderError, RequestError};
+use crate::Failure;
+use crate::client;
+use crate::output::Format;
+
+/// The request of the operation that `I` sends.
+pub type Request<I> = <<I as Invocation>::Op as Operation>::Request;
+
+/// The reply of the operation that `I` sends.
+pub type Reply<I> = <<I as Invocation>::Op as Operation>::Reply;
+
+/// What a command prints on stdout, and its exit status.
+pub type Outcome = Result<(String, u8), Failure>;
+
+/// One admin operation's command: a clap `Args` struct that makes the
+/// operation's request and shows its reply. Its subcommand is named after
+/// the operation's verb (see [`subcommands!`]).
+pub trait Invocation {
+    /// The operation it calls.
+    type Op: Operation;
+
+    /// The request to send (reading any file the arguments name).
+    fn request(&self) -> Result<Request<Self>, RequestError>;
+
+    /// The text to print for the daemon's reply: tables and fields for
+    /// humans; with `--json`, the API's response shape.
+    fn render(&self, reply: &Reply<Self>, format: Format) -> Result<String, RenderError>;
+
+    /// The exit status a successful reply means: 0, but for `verify` of a
+    /// signature that is not valid (4) and `cluster verify` finding a
+    /// difference (5).
+    fn exit_status(&self, _reply: &Reply<Self>) -> u8 {
+        0
+    }
+}
+
+/// The subcommand name of `I`: its operation's verb.
+pub const fn verb<I: Invocation>() -> &'static str {
+    <I::Op as Operation>::VERB
+}
+
+/// Runs an operation's command: makes its request, calls the daemon at
+/// `socket`, and renders the reply.
+pub fn run<I: Invocation>(invocation: &I, socket: &Path, format: Format) -> Outcome {
+    let request = invocation.request()?;
+    let reply = client::call::<I::Op>(socket, &request)?;
+    let status = invocation.exit_status(&reply);
+    Ok((invocation.render(&reply, format)?, status))
+}
+
+/// A node of the command tree: an operation's command, `rewrap`, or a
+/// group of commands (a resource).
+pub trait Run: Sized + 'static {
+    /// Runs the command the user typed, against the daemon at `socket`.
+    fn run(&self, socket: &Path, format: Format) -> Outcome;
+
+    /// Every operation this node sends, in the order clap lists their
+    /// commands.
+    #[cfg(test)]
+    fn operations() -> Vec<p11kms_proto::admin::OperationInfo>;
+
+    /// The parsed arguments of the command typed, for tests to look into.
+    #[cfg(test)]
+    fn into_leaf(self) -> Box<dyn std::any::Any>;
+}
+
+impl<I: Invocation + 'static> Run for I {
+    fn run(&self, socket: &Path, format: Format) -> Outcome {
+        run(self, socket, format)
+    }
+
+    #[cfg(test)]
+    fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
+        vec![p11kms_proto::admin::OperationInfo::of::<I::Op>()]
+    }
+
+    #[cfg(test)]
+    fn into_leaf(self) -> Box<dyn std::any::Any> {
+        Box::new(self)
+    }
+}
+
+/// Declares a resource's clap subcommand enum from its commands, each
+/// `Variant(Type)` with its doc comment (its `--help` text):
+///
+/// ```text
+/// subcommands! {
+///     /// Operations on clusters.
+///     pub enum ClusterCommand {
+///         /// Lists the clusters.
+///         List(ListClustersArgs),
+///         /// Mirror images: create one now, or list them.
+///         #[command(subcommand)]
+///         Image(ImageCommand),
+///     }
+/// }
+/// ```
+///
+/// A `Type` is an [`Invocation`], and its subcommand is named after its
+/// operation's verb (`list` for `ListClusters`, whose command is `cluster
+/// list`); a `#[command(subcommand)]` one is another such enum, a group of
+/// commands named after its variant. The enum implements [`Run`] by running
+/// the variant typed. Entries are read one at a time, each with its doc
+/// comment, so that clap lists them in the order written.
+macro_rules! subcommands {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($entries:tt)* }) => {
+        $crate::commands::subcommands!(@entry [$(#[$meta])* $vis enum $name] [] $($entries)*);
+    };
+    // A group of commands: a nested subcommand.
+    (@entry $head:tt [$($done:tt)*]
+        $(#[doc = $doc:literal])* #[command(subcommand)] $variant:ident($ty:ty), $($rest:tt)*) => {
+        $crate::commands::subcommands!(@entry $head [$($done)*
+            $(#[doc = $doc])* #[command(subcommand)] $variant($ty),
+        ] $($rest)*);
+    };
+    // An operation's command, named after the operation's verb.
+    (@entry $head:tt [$($done:tt)*] $(#[doc = $doc:literal])* $variant:ident($ty:ty), $($rest:tt)*) => {
+        $crate::commands::subcommands!(@entry $head [$($done)*
+            $(#[doc = $doc])* #[command(name = $crate::commands::verb::<$ty>())] $variant($ty),
+        ] $($rest)*);
+    };
+    // Every entry read: the enum, and its `Run`.
+    (@entry [$(#[$meta:meta])* $vis:vis enum $name:ident]
+        [$($(#[$attr:meta])* $variant:ident($ty:ty),)*]) => {
+        $(#[$meta])*
+        #[derive(Debug, clap::Subcommand)]
+        $vis enum $name {
+            $($(#[$attr])* $variant($ty),)*
+        }
+
+        impl $crate::commands::Run for $name {
+            fn run(&self, socket: &std::path::Path, format: $crate::output::Format) -> $crate::commands::Outcome {
+                match self {
+                    $(Self::$variant(command) => $crate::commands::Run::run(command, socket, format),)*
+                }
+            }
+
+            #[cfg(test)]
+            fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
+                [$(<$ty as $crate::commands::Run>::operations()),*].concat()
+            }
+
+            #[cfg(test)]
+            fn into_leaf(self) -> Box<dyn std::any::Any> {
+                match self {
+                    $(Self::$variant(command) => $crate::commands::Run::into_leaf(command),)*
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use subcommands;

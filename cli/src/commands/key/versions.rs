@@ -1,0 +1,206 @@
+//! A key's versions and their rotation: `key list-versions |
+//! describe-version | create-version | update-rotation-policy`.
+
+use clap::Args;
+use p11kms_proto::admin::{KeyRef, KeyVersionInfo, KeyVersionRef, UpdateRotationPolicyRequest, op};
+
+use super::super::{Invocation, RenderError, RequestError, values};
+use crate::output::{self, Fields, Format, Table};
+
+/// `key list-versions KEY`.
+#[derive(Debug, Args)]
+pub struct ListKeyVersionsArgs {
+    /// Key id or alias (`alias/...`).
+    #[arg(value_name = "KEY")]
+    key: String,
+}
+
+impl Invocation for ListKeyVersionsArgs {
+    type Op = op::ListKeyVersions;
+
+    fn request(&self) -> Result<KeyRef, RequestError> {
+        Ok(KeyRef { key: self.key.clone() })
+    }
+
+    fn render(&self, versions: &Vec<KeyVersionInfo>, format: Format) -> Result<String, RenderError> {
+        Ok(output::show_list(format, "KeyVersions", versions, versions_table)?)
+    }
+}
+
+/// `key describe-version KEY --key-version-id V`.
+#[derive(Debug, Args)]
+pub struct DescribeKeyVersionArgs {
+    /// Key id or alias.
+    #[arg(value_name = "KEY")]
+    key: String,
+    /// The version.
+    #[arg(long, value_name = "VERSION")]
+    key_version_id: String,
+}
+
+impl Invocation for DescribeKeyVersionArgs {
+    type Op = op::DescribeKeyVersion;
+
+    fn request(&self) -> Result<KeyVersionRef, RequestError> {
+        Ok(KeyVersionRef { key: self.key.clone(), key_version_id: self.key_version_id.clone() })
+    }
+
+    fn render(&self, version: &KeyVersionInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, version, version_fields)?)
+    }
+}
+
+/// `key create-version KEY`.
+#[derive(Debug, Args)]
+pub struct CreateKeyVersionArgs {
+    /// Key id or alias.
+    #[arg(value_name = "KEY")]
+    key: String,
+}
+
+impl Invocation for CreateKeyVersionArgs {
+    type Op = op::CreateKeyVersion;
+
+    fn request(&self) -> Result<KeyRef, RequestError> {
+        Ok(KeyRef { key: self.key.clone() })
+    }
+
+    /// The new version, as `key describe-version` shows it.
+    fn render(&self, version: &KeyVersionInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, version, version_fields)?)
+    }
+}
+
+/// `key update-rotation-policy KEY --enable-automatic-rotation|--disable-automatic-rotation`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("rotation").required(true).args(["enable_automatic_rotation", "disable_automatic_rotation"]))]
+pub struct UpdateRotationPolicyArgs {
+    /// Key id or alias.
+    #[arg(value_name = "KEY")]
+    key: String,
+    /// Rotate on a schedule.
+    #[arg(long)]
+    enable_automatic_rotation: bool,
+    /// Stop rotating (the interval is kept).
+    #[arg(long)]
+    disable_automatic_rotation: bool,
+    /// Rotation interval, 7d to 365d.
+    #[arg(long, value_name = "INTERVAL", value_parser = values::interval)]
+    rotation_interval: Option<i64>,
+}
+
+impl Invocation for UpdateRotationPolicyArgs {
+    type Op = op::UpdateRotationPolicy;
+
+    fn request(&self) -> Result<UpdateRotationPolicyRequest, RequestError> {
+        Ok(UpdateRotationPolicyRequest {
+            key: self.key.clone(),
+            enable_automatic_rotation: self.enable_automatic_rotation,
+            rotation_interval: self.rotation_interval,
+        })
+    }
+
+    fn render(&self, (): &(), format: Format) -> Result<String, RenderError> {
+        Ok(output::done(format, &format!("Rotation policy of '{}' updated.", self.key))?)
+    }
+}
+
+fn version_fields(version: &KeyVersionInfo) -> String {
+    Fields::new()
+        .field("KeyId", &version.key_id)
+        .field("KeyVersionId", &version.key_version_id)
+        .field("CreationDate", version.creation_date)
+        .render()
+}
+
+fn versions_table(versions: &[KeyVersionInfo]) -> String {
+    let mut table = Table::new(&["KEY-ID", "KEY-VERSION-ID", "CREATED"]);
+    for version in versions {
+        table.row(vec![version.key_id.clone(), version.key_version_id.clone(), version.creation_date.to_string()]);
+    }
+    table.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use p11kms_proto::Timestamp;
+
+    use super::super::super::test_support::{human, json, refused, request};
+    use super::*;
+
+    #[test]
+    fn list_versions_prints_a_table() {
+        let versions = vec![
+            KeyVersionInfo { key_id: "key-1".into(), key_version_id: "v-1".into(), creation_date: Timestamp(0) },
+            KeyVersionInfo { key_id: "key-1".into(), key_version_id: "v-2".into(), creation_date: Timestamp(86_400) },
+        ];
+        let args = &["key", "list-versions", "key-1"];
+        assert_eq!(
+            human::<ListKeyVersionsArgs>(args, &versions),
+            "KEY-ID  KEY-VERSION-ID  CREATED\n\
+             key-1   v-1             1970-01-01T00:00:00Z\n\
+             key-1   v-2             1970-01-02T00:00:00Z\n"
+        );
+        let json = json::<ListKeyVersionsArgs>(args, &versions);
+        assert_eq!(json["KeyVersions"][1]["KeyVersionId"], "v-2");
+        assert_eq!(json["TotalCount"], 2);
+    }
+
+    #[test]
+    fn version_and_rotation_commands_parse_to_requests() {
+        assert_eq!(request::<CreateKeyVersionArgs>(&["key", "create-version", "k"]), KeyRef { key: "k".into() });
+        assert_eq!(
+            request::<DescribeKeyVersionArgs>(&["key", "describe-version", "k", "--key-version-id", "v-1"]),
+            KeyVersionRef { key: "k".into(), key_version_id: "v-1".into() }
+        );
+        refused(&["key", "describe-version", "k"]);
+        assert_eq!(
+            request::<UpdateRotationPolicyArgs>(&[
+                "key",
+                "update-rotation-policy",
+                "k",
+                "--enable-automatic-rotation",
+                "--rotation-interval",
+                "30d"
+            ]),
+            UpdateRotationPolicyRequest {
+                key: "k".into(),
+                enable_automatic_rotation: true,
+                rotation_interval: Some(2_592_000),
+            }
+        );
+        assert_eq!(
+            request::<UpdateRotationPolicyArgs>(&[
+                "key",
+                "update-rotation-policy",
+                "k",
+                "--disable-automatic-rotation"
+            ]),
+            UpdateRotationPolicyRequest { key: "k".into(), enable_automatic_rotation: false, rotation_interval: None }
+        );
+        let err = refused(&[
+            "key",
+            "update-rotation-policy",
+            "k",
+            "--enable-automatic-rotation",
+            "--disable-automatic-rotation",
+        ]);
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        refused(&["key", "update-rotation-policy", "k", "--rotation-interval", "30d"]);
+        refused(&["key", "update-rotation-policy", "k", "--enable-automatic-rotation", "--rotation-interval", "soon"]);
+    }
+
+    #[test]
+    fn one_version_prints_fields_and_json() {
+        let version =
+            KeyVersionInfo { key_id: "k".into(), key_version_id: "v-2".into(), creation_date: Timestamp(86_400) };
+        let text = human::<CreateKeyVersionArgs>(&["key", "create-version", "k"], &version);
+        assert_eq!(text, "KeyId:        k\nKeyVersionId: v-2\nCreationDate: 1970-01-02T00:00:00Z\n");
+        let described = &["key", "describe-version", "k", "--key-version-id", "v-2"];
+        assert_eq!(human::<DescribeKeyVersionArgs>(described, &version), text);
+        assert_eq!(
+            json::<DescribeKeyVersionArgs>(described, &version),
+            serde_json::json!({"KeyId": "k", "KeyVersionId": "v-2", "CreationDate": "1970-01-02T00:00:00Z"})
+        );
+    }
+}

@@ -24,7 +24,6 @@ use crate::hsm::Member;
 use crate::hsm::session_keys as hsm;
 use crate::service::Service;
 
-
 /// The serving member of the slot's cluster, for a logged-in client.
 fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, DataError> {
     require_login(service, client, slot)?;

@@ -26,24 +26,28 @@ pub fn create(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
     kms.registry_mut()?.add_alias(record)
 }
 
-/// `alias update`: the alias names another key from now on.
+/// `alias update`: the alias names another key from now on, as its
+/// newest alias (a moved alias is the target's newest, in memory and in
+/// the store alike, so a restart keeps the target's label).
 pub fn update(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
+    check_alias(alias).map_err(KmsError::InvalidParameter)?;
     let _writer = kms.writer()?;
     let record = {
         let registry = kms.registry()?;
-        registry.key(alias)?;
+        registry.alias(alias)?;
         let target = registry.key(key)?;
         rules::check(Operation::Alias, &target.record)?;
         AliasRecord { alias: alias.into(), key_id: target.record.key_id.clone(), created_at: kms.clock.now() }
     };
-    kms.store.write(kms.clock.now(), |tx| tx.update_alias(&record))?;
+    kms.store.write(record.created_at, |tx| tx.update_alias(&record))?;
     kms.registry_mut()?.move_alias(record)
 }
 
 /// `alias delete`.
 pub fn delete(kms: &Kms, alias: &str) -> Result<(), KmsError> {
+    check_alias(alias).map_err(KmsError::InvalidParameter)?;
     let _writer = kms.writer()?;
-    kms.registry()?.key(alias)?;
+    kms.registry()?.alias(alias)?;
     kms.store.write(kms.clock.now(), |tx| tx.delete_alias(alias))?;
     kms.registry_mut()?.remove_alias(alias);
     Ok(())

@@ -24,6 +24,8 @@ pub mod vault;
 
 #[cfg(test)]
 pub mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use context::Kms;
 pub use error::KmsError;

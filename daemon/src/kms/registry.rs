@@ -357,6 +357,12 @@ impl Registry {
         }
     }
 
+    /// The key id an alias names; `AliasNotFound` for a name that is not
+    /// an alias (a key id included).
+    pub fn alias(&self, alias: &str) -> Result<&str, KmsError> {
+        self.aliases.get(alias).map(String::as_str).ok_or_else(|| KmsError::AliasNotFound(alias.into()))
+    }
+
     /// All aliases, with the key each names.
     pub fn aliases(&self) -> impl Iterator<Item = (&String, &String)> {
         self.aliases.iter()

@@ -22,7 +22,6 @@ use p11kms_proto::admin::{
     ImportKeyMaterialRequest, KeySpec, KeyUsage, MemberRole, Origin, WrappingAlgorithm, WrappingKeySpec,
 };
 
-use crate::encoding::der::rsa_public_from_spki;
 use super::keys::{self, NewKey, import};
 use super::registry::{KeyEntry, Registry};
 use super::scheduler::{self, Pass};
@@ -30,7 +29,8 @@ use super::vault::memory::MemoryVault;
 use super::{Kms, KmsError, instances};
 use crate::clock::Clock;
 use crate::config::{ClockMode, Config};
-use crate::store::{AliasRecord, AppRecord, ImportTokenRecord, InstanceRecord, KeyRecord, VersionRecord};
+use crate::encoding::der::rsa_public_from_spki;
+use crate::store::{AppRecord, ImportTokenRecord, InstanceRecord, KeyRecord, VersionRecord};
 use crate::store::{ClusterRecord, MemberRecord, Store};
 
 /// The hardware instance of the fixture.
@@ -235,11 +235,6 @@ impl View {
             instances: registry.instances().cloned().collect(),
         }
     }
-}
-
-/// An alias record as the store would return it (for comparisons).
-pub fn alias_record(alias: &str, key_id: &str, created_at: Timestamp) -> AliasRecord {
-    AliasRecord { alias: alias.into(), key_id: key_id.into(), created_at }
 }
 
 /// The DER inside one PEM block labelled `label`, checking the armour as

@@ -13,15 +13,29 @@ use super::{StoreError, Tx};
 const KEY_COLUMNS: &str = "key_id, instance, key_spec, key_usage, origin, state, description, creator, created_at,
      primary_version, delete_date, deletion_protection, automatic_rotation, rotation_interval, material_expire_time, tags";
 
+/// Every column but the key id, set from the row given to an upsert.
+const KEY_UPDATES: &str = "instance = excluded.instance, key_spec = excluded.key_spec, key_usage = excluded.key_usage,
+     origin = excluded.origin, state = excluded.state, description = excluded.description, creator = excluded.creator,
+     created_at = excluded.created_at, primary_version = excluded.primary_version, delete_date = excluded.delete_date,
+     deletion_protection = excluded.deletion_protection, automatic_rotation = excluded.automatic_rotation,
+     rotation_interval = excluded.rotation_interval, material_expire_time = excluded.material_expire_time,
+     tags = excluded.tags";
+
 fn tags_json(tags: &[Tag]) -> Result<String, StoreError> {
     Ok(serde_json::to_string(tags)?)
 }
 
 impl Tx<'_> {
+    /// Inserts a key row, or (`UPDATE`) changes it in place: an update
+    /// never deletes the row, so the row keeps its place.
     fn write_key(&self, verb: &str, key: &KeyRecord) -> Result<(), StoreError> {
-        let sql = format!(
-            "{verb} INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        let insert = format!(
+            "INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         );
+        let sql = match verb {
+            "UPDATE" => format!("{insert} ON CONFLICT(key_id) DO UPDATE SET {KEY_UPDATES}"),
+            _ => insert,
+        };
         self.tx.execute(
             &sql,
             params![
@@ -65,7 +79,7 @@ impl Tx<'_> {
 
     /// Replaces a key's row (state, dates, policy, tags, primary version).
     pub fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
-        self.write_key("REPLACE", key)?;
+        self.write_key("UPDATE", key)?;
         self.journal("key", &key.key_id, "update", key)
     }
 
@@ -111,9 +125,15 @@ impl Tx<'_> {
         self.journal("alias", &a.alias, "create", a)
     }
 
-    /// Points an alias at another key.
+    /// Points an alias at another key, as that key's newest alias: the
+    /// row is written anew, so it comes after every other in the order
+    /// aliases load in (creation time, then row order).
     pub fn update_alias(&self, a: &AliasRecord) -> Result<(), StoreError> {
-        self.tx.execute("UPDATE aliases SET key_id = ?2 WHERE alias = ?1", params![a.alias, a.key_id])?;
+        self.tx.execute("DELETE FROM aliases WHERE alias = ?1", [&a.alias])?;
+        self.tx.execute(
+            "INSERT INTO aliases (alias, key_id, created_at) VALUES (?1, ?2, ?3)",
+            params![a.alias, a.key_id, a.created_at.unix()],
+        )?;
         self.journal("alias", &a.alias, "update", a)
     }
 
@@ -165,7 +185,12 @@ fn raw_key(r: &Row<'_>) -> rusqlite::Result<RawKey> {
 }
 
 pub(super) fn load_keys(conn: &Connection) -> Result<Vec<KeyRecord>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {KEY_COLUMNS} FROM keys ORDER BY created_at, rowid"))?;
+    let mut stmt = conn.prepare(&format!(
+        // Creation order: the time, then the key's first version number
+        // (versions are numbered as they are made). Row order is not: a
+        // daemon before 0.2 replaced rows when it updated them.
+        "SELECT {KEY_COLUMNS} FROM keys ORDER BY created_at, (SELECT MIN(seq) FROM key_versions v WHERE v.key_id = keys.key_id), rowid"
+    ))?;
     let rows = stmt.query_map([], raw_key)?;
     let mut keys = Vec::new();
     for row in rows {
@@ -213,7 +238,7 @@ pub(super) fn load_versions(conn: &Connection) -> Result<Vec<VersionRecord>, Sto
 }
 
 pub(super) fn load_aliases(conn: &Connection) -> Result<Vec<AliasRecord>, StoreError> {
-    let mut stmt = conn.prepare("SELECT alias, key_id, created_at FROM aliases ORDER BY created_at, alias")?;
+    let mut stmt = conn.prepare("SELECT alias, key_id, created_at FROM aliases ORDER BY created_at, rowid")?;
     let rows = stmt
         .query_map([], |r| Ok(AliasRecord { alias: r.get(0)?, key_id: r.get(1)?, created_at: Timestamp(r.get(2)?) }))?;
     Ok(rows.collect::<Result<_, _>>()?)

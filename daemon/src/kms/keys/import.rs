@@ -214,6 +214,20 @@ pub fn delete_material(kms: &Kms, key: &str) -> Result<(), KmsError> {
     Ok(())
 }
 
+/// Destroys the wrapping keys of a key's import tokens (the key is being
+/// destroyed; its tokens leave the store with it). Refuses when one cannot
+/// be destroyed, so the destruction is retried rather than leaving an
+/// RSA key in the HSM that nothing names any more.
+pub fn destroy_wrapping_keys_of(kms: &Kms, cluster: &str, key_id: &str) -> Result<(), KmsError> {
+    let tokens: Vec<ImportTokenRecord> =
+        kms.registry()?.import_tokens().filter(|t| t.key_id == key_id).cloned().collect();
+    for token in tokens {
+        let id = version_bytes(&token.wrapping_key).ok_or_else(|| KmsError::Internal("bad wrapping key id".into()))?;
+        kms.vault.destroy_wrapping_key(cluster, &id)?;
+    }
+    Ok(())
+}
+
 /// Ends expired import tokens: their wrapping keys are destroyed.
 pub fn expire_tokens(kms: &Kms, now: Timestamp) -> Result<usize, KmsError> {
     let expired: Vec<ImportTokenRecord> =

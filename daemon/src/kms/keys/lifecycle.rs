@@ -141,6 +141,8 @@ pub fn destroy(kms: &Kms, key_id: &str) -> Result<(), KmsError> {
                 "key '{key_id}': {left} objects could not be destroyed; the deletion will be retried"
             )));
         }
+        // The key's unused import tokens go with it: their wrapping keys too.
+        super::import::destroy_wrapping_keys_of(kms, &cluster, key_id)?;
     }
     kms.store.write(kms.clock.now(), |tx| tx.delete_key(key_id))?;
     kms.registry_mut()?.remove_key(key_id);

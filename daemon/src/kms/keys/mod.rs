@@ -92,7 +92,7 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
         )));
     }
     if new.automatic_rotation || new.rotation_interval.is_some() {
-        rotation::check_rotatable(new.spec, new.origin, false)?;
+        rotation::check_rotatable(new.spec, new.origin, rotation::is_service_creator(&new.creator))?;
     }
     if let Some(interval) = new.rotation_interval {
         rotation::check_interval(interval)?;

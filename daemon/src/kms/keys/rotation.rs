@@ -56,7 +56,12 @@ pub fn check_rotatable(spec: KeySpec, origin: Origin, service_key: bool) -> Resu
 
 /// True for keys the daemon made for its own use.
 pub fn is_service_key(key: &KeyEntry) -> bool {
-    key.record.creator.starts_with("service:")
+    is_service_creator(&key.record.creator)
+}
+
+/// True for the creator of the daemon's own keys (`service:<feature>`).
+pub fn is_service_creator(creator: &str) -> bool {
+    creator.starts_with("service:")
 }
 
 /// When the newest version was created.

@@ -184,7 +184,7 @@ pub fn delete_material(kms: &Kms, key: &str) -> Result<(), KmsError> {
     external(&entry)?;
     let cluster = cluster_of(kms, &entry)?;
     let _writer = kms.writer()?;
-    let left = super::lifecycle::destroy_versions(kms, &cluster, &entry)?;
+    let left = super::destroy_versions(kms, &cluster, &entry)?;
     if left > 0 {
         return Err(KmsError::Internal(format!(
             "{left} objects of key '{}' could not be destroyed",

@@ -6,10 +6,9 @@ use p11kms_proto::admin::{KeyState, Origin, Tag};
 
 use super::rules::Operation;
 use super::write::change_key;
-use super::{rotation, tags, version_name};
+use super::{rotation, tags};
 use crate::kms::Kms;
 use crate::kms::KmsError;
-use crate::kms::registry::KeyEntry;
 
 /// Shortest deletion window: 7 days.
 pub const MIN_PENDING_DAYS: u32 = 7;
@@ -110,16 +109,6 @@ pub fn untag(kms: &Kms, key: &str, tag_keys: &[String]) -> Result<(), KmsError> 
     Ok(())
 }
 
-/// Destroys every version of a key in the vault; returns how many objects
-/// are left.
-pub fn destroy_versions(kms: &Kms, cluster: &str, entry: &KeyEntry) -> Result<usize, KmsError> {
-    let mut left = 0;
-    for version in &entry.versions {
-        left += kms.vault.destroy_version(cluster, &version_name(&entry.record, version))?;
-    }
-    Ok(left)
-}
-
 /// Ends a deletion window: destroys the key's material on every member,
 /// then removes its metadata. If any member still holds some of it, the
 /// key stays PendingDeletion and the next pass tries again.
@@ -135,7 +124,7 @@ pub fn destroy(kms: &Kms, key_id: &str) -> Result<(), KmsError> {
         return Err(KmsError::StateModifiedFailed(format!("key '{key_id}' is not pending deletion")));
     }
     if let Some(cluster) = cluster {
-        let left = destroy_versions(kms, &cluster, &entry)?;
+        let left = super::destroy_versions(kms, &cluster, &entry)?;
         if left > 0 {
             return Err(KmsError::Internal(format!(
                 "key '{key_id}': {left} objects could not be destroyed; the deletion will be retried"

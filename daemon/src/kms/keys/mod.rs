@@ -214,6 +214,16 @@ pub fn discard_version(kms: &Kms, cluster: &str, name: &VersionName) {
     }
 }
 
+/// Destroys every version of a key in the vault; returns how many objects
+/// are left.
+pub fn destroy_versions(kms: &Kms, cluster: &str, entry: &KeyEntry) -> Result<usize, KmsError> {
+    let mut left = 0;
+    for version in &entry.versions {
+        left += kms.vault.destroy_version(cluster, &version_name(&entry.record, version))?;
+    }
+    Ok(left)
+}
+
 /// The instance kind of a key (for its metadata).
 pub fn instance_kind(kms: &Kms, key: &KeyEntry) -> Result<InstanceKind, KmsError> {
     Ok(kms.registry()?.instance(&key.record.instance)?.kind)

@@ -10,7 +10,7 @@
 //! * [`encoding`]: byte encodings around the HSM (DER, OAEP, signatures);
 //! * [`store`]: SQLite metadata and the journal;
 //! * [`background`]: the scheduler's periodic passes;
-//! * [`config`], [`paths`], [`private_files`], [`clock`], [`service`], [`startup`].
+//! * [`config`], [`paths`], [`private_files`], [`root_key`], [`clock`], [`service`], [`startup`].
 
 pub mod admin;
 pub mod background;
@@ -24,6 +24,7 @@ pub mod hsm;
 pub mod kms;
 pub mod paths;
 pub mod private_files;
+pub mod root_key;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -70,18 +70,24 @@ impl TokenPins {
 /// Losing it makes every image useless; anyone holding it and an image holds
 /// the keys: keep a copy offline, apart from the images.
 pub fn backup_root_key(secrets_dir: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
-    let path = secrets_dir.join("backup-root.key");
+    key_file(&secrets_dir.join("backup-root.key"))
+}
+
+/// A 256-bit key kept as hex in a private file, made (from the OS
+/// generator) when the file does not exist yet.
+pub fn key_file(path: &Path) -> io::Result<Zeroizing<Vec<u8>>> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if !path.exists() {
         let key: Zeroizing<[u8; 32]> = Zeroizing::new(rand::random());
         let text = Zeroizing::new(hex::encode(&key[..]));
-        write_private(&path, text.as_bytes())?;
+        write_private(path, text.as_bytes())?;
     }
-    let text = read_private(&path)?;
-    let key = hex::decode(text.as_bytes()).map_err(|_| io::Error::other("backup-root.key is not hex"))?;
+    let text = read_private(path)?;
+    let key = Zeroizing::new(hex::decode(text.as_bytes()).map_err(|_| io::Error::other(format!("{name} is not hex")))?);
     if key.len() != 32 {
-        return Err(io::Error::other("backup-root.key is not 32 bytes"));
+        return Err(io::Error::other(format!("{name} is not 32 bytes")));
     }
-    Ok(Zeroizing::new(key))
+    Ok(key)
 }
 
 /// Reads a secret file, refusing one whose mode lets others read it.

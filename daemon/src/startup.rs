@@ -19,6 +19,7 @@ use crate::kms::instances;
 use crate::kms::registry::Registry;
 use crate::kms::{Kms, KmsError};
 use crate::paths::StatePaths;
+use crate::root_key::RootKey;
 use crate::service::Service;
 use crate::store::{InstanceRecord, Store};
 
@@ -62,7 +63,9 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     paths.create().map_err(|source| StartError::StateDir { path: paths.root().display().to_string(), source })?;
     let state_lock = lock(&paths)?;
     let clock = Clock::new(config.clock);
-    let store = Store::open(&paths.database()).map_err(KmsError::from)?;
+    let root_key = RootKey::load(&paths.secrets_dir())
+        .map_err(|source| StartError::StateDir { path: paths.secrets_dir().display().to_string(), source })?;
+    let store = Store::open(&paths.database(), Arc::new(root_key)).map_err(KmsError::from)?;
     let mut modules = Modules::new();
     let mut live = HashMap::new();
 

@@ -98,7 +98,7 @@ fn keep(
         return Err(rv(CKR_DEVICE_MEMORY));
     }
     let now = service.kms.clock.now();
-    let mut record = ObjectRecord {
+    let record = ObjectRecord {
         object_no: 0,
         instance: instance.name.clone(),
         class: object.class(),
@@ -106,21 +106,19 @@ fn keep(
         creator: format!("app:{}", app.unwrap_or_default()),
         created_at: now,
     };
-    // The unique id is the object id, known once the store numbered it:
-    // insert, then store the attributes with it, in one transaction.
-    let object_no = service
+    // The unique id is the object id, known once the store numbered it.
+    let stored = service
         .kms
         .store
         .write(now, |tx| {
-            let object_no = tx.insert_object(&record)?;
-            object.set_unique_id(token_object_id(object_no));
-            record.object_no = object_no;
-            record.attributes = object.attributes().to_vec();
-            tx.update_object(&record)?;
-            Ok::<_, crate::store::StoreError>(object_no)
+            tx.insert_object(&record, |object_no| {
+                object.set_unique_id(token_object_id(object_no));
+                object.attributes().to_vec()
+            })
         })
         .map_err(crate::kms::KmsError::from)?;
-    registry.put_object(record);
+    let object_no = stored.object_no;
+    registry.put_object(stored);
     tracing::info!(instance = instance.name, object = object_no, class = object.class(), "object created");
     Ok(object.description(token_object_id(object_no)))
 }

@@ -16,11 +16,13 @@ mod schema;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
 use p11kms_proto::Timestamp;
+
+use crate::root_key::{RootKey, SealError};
 
 pub use journal::JournalEntry;
 pub use records::{
@@ -54,6 +56,9 @@ pub enum StoreError {
         /// What was found.
         value: String,
     },
+    /// A sealed value does not open (the root key is not this database's).
+    #[error("{0}")]
+    Sealed(#[from] SealError),
     /// Serializing a journal payload failed.
     #[error("cannot encode journal payload: {0}")]
     Payload(#[from] serde_json::Error),
@@ -87,6 +92,8 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Seals what rows and journal keep that is secret (object values).
+    root_key: Arc<RootKey>,
 }
 
 /// A write transaction. Its methods keep rows and journal together.
@@ -94,11 +101,13 @@ pub struct Store {
 pub struct Tx<'a> {
     tx: rusqlite::Transaction<'a>,
     now: Timestamp,
+    root_key: &'a RootKey,
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) and migrates the database at `path`;
+    /// what it keeps sealed, it seals under `root_key`.
+    pub fn open(path: &Path, root_key: Arc<RootKey>) -> Result<Self, StoreError> {
         let existed = path.exists();
         let conn = Connection::open_with_flags(
             path,
@@ -111,8 +120,9 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = Self { conn: Mutex::new(conn) };
+        let mut store = Self { conn: Mutex::new(conn), root_key };
         store.migrate()?;
+        store.seal_legacy_objects()?;
         Ok(store)
     }
 
@@ -122,7 +132,7 @@ impl Store {
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory()?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Self { conn: Mutex::new(conn) };
+        let mut store = Self { conn: Mutex::new(conn), root_key: Arc::new(RootKey::random()) };
         store.migrate()?;
         Ok(store)
     }
@@ -161,7 +171,7 @@ impl Store {
     {
         let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let tx = conn.transaction().map_err(StoreError::from)?;
-        let tx = Tx { tx, now };
+        let tx = Tx { tx, now, root_key: &self.root_key };
         let value = f(&tx)?;
         tx.tx.commit().map_err(StoreError::from)?;
         Ok(value)
@@ -171,7 +181,7 @@ impl Store {
     pub fn load(&self) -> Result<Snapshot, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let mut snapshot = rows::load_all(&conn)?;
-        snapshot.objects = objects::load_objects(&conn)?;
+        snapshot.objects = objects::load_objects(&conn, &self.root_key)?;
         Ok(snapshot)
     }
 

@@ -7,6 +7,11 @@ use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole,
 
 use super::*;
 
+/// A root key of its own for a store under test.
+fn root_key() -> Arc<RootKey> {
+    Arc::new(RootKey::random())
+}
+
 fn instance(name: &str, slot: u64) -> InstanceRecord {
     InstanceRecord {
         name: name.into(),
@@ -70,19 +75,22 @@ fn key(id: &str) -> (KeyRecord, VersionRecord) {
 fn a_new_store_is_private_and_at_the_current_schema() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
-    let store = Store::open(&path).expect("opens");
+    let store = Store::open(&path, root_key()).expect("opens");
     assert_eq!(store.schema_version().expect("version"), schema::current_version());
     let mode = std::fs::metadata(&path).expect("exists").permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     drop(store);
     // Opening again migrates nothing and keeps the version.
-    assert_eq!(Store::open(&path).expect("reopens").schema_version().expect("version"), schema::current_version());
+    assert_eq!(
+        Store::open(&path, root_key()).expect("reopens").schema_version().expect("version"),
+        schema::current_version()
+    );
 }
 
 #[test]
 fn rows_round_trip_and_every_change_is_journaled() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let store = Store::open(&dir.path().join("db"), root_key()).expect("opens");
     let (k, v) = key("key-1");
     let alias = AliasRecord { alias: "alias/a".into(), key_id: "key-1".into(), created_at: Timestamp(200) };
     let stored = store
@@ -109,7 +117,7 @@ fn rows_round_trip_and_every_change_is_journaled() {
 #[test]
 fn a_failed_transaction_leaves_neither_rows_nor_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let store = Store::open(&dir.path().join("db"), root_key()).expect("opens");
     store.write(Timestamp(1), |tx| tx.insert_cluster(&cluster())).expect("cluster");
     let result = store.write(Timestamp(2), |tx| -> Result<(), StoreError> {
         tx.insert_instance(&instance("i1", 0))?;
@@ -124,7 +132,7 @@ fn a_failed_transaction_leaves_neither_rows_nor_journal() {
 #[test]
 fn app_hashes_never_reach_the_journal() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let store = Store::open(&dir.path().join("db"), root_key()).expect("opens");
     let app = AppRecord {
         name: "web".into(),
         instance: "i1".into(),
@@ -149,7 +157,7 @@ fn app_hashes_never_reach_the_journal() {
 #[test]
 fn a_pin_change_replaces_the_hash_and_journals_without_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let store = Store::open(&dir.path().join("db"), root_key()).expect("opens");
     let mut app = AppRecord {
         name: "web".into(),
         instance: "i1".into(),
@@ -183,17 +191,17 @@ fn a_pin_change_replaces_the_hash_and_journals_without_it() {
 fn a_database_from_a_newer_daemon_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");
-    drop(Store::open(&path).expect("opens"));
+    drop(Store::open(&path, root_key()).expect("opens"));
     let conn = rusqlite::Connection::open(&path).expect("raw open");
     conn.execute("UPDATE schema_version SET version = 999", []).expect("bump");
     drop(conn);
-    assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 999, .. })));
+    assert!(matches!(Store::open(&path, root_key()), Err(StoreError::TooNew { found: 999, .. })));
 }
 
 #[test]
 fn keys_change_and_go_with_their_versions_aliases_and_tokens() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db")).expect("opens");
+    let store = Store::open(&dir.path().join("db"), root_key()).expect("opens");
     let (mut k, v) = key("key-1");
     let alias = AliasRecord { alias: "alias/a".into(), key_id: "key-1".into(), created_at: Timestamp(200) };
     let token = ImportTokenRecord {

@@ -1,7 +1,14 @@
 //! The daemon's one clock. Everything that depends on time (creation
-//! dates, lockouts, and later rotation and deletion schedules) reads it
+//! dates, lockouts, rotation and deletion schedules, expiries) reads it
 //! here, so a test can run on a manual clock that only moves when told.
+//!
+//! The manual clock keeps its time in a file of the state directory
+//! ([`Clock::persistent`]): a daemon restarted on the test clock goes on
+//! from where it was, never back to the system's time, so the schedules
+//! computed before the restart still hold. It stands still while the
+//! daemon is stopped, as it does while it runs.
 
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,16 +20,47 @@ use crate::config::ClockMode;
 #[derive(Debug)]
 pub struct Clock {
     manual: Option<Mutex<Timestamp>>,
+    /// Where the manual clock keeps its time, if anywhere.
+    file: Option<PathBuf>,
 }
 
 impl Clock {
     /// A clock of the configured kind; a manual clock starts at the
-    /// system's current time.
+    /// system's current time and is kept nowhere (unit tests).
     pub fn new(mode: ClockMode) -> Self {
         match mode {
-            ClockMode::System => Self { manual: None },
-            ClockMode::Manual => Self { manual: Some(Mutex::new(system_now())) },
+            ClockMode::System => Self { manual: None, file: None },
+            ClockMode::Manual => Self { manual: Some(Mutex::new(system_now())), file: None },
         }
+    }
+
+    /// The daemon's clock: a manual one starts at the time kept in `file`
+    /// (the system's time when there is none yet) and keeps every move
+    /// there.
+    pub fn persistent(mode: ClockMode, file: &Path) -> Result<Self, ClockError> {
+        if mode == ClockMode::System {
+            return Ok(Self::new(mode));
+        }
+        let start =
+            match std::fs::read_to_string(file) {
+                Ok(text) => text.trim().parse().map(Timestamp).map_err(|_| {
+                    ClockError::Persist(format!("{} does not hold a time in Unix seconds", file.display()))
+                })?,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => system_now(),
+                Err(error) => return Err(ClockError::Persist(format!("{}: {error}", file.display()))),
+            };
+        let clock = Self { manual: Some(Mutex::new(start)), file: Some(file.to_owned()) };
+        clock.keep(start)?;
+        Ok(clock)
+    }
+
+    /// Writes the manual clock's time to its file (whole, or not at all).
+    fn keep(&self, time: Timestamp) -> Result<(), ClockError> {
+        let Some(file) = &self.file else { return Ok(()) };
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, format!("{}\n", time.unix()))
+            .and_then(|()| std::fs::rename(&tmp, file))
+            .map_err(|error| ClockError::Persist(format!("{}: {error}", file.display())))
     }
 
     /// Now.
@@ -46,6 +84,7 @@ impl Clock {
         if time < *now {
             return Err(ClockError::Backwards { now: *now, requested: time });
         }
+        self.keep(time)?;
         *now = time;
         Ok(time)
     }
@@ -74,6 +113,9 @@ pub enum ClockError {
         /// The time asked for.
         requested: Timestamp,
     },
+    /// The test clock's file could not be read or written.
+    #[error("the test clock's time cannot be kept: {0}")]
+    Persist(String),
 }
 
 fn system_now() -> Timestamp {
@@ -92,6 +134,21 @@ mod tests {
         let manual = Clock::new(ClockMode::Manual);
         assert!(manual.is_manual());
         assert_eq!(manual.now(), manual.now());
+    }
+
+    #[test]
+    fn a_persistent_test_clock_goes_on_from_where_it_was() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("test-clock");
+        let clock = Clock::persistent(ClockMode::Manual, &file).expect("starts");
+        let later = clock.advance(30 * 86_400).expect("moves");
+        drop(clock);
+        let restarted = Clock::persistent(ClockMode::Manual, &file).expect("restarts");
+        assert_eq!(restarted.now(), later, "not back to the system's time");
+        let system = Clock::persistent(ClockMode::System, &file).expect("system");
+        assert!(!system.is_manual(), "the file means nothing to the system clock");
+        std::fs::write(&file, "soon").expect("write");
+        assert!(matches!(Clock::persistent(ClockMode::Manual, &file), Err(ClockError::Persist(_))));
     }
 
     #[test]

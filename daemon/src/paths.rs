@@ -5,7 +5,8 @@
 //!   p11kms.db              metadata and journal (SQLite, 0600)
 //!   p11kmsd.lock           held while a daemon runs on this directory
 //!   data.sock admin.sock   default socket paths
-//!   secrets/               0700: token PINs, one file each, 0600
+//!   test-clock             the test clock's time, when the daemon runs on it
+//!   secrets/               0700: token PINs and root keys, one file each, 0600
 //!   clusters/<name>/       one SoftHSM library instance per cluster:
 //!     softhsm2.conf        its configuration
 //!     tokens/              its token directory (all members of the cluster)
@@ -24,6 +25,11 @@ pub struct StatePaths {
 }
 
 impl StatePaths {
+    /// Where the test clock keeps its time across restarts.
+    pub fn test_clock(&self) -> PathBuf {
+        self.root.join("test-clock")
+    }
+
     /// Layout rooted at `root` (made absolute so sockets and SoftHSM
     /// configurations never depend on the working directory).
     pub fn new(root: &Path) -> io::Result<Self> {

@@ -62,7 +62,10 @@ fn lock(paths: &StatePaths) -> Result<StateLock, StartError> {
 pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLock), StartError> {
     paths.create().map_err(|source| StartError::StateDir { path: paths.root().display().to_string(), source })?;
     let state_lock = lock(&paths)?;
-    let clock = Clock::new(config.clock);
+    let clock = Clock::persistent(config.clock, &paths.test_clock()).map_err(|e| StartError::StateDir {
+        path: paths.test_clock().display().to_string(),
+        source: std::io::Error::other(e),
+    })?;
     let root_key = RootKey::load(&paths.secrets_dir())
         .map_err(|source| StartError::StateDir { path: paths.secrets_dir().display().to_string(), source })?;
     let store = Store::open(&paths.database(), Arc::new(root_key)).map_err(KmsError::from)?;

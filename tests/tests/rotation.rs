@@ -270,3 +270,33 @@ fn the_clock_moves_only_when_it_is_the_test_clock() {
     let manual = Daemon::start_with(&["--test-clock"]);
     assert_eq!(manual.cli_error(&["clock", "set", "2000-01-01T00:00:00Z"]), "InvalidParameter", "never backwards");
 }
+
+#[test]
+fn a_restarted_test_clock_goes_on_from_where_it_was() {
+    let mut daemon = Daemon::start_with(&["--test-clock"]);
+    let key = daemon.cli_json(&[
+        "key",
+        "create",
+        "--instance",
+        "hsm1",
+        "--key-spec",
+        "AES_256",
+        "--enable-automatic-rotation",
+        "--rotation-interval",
+        "30d",
+    ]);
+    let key = key["KeyMetadata"]["KeyId"].as_str().expect("KeyId").to_owned();
+    advance(&daemon, "20d");
+    let before = now(&daemon);
+    daemon.restart();
+    assert!(now(&daemon) >= before, "the test clock does not go back to the system's time at a restart");
+    // The schedule computed before the restart still holds: 10 more days
+    // rotate the key, and the new version is dated on the test clock.
+    advance(&daemon, "10d");
+    let versions = versions(&daemon, &key);
+    assert_eq!(versions.len(), 2, "rotated 30 days after creation, across the restart");
+    assert_eq!(versions[1].1, before.plus_seconds(10 * DAY));
+    let described = daemon.cli_json(&["key", "describe", &key]);
+    assert_eq!(time(&described["KeyMetadata"]["LastRotationDate"]), Some(before.plus_seconds(10 * DAY)));
+    assert_eq!(time(&described["KeyMetadata"]["NextRotationDate"]), Some(before.plus_seconds(40 * DAY)));
+}

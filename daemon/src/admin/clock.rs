@@ -22,6 +22,7 @@ fn moved(kms: &Kms, result: Result<Timestamp, ClockError>) -> Result<ClockTime, 
             Ok(time(kms))
         }
         Err(ClockError::NotManual) => Err(KmsError::ClockNotManual),
+        Err(ClockError::Persist(error)) => Err(KmsError::Internal(error)),
         Err(error) => Err(KmsError::InvalidParameter(error.to_string())),
     }
 }

@@ -15,6 +15,7 @@ use crate::service::Service;
 /// slot's instance.
 pub fn login(
     service: &Service,
+    uid: u32,
     client: &ClientId,
     slot: u64,
     user_type: u64,
@@ -32,15 +33,18 @@ pub fn login(
     match apps::login(&service.kms, &instance, pin) {
         Ok(app) => {
             service.clients.login(client, slot, app.clone())?;
-            tracing::info!(app, instance, "app logged in");
+            tracing::info!(app, instance, uid, "app logged in");
             Ok(DataReply::Done)
         }
-        Err(LoginError::Incorrect) => {
-            tracing::warn!(instance, "login refused: incorrect PIN");
+        Err(LoginError::Incorrect(app)) => {
+            // The app, when the PIN's lookup code names one: who is being
+            // guessed at; the peer's uid: who guesses.
+            let app = app.as_deref().unwrap_or("(no app of this instance)");
+            tracing::warn!(app, instance, uid, "login refused: incorrect PIN");
             Err(rv(CKR_PIN_INCORRECT))
         }
         Err(LoginError::Locked(until)) => {
-            tracing::warn!(instance, %until, "login refused: app locked");
+            tracing::warn!(instance, uid, %until, "login refused: app locked");
             Err(rv(CKR_PIN_LOCKED))
         }
         Err(LoginError::Internal(error)) => {

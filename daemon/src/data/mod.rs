@@ -57,7 +57,9 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
     let result = match request {
         DataRequest::Hello { .. } => Err(rv(CKR_GENERAL_ERROR)),
         DataRequest::ListSlots => slots::list(service).map(DataReply::Slots),
-        DataRequest::Login { slot, user_type, pin } => logins::login(service, &client, slot, user_type, pin.expose()),
+        DataRequest::Login { slot, user_type, pin } => {
+            logins::login(service, ctx.uid, &client, slot, user_type, pin.expose())
+        }
         DataRequest::Logout { slot } => service.clients.logout(&client, slot).map(|()| DataReply::Done),
         DataRequest::FindObjects { slot, template } => find::find(service, &client, slot, &template),
         DataRequest::GetAttributes { slot, object, types } => find::attributes(service, &client, slot, object, &types),

@@ -31,9 +31,10 @@ pub const PIN_LEN: usize = LOOKUP_LEN + SECRET_LEN;
 /// Why a login failed.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LoginError {
-    /// Wrong PIN, unknown app, or an app of another instance.
+    /// Wrong PIN, unknown app, or an app of another instance; the app
+    /// when the PIN's lookup code names one of the instance (for the log).
     #[error("incorrect PIN")]
-    Incorrect,
+    Incorrect(Option<String>),
     /// Too many wrong PINs: locked until the given time.
     #[error("app locked until {0}")]
     Locked(Timestamp),
@@ -130,7 +131,7 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
             b"",
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         );
-        return Err(LoginError::Incorrect);
+        return Err(LoginError::Incorrect(None));
     };
     if let Some(until) = app.locked_until {
         if now < until {
@@ -145,6 +146,11 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
     if let Ok(current) = registry.app(&app.name) {
         app = current.clone();
     }
+    // Another attempt may have locked the app while this one was checked:
+    // attempts while locked neither count nor pass, as sequential ones.
+    if let Some(until) = app.locked_until.filter(|until| now < *until) {
+        return Err(LoginError::Locked(until));
+    }
     let before = (app.failed_logins, app.locked_until);
     count_attempt(kms, &mut app, ok, now);
     if (app.failed_logins, app.locked_until) != before {
@@ -155,7 +161,7 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
     match (ok, app.locked_until) {
         (true, _) => Ok(app.name),
         (false, Some(until)) => Err(LoginError::Locked(until)),
-        (false, None) => Err(LoginError::Incorrect),
+        (false, None) => Err(LoginError::Incorrect(Some(app.name))),
     }
 }
 

@@ -51,7 +51,10 @@ fn an_app_logs_in_to_its_instance_with_the_issued_pin() {
     assert!(pin.bytes().all(|b| b.is_ascii_alphanumeric()), "issued PINs are letters and digits");
     assert!(fx.journal_len() > journal);
     assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Ok("web".to_owned()));
-    assert_eq!(apps::login(&fx.kms, "default", pin.as_bytes()), Err(LoginError::Incorrect), "another instance");
+    assert!(
+        matches!(apps::login(&fx.kms, "default", pin.as_bytes()), Err(LoginError::Incorrect(_))),
+        "another instance"
+    );
     assert_eq!(failed_logins(&fx, "web"), 0, "a login elsewhere does not count against the app");
 
     let stored = fx.reloaded().app("web").unwrap().clone();
@@ -83,12 +86,15 @@ fn a_deleted_app_cannot_log_in() {
     let fx = fixture();
     let pin = app(&fx, "web");
     apps::delete(&fx.kms, "web").expect("deletes");
-    assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect(_))));
     assert!(fx.reloaded().app("web").is_err());
     assert_eq!(code(apps::delete(&fx.kms, "web")), ErrorCode::ResourceNotFound);
     let again = app(&fx, "web");
     assert_ne!(again, pin, "a new app, a new PIN");
-    assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect), "the old PIN is dead");
+    assert!(
+        matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect(_))),
+        "the old PIN is dead"
+    );
     assert_eq!(apps::login(&fx.kms, INSTANCE, again.as_bytes()), Ok("web".to_owned()));
     fx.assert_consistent();
 }
@@ -98,16 +104,16 @@ fn wrong_pins_count_and_a_good_one_clears_the_count() {
     let fx = fixture();
     let pin = app(&fx, "web");
     let other = app(&fx, "other");
-    assert_eq!(apps::login(&fx.kms, INSTANCE, wrong(&pin).as_bytes()), Err(LoginError::Incorrect));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, wrong(&pin).as_bytes()), Err(LoginError::Incorrect(_))));
     assert_eq!(failed_logins(&fx, "web"), 1);
-    assert_eq!(apps::login(&fx.kms, INSTANCE, wrong(&pin).as_bytes()), Err(LoginError::Incorrect));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, wrong(&pin).as_bytes()), Err(LoginError::Incorrect(_))));
     assert_eq!(failed_logins(&fx, "web"), 2);
     assert_eq!(failed_logins(&fx, "other"), 0, "counted per app");
     assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Ok("web".to_owned()));
     assert_eq!(failed_logins(&fx, "web"), 0);
     // PINs that name no app count against none.
     for junk in [&b""[..], b"short", &[b'z'; PIN_LEN][..], &pin.as_bytes()[..PIN_LEN - 1]] {
-        assert_eq!(apps::login(&fx.kms, INSTANCE, junk), Err(LoginError::Incorrect));
+        assert!(matches!(apps::login(&fx.kms, INSTANCE, junk), Err(LoginError::Incorrect(_))));
     }
     assert_eq!((failed_logins(&fx, "web"), failed_logins(&fx, "other")), (0, 0));
     assert_eq!(apps::login(&fx.kms, INSTANCE, other.as_bytes()), Ok("other".to_owned()));
@@ -118,8 +124,8 @@ fn too_many_wrong_pins_lock_the_app_for_a_while() {
     let fx = fixture();
     let pin = app(&fx, "web");
     let bad = wrong(&pin);
-    assert_eq!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect));
-    assert_eq!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect(_))));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect(_))));
     let until = fx.now().plus_seconds(600);
     assert_eq!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Locked(until)), "the third locks");
     assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Locked(until)), "even the right PIN");
@@ -137,6 +143,28 @@ fn too_many_wrong_pins_lock_the_app_for_a_while() {
 }
 
 #[test]
+fn concurrent_wrong_pins_count_no_further_than_sequential_ones() {
+    let fx = fixture();
+    let pin = app(&fx, "web");
+    let bad = wrong(&pin);
+    // Twelve attempts at once: all check the PIN before any has locked
+    // the app; only the three that land first count, the rest see the lock.
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let attempts: Vec<_> =
+            (0..12).map(|_| scope.spawn(|| apps::login(&fx.kms, INSTANCE, bad.as_bytes()))).collect();
+        attempts.into_iter().map(|a| a.join().expect("the attempt ran")).collect()
+    });
+    assert_eq!(failed_logins(&fx, "web"), 3, "attempts while locked are not counted: {outcomes:?}");
+    let until = fx.now().plus_seconds(600);
+    assert_eq!(outcomes.iter().filter(|o| **o == Err(LoginError::Locked(until))).count(), 10, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| matches!(o, Err(LoginError::Incorrect(Some(app))) if app == "web")).count(),
+        2
+    );
+    fx.assert_consistent();
+}
+
+#[test]
 fn after_a_lock_runs_out_a_wrong_pin_starts_a_fresh_count() {
     let fx = fixture();
     let pin = app(&fx, "web");
@@ -146,7 +174,10 @@ fn after_a_lock_runs_out_a_wrong_pin_starts_a_fresh_count() {
     }
     assert!(matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Locked(_))));
     fx.advance_seconds(600);
-    assert_eq!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect), "not locked again at once");
+    assert!(
+        matches!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect(_))),
+        "not locked again at once"
+    );
     assert_eq!(failed_logins(&fx, "web"), 1);
     assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Ok("web".to_owned()));
 }
@@ -163,7 +194,7 @@ fn set_pin_replaces_the_secret_and_checks_the_old_one() {
     assert_eq!(apps::set_pin(&fx.kms, "web", pin.as_bytes(), other_lookup.as_bytes()), Err(SetPinError::Invalid));
     assert_eq!(failed_logins(&fx, "web"), 0, "the right old PIN cleared the count");
     apps::set_pin(&fx.kms, "web", pin.as_bytes(), new_pin.as_bytes()).expect("changes the PIN");
-    assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect(_))));
     assert_eq!(apps::login(&fx.kms, INSTANCE, new_pin.as_bytes()), Ok("web".to_owned()));
     fx.assert_consistent();
 }

@@ -186,6 +186,11 @@ sample! {
         primary_key_version: "v-1".into(),
         protection_level: ProtectionLevel::Hsm,
         rotation_interval: Some("604800s".into()),
+        last_rotation_failure: Some(RotationFailure {
+            time: Timestamp(1_700_604_801),
+            code: "Rejected.LimitExceeded".into(),
+            message: "quota".into(),
+        }),
     };
     KeyDescription => KeyDescription {
         key_metadata: KeyMetadata::sample(),

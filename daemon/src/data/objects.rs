@@ -292,6 +292,7 @@ mod tests {
             },
             versions,
             aliases: vec!["alias/k1".into()],
+            rotation_failure: None,
         }
     }
 

@@ -40,6 +40,7 @@ pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMeta
             InstanceKind::Software | InstanceKind::Default => ProtectionLevel::Software,
         },
         rotation_interval: r.rotation_interval.map(format_interval),
+        last_rotation_failure: key.rotation_failure.clone(),
     }
 }
 

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use p11kms_proto::admin::RotationFailure;
+
 use super::error::KmsError;
 use super::names::{self, ALIAS_PREFIX};
 use crate::hsm::PublicKey;
@@ -25,6 +27,9 @@ pub struct KeyEntry {
     pub versions: Vec<VersionEntry>,
     /// Aliases, oldest first.
     pub aliases: Vec<String>,
+    /// The last automatic rotation's failure, until one succeeds. Kept in
+    /// memory only: after a restart the scheduler tries again at once.
+    pub rotation_failure: Option<RotationFailure>,
 }
 
 /// A key version.
@@ -117,9 +122,10 @@ impl Registry {
         }
         for key in snapshot.keys {
             registry.key_order.push(key.key_id.clone());
-            registry
-                .keys
-                .insert(key.key_id.clone(), KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new() });
+            registry.keys.insert(
+                key.key_id.clone(),
+                KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None },
+            );
         }
         for version in snapshot.versions {
             let entry = VersionEntry::new(version)?;
@@ -290,7 +296,10 @@ impl Registry {
         alias: Option<AliasRecord>,
     ) -> Result<(), KmsError> {
         self.key_order.push(key.key_id.clone());
-        self.keys.insert(key.key_id.clone(), KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new() });
+        self.keys.insert(
+            key.key_id.clone(),
+            KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None },
+        );
         self.attach_version(version)?;
         if let Some(alias) = alias {
             self.attach_alias(alias)?;
@@ -320,6 +329,14 @@ impl Registry {
             .ok_or_else(|| KmsError::Internal(format!("version {} is not in the registry", record.version_id)))?;
         version.record = record;
         Ok(())
+    }
+
+    /// Records how the last automatic rotation of a key ended (`None`:
+    /// it succeeded).
+    pub fn note_rotation(&mut self, key_id: &str, failure: Option<RotationFailure>) {
+        if let Some(key) = self.keys.get_mut(key_id) {
+            key.rotation_failure = failure;
+        }
     }
 
     /// Forgets a key, its versions, aliases and tokens (after the store

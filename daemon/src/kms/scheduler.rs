@@ -73,7 +73,7 @@ pub fn run_due(kms: &Kms) -> Pass {
         let (result, counter) = match due {
             Due::Destroy => (lifecycle::destroy(kms, &key_id), &mut pass.destroyed),
             Due::ExpireMaterial => (import::delete_material(kms, &key_id), &mut pass.expired_material),
-            Due::Rotate => (rotation::rotate(kms, &key_id).map(|_| ()), &mut pass.rotated),
+            Due::Rotate => (rotation::rotate_on_schedule(kms, &key_id).map(|_| ()), &mut pass.rotated),
         };
         match result {
             Ok(()) => *counter += 1,

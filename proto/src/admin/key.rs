@@ -157,6 +157,21 @@ pub struct KeyMetadata {
     pub protection_level: ProtectionLevel,
     /// Rotation interval, as `<seconds>s`.
     pub rotation_interval: Option<String>,
+    /// Why the last automatic rotation failed, while it has not succeeded
+    /// since (the daemon retries at every scheduler pass).
+    pub last_rotation_failure: Option<RotationFailure>,
+}
+
+/// An automatic rotation that failed: when, and the error it got.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationFailure {
+    /// When the scheduler last tried.
+    pub time: Timestamp,
+    /// The error code (`Rejected.LimitExceeded`, …).
+    pub code: String,
+    /// What the error said.
+    pub message: String,
 }
 
 /// A key version as `list-versions` and `describe-version` show it.

@@ -44,7 +44,7 @@ pub use cluster::{
 pub use instance::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind};
 pub use key::{
     AutomaticRotation, CreateKeyRequest, DeletionProtection, KeyDescription, KeyList, KeyMetadata, KeyRef, KeySpec,
-    KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel,
+    KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel, RotationFailure,
     ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, UntagResourceRequest,
     UpdateRotationPolicyRequest,
 };
@@ -95,6 +95,7 @@ mod tests {
             primary_key_version: "v-1".into(),
             protection_level: ProtectionLevel::Hsm,
             rotation_interval: Some("604800s".into()),
+            last_rotation_failure: None,
         }
     }
 

@@ -65,7 +65,7 @@ impl Invocation for ListKeysArgs {
 /// A key as `Field: value` lines, in the order of the spec's DescribeKey.
 pub(super) fn fields(key: &KeyDescription) -> String {
     let meta = &key.key_metadata;
-    Fields::new()
+    let fields = Fields::new()
         .field("KeyId", &meta.key_id)
         .field("Arn", &meta.arn)
         .field("Aliases", list_or_dash(&key.aliases))
@@ -90,8 +90,13 @@ pub(super) fn fields(key: &KeyDescription) -> String {
         .field("NextRotationDate", or_dash(meta.next_rotation_date.as_ref()))
         .field("DeletionProtection", meta.deletion_protection)
         .field("DeleteDate", or_dash(meta.delete_date.as_ref()))
-        .field("MaterialExpireTime", or_dash(meta.material_expire_time.as_ref()))
-        .render()
+        .field("MaterialExpireTime", or_dash(meta.material_expire_time.as_ref()));
+    match &meta.last_rotation_failure {
+        Some(failure) => fields
+            .field("LastRotationFailure", format!("{} {}: {}", failure.time, failure.code, failure.message))
+            .render(),
+        None => fields.render(),
+    }
 }
 
 fn table(list: &KeyList) -> String {
@@ -144,6 +149,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
             primary_key_version: "v-1".into(),
             protection_level: ProtectionLevel::Hsm,
             rotation_interval: Some("604800s".into()),
+            last_rotation_failure: None,
         },
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],

@@ -12,7 +12,7 @@
 //! * an interval change that puts the next date in the past rotates at once.
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, UpdateRotationPolicyRequest};
+use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, RotationFailure, UpdateRotationPolicyRequest};
 
 use super::rules::{self, Operation};
 use super::version_name;
@@ -193,7 +193,20 @@ pub fn rotate_if_due(kms: &Kms, key_id: &str) -> Result<bool, KmsError> {
         next_rotation(key).is_some_and(|next| next <= kms.clock.now())
     };
     if due {
-        rotate(kms, key_id)?;
+        rotate_on_schedule(kms, key_id)?;
     }
     Ok(due)
+}
+
+/// An automatic rotation: as [`rotate`], and its outcome is kept on the
+/// key, so that `describe` shows why an overdue rotation has not happened
+/// (a full quota, an HSM out of service) until one succeeds.
+pub fn rotate_on_schedule(kms: &Kms, key_id: &str) -> Result<VersionEntry, KmsError> {
+    let result = rotate(kms, key_id);
+    let failure = result.as_ref().err().map(|error| {
+        let api = error.to_api();
+        RotationFailure { time: kms.clock.now(), code: api.code.to_string(), message: api.message }
+    });
+    kms.registry_mut()?.note_rotation(key_id, failure);
+    result
 }

@@ -58,10 +58,17 @@ fn a_full_quota_refuses_rotation() {
     assert_eq!(code(rotation::rotate(&fx.kms, &key)), ErrorCode::LimitExceeded);
     assert_eq!(fx.key(&key).versions.len(), 2);
     assert_eq!(fx.key(&key).record.primary_version, primary, "the primary stays");
-    // The scheduler is refused the same way, and tries again later.
+    // The scheduler is refused the same way, says so in describe, and
+    // tries again at every pass.
     let pass = fx.advance_days(7);
     assert_eq!((pass.rotated, pass.failed), (0, 1));
     assert_eq!(fx.key(&key).versions.len(), 2);
+    let failure = super::describe(&fx, &key).last_rotation_failure.expect("describe shows the failure");
+    assert_eq!((failure.time, failure.code.as_str()), (fx.now(), "Rejected.LimitExceeded"));
+    assert!(failure.message.contains("quota"), "{}", failure.message);
+    let pass = fx.advance_seconds(30);
+    assert_eq!(pass.failed, 1, "retried");
+    assert_eq!(super::describe(&fx, &key).last_rotation_failure.map(|f| f.time), Some(fx.now()));
     fx.assert_consistent();
 }
 
@@ -130,9 +137,11 @@ fn a_failed_scheduled_rotation_is_retried() {
     fx.vault.fail_writes(true);
     let pass = fx.advance_days(7);
     assert_eq!((pass.rotated, pass.failed), (0, 1));
+    assert!(super::describe(&fx, &key).last_rotation_failure.is_some());
     fx.vault.fail_writes(false);
     let pass = fx.advance_seconds(30);
     assert_eq!((pass.rotated, pass.failed), (1, 0));
     assert_eq!(fx.key(&key).versions.len(), 2);
+    assert_eq!(super::describe(&fx, &key).last_rotation_failure, None, "a success clears it");
     fx.assert_consistent();
 }

@@ -113,3 +113,12 @@ fn the_admin_socket_refuses_users_the_config_does_not_allow() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("65534"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(daemon.log().contains("admin connection refused"));
 }
+
+#[test]
+fn a_log_written_to_a_file_carries_no_colour_codes() {
+    let daemon = Daemon::start();
+    assert!(daemon.cli(&["instance", "list"]).status.success());
+    let log = daemon.log();
+    assert!(log.contains("admin request"), "the daemon logged: {log}");
+    assert!(!log.contains('\u{1b}'), "no ANSI escape in a log file:\n{log}");
+}

@@ -50,10 +50,17 @@ fn target(kms: &Kms, key: &str, version_id: Option<&str>, usage: Option<KeyUsage
     };
     rules::check(Operation::Use, &entry.record)?;
     let public = version.public_key.clone().ok_or_else(|| {
-        KmsError::Unsupported(format!(
-            "key '{}' is {}: it has no public key",
-            entry.record.key_id, entry.record.key_spec
-        ))
+        let (id, spec) = (&entry.record.key_id, entry.record.key_spec);
+        KmsError::Unsupported(match usage {
+            Some(KeyUsage::SignVerify) => {
+                format!("key '{id}' is {spec}: signing takes an asymmetric key (RSA or EC) with KeyUsage SIGN/VERIFY")
+            }
+            Some(KeyUsage::EncryptDecrypt) => format!(
+                "key '{id}' is {spec}: asymmetric encryption takes an RSA key with KeyUsage ENCRYPT/DECRYPT; \
+                 a symmetric key encrypts with encrypt"
+            ),
+            None => format!("key '{id}' is {spec}: a symmetric key has no public key"),
+        })
     })?;
     if let Some(usage) = usage {
         if entry.record.key_usage != usage {

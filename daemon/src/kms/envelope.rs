@@ -41,8 +41,14 @@ fn usable(entry: &KeyEntry) -> Result<BlobAlgorithm, KmsError> {
         KeySpec::Aes256 => BlobAlgorithm::Aes256Gcm,
         KeySpec::Aes128 => BlobAlgorithm::Aes128Gcm,
         spec => {
+            // What the key can do instead, by its kind: RSA keys encrypt
+            // with asymmetric-encrypt, EC keys only sign.
+            let instead = match spec {
+                KeySpec::Rsa2048 | KeySpec::Rsa3072 => "an RSA key encrypts with asymmetric-encrypt",
+                _ => "an EC key signs and verifies, it does not encrypt",
+            };
             return Err(KmsError::Unsupported(format!(
-                "key '{}' is {spec}: envelope encryption takes a symmetric key (use asymmetric-encrypt)",
+                "key '{}' is {spec}: envelope encryption takes a symmetric key ({instead})",
                 entry.record.key_id
             )));
         }
@@ -107,6 +113,9 @@ pub fn encrypt_bytes(
 
 /// `encrypt`.
 pub fn encrypt(kms: &Kms, request: &EncryptRequest) -> Result<Encrypted, KmsError> {
+    if request.plaintext.is_empty() {
+        return Err(KmsError::InvalidParameter("Plaintext must not be empty".into()));
+    }
     if request.plaintext.len() > MAX_PLAINTEXT {
         return Err(KmsError::InvalidParameter(format!("Plaintext is longer than {MAX_PLAINTEXT} bytes")));
     }

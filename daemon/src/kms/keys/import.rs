@@ -90,7 +90,9 @@ pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsEr
         let token = registry
             .import_token(&request.import_token)
             .cloned()
-            .ok_or_else(|| KmsError::InvalidParameter("unknown import token: call get-parameters-for-import".into()))?;
+            .ok_or_else(|| KmsError::InvalidParameter(
+                "unknown or expired import token (a token lasts 24 hours and is used once): call get-parameters-for-import".into(),
+            ))?;
         (entry, token)
     };
     rules::check(Operation::ImportKeyMaterial, &entry.record)?;

@@ -100,6 +100,11 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
     if new.automatic_rotation && new.rotation_interval.is_none() {
         return Err(KmsError::InvalidParameter("RotationInterval is required with EnableAutomaticRotation".into()));
     }
+    if !new.automatic_rotation && new.rotation_interval.is_some() {
+        return Err(KmsError::InvalidParameter(
+            "RotationInterval is only taken with EnableAutomaticRotation: add it, or leave the interval out".into(),
+        ));
+    }
     Ok(())
 }
 

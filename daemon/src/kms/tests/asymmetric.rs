@@ -186,6 +186,8 @@ fn algorithm_usage_and_spec_must_fit_the_key() {
     assert_eq!(code(sign(&fx, &ec, SigningAlgorithm::RsaPssSha256, &d)), ErrorCode::InvalidParameter);
     assert_eq!(code(sign(&fx, &encrypter, SigningAlgorithm::RsaPssSha256, &d)), ErrorCode::UnsupportedOperation);
     assert_eq!(code(sign(&fx, &aes, SigningAlgorithm::RsaPssSha256, &d)), ErrorCode::UnsupportedOperation);
+    let refused = sign(&fx, &aes, SigningAlgorithm::RsaPssSha256, &d).expect_err("AES does not sign");
+    assert!(refused.to_string().contains("signing takes an asymmetric key"), "says what signs: {refused}");
     for key in [&ec, &signer, &aes] {
         let encrypt = asymmetric::encrypt(
             &fx.kms,

@@ -94,9 +94,11 @@ fn encrypt_and_decrypt_round_trip_with_the_context() {
         // Each encryption takes a fresh IV.
         let again = encrypt(&fx, &key, b"the plaintext", &ctx).unwrap();
         assert_ne!(CiphertextBlob::decode(&again).unwrap().iv, blob.iv);
-        // An empty plaintext and an empty context are fine too.
-        let empty = encrypt(&fx, &key, b"", &EncryptionContext::new()).unwrap();
-        assert_eq!(decrypt(&fx, &empty, &EncryptionContext::new()).unwrap().1, b"");
+        // An empty context is fine; an empty plaintext is not (the API
+        // requires one).
+        let bare = encrypt(&fx, &key, b"x", &EncryptionContext::new()).unwrap();
+        assert_eq!(decrypt(&fx, &bare, &EncryptionContext::new()).unwrap().1, b"x");
+        assert_eq!(super::code(encrypt(&fx, &key, b"", &ctx)), ErrorCode::InvalidParameter);
     }
 }
 
@@ -335,4 +337,12 @@ fn asymmetric_keys_are_refused_for_envelope_encryption() {
         );
     }
     assert_eq!(code(encrypt(&fx, "key-00000000000000000000000000000000", b"x", &ctx)), ErrorCode::KeyNotFound);
+    // The refusal says what the key can do instead, by its kind.
+    let hint = |key: &str| encrypt(&fx, key, b"x", &ctx).expect_err("refused").to_string();
+    assert!(hint(&rsa).contains("asymmetric-encrypt"), "{}", hint(&rsa));
+    assert!(!hint(&ec).contains("asymmetric-encrypt") && hint(&ec).contains("does not encrypt"), "{}", hint(&ec));
+    let aes = fx.create(KeySpec::Aes256).record.key_id;
+    let blob = encrypt(&fx, &aes, b"x", &ctx).expect("encrypts");
+    let to_ec = envelope::re_encrypt(&fx.kms, &re_encrypt_request(&blob, Some(&ec), &ctx, &ctx)).expect_err("EC");
+    assert!(!to_ec.to_string().contains("asymmetric-encrypt"), "re-encrypt to an EC key: {to_ec}");
 }

@@ -189,9 +189,12 @@ fn an_expired_token_is_refused() {
     fx.kms.clock.advance(24 * 3600).unwrap();
     assert_eq!(code(import::import(&fx.kms, &request(&key, &params, wrapped.clone()))), ErrorCode::InvalidParameter);
     assert_eq!(fx.key(&key).record.state, KeyState::PendingImport);
-    // And after the pass that removes it.
+    // And after the pass that removes it, with a message that says it may
+    // have expired (not just "unknown").
     assert_eq!(fx.advance_seconds(0).expired_tokens, 1);
-    assert_eq!(code(import::import(&fx.kms, &request(&key, &params, wrapped))), ErrorCode::InvalidParameter);
+    let error = import::import(&fx.kms, &request(&key, &params, wrapped)).expect_err("expired");
+    assert_eq!(error.code(), ErrorCode::InvalidParameter);
+    assert!(error.to_string().contains("expired"), "{error}");
     assert_eq!(fx.vault.object_count(), 0);
     fx.assert_consistent();
 

@@ -83,6 +83,17 @@ fn only_kms_generated_symmetric_keys_rotate() {
 }
 
 #[test]
+fn an_interval_without_automatic_rotation_is_refused_at_create() {
+    let fx = Fixture::new();
+    let mut new = fx.new_key(KeySpec::Aes256);
+    new.rotation_interval = Some(30 * DAY);
+    let error = crate::kms::keys::create(&fx.kms, new).expect_err("not stored silently");
+    assert_eq!(error.code(), ErrorCode::InvalidParameter);
+    assert!(error.to_string().contains("EnableAutomaticRotation"), "{error}");
+    assert_eq!(fx.kms.registry().unwrap().keys().count(), 0);
+}
+
+#[test]
 fn the_rotation_flags_of_create_are_refused_for_keys_that_do_not_rotate() {
     let fx = Fixture::new();
     let flagged = |mut new: NewKey| {

@@ -69,6 +69,8 @@ pub struct Config {
     pub images: ImagesConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Objects applications create through PKCS#11: sizes and budgets.
+    pub objects: ObjectsConfig,
     /// Clusters of tokens in PKCS#11 modules the daemon does not manage
     /// (`[[clusters]]`): adopted at the first start that names them.
     pub clusters: Vec<ExternalClusterConfig>,
@@ -199,6 +201,33 @@ impl Default for SocketsConfig {
     }
 }
 
+/// `[objects]`: how much of the daemon's memory and store the objects
+/// applications create may take. Session objects need no login when they
+/// are public, so their budgets are per peer uid and in all, not per app.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObjectsConfig {
+    /// Bytes of session objects the clients of one uid may hold together.
+    pub session_bytes_per_uid: usize,
+    /// Bytes of session objects all clients may hold together.
+    pub session_bytes_total: usize,
+    /// Token objects one instance may hold.
+    pub token_objects_per_instance: usize,
+    /// Bytes of token objects one instance may hold.
+    pub token_bytes_per_instance: usize,
+}
+
+impl Default for ObjectsConfig {
+    fn default() -> Self {
+        Self {
+            session_bytes_per_uid: 64 * 1024 * 1024,
+            session_bytes_total: 256 * 1024 * 1024,
+            token_objects_per_instance: 10_000,
+            token_bytes_per_instance: 64 * 1024 * 1024,
+        }
+    }
+}
+
 /// `[apps]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -316,6 +345,7 @@ impl Default for Config {
             keys: KeysConfig::default(),
             images: ImagesConfig::default(),
             log: LogConfig::default(),
+            objects: ObjectsConfig::default(),
             clusters: Vec::new(),
         }
     }
@@ -381,6 +411,19 @@ impl Config {
         if self.bootstrap.mirrors > 7 {
             return value("bootstrap.mirrors", "at most 7 mirrors");
         }
+        let objects = &self.objects;
+        let largest = crate::data::created::MAX_OBJECT_BYTES;
+        if objects.session_bytes_per_uid < largest
+            || objects.session_bytes_total < objects.session_bytes_per_uid
+            || objects.token_bytes_per_instance < largest
+            || objects.token_objects_per_instance == 0
+        {
+            return value(
+                "objects",
+                "each budget must hold at least one object of the largest size (65536 bytes), \
+                 and session_bytes_total at least session_bytes_per_uid",
+            );
+        }
         Ok(())
     }
 }
@@ -418,6 +461,9 @@ mod tests {
             "[sockets]\nmax_connections = 0",
             "[sockets]\nspin_wait_us = 10001",
             "[bootstrap]\nhardware_instance = \"no spaces\"",
+            "[objects]\nsession_bytes_per_uid = 10",
+            "[objects]\nsession_bytes_total = 1",
+            "[objects]\ntoken_objects_per_instance = 0",
         ] {
             assert!(Config::parse(text, Path::new("x.toml")).is_err(), "{text}");
         }

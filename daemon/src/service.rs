@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::clusters::{LiveCluster, LiveClusters};
 use crate::config::Config;
-use crate::data::clients::Clients;
+use crate::data::clients::{Clients, SessionBudget};
 use crate::data::connections::Connections;
 use crate::kms::{Kms, KmsError};
 use crate::paths::StatePaths;
@@ -35,13 +35,15 @@ pub struct Service {
 impl Service {
     /// Assembles the service.
     pub fn new(config: Arc<Config>, paths: StatePaths, kms: Kms, clusters: Arc<LiveClusters>) -> Self {
+        let budget =
+            SessionBudget { per_uid: config.objects.session_bytes_per_uid, total: config.objects.session_bytes_total };
         Self {
             config,
             paths,
             kms,
             clusters,
             boot_id: *uuid::Uuid::new_v4().as_bytes(),
-            clients: Clients::default(),
+            clients: Clients::new(budget),
             connections: Connections::default(),
         }
     }

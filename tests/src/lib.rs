@@ -119,6 +119,14 @@ impl Daemon {
         panic!("p11kmsd did not become ready within 60 s:\n{}", self.log());
     }
 
+    /// The daemon's resident memory now, in KiB (from `/proc`).
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().map(Child::id).expect("the daemon runs");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+        line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("a number of KiB")
+    }
+
     /// Stops the daemon with SIGTERM and waits for it; returns its exit
     /// status code.
     pub fn stop(&mut self) -> Option<i32> {

@@ -18,8 +18,34 @@ use super::error::{DataError, rv};
 use crate::service::Service;
 use crate::store::{InstanceRecord, ObjectRecord};
 
-/// Most token objects one instance holds; more is `CKR_DEVICE_MEMORY`.
-pub const MAX_TOKEN_OBJECTS: usize = 10_000;
+/// Refuses a token object that would take an instance over its budget
+/// (`objects.token_objects_per_instance`, `objects.token_bytes_per_instance`);
+/// `replacing` is the size of the object it replaces, if any.
+fn check_token_budget(
+    service: &Service,
+    registry: &crate::kms::registry::Registry,
+    instance: &str,
+    object: &CreatedObject,
+    replacing: Option<usize>,
+) -> Result<(), DataError> {
+    let limits = &service.config.objects;
+    let held: Vec<usize> =
+        registry.objects_of(instance).map(|r| CreatedObject::from_stored(r.attributes.clone()).size()).collect();
+    if replacing.is_none() && held.len() >= limits.token_objects_per_instance {
+        return Err(rv(CKR_DEVICE_MEMORY));
+    }
+    let bytes = held.iter().sum::<usize>() - replacing.unwrap_or(0) + object.size();
+    if bytes > limits.token_bytes_per_instance {
+        tracing::warn!(
+            instance,
+            bytes,
+            limit = limits.token_bytes_per_instance,
+            "token object refused: the instance's budget is full"
+        );
+        return Err(rv(CKR_DEVICE_MEMORY));
+    }
+    Ok(())
+}
 
 /// A created object found for a request, with where it lives.
 struct Found {
@@ -94,9 +120,7 @@ fn keep(
     }
     let instance = instance_of(service, slot)?;
     let mut registry = service.kms.registry_mut()?;
-    if registry.objects_of(&instance.name).count() >= MAX_TOKEN_OBJECTS {
-        return Err(rv(CKR_DEVICE_MEMORY));
-    }
+    check_token_budget(service, &registry, &instance.name, &object, None)?;
     let now = service.kms.clock.now();
     let record = ObjectRecord {
         object_no: 0,
@@ -168,8 +192,10 @@ pub fn set_attributes(
             if service.clients.app(client, slot).is_none() {
                 return Err(rv(CKR_USER_NOT_LOGGED_IN));
             }
+            let old = CreatedObject::from_stored(record.attributes.clone()).size();
             let record = ObjectRecord { attributes: changed.attributes().to_vec(), ..record };
             let mut registry = service.kms.registry_mut()?;
+            check_token_budget(service, &registry, &record.instance, changed, Some(old))?;
             service
                 .kms
                 .store

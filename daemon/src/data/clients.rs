@@ -23,6 +23,23 @@ use super::session_key::SessionKey;
 /// Most session objects one client may hold at once.
 pub const MAX_SESSION_OBJECTS: usize = 10_000;
 
+/// How many bytes of session objects clients may hold: per peer uid and in
+/// all (`[objects]` in the configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionBudget {
+    /// Bytes the clients of one uid may hold together.
+    pub per_uid: usize,
+    /// Bytes all clients may hold together.
+    pub total: usize,
+}
+
+impl Default for SessionBudget {
+    fn default() -> Self {
+        let config = crate::config::ObjectsConfig::default();
+        Self { per_uid: config.session_bytes_per_uid, total: config.session_bytes_total }
+    }
+}
+
 /// What a session object is.
 #[derive(Clone, Debug)]
 pub enum Held {
@@ -65,6 +82,14 @@ impl Held {
         }
     }
 
+    /// Bytes it takes in the daemon's memory, as budgets count them.
+    pub fn size(&self) -> usize {
+        match self {
+            Self::Object(o) => o.size(),
+            Self::Key(k) => k.size(),
+        }
+    }
+
     /// `C_SetAttributeValue`'s result.
     pub fn modified(&self, template: &[p11kms_proto::pkcs11::Attribute]) -> Result<Self, DataError> {
         match self {
@@ -89,6 +114,8 @@ struct ClientState {
     connections: usize,
     logins: HashMap<u64, String>,
     objects: BTreeMap<ObjectId, SessionObject>,
+    /// Bytes its session objects take.
+    bytes: usize,
 }
 
 /// All connected clients.
@@ -96,9 +123,46 @@ struct ClientState {
 pub struct Clients {
     inner: Mutex<HashMap<ClientId, ClientState>>,
     next_object: AtomicU64,
+    budget: SessionBudget,
+}
+
+/// Refuses `extra` more bytes for a client of `uid` when a budget would
+/// overflow: one uid cannot take the daemon's memory, nor all of them.
+fn within_budget(
+    clients: &HashMap<ClientId, ClientState>,
+    budget: SessionBudget,
+    uid: u32,
+    extra: usize,
+) -> Result<(), DataError> {
+    let of_uid: usize = clients.values().filter(|c| c.uid == uid).map(|c| c.bytes).sum();
+    let total: usize = clients.values().map(|c| c.bytes).sum();
+    if of_uid + extra > budget.per_uid {
+        tracing::warn!(
+            uid,
+            bytes = of_uid,
+            limit = budget.per_uid,
+            "session objects refused: the uid's budget is full (objects.session_bytes_per_uid)"
+        );
+        return Err(rv(CKR_DEVICE_MEMORY));
+    }
+    if total + extra > budget.total {
+        tracing::warn!(
+            uid,
+            bytes = total,
+            limit = budget.total,
+            "session objects refused: the daemon's budget is full (objects.session_bytes_total)"
+        );
+        return Err(rv(CKR_DEVICE_MEMORY));
+    }
+    Ok(())
 }
 
 impl Clients {
+    /// No clients yet; session objects held to `budget`.
+    pub fn new(budget: SessionBudget) -> Self {
+        Self { budget, ..Self::default() }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut HashMap<ClientId, ClientState>) -> T) -> T {
         match self.inner.lock() {
             Ok(mut guard) => f(&mut guard),
@@ -116,6 +180,7 @@ impl Clients {
                 connections: 0,
                 logins: HashMap::new(),
                 objects: BTreeMap::new(),
+                bytes: 0,
             });
             if state.uid != uid {
                 return Err(rv(CKR_GENERAL_ERROR));
@@ -167,11 +232,16 @@ impl Clients {
     }
 
     fn add(&self, id: &ClientId, slot: u64, object_id: ObjectId, held: Held) -> Result<ObjectId, DataError> {
+        let budget = self.budget;
         self.with(|clients| {
-            let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
-            if state.objects.len() >= MAX_SESSION_OBJECTS {
+            let (uid, count) = clients.get(id).map(|s| (s.uid, s.objects.len())).ok_or(rv(CKR_GENERAL_ERROR))?;
+            if count >= MAX_SESSION_OBJECTS {
                 return Err(rv(CKR_DEVICE_MEMORY));
             }
+            let size = held.size();
+            within_budget(clients, budget, uid, size)?;
+            let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
+            state.bytes += size;
             state.objects.insert(object_id, SessionObject { slot, held });
             Ok(object_id)
         })
@@ -220,10 +290,16 @@ impl Clients {
 
     /// Replaces a session object.
     pub fn replace(&self, id: &ClientId, object_id: ObjectId, held: Held) -> Result<(), DataError> {
+        let budget = self.budget;
         self.with(|clients| {
-            let entry = clients.get_mut(id).and_then(|s| s.objects.get_mut(&object_id));
-            let entry = entry.ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
+            let state = clients.get(id).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
+            let old = state.objects.get(&object_id).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?.held.size();
+            let new = held.size();
+            within_budget(clients, budget, state.uid, new.saturating_sub(old))?;
+            let state = clients.get_mut(id).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
+            let entry = state.objects.get_mut(&object_id).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
             entry.held = held;
+            state.bytes = state.bytes + new - old;
             Ok(())
         })
     }
@@ -233,7 +309,9 @@ impl Clients {
     pub fn remove_object(&self, id: &ClientId, object: ObjectId) -> Result<(), DataError> {
         let removed = self.with(|clients| {
             let state = clients.get_mut(id).ok_or(rv(CKR_GENERAL_ERROR))?;
-            state.objects.remove(&object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))
+            let removed = state.objects.remove(&object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
+            state.bytes = state.bytes.saturating_sub(removed.held.size());
+            Ok::<_, DataError>(removed)
         })?;
         // Dropped here, outside the lock: destroying a key calls the HSM.
         drop(removed);
@@ -288,6 +366,48 @@ mod tests {
         clients.detach(&mine);
         clients.attach(mine, 0).expect("again");
         assert!(clients.object(&mine, id).is_none(), "gone with the client's last connection");
+    }
+
+    fn data_object(value_len: usize) -> CreatedObject {
+        let template = [
+            p11kms_proto::pkcs11::Attribute::ulong(cryptoki_sys::CKA_CLASS, cryptoki_sys::CKO_DATA),
+            p11kms_proto::pkcs11::Attribute::bool(cryptoki_sys::CKA_PRIVATE, false),
+            p11kms_proto::pkcs11::Attribute::bytes(cryptoki_sys::CKA_VALUE, vec![7; value_len]),
+        ];
+        CreatedObject::create(&template).expect("object")
+    }
+
+    #[test]
+    fn session_objects_are_budgeted_per_uid_and_in_all() {
+        let object = data_object(1000);
+        // The size as held: with the unique id the daemon gives it.
+        let probe = Clients::default();
+        probe.attach([9; 16], 0).expect("attach");
+        let held = probe.add_object(&[9; 16], 0, object.clone()).expect("added");
+        let size = probe.object(&[9; 16], held).expect("there").held.size();
+        let clients = Clients::new(SessionBudget { per_uid: 3 * size, total: 5 * size });
+        let (a1, a2, b, c) = ([1; 16], [2; 16], [3; 16], [4; 16]);
+        for (id, uid) in [(a1, 1000), (a2, 1000), (b, 1001), (c, 1002)] {
+            clients.attach(id, uid).expect("attach");
+        }
+        // Two clients of one uid share its budget.
+        clients.add_object(&a1, 0, object.clone()).expect("1");
+        clients.add_object(&a2, 0, object.clone()).expect("2");
+        let third = clients.add_object(&a1, 0, object.clone()).expect("3");
+        assert_eq!(clients.add_object(&a2, 0, object.clone()), Err(rv(CKR_DEVICE_MEMORY)), "the uid's budget");
+        // Another uid has its own, until the total is reached.
+        clients.add_object(&b, 0, object.clone()).expect("4");
+        clients.add_object(&b, 0, object.clone()).expect("5");
+        assert_eq!(clients.add_object(&c, 0, object.clone()), Err(rv(CKR_DEVICE_MEMORY)), "the total budget");
+        // Destroying gives the bytes back; a client that goes gives back all.
+        clients.remove_object(&a1, third).expect("removed");
+        clients.add_object(&c, 0, object.clone()).expect("fits again");
+        clients.detach(&b);
+        clients.add_object(&a2, 0, object.clone()).expect("b's bytes are free");
+        // A change that grows an object counts too.
+        let id = clients.add_object(&c, 0, data_object(10)).expect("small");
+        let grown = Held::Object(data_object(4 * size));
+        assert_eq!(clients.replace(&c, id, grown), Err(rv(CKR_DEVICE_MEMORY)));
     }
 
     #[test]

@@ -40,6 +40,12 @@ pub struct SessionKey {
 const KEPT_BY_DAEMON: &[CK_ATTRIBUTE_TYPE] = &[CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE, CKA_SUBJECT];
 
 impl SessionKey {
+    /// Bytes it takes in the daemon's memory (the key itself is the
+    /// HSM's): its attributes, and a fixed share for its handle.
+    pub fn size(&self) -> usize {
+        64 + self.attributes.iter().map(|a| a.value.len() + 16).sum::<usize>()
+    }
+
     /// Describes a new HSM object; `generated_by` is the key generation
     /// mechanism (none for unwrapped and derived keys).
     pub(super) fn new(

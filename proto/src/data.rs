@@ -237,6 +237,18 @@ pub enum DataRequest {
         /// Template of the new key.
         template: Vec<Attribute>,
     },
+    /// One page of a find: the matches after `after` (from the first when
+    /// `None`), in the daemon's order, as many as fit a page. The module
+    /// asks for pages until one says there is no more, so no reply is ever
+    /// built past the frame limit, whatever a token holds.
+    FindObjectsPage {
+        /// Slot to search.
+        slot: SlotId,
+        /// Attributes that must match.
+        template: Vec<Attribute>,
+        /// The last object of the previous page.
+        after: Option<ObjectId>,
+    },
 }
 
 /// The daemon's answer to a [`DataRequest`].
@@ -266,6 +278,13 @@ pub enum DataReply {
     Secret(SecretBytes),
     /// Answer to `GetObjectSize`.
     Size(u64),
+    /// Answer to `FindObjectsPage`.
+    ObjectsPage {
+        /// The page's matches.
+        objects: Vec<ObjectDescription>,
+        /// More matches follow: ask again after the last of these.
+        more: bool,
+    },
 }
 
 /// Body of a data response frame.
@@ -318,6 +337,8 @@ mod tests {
             DataRequest::SetAttributes { slot: 2, object: 8, template: template.clone() },
             DataRequest::GetObjectSize { slot: 2, object: 8 },
             DataRequest::DestroySessionObjects { slot: 2, objects: vec![4, 12] },
+            DataRequest::FindObjectsPage { slot: 2, template: template.clone(), after: Some(77) },
+            DataRequest::FindObjectsPage { slot: 2, template: template.clone(), after: None },
         ];
         for mechanism in mechanisms() {
             requests.extend([
@@ -373,6 +394,14 @@ mod tests {
     }
 
     #[test]
+    fn find_pages_are_appended_after_every_older_variant() {
+        let request = DataRequest::FindObjectsPage { slot: 1, template: vec![], after: None };
+        assert_eq!(encode_body(&request).expect("encodes"), vec![23, 1, 0, 0], "variant 23, after DeriveKey");
+        let reply = DataReply::ObjectsPage { objects: vec![], more: false };
+        assert_eq!(encode_body(&reply).expect("encodes"), vec![8, 0, 0], "variant 8, after Size");
+    }
+
+    #[test]
     fn every_reply_round_trips() {
         let replies: Vec<DataResult> = vec![
             Ok(DataReply::Welcome { daemon_version: "0.1.0".into(), boot_id: [1; 16], max_body_len: 1 << 20 }),
@@ -411,6 +440,10 @@ mod tests {
             Ok(DataReply::Bytes(vec![0; 64])),
             Ok(DataReply::Secret(SecretBytes::from("plain"))),
             Ok(DataReply::Size(640)),
+            Ok(DataReply::ObjectsPage {
+                objects: vec![ObjectDescription { id: 9, fixed: vec![Attribute::ulong(0, 1)], sensitive: vec![] }],
+                more: true,
+            }),
             Err(CkRv(0xa0)),
         ];
         for reply in &replies {

@@ -47,6 +47,10 @@ pub fn parse_created_id(id: ObjectId) -> Option<CreatedId> {
 /// Largest value of one attribute, and of all attributes of an object.
 pub const MAX_OBJECT_BYTES: usize = 64 * 1024;
 
+/// Largest value the module caches with an object's description; larger
+/// ones it asks for when the application reads them.
+pub const MAX_CACHED_VALUE: usize = 1024;
+
 /// The shape of an attribute's value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
@@ -442,6 +446,9 @@ impl CreatedObject {
         let frozen = self.bool(CKA_MODIFIABLE) == Some(false);
         self.attributes
             .iter()
+            // Large values (a certificate, a data object's value) are read
+            // on demand: a find stays small whatever the objects hold.
+            .filter(|a| a.value.len() <= MAX_CACHED_VALUE)
             .filter(|a| {
                 rules.iter().any(|r| {
                     r.ty == a.ty

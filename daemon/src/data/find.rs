@@ -14,8 +14,51 @@ use super::lookup::with_object;
 use super::objects::ObjectView;
 use crate::service::Service;
 
-/// `FindObjects`: every visible object of the slot matching the template.
+/// Most bytes of descriptions one page of a find carries: far below the
+/// frame limit, so a page always fits whatever the objects are.
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+/// `FindObjects`: every visible object of the slot matching the template,
+/// in one reply (modules of before paging; new ones ask for pages).
 pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {
+    matches(service, client, slot, template).map(DataReply::Objects)
+}
+
+/// `FindObjectsPage`: the matches after `after`, as many as fit
+/// [`PAGE_BYTES`] (at least one). When `after` is no longer among the
+/// matches (it was destroyed meanwhile) the page starts again from the
+/// first: the module drops what it has already, so nothing is skipped.
+pub fn find_page(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    template: &[Attribute],
+    after: Option<ObjectId>,
+) -> Result<DataReply, DataError> {
+    let all = matches(service, client, slot, template)?;
+    let start = after.and_then(|id| all.iter().position(|o| o.id == id)).map_or(0, |at| at + 1);
+    let mut objects = Vec::new();
+    let mut bytes = 0;
+    for object in &all[start..] {
+        let size = 16 + object.fixed.iter().map(|a| 16 + a.value.len()).sum::<usize>() + 8 * object.sensitive.len();
+        if !objects.is_empty() && bytes + size > PAGE_BYTES {
+            break;
+        }
+        bytes += size;
+        objects.push(object.clone());
+    }
+    let more = start + objects.len() < all.len();
+    Ok(DataReply::ObjectsPage { objects, more })
+}
+
+/// Every visible object of the slot matching the template, keys first (in
+/// creation order), then created objects.
+fn matches(
+    service: &Service,
+    client: &ClientId,
+    slot: u64,
+    template: &[Attribute],
+) -> Result<Vec<p11kms_proto::pkcs11::ObjectDescription>, DataError> {
     let registry = service.kms.registry()?;
     let instance = super::slots::instance(&registry, slot)?;
     let logged_in = service.clients.is_logged_in(client, slot);
@@ -29,7 +72,7 @@ pub fn find(service: &Service, client: &ClientId, slot: u64, template: &[Attribu
     let instance = instance.clone();
     drop(registry);
     objects.extend(app_objects::find(service, client, slot, &instance, template)?);
-    Ok(DataReply::Objects(objects))
+    Ok(objects)
 }
 
 /// `GetAttributes`: current values, one answer per type.

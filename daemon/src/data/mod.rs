@@ -106,6 +106,9 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
         DataRequest::DeriveKey { slot, mut mechanism, base, template } => {
             session_keys::derive(service, &client, slot, &mut mechanism, base, &template)
         }
+        DataRequest::FindObjectsPage { slot, template, after } => {
+            find::find_page(service, &client, slot, &template, after)
+        }
     };
     result.map_err(|error| {
         // Refusals are the application's business (debug); faults are the

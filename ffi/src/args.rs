@@ -74,6 +74,19 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: CK_ULONG) -> Result<&'a 
     Ok(unsafe { slice::from_raw_parts_mut(ptr, len) })
 }
 
+/// Checks the caller's writable array of `len` elements at `ptr` as
+/// [`slice_mut`] does, without borrowing it: for arrays of which only the
+/// first few elements will be written ([`slice_mut`] them then), so that
+/// a huge `len` is never taken as the size of anything.
+pub(crate) fn writable<T>(ptr: *mut T, len: CK_ULONG) -> Result<usize> {
+    let len = to_usize(len)?;
+    if ptr.is_null() {
+        return if len == 0 { Ok(0) } else { Err(rv(CKR_ARGUMENTS_BAD)) };
+    }
+    check_array(ptr.cast_const(), len)?;
+    Ok(len)
+}
+
 /// Reads a value the caller points to; null is `CKR_ARGUMENTS_BAD`.
 ///
 /// # Safety
@@ -139,7 +152,8 @@ pub(crate) unsafe fn output(
 ///
 /// PKCS#11 lets the input and output buffers be the same memory (in-place
 /// encryption). Rust must not hold a shared and a mutable slice over the
-/// same bytes, so overlapping input is copied first.
+/// same bytes, so overlapping input is copied first; its length was bounded
+/// before (see [`crate::limits::input_len`]), so the copy is too.
 ///
 /// # Safety
 /// As [`output`], and a non-null `data` is valid for reads of `data_len`
@@ -184,12 +198,13 @@ pub(crate) unsafe fn list<T: Copy>(items: &[T], out: *mut T, count: *mut CK_ULON
     let capacity = unsafe { load(count) }?;
     let delivery = if out.is_null() {
         Delivery::LengthOnly(items.len())
-    } else if to_usize(capacity)? < items.len() {
+    } else if writable(out, capacity)? < items.len() {
         Delivery::TooSmall(items.len())
     } else {
-        // SAFETY: forwarded from this function's contract.
-        let dest = unsafe { slice_mut(out, capacity) }?;
-        dest[..items.len()].copy_from_slice(items);
+        // SAFETY: forwarded from this function's contract: the caller's
+        // array holds `capacity >= items.len()` elements.
+        let dest = unsafe { slice_mut(out, to_ulong(items.len())?) }?;
+        dest.copy_from_slice(items);
         Delivery::Written(items.len())
     };
     // SAFETY: `count` was read above, so it is non-null and valid.

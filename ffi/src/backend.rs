@@ -6,8 +6,12 @@
 //!
 //! Methods are associated functions (no `self`): a PKCS#11 module is a
 //! process-wide singleton, and the implementation owns its global state.
-//! Every method has a default that answers `CKR_FUNCTION_NOT_SUPPORTED`, so
-//! an implementation states what it supports by overriding.
+//! Every PKCS#11 method has a default that answers
+//! `CKR_FUNCTION_NOT_SUPPORTED`, so an implementation states what it
+//! supports by overriding. Three methods answer the boundary's own
+//! questions instead: whether the module is initialized, how long an
+//! operation's input may be, and ending an operation whose call the
+//! boundary refused.
 
 use cryptoki_sys::{
     CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG, CK_USER_TYPE,
@@ -16,6 +20,7 @@ use cryptoki_sys::{
 use p11kms_proto::CkRv;
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 
+use crate::limits::MAX_DATA_LEN;
 use crate::output::{Delivery, OutBuf};
 use crate::types::{Info, InitArgs, SessionInfo, SlotInfo, TokenInfo};
 
@@ -24,6 +29,26 @@ pub type Result<T> = std::result::Result<T, CkRv>;
 
 /// The answer for functions this implementation does not support.
 pub const NOT_SUPPORTED: CkRv = CkRv(CKR_FUNCTION_NOT_SUPPORTED);
+
+/// The session operations whose calls carry the application's data, as
+/// the boundary names them when it bounds their input or ends them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// `C_EncryptInit` … `C_EncryptFinal`.
+    Encrypt,
+    /// `C_DecryptInit` … `C_DecryptFinal`.
+    Decrypt,
+    /// `C_DigestInit` … `C_DigestFinal`.
+    Digest,
+    /// `C_SignInit` … `C_SignFinal`.
+    Sign,
+    /// `C_SignRecoverInit`, `C_SignRecover`.
+    SignRecover,
+    /// `C_VerifyInit` … `C_VerifyFinal`.
+    Verify,
+    /// `C_VerifyRecoverInit`, `C_VerifyRecover`.
+    VerifyRecover,
+}
 
 /// A PKCS#11 implementation behind the exported tables.
 ///
@@ -34,6 +59,32 @@ pub const NOT_SUPPORTED: CkRv = CkRv(CKR_FUNCTION_NOT_SUPPORTED);
 /// a too-small buffer leaves the operation active.
 #[allow(unused_variables)]
 pub trait Backend: 'static {
+    // ---- the boundary's questions ----------------------------------------
+
+    /// True between a successful `C_Initialize` and `C_Finalize`, in this
+    /// process. Every export except `C_Initialize` and the table getters
+    /// asks this first and, when it is false, answers
+    /// `CKR_CRYPTOKI_NOT_INITIALIZED` without reading any argument. Must be
+    /// cheap and must not block on anything a call in progress holds.
+    fn is_initialized() -> bool;
+
+    /// The longest input one call of `operation` may carry: the data of a
+    /// single-part or `…Update` call, or a signature to verify. A longer
+    /// input is refused by the boundary, unread, with the call's
+    /// `CKR_*_LEN_RANGE` code, and the operation ends (see
+    /// [`Backend::end_operation`]). The boundary caps the answer at
+    /// [`MAX_DATA_LEN`]; the default is that cap.
+    fn max_input_len(operation: Operation) -> usize {
+        MAX_DATA_LEN
+    }
+
+    /// The boundary refused a call that continues or ends `operation` on
+    /// `session` (an input over [`Backend::max_input_len`]). PKCS#11 ends an
+    /// operation on every error but `CKR_BUFFER_TOO_SMALL`, so the
+    /// implementation drops it, if one is active. Must not block or talk to
+    /// anything remote; the default does nothing.
+    fn end_operation(session: CK_SESSION_HANDLE, operation: Operation) {}
+
     // ---- general purpose ------------------------------------------------
 
     /// `C_Initialize`, with arguments already checked for consistency.

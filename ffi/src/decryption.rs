@@ -7,10 +7,13 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{
+    CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_ENCRYPTED_DATA_LEN_RANGE,
+};
 
-use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::backend::{Backend, Operation};
+use crate::guard::{OK, initialized};
+use crate::limits::input_len;
 use crate::{args, mechanism};
 
 /// `C_DecryptInit`.
@@ -19,7 +22,7 @@ pub unsafe extern "C" fn C_DecryptInit<B: Backend>(
     pMechanism: *mut CK_MECHANISM,
     hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::decrypt_init(hSession, &mechanism, hKey)?;
@@ -35,7 +38,8 @@ pub unsafe extern "C" fn C_Decrypt<B: Backend>(
     pData: *mut CK_BYTE,
     pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Decrypt], ulEncryptedDataLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedData, ulEncryptedDataLen, pData, pulDataLen, |data, out| {
@@ -53,7 +57,8 @@ pub unsafe extern "C" fn C_DecryptUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Decrypt], ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
@@ -69,7 +74,7 @@ pub unsafe extern "C" fn C_DecryptFinal<B: Backend>(
     pLastPart: *mut CK_BYTE,
     pulLastPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pLastPart, pulLastPartLen, |out| B::decrypt_final(hSession, out)) }
     })

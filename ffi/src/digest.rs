@@ -5,15 +5,16 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE};
 
-use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::backend::{Backend, Operation};
+use crate::guard::{OK, initialized};
+use crate::limits::input_len;
 use crate::{args, mechanism};
 
 /// `C_DigestInit`.
 pub unsafe extern "C" fn C_DigestInit<B: Backend>(hSession: CK_SESSION_HANDLE, pMechanism: *mut CK_MECHANISM) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::digest_init(hSession, &mechanism)?;
@@ -29,7 +30,8 @@ pub unsafe extern "C" fn C_Digest<B: Backend>(
     pDigest: *mut CK_BYTE,
     pulDigestLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Digest], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::transform(pData, ulDataLen, pDigest, pulDigestLen, |data, out| B::digest(hSession, data, out)) }
     })
@@ -41,7 +43,8 @@ pub unsafe extern "C" fn C_DigestUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Digest], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::digest_update(hSession, data)?;
@@ -51,7 +54,7 @@ pub unsafe extern "C" fn C_DigestUpdate<B: Backend>(
 
 /// `C_DigestKey`.
 pub unsafe extern "C" fn C_DigestKey<B: Backend>(hSession: CK_SESSION_HANDLE, hKey: CK_OBJECT_HANDLE) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::digest_key(hSession, hKey)?;
         OK
     })
@@ -63,7 +66,7 @@ pub unsafe extern "C" fn C_DigestFinal<B: Backend>(
     pDigest: *mut CK_BYTE,
     pulDigestLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pDigest, pulDigestLen, |out| B::digest_final(hSession, out)) }
     })

@@ -6,11 +6,12 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_BYTE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{CK_BYTE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE};
 
 use crate::args;
-use crate::backend::Backend;
-use crate::guard::guard;
+use crate::backend::{Backend, Operation};
+use crate::guard::initialized;
+use crate::limits::input_len;
 
 /// `C_DigestEncryptUpdate`, under the two-call convention.
 pub unsafe extern "C" fn C_DigestEncryptUpdate<B: Backend>(
@@ -20,7 +21,8 @@ pub unsafe extern "C" fn C_DigestEncryptUpdate<B: Backend>(
     pEncryptedPart: *mut CK_BYTE,
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Digest, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -38,7 +40,9 @@ pub unsafe extern "C" fn C_DecryptDigestUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        let operations = [Operation::Decrypt, Operation::Digest];
+        input_len::<B>(hSession, &operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
@@ -56,7 +60,8 @@ pub unsafe extern "C" fn C_SignEncryptUpdate<B: Backend>(
     pEncryptedPart: *mut CK_BYTE,
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Sign, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -74,7 +79,9 @@ pub unsafe extern "C" fn C_DecryptVerifyUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        let operations = [Operation::Decrypt, Operation::Verify];
+        input_len::<B>(hSession, &operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {

@@ -7,10 +7,11 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE};
 
-use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::backend::{Backend, Operation};
+use crate::guard::{OK, initialized};
+use crate::limits::input_len;
 use crate::{args, mechanism};
 
 /// `C_EncryptInit`.
@@ -19,7 +20,7 @@ pub unsafe extern "C" fn C_EncryptInit<B: Backend>(
     pMechanism: *mut CK_MECHANISM,
     hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::encrypt_init(hSession, &mechanism, hKey)?;
@@ -35,7 +36,8 @@ pub unsafe extern "C" fn C_Encrypt<B: Backend>(
     pEncryptedData: *mut CK_BYTE,
     pulEncryptedDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Encrypt], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pEncryptedData, pulEncryptedDataLen, |data, out| {
@@ -53,7 +55,8 @@ pub unsafe extern "C" fn C_EncryptUpdate<B: Backend>(
     pEncryptedPart: *mut CK_BYTE,
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -69,7 +72,7 @@ pub unsafe extern "C" fn C_EncryptFinal<B: Backend>(
     pLastEncryptedPart: *mut CK_BYTE,
     pulLastEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pLastEncryptedPart, pulLastEncryptedPartLen, |out| B::encrypt_final(hSession, out)) }
     })

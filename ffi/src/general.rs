@@ -14,7 +14,7 @@ use cryptoki_sys::{
 
 use crate::args;
 use crate::backend::{Backend, Result};
-use crate::guard::{OK, guard, rv};
+use crate::guard::{OK, guard, initialized, rv};
 use crate::info::{encode_info, version};
 use crate::types::InitArgs;
 
@@ -47,6 +47,7 @@ unsafe fn init_args(ptr: *const c_void) -> Result<InitArgs> {
 }
 
 /// `C_Initialize`. The backend decides about locking (`CKR_CANT_LOCK`).
+/// The one function of the tables that runs before initialization.
 pub unsafe extern "C" fn C_Initialize<B: Backend>(pInitArgs: *mut c_void) -> CK_RV {
     guard(|| {
         // SAFETY: PKCS#11 caller contract.
@@ -58,7 +59,7 @@ pub unsafe extern "C" fn C_Initialize<B: Backend>(pInitArgs: *mut c_void) -> CK_
 
 /// `C_Finalize`.
 pub unsafe extern "C" fn C_Finalize<B: Backend>(pReserved: *mut c_void) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         if !pReserved.is_null() {
             return Err(rv(CKR_ARGUMENTS_BAD));
         }
@@ -70,7 +71,7 @@ pub unsafe extern "C" fn C_Finalize<B: Backend>(pReserved: *mut c_void) -> CK_RV
 /// `C_GetInfo`, reporting the cryptoki version of the table it sits in:
 /// 2.40 in the 2.40 list, 3.0 in the 3.0 list.
 pub unsafe extern "C" fn C_GetInfo<B: Backend, const MAJOR: u8, const MINOR: u8>(pInfo: *mut CK_INFO) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pInfo)?;
         let info = B::info()?;
         // SAFETY: PKCS#11 caller contract; non-null checked above.
@@ -79,12 +80,15 @@ pub unsafe extern "C" fn C_GetInfo<B: Backend, const MAJOR: u8, const MINOR: u8>
     })
 }
 
-/// `C_GetFunctionStatus`: a legacy function; there is no parallel execution.
+/// `C_GetFunctionStatus`: a legacy function; there is no parallel
+/// execution. Before `C_Initialize` it answers
+/// `CKR_CRYPTOKI_NOT_INITIALIZED`, as the standard lists.
 pub unsafe extern "C" fn C_GetFunctionStatus<B: Backend>(_hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| Ok(CKR_FUNCTION_NOT_PARALLEL))
+    initialized::<B>(|| Ok(CKR_FUNCTION_NOT_PARALLEL))
 }
 
 /// `C_CancelFunction`: a legacy function; there is no parallel execution.
+/// Before `C_Initialize` it answers `CKR_CRYPTOKI_NOT_INITIALIZED`.
 pub unsafe extern "C" fn C_CancelFunction<B: Backend>(_hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| Ok(CKR_FUNCTION_NOT_PARALLEL))
+    initialized::<B>(|| Ok(CKR_FUNCTION_NOT_PARALLEL))
 }

@@ -1,17 +1,24 @@
-//! The panic guard, and the one place where a `Result` becomes a `CK_RV`.
+//! The panic guard, the initialization check, and the one place where a
+//! `Result` becomes a `CK_RV`.
 //!
 //! Every export runs its body through [`guard`]. A panic must never unwind
 //! into the application (that is undefined behaviour across `extern "C"`, and
 //! Rust would abort the host process); it becomes `CKR_GENERAL_ERROR`
 //! instead. This needs `panic = "unwind"`, which the workspace's release
 //! profile sets; with `panic = "abort"` a panic still ends the process.
+//!
+//! Every export except `C_Initialize` and the three table getters runs
+//! through [`initialized`] instead, which answers
+//! `CKR_CRYPTOKI_NOT_INITIALIZED` before the body reads any argument: test
+//! suites call functions before `C_Initialize` with structures they never
+//! filled in, and a module that trusts their lengths takes its host down.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use cryptoki_sys::{CK_RV, CKR_GENERAL_ERROR, CKR_OK};
+use cryptoki_sys::{CK_RV, CKR_CRYPTOKI_NOT_INITIALIZED, CKR_GENERAL_ERROR, CKR_OK};
 use p11kms_proto::CkRv;
 
-use crate::backend::Result;
+use crate::backend::{Backend, Result};
 
 /// A `CK_RV` constant as the error type of [`Result`].
 pub(crate) const fn rv(code: CK_RV) -> CkRv {
@@ -33,6 +40,13 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<CK_RV>) -> CK_RV {
         Ok(Err(CkRv(code))) => code,
         Err(_) => CKR_GENERAL_ERROR,
     }
+}
+
+/// Runs an export's body, as [`guard`], only when the backend is
+/// initialized; otherwise answers `CKR_CRYPTOKI_NOT_INITIALIZED` without
+/// touching the arguments (the body is where they are read).
+pub(crate) fn initialized<B: Backend>(body: impl FnOnce() -> Result<CK_RV>) -> CK_RV {
+    guard(|| if B::is_initialized() { body() } else { Err(rv(CKR_CRYPTOKI_NOT_INITIALIZED)) })
 }
 
 /// The success value of an export body.

@@ -96,6 +96,22 @@ pub unsafe extern "C" fn C_GetInterfaceList<B: Exported>(
     })
 }
 
+/// Whether the NUL-terminated string at `name` is [`INTERFACE_NAME`]. It
+/// reads no byte past the first one that differs, so a name that is not
+/// what it should be costs at most eight bytes, never a scan through the
+/// caller's memory for a NUL that may not come.
+///
+/// # Safety
+/// `name` points to a NUL-terminated string.
+unsafe fn is_interface_name(name: *const CK_UTF8CHAR) -> bool {
+    INTERFACE_NAME.to_bytes_with_nul().iter().enumerate().all(|(i, &expected)| {
+        // SAFETY: bytes 0..i matched the name, none of them NUL, so the
+        // caller's string goes on at least to byte i.
+        let byte = unsafe { name.add(i).read() };
+        byte == expected
+    })
+}
+
 /// `C_GetInterface`: a null name means "PKCS 11", a null version the newest
 /// (3.0). An interface that is not offered, or flags it lacks (such as
 /// `CKF_INTERFACE_FORK_SAFE`), is `CKR_ARGUMENTS_BAD`.
@@ -107,13 +123,10 @@ pub unsafe extern "C" fn C_GetInterface<B: Exported>(
 ) -> CK_RV {
     guard(|| {
         args::non_null(ppInterface)?;
-        if !pInterfaceName.is_null() {
-            // SAFETY: PKCS#11 caller contract: a non-null name is a
-            // NUL-terminated string.
-            let name = unsafe { CStr::from_ptr(pInterfaceName.cast_const().cast()) };
-            if name != INTERFACE_NAME {
-                return Err(rv(CKR_ARGUMENTS_BAD));
-            }
+        // SAFETY: PKCS#11 caller contract: a non-null name is a
+        // NUL-terminated string.
+        if !pInterfaceName.is_null() && !unsafe { is_interface_name(pInterfaceName) } {
+            return Err(rv(CKR_ARGUMENTS_BAD));
         }
         let interfaces = B::interfaces();
         let interface = if pVersion.is_null() {

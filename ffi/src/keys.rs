@@ -5,10 +5,14 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_ATTRIBUTE, CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{
+    CK_ATTRIBUTE, CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG,
+    CKR_WRAPPED_KEY_LEN_RANGE,
+};
 
 use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::guard::{OK, initialized};
+use crate::limits::{MAX_WRAPPED_KEY_LEN, within};
 use crate::{args, mechanism, template};
 
 /// `C_GenerateKey`.
@@ -19,7 +23,7 @@ pub unsafe extern "C" fn C_GenerateKey<B: Backend>(
     ulCount: CK_ULONG,
     phKey: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phKey)?;
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
@@ -44,7 +48,7 @@ pub unsafe extern "C" fn C_GenerateKeyPair<B: Backend>(
     phPublicKey: *mut CK_OBJECT_HANDLE,
     phPrivateKey: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phPublicKey)?;
         args::non_null(phPrivateKey)?;
         // SAFETY: PKCS#11 caller contract.
@@ -71,7 +75,7 @@ pub unsafe extern "C" fn C_WrapKey<B: Backend>(
     pWrappedKey: *mut CK_BYTE,
     pulWrappedKeyLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pulWrappedKeyLen)?;
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
@@ -96,10 +100,11 @@ pub unsafe extern "C" fn C_UnwrapKey<B: Backend>(
     ulAttributeCount: CK_ULONG,
     phKey: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phKey)?;
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
+        within(ulWrappedKeyLen, MAX_WRAPPED_KEY_LEN, CKR_WRAPPED_KEY_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let wrapped = unsafe { args::slice(pWrappedKey, ulWrappedKeyLen) }?;
         // SAFETY: PKCS#11 caller contract.
@@ -120,7 +125,7 @@ pub unsafe extern "C" fn C_DeriveKey<B: Backend>(
     ulAttributeCount: CK_ULONG,
     phKey: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phKey)?;
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;

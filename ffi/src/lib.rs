@@ -15,9 +15,11 @@
 //! [`session`], [`object`], [`encryption`], [`decryption`], [`digest`],
 //! [`signing`], [`verification`], [`dual`], [`keys`], [`random`],
 //! [`message`], [`interface`]). Each export is a generic
-//! `unsafe extern "C" fn C_Name<B: Backend>(...)`: it checks the caller's
-//! pointers, decodes, calls one [`Backend`] method inside the panic guard,
-//! and encodes the answer. [`tables`] puts them in the function lists.
+//! `unsafe extern "C" fn C_Name<B: Backend>(...)`: inside the panic guard it
+//! answers `CKR_CRYPTOKI_NOT_INITIALIZED` before reading anything when the
+//! backend is not initialized, bounds every length ([`limits`]), checks the
+//! caller's pointers, decodes, calls one [`Backend`] method, and encodes the
+//! answer. [`tables`] puts them in the function lists.
 //!
 //! # Safety
 //!
@@ -26,9 +28,12 @@
 //! `CKR_ARGUMENTS_BAD` where it may not); every non-null pointer must be
 //! valid for the length the caller states, for the duration of the call.
 //! The exports check everything that can be checked (null pointers,
-//! null-with-length, alignment, sizes); validity of memory cannot be.
+//! null-with-length, alignment, sizes, the bounds of [`limits`]); validity
+//! of memory cannot be, so no length the caller states is ever taken as
+//! the size of an allocation before it was bounded.
 
 pub mod backend;
+pub mod limits;
 pub mod output;
 pub mod types;
 
@@ -58,7 +63,7 @@ pub mod verification;
 #[cfg(test)]
 mod tests;
 
-pub use backend::{Backend, NOT_SUPPORTED, Result};
+pub use backend::{Backend, NOT_SUPPORTED, Operation, Result};
 pub use cryptoki_sys as sys;
 pub use export::Exported;
 pub use interface::Interfaces;

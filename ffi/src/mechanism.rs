@@ -5,6 +5,10 @@
 //! never cross the socket as bytes; each known structure becomes a
 //! [`MechParam`] variant holding copies. Every other mechanism's parameter is
 //! taken to be a plain byte string (an IV, say).
+//!
+//! Every length is bounded before the bytes behind it are read: the
+//! parameter's own, and each byte string a structure points to, by
+//! [`MAX_MECHANISM_PARAM_LEN`] (`CKR_MECHANISM_PARAM_INVALID` beyond).
 
 use std::mem::size_of;
 
@@ -14,6 +18,7 @@ use p11kms_proto::pkcs11::{MechParam, Mechanism};
 use crate::args;
 use crate::backend::Result;
 use crate::guard::rv;
+use crate::limits::{MAX_MECHANISM_PARAM_LEN, within};
 
 /// How a mechanism's parameter is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +77,8 @@ impl Shape {
 const PARAM_INVALID: p11kms_proto::CkRv = rv(CKR_MECHANISM_PARAM_INVALID);
 
 /// Decodes the caller's mechanism; null is `CKR_ARGUMENTS_BAD`, a malformed
-/// parameter `CKR_MECHANISM_PARAM_INVALID`.
+/// parameter, or one longer than [`MAX_MECHANISM_PARAM_LEN`],
+/// `CKR_MECHANISM_PARAM_INVALID`.
 ///
 /// # Safety
 /// A non-null `ptr` points to a `CK_MECHANISM` whose parameter, if any, is
@@ -81,6 +87,9 @@ const PARAM_INVALID: p11kms_proto::CkRv = rv(CKR_MECHANISM_PARAM_INVALID);
 pub(crate) unsafe fn decode(ptr: *const CK_MECHANISM) -> Result<Mechanism> {
     // SAFETY: forwarded from this function's contract.
     let mech = unsafe { args::load(ptr) }?;
+    // Before anything behind `pParameter` is read: an uninitialized
+    // structure's length can be anything.
+    within(mech.ulParameterLen, MAX_MECHANISM_PARAM_LEN, CKR_MECHANISM_PARAM_INVALID)?;
     // SAFETY: forwarded from this function's contract.
     let param = unsafe { decode_param(&mech) }?;
     Ok(Mechanism { ty: mech.mechanism, param })
@@ -165,11 +174,12 @@ unsafe fn structure<T: Copy>(mech: &CK_MECHANISM) -> Result<T> {
     Ok(unsafe { mech.pParameter.cast::<T>().read_unaligned() })
 }
 
-/// Copies a byte string a parameter points to.
+/// Copies a byte string a parameter points to, after bounding its length.
 ///
 /// # Safety
 /// A non-null `ptr` is valid for reads of `len` bytes.
 unsafe fn bytes(ptr: *const u8, len: CK_ULONG) -> Result<Vec<u8>> {
+    within(len, MAX_MECHANISM_PARAM_LEN, CKR_MECHANISM_PARAM_INVALID)?;
     // SAFETY: forwarded from this function's contract.
     let data = unsafe { args::slice(ptr, len) }.map_err(|_| PARAM_INVALID)?;
     Ok(data.to_vec())

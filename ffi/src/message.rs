@@ -5,7 +5,8 @@
 //! API yet, so the [`Backend`] trait has nothing to call. They still sit in
 //! the 3.0 table, because a 3.0 function list must have every entry set;
 //! applications learn "not supported" instead of calling through a null
-//! pointer. Arguments are not inspected: nothing reads them.
+//! pointer (or, before `C_Initialize`, `CKR_CRYPTOKI_NOT_INITIALIZED`, as
+//! from every function). Arguments are not inspected: nothing reads them.
 
 // Names follow the standard so they can be matched against it; the safety
 // contract of every export is the standard's (see the crate docs).
@@ -16,7 +17,7 @@ use std::ffi::c_void;
 use cryptoki_sys::{CK_BYTE, CK_FLAGS, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
 
 use crate::backend::{Backend, NOT_SUPPORTED};
-use crate::guard::guard;
+use crate::guard::initialized;
 
 /// `C_MessageEncryptInit`: not supported.
 pub unsafe extern "C" fn C_MessageEncryptInit<B: Backend>(
@@ -24,7 +25,7 @@ pub unsafe extern "C" fn C_MessageEncryptInit<B: Backend>(
     _pMechanism: *mut CK_MECHANISM,
     _hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_EncryptMessage`: not supported.
@@ -40,7 +41,7 @@ pub unsafe extern "C" fn C_EncryptMessage<B: Backend>(
     _pCiphertext: *mut CK_BYTE,
     _pulCiphertextLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_EncryptMessageBegin`: not supported.
@@ -51,7 +52,7 @@ pub unsafe extern "C" fn C_EncryptMessageBegin<B: Backend>(
     _pAssociatedData: *mut CK_BYTE,
     _ulAssociatedDataLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_EncryptMessageNext`: not supported.
@@ -66,12 +67,12 @@ pub unsafe extern "C" fn C_EncryptMessageNext<B: Backend>(
     _pulCiphertextPartLen: *mut CK_ULONG,
     _flags: CK_FLAGS,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageEncryptFinal`: not supported.
 pub unsafe extern "C" fn C_MessageEncryptFinal<B: Backend>(_hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageDecryptInit`: not supported.
@@ -80,7 +81,7 @@ pub unsafe extern "C" fn C_MessageDecryptInit<B: Backend>(
     _pMechanism: *mut CK_MECHANISM,
     _hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_DecryptMessage`: not supported.
@@ -96,7 +97,7 @@ pub unsafe extern "C" fn C_DecryptMessage<B: Backend>(
     _pPlaintext: *mut CK_BYTE,
     _pulPlaintextLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_DecryptMessageBegin`: not supported.
@@ -107,7 +108,7 @@ pub unsafe extern "C" fn C_DecryptMessageBegin<B: Backend>(
     _pAssociatedData: *mut CK_BYTE,
     _ulAssociatedDataLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_DecryptMessageNext`: not supported.
@@ -122,12 +123,12 @@ pub unsafe extern "C" fn C_DecryptMessageNext<B: Backend>(
     _pulPlaintextPartLen: *mut CK_ULONG,
     _flags: CK_FLAGS,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageDecryptFinal`: not supported.
 pub unsafe extern "C" fn C_MessageDecryptFinal<B: Backend>(_hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageSignInit`: not supported.
@@ -136,7 +137,7 @@ pub unsafe extern "C" fn C_MessageSignInit<B: Backend>(
     _pMechanism: *mut CK_MECHANISM,
     _hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_SignMessage`: not supported.
@@ -149,7 +150,7 @@ pub unsafe extern "C" fn C_SignMessage<B: Backend>(
     _pSignature: *mut CK_BYTE,
     _pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_SignMessageBegin`: not supported.
@@ -158,7 +159,7 @@ pub unsafe extern "C" fn C_SignMessageBegin<B: Backend>(
     _pParameter: *mut c_void,
     _ulParameterLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_SignMessageNext`: not supported.
@@ -171,12 +172,12 @@ pub unsafe extern "C" fn C_SignMessageNext<B: Backend>(
     _pSignature: *mut CK_BYTE,
     _pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageSignFinal`: not supported.
 pub unsafe extern "C" fn C_MessageSignFinal<B: Backend>(_hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageVerifyInit`: not supported.
@@ -185,7 +186,7 @@ pub unsafe extern "C" fn C_MessageVerifyInit<B: Backend>(
     _pMechanism: *mut CK_MECHANISM,
     _hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_VerifyMessage`: not supported.
@@ -198,7 +199,7 @@ pub unsafe extern "C" fn C_VerifyMessage<B: Backend>(
     _pSignature: *mut CK_BYTE,
     _ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_VerifyMessageBegin`: not supported.
@@ -207,7 +208,7 @@ pub unsafe extern "C" fn C_VerifyMessageBegin<B: Backend>(
     _pParameter: *mut c_void,
     _ulParameterLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_VerifyMessageNext`: not supported.
@@ -220,10 +221,10 @@ pub unsafe extern "C" fn C_VerifyMessageNext<B: Backend>(
     _pSignature: *mut CK_BYTE,
     _ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }
 
 /// `C_MessageVerifyFinal`: not supported.
 pub unsafe extern "C" fn C_MessageVerifyFinal<B: Backend>(_hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| Err(NOT_SUPPORTED))
+    initialized::<B>(|| Err(NOT_SUPPORTED))
 }

@@ -9,7 +9,7 @@
 use cryptoki_sys::{CK_ATTRIBUTE, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_GENERAL_ERROR};
 
 use crate::backend::Backend;
-use crate::guard::{OK, guard, rv};
+use crate::guard::{OK, initialized, rv};
 use crate::{args, template};
 
 /// `C_CreateObject`.
@@ -19,7 +19,7 @@ pub unsafe extern "C" fn C_CreateObject<B: Backend>(
     ulCount: CK_ULONG,
     phObject: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phObject)?;
         // SAFETY: PKCS#11 caller contract.
         let template = unsafe { template::decode(pTemplate, ulCount) }?;
@@ -38,7 +38,7 @@ pub unsafe extern "C" fn C_CopyObject<B: Backend>(
     ulCount: CK_ULONG,
     phNewObject: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phNewObject)?;
         // SAFETY: PKCS#11 caller contract.
         let template = unsafe { template::decode(pTemplate, ulCount) }?;
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn C_CopyObject<B: Backend>(
 
 /// `C_DestroyObject`.
 pub unsafe extern "C" fn C_DestroyObject<B: Backend>(hSession: CK_SESSION_HANDLE, hObject: CK_OBJECT_HANDLE) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::destroy_object(hSession, hObject)?;
         OK
     })
@@ -63,7 +63,7 @@ pub unsafe extern "C" fn C_GetObjectSize<B: Backend>(
     hObject: CK_OBJECT_HANDLE,
     pulSize: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pulSize)?;
         let size = B::object_size(hSession, hObject)?;
         // SAFETY: PKCS#11 caller contract.
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn C_GetAttributeValue<B: Backend>(
     pTemplate: *mut CK_ATTRIBUTE,
     ulCount: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let request = unsafe { template::request(pTemplate, ulCount) }?;
         let answers = B::attribute_values(hSession, hObject, &template::requested_types(request))?;
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn C_SetAttributeValue<B: Backend>(
     pTemplate: *mut CK_ATTRIBUTE,
     ulCount: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let template = unsafe { template::decode(pTemplate, ulCount) }?;
         B::set_attribute_values(hSession, hObject, &template)?;
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn C_FindObjectsInit<B: Backend>(
     pTemplate: *mut CK_ATTRIBUTE,
     ulCount: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let template = unsafe { template::decode(pTemplate, ulCount) }?;
         B::find_objects_init(hSession, &template)?;
@@ -118,20 +118,26 @@ pub unsafe extern "C" fn C_FindObjectsInit<B: Backend>(
     })
 }
 
-/// `C_FindObjects`: up to `ulMaxObjectCount` handles.
+/// `C_FindObjects`: up to `ulMaxObjectCount` handles. The count says how
+/// much room the caller has, nothing more: it is never the size of an
+/// allocation or of a borrowed slice; only the handles found are written.
 pub unsafe extern "C" fn C_FindObjects<B: Backend>(
     hSession: CK_SESSION_HANDLE,
     phObject: *mut CK_OBJECT_HANDLE,
     ulMaxObjectCount: CK_ULONG,
     pulObjectCount: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pulObjectCount)?;
-        // SAFETY: PKCS#11 caller contract.
-        let room = unsafe { args::slice_mut(phObject, ulMaxObjectCount) }?;
-        let found = B::find_objects(hSession, room.len())?;
+        let room = args::writable(phObject, ulMaxObjectCount)?;
+        let found = B::find_objects(hSession, room)?;
         // More than asked for would be lost: a backend bug, not the caller's.
-        let dest = room.get_mut(..found.len()).ok_or(rv(CKR_GENERAL_ERROR))?;
+        if found.len() > room {
+            return Err(rv(CKR_GENERAL_ERROR));
+        }
+        // SAFETY: PKCS#11 caller contract: the array holds `room` handles,
+        // and `found.len() <= room` (checked above).
+        let dest = unsafe { args::slice_mut(phObject, args::to_ulong(found.len())?) }?;
         dest.copy_from_slice(&found);
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::store(pulObjectCount, args::to_ulong(found.len())?) }?;
@@ -141,7 +147,7 @@ pub unsafe extern "C" fn C_FindObjects<B: Backend>(
 
 /// `C_FindObjectsFinal`.
 pub unsafe extern "C" fn C_FindObjectsFinal<B: Backend>(hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::find_objects_final(hSession)?;
         OK
     })

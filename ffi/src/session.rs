@@ -11,13 +11,14 @@ use std::ffi::c_void;
 
 use cryptoki_sys::{
     CK_BYTE, CK_FLAGS, CK_NOTIFY, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_SESSION_INFO, CK_SLOT_ID, CK_ULONG,
-    CK_USER_TYPE, CK_UTF8CHAR,
+    CK_USER_TYPE, CK_UTF8CHAR, CKR_ARGUMENTS_BAD, CKR_PIN_LEN_RANGE, CKR_SAVED_STATE_INVALID,
 };
 
 use crate::args;
 use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::guard::{OK, initialized};
 use crate::info::encode_session_info;
+use crate::limits::{MAX_OPERATION_STATE_LEN, MAX_PIN_LEN, MAX_USERNAME_LEN, within};
 
 /// `C_OpenSession`. Notification callbacks are not used, so `pApplication`
 /// and `Notify` are ignored.
@@ -28,7 +29,7 @@ pub unsafe extern "C" fn C_OpenSession<B: Backend>(
     _Notify: CK_NOTIFY,
     phSession: *mut CK_SESSION_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(phSession)?;
         let session = B::open_session(slotID, flags)?;
         // SAFETY: PKCS#11 caller contract.
@@ -39,7 +40,7 @@ pub unsafe extern "C" fn C_OpenSession<B: Backend>(
 
 /// `C_CloseSession`.
 pub unsafe extern "C" fn C_CloseSession<B: Backend>(hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::close_session(hSession)?;
         OK
     })
@@ -47,7 +48,7 @@ pub unsafe extern "C" fn C_CloseSession<B: Backend>(hSession: CK_SESSION_HANDLE)
 
 /// `C_CloseAllSessions`.
 pub unsafe extern "C" fn C_CloseAllSessions<B: Backend>(slotID: CK_SLOT_ID) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::close_all_sessions(slotID)?;
         OK
     })
@@ -58,7 +59,7 @@ pub unsafe extern "C" fn C_GetSessionInfo<B: Backend>(
     hSession: CK_SESSION_HANDLE,
     pInfo: *mut CK_SESSION_INFO,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pInfo)?;
         let info = B::session_info(hSession)?;
         // SAFETY: PKCS#11 caller contract.
@@ -73,7 +74,7 @@ pub unsafe extern "C" fn C_GetOperationState<B: Backend>(
     pOperationState: *mut CK_BYTE,
     pulOperationStateLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pOperationState, pulOperationStateLen, |out| B::operation_state(hSession, out)) }
     })
@@ -87,7 +88,8 @@ pub unsafe extern "C" fn C_SetOperationState<B: Backend>(
     hEncryptionKey: CK_OBJECT_HANDLE,
     hAuthenticationKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        within(ulOperationStateLen, MAX_OPERATION_STATE_LEN, CKR_SAVED_STATE_INVALID)?;
         // SAFETY: PKCS#11 caller contract.
         let state = unsafe { args::slice(pOperationState, ulOperationStateLen) }?;
         B::set_operation_state(hSession, state, hEncryptionKey, hAuthenticationKey)?;
@@ -103,7 +105,8 @@ pub unsafe extern "C" fn C_Login<B: Backend>(
     pPin: *mut CK_UTF8CHAR,
     ulPinLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
         B::login(hSession, userType, pin, None)?;
@@ -121,7 +124,9 @@ pub unsafe extern "C" fn C_LoginUser<B: Backend>(
     pUsername: *mut CK_UTF8CHAR,
     ulUsernameLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
+        within(ulUsernameLen, MAX_USERNAME_LEN, CKR_ARGUMENTS_BAD)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
         // SAFETY: PKCS#11 caller contract.
@@ -134,7 +139,7 @@ pub unsafe extern "C" fn C_LoginUser<B: Backend>(
 
 /// `C_Logout`.
 pub unsafe extern "C" fn C_Logout<B: Backend>(hSession: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::logout(hSession)?;
         OK
     })
@@ -142,7 +147,7 @@ pub unsafe extern "C" fn C_Logout<B: Backend>(hSession: CK_SESSION_HANDLE) -> CK
 
 /// `C_SessionCancel` (3.0).
 pub unsafe extern "C" fn C_SessionCancel<B: Backend>(hSession: CK_SESSION_HANDLE, flags: CK_FLAGS) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         B::session_cancel(hSession, flags)?;
         OK
     })

@@ -5,10 +5,11 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE};
 
-use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::backend::{Backend, Operation};
+use crate::guard::{OK, initialized};
+use crate::limits::input_len;
 use crate::{args, mechanism};
 
 /// `C_SignInit`.
@@ -17,7 +18,7 @@ pub unsafe extern "C" fn C_SignInit<B: Backend>(
     pMechanism: *mut CK_MECHANISM,
     hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::sign_init(hSession, &mechanism, hKey)?;
@@ -33,7 +34,8 @@ pub unsafe extern "C" fn C_Sign<B: Backend>(
     pSignature: *mut CK_BYTE,
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Sign], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| B::sign(hSession, data, out))
@@ -47,7 +49,8 @@ pub unsafe extern "C" fn C_SignUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Sign], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::sign_update(hSession, data)?;
@@ -61,7 +64,7 @@ pub unsafe extern "C" fn C_SignFinal<B: Backend>(
     pSignature: *mut CK_BYTE,
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pSignature, pulSignatureLen, |out| B::sign_final(hSession, out)) }
     })
@@ -73,7 +76,7 @@ pub unsafe extern "C" fn C_SignRecoverInit<B: Backend>(
     pMechanism: *mut CK_MECHANISM,
     hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::sign_recover_init(hSession, &mechanism, hKey)?;
@@ -89,7 +92,8 @@ pub unsafe extern "C" fn C_SignRecover<B: Backend>(
     pSignature: *mut CK_BYTE,
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::SignRecover], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| {

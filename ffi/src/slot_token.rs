@@ -10,13 +10,14 @@ use std::ffi::c_void;
 
 use cryptoki_sys::{
     CK_BBOOL, CK_FLAGS, CK_MECHANISM_INFO, CK_MECHANISM_TYPE, CK_RV, CK_SESSION_HANDLE, CK_SLOT_ID, CK_SLOT_INFO,
-    CK_TOKEN_INFO, CK_ULONG, CK_UTF8CHAR, CKR_ARGUMENTS_BAD,
+    CK_TOKEN_INFO, CK_ULONG, CK_UTF8CHAR, CKR_ARGUMENTS_BAD, CKR_PIN_LEN_RANGE,
 };
 
 use crate::args;
 use crate::backend::Backend;
-use crate::guard::{OK, guard, rv};
+use crate::guard::{OK, initialized, rv};
 use crate::info::{encode_slot_info, encode_token_info};
+use crate::limits::{MAX_PIN_LEN, within};
 
 /// `C_GetSlotList`: a null `pSlotList` asks for the count.
 pub unsafe extern "C" fn C_GetSlotList<B: Backend>(
@@ -24,7 +25,7 @@ pub unsafe extern "C" fn C_GetSlotList<B: Backend>(
     pSlotList: *mut CK_SLOT_ID,
     pulCount: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pulCount)?;
         let slots = B::slot_list(tokenPresent != 0)?;
         // SAFETY: PKCS#11 caller contract.
@@ -34,7 +35,7 @@ pub unsafe extern "C" fn C_GetSlotList<B: Backend>(
 
 /// `C_GetSlotInfo`.
 pub unsafe extern "C" fn C_GetSlotInfo<B: Backend>(slotID: CK_SLOT_ID, pInfo: *mut CK_SLOT_INFO) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pInfo)?;
         let info = B::slot_info(slotID)?;
         // SAFETY: PKCS#11 caller contract.
@@ -45,7 +46,7 @@ pub unsafe extern "C" fn C_GetSlotInfo<B: Backend>(slotID: CK_SLOT_ID, pInfo: *m
 
 /// `C_GetTokenInfo`.
 pub unsafe extern "C" fn C_GetTokenInfo<B: Backend>(slotID: CK_SLOT_ID, pInfo: *mut CK_TOKEN_INFO) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pInfo)?;
         let info = B::token_info(slotID)?;
         // SAFETY: PKCS#11 caller contract.
@@ -60,7 +61,7 @@ pub unsafe extern "C" fn C_GetMechanismList<B: Backend>(
     pMechanismList: *mut CK_MECHANISM_TYPE,
     pulCount: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pulCount)?;
         let mechanisms = B::mechanism_list(slotID)?;
         // SAFETY: PKCS#11 caller contract.
@@ -74,7 +75,7 @@ pub unsafe extern "C" fn C_GetMechanismInfo<B: Backend>(
     type_: CK_MECHANISM_TYPE,
     pInfo: *mut CK_MECHANISM_INFO,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pInfo)?;
         let info = B::mechanism_info(slotID, type_)?;
         let info =
@@ -93,7 +94,8 @@ pub unsafe extern "C" fn C_InitToken<B: Backend>(
     ulPinLen: CK_ULONG,
     pLabel: *mut CK_UTF8CHAR,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
         // The label is always 32 blank-padded bytes.
@@ -110,7 +112,8 @@ pub unsafe extern "C" fn C_InitPIN<B: Backend>(
     pPin: *mut CK_UTF8CHAR,
     ulPinLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
         B::init_pin(hSession, pin)?;
@@ -126,7 +129,9 @@ pub unsafe extern "C" fn C_SetPIN<B: Backend>(
     pNewPin: *mut CK_UTF8CHAR,
     ulNewLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        within(ulOldLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
+        within(ulNewLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let old_pin = unsafe { args::slice(pOldPin, ulOldLen) }?;
         // SAFETY: PKCS#11 caller contract.
@@ -137,12 +142,14 @@ pub unsafe extern "C" fn C_SetPIN<B: Backend>(
 }
 
 /// `C_WaitForSlotEvent`. `pReserved` must be null, as the standard says.
+/// Like every other function, it answers `CKR_CRYPTOKI_NOT_INITIALIZED`
+/// before `C_Initialize`, even where the backend does not support it.
 pub unsafe extern "C" fn C_WaitForSlotEvent<B: Backend>(
     flags: CK_FLAGS,
     pSlot: *mut CK_SLOT_ID,
     pReserved: *mut c_void,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         args::non_null(pSlot)?;
         if !pReserved.is_null() {
             return Err(rv(CKR_ARGUMENTS_BAD));

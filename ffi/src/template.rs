@@ -1,16 +1,24 @@
 //! Attribute templates: `CK_ATTRIBUTE` arrays decoded into
 //! [`Attribute`]s, and the answers of `C_GetAttributeValue` written back
 //! under PKCS#11 2.40 §5.7's rules.
+//!
+//! A template has at most [`MAX_TEMPLATE_ATTRIBUTES`] entries
+//! (`CKR_ARGUMENTS_BAD` beyond) and each value at most
+//! [`MAX_ATTRIBUTE_VALUE_LEN`] bytes (`CKR_ATTRIBUTE_VALUE_INVALID`
+//! beyond), both checked before anything is copied: a decoded template is
+//! never larger than 256 × 64 KiB.
 
 use cryptoki_sys::{
-    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKF_ARRAY_ATTRIBUTE, CKR_ATTRIBUTE_SENSITIVE,
-    CKR_ATTRIBUTE_TYPE_INVALID, CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR, CKR_OK,
+    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKF_ARRAY_ATTRIBUTE, CKR_ARGUMENTS_BAD,
+    CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID, CKR_BUFFER_TOO_SMALL,
+    CKR_GENERAL_ERROR, CKR_OK,
 };
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue};
 
 use crate::args;
 use crate::backend::Result;
 use crate::guard::rv;
+use crate::limits::{MAX_ATTRIBUTE_VALUE_LEN, MAX_TEMPLATE_ATTRIBUTES, within};
 
 /// Copies a template out of the caller's memory.
 ///
@@ -27,6 +35,7 @@ use crate::guard::rv;
 /// A non-null `ptr` points to `count` attributes, each of whose non-null
 /// `pValue` is valid for reads of `ulValueLen` bytes.
 pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result<Vec<Attribute>> {
+    within(count, MAX_TEMPLATE_ATTRIBUTES, CKR_ARGUMENTS_BAD)?;
     // SAFETY: forwarded from this function's contract.
     let raw = unsafe { args::slice(ptr, count) }?;
     raw.iter()
@@ -34,6 +43,7 @@ pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result
             if attr.type_ & CKF_ARRAY_ATTRIBUTE != 0 {
                 return Err(rv(CKR_ATTRIBUTE_TYPE_INVALID));
             }
+            within(attr.ulValueLen, MAX_ATTRIBUTE_VALUE_LEN, CKR_ATTRIBUTE_VALUE_INVALID)?;
             // SAFETY: forwarded from this function's contract.
             let value = unsafe { args::slice(attr.pValue.cast::<u8>(), attr.ulValueLen) }?;
             Ok(Attribute { ty: attr.type_, value: value.to_vec() })
@@ -42,11 +52,13 @@ pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result
 }
 
 /// The caller's template for `C_GetAttributeValue`, writable so the
-/// lengths can be reported.
+/// lengths can be reported; at most [`MAX_TEMPLATE_ATTRIBUTES`] entries.
+/// Its value lengths are room in the caller's buffers, never allocated.
 ///
 /// # Safety
 /// A non-null `ptr` points to `count` attributes the caller lets us write.
 pub(crate) unsafe fn request<'a>(ptr: *mut CK_ATTRIBUTE, count: CK_ULONG) -> Result<&'a mut [CK_ATTRIBUTE]> {
+    within(count, MAX_TEMPLATE_ATTRIBUTES, CKR_ARGUMENTS_BAD)?;
     // SAFETY: forwarded from this function's contract.
     unsafe { args::slice_mut(ptr, count) }
 }

@@ -6,10 +6,14 @@
 // contract of every export is the standard's (see the crate docs).
 #![allow(non_snake_case, clippy::missing_safety_doc)]
 
-use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{
+    CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE,
+    CKR_SIGNATURE_LEN_RANGE,
+};
 
-use crate::backend::Backend;
-use crate::guard::{OK, guard};
+use crate::backend::{Backend, Operation};
+use crate::guard::{OK, initialized};
+use crate::limits::input_len;
 use crate::{args, mechanism};
 
 /// `C_VerifyInit`.
@@ -18,7 +22,7 @@ pub unsafe extern "C" fn C_VerifyInit<B: Backend>(
     pMechanism: *mut CK_MECHANISM,
     hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::verify_init(hSession, &mechanism, hKey)?;
@@ -34,7 +38,9 @@ pub unsafe extern "C" fn C_Verify<B: Backend>(
     pSignature: *mut CK_BYTE,
     ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Verify], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(hSession, &[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pData, ulDataLen) }?;
         // SAFETY: PKCS#11 caller contract.
@@ -50,7 +56,8 @@ pub unsafe extern "C" fn C_VerifyUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Verify], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::verify_update(hSession, data)?;
@@ -64,10 +71,11 @@ pub unsafe extern "C" fn C_VerifyFinal<B: Backend>(
     pSignature: *mut CK_BYTE,
     ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
-        let data = unsafe { args::slice(pSignature, ulSignatureLen) }?;
-        B::verify_final(hSession, data)?;
+        let signature = unsafe { args::slice(pSignature, ulSignatureLen) }?;
+        B::verify_final(hSession, signature)?;
         OK
     })
 }
@@ -78,7 +86,7 @@ pub unsafe extern "C" fn C_VerifyRecoverInit<B: Backend>(
     pMechanism: *mut CK_MECHANISM,
     hKey: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
         B::verify_recover_init(hSession, &mechanism, hKey)?;
@@ -94,7 +102,8 @@ pub unsafe extern "C" fn C_VerifyRecover<B: Backend>(
     pData: *mut CK_BYTE,
     pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    initialized::<B>(|| {
+        input_len::<B>(hSession, &[Operation::VerifyRecover], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pSignature, ulSignatureLen, pData, pulDataLen, |data, out| {

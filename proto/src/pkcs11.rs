@@ -17,6 +17,20 @@ use serde::{Deserialize, Serialize};
 /// the admin API's `EncryptionContext` is.
 pub const CKM_P11KMS_ENVELOPE: u64 = 0x8050_4B01;
 
+/// The longest attribute value the module takes from an application
+/// (64 KiB): room for real certificates (a few KiB) and RSA moduli up to
+/// 16384 bits, and the same size the daemon allows a whole created object.
+/// A longer value is `CKR_ATTRIBUTE_VALUE_INVALID`, refused before it is
+/// copied.
+pub const MAX_ATTRIBUTE_VALUE_LEN: usize = 64 * 1024;
+
+/// The longest mechanism parameter the module takes from an application
+/// (8 KiB), and the longest byte string inside a parameter structure (an
+/// IV, GCM's AAD, an OAEP label, an ECDH public value, the envelope
+/// mechanism's encryption context). Real parameters are tens of bytes; a
+/// longer one is `CKR_MECHANISM_PARAM_INVALID`, refused before it is read.
+pub const MAX_MECHANISM_PARAM_LEN: usize = 8 * 1024;
+
 /// A slot id as the application sees it: one slot per KMS instance.
 pub type SlotId = u64;
 /// The daemon's stable name for an object in a slot. Never an HSM handle.

@@ -41,8 +41,9 @@ mod testutil;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use p11kms_ffi::limits::MAX_DATA_LEN;
 use p11kms_ffi::sys::{CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_USER_TYPE};
-use p11kms_ffi::{Backend, Delivery, Info, InitArgs, OutBuf, Result, SessionInfo, SlotInfo, TokenInfo};
+use p11kms_ffi::{Backend, Delivery, Info, InitArgs, Operation, OutBuf, Result, SessionInfo, SlotInfo, TokenInfo};
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 
 use crate::calls::Part;
@@ -63,6 +64,20 @@ pub struct P11Kms;
 p11kms_ffi::export_pkcs11!(P11Kms);
 
 impl Backend for P11Kms {
+    fn is_initialized() -> bool {
+        state::is_initialized()
+    }
+
+    fn max_input_len(operation: Operation) -> usize {
+        state::module().map_or(MAX_DATA_LEN, |m| m.max_input_len(operation))
+    }
+
+    fn end_operation(session: CK_SESSION_HANDLE, operation: Operation) {
+        if let Ok(m) = state::module() {
+            m.end_operation(session, operation);
+        }
+    }
+
     fn initialize(args: InitArgs) -> Result<()> {
         state::initialize(args)
     }

@@ -89,6 +89,13 @@ fn module_in(pid: u32) -> Result<Arc<Module>, CkRv> {
     lock(&holder.module).clone().ok_or(NOT_INITIALIZED)
 }
 
+/// True when this process has initialized the module (and not finalized
+/// it): the boundary's first question on every call. A forked child that
+/// has not called `C_Initialize` yet sees its parent's holder and says no.
+pub fn is_initialized() -> bool {
+    holder_of(std::process::id()).is_some_and(|holder| lock(&holder.module).is_some())
+}
+
 /// Runs a call on the initialized module and maps its error to a `CK_RV`.
 pub fn with<T>(call: impl FnOnce(&Module) -> crate::error::Result<T>) -> Result<T, CkRv> {
     let module = module()?;

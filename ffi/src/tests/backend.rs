@@ -12,7 +12,7 @@ use cryptoki_sys::*;
 use p11kms_proto::CkRv;
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 
-use crate::backend::{Backend, Result};
+use crate::backend::{Backend, Operation, Result};
 use crate::output::{Delivery, OutBuf};
 use crate::types::{Info, InitArgs, SessionInfo, SlotInfo, TokenInfo};
 
@@ -31,8 +31,17 @@ pub(crate) const GREEDY_SESSION: CK_SESSION_HANDLE = 13;
 /// The handles a search finds.
 pub(crate) const FOUND: [CK_OBJECT_HANDLE; 3] = [10, 11, 12];
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct State {
+    /// False between `C_Finalize` and the next `C_Initialize`. Tests start
+    /// initialized, as an application is after `C_Initialize`; the
+    /// boundary's own questions ([`Backend::is_initialized`],
+    /// [`Backend::max_input_len`]) are not counted in `calls`.
+    pub initialized: bool,
+    /// What [`Backend::max_input_len`] answers.
+    pub max_input_len: usize,
+    /// Operations the boundary ended ([`Backend::end_operation`]).
+    pub ended: Vec<(CK_SESSION_HANDLE, Operation)>,
     /// Backend methods called so far.
     pub calls: usize,
     /// The last `C_Initialize` arguments.
@@ -44,6 +53,25 @@ pub(crate) struct State {
     /// Handles a search has yet to return, by session.
     pub pending: HashMap<CK_SESSION_HANDLE, Vec<CK_OBJECT_HANDLE>>,
 }
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            initialized: true,
+            max_input_len: MAX_INPUT_LEN,
+            ended: Vec::new(),
+            calls: 0,
+            init: None,
+            encrypting: HashMap::new(),
+            template: Vec::new(),
+            pending: HashMap::new(),
+        }
+    }
+}
+
+/// The longest input the test backend takes by default: small, like a
+/// daemon configured with a small body limit.
+pub(crate) const MAX_INPUT_LEN: usize = 1024;
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
@@ -72,13 +100,34 @@ pub(crate) fn ciphertext(data: &[u8]) -> Vec<u8> {
 }
 
 impl Backend for TestBackend {
+    fn is_initialized() -> bool {
+        state(|s| s.initialized)
+    }
+
+    fn max_input_len(_operation: Operation) -> usize {
+        state(|s| s.max_input_len)
+    }
+
+    fn end_operation(session: CK_SESSION_HANDLE, operation: Operation) {
+        state(|s| {
+            s.ended.push((session, operation));
+            if operation == Operation::Encrypt {
+                s.encrypting.remove(&session);
+            }
+        });
+    }
+
     fn initialize(args: InitArgs) -> Result<()> {
-        call(|s| s.init = Some(args));
+        call(|s| {
+            s.init = Some(args);
+            s.initialized = true;
+        });
         Ok(())
     }
 
     fn finalize() -> Result<()> {
-        call(|_| Ok(()))
+        call(|s| s.initialized = false);
+        Ok(())
     }
 
     fn info() -> Result<Info> {

@@ -7,4 +7,7 @@
 mod backend;
 mod checks;
 mod conventions;
+mod fence;
+mod hostile;
 mod tables;
+mod uninitialized;

@@ -23,10 +23,10 @@ unsafe extern "C" {
     ) -> CK_RV;
 }
 
-type AnyFn = Option<unsafe extern "C" fn()>;
+pub(super) type AnyFn = Option<unsafe extern "C" fn()>;
 
 /// The function entries of a function list, read as untyped pointers.
-fn entries<T>(list: &T, first: usize) -> Vec<AnyFn> {
+pub(super) fn entries<T>(list: &T, first: usize) -> Vec<AnyFn> {
     let count = (size_of::<T>() - first) / size_of::<AnyFn>();
     let base = ptr::from_ref(list).cast::<u8>().wrapping_add(first).cast::<AnyFn>();
     (0..count)

@@ -10,6 +10,7 @@ mod keys;
 mod objects;
 mod pin;
 mod random;
+mod refused;
 mod sessions;
 mod slots;
 mod wrap;

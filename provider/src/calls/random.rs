@@ -7,15 +7,20 @@ use p11kms_proto::data::{DataReply, DataRequest};
 use crate::error::{Error, Result};
 use crate::module::Module;
 
-/// Bytes asked for per round trip: well under any body limit.
+/// Bytes asked for per round trip, at most.
 const CHUNK: usize = 1 << 20;
+/// What the daemon keeps of its body limit for the reply's framing: it
+/// refuses a `GenerateRandom` longer than `max_body_bytes − 64`.
+const REPLY_OVERHEAD: usize = 64;
 
 impl Module {
-    /// `C_GenerateRandom`: fills `out` from the session's slot.
+    /// `C_GenerateRandom`: fills `out` from the session's slot, in chunks
+    /// the daemon's body limit allows (the boundary bounds `out` itself).
     pub fn generate_random(&self, session: CK_SESSION_HANDLE, out: &mut [u8]) -> Result<()> {
         let now = self.stamp();
         let slot = self.tables().sessions.get(session, now)?.slot;
-        for chunk in out.chunks_mut(CHUNK) {
+        let chunk_len = CHUNK.min(self.pool.body_limit().saturating_sub(REPLY_OVERHEAD)).max(1);
+        for chunk in out.chunks_mut(chunk_len) {
             // A chunk is at most CHUNK bytes, so it always fits.
             let length = u32::try_from(chunk.len()).unwrap_or(u32::MAX);
             match self.pool.call(&DataRequest::GenerateRandom { slot, length }, Some(now.boot))? {

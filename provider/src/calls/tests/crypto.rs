@@ -184,3 +184,44 @@ fn oversized_input_ends_the_operation_with_the_right_code() {
         CKR_OPERATION_NOT_INITIALIZED
     );
 }
+
+#[test]
+fn the_input_limit_is_the_daemons_and_digests_take_the_cap() {
+    let daemon = world();
+    daemon.set_max_body_len(4096);
+    let m = module(&daemon);
+    // Before the first connection only the protocol's cap is known.
+    assert_eq!(m.max_input_len(Operation::Sign), MAX_DATA_LEN);
+    let session = m.open_session(1, RO).expect("open");
+    for operation in [Operation::Encrypt, Operation::Decrypt, Operation::Sign, Operation::Verify] {
+        assert_eq!(m.max_input_len(operation), 4096, "{operation:?}: what the Welcome said");
+    }
+    assert_eq!(m.max_input_len(Operation::Digest), MAX_DATA_LEN, "hashed here, never sent");
+    m.close_session(session).expect("close");
+}
+
+#[test]
+fn a_refused_call_ends_its_operation_without_a_round_trip() {
+    let daemon = world();
+    let m = module(&daemon);
+    let session = logged_in_session(&m, RO);
+    let aes = handle_of(&m, session, CKO_SECRET_KEY);
+    let gcm = Mechanism::new(CKM_AES_GCM);
+    m.crypto_init(session, OpKind::Encrypt, &gcm, aes).expect("init");
+    m.crypto_update(session, OpKind::Encrypt, b"buffered").expect("update");
+    m.crypto_init(session, OpKind::Decrypt, &gcm, aes).expect("init");
+    m.digest_init(session, &Mechanism::new(CKM_SHA256)).expect("digest init");
+    let before = daemon.requests().len();
+
+    m.end_operation(session, Operation::Encrypt);
+    assert_eq!(code(m.crypto_update(session, OpKind::Encrypt, b"x")), CKR_OPERATION_NOT_INITIALIZED);
+    m.crypto_update(session, OpKind::Decrypt, b"x").expect("decryption is another operation: still active");
+    m.end_operation(session, Operation::Digest);
+    assert_eq!(code(m.digest_update(session, b"x")), CKR_OPERATION_NOT_INITIALIZED);
+    // A new operation starts cleanly, without the old one's buffered input.
+    m.crypto_init(session, OpKind::Encrypt, &gcm, aes).expect("init again");
+    // Nothing to end, or no such session: nothing happens.
+    m.end_operation(session, Operation::SignRecover);
+    m.end_operation(9999, Operation::Encrypt);
+    assert_eq!(daemon.requests().len(), before, "ending is local");
+}

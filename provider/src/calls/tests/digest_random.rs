@@ -47,3 +47,23 @@ fn digests_in_the_module() {
     m.digest_init(session, &Mechanism::new(CKM_SHA_1)).expect("init");
     assert_eq!(code(m.digest_key(session, public)), CKR_KEY_INDIGESTIBLE);
 }
+
+#[test]
+fn random_comes_in_chunks_the_body_limit_allows() {
+    let daemon = world();
+    daemon.set_max_body_len(4096);
+    let m = module(&daemon);
+    let session = m.open_session(1, RO).expect("open");
+    let mut bytes = vec![0u8; 10_000];
+    m.generate_random(session, &mut bytes).expect("random");
+    assert!(bytes.iter().all(|&b| b == 0x42));
+    let lengths: Vec<u32> = daemon
+        .requests()
+        .iter()
+        .filter_map(|r| match r {
+            DataRequest::GenerateRandom { length, .. } => Some(*length),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lengths, [4032, 4032, 1936], "each within the daemon's max_body_bytes - 64");
+}

@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use p11kms_ffi::limits::MAX_DATA_LEN;
 use p11kms_ffi::sys::*;
-use p11kms_ffi::{Delivery, OutBuf};
+use p11kms_ffi::{Delivery, Operation, OutBuf};
 use p11kms_proto::data::{DataReply, DataRequest, DataResult};
 use p11kms_proto::pkcs11::{
     Attribute, AttributeValue, Mechanism, MechanismInfo, ObjectDescription, SlotDescription, TokenDescription,

@@ -287,6 +287,11 @@ pub enum DataReply {
     },
 }
 
+/// What a `GenerateRandom` reply adds around its bytes, at most: the
+/// daemon refuses a length over `max_body_len - RANDOM_REPLY_OVERHEAD`,
+/// and the module asks in chunks that fit.
+pub const RANDOM_REPLY_OVERHEAD: usize = 64;
+
 /// Body of a data response frame.
 pub type DataResult = Result<DataReply, CkRv>;
 

@@ -44,8 +44,9 @@ pub fn parse_created_id(id: ObjectId) -> Option<CreatedId> {
     }
 }
 
-/// Largest value of one attribute, and of all attributes of an object.
-pub const MAX_OBJECT_BYTES: usize = 64 * 1024;
+/// Largest value of one attribute, and of all attributes of an object:
+/// the largest value the module takes from an application.
+pub const MAX_OBJECT_BYTES: usize = p11kms_proto::pkcs11::MAX_ATTRIBUTE_VALUE_LEN;
 
 /// Largest value the module caches with an object's description; larger
 /// ones it asks for when the application reads them.

@@ -2,11 +2,11 @@
 //! `C_GetAttributeValue`, `C_DestroyObject`.
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_TOKEN, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_TOKEN, CKR_DEVICE_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
     CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED, CKR_SESSION_READ_ONLY,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
-use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, ObjectId, SlotId};
+use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, ObjectDescription, ObjectId, SlotId};
 
 use crate::client::Stamp;
 use crate::error::{Error, Result};
@@ -41,6 +41,9 @@ impl Tables {
     }
 }
 
+/// Most pages one find reads (a million objects at the smallest page).
+const MAX_FIND_PAGES: usize = 1_000_000;
+
 impl Module {
     /// `C_FindObjectsInit`: one round trip fetches every match.
     pub fn find_objects_init(&self, session: CK_SESSION_HANDLE, template: &[Attribute]) -> Result<()> {
@@ -53,10 +56,7 @@ impl Module {
             }
             found.slot
         };
-        let request = DataRequest::FindObjects { slot, template: template.to_vec() };
-        let DataReply::Objects(descriptions) = self.pool.call(&request, Some(now.boot))? else {
-            return Err(Error::UnexpectedReply("FindObjects"));
-        };
+        let descriptions = self.find_pages(slot, template, now.boot)?;
         let mut guard = self.tables();
         let tables = &mut *guard;
         let handles = descriptions.into_iter().map(|d| tables.objects.register(slot, d)).collect();
@@ -67,6 +67,29 @@ impl Module {
         }
         found.find = Some(FindState::new(handles));
         Ok(())
+    }
+
+    /// Every match of a find, page after page (the daemon ends a page well
+    /// below the frame limit). A page that starts again from the first
+    /// (the object it was to follow was destroyed meanwhile) brings objects
+    /// already seen: they are kept once, so nothing is skipped or doubled.
+    fn find_pages(&self, slot: SlotId, template: &[Attribute], boot: u64) -> Result<Vec<ObjectDescription>> {
+        let mut found: Vec<ObjectDescription> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut after = None;
+        for _ in 0..MAX_FIND_PAGES {
+            let request = DataRequest::FindObjectsPage { slot, template: template.to_vec(), after };
+            let DataReply::ObjectsPage { objects, more } = self.pool.call(&request, Some(boot))? else {
+                return Err(Error::UnexpectedReply("FindObjectsPage"));
+            };
+            after = objects.last().map(|o| o.id).or(after);
+            found.extend(objects.into_iter().filter(|o| seen.insert(o.id)));
+            if !more {
+                return Ok(found);
+            }
+        }
+        // Only objects destroyed as fast as pages come could get here.
+        Err(Error::rv(CKR_DEVICE_ERROR))
     }
 
     /// `C_FindObjects`: the next page, from memory.

@@ -11,7 +11,7 @@ use crate::module::Module;
 const CHUNK: usize = 1 << 20;
 /// What the daemon keeps of its body limit for the reply's framing: it
 /// refuses a `GenerateRandom` longer than `max_body_bytes − 64`.
-const REPLY_OVERHEAD: usize = 64;
+const REPLY_OVERHEAD: usize = p11kms_proto::data::RANDOM_REPLY_OVERHEAD;
 
 impl Module {
     /// `C_GenerateRandom`: fills `out` from the session's slot, in chunks

@@ -89,6 +89,18 @@ pub(super) fn rv(value: u64) -> DataResult {
     Err(CkRv(value))
 }
 
+/// Objects a page of the fake daemon holds: few, so paging is exercised.
+pub(super) const PAGE: usize = 3;
+
+/// The page of `all` after `after`, as the daemon answers `FindObjectsPage`
+/// (from the first again when `after` is not among them).
+pub(super) fn page(all: &[ObjectDescription], after: Option<u64>) -> DataReply {
+    let start = after.and_then(|id| all.iter().position(|o| o.id == id)).map_or(0, |at| at + 1);
+    let objects: Vec<_> = all[start..].iter().take(PAGE).cloned().collect();
+    let more = start + objects.len() < all.len();
+    DataReply::ObjectsPage { objects, more }
+}
+
 /// A fake daemon serving [`world_handler`].
 pub(super) fn world() -> FakeDaemon {
     FakeDaemon::start(world_handler(Arc::default()))
@@ -128,14 +140,19 @@ pub(super) fn world_handler(
                     rv(CKR_USER_NOT_LOGGED_IN)
                 }
             }
-            DataRequest::FindObjects { slot: 1, template } => {
-                let visible = objects().into_iter().filter(|o| {
-                    let private = o.fixed.contains(&Attribute::bool(CKA_PRIVATE, true));
-                    (!private || logged_in.contains(&1)) && template.iter().all(|t| o.fixed.contains(t))
-                });
-                Ok(DataReply::Objects(visible.collect()))
+            DataRequest::FindObjectsPage { slot: 1, template, after } => {
+                let visible: Vec<_> = objects()
+                    .into_iter()
+                    .filter(|o| {
+                        let private = o.fixed.contains(&Attribute::bool(CKA_PRIVATE, true));
+                        (!private || logged_in.contains(&1)) && template.iter().all(|t| o.fixed.contains(t))
+                    })
+                    .collect();
+                Ok(page(&visible, *after))
             }
-            DataRequest::FindObjects { .. } => Ok(DataReply::Objects(vec![])),
+            DataRequest::FindObjectsPage { .. } => Ok(DataReply::ObjectsPage { objects: vec![], more: false }),
+            // The one-reply find of modules before paging: never sent now.
+            DataRequest::FindObjects { .. } => rv(CKR_GENERAL_ERROR),
             DataRequest::GetAttributes { object, types, .. } => Ok(DataReply::Attributes(
                 types
                     .iter()

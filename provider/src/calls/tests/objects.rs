@@ -17,7 +17,7 @@ fn find_paging_dedup_and_state_errors() {
     assert_eq!(first.len() + second.len(), 2, "public objects only before login");
     assert!(m.find_objects(session, 10).expect("page").is_empty());
     m.find_objects_final(session).expect("final");
-    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::FindObjects { .. })), 1, "one round trip per search");
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::FindObjectsPage { .. })), 1, "one page for two objects");
 
     m.login(session, CKU_USER, PIN, None).expect("login");
     m.find_objects_init(session, &[]).expect("find");
@@ -26,6 +26,36 @@ fn find_paging_dedup_and_state_errors() {
     assert_eq!(all.len(), 4);
     assert!(all.iter().all(|h| *h != 0));
     assert!(first.iter().chain(&second).all(|h| all.contains(h)), "same objects, same handles");
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::FindObjectsPage { .. })), 3, "four objects in two pages");
+}
+
+#[test]
+fn a_find_that_starts_again_from_the_first_keeps_each_object_once() {
+    // The object a page was to follow is destroyed between the pages: the
+    // daemon answers from the first again, and the module keeps each once.
+    let all = objects();
+    let daemon = FakeDaemon::start(move |request| {
+        Action::Reply(match request {
+            DataRequest::FindObjectsPage { after: None, .. } => {
+                Ok(DataReply::ObjectsPage { objects: all[..2].to_vec(), more: true })
+            }
+            DataRequest::FindObjectsPage { after: Some(_), .. } => {
+                let rest: Vec<_> = all.iter().filter(|o| o.id != all[1].id).cloned().collect();
+                Ok(DataReply::ObjectsPage { objects: rest, more: false })
+            }
+            DataRequest::ListSlots => Ok(DataReply::Slots(vec![SlotDescription {
+                id: 1,
+                description: "alpha".into(),
+                token: Some(token("alpha")),
+            }])),
+            _ => Ok(DataReply::Done),
+        })
+    });
+    let m = module(&daemon);
+    let session = m.open_session(1, RO).expect("open");
+    m.find_objects_init(session, &[]).expect("find");
+    let found = m.find_objects(session, 100).expect("page");
+    assert_eq!(found.len(), objects().len(), "every object once: {found:?}");
 }
 
 #[test]

@@ -10,8 +10,15 @@
 //! * The **data socket** carries PKCS#11 calls ([`data_connection`]).
 //! * The **admin socket** (mode 0600, peers checked by uid) carries the
 //!   KMS API's calls ([`admin_connection`]).
+//!
+//! Limits keep one peer from starving the others: caps on the connections
+//! of each socket, in all and per uid ([`admission`], applied as soon as a
+//! connection is accepted by [`accept`]), and time limits on the handshake,
+//! idleness, and each frame ([`connection::Limits`]).
 
+mod accept;
 mod admin_connection;
+mod admission;
 mod connection;
 mod data_connection;
 mod framing;

@@ -14,6 +14,9 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/p11kms";
 pub const DEFAULT_SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 /// Longest time limit a `[sockets]` `*_timeout_seconds` key takes: a day.
 const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+/// Smallest `sockets.max_unsent_reply_bytes`: room for two of the largest
+/// replies, so that one slow reader of a large reply is never refused.
+const MIN_UNSENT_REPLY_BYTES: u64 = 2 * p11kms_proto::MAX_BODY_LEN as u64;
 
 /// The configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +198,10 @@ pub struct SocketsConfig {
     /// reply to be taken by the peer; a connection that stalls longer is
     /// closed.
     pub frame_timeout_seconds: u64,
+    /// Bytes of replies the daemon holds, all connections together, for
+    /// peers that have not read them; a reply over it is dropped and its
+    /// connection closed.
+    pub max_unsent_reply_bytes: u64,
     /// Largest message body accepted, in bytes.
     pub max_body_bytes: u32,
     /// How long a data connection's thread polls for the next request
@@ -222,6 +229,7 @@ impl Default for SocketsConfig {
             handshake_timeout_seconds: 10,
             idle_timeout_seconds: 300,
             frame_timeout_seconds: 30,
+            max_unsent_reply_bytes: 256 * 1024 * 1024,
             max_body_bytes: 4 * 1024 * 1024,
             spin_wait_us: 50,
         }
@@ -391,6 +399,12 @@ impl Config {
                 return value(key, "must be between 1 and 86400 (a day)");
             }
         }
+        if self.sockets.max_unsent_reply_bytes < MIN_UNSENT_REPLY_BYTES {
+            return value(
+                "sockets.max_unsent_reply_bytes",
+                "must be at least 33554432 (32 MiB, two of the largest replies)",
+            );
+        }
         if !(4096..=p11kms_proto::MAX_BODY_LEN).contains(&self.sockets.max_body_bytes) {
             return value("sockets.max_body_bytes", "must be between 4096 and 16777216");
         }
@@ -467,6 +481,7 @@ mod tests {
             "[sockets]\nhandshake_timeout_seconds = 0",
             "[sockets]\nidle_timeout_seconds = 0",
             "[sockets]\nframe_timeout_seconds = 86401",
+            "[sockets]\nmax_unsent_reply_bytes = 1048576",
             "[sockets]\nspin_wait_us = 10001",
             "[bootstrap]\nhardware_instance = \"no spaces\"",
         ] {

@@ -38,7 +38,7 @@ use crate::frame::{FrameError, HEADER_LEN, Header};
 pub mod bounded;
 
 use bounded::Deadline;
-pub use bounded::{Patience, drain, send_within, try_send};
+pub use bounded::{Patience, drain, send_some, send_within, try_send};
 
 /// A frame's header and its body (wiped when dropped).
 pub type Frame = (Header, Zeroizing<Vec<u8>>);

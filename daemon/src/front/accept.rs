@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::UnixListener;
 
@@ -16,17 +16,16 @@ use p11kms_proto::error::ProtocolErrorKind;
 use p11kms_proto::socket::try_send;
 
 use super::admission::{Admission, Ticket};
+use super::connection::Limits;
 use super::framing::{protocol_error, protocol_error_frame};
 use super::peer::{Peer, peer_identity};
 use super::shutdown::{ConnectionGuard, Shutdown};
+use super::warning::Throttled;
 use crate::service::Service;
 
-/// How often at most the loop logs that it refuses connections for want
-/// of descriptors.
-const WARN_EVERY: Duration = Duration::from_secs(10);
-
-/// What serves one admitted connection, on its own thread.
-pub type ServeConnection = fn(Arc<Service>, UnixStream, Peer, ConnectionGuard);
+/// What serves one admitted connection, on its own thread, within the
+/// limits.
+pub type ServeConnection = fn(Arc<Service>, UnixStream, Peer, ConnectionGuard, Limits);
 
 /// One socket's accept loop and what it needs.
 #[derive(Debug)]
@@ -37,6 +36,8 @@ pub struct Acceptor {
     pub shutdown: Shutdown,
     /// The socket's caps and counts.
     pub admission: Arc<Admission>,
+    /// What each connection may take of the daemon.
+    pub limits: Limits,
     /// Name of the connection threads.
     pub thread: &'static str,
     /// Serves one connection.
@@ -97,11 +98,11 @@ impl Acceptor {
         // the thread cannot start.
         let work = Arc::new(Mutex::new(Some((stream, guard, ticket))));
         let theirs = Arc::clone(&work);
-        let (service, serve) = (Arc::clone(&self.service), self.serve);
+        let (service, serve, limits) = (Arc::clone(&self.service), self.serve, self.limits.clone());
         let spawned = std::thread::Builder::new().name(self.thread.into()).spawn(move || {
             let taken = theirs.lock().ok().and_then(|mut work| work.take());
             if let Some((stream, guard, ticket)) = taken {
-                serve(service, stream, peer, guard);
+                serve(service, stream, peer, guard, limits);
                 drop(ticket);
             }
         });
@@ -144,14 +145,12 @@ async fn backoff(error: io::Error, attempt: &mut u32) {
 #[derive(Debug)]
 struct DescriptorReserve {
     fd: Option<OwnedFd>,
-    /// Refusals not logged yet, and when the last warning went out.
-    unlogged_refusals: u64,
-    last_warning: Option<Instant>,
+    refusals: Throttled,
 }
 
 impl DescriptorReserve {
     fn new(listener: &UnixListener) -> Self {
-        Self { fd: listener.as_fd().try_clone_to_owned().ok(), unlogged_refusals: 0, last_warning: None }
+        Self { fd: listener.as_fd().try_clone_to_owned().ok(), refusals: Throttled::default() }
     }
 
     /// After an accept failed for want of descriptors: frees the reserve,
@@ -175,15 +174,8 @@ impl DescriptorReserve {
                      or raise the limit (LimitNOFILE) or lower the connection caps"
                 ),
             );
-            self.unlogged_refusals += 1;
-            if self.last_warning.is_none_or(|last| last.elapsed() >= WARN_EVERY) {
-                tracing::warn!(
-                    refused = self.unlogged_refusals,
-                    limit,
-                    "out of file descriptors: refusing connections"
-                );
-                self.unlogged_refusals = 0;
-                self.last_warning = Some(Instant::now());
+            if let Some(refused) = self.refusals.occurred() {
+                tracing::warn!(refused, limit, "out of file descriptors: refusing connections");
             }
         }
         let refused = waiting.is_some();

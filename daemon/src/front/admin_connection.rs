@@ -67,7 +67,7 @@ impl Plane for AdminPlane<'_> {
 
 /// Serves an admin connection: a peer the policy does not know is refused
 /// with a protocol error; the others are served until they close.
-pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard) {
+pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard, limits: Limits) {
     let policy = AdminPolicy::new(&service.config.sockets);
     let Some(role) = policy.role(peer.uid) else {
         tracing::warn!(uid = peer.uid, "admin connection refused: uid not allowed");
@@ -77,6 +77,6 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
         return;
     };
     let mut plane = AdminPlane { service: &service, caller: Caller { uid: peer.uid, role } };
-    connection::serve(&stream, peer.uid, &Limits::of(&service.config.sockets), Spin::NEVER, &mut plane);
+    connection::serve(&stream, peer.uid, &limits, Spin::NEVER, &mut plane);
     drop(guard);
 }

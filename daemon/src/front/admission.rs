@@ -6,13 +6,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
+use super::warning::Throttled;
 use crate::config::SocketsConfig;
-
-/// How often at most a socket logs that it refuses connections: an
-/// attacker opening thousands must not flood the log.
-const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// A socket's two caps and the configuration keys that set them (named in
 /// refusals, so an operator knows what to raise).
@@ -56,15 +52,14 @@ pub struct Admission {
     socket: &'static str,
     caps: Caps,
     state: Mutex<State>,
+    /// An attacker opening thousands of connections must not flood the log.
+    refusals: Throttled,
 }
 
 #[derive(Debug, Default)]
 struct State {
     total: usize,
     by_uid: HashMap<u32, usize>,
-    /// Refusals not logged yet, and when the last warning went out.
-    unlogged_refusals: u64,
-    last_warning: Option<Instant>,
 }
 
 /// One admitted connection; it stops counting when dropped.
@@ -77,7 +72,7 @@ pub struct Ticket {
 impl Admission {
     /// Counts for the socket named `socket` (for messages) under `caps`.
     pub fn new(socket: &'static str, caps: Caps) -> Arc<Self> {
-        Arc::new(Self { socket, caps, state: Mutex::new(State::default()) })
+        Arc::new(Self { socket, caps, state: Mutex::new(State::default()), refusals: Throttled::default() })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -102,15 +97,9 @@ impl Admission {
             None
         };
         if let Some(message) = refusal {
-            state.unlogged_refusals += 1;
-            if state.last_warning.is_none_or(|last| last.elapsed() >= WARN_EVERY) {
-                tracing::warn!(
-                    socket = self.socket,
-                    refused = state.unlogged_refusals,
-                    "refusing connections over a cap; the last: {message}"
-                );
-                state.unlogged_refusals = 0;
-                state.last_warning = Some(Instant::now());
+            drop(state);
+            if let Some(refused) = self.refusals.occurred() {
+                tracing::warn!(socket = self.socket, refused, "refusing connections over a cap; the last: {message}");
             }
             return Err(message);
         }

@@ -16,16 +16,20 @@
 //! a reply be taken, within the frame limit. So a peer that stalls holds a
 //! thread for a bounded time, and only the bytes it really sent.
 
+use std::io;
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
 use p11kms_proto::frame::{FrameError, HEADER_LEN, Header, MAX_BODY_LEN, MessageKind};
-use p11kms_proto::socket::{FrameReader, Patience, Spin, drain, send_within, try_send};
+use p11kms_proto::socket::{FrameReader, Patience, Spin, drain, send_some, send_within, try_send};
 
 use super::framing::{frame_error_reply, protocol_error, protocol_error_frame};
+use super::unsent::UnsentReplies;
+use super::warning::Throttled;
 use crate::config::SocketsConfig;
 
 /// After a protocol error, how long the daemon goes on reading (and
@@ -37,8 +41,9 @@ const LINGER_QUIET: Duration = Duration::from_millis(250);
 /// ...or has sent this much.
 const LINGER_BYTES: usize = MAX_BODY_LEN as usize + HEADER_LEN;
 
-/// What a connection may take of the daemon: body size and time limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a connection may take of the daemon: body size, time limits, and
+/// its share of the budget of unsent replies (one for the whole daemon).
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest request body, in bytes.
     pub body: u32,
@@ -50,6 +55,11 @@ pub struct Limits {
     /// Longest time from a frame's first byte to its last, and for the
     /// peer to take a reply.
     pub frame: Duration,
+    /// Reply bytes held for peers that do not read them, all connections
+    /// together.
+    pub unsent: Arc<UnsentReplies>,
+    /// Replies dropped for want of that budget (a throttled warning).
+    dropped: Arc<Throttled>,
 }
 
 impl Limits {
@@ -60,7 +70,32 @@ impl Limits {
             handshake: Duration::from_secs(config.handshake_timeout_seconds),
             idle: Duration::from_secs(config.idle_timeout_seconds),
             frame: Duration::from_secs(config.frame_timeout_seconds),
+            unsent: Arc::new(UnsentReplies::new(usize::try_from(config.max_unsent_reply_bytes).unwrap_or(usize::MAX))),
+            dropped: Arc::default(),
         }
+    }
+
+    /// Sends a reply: at once when the socket takes it, as it usually
+    /// does; otherwise within the frame limit, held against the budget of
+    /// unsent replies (an error when over it: the reply is dropped).
+    fn deliver(&self, stream: &UnixStream, frame: &[u8]) -> io::Result<()> {
+        let taken = send_some(stream, frame)?;
+        if taken == frame.len() {
+            return Ok(());
+        }
+        // The whole reply stays in memory until the peer has taken it.
+        let Some(_held) = self.unsent.hold(frame.len()) else {
+            if let Some(dropped) = self.dropped.occurred() {
+                tracing::warn!(dropped, "replies dropped: peers do not read them (sockets.max_unsent_reply_bytes)");
+            }
+            return Err(io::Error::other(format!(
+                "{} bytes of replies already wait for peers that do not read them \
+                 (sockets.max_unsent_reply_bytes = {})",
+                self.unsent.limit(),
+                self.unsent.limit()
+            )));
+        };
+        send_within(stream, &frame[taken..], self.frame)
     }
 }
 
@@ -125,7 +160,7 @@ pub fn serve<P: Plane>(stream: &UnixStream, uid: u32, limits: &Limits, spin: Spi
         drop(body);
         match reply {
             Ok(frame) => {
-                if let Err(error) = send_within(stream, &frame, limits.frame) {
+                if let Err(error) = limits.deliver(stream, &frame) {
                     tracing::debug!(uid, socket = P::NAME, %error, "reply not delivered; closing");
                     return;
                 }
@@ -167,5 +202,28 @@ mod tests {
         assert_eq!(limits.idle, Duration::from_secs(40));
         assert_eq!(limits.frame, Duration::from_secs(5));
         assert_eq!(limits.body, config.max_body_bytes);
+        assert_eq!(limits.unsent.limit() as u64, config.max_unsent_reply_bytes);
+    }
+
+    #[test]
+    fn a_reply_the_peer_does_not_read_is_held_within_the_budget() {
+        let config = SocketsConfig {
+            frame_timeout_seconds: 1,
+            max_unsent_reply_bytes: 8 * 1024 * 1024,
+            ..SocketsConfig::default()
+        };
+        let limits = Limits::of(&config);
+        let (daemon, peer) = UnixStream::pair().expect("pair");
+        // Far more than the socket buffers, and than the budget.
+        let reply = vec![1u8; 9 * 1024 * 1024];
+        let refused = limits.deliver(&daemon, &reply).expect_err("over the budget");
+        assert!(refused.to_string().contains("sockets.max_unsent_reply_bytes"), "{refused}");
+        // Within the budget, the reply waits for the peer: here in vain,
+        // for the frame limit.
+        let (daemon, _peer) = UnixStream::pair().expect("pair");
+        let waited = limits.deliver(&daemon, &reply[..4 * 1024 * 1024]).expect_err("never read");
+        assert_eq!(waited.kind(), io::ErrorKind::TimedOut);
+        assert!(limits.unsent.hold(8 * 1024 * 1024).is_some(), "nothing stays held after");
+        drop(peer);
     }
 }

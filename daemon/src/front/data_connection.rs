@@ -65,7 +65,7 @@ impl Plane for DataPlane<'_> {
 
 /// Serves a connection until the peer closes it, it breaks the protocol,
 /// or the daemon shuts down.
-pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard) {
+pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard, limits: Limits) {
     let registration = service.connections.register(peer.uid, peer.pid, service.kms.clock.now());
     let spin = Spin {
         budget: Duration::from_micros(service.config.sockets.spin_wait_us.into()),
@@ -76,7 +76,7 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
         ctx: ConnectionContext { uid: peer.uid, client: None },
         registration: &registration,
     };
-    connection::serve(&stream, peer.uid, &Limits::of(&service.config.sockets), spin, &mut plane);
+    connection::serve(&stream, peer.uid, &limits, spin, &mut plane);
     let client = plane.ctx.client;
     drop(registration);
     if let Some(client) = client {

@@ -12,6 +12,7 @@ use tokio::net::UnixListener;
 
 use super::accept::{Acceptor, open_file_limit};
 use super::admission::{Admission, Caps};
+use super::connection::Limits;
 use super::shutdown::Shutdown;
 use super::{admin_connection, data_connection};
 use crate::config::SocketsConfig;
@@ -120,12 +121,15 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     tracing::info!(data = %sockets.data.display(), admin = %sockets.admin.display(), "p11kmsd ready");
 
     warn_if_descriptors_are_short(config);
+    // One set of limits, and one budget of unsent replies, for both sockets.
+    let limits = Limits::of(config);
 
     let background = tokio::spawn(crate::background::run(service.clone(), shutdown.subscribe()));
     let data_loop = Acceptor {
         service: service.clone(),
         shutdown: shutdown.clone(),
         admission: Admission::new("data", Caps::data(config)),
+        limits: limits.clone(),
         thread: "p11kms-data",
         serve: data_connection::serve,
     }
@@ -134,6 +138,7 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
         service: service.clone(),
         shutdown: shutdown.clone(),
         admission: Admission::new("admin", Caps::admin(config)),
+        limits,
         thread: "p11kms-admin",
         serve: admin_connection::serve,
     }

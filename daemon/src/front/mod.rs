@@ -13,8 +13,9 @@
 //!
 //! Limits keep one peer from starving the others: caps on the connections
 //! of each socket, in all and per uid ([`admission`], applied as soon as a
-//! connection is accepted by [`accept`]), and time limits on the handshake,
-//! idleness, and each frame ([`connection::Limits`]).
+//! connection is accepted by [`accept`]), time limits on the handshake,
+//! idleness, and each frame ([`connection::Limits`]), and a budget for the
+//! replies held for peers that do not read them ([`unsent`]).
 
 mod accept;
 mod admin_connection;
@@ -25,6 +26,8 @@ mod framing;
 mod listener;
 mod peer;
 mod shutdown;
+mod unsent;
+mod warning;
 
 pub use listener::{Sockets, serve};
 pub use shutdown::Shutdown;

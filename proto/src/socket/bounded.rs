@@ -100,8 +100,17 @@ pub fn send_within(stream: &UnixStream, frame: &[u8], limit: Duration) -> io::Re
 /// [`io::ErrorKind::WouldBlock`] (the peer gets a cut frame and then the
 /// end of the stream).
 pub fn try_send(stream: &UnixStream, frame: &[u8]) -> io::Result<()> {
-    let n = send_nowait(stream, frame)?;
+    let n = send_some(stream, frame)?;
     if n == frame.len() { Ok(()) } else { Err(io::Error::from(io::ErrorKind::WouldBlock)) }
+}
+
+/// Sends what of `bytes` the socket takes now, without waiting: returns
+/// how many it took (0 when it has no room).
+pub fn send_some(stream: &UnixStream, bytes: &[u8]) -> io::Result<usize> {
+    match send_nowait(stream, bytes) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+        other => other,
+    }
 }
 
 /// After a refusal: ends this side's writing (the peer reads the refusal,
@@ -183,11 +192,15 @@ mod tests {
     }
 
     #[test]
-    fn try_send_never_waits() {
+    fn try_send_and_send_some_never_wait() {
         let (a, _silent) = UnixStream::pair().expect("pair");
         assert!(try_send(&a, b"small").is_ok());
         let big = vec![0u8; 16 * 1024 * 1024];
         assert_eq!(try_send(&a, &big).expect_err("no room").kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(send_some(&a, &big).expect("nothing taken is no error"), 0, "the buffer is full now");
+        let (b, _silent) = UnixStream::pair().expect("pair");
+        let taken = send_some(&b, &big).expect("some taken");
+        assert!(taken > 0 && taken < big.len(), "a part: {taken}");
     }
 
     #[test]

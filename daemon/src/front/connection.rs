@@ -58,8 +58,10 @@ pub struct Limits {
     /// Reply bytes held for peers that do not read them, all connections
     /// together.
     pub unsent: Arc<UnsentReplies>,
-    /// Replies dropped for want of that budget (a throttled warning).
+    /// Replies dropped for want of that budget, and connections closed
+    /// for a time limit: warnings an attacker can repeat at will.
     dropped: Arc<Throttled>,
+    timed_out: Arc<Throttled>,
 }
 
 impl Limits {
@@ -72,6 +74,7 @@ impl Limits {
             frame: Duration::from_secs(config.frame_timeout_seconds),
             unsent: Arc::new(UnsentReplies::new(usize::try_from(config.max_unsent_reply_bytes).unwrap_or(usize::MAX))),
             dropped: Arc::default(),
+            timed_out: Arc::default(),
         }
     }
 
@@ -89,9 +92,8 @@ impl Limits {
                 tracing::warn!(dropped, "replies dropped: peers do not read them (sockets.max_unsent_reply_bytes)");
             }
             return Err(io::Error::other(format!(
-                "{} bytes of replies already wait for peers that do not read them \
-                 (sockets.max_unsent_reply_bytes = {})",
-                self.unsent.limit(),
+                "the replies waiting for peers that do not read them would exceed \
+                 sockets.max_unsent_reply_bytes = {}",
                 self.unsent.limit()
             )));
         };
@@ -147,7 +149,11 @@ pub fn serve<P: Plane>(stream: &UnixStream, uid: u32, limits: &Limits, spin: Spi
                 return;
             }
             Err(error) => {
-                tracing::warn!(uid, socket = P::NAME, %error, "bad frame; closing");
+                if !matches!(error, FrameError::Idle(_) | FrameError::Stalled(_)) {
+                    tracing::warn!(uid, socket = P::NAME, %error, "bad frame; closing");
+                } else if let Some(closed) = limits.timed_out.occurred() {
+                    tracing::warn!(uid, socket = P::NAME, %error, closed, "closing connections over a time limit");
+                }
                 if let Some(refusal) = frame_error_reply(&error) {
                     refuse(stream, &refusal, &error);
                 }

@@ -12,6 +12,11 @@ use serde::Deserialize;
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/p11kms";
 /// Where Debian installs SoftHSM v2.
 pub const DEFAULT_SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+/// Longest time limit a `[sockets]` `*_timeout_seconds` key takes: a day.
+const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+/// Smallest `sockets.max_unsent_reply_bytes`: room for two of the largest
+/// replies, so that one slow reader of a large reply is never refused.
+const MIN_UNSENT_REPLY_BYTES: u64 = 2 * p11kms_proto::MAX_BODY_LEN as u64;
 
 /// The configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -172,8 +177,33 @@ pub struct SocketsConfig {
     /// with one it is 0660 and `admin_uids` must be members. The peer-uid
     /// check applies either way.
     pub admin_group: Option<String>,
-    /// Most connections served at once per socket.
+    /// Most connections open at once on the data socket, all peers
+    /// together. One more is refused at once (`Unavailable`).
     pub max_connections: usize,
+    /// Most connections one peer uid may have open at once on the data
+    /// socket.
+    pub max_connections_per_uid: usize,
+    /// Most connections open at once on the admin socket, all peers
+    /// together.
+    pub admin_max_connections: usize,
+    /// Most connections one peer uid (root and the daemon's own included)
+    /// may have open at once on the admin socket.
+    pub admin_max_connections_per_uid: usize,
+    /// Seconds a new connection (either socket) may take to begin its
+    /// first frame: the module's `Hello`, the CLI's first call.
+    pub handshake_timeout_seconds: u64,
+    /// Seconds a connection may send nothing before it is closed, unless
+    /// it belongs to a data client that is logged in or holds session
+    /// objects (closing its last connection would end them).
+    pub idle_timeout_seconds: u64,
+    /// Seconds a frame may take from its first byte to its last, and a
+    /// reply to be taken by the peer; a connection that stalls longer is
+    /// closed.
+    pub frame_timeout_seconds: u64,
+    /// Bytes of replies the daemon holds, all connections together, for
+    /// peers that have not read them; a reply over it is dropped and its
+    /// connection closed.
+    pub max_unsent_reply_bytes: u64,
     /// Largest message body accepted, in bytes.
     pub max_body_bytes: u32,
     /// How long a data connection's thread polls for the next request
@@ -194,7 +224,14 @@ impl Default for SocketsConfig {
             admin_uids: Vec::new(),
             admin_read_only_uids: Vec::new(),
             admin_group: None,
-            max_connections: 1024,
+            max_connections: 4096,
+            max_connections_per_uid: 2048,
+            admin_max_connections: 256,
+            admin_max_connections_per_uid: 64,
+            handshake_timeout_seconds: 10,
+            idle_timeout_seconds: 300,
+            frame_timeout_seconds: 30,
+            max_unsent_reply_bytes: 256 * 1024 * 1024,
             max_body_bytes: 4 * 1024 * 1024,
             spin_wait_us: 50,
         }
@@ -373,8 +410,30 @@ impl Config {
         if self.region.is_empty() || !self.region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return value("region", "letters, digits and '-' only, not empty");
         }
-        if self.sockets.max_connections == 0 {
-            return value("sockets.max_connections", "must be at least 1");
+        for (key, cap) in [
+            ("sockets.max_connections", self.sockets.max_connections),
+            ("sockets.max_connections_per_uid", self.sockets.max_connections_per_uid),
+            ("sockets.admin_max_connections", self.sockets.admin_max_connections),
+            ("sockets.admin_max_connections_per_uid", self.sockets.admin_max_connections_per_uid),
+        ] {
+            if cap == 0 {
+                return value(key, "must be at least 1");
+            }
+        }
+        for (key, seconds) in [
+            ("sockets.handshake_timeout_seconds", self.sockets.handshake_timeout_seconds),
+            ("sockets.idle_timeout_seconds", self.sockets.idle_timeout_seconds),
+            ("sockets.frame_timeout_seconds", self.sockets.frame_timeout_seconds),
+        ] {
+            if !(1..=MAX_TIMEOUT_SECONDS).contains(&seconds) {
+                return value(key, "must be between 1 and 86400 (a day)");
+            }
+        }
+        if self.sockets.max_unsent_reply_bytes < MIN_UNSENT_REPLY_BYTES {
+            return value(
+                "sockets.max_unsent_reply_bytes",
+                "must be at least 33554432 (32 MiB, two of the largest replies)",
+            );
         }
         if !(4096..=p11kms_proto::MAX_BODY_LEN).contains(&self.sockets.max_body_bytes) {
             return value("sockets.max_body_bytes", "must be between 4096 and 16777216");
@@ -459,6 +518,13 @@ mod tests {
             "region = \"\"",
             "[sockets]\nmax_body_bytes = 1",
             "[sockets]\nmax_connections = 0",
+            "[sockets]\nmax_connections_per_uid = 0",
+            "[sockets]\nadmin_max_connections = 0",
+            "[sockets]\nadmin_max_connections_per_uid = 0",
+            "[sockets]\nhandshake_timeout_seconds = 0",
+            "[sockets]\nidle_timeout_seconds = 0",
+            "[sockets]\nframe_timeout_seconds = 86401",
+            "[sockets]\nmax_unsent_reply_bytes = 1048576",
             "[sockets]\nspin_wait_us = 10001",
             "[bootstrap]\nhardware_instance = \"no spaces\"",
             "[objects]\nsession_bytes_per_uid = 10",

@@ -11,7 +11,9 @@
 //! ```
 //!
 //! The header is checked before any body byte is read, so a peer that
-//! announces a huge body is refused without the reader allocating it.
+//! announces a huge body is refused without the reader allocating it; and
+//! a body within the limit is allocated as its bytes arrive, never at its
+//! announced length up front (see [`crate::socket::FrameReader`]).
 
 use std::io::{self, Read, Write};
 
@@ -103,6 +105,14 @@ pub enum FrameError {
     /// The stream ended inside a frame.
     #[error("connection closed inside a frame")]
     Truncated,
+    /// No frame began within the wait allowed
+    /// ([`crate::socket::Patience::first_byte`]).
+    #[error("no frame began within {0:?}")]
+    Idle(std::time::Duration),
+    /// A frame began but did not end within the time allowed
+    /// ([`crate::socket::Patience::whole_frame`]).
+    #[error("a frame was not complete {0:?} after its first byte")]
+    Stalled(std::time::Duration),
     /// Reading or writing failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
@@ -189,11 +199,12 @@ pub fn read_frame<R: Read>(reader: &mut R, limit: u32) -> Result<Option<(Header,
         }
     }
     let header = Header::decode(&head, limit)?;
-    let mut body = vec![0u8; header.body_len as usize];
-    reader.read_exact(&mut body).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-        _ => FrameError::Io(e),
-    })?;
+    // Grows as the bytes arrive, not to the announced length at once.
+    let mut body = Vec::new();
+    let read = reader.take(header.body_len.into()).read_to_end(&mut body)?;
+    if read < header.body_len as usize {
+        return Err(FrameError::Truncated);
+    }
     Ok(Some((header, body)))
 }
 

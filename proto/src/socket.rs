@@ -13,7 +13,13 @@
 //! is likely to be free for it. `docs/performance.md` has the measurements.
 //!
 //! [`FrameReader`] also saves a system call per frame: it reads whatever
-//! the socket holds into its buffer, usually header and body at once.
+//! the socket holds into its buffer, usually header and body at once. A
+//! body is allocated as its bytes arrive, in doubling steps, never at the
+//! length its header announces: a peer that announces 4 MiB and sends
+//! nothing more costs the reader a few KiB, not 4 MiB.
+//! [`FrameReader::read_within`] also bounds the waits ([`Patience`]): for
+//! a frame to begin, and for a begun frame to end; [`bounded`] has the
+//! daemon's other time-limited I/O.
 //!
 //! [`send_all`] uses `MSG_NOSIGNAL`: the module runs inside applications
 //! that keep the default `SIGPIPE` action, and a write to a daemon that has
@@ -28,6 +34,11 @@ use std::time::{Duration, Instant};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::frame::{FrameError, HEADER_LEN, Header};
+
+pub mod bounded;
+
+use bounded::Deadline;
+pub use bounded::{Patience, drain, send_some, send_within, try_send};
 
 /// A frame's header and its body (wiped when dropped).
 pub type Frame = (Header, Zeroizing<Vec<u8>>);
@@ -120,6 +131,9 @@ impl Spin<'_> {
 /// Reads frames from one socket, keeping the bytes that arrived early.
 /// Everything it buffers is wiped once handed out and when it is dropped:
 /// frames may carry PINs and plaintext.
+///
+/// A reader serves one stream: [`FrameReader::read_within`] sets the
+/// stream's read timeout and remembers what it set.
 #[derive(Debug)]
 pub struct FrameReader {
     buffer: Zeroizing<Vec<u8>>,
@@ -127,6 +141,10 @@ pub struct FrameReader {
     filled: usize,
     /// Whether the last frame's first bytes came while polling.
     caught_polling: bool,
+    /// The read timeout this reader last set on its stream (`SO_RCVTIMEO`,
+    /// set only when the wait for a first byte changes: between frames,
+    /// the limits cost no system call).
+    read_timeout: Option<Duration>,
 }
 
 impl Default for FrameReader {
@@ -138,7 +156,7 @@ impl Default for FrameReader {
 impl FrameReader {
     /// An empty reader.
     pub fn new() -> Self {
-        Self { buffer: Zeroizing::new(vec![0; CHUNK]), filled: 0, caught_polling: false }
+        Self { buffer: Zeroizing::new(vec![0; CHUNK]), filled: 0, caught_polling: false, read_timeout: None }
     }
 
     /// Whether the last [`FrameReader::read`] got its frame while polling
@@ -158,13 +176,47 @@ impl FrameReader {
     /// frames. Waits as `spin` allows, then blocks (honouring the socket's
     /// read timeout, reported as [`io::ErrorKind::TimedOut`]).
     pub fn read(&mut self, stream: &UnixStream, limit: u32, spin: Spin<'_>) -> Result<Option<Frame>, FrameError> {
-        let mut first = true;
+        self.read_frame(stream, limit, spin, None)
+    }
+
+    /// [`FrameReader::read`] with limits on the waits: a frame must begin
+    /// within `patience.first_byte` after the spin ([`FrameError::Idle`]),
+    /// and end within `patience.whole_frame` of its first byte
+    /// ([`FrameError::Stalled`]).
+    pub fn read_within(
+        &mut self,
+        stream: &UnixStream,
+        limit: u32,
+        spin: Spin<'_>,
+        patience: Patience,
+    ) -> Result<Option<Frame>, FrameError> {
+        self.read_frame(stream, limit, spin, Some(patience))
+    }
+
+    /// True when bytes of a next frame are already here (buffered, or
+    /// waiting in the socket), checked without blocking.
+    pub fn input_waiting(&self, stream: &UnixStream) -> bool {
+        let mut byte = [0u8; 1];
+        self.filled > 0 || recv(stream, &mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT).is_ok_and(|n| n > 0)
+    }
+
+    fn read_frame(
+        &mut self,
+        stream: &UnixStream,
+        limit: u32,
+        spin: Spin<'_>,
+        patience: Option<Patience>,
+    ) -> Result<Option<Frame>, FrameError> {
         self.caught_polling = false;
+        if self.filled == 0 && self.first_bytes(stream, spin, patience.map(|p| p.first_byte))? == 0 {
+            return Ok(None);
+        }
+        let deadline = patience.map(|p| Deadline::after(p.whole_frame));
         while self.filled < HEADER_LEN {
-            let n = self.receive(stream, if first { spin } else { Spin::NEVER })?;
-            first = false;
-            if n == 0 {
-                return if self.filled == 0 { Ok(None) } else { Err(FrameError::Truncated) };
+            let at = self.filled;
+            match receive(stream, &mut self.buffer[at..], deadline)? {
+                0 => return Err(FrameError::Truncated),
+                n => self.filled += n,
             }
         }
         let mut head = [0u8; HEADER_LEN];
@@ -172,34 +224,41 @@ impl FrameReader {
         let header = Header::decode(&head, limit)?;
         let body_len = header.body_len as usize;
         let buffered = (self.filled - HEADER_LEN).min(body_len);
-        let mut body = Zeroizing::new(Vec::with_capacity(body_len));
-        body.extend_from_slice(&self.buffer[HEADER_LEN..HEADER_LEN + buffered]);
+        // Sized for what is here, or a first step: never for what the
+        // header announces.
+        let mut body = Zeroizing::new(vec![0; body_len.min(buffered.max(CHUNK))]);
+        body[..buffered].copy_from_slice(&self.buffer[HEADER_LEN..HEADER_LEN + buffered]);
         self.consume(HEADER_LEN + buffered);
-        if buffered < body_len {
-            body.resize(body_len, 0);
-            let mut at = buffered;
-            while at < body_len {
-                match recv(stream, &mut body[at..], 0)? {
-                    0 => return Err(FrameError::Truncated),
-                    n => at += n,
-                }
+        let mut at = buffered;
+        while at < body_len {
+            if at == body.len() {
+                body = grown(body, body_len);
+            }
+            match receive(stream, &mut body[at..], deadline)? {
+                0 => return Err(FrameError::Truncated),
+                n => at += n,
             }
         }
         Ok(Some((header, body)))
     }
 
-    /// Receives into the free part of the buffer, first polling as `spin`
-    /// allows. Returns 0 at end of stream.
-    fn receive(&mut self, stream: &UnixStream, spin: Spin<'_>) -> Result<usize, FrameError> {
-        let at = self.filled;
+    /// Receives the first bytes of a frame into the empty buffer, first
+    /// polling as `spin` allows, then blocking for at most `wait` (or as
+    /// the socket's read timeout allows). Returns 0 at end of stream.
+    fn first_bytes(
+        &mut self,
+        stream: &UnixStream,
+        spin: Spin<'_>,
+        wait: Option<Duration>,
+    ) -> Result<usize, FrameError> {
         if !spin.budget.is_zero() {
             let admitted = spin.gate.map(SpinGate::try_enter);
             if !matches!(admitted, Some(None)) {
                 let start = Instant::now();
                 loop {
-                    match recv(stream, &mut self.buffer[at..], libc::MSG_DONTWAIT) {
+                    match recv(stream, &mut self.buffer[..], libc::MSG_DONTWAIT) {
                         Ok(n) => {
-                            self.filled += n;
+                            self.filled = n;
                             self.caught_polling = true;
                             return Ok(n);
                         }
@@ -215,13 +274,20 @@ impl FrameReader {
                 }
             }
         }
-        let n = match recv(stream, &mut self.buffer[at..], 0) {
+        if let Some(wait) = wait.filter(|wait| self.read_timeout != Some(*wait)) {
+            stream.set_read_timeout(Some(wait))?;
+            self.read_timeout = Some(wait);
+        }
+        let n = match recv(stream, &mut self.buffer[..], 0) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                return Err(FrameError::Io(io::Error::new(io::ErrorKind::TimedOut, "read timed out")));
+                return Err(match wait {
+                    Some(wait) => FrameError::Idle(wait),
+                    None => FrameError::Io(io::Error::new(io::ErrorKind::TimedOut, "read timed out")),
+                });
             }
             other => other?,
         };
-        self.filled += n;
+        self.filled = n;
         Ok(n)
     }
 
@@ -232,6 +298,38 @@ impl FrameReader {
         let rest = self.filled - n;
         self.buffer[rest..self.filled].zeroize();
         self.filled = rest;
+    }
+}
+
+/// `body` (holding `body.len()` received bytes) in a buffer twice as
+/// large, but no larger than `cap`. The old buffer is wiped as it goes:
+/// a growing `Vec` would leave its old allocation unwiped.
+fn grown(body: Zeroizing<Vec<u8>>, cap: usize) -> Zeroizing<Vec<u8>> {
+    let mut bigger = Zeroizing::new(vec![0; cap.min(body.len().saturating_mul(2).max(CHUNK))]);
+    bigger[..body.len()].copy_from_slice(&body);
+    bigger
+}
+
+/// Receives into `buf` the next bytes of a begun frame: before `deadline`
+/// ([`FrameError::Stalled`] after it), or as the socket's read timeout
+/// allows without one. Returns 0 at end of stream.
+fn receive(stream: &UnixStream, buf: &mut [u8], deadline: Option<Deadline>) -> Result<usize, FrameError> {
+    let Some(deadline) = deadline else {
+        return match recv(stream, buf, 0) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                Err(FrameError::Io(io::Error::new(io::ErrorKind::TimedOut, "read timed out")))
+            }
+            other => Ok(other?),
+        };
+    };
+    loop {
+        match recv(stream, buf, libc::MSG_DONTWAIT) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            other => return Ok(other?),
+        }
+        if !deadline.wait(stream, libc::POLLIN)? {
+            return Err(FrameError::Stalled(deadline.limit()));
+        }
     }
 }
 
@@ -419,6 +517,143 @@ mod tests {
         let decoded: Vec<u8> = crate::decode_body(&body).expect("body");
         assert_eq!(decoded, big);
         assert!(writer.join().is_ok_and(|r| r.is_ok()));
+    }
+
+    /// Records the largest allocation made by a thread that asked for it,
+    /// so a test can see what reading a frame allocates. Other threads'
+    /// allocations are not recorded.
+    mod largest_allocation {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        struct Recording;
+
+        thread_local! {
+            static RECORDING: Cell<bool> = const { Cell::new(false) };
+            static LARGEST: Cell<usize> = const { Cell::new(0) };
+        }
+
+        fn note(size: usize) {
+            if RECORDING.with(Cell::get) {
+                LARGEST.with(|largest| largest.set(largest.get().max(size)));
+            }
+        }
+
+        // SAFETY: every call is passed on to the system allocator
+        // unchanged; recording touches only const-initialized thread
+        // locals, which never allocate.
+        unsafe impl GlobalAlloc for Recording {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                note(layout.size());
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.alloc(layout) }
+            }
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                note(layout.size());
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.alloc_zeroed(layout) }
+            }
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                note(new_size);
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.realloc(ptr, layout, new_size) }
+            }
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.dealloc(ptr, layout) }
+            }
+        }
+
+        #[global_allocator]
+        static ALLOCATOR: Recording = Recording;
+
+        /// Runs `f` and returns its result with the largest allocation it
+        /// made on this thread.
+        pub fn during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+            LARGEST.with(|largest| largest.set(0));
+            RECORDING.with(|recording| recording.set(true));
+            let result = f();
+            RECORDING.with(|recording| recording.set(false));
+            (result, LARGEST.with(Cell::get))
+        }
+    }
+
+    const PATIENT: Patience = Patience { first_byte: Duration::from_secs(30), whole_frame: Duration::from_secs(30) };
+
+    #[test]
+    fn a_body_is_allocated_as_it_arrives_and_a_stalled_one_is_refused() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let announced = 4 * 1024 * 1024;
+        let arrived = 20 * 1024;
+        a.write_all(&Header::new(MessageKind::DataRequest, 1, announced).encode()).expect("header");
+        a.write_all(&vec![1u8; arrived]).expect("some of the body");
+        let mut reader = FrameReader::new();
+        let patience = Patience { first_byte: Duration::from_secs(30), whole_frame: Duration::from_millis(100) };
+        let (result, largest) =
+            largest_allocation::during(|| reader.read_within(&b, MAX_BODY_LEN, Spin::NEVER, patience));
+        assert!(matches!(result, Err(FrameError::Stalled(limit)) if limit == patience.whole_frame), "{result:?}");
+        // Doubling steps from what arrived: at most twice that (or the
+        // first step), nowhere near the 4 MiB announced.
+        assert!(largest <= 2 * arrived.max(CHUNK), "allocated {largest} bytes for {arrived} received");
+    }
+
+    #[test]
+    fn a_body_sent_in_pieces_arrives_whole_within_the_limits() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let big: Vec<u8> = (0..CHUNK * 100 + 5).map(|i| (i % 249) as u8).collect();
+        let sent = frame(8, &big);
+        let writer = std::thread::spawn(move || {
+            for piece in sent.chunks(CHUNK * 7) {
+                a.write_all(piece)?;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Ok::<_, io::Error>(a)
+        });
+        let mut reader = FrameReader::new();
+        let (header, body) = reader.read_within(&b, MAX_BODY_LEN, Spin::NEVER, PATIENT).expect("read").expect("frame");
+        assert_eq!(header.request_id, 8);
+        assert_eq!(crate::decode_body::<Vec<u8>>(&body).expect("body"), big);
+        assert!(writer.join().is_ok_and(|r| r.is_ok()));
+    }
+
+    #[test]
+    fn a_reply_of_the_protocol_cap_still_arrives_whole() {
+        // The module reads replies up to 16 MiB with `read`.
+        let (a, b) = UnixStream::pair().expect("pair");
+        let big = vec![0x5au8; MAX_BODY_LEN as usize - 8];
+        let sent = frame(11, &big);
+        assert!(sent.len() - HEADER_LEN <= MAX_BODY_LEN as usize);
+        let writer = std::thread::spawn(move || send_all(&a, &sent).map(|()| a));
+        let mut reader = FrameReader::new();
+        let (header, body) = reader.read(&b, MAX_BODY_LEN, Spin::NEVER).expect("read").expect("frame");
+        assert_eq!((header.request_id, body.len()), (11, header.body_len as usize));
+        assert_eq!(crate::decode_body::<Vec<u8>>(&body).expect("body"), big);
+        assert!(writer.join().is_ok_and(|r| r.is_ok()));
+    }
+
+    #[test]
+    fn a_frame_that_does_not_begin_in_time_is_idle_and_the_reader_goes_on() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        let mut reader = FrameReader::new();
+        let short = Patience { first_byte: Duration::from_millis(30), whole_frame: Duration::from_secs(30) };
+        let result = reader.read_within(&b, MAX_BODY_LEN, Spin::NEVER, short);
+        assert!(matches!(result, Err(FrameError::Idle(wait)) if wait == short.first_byte), "{result:?}");
+        assert!(!reader.input_waiting(&b));
+        a.write_all(&frame(12, b"late but welcome")).expect("write");
+        assert!(reader.input_waiting(&b));
+        let (header, _) = reader.read_within(&b, MAX_BODY_LEN, Spin::NEVER, PATIENT).expect("read").expect("frame");
+        assert_eq!(header.request_id, 12);
+        drop(a);
+        assert!(reader.read_within(&b, MAX_BODY_LEN, Spin::NEVER, PATIENT).expect("eof").is_none());
+    }
+
+    #[test]
+    fn a_header_cut_short_stalls_too() {
+        let (mut a, b) = UnixStream::pair().expect("pair");
+        a.write_all(&frame(13, b"x")[..5]).expect("write");
+        let mut reader = FrameReader::new();
+        let patience = Patience { first_byte: Duration::from_secs(30), whole_frame: Duration::from_millis(30) };
+        assert!(matches!(reader.read_within(&b, MAX_BODY_LEN, Spin::NEVER, patience), Err(FrameError::Stalled(_))));
     }
 
     #[test]

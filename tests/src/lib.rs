@@ -151,6 +151,11 @@ impl Daemon {
         self.spawn();
     }
 
+    /// The daemon's process id while it runs (for `/proc/<pid>/…`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The state directory.
     pub fn state_dir(&self) -> &Path {
         self.dir.path()

@@ -187,3 +187,45 @@ fn unknown_opcodes_and_malformed_calls_are_answered_and_the_admin_connection_sta
     let log = daemon.log();
     assert!(log.contains("unknown opcode"), "the unknown opcode is logged:\n{log}");
 }
+
+/// Issue 12, item 12: a bad magic or an unknown major followed by more
+/// bytes gets the documented error frame and then the end of the stream,
+/// never a reset, on both sockets: the daemon reads and discards what the
+/// peer is still sending before it closes.
+#[test]
+fn a_bad_header_followed_by_more_bytes_gets_the_error_frame_on_both_sockets() {
+    let daemon = Daemon::start();
+    let mut future = Header::new(MessageKind::AdminCall, 1, 0).encode();
+    future[4] = PROTOCOL_MAJOR + 1;
+    let cases: [(&[u8], ProtocolErrorKind); 2] = [
+        (b"GET / HTTP/1.1\r\nHost: p11kms\r\n\r\n", ProtocolErrorKind::BadMagic),
+        (&future, ProtocolErrorKind::UnsupportedMajor),
+    ];
+    for socket in [daemon.admin_socket(), daemon.data_socket()] {
+        for (head, kind) in cases {
+            // A few more bytes in the same write, and a megabyte more:
+            // more than a Unix socket buffers, so that write only ends
+            // because the daemon reads it.
+            for more in [64, 1024 * 1024] {
+                let mut stream = UnixStream::connect(&socket).expect("connect");
+                stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+                let mut sent = head.to_vec();
+                sent.resize(head.len() + more, b'x');
+                let mut writing = stream.try_clone().expect("clone");
+                let writer = std::thread::spawn(move || writing.write_all(&sent));
+                let case =
+                    format!("{} on {}, {more} more bytes", String::from_utf8_lossy(&head[..4]), socket.display());
+                let (header, body) = read_frame(&mut stream, MAX_BODY_LEN)
+                    .unwrap_or_else(|e| panic!("{case}: the error frame, not {e}"))
+                    .unwrap_or_else(|| panic!("{case}: the error frame, not the end of the stream"));
+                assert_eq!(header.kind, MessageKind::ProtocolError, "{case}");
+                assert_eq!(decode_body::<ProtocolError>(&body).expect("body").kind, kind, "{case}");
+                let mut rest = Vec::new();
+                stream.read_to_end(&mut rest).unwrap_or_else(|e| panic!("{case}: the end of the stream, not {e}"));
+                assert!(rest.is_empty(), "{case}: nothing follows the error frame");
+                assert!(writer.join().is_ok_and(|written| written.is_ok()), "{case}: everything sent was taken");
+            }
+        }
+    }
+    assert_serving(&daemon);
+}

@@ -213,6 +213,12 @@ impl Clients {
         })
     }
 
+    /// True when the client is logged in anywhere or holds session
+    /// objects: what closing its last connection would end.
+    pub fn holds_state(&self, id: &ClientId) -> bool {
+        self.with(|clients| clients.get(id).is_some_and(|s| !s.logins.is_empty() || !s.objects.is_empty()))
+    }
+
     /// True when the client is logged in to `slot`.
     pub fn is_logged_in(&self, id: &ClientId, slot: u64) -> bool {
         self.with(|clients| clients.get(id).is_some_and(|s| s.logins.contains_key(&slot)))
@@ -339,7 +345,9 @@ mod tests {
         clients.attach(id, 1000).expect("first connection");
         clients.attach(id, 1000).expect("second connection");
         assert_eq!(clients.attach(id, 1001), Err(rv(CKR_GENERAL_ERROR)), "another user may not share the id");
+        assert!(!clients.holds_state(&id), "nothing to lose yet");
         clients.login(&id, 0, "web".into()).expect("login");
+        assert!(clients.holds_state(&id), "a login is lost with the last connection");
         assert_eq!(clients.login(&id, 0, "web".into()), Err(rv(CKR_USER_ALREADY_LOGGED_IN)));
         clients.detach(&id);
         assert_eq!(clients.app(&id, 0).as_deref(), Some("web"), "one connection is still open");
@@ -359,6 +367,8 @@ mod tests {
         ];
         let object = CreatedObject::create(&template).expect("object");
         let id = clients.add_object(&mine, 5, object.clone()).expect("added");
+        assert!(clients.holds_state(&mine), "a session object is lost with the last connection");
+        assert!(!clients.holds_state(&other));
         assert_eq!(clients.objects_in(&mine, 5).len(), 1);
         assert!(clients.objects_in(&mine, 6).is_empty(), "per slot");
         assert!(clients.object(&other, id).is_none(), "per client");

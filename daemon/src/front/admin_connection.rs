@@ -13,10 +13,10 @@ use zeroize::Zeroizing;
 use p11kms_proto::admin::operation::encode_answer;
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
 use p11kms_proto::frame::{Header, MessageKind, encode_raw_frame};
-use p11kms_proto::socket::{Spin, send_all};
+use p11kms_proto::socket::{Spin, try_send};
 use p11kms_proto::{ApiError, ErrorCode};
 
-use super::connection::{self, Plane};
+use super::connection::{self, Limits, Plane};
 use super::framing::{protocol_error, protocol_error_frame};
 use super::peer::{AdminPolicy, Peer};
 use super::shutdown::ConnectionGuard;
@@ -67,16 +67,16 @@ impl Plane for AdminPlane<'_> {
 
 /// Serves an admin connection: a peer the policy does not know is refused
 /// with a protocol error; the others are served until they close.
-pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard) {
+pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard, limits: Limits) {
     let policy = AdminPolicy::new(&service.config.sockets);
     let Some(role) = policy.role(peer.uid) else {
         tracing::warn!(uid = peer.uid, "admin connection refused: uid not allowed");
         let refusal =
             protocol_error(ProtocolErrorKind::NotAuthorized, format!("uid {} may not use the admin socket", peer.uid));
-        let _ = send_all(&stream, &protocol_error_frame(&refusal));
+        let _ = try_send(&stream, &protocol_error_frame(&refusal));
         return;
     };
     let mut plane = AdminPlane { service: &service, caller: Caller { uid: peer.uid, role } };
-    connection::serve(&stream, peer.uid, service.config.sockets.max_body_bytes, Spin::NEVER, &mut plane);
+    connection::serve(&stream, peer.uid, &limits, Spin::NEVER, &mut plane);
     drop(guard);
 }

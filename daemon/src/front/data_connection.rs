@@ -18,7 +18,7 @@ use p11kms_proto::frame::{Header, MessageKind, encode_frame};
 use p11kms_proto::socket::Spin;
 use p11kms_proto::{CkRv, decode_body};
 
-use super::connection::{self, Plane};
+use super::connection::{self, Limits, Plane};
 use super::framing::protocol_error;
 use super::peer::Peer;
 use super::shutdown::ConnectionGuard;
@@ -55,11 +55,17 @@ impl Plane for DataPlane<'_> {
         });
         frame.map(Zeroizing::new).map_err(|error| protocol_error(ProtocolErrorKind::MalformedBody, error.to_string()))
     }
+
+    /// A client that is logged in or holds session objects keeps its
+    /// connections: the daemon would end both with its last one.
+    fn may_close_when_idle(&self) -> bool {
+        self.ctx.client.is_none_or(|client| !self.service.clients.holds_state(&client))
+    }
 }
 
 /// Serves a connection until the peer closes it, it breaks the protocol,
 /// or the daemon shuts down.
-pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard) {
+pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: ConnectionGuard, limits: Limits) {
     let registration = service.connections.register(peer.uid, peer.pid, service.kms.clock.now());
     let spin = Spin {
         budget: Duration::from_micros(service.config.sockets.spin_wait_us.into()),
@@ -70,7 +76,7 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
         ctx: ConnectionContext { uid: peer.uid, client: None },
         registration: &registration,
     };
-    connection::serve(&stream, peer.uid, service.config.sockets.max_body_bytes, spin, &mut plane);
+    connection::serve(&stream, peer.uid, &limits, spin, &mut plane);
     let client = plane.ctx.client;
     drop(registration);
     if let Some(client) = client {

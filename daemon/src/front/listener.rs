@@ -9,12 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UnixListener;
-use tokio::sync::Semaphore;
 
-use super::peer::{Peer, peer_identity};
-use super::shutdown::{ConnectionGuard, Shutdown};
+use super::accept::{Acceptor, open_file_limit};
+use super::admission::{Admission, Caps};
+use super::connection::Limits;
+use super::shutdown::Shutdown;
 use super::{admin_connection, data_connection};
+use crate::config::SocketsConfig;
 use crate::service::Service;
+
+/// Descriptors the daemon needs beside its connections: its store, logs,
+/// HSM token files, mirror images.
+const OWN_DESCRIPTORS: u64 = 256;
 
 /// How long shutdown waits for connections to finish their request.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -81,6 +87,23 @@ fn resolve_group(group: &str) -> io::Result<u32> {
     Ok(entry.gr_gid)
 }
 
+/// Warns when the open-file limit cannot hold the connections the caps
+/// allow (two descriptors each: the stream, and the copy shutdown uses to
+/// wake its thread): the connections beyond it would be refused for want
+/// of descriptors instead of by a cap.
+fn warn_if_descriptors_are_short(config: &SocketsConfig) {
+    let connections = (config.max_connections as u64).saturating_add(config.admin_max_connections as u64);
+    let wanted = connections.saturating_mul(2).saturating_add(OWN_DESCRIPTORS);
+    if let Some(limit) = open_file_limit().filter(|limit| *limit < wanted) {
+        tracing::warn!(
+            limit,
+            wanted,
+            "the open-file limit is below 2 × (sockets.max_connections + sockets.admin_max_connections) + \
+             {OWN_DESCRIPTORS}: raise it (LimitNOFILE) or lower the caps"
+        );
+    }
+}
+
 /// Serves both sockets until `signal` completes, then shuts down
 /// gracefully: stop accepting, let connections finish their request,
 /// remove the socket files.
@@ -97,9 +120,29 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     let (shutdown, mut done) = Shutdown::new();
     tracing::info!(data = %sockets.data.display(), admin = %sockets.admin.display(), "p11kmsd ready");
 
+    warn_if_descriptors_are_short(config);
+    // One set of limits, and one budget of unsent replies, for both sockets.
+    let limits = Limits::of(config);
+
     let background = tokio::spawn(crate::background::run(service.clone(), shutdown.subscribe()));
-    let data_loop = accept(service.clone(), data, shutdown.clone(), "p11kms-data", data_connection::serve);
-    let admin_loop = accept(service.clone(), admin, shutdown.clone(), "p11kms-admin", admin_connection::serve);
+    let data_loop = Acceptor {
+        service: service.clone(),
+        shutdown: shutdown.clone(),
+        admission: Admission::new("data", Caps::data(config)),
+        limits: limits.clone(),
+        thread: "p11kms-data",
+        serve: data_connection::serve,
+    }
+    .run(data);
+    let admin_loop = Acceptor {
+        service: service.clone(),
+        shutdown: shutdown.clone(),
+        admission: Admission::new("admin", Caps::admin(config)),
+        limits,
+        thread: "p11kms-admin",
+        serve: admin_connection::serve,
+    }
+    .run(admin);
     let result = tokio::select! {
         result = data_loop => result,
         result = admin_loop => result,
@@ -119,59 +162,6 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     }
     tracing::info!("p11kmsd stopped");
     result
-}
-
-/// Waits after a failed accept (out of file descriptors, ...) before
-/// trying again, as mini-redis does.
-async fn backoff(error: io::Error, attempt: &mut u32) {
-    tracing::error!(%error, "accept failed");
-    *attempt = (*attempt + 1).min(6);
-    tokio::time::sleep(Duration::from_millis(10 << *attempt)).await;
-}
-
-/// What serves one accepted connection, on its own thread.
-type ServeConnection = fn(Arc<Service>, std::os::unix::net::UnixStream, Peer, ConnectionGuard);
-
-/// Accepts connections on one socket until the listener fails: at most
-/// `sockets.max_connections` at once (more wait to be accepted), each on
-/// an OS thread of its own that runs `serve` with the peer the kernel
-/// names. The thread blocks in its reads; shutdown wakes it by shutting
-/// the stream's reading half.
-async fn accept(
-    service: Arc<Service>,
-    listener: UnixListener,
-    shutdown: Shutdown,
-    thread: &'static str,
-    serve: ServeConnection,
-) -> io::Result<()> {
-    let limit = Arc::new(Semaphore::new(service.config.sockets.max_connections));
-    let mut failures = 0;
-    loop {
-        let permit = limit.clone().acquire_owned().await.map_err(io::Error::other)?;
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(error) => {
-                backoff(error, &mut failures).await;
-                continue;
-            }
-        };
-        failures = 0;
-        let peer = match peer_identity(&stream) {
-            Ok(peer) => peer,
-            Err(error) => {
-                tracing::warn!(%error, "cannot read peer credentials; closing");
-                continue;
-            }
-        };
-        let stream = stream.into_std()?;
-        stream.set_nonblocking(false)?;
-        let guard = shutdown.guard_blocking(stream.try_clone()?);
-        let service = service.clone();
-        std::thread::Builder::new().name(thread.into()).spawn(move || {
-            serve(service, stream, peer, guard);
-            drop(permit);
-        })?;
-    }
 }
 
 #[cfg(test)]

@@ -10,14 +10,24 @@
 //! * The **data socket** carries PKCS#11 calls ([`data_connection`]).
 //! * The **admin socket** (mode 0600, peers checked by uid) carries the
 //!   KMS API's calls ([`admin_connection`]).
+//!
+//! Limits keep one peer from starving the others: caps on the connections
+//! of each socket, in all and per uid ([`admission`], applied as soon as a
+//! connection is accepted by [`accept`]), time limits on the handshake,
+//! idleness, and each frame ([`connection::Limits`]), and a budget for the
+//! replies held for peers that do not read them ([`unsent`]).
 
+mod accept;
 mod admin_connection;
+mod admission;
 mod connection;
 mod data_connection;
 mod framing;
 mod listener;
 mod peer;
 mod shutdown;
+mod unsent;
+mod warning;
 
 pub use listener::{Sockets, serve};
 pub use shutdown::Shutdown;

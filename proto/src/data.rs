@@ -292,6 +292,11 @@ pub enum DataReply {
 /// and the module asks in chunks that fit.
 pub const RANDOM_REPLY_OVERHEAD: usize = 64;
 
+/// Most random bytes one `GenerateRandom` asks for (1 MiB): the module
+/// asks in chunks of this size, the daemon refuses more, so a small request
+/// that needs no login cannot make the daemon build a large reply.
+pub const MAX_RANDOM_PER_REQUEST: usize = 1024 * 1024;
+
 /// Body of a data response frame.
 pub type DataResult = Result<DataReply, CkRv>;
 

@@ -359,14 +359,16 @@ fn a_daemon_out_of_descriptors_refuses_instead_of_leaving_peers_waiting() {
 }
 
 /// Beyond the issue: tiny requests for large replies (`GenerateRandom`
-/// needs no login) that are never read. The daemon holds them within
+/// needs no login; the daemon makes at most 1 MiB a request) that are
+/// never read. The daemon holds them within
 /// `sockets.max_unsent_reply_bytes` and drops the rest with their
-/// connections, instead of holding 100 × 4 MiB.
+/// connections, instead of holding 400 × 1 MiB.
 #[test]
 fn replies_nobody_reads_are_held_within_the_budget() {
-    const ATTACKERS: usize = 100;
-    const REPLY: u32 = 4 * 1024 * 1024 - 64;
-    // Room for 8 replies of 4 MiB.
+    const ATTACKERS: usize = 400;
+    const REPLY: u32 = p11kms_proto::data::MAX_RANDOM_PER_REQUEST as u32;
+    // Room for 32 replies of 1 MiB (the smallest budget the configuration
+    // takes).
     const BUDGET: usize = 32 * 1024 * 1024;
     raise_open_file_limit(4096);
     let (daemon, _config) = daemon_with(&format!(
@@ -397,10 +399,8 @@ fn replies_nobody_reads_are_held_within_the_budget() {
         "unread replies: daemon RSS {before} KiB before, {during} KiB with {ATTACKERS} unread 4 MiB replies asked"
     );
     // The budget (32 MiB), and what the allocator keeps of the replies it
-    // made and dropped (each is made in a few 4 MiB buffers, and glibc
-    // keeps freed ones in up to 16 arenas): measured at 120 MiB in all,
-    // the same for 100 and 300 attackers. Without the budget the daemon
-    // held every reply: 400 MiB here (1.6 GiB for 300).
+    // made and dropped (glibc keeps freed buffers in up to 16 arenas).
+    // Without the budget the daemon held every reply: 400 MiB here.
     assert!(grown < 256 * 1024, "the daemon grew by {grown} KiB");
 
     // The held replies arrive whole when read; the others were cut off.

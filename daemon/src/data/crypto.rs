@@ -200,7 +200,8 @@ pub fn operate(
 /// `GenerateRandom`: bytes from the HSM behind the slot.
 pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, DataError> {
     let overhead = p11kms_proto::data::RANDOM_REPLY_OVERHEAD as u32;
-    if length > service.config.sockets.max_body_bytes.saturating_sub(overhead) {
+    let most = service.config.sockets.max_body_bytes.saturating_sub(overhead);
+    if length > most.min(p11kms_proto::data::MAX_RANDOM_PER_REQUEST as u32) {
         return Err(rv(CKR_DATA_LEN_RANGE));
     }
     let cluster = slots::cluster(service, slot, CKR_RANDOM_NO_RNG)?;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::module::Module;
 
 /// Bytes asked for per round trip, at most.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = p11kms_proto::data::MAX_RANDOM_PER_REQUEST;
 /// What the daemon keeps of its body limit for the reply's framing: it
 /// refuses a `GenerateRandom` longer than `max_body_bytes − 64`.
 const REPLY_OVERHEAD: usize = p11kms_proto::data::RANDOM_REPLY_OVERHEAD;

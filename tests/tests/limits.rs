@@ -396,7 +396,7 @@ fn replies_nobody_reads_are_held_within_the_budget() {
     assert_served(&daemon);
     let grown = during.saturating_sub(before);
     eprintln!(
-        "unread replies: daemon RSS {before} KiB before, {during} KiB with {ATTACKERS} unread 4 MiB replies asked"
+        "unread replies: daemon RSS {before} KiB before, {during} KiB with {ATTACKERS} unread 1 MiB replies asked"
     );
     // The budget (32 MiB), and what the allocator keeps of the replies it
     // made and dropped (glibc keeps freed buffers in up to 16 arenas).

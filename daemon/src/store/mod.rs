@@ -7,6 +7,7 @@
 //! happen once, at start ([`Store::load`]); afterwards the daemon serves
 //! reads from its in-memory registry.
 
+mod intents;
 mod journal;
 mod keys;
 mod objects;
@@ -24,8 +25,8 @@ use p11kms_proto::Timestamp;
 
 pub use journal::JournalEntry;
 pub use records::{
-    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, KeyRecord, MemberRecord, ObjectRecord,
-    VersionRecord,
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyRecord,
+    LostVersionRecord, MemberRecord, ObjectRecord, VersionRecord,
 };
 
 /// A store operation failed.
@@ -81,6 +82,10 @@ pub struct Snapshot {
     pub import_tokens: Vec<ImportTokenRecord>,
     /// Objects applications created through PKCS#11.
     pub objects: Vec<ObjectRecord>,
+    /// Creation intents not yet settled (a crash left them).
+    pub intents: Vec<IntentRecord>,
+    /// Key versions recorded lost.
+    pub lost_versions: Vec<LostVersionRecord>,
 }
 
 /// The open database.
@@ -172,6 +177,8 @@ impl Store {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let mut snapshot = rows::load_all(&conn)?;
         snapshot.objects = objects::load_objects(&conn)?;
+        snapshot.intents = intents::load_intents(&conn)?;
+        snapshot.lost_versions = intents::load_lost_versions(&conn)?;
         Ok(snapshot)
     }
 

@@ -65,7 +65,7 @@ impl Invocation for ListKeysArgs {
 /// A key as `Field: value` lines, in the order of the spec's DescribeKey.
 pub(super) fn fields(key: &KeyDescription) -> String {
     let meta = &key.key_metadata;
-    Fields::new()
+    let fields = Fields::new()
         .field("KeyId", &meta.key_id)
         .field("Arn", &meta.arn)
         .field("Aliases", list_or_dash(&key.aliases))
@@ -90,8 +90,13 @@ pub(super) fn fields(key: &KeyDescription) -> String {
         .field("NextRotationDate", or_dash(meta.next_rotation_date.as_ref()))
         .field("DeletionProtection", meta.deletion_protection)
         .field("DeleteDate", or_dash(meta.delete_date.as_ref()))
-        .field("MaterialExpireTime", or_dash(meta.material_expire_time.as_ref()))
-        .render()
+        .field("MaterialExpireTime", or_dash(meta.material_expire_time.as_ref()));
+    // Only a key with lost versions says so (`Rejected.KeyVersionLost`).
+    if key.lost_key_versions.is_empty() {
+        fields.render()
+    } else {
+        fields.field("LostKeyVersions", list_or_dash(&key.lost_key_versions)).render()
+    }
 }
 
 fn table(list: &KeyList) -> String {
@@ -148,6 +153,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
         pkcs11_id: "0123456789abcdef0123456789abcdef".into(),
+        lost_key_versions: vec![],
     }
 }
 

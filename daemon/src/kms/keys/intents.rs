@@ -44,7 +44,10 @@ pub fn announce(
         label: label.to_owned(),
         created_at: now,
     };
-    kms.store.write(now, |tx| tx.insert_intent(&intent))?;
+    // Durable against a crash of the daemon, which is what it is for; a
+    // power cut may lose it (what it announced is then reported, not
+    // destroyed), and it spares the key creation an fsync.
+    kms.store.write_relaxed(now, |tx| tx.insert_intent(&intent))?;
     kms.registry_mut()?.put_intent(intent.clone(), true);
     Ok(intent)
 }

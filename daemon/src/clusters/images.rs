@@ -258,10 +258,20 @@ fn check_id(image_id: &str) -> Result<(), KmsError> {
     }
 }
 
-/// Reads an image and checks it: manifest, format, and for format 2 its
-/// MAC inside an HSM member. `Ok(Err(..))` is an image that exists but is
-/// damaged, or that nothing authenticates.
-fn read_checked(service: &Service, image_id: &str) -> Result<Result<Read, Damaged>, KmsError> {
+/// How far an image is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// Manifest and format only: enough to know which images exist (the
+    /// daily schedule), without an HSM.
+    Manifest,
+    /// Also the MAC, inside an HSM member.
+    Authenticity,
+}
+
+/// Reads an image and checks it: manifest, format, and for format 2 (when
+/// asked) its MAC inside an HSM member. `Ok(Err(..))` is an image that
+/// exists but is damaged, or that nothing authenticates.
+fn read_checked(service: &Service, image_id: &str, check: Check) -> Result<Result<Read, Damaged>, KmsError> {
     let bytes = std::fs::read(image_path(service, image_id, "json"))
         .map_err(|_| KmsError::NotFound { what: "image", name: image_id.to_owned() })?;
     let manifest = std::fs::read_to_string(image_path(service, image_id, "sha256")).unwrap_or_default();
@@ -277,6 +287,7 @@ fn read_checked(service: &Service, image_id: &str) -> Result<Result<Read, Damage
         return Ok(Err(damaged(format!("the file names another image ({})", file.image_id), &bytes)));
     }
     match file.format {
+        FORMAT if check == Check::Manifest => return Ok(Ok(Read { file, sha256 })),
         FORMAT => {}
         UNAUTHENTICATED_FORMAT => return Ok(Ok(Read { file, sha256 })),
         other => return Ok(Err(damaged(format!("format {other}: this daemon reads 1 and {FORMAT}"), &bytes))),
@@ -323,7 +334,7 @@ fn authenticate(
 /// An image for a restore: intact, authenticated, of the current format.
 pub(super) fn read_authenticated(service: &Service, image_id: &str) -> Result<Read, KmsError> {
     check_id(image_id)?;
-    match read_checked(service, image_id)? {
+    match read_checked(service, image_id, Check::Authenticity)? {
         Ok(read) if read.file.format == UNAUTHENTICATED_FORMAT => Err(invalid(format!(
             "image {image_id} has format 1: only an unkeyed SHA-256 vouches for it, which anyone who can write the \
              file can recompute; it is not restored (take a new image: `cluster image create`)"
@@ -343,10 +354,16 @@ fn salvage<T: serde::de::DeserializeOwned>(bytes: &[u8], field: &str) -> Option<
     serde_json::Deserializer::from_str(&text[start..]).into_iter::<T>().next()?.ok()
 }
 
-/// `cluster image list [NAME]`, oldest first. A damaged image shows what
-/// is still known of it (its cluster and date as the file says them, else
-/// the file's time; its SHA-256 as it is now) and why it is damaged.
+/// `cluster image list [NAME]`, oldest first, each image authenticated. A
+/// damaged image shows what is still known of it (its cluster and date as
+/// the file says them, else the file's time; its SHA-256 as it is now) and
+/// why it is damaged.
 pub fn list(service: &Service, cluster: Option<&str>) -> Result<Vec<ImageInfo>, KmsError> {
+    scan(service, cluster, Check::Authenticity)
+}
+
+/// The images of `cluster` (all with `None`), checked as far as `check`.
+fn scan(service: &Service, cluster: Option<&str>, check: Check) -> Result<Vec<ImageInfo>, KmsError> {
     let Ok(entries) = std::fs::read_dir(images_dir(service)) else {
         return Ok(Vec::new());
     };
@@ -357,7 +374,13 @@ pub fn list(service: &Service, cluster: Option<&str>) -> Result<Vec<ImageInfo>, 
         if check_id(image_id).is_err() {
             continue;
         }
-        let info = match read_checked(service, image_id)? {
+        let checked = read_checked(service, image_id, check).map_err(|error| {
+            // No HSM could check it now: that is not damage, but it is not
+            // vouched for either.
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            damaged(format!("not checked: {error}"), &bytes)
+        });
+        let info = match checked.and_then(|c| c) {
             Ok(read) => ImageInfo {
                 image_id: read.file.image_id,
                 cluster_name: read.file.cluster,
@@ -422,8 +445,9 @@ pub fn take_due(service: &Service) {
     let now = service.kms.clock.now();
     let midnight = Timestamp(now.unix() - now.unix().rem_euclid(86_400));
     for name in service.clusters.names() {
-        let last =
-            list(service, Some(&name)).ok().and_then(|l| l.iter().filter(|i| i.intact).map(|i| i.creation_date).max());
+        // Which images exist is enough here: no HSM work on every pass.
+        let images = scan(service, Some(&name), Check::Manifest);
+        let last = images.ok().and_then(|l| l.iter().filter(|i| i.intact).map(|i| i.creation_date).max());
         if last.is_some_and(|t| t >= midnight) {
             continue;
         }

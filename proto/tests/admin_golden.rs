@@ -363,5 +363,5 @@ fn every_operation_encodes_as_its_golden_bytes() {
         "the admin wire changed (run with P11KMS_BLESS=1 if it is meant, and say so in docs/wire.md):\n{}",
         differences.join("\n")
     );
-    assert_eq!(found.len(), op::ALL.len() + 2, "one line per operation and refusal");
+    assert_eq!(found.len(), op::ALL.len() + 4, "one line per operation and refusal");
 }

@@ -45,7 +45,8 @@ pub fn copy_version(from: &Member, to: &Member, v: &VersionName, public: Option<
         let (transport_public, transport_private) = ts
             .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public_t, &private_t)
             .context(|| format!("transport key on '{}'", to.label()))?;
-        let result = receive(from, to, ts, v, source_key, &handles, transport_public, transport_private);
+        let transport = Transport { public: transport_public, private: transport_private };
+        let result = receive(from, to, ts, v, source_key, &handles, &transport);
         let _ = ts.destroy_object(transport_private);
         let _ = ts.destroy_object(transport_public);
         result
@@ -64,11 +65,16 @@ pub fn copy_version(from: &Member, to: &Member, v: &VersionName, public: Option<
     Ok(())
 }
 
+/// The one-time RSA transport key pair, session objects of the destination.
+struct Transport {
+    public: ObjectHandle,
+    private: ObjectHandle,
+}
+
 /// The part of [`copy_version`] in the destination's session `ts`: the
 /// source wraps its cluster key under the transport key and the version
 /// under its cluster key; the destination unwraps both and stores the
 /// version. Returns the stored objects by role.
-#[allow(clippy::too_many_arguments)]
 fn receive(
     from: &Member,
     to: &Member,
@@ -76,10 +82,9 @@ fn receive(
     v: &VersionName,
     source_key: ObjectHandle,
     handles: &[(ObjectRole, ObjectHandle)],
-    transport_public: ObjectHandle,
-    transport_private: ObjectHandle,
+    transport: &Transport,
 ) -> Result<Vec<(ObjectRole, ObjectHandle)>, HsmError> {
-    let (modulus, exponent) = rsa_public(ts, transport_public)?;
+    let (modulus, exponent) = rsa_public(ts, transport.public)?;
     let (wrapped_key, blobs) = from.with_session(|fs| {
         let imported = fs
             .create_object(&templates::transport_public_copy(modulus, exponent))
@@ -98,7 +103,7 @@ fn receive(
         Ok((wrapped_key, blobs))
     })?;
     let borrowed = ts
-        .unwrap_key(&transport_oaep(), transport_private, &wrapped_key, &templates::borrowed_cluster_key())
+        .unwrap_key(&transport_oaep(), transport.private, &wrapped_key, &templates::borrowed_cluster_key())
         .context(|| format!("unwrapping the other cluster's key on '{}'", to.label()))?;
     let stored = blobs
         .iter()

@@ -39,7 +39,9 @@ Exit status:
   3  p11kmsd could not be reached, refused the connection or broke the
      protocol, or the output could not be written
   4  verify: the signature is not valid (the answer is printed as usual)
-  5  cluster verify: a member differs from the store (the differences are printed)
+  5  cluster verify: a member differs from the store (the differences are printed);
+     cluster resync: the cluster is not whole afterwards (a copy failed, a version
+     has no member to copy it from, or a member is still out of service)
 
 The admin socket is --socket, else $P11KMS_ADMIN_SOCKET, else /var/lib/p11kms/admin.sock.";
 

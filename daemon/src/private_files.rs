@@ -62,6 +62,18 @@ impl TokenPins {
     pub fn user_pin(&self) -> io::Result<Zeroizing<String>> {
         read_private(&self.user)
     }
+
+    /// Removes both PIN files (of a token a failed change made and
+    /// removed again); missing files are no error.
+    pub fn remove(&self) -> io::Result<()> {
+        for path in [&self.user, &self.so] {
+            match fs::remove_file(path) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The backup root key (AES-256): mirror images wrap key versions under

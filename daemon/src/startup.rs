@@ -146,5 +146,7 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
             tracing::error!(cluster = %name, %error, "cannot record member roles");
         }
     }
+    // What a daemon killed between an HSM write and its commit left.
+    crate::clusters::sync::sweep_leftovers_at_start(&service);
     Ok((Arc::new(service), state_lock))
 }

@@ -71,6 +71,12 @@ pub enum ErrorCode {
     ClockNotManual,
     /// No admin operation has the call's opcode (a newer client).
     UnknownOperation,
+    /// The key version's material was lost with its cluster: no HSM holds
+    /// it any more (recorded by `instance attach-cluster --force`).
+    KeyVersionLost,
+    /// The change would lose key versions; the message lists them, and the
+    /// operation takes `--force` to go ahead.
+    VersionsWouldBeLost,
 }
 
 impl ErrorCode {
@@ -95,6 +101,8 @@ impl ErrorCode {
             Self::InvalidCiphertext => "Rejected.InvalidCiphertext",
             Self::ClockNotManual => "Rejected.ClockNotManual",
             Self::UnknownOperation => "InvalidAction.NotFound",
+            Self::KeyVersionLost => "Rejected.KeyVersionLost",
+            Self::VersionsWouldBeLost => "Rejected.VersionsWouldBeLost",
         }
     }
 }

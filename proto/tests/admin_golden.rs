@@ -56,7 +56,7 @@ macro_rules! sample {
 sample! {
     ResourceName => ResourceName { name: "hsm1".into() };
     CreateInstanceRequest => CreateInstanceRequest { name: "pay".into(), kind: InstanceKind::Software, cluster: "c2".into() };
-    AttachClusterRequest => AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into() };
+    AttachClusterRequest => AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into(), force: true };
     CreateAppRequest => CreateAppRequest { name: "web".into(), instance: "hsm1".into() };
     KeyRef => KeyRef { key: "alias/orders".into() };
     KeyVersionRef => KeyVersionRef { key: "k-1".into(), key_version_id: "v-1".into() };
@@ -197,9 +197,15 @@ sample! {
         aliases: vec!["alias/x".into()],
         tags: vec![tag()],
         pkcs11_id: "ab".into(),
+        lost_key_versions: vec!["v-0".into()],
     };
     KeyList => KeyList { keys: vec![KeyDescription::sample()], total_count: 1 };
-    KeyVersionInfo => KeyVersionInfo { key_id: "k-1".into(), key_version_id: "v-1".into(), creation_date: Timestamp(3) };
+    KeyVersionInfo => KeyVersionInfo {
+        key_id: "k-1".into(),
+        key_version_id: "v-1".into(),
+        creation_date: Timestamp(3),
+        lost_date: Some(Timestamp(6)),
+    };
     ImportParameters => ImportParameters {
         key_id: "k-1".into(),
         import_token: "t".into(),
@@ -243,6 +249,8 @@ sample! {
         object_count: 2,
         missing_versions: 1,
         last_sync: Some(Timestamp(4)),
+        unexpected_objects: 3,
+        orphans: 4,
     };
     ClusterStatus => ClusterStatus {
         cluster_name: "hsm1".into(),
@@ -254,9 +262,10 @@ sample! {
         index: 1,
         token_label: "hsm1-1".into(),
         role: MemberRole::Mirror,
-        health: MemberHealth::Healthy,
+        health: MemberHealth::OutOfService,
         missing: vec!["k-1/v-1".into()],
         unexpected: vec!["u".into()],
+        orphans: vec!["o".into()],
     };
     ClusterVerification => ClusterVerification {
         cluster_name: "hsm1".into(),
@@ -270,6 +279,9 @@ sample! {
         failed: 2,
         recovered: vec!["hsm1-2".into()],
         promoted: Some("hsm1-1".into()),
+        orphans_destroyed: vec!["k-9/v-9".into()],
+        unheld: vec!["k-8/v-8".into()],
+        out_of_service: vec!["hsm1-0".into()],
     };
     ImageInfo => ImageInfo {
         image_id: "img-1".into(),
@@ -277,7 +289,9 @@ sample! {
         creation_date: Timestamp(5),
         versions: 2,
         sha256: "00".into(),
-        intact: true,
+        intact: false,
+        damage: Some("bad MAC".into()),
+        format: 2,
     };
     ClockTime => ClockTime { now: Timestamp(8), manual: true };
     ConnectionInfo => ConnectionInfo { connection_id: 3, uid: 1000, pid: Some(4242), opened: Timestamp(9), requests: 17 };
@@ -317,6 +331,8 @@ fn expected() -> String {
     let refusals = [
         ("refusal", ApiError::new(ErrorCode::KeyNotFound, "key 'k-1' does not exist")),
         ("unknown-opcode", unknown_opcode(Opcode(0xbeef))),
+        ("version-lost", ApiError::new(ErrorCode::KeyVersionLost, "key version 'v-1' of key 'k-1' was lost")),
+        ("versions-would-be-lost", ApiError::new(ErrorCode::VersionsWouldBeLost, "k-1: v-1")),
     ];
     for (name, error) in refusals {
         let answer = encode_answer::<()>(&Err(error)).expect("encodes");
@@ -352,5 +368,5 @@ fn every_operation_encodes_as_its_golden_bytes() {
         "the admin wire changed (run with P11KMS_BLESS=1 if it is meant, and say so in docs/wire.md):\n{}",
         differences.join("\n")
     );
-    assert_eq!(found.len(), op::ALL.len() + 2, "one line per operation and refusal");
+    assert_eq!(found.len(), op::ALL.len() + 4, "one line per operation and refusal");
 }

@@ -47,6 +47,9 @@ pub struct Daemon {
     extra_args: Vec<String>,
     /// Run the daemon as this uid (through `setpriv`), when set.
     run_as: Option<u32>,
+    /// Environment variables the daemon gets (test hooks such as
+    /// `P11KMS_TEST_CRASH_AT`), from its next start on.
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -58,10 +61,30 @@ impl Daemon {
     /// Starts a daemon with extra command-line arguments.
     pub fn start_with(args: &[&str]) -> Self {
         let dir = tempfile::Builder::new().prefix("p11kms-e2e-").tempdir().expect("state dir");
-        let mut daemon =
-            Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect(), run_as: None };
+        let mut daemon = Self {
+            dir,
+            child: None,
+            extra_args: args.iter().map(|s| (*s).to_owned()).collect(),
+            run_as: None,
+            env: Vec::new(),
+        };
         daemon.spawn();
         daemon
+    }
+
+    /// Sets (`Some`) or removes (`None`) an environment variable of the
+    /// daemon; it takes effect at the next start (`restart`).
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            self.env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// True while the daemon process runs (it may have ended on its own:
+    /// a test crash point kills it).
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Starts a daemon that does not run as root (as `nobody` when the
@@ -74,7 +97,13 @@ impl Daemon {
         if let Some(uid) = run_as {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(uid)).expect("chown state dir");
         }
-        let mut daemon = Self { dir, child: None, extra_args: args.iter().map(|s| (*s).to_owned()).collect(), run_as };
+        let mut daemon = Self {
+            dir,
+            child: None,
+            extra_args: args.iter().map(|s| (*s).to_owned()).collect(),
+            run_as,
+            env: Vec::new(),
+        };
         daemon.spawn();
         daemon
     }
@@ -94,6 +123,7 @@ impl Daemon {
             .arg("--state-dir")
             .arg(self.state_dir())
             .args(&self.extra_args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
@@ -432,9 +462,13 @@ impl MemberTokens {
         let slot = slot_labelled(&self.ctx, &format!("hsm1-{index}"));
         let pin = std::fs::read_to_string(self.state.join(format!("secrets/hsm1-{index}.user-pin"))).expect("pin");
         let session = self.ctx.open_rw_session(slot).expect("session");
-        session
+        // Another session of this process may hold the login already.
+        match session
             .login(cryptoki::session::UserType::User, Some(&cryptoki::types::AuthPin::from(pin.trim().to_owned())))
-            .expect("login");
+        {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(error) => panic!("login: {error}"),
+        }
         session
     }
 }

@@ -1,8 +1,12 @@
 //! Mirror images and restore: an image taken, every member of the cluster
 //! destroyed, a new cluster built from the image while the daemon serves,
 //! the instance attached to it, and old ciphertexts and signatures still
-//! good; a key made after the image is reported missing, not dropped. Also
-//! the daily schedule with retention by count, and a damaged image refused.
+//! good. A key version made after the image exists nowhere any more:
+//! attaching says so and asks for `--force`, then records it lost (its key
+//! says so, using it is refused with `Rejected.KeyVersionLost`) while
+//! images, verification and every other key go on. Also the daily schedule
+//! with retention by count, and a damaged image refused and listed with
+//! what is known of it.
 
 // Test code: a failed expectation is a failed test, so `expect` and
 // `panic!` are the point here.
@@ -69,6 +73,11 @@ fn a_cluster_lost_entirely_comes_back_from_its_image() {
     assert_eq!(image["Versions"], 2);
     assert_eq!(image["Intact"], true);
     let late = daemon.create_key(&["--key-spec", "AES_256", "--alias", "alias/late"]);
+    let late_blob = daemon.cli_json(&["encrypt", "--key-id", "alias/late", "--plaintext", "late"])["CiphertextBlob"]
+        .as_str()
+        .expect("blob")
+        .to_owned();
+    let late_version = daemon.key_field(&late, "KeyMetadata.PrimaryKeyVersion").as_str().expect("v").to_owned();
 
     // Every member of the cluster is destroyed.
     for label in ["hsm1-0", "hsm1-1", "hsm1-2"] {
@@ -86,7 +95,13 @@ fn a_cluster_lost_entirely_comes_back_from_its_image() {
         daemon.cli_outcome(&["cluster", "restore", "--image", &image_id, "--name", "hsm1r", "--members", "2"]);
     assert_eq!(code, Some(1), "restoring into an existing cluster is refused");
     assert!(err.contains("already exists"), "{err}");
-    let attached = daemon.cli_json(&["instance", "attach-cluster", "hsm1", "hsm1r"]);
+    // The key made after the image would lose its version: say so, ask.
+    let (code, _, refused) = daemon.cli_outcome(&["instance", "attach-cluster", "hsm1", "hsm1r"]);
+    assert_eq!(code, Some(1), "{refused}");
+    assert!(refused.starts_with("Rejected.VersionsWouldBeLost: "), "{refused}");
+    assert!(refused.contains(&late) && refused.contains(&late_version) && refused.contains("--force"), "{refused}");
+    assert_eq!(daemon.cli_json(&["instance", "describe", "hsm1"])["Cluster"], "hsm1", "nothing changed");
+    let attached = daemon.cli_json(&["instance", "attach-cluster", "hsm1", "hsm1r", "--force"]);
     assert_eq!(attached["Cluster"], "hsm1r", "{attached}");
 
     // Old ciphertexts decrypt, old signatures verify, public keys are the same.
@@ -97,20 +112,36 @@ fn a_cluster_lost_entirely_comes_back_from_its_image() {
     assert_eq!(daemon.cli_json(&["get-public-key", "--key-id", "alias/r-ec"])["PublicKey"], public);
     daemon.cli_json(&[&["sign"][..], &sign_args[..]].concat());
 
-    // The key made after the image is missing, and said so.
-    let (code, out, _) = daemon.cli_outcome(&["--json", "cluster", "verify", "hsm1r"]);
-    assert_eq!(code, Some(5), "{out}");
-    let report: Value = serde_json::from_str(&out).expect("json");
-    for member in report["Members"].as_array().expect("members") {
-        let missing = member["Missing"].as_array().expect("missing");
-        assert_eq!(missing.len(), 1, "{report}");
-        assert!(missing[0].as_str().expect("label").starts_with(&late), "{report}");
+    // The version made after the image is lost, and said so; the rest of
+    // the cluster is whole and its images go on.
+    let lost_versions = daemon.key_field(&late, "LostKeyVersions");
+    assert_eq!(lost_versions, serde_json::json!([late_version]));
+    let versions = daemon.cli_json(&["key", "list-versions", &late]);
+    assert!(versions["KeyVersions"][0]["LostDate"].is_string(), "{versions}");
+    for args in [
+        &["decrypt", "--ciphertext-blob", &late_blob][..],
+        &["encrypt", "--key-id", "alias/late", "--plaintext", "x"][..],
+    ] {
+        assert_eq!(daemon.cli_error(args), "Rejected.KeyVersionLost", "{args:?}");
     }
+    let (code, out, _) = daemon.cli_outcome(&["--json", "cluster", "verify", "hsm1r"]);
+    assert_eq!(code, Some(0), "{out}");
+    let again = daemon.cli_json(&["cluster", "image", "create", "hsm1r"]);
+    assert_eq!((again["Versions"].as_u64(), again["Intact"].as_bool()), (Some(2), Some(true)), "{again}");
+    // A rotation gives the key a version that works; the lost one stays lost.
+    daemon.cli_json(&["key", "create-version", "alias/late"]);
+    let fresh = daemon.cli_json(&["encrypt", "--key-id", "alias/late", "--plaintext", "fresh"])["CiphertextBlob"]
+        .as_str()
+        .expect("blob")
+        .to_owned();
+    assert_eq!(daemon.cli_json(&["decrypt", "--ciphertext-blob", &fresh])["Plaintext"], "ZnJlc2g=");
 
     // A restart opens the restored cluster (in the library instance of the
     // lost one) and the instance on it.
     daemon.restart();
     assert_eq!(daemon.cli_json(&["decrypt", "--ciphertext-blob", &blob])["Plaintext"], "ZnJvbSBiZWZvcmU=");
+    assert_eq!(daemon.cli_error(&["decrypt", "--ciphertext-blob", &late_blob]), "Rejected.KeyVersionLost");
+    assert_eq!(daemon.key_field(&late, "LostKeyVersions"), serde_json::json!([late_version]));
     let status = daemon.cli_json(&["cluster", "status", "hsm1r"]);
     assert!(status["Members"].as_array().expect("members").iter().all(|m| m["Health"] == "healthy"), "{status}");
 
@@ -120,12 +151,16 @@ fn a_cluster_lost_entirely_comes_back_from_its_image() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x20;
     std::fs::write(&file, bytes).expect("damage");
-    let listed = daemon.cli_json(&["cluster", "image", "list"]);
+    let listed = daemon.cli_json(&["cluster", "image", "list", "hsm1"]);
     let damaged =
         listed["Images"].as_array().expect("list").iter().find(|i| i["ImageId"] == image_id.as_str()).cloned();
-    assert_eq!(damaged.expect("listed")["Intact"], false);
+    let damaged = damaged.expect("listed with its cluster");
+    assert_eq!(damaged["Intact"], false);
+    assert_eq!(damaged["ClusterName"], "hsm1", "what is known is shown: {damaged}");
+    assert_eq!(damaged["CreationDate"], image["CreationDate"], "{damaged}");
+    assert!(damaged["Damage"].as_str().expect("why").contains("manifest"), "{damaged}");
     let (code, _, err) =
         daemon.cli_outcome(&["cluster", "restore", "--image", &image_id, "--name", "hsm1s", "--members", "2"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("manifest"), "{err}");
+    assert!(err.starts_with("InvalidParameter") && err.contains("damaged") && err.contains("manifest"), "{err}");
 }

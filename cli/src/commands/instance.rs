@@ -17,7 +17,9 @@ subcommands! {
         Describe(DescribeInstanceArgs),
         /// Creates an instance (a new PKCS#11 slot) whose keys a cluster keeps.
         Create(CreateInstanceArgs),
-        /// Points an instance at another cluster (one restored from an image).
+        /// Points an instance at another cluster (one restored from an image),
+        /// copying the key versions it lacks from the cluster the instance
+        /// leaves; refuses when versions would be lost, unless --force.
         AttachCluster(AttachClusterArgs),
     }
 }
@@ -93,13 +95,17 @@ pub struct AttachClusterArgs {
     /// The cluster that holds its keys from now on.
     #[arg(value_name = "CLUSTER")]
     cluster: String,
+    /// Attach even though key versions that no reachable HSM holds would be
+    /// lost (the refusal lists them); they are recorded lost.
+    #[arg(long)]
+    force: bool,
 }
 
 impl Invocation for AttachClusterArgs {
     type Op = op::AttachCluster;
 
     fn request(&self) -> Result<AttachClusterRequest, RequestError> {
-        Ok(AttachClusterRequest { instance: self.instance.clone(), cluster: self.cluster.clone() })
+        Ok(AttachClusterRequest { instance: self.instance.clone(), cluster: self.cluster.clone(), force: self.force })
     }
 
     fn render(&self, instance: &InstanceInfo, format: Format) -> Result<String, RenderError> {
@@ -182,8 +188,9 @@ mod tests {
         );
         assert_eq!(
             request::<AttachClusterArgs>(&["instance", "attach-cluster", "hsm1", "c2"]),
-            AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into() }
+            AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into(), force: false }
         );
+        assert!(request::<AttachClusterArgs>(&["instance", "attach-cluster", "hsm1", "c2", "--force"]).force);
         refused(&["instance", "create", "soft1"]);
         refused(&["instance", "attach-cluster", "hsm1"]);
     }

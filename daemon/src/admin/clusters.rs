@@ -1,12 +1,12 @@
 //! HSM clusters: listing, status, creation, members, verification, resync.
 
 use p11kms_proto::admin::{
-    ClusterStatus, ClusterSummary, ClusterVerification, CreateClusterRequest, RemoveClusterMemberRequest, ResourceName,
-    ResyncReport, op,
+    ClusterStatus, ClusterSummary, ClusterVerification, CreateClusterRequest, MemberHealth, RemoveClusterMemberRequest,
+    ResourceName, ResyncReport, op,
 };
 
 use super::{Access, Call, Handle};
-use crate::clusters::{members, open, sync};
+use crate::clusters::{lagging, members, open, sync, verify};
 use crate::kms::KmsError;
 
 impl Handle for op::ListClusters {
@@ -33,15 +33,25 @@ impl Handle for op::ListClusters {
 impl Handle for op::GetClusterStatus {
     const ACCESS: Access = Access::Read;
 
-    /// Reads every member, without holding the registry.
+    /// Reads every member, without holding the registry. A member in
+    /// service found lacking what another holds is taken out of service
+    /// (`clusters::lagging`) and shown so.
     fn handle(call: &Call<'_>, request: ResourceName) -> Result<ClusterStatus, KmsError> {
         let kms = call.kms();
         let live = call.service.clusters.get(&request.name)?;
-        let (record, expected) = {
-            let registry = kms.registry()?;
-            (registry.cluster(&request.name)?.clone(), open::expected_versions(&registry, &request.name))
+        let read = || -> Result<ClusterStatus, KmsError> {
+            let (record, known) = {
+                let registry = kms.registry()?;
+                (registry.cluster(&request.name)?.clone(), open::Known::of(&registry, &request.name))
+            };
+            Ok(open::status(&live, &record, &known, kms.clock.now()))
         };
-        Ok(open::status(&live, &record, &expected, kms.clock.now()))
+        let status = read()?;
+        let lagging = status.members.iter().any(|m| m.health == MemberHealth::Healthy && m.missing_versions > 0);
+        if lagging && !lagging::take_out_lagging(kms, &live)?.is_empty() {
+            return read();
+        }
+        Ok(status)
     }
 }
 
@@ -73,7 +83,7 @@ impl Handle for op::VerifyCluster {
     const ACCESS: Access = Access::Read;
 
     fn handle(call: &Call<'_>, request: ResourceName) -> Result<ClusterVerification, KmsError> {
-        sync::verify(call.service, &request.name)
+        verify::verify(call.service, &request.name)
     }
 }
 

@@ -5,7 +5,7 @@ use p11kms_proto::admin::{
 };
 
 use super::{Access, Call, Handle};
-use crate::clusters::images;
+use crate::clusters::{images, restore};
 use crate::kms::KmsError;
 
 impl Handle for op::CreateClusterImage {
@@ -28,6 +28,6 @@ impl Handle for op::RestoreCluster {
     const ACCESS: Access = Access::Change;
 
     fn handle(call: &Call<'_>, request: RestoreClusterRequest) -> Result<ClusterStatus, KmsError> {
-        images::restore(call.service, &request.image_id, &request.name, request.members)
+        restore::restore(call.service, &request.image_id, &request.name, request.members)
     }
 }

@@ -3,7 +3,7 @@
 use p11kms_proto::admin::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, ResourceName, op};
 
 use super::{Access, Call, Handle};
-use crate::clusters::images;
+use crate::clusters::attach;
 use crate::kms::{KmsError, instances};
 
 impl Handle for op::ListInstances {
@@ -36,6 +36,6 @@ impl Handle for op::AttachCluster {
     const ACCESS: Access = Access::Change;
 
     fn handle(call: &Call<'_>, request: AttachClusterRequest) -> Result<InstanceInfo, KmsError> {
-        images::attach(call.service, &request.instance, &request.cluster)
+        attach::attach(call.service, &request.instance, &request.cluster, request.force)
     }
 }

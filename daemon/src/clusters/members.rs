@@ -11,9 +11,10 @@ use std::sync::Arc;
 
 use p11kms_proto::admin::{ClusterStatus, MemberRole};
 
-use super::open::{expected_versions, member_label, status};
+use super::open::{Known, member_label, status};
 use crate::clusters::LiveCluster;
-use crate::hsm::{Cluster, HsmError, Member, softhsm};
+use crate::hsm::softhsm::{self, SoftHsmDir};
+use crate::hsm::{Cluster, HsmError, Member};
 use crate::kms::KmsError;
 use crate::private_files::TokenPins;
 use crate::service::Service;
@@ -28,20 +29,22 @@ fn rebuilt(live: &LiveCluster, members: Vec<Arc<Member>>, service: &Service) -> 
     Ok(Arc::new(LiveCluster { cluster, mechanisms: live.mechanisms.clone() }))
 }
 
-fn current_status(service: &Service, name: &str) -> Result<ClusterStatus, KmsError> {
+/// The cluster's status, read now.
+pub fn current_status(service: &Service, name: &str) -> Result<ClusterStatus, KmsError> {
     let live = service.clusters.get(name)?;
     let registry = service.kms.registry()?;
     let record = registry.cluster(name)?.clone();
-    let expected = expected_versions(&registry, name);
+    let known = Known::of(&registry, name);
     drop(registry);
-    Ok(status(&live, &record, &expected, service.kms.clock.now()))
+    Ok(status(&live, &record, &known, service.kms.clock.now()))
 }
 
 /// A new cluster of `members` managed SoftHSM tokens with its cluster key,
 /// not yet recorded. The tokens are initialized in the library instance of
 /// a loaded managed cluster (`near` if it is loaded, else any): one process
 /// cannot load another SoftHSM configuration once it runs threads
-/// (docs/cluster.md). The record names that instance as `library`.
+/// (docs/cluster.md). The record names that instance as `library`. If it
+/// fails half-way, the tokens and PIN files it made are removed again.
 pub fn new_managed_cluster(
     service: &Service,
     name: &str,
@@ -69,34 +72,69 @@ pub fn new_managed_cluster(
             KmsError::InvalidParameter("no managed SoftHSM cluster is loaded to host the new tokens".into())
         })?
     };
-    let mut live_members = Vec::new();
-    let mut records = Vec::new();
-    for index in 0..members {
-        let label = member_label(name, index);
-        let (so_pin, user_pin) =
-            TokenPins::new(&service.paths.secrets_dir(), name, index).generate().map_err(HsmError::from)?;
-        let serial = softhsm::init_token(&module, &label, &so_pin, &user_pin)?;
-        live_members.push(Arc::new(Member::connect(index, &label, Some(&serial), module.clone(), user_pin)?));
-        records.push(MemberRecord {
-            index,
-            module: service.config.hsm.softhsm_module.display().to_string(),
-            managed: true,
-            token_label: label,
-            serial,
-            role: if index == 0 { MemberRole::Primary } else { MemberRole::Mirror },
-            in_sync: true,
-        });
-    }
-    let cluster = Cluster::new(name, live_members, 0)?;
-    cluster.create_cluster_key()?;
-    cluster.set_spread(service.config.hsm.spread_operations);
-    let record = ClusterRecord {
+    let mut record = ClusterRecord {
         name: name.to_owned(),
         created_at: service.kms.clock.now(),
-        members: records,
+        members: Vec::new(),
         library: Some(library),
     };
-    Ok((cluster, record))
+    let mut live_members = Vec::new();
+    let made = (|| {
+        for index in 0..members {
+            let label = member_label(name, index);
+            let (so_pin, user_pin) =
+                TokenPins::new(&service.paths.secrets_dir(), name, index).generate().map_err(HsmError::from)?;
+            let serial = softhsm::init_token(&module, &label, &so_pin, &user_pin)?;
+            record.members.push(MemberRecord {
+                index,
+                module: service.config.hsm.softhsm_module.display().to_string(),
+                managed: true,
+                token_label: label.clone(),
+                serial: serial.clone(),
+                role: if index == 0 { MemberRole::Primary } else { MemberRole::Mirror },
+                in_sync: true,
+            });
+            live_members.push(Arc::new(Member::connect(index, &label, Some(&serial), module.clone(), user_pin)?));
+        }
+        let cluster = Cluster::new(name, std::mem::take(&mut live_members), 0)?;
+        cluster.create_cluster_key()?;
+        cluster.set_spread(service.config.hsm.spread_operations);
+        Ok::<_, KmsError>(cluster)
+    })();
+    match made {
+        Ok(cluster) => Ok((cluster, record)),
+        Err(error) => {
+            drop(live_members);
+            discard_managed_cluster(service, None, &record, members);
+            Err(error)
+        }
+    }
+}
+
+/// Removes what [`new_managed_cluster`] made for a cluster that is not
+/// recorded (a restore that failed): closes the members' sessions, removes
+/// their token files from the library instance's token directory and the
+/// PIN files of members `0..members`. What cannot be removed is logged.
+pub fn discard_managed_cluster(service: &Service, cluster: Option<Cluster>, record: &ClusterRecord, members: u32) {
+    // The members' sessions close with them; SoftHSM then holds no handle
+    // on the token files.
+    drop(cluster);
+    let tokens = SoftHsmDir::new(&service.paths.cluster_dir(record.library_dir())).tokens();
+    for member in &record.members {
+        match softhsm::remove_token(&tokens, &member.serial) {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(token = %member.token_label, "token files of a failed change not found"),
+            Err(error) => {
+                tracing::error!(token = %member.token_label, %error, "cannot remove the token files of a failed change");
+            }
+        }
+    }
+    for index in 0..members {
+        if let Err(error) = TokenPins::new(&service.paths.secrets_dir(), &record.name, index).remove() {
+            tracing::error!(cluster = %record.name, index, %error, "cannot remove the PIN files of a failed change");
+        }
+    }
+    tracing::info!(cluster = %record.name, tokens = record.members.len(), "what a failed change made is removed");
 }
 
 /// Records a new cluster and starts serving it, with the mechanisms of the

@@ -1,19 +1,26 @@
 //! HSM clusters as the daemon runs them: opening and creating them
-//! ([`open`]), changing their members ([`members`]), keeping members in
-//! step with the store and failing over ([`sync`]), mirror images and
-//! restore ([`images`]), the open clusters by name ([`live`]), and the
-//! vault that keeps KMS key material on them ([`vault`]).
+//! ([`open`]), changing their members ([`members`]), comparing them with
+//! the store ([`verify`]), keeping members in step with it, healing and
+//! failing over ([`sync`], with [`lagging`] members out of service until
+//! whole), mirror images ([`images`]), restoring a cluster from one
+//! ([`restore`]) and moving an instance to another cluster ([`attach`]),
+//! the open clusters by name ([`live`]), and the vault that keeps KMS key
+//! material on them ([`vault`]).
 //!
 //! This room sits between the KMS model (`kms`, which it serves through
 //! the `Vault` trait and whose registry says what each cluster must hold)
 //! and the HSM layer (`hsm`: modules, members, clusters over cryptoki).
 
+pub mod attach;
 pub mod images;
+pub mod lagging;
 pub mod live;
 pub mod members;
 pub mod open;
+pub mod restore;
 pub mod sync;
 pub mod vault;
+pub mod verify;
 
 pub use live::{LiveCluster, LiveClusters};
 pub use vault::HsmVault;

@@ -241,25 +241,81 @@ fn live(cluster: Cluster, config: &Config) -> Result<Arc<LiveCluster>, KmsError>
     Ok(Arc::new(LiveCluster { cluster, mechanisms }))
 }
 
-/// The version ids the store places in a cluster (versions with material).
+/// The version ids the store places in a cluster: versions with material
+/// that are not recorded lost.
 pub fn expected_versions(registry: &Registry, cluster: &str) -> HashSet<[u8; 16]> {
     let instances: HashSet<&str> =
         registry.instances().filter(|i| i.cluster.as_deref() == Some(cluster)).map(|i| i.name.as_str()).collect();
     registry
         .keys()
         .filter(|k| instances.contains(k.record.instance.as_str()))
-        .flat_map(|k| k.versions.iter().filter(|v| v.record.has_material).map(|v| v.uuid))
+        .flat_map(|k| k.versions.iter().filter(|v| v.record.has_material && v.lost.is_none()).map(|v| v.uuid))
         .collect()
 }
 
-/// `cluster status`: every member's role, health, object count and
-/// whether it holds every version the store expects.
-pub fn status(
-    live: &LiveCluster,
-    record: &ClusterRecord,
-    expected: &HashSet<[u8; 16]>,
-    now: Timestamp,
-) -> ClusterStatus {
+/// What the store knows of a cluster's objects, copied out of the registry
+/// so that members are read without holding it: the versions it places
+/// there, and the creation intents of the cluster.
+#[derive(Debug, Default)]
+pub struct Known {
+    /// Versions the store places in the cluster.
+    pub expected: HashSet<[u8; 16]>,
+    /// Intents by object id: label, and whether a writer still works on it
+    /// (`None` once the store owns what it made).
+    intents: HashMap<[u8; 16], (String, Option<bool>)>,
+}
+
+impl Known {
+    /// A copy of what `registry` knows of `cluster`.
+    pub fn of(registry: &Registry, cluster: &str) -> Self {
+        let mut intents = HashMap::new();
+        for (intent, in_flight) in registry.intents_of(cluster) {
+            if let Some(id) = hex::decode(&intent.object_id).ok().and_then(|b| <[u8; 16]>::try_from(b).ok()) {
+                let state = (!registry.owns(intent)).then_some(in_flight);
+                intents.insert(id, (intent.label.clone(), state));
+            }
+        }
+        Self { expected: expected_versions(registry, cluster), intents }
+    }
+}
+
+/// What the objects on one member are, against the store and the
+/// creation intents of its cluster.
+#[derive(Debug, Default)]
+pub struct Sorted {
+    /// Expected versions the member lacks.
+    pub missing: Vec<[u8; 16]>,
+    /// Objects neither the store nor an intent knows.
+    pub unexpected: Vec<[u8; 16]>,
+    /// Leftovers of unacknowledged creations (an intent nobody works on).
+    pub orphans: Vec<([u8; 16], String)>,
+}
+
+/// Sorts a member's version ids: what it lacks, what nobody knows, and the
+/// leftovers of creations that were never committed. Objects of creations
+/// still at work (an intent in flight) are neither.
+pub fn sort_holdings(known: &Known, held: &HashSet<[u8; 16]>) -> Sorted {
+    let mut sorted = Sorted { missing: known.expected.difference(held).copied().collect(), ..Sorted::default() };
+    for id in held.difference(&known.expected) {
+        match known.intents.get(id) {
+            Some((_, Some(true))) => {}
+            Some((label, Some(false))) => sorted.orphans.push((*id, label.clone())),
+            // No intent, or one whose creation committed (the version is
+            // lost, or its key went meanwhile): nobody announced it.
+            Some((_, None)) | None => sorted.unexpected.push(*id),
+        }
+    }
+    sorted.missing.sort_unstable();
+    sorted.unexpected.sort_unstable();
+    sorted.orphans.sort();
+    sorted
+}
+
+/// `cluster status`: every member's role, health (out of service when the
+/// daemon does not use it), object count, what it lacks, what nobody
+/// knows and the leftovers of unacknowledged creations on it.
+pub fn status(live: &LiveCluster, record: &ClusterRecord, known: &Known, now: Timestamp) -> ClusterStatus {
+    let expected = &known.expected;
     let primary_index = live.cluster.primary().index();
     let members = record
         .members
@@ -278,20 +334,25 @@ pub fn status(
                     object_count: 0,
                     missing_versions: expected.len() as u64,
                     last_sync: None,
+                    unexpected_objects: 0,
+                    orphans: 0,
                 };
             };
             let found = member.version_ids();
-            let (health, count, missing) = match &found {
+            let (health, count, sorted) = match &found {
                 Ok(ids) => {
                     let ids: HashSet<[u8; 16]> = ids.iter().copied().collect();
-                    (MemberHealth::Healthy, ids.len() as u64, expected.difference(&ids).count() as u64)
+                    let health = if member.is_healthy() { MemberHealth::Healthy } else { MemberHealth::OutOfService };
+                    (health, ids.len() as u64, sort_holdings(known, &ids))
                 }
                 Err(error) => {
                     tracing::warn!(member = member.label(), %error, "member did not answer");
-                    (MemberHealth::Unreachable, 0, expected.len() as u64)
+                    let all = Sorted { missing: expected.iter().copied().collect(), ..Sorted::default() };
+                    (MemberHealth::Unreachable, 0, all)
                 }
             };
-            let in_sync = health == MemberHealth::Healthy && missing == 0;
+            let missing = sorted.missing.len() as u64;
+            let in_sync = health == MemberHealth::Healthy && missing == 0 && sorted.unexpected.is_empty();
             if in_sync {
                 member.synced_at(now.unix());
             }
@@ -306,6 +367,8 @@ pub fn status(
                 object_count: count,
                 missing_versions: missing,
                 last_sync: member.last_sync().map(Timestamp),
+                unexpected_objects: sorted.unexpected.len() as u64,
+                orphans: sorted.orphans.len() as u64,
             }
         })
         .collect();
@@ -318,23 +381,37 @@ pub fn status(
 }
 
 /// Compares each cluster's primary with the store at start and reports
-/// every difference. Nothing is deleted: an operator decides.
+/// the differences. Leftovers of unacknowledged creations (recognised by
+/// their creation intents) are counted apart: the sweep that follows the
+/// start destroys them. Nothing else is deleted: an operator decides.
 pub fn reconcile(live: &LiveCluster, registry: &Registry, cluster: &str) {
-    let expected = expected_versions(registry, cluster);
+    let known = Known::of(registry, cluster);
+    let expected = &known.expected;
     let primary = live.cluster.primary();
     match primary.version_ids() {
         Ok(found) => {
             let found: HashSet<[u8; 16]> = found.into_iter().collect();
-            let missing: Vec<_> = expected.difference(&found).map(|id| uuid::Uuid::from_bytes(*id)).collect();
-            let unknown: Vec<_> = found.difference(&expected).map(|id| uuid::Uuid::from_bytes(*id)).collect();
-            if missing.is_empty() && unknown.is_empty() {
-                tracing::info!(cluster, versions = expected.len(), "primary matches the store");
+            let sorted = sort_holdings(&known, &found);
+            if sorted.missing.is_empty() && sorted.unexpected.is_empty() {
+                tracing::info!(
+                    cluster,
+                    versions = expected.len(),
+                    leftovers = sorted.orphans.len(),
+                    "primary matches the store"
+                );
             }
-            for version in missing {
+            for version in sorted.missing.iter().map(|id| uuid::Uuid::from_bytes(*id)) {
                 tracing::error!(cluster, %version, "key version in the store is missing on the primary");
             }
-            for version in unknown {
-                tracing::warn!(cluster, %version, "object on the primary is unknown to the store (left in place)");
+            if !sorted.unexpected.is_empty() {
+                let shown: Vec<String> =
+                    sorted.unexpected.iter().take(20).map(|id| uuid::Uuid::from_bytes(*id).to_string()).collect();
+                tracing::warn!(
+                    cluster,
+                    count = sorted.unexpected.len(),
+                    first = %shown.join(","),
+                    "objects on the primary are unknown to the store and to every creation intent (left in place; `cluster verify` lists them)"
+                );
             }
         }
         Err(error) => tracing::error!(cluster, %error, "cannot reconcile: primary did not answer"),

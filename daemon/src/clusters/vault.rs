@@ -28,8 +28,9 @@ use super::sync;
 use crate::encoding::oaep::{OaepHash, oaep_decode};
 use crate::hsm::error::Context;
 use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName, oaep};
-use crate::kms::vault::{GCM_IV_LEN, RsaPublic, SignScheme, Vault, VersionId};
+use crate::kms::vault::{GCM_IV_LEN, Leftovers, RsaPublic, SignScheme, Vault, VersionId};
 use crate::kms::{Kms, KmsError};
+use crate::store::IntentPurpose;
 
 /// The vault over the daemon's open clusters.
 #[derive(Debug)]
@@ -81,11 +82,13 @@ fn oaep(algorithm: AsymmetricAlgorithm) -> Mechanism<'static> {
 }
 
 /// A failure that is the data's (a tag, a padding, a signature), not the
-/// device's: the answer is "no", not an error.
+/// device's: the answer is "no", not an error. When no member could run
+/// the operation at all (every member failed, or none holds the version's
+/// object) that is the cluster's fault, never the caller's ciphertext.
 fn refused_data<T>(result: Result<T, HsmError>) -> Result<Option<T>, KmsError> {
     match result {
         Ok(value) => Ok(Some(value)),
-        Err(error) if error.is_device_fault() => Err(error.into()),
+        Err(error) if error.worth_another_member() => Err(error.into()),
         Err(_) => Ok(None),
     }
 }
@@ -205,7 +208,7 @@ impl Vault for HsmVault {
                     self.run(cluster, id, ObjectRole::Private, |s, key| oaep::decrypt(s, key, hash, &[], ciphertext));
                 Ok(refused_data(decrypted)?.and_then(Result::ok).map(SecretBytes::new))
             }
-            Err(error) if error.is_device_fault() => Err(error.into()),
+            Err(error) if error.worth_another_member() => Err(error.into()),
             Err(_) => Ok(None),
         }
     }
@@ -246,5 +249,14 @@ impl Vault for HsmVault {
 
     fn replicate(&self, cluster: &str, v: &VersionName) -> Result<(), KmsError> {
         Ok(self.clusters.get(cluster)?.cluster.replicate_to_mirrors(v, None)?)
+    }
+
+    fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
+        let cka_id = match purpose {
+            IntentPurpose::KeyVersion | IntentPurpose::ImportCheck => id.to_vec(),
+            IntentPurpose::WrappingKey => hsm::import::wrapping_cka_id(id),
+        };
+        let (destroyed, unreached) = self.clusters.get(cluster)?.cluster.destroy_objects_with_id(id, &cka_id);
+        Ok(Leftovers { destroyed, unreached })
     }
 }

@@ -80,6 +80,7 @@ fn target(
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
         rules::check(Operation::Use, &view.key.record)?;
+        rules::check_version(&view.key.record, view.version)?;
         let cluster_name = instance.cluster.as_deref().ok_or(rv(CKR_FUNCTION_NOT_SUPPORTED))?;
         let cluster = service.clusters.get(cluster_name).map_err(|_| DataError::ClusterDown(slot))?;
         Ok(Target::Version { cluster, uuid: view.version.uuid, role: view.role })

@@ -269,6 +269,7 @@ mod tests {
                 uuid: [i as u8; 16],
                 public_key: (!spec.is_symmetric())
                     .then(|| PublicKey::Ec { params: P256_PARAMS.to_vec(), point: vec![4, 4, 1, 2] }),
+                lost: None,
             })
             .collect();
         KeyEntry {

@@ -359,6 +359,37 @@ impl Cluster {
         Ok(())
     }
 
+    /// Destroys every token object carrying `cka_id` on every member (what
+    /// an unacknowledged creation left: any role, any class), and forgets
+    /// cached handles of `id`. Returns how many objects were destroyed and
+    /// how many members could not be cleared (they did not answer, or
+    /// refused to destroy).
+    pub fn destroy_objects_with_id(&self, id: &[u8; 16], cka_id: &[u8]) -> (usize, usize) {
+        let (mut destroyed, mut unreached) = (0, 0);
+        for member in &self.members {
+            let cleared = member.with_session(|s| {
+                let found = s.find_objects(&[Attribute::Id(cka_id.to_vec())]).context(|| "C_FindObjects".into())?;
+                for handle in &found {
+                    s.destroy_object(*handle).context(|| "C_DestroyObject".into())?;
+                }
+                Ok(found.len())
+            });
+            member.forget(id);
+            match cleared {
+                Ok(0) => {}
+                Ok(n) => {
+                    destroyed += n;
+                    tracing::info!(member = member.label(), objects = n, "leftover objects destroyed");
+                }
+                Err(error) => {
+                    unreached += 1;
+                    tracing::warn!(member = member.label(), %error, "cannot destroy leftover objects");
+                }
+            }
+        }
+        (destroyed, unreached)
+    }
+
     /// Destroys a version's objects on every member that has them; returns
     /// how many members still hold some of them.
     pub fn destroy_version(&self, v: &VersionName) -> usize {

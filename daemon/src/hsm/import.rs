@@ -22,7 +22,7 @@ pub const CHECK_BLOCK: [u8; 16] = *b"p11kms-kcv-block";
 
 /// `CKA_ID` of a wrapping key pair: a prefix and the token's UUID, so it
 /// never looks like a key version's 16-byte id.
-fn wrapping_cka_id(id: &[u8; 16]) -> Vec<u8> {
+pub fn wrapping_cka_id(id: &[u8; 16]) -> Vec<u8> {
     [b"p11kms-import:".as_slice(), id.as_slice()].concat()
 }
 

@@ -250,6 +250,30 @@ impl Member {
         Ok(handle)
     }
 
+    /// True when the token holds the cluster key now. A cached handle is
+    /// checked against the token (the key may have been destroyed behind
+    /// the daemon's back, and its handle given to another object since)
+    /// and dropped when stale.
+    pub fn has_cluster_key(&self) -> bool {
+        let cached = self.cluster_key.lock().ok().and_then(|c| *c);
+        if let Some(handle) = cached {
+            let alive = self
+                .with_session(|s| {
+                    s.get_attributes(handle, &[AttributeType::Id]).context(|| "C_GetAttributeValue".into())
+                })
+                .is_ok_and(
+                    |attrs| matches!(attrs.first(), Some(Attribute::Id(id)) if id == CLUSTER_KEY_LABEL.as_bytes()),
+                );
+            if alive {
+                return true;
+            }
+            if let Ok(mut cached) = self.cluster_key.lock() {
+                *cached = None;
+            }
+        }
+        self.cluster_key().is_ok()
+    }
+
     /// Remembers the cluster key's handle.
     pub fn set_cluster_key(&self, handle: ObjectHandle) {
         if let Ok(mut cached) = self.cluster_key.lock() {

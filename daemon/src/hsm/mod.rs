@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod error;
+pub mod image_auth;
 pub mod import;
 pub mod mechanism;
 pub mod member;
@@ -18,6 +19,7 @@ pub mod rv;
 pub mod session_keys;
 pub mod softhsm;
 pub mod templates;
+pub mod transfer;
 
 pub use cluster::Cluster;
 pub use error::HsmError;

@@ -80,6 +80,23 @@ impl SoftHsmDir {
     }
 }
 
+/// Removes the files of the token with `serial` from `tokens` (the token
+/// directory of a managed SoftHSM instance): what `softhsm2-util
+/// --delete-token` does. For tokens made by a change that failed (a
+/// restore): their sessions must be closed first. Returns whether a token
+/// was found.
+pub fn remove_token(tokens: &Path, serial: &str) -> Result<bool, HsmError> {
+    for entry in fs::read_dir(tokens)? {
+        let dir = entry?.path();
+        let object = fs::read(dir.join("token.object")).unwrap_or_default();
+        if !serial.is_empty() && object.windows(serial.len()).any(|w| w == serial.as_bytes()) {
+            fs::remove_dir_all(&dir)?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Initializes a new token in the module's free slot: label, SO PIN, user
 /// PIN. Returns its serial number.
 pub fn init_token(module: &HsmModule, label: &str, so_pin: &str, user_pin: &str) -> Result<String, HsmError> {

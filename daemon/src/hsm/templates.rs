@@ -207,3 +207,68 @@ pub fn transport_public_copy(modulus: Vec<u8>, exponent: Vec<u8>) -> Vec<Attribu
         Attribute::PublicExponent(exponent),
     ]
 }
+
+/// Bytes of an image's MAC key (HMAC-SHA-256). No key material an image
+/// carries has this length (AES keys are 16 or 32 bytes, private keys are
+/// PKCS#8), so an image whose MAC-key blob was swapped for the wrapped
+/// blob of another key (an imported one, whose value its importer knows)
+/// is refused by length.
+pub const IMAGE_MAC_KEY_LEN: u64 = 64;
+
+/// Template of `C_GenerateKey` for an image's MAC key: a session object,
+/// extractable only to be wrapped under the backup root key.
+pub fn image_mac_key() -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(true),
+        Attribute::Sign(true),
+        Attribute::Verify(true),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
+        Attribute::ValueLen(IMAGE_MAC_KEY_LEN.into()),
+    ]
+}
+
+/// Template of `C_UnwrapKey` for an image's MAC key, to check the image:
+/// verifies only, never leaves the HSM.
+pub fn image_mac_key_unwrap() -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(false),
+        Attribute::Verify(true),
+        Attribute::Derive(false),
+    ]
+}
+
+/// Template of `C_UnwrapKey` for another cluster's key, borrowed as a
+/// session object to unwrap one version copied from that cluster: it
+/// unwraps only, and goes with its session object.
+pub fn borrowed_cluster_key() -> Vec<Attribute> {
+    vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(true),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Sign(false),
+        Attribute::Verify(false),
+        Attribute::Derive(false),
+    ]
+}

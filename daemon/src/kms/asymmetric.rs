@@ -63,6 +63,8 @@ fn target(kms: &Kms, key: &str, version_id: Option<&str>, usage: Option<KeyUsage
         })
     })?;
     if let Some(usage) = usage {
+        // Its public key is still known (`get-public-key`); nothing else works.
+        rules::check_version(&entry.record, &version)?;
         if entry.record.key_usage != usage {
             return Err(KmsError::Unsupported(format!(
                 "key '{}' has KeyUsage {}, this operation needs {usage}",

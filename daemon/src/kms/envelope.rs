@@ -61,6 +61,7 @@ fn usable(entry: &KeyEntry) -> Result<BlobAlgorithm, KmsError> {
 
 fn sealer<'a>(kms: &'a Kms, entry: &KeyEntry, version: VersionEntry) -> Result<Sealer<'a>, KmsError> {
     let algorithm = usable(entry)?;
+    rules::check_version(&entry.record, &version)?;
     let cluster = kms.cluster_of(&entry.record.instance)?;
     Ok(Sealer { kms, key_id: entry.record.key_id.clone(), version, algorithm, cluster })
 }

@@ -68,6 +68,20 @@ pub enum KmsError {
     /// The caller may not do this.
     #[error("{0}")]
     NoPermission(String),
+    /// The key version's material is lost: no HSM holds it any more.
+    #[error(
+        "key version '{version}' of key '{key}' was lost with its cluster: no HSM holds its material any more \
+         (rotate the key, or re-encrypt under another version, for new work)"
+    )]
+    VersionLost {
+        /// The key.
+        key: String,
+        /// The version.
+        version: String,
+    },
+    /// A change would lose key versions; the caller must insist.
+    #[error("{0}")]
+    WouldLoseVersions(String),
     /// A test-clock command without the test clock.
     #[error("the daemon runs on the system clock; start it with --test-clock (or clock = \"manual\") to move time")]
     ClockNotManual,
@@ -101,6 +115,8 @@ impl KmsError {
             Self::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
             Self::ClockNotManual => ErrorCode::ClockNotManual,
             Self::NoPermission(_) => ErrorCode::NoPermission,
+            Self::VersionLost { .. } => ErrorCode::KeyVersionLost,
+            Self::WouldLoseVersions(_) => ErrorCode::VersionsWouldBeLost,
             Self::Hsm(e) if e.is_device_fault() => ErrorCode::ServiceUnavailable,
             Self::Hsm(_) | Self::Store(_) | Self::Internal(_) => ErrorCode::InternalFailure,
         }
@@ -125,6 +141,9 @@ impl KmsError {
             Self::MaterialRefused(_) => CKR_WRAPPED_KEY_INVALID,
             Self::ClockNotManual => CKR_FUNCTION_NOT_SUPPORTED,
             Self::NoPermission(_) => CKR_ACTION_PROHIBITED,
+            // The key is there but cannot do anything: as for a disabled key.
+            Self::VersionLost { .. } => CKR_KEY_FUNCTION_NOT_PERMITTED,
+            Self::WouldLoseVersions(_) => CKR_ACTION_PROHIBITED,
             Self::Hsm(e) => e.ck_rv(),
             Self::Store(_) | Self::Internal(_) => CKR_GENERAL_ERROR,
         }

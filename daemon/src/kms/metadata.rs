@@ -51,6 +51,12 @@ pub fn key_description(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyD
         aliases: key.aliases.clone(),
         tags: key.record.tags.clone(),
         pkcs11_id: key.primary().map(|v| hex::encode(v.uuid)).unwrap_or_default(),
+        lost_key_versions: key
+            .versions
+            .iter()
+            .filter(|v| v.lost.is_some())
+            .map(|v| v.record.version_id.clone())
+            .collect(),
     }
 }
 
@@ -60,5 +66,6 @@ pub fn version_info(version: &VersionEntry) -> KeyVersionInfo {
         key_id: version.record.key_id.clone(),
         key_version_id: version.record.version_id.clone(),
         creation_date: version.record.created_at,
+        lost_date: version.lost.as_ref().map(|l| l.lost_at),
     }
 }

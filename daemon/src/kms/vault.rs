@@ -26,12 +26,22 @@ use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 use super::Kms;
 use super::error::KmsError;
 use crate::hsm::{PublicKey, VersionName};
+use crate::store::IntentPurpose;
 
 /// A 16-byte key version id, as the vault names a version.
 pub type VersionId = [u8; 16];
 
 /// Bytes of an AES-GCM IV.
 pub const GCM_IV_LEN: usize = 12;
+
+/// What destroying the leftovers of an unacknowledged creation did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Objects destroyed.
+    pub destroyed: usize,
+    /// Members that could not be cleared (they did not answer, or refused).
+    pub unreached: usize,
+}
 
 /// How `sign` and `verify` use an asymmetric version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,4 +157,9 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
 
     /// Copies an imported version to the rest of its cluster.
     fn replicate(&self, cluster: &str, v: &VersionName) -> Result<(), KmsError>;
+
+    /// Destroys whatever a creation announced by an intent (`purpose`,
+    /// `id`) may have left in `cluster`: every object made under that id,
+    /// of any role, on every member.
+    fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError>;
 }

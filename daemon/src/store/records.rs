@@ -188,3 +188,71 @@ pub struct ObjectRecord {
     /// When.
     pub created_at: Timestamp,
 }
+
+/// What a creation intent announces: HSM objects about to be made in a
+/// cluster, under one `CKA_ID`, whose metadata is not committed yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntentPurpose {
+    /// A key version's material (key creation, rotation, a first import).
+    KeyVersion,
+    /// The scratch copy a re-import compares against the material it has.
+    ImportCheck,
+    /// The RSA key pair of an import token.
+    WrappingKey,
+}
+
+impl IntentPurpose {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeyVersion => "key-version",
+            Self::ImportCheck => "import-check",
+            Self::WrappingKey => "wrapping-key",
+        }
+    }
+}
+
+impl std::str::FromStr for IntentPurpose {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Self::KeyVersion, Self::ImportCheck, Self::WrappingKey]
+            .into_iter()
+            .find(|p| p.as_str() == text)
+            .ok_or_else(|| format!("unknown intent purpose '{text}'"))
+    }
+}
+
+/// A creation intent, recorded before the HSM call and removed in the
+/// transaction that commits what it made (or once the objects are gone
+/// again). One left in the store names objects of an unacknowledged
+/// creation: a crash came between the HSM write and the commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntentRecord {
+    /// The 16-byte id (hex) the objects are made under: a version's UUID,
+    /// or an import token's wrapping-key id.
+    pub object_id: String,
+    /// The cluster whose members receive the objects.
+    pub cluster: String,
+    /// What is being made.
+    pub purpose: IntentPurpose,
+    /// `KEY_ID/VERSION_ID` or the like, for the log.
+    pub label: String,
+    /// When the intent was recorded.
+    pub created_at: Timestamp,
+}
+
+/// A key version whose material no reachable HSM holds any more: recorded
+/// when an instance is attached to a cluster that lacks it (`--force`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LostVersionRecord {
+    /// The version.
+    pub version_id: String,
+    /// Its key.
+    pub key_id: String,
+    /// The cluster the instance was attached to when it was lost.
+    pub cluster: String,
+    /// When it was recorded lost.
+    pub lost_at: Timestamp,
+}

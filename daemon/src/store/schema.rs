@@ -109,6 +109,25 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE clusters ADD COLUMN library TEXT;
     "#,
+    // 3 -> 4: creation intents (HSM objects about to be made whose
+    // metadata is not committed yet: what a crash leaves behind is
+    // recognised and destroyed), and key versions lost with a cluster.
+    r#"
+    CREATE TABLE creation_intents (
+        object_id   TEXT PRIMARY KEY,
+        cluster     TEXT    NOT NULL,
+        purpose     TEXT    NOT NULL,
+        label       TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE lost_versions (
+        version_id  TEXT PRIMARY KEY REFERENCES key_versions(version_id),
+        key_id      TEXT    NOT NULL REFERENCES keys(key_id),
+        cluster     TEXT    NOT NULL,
+        lost_at     INTEGER NOT NULL
+    );
+    CREATE INDEX lost_versions_key ON lost_versions(key_id);
+    "#,
 ];
 
 /// The schema version this daemon writes.

@@ -244,3 +244,79 @@ fn keys_change_and_go_with_their_versions_aliases_and_tokens() {
     assert_eq!((last.entity.as_str(), last.operation.as_str()), ("key", "delete"));
     assert!(journal.iter().all(|e| !e.payload.contains(&"t".repeat(32))), "import tokens stay out of the journal");
 }
+
+#[test]
+fn intents_and_lost_versions_round_trip_journaled_and_go_with_their_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("db"), root_key()).expect("opens");
+    let (k, v) = key("key-1");
+    let intent = IntentRecord {
+        object_id: "00112233445566778899aabbccddeeff".into(),
+        cluster: "c1".into(),
+        purpose: IntentPurpose::WrappingKey,
+        label: "p11kms-import/key-1".into(),
+        created_at: Timestamp(250),
+    };
+    let stored = store
+        .write(Timestamp(300), |tx| -> Result<VersionRecord, StoreError> {
+            tx.insert_cluster(&cluster())?;
+            tx.insert_instance(&instance("i1", 0))?;
+            tx.insert_intent(&intent)?;
+            tx.insert_key(&k, &v, None)
+        })
+        .expect("writes");
+    let lost = LostVersionRecord {
+        version_id: stored.version_id.clone(),
+        key_id: "key-1".into(),
+        cluster: "c1".into(),
+        lost_at: Timestamp(400),
+    };
+    store.write(Timestamp(400), |tx| tx.insert_lost_version(&lost)).expect("lost");
+    let snapshot = store.load().expect("loads");
+    assert_eq!((snapshot.intents, snapshot.lost_versions), (vec![intent.clone()], vec![lost.clone()]));
+    store
+        .write(Timestamp(500), |tx| -> Result<(), StoreError> {
+            tx.delete_intent(&intent)?;
+            tx.delete_lost_version(&lost)?;
+            tx.insert_lost_version(&lost)
+        })
+        .expect("changes");
+    assert!(store.load().expect("loads").intents.is_empty());
+    store.write(Timestamp(600), |tx| tx.delete_key("key-1")).expect("the key goes, lost record and all");
+    assert!(store.load().expect("loads").lost_versions.is_empty());
+    let journal = store.journal_since(0, 100).expect("journal");
+    let kinds: Vec<(&str, &str)> = journal
+        .iter()
+        .filter(|e| matches!(e.entity.as_str(), "creation_intent" | "lost_version"))
+        .map(|e| (e.entity.as_str(), e.operation.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("creation_intent", "create"),
+            ("lost_version", "create"),
+            ("creation_intent", "delete"),
+            ("lost_version", "delete"),
+            ("lost_version", "create")
+        ]
+    );
+}
+
+#[test]
+fn a_schema_3_database_migrates_to_intents_and_lost_versions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        // A database as a daemon of schema 3 left it.
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)").expect("table");
+        for sql in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute("INSERT INTO schema_version (version) VALUES (3)", []).expect("version");
+    }
+    let store = Store::open(&path, root_key()).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), schema::current_version());
+    let snapshot = store.load().expect("loads");
+    assert!(snapshot.intents.is_empty() && snapshot.lost_versions.is_empty());
+}

@@ -22,6 +22,10 @@ named_enum! {
         Healthy => "healthy",
         /// Did not answer the last check.
         Unreachable => "unreachable",
+        /// Answers, but the daemon does not use it: it failed at the device
+        /// or lacks key versions other members hold, until healing makes it
+        /// whole again.
+        OutOfService => "out-of-service",
     }
 }
 
@@ -49,6 +53,11 @@ pub struct MemberStatus {
     pub missing_versions: u64,
     /// When the daemon last found it holding every version (this run).
     pub last_sync: Option<Timestamp>,
+    /// Key objects the store does not know, and no creation announced.
+    pub unexpected_objects: u64,
+    /// Leftovers of unacknowledged creations (recognised by their creation
+    /// intents), waiting to be destroyed by the next heal.
+    pub orphans: u64,
 }
 
 /// Answer to `cluster status`.
@@ -96,6 +105,10 @@ pub struct MemberDifferences {
     pub missing: Vec<String>,
     /// Key objects on the member that the store does not know (version ids).
     pub unexpected: Vec<String>,
+    /// Leftovers of unacknowledged creations: objects whose creation was
+    /// announced by an intent but never committed (a crash in between), as
+    /// `VERSION_UUID (label)`. Not a difference: healing destroys them.
+    pub orphans: Vec<String>,
 }
 
 /// Answer to `cluster verify`.
@@ -106,7 +119,8 @@ pub struct ClusterVerification {
     pub cluster_name: String,
     /// Key versions the store places in the cluster.
     pub expected_versions: u64,
-    /// True when every member answered and holds exactly what the store says.
+    /// True when every member answered and holds exactly what the store
+    /// says (leftovers of unacknowledged creations aside).
     pub consistent: bool,
     /// Every member, primary first.
     pub members: Vec<MemberDifferences>,
@@ -126,6 +140,14 @@ pub struct ResyncReport {
     pub recovered: Vec<String>,
     /// The mirror promoted to primary, when the primary was out of service.
     pub promoted: Option<String>,
+    /// Leftovers of unacknowledged creations destroyed (their labels).
+    pub orphans_destroyed: Vec<String>,
+    /// Key versions no member that answered holds (`KEY_ID/VERSION_ID`):
+    /// nothing to copy them from.
+    pub unheld: Vec<String>,
+    /// Members still out of service after the pass (unreachable, or not
+    /// whole).
+    pub out_of_service: Vec<String>,
 }
 
 /// One mirror image in `cluster image list`.
@@ -142,8 +164,14 @@ pub struct ImageInfo {
     pub versions: u64,
     /// SHA-256 of the image file, hex.
     pub sha256: String,
-    /// Whether the file still matches its manifest.
+    /// Whether the file still matches its manifest (and, for an image that
+    /// can be authenticated, its MAC verifies inside an HSM).
     pub intact: bool,
+    /// Why it is not intact (what was checked and failed), when it is not.
+    pub damage: Option<String>,
+    /// Image format (1: SHA-256 manifest only; 2: authenticated by a MAC
+    /// made inside an HSM).
+    pub format: u32,
 }
 
 /// Parameters of `cluster create`.

@@ -57,4 +57,7 @@ pub struct AttachClusterRequest {
     pub instance: String,
     /// Cluster that holds its keys from now on.
     pub cluster: String,
+    /// Attach even though key versions no reachable member of either
+    /// cluster holds would be lost (they are recorded lost).
+    pub force: bool,
 }

@@ -184,6 +184,9 @@ pub struct KeyVersionInfo {
     pub key_version_id: String,
     /// When it was created.
     pub creation_date: Timestamp,
+    /// When its material was recorded lost (no HSM holds it any more);
+    /// none while it is usable.
+    pub lost_date: Option<Timestamp>,
 }
 
 /// A tag on a key.
@@ -312,6 +315,9 @@ pub struct KeyDescription {
     /// `CKA_ID` of the primary version's PKCS#11 objects, in hex (what
     /// `pkcs11-tool --id` takes).
     pub pkcs11_id: String,
+    /// Versions whose material was lost with a cluster (no HSM holds it);
+    /// using them is refused with `Rejected.KeyVersionLost`.
+    pub lost_key_versions: Vec<String>,
 }
 
 /// Answer to `key list`.

@@ -114,6 +114,7 @@ mod tests {
             aliases: vec![],
             tags: vec![tag()],
             pkcs11_id: "ab".repeat(16),
+            lost_key_versions: vec![],
         })
         .expect("json");
         assert_eq!(json["Pkcs11Id"], "ab".repeat(16));

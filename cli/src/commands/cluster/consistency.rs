@@ -1,8 +1,10 @@
 //! A cluster against the store: `cluster verify` lists every difference
-//! (and exits 5 when there is one), `cluster resync` repairs what it can.
+//! (and exits 5 when there is one), and leftovers of unacknowledged
+//! creations apart; `cluster resync` repairs what it can (and exits 5 when
+//! it could not make the cluster whole).
 
 use clap::Args;
-use p11kms_proto::admin::{ClusterVerification, ResourceName, ResyncReport, op};
+use p11kms_proto::admin::{ClusterVerification, MemberHealth, ResourceName, ResyncReport, op};
 
 use super::super::{Invocation, RenderError, RequestError};
 use super::DIFFERENCES_FOUND;
@@ -51,6 +53,13 @@ impl Invocation for ResyncClusterArgs {
     fn render(&self, report: &ResyncReport, format: Format) -> Result<String, RenderError> {
         Ok(output::show(format, report, resync_text)?)
     }
+
+    /// 5 when a copy failed, a version has no member to copy it from, or a
+    /// member is still out of service: the cluster is not whole.
+    fn exit_status(&self, report: &ResyncReport) -> u8 {
+        let whole = report.failed == 0 && report.unheld.is_empty() && report.out_of_service.is_empty();
+        if whole { 0 } else { DIFFERENCES_FOUND }
+    }
 }
 
 /// The verdict, then one row per difference.
@@ -66,7 +75,8 @@ fn verification_text(v: &ClusterVerification) -> String {
             .missing
             .iter()
             .map(|m| ("missing", m.as_str()))
-            .chain(member.unexpected.iter().map(|u| ("unknown to the store", u.as_str())));
+            .chain(member.unexpected.iter().map(|u| ("unknown to the store", u.as_str())))
+            .chain(member.orphans.iter().map(|o| ("leftover (to destroy)", o.as_str())));
         for (what, version) in rows {
             table.row(vec![
                 member.index.to_string(),
@@ -76,17 +86,23 @@ fn verification_text(v: &ClusterVerification) -> String {
                 version.to_owned(),
             ]);
         }
-        if member.health.to_string() != "healthy" {
+        let state = match member.health {
+            MemberHealth::Unreachable => Some("did not answer"),
+            MemberHealth::OutOfService => Some("out of service"),
+            MemberHealth::Healthy => None,
+        };
+        if let Some(state) = state {
             table.row(vec![
                 member.index.to_string(),
                 member.role.to_string(),
                 member.health.to_string(),
-                "did not answer".to_owned(),
+                state.to_owned(),
                 "-".to_owned(),
             ]);
         }
     }
-    if !v.consistent {
+    let leftovers = v.members.iter().any(|m| !m.orphans.is_empty());
+    if !v.consistent || leftovers {
         text.push('\n');
         text.push_str(&table.render());
     }
@@ -100,12 +116,15 @@ fn resync_text(report: &ResyncReport) -> String {
         .field("Failed", report.failed)
         .field("Recovered", list_or_dash(&report.recovered))
         .field("Promoted", report.promoted.as_deref().unwrap_or("-"))
+        .field("OrphansDestroyed", list_or_dash(&report.orphans_destroyed))
+        .field("Unheld", list_or_dash(&report.unheld))
+        .field("OutOfService", list_or_dash(&report.out_of_service))
         .render()
 }
 
 #[cfg(test)]
 mod tests {
-    use p11kms_proto::admin::{MemberDifferences, MemberHealth, MemberRole};
+    use p11kms_proto::admin::{MemberDifferences, MemberRole};
 
     use super::super::super::test_support::{human, json, parsed, request};
     use super::*;
@@ -118,6 +137,7 @@ mod tests {
             health,
             missing: missing.iter().map(|m| (*m).to_owned()).collect(),
             unexpected: vec![],
+            orphans: vec![],
         };
         ClusterVerification {
             cluster_name: "c1".into(),
@@ -157,6 +177,22 @@ mod tests {
     }
 
     #[test]
+    fn verify_lists_leftovers_apart_and_they_are_no_difference() {
+        let args = &["cluster", "verify", "c1"];
+        let mut with_leftovers = verification(true);
+        with_leftovers.members[0].orphans = vec!["0a1b (k-1/v-9)".into()];
+        assert_eq!(parsed::<VerifyClusterArgs>(args).exit_status(&with_leftovers), 0);
+        assert_eq!(
+            human::<VerifyClusterArgs>(args, &with_leftovers),
+            "ClusterName:      c1\nExpectedVersions: 2\nConsistent:       yes\n\
+             \n\
+             INDEX  ROLE     HEALTH   DIFFERENCE             VERSION\n\
+             0      primary  healthy  leftover (to destroy)  0a1b (k-1/v-9)\n"
+        );
+        assert_eq!(json::<VerifyClusterArgs>(args, &with_leftovers)["Members"][0]["Orphans"][0], "0a1b (k-1/v-9)");
+    }
+
+    #[test]
     fn resync_reports_what_it_did() {
         let report = ResyncReport {
             cluster_name: "c1".into(),
@@ -164,13 +200,24 @@ mod tests {
             failed: 0,
             recovered: vec!["c1-2".into()],
             promoted: None,
+            orphans_destroyed: vec!["k-1/v-9".into()],
+            unheld: vec![],
+            out_of_service: vec![],
         };
         let args = &["cluster", "resync", "c1"];
         assert_eq!(request::<ResyncClusterArgs>(args), ResourceName { name: "c1".into() });
         assert_eq!(
             human::<ResyncClusterArgs>(args, &report),
-            "ClusterName: c1\nCopied:      3\nFailed:      0\nRecovered:   c1-2\nPromoted:    -\n"
+            "ClusterName:      c1\nCopied:           3\nFailed:           0\nRecovered:        c1-2\n\
+             Promoted:         -\nOrphansDestroyed: k-1/v-9\nUnheld:           -\nOutOfService:     -\n"
         );
         assert_eq!(json::<ResyncClusterArgs>(args, &report)["Promoted"], serde_json::Value::Null);
+        assert_eq!(parsed::<ResyncClusterArgs>(args).exit_status(&report), 0, "a whole cluster");
+        let failed = ResyncReport { failed: 17, ..report.clone() };
+        assert_eq!(parsed::<ResyncClusterArgs>(args).exit_status(&failed), DIFFERENCES_FOUND, "failed copies");
+        let unheld = ResyncReport { unheld: vec!["k-1/v-1".into()], ..report.clone() };
+        assert_eq!(parsed::<ResyncClusterArgs>(args).exit_status(&unheld), DIFFERENCES_FOUND, "nothing to copy from");
+        let out = ResyncReport { out_of_service: vec!["c1-1".into()], ..report };
+        assert_eq!(parsed::<ResyncClusterArgs>(args).exit_status(&out), DIFFERENCES_FOUND, "a member still out");
     }
 }

@@ -8,7 +8,7 @@ use p11kms_proto::admin::{
 
 use super::super::{Invocation, RenderError, RequestError};
 use super::status::status_text;
-use crate::output::{self, Fields, Format, Table};
+use crate::output::{self, Fields, Format, Table, or_dash};
 
 /// `cluster image create NAME`.
 #[derive(Debug, Args)]
@@ -84,11 +84,13 @@ fn image_fields(image: &ImageInfo) -> String {
         .field("Versions", image.versions)
         .field("Sha256", &image.sha256)
         .field("Intact", if image.intact { "yes" } else { "NO" })
+        .field("Format", image.format)
+        .field("Damage", or_dash(image.damage.as_ref()))
         .render()
 }
 
 fn image_table(images: &[ImageInfo]) -> String {
-    let mut table = Table::new(&["IMAGE", "CLUSTER", "CREATED", "VERSIONS", "INTACT", "SHA256"]);
+    let mut table = Table::new(&["IMAGE", "CLUSTER", "CREATED", "VERSIONS", "INTACT", "SHA256", "DAMAGE"]);
     for image in images {
         table.row(vec![
             image.image_id.clone(),
@@ -97,6 +99,7 @@ fn image_table(images: &[ImageInfo]) -> String {
             image.versions.to_string(),
             if image.intact { "yes" } else { "NO" }.to_owned(),
             image.sha256.clone(),
+            or_dash(image.damage.as_ref()),
         ]);
     }
     table.render()
@@ -117,6 +120,8 @@ mod tests {
             versions: 4,
             sha256: "ab".repeat(4),
             intact,
+            damage: (!intact).then(|| "its MAC does not verify".into()),
+            format: 2,
         }
     }
 
@@ -147,13 +152,13 @@ mod tests {
         assert_eq!(
             human::<CreateClusterImageArgs>(&["cluster", "image", "create", "c1"], &image(true)),
             "ImageId:      img-1\nClusterName:  c1\nCreationDate: 2023-11-14T22:13:20Z\nVersions:     4\n\
-             Sha256:       abababab\nIntact:       yes\n"
+             Sha256:       abababab\nIntact:       yes\nFormat:       2\nDamage:       -\n"
         );
         let list = &["cluster", "image", "list"];
         assert_eq!(
             human::<ListClusterImagesArgs>(list, &vec![image(false)]),
-            "IMAGE  CLUSTER  CREATED               VERSIONS  INTACT  SHA256\n\
-             img-1  c1       2023-11-14T22:13:20Z  4         NO      abababab\n"
+            "IMAGE  CLUSTER  CREATED               VERSIONS  INTACT  SHA256    DAMAGE\n\
+             img-1  c1       2023-11-14T22:13:20Z  4         NO      abababab  its MAC does not verify\n"
         );
         let json = json::<ListClusterImagesArgs>(list, &vec![image(true)]);
         assert_eq!((json["Images"][0]["Intact"].clone(), json["TotalCount"].clone()), (true.into(), 1.into()));

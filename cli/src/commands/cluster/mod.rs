@@ -12,7 +12,8 @@ use consistency::{ResyncClusterArgs, VerifyClusterArgs};
 use images::{CreateClusterImageArgs, ListClusterImagesArgs, RestoreClusterArgs};
 use status::{AddClusterMemberArgs, ClusterStatusArgs, CreateClusterArgs, ListClustersArgs, RemoveClusterMemberArgs};
 
-/// Exit status of `cluster verify` when it finds a difference.
+/// Exit status of `cluster verify` when it finds a difference, and of
+/// `cluster resync` when the cluster is not whole afterwards.
 pub const DIFFERENCES_FOUND: u8 = 5;
 
 subcommands! {
@@ -27,9 +28,10 @@ subcommands! {
         /// Compares every member with the store and lists each difference
         /// (exit status 5 when there is one).
         Verify(VerifyClusterArgs),
-        /// Copies to each member the key versions it lacks and takes members
-        /// that answer again back into service (the daemon also does this on
-        /// its own, every scheduler pass).
+        /// Copies to each member the key versions it lacks, takes members
+        /// that are whole again back into service and destroys leftovers of
+        /// unacknowledged creations (the daemon also does this on its own,
+        /// every scheduler pass); exit status 5 when the cluster is not whole.
         Resync(ResyncClusterArgs),
         /// Adds a member: a new token that gets the cluster key and a copy of
         /// every key version before it serves (replaces a lost member).

@@ -141,6 +141,8 @@ pub(super) fn status_text(status: &ClusterStatus) -> String {
         "LAG",
         "LAST-SYNC",
         "OBJECTS",
+        "UNKNOWN",
+        "ORPHANS",
         "TOKEN-LABEL",
         "SERIAL",
         "MODULE",
@@ -154,6 +156,8 @@ pub(super) fn status_text(status: &ClusterStatus) -> String {
             member.missing_versions.to_string(),
             or_dash(member.last_sync.as_ref()),
             member.object_count.to_string(),
+            member.unexpected_objects.to_string(),
+            member.orphans.to_string(),
             member.token_label.clone(),
             member.serial.clone(),
             member.module.clone(),
@@ -184,6 +188,8 @@ mod tests {
             object_count: if in_sync { 2 } else { 1 },
             missing_versions: u64::from(!in_sync),
             last_sync: None,
+            unexpected_objects: 0,
+            orphans: u64::from(index),
         }
     }
 
@@ -238,7 +244,7 @@ mod tests {
             expected_objects: 2,
             members: vec![
                 member(0, MemberRole::Primary, MemberHealth::Healthy, true),
-                member(1, MemberRole::Mirror, MemberHealth::Unreachable, false),
+                member(1, MemberRole::Mirror, MemberHealth::OutOfService, false),
             ],
             checked_at: Timestamp(1_700_000_000),
         };
@@ -250,12 +256,13 @@ mod tests {
              ExpectedObjects: 2\n\
              CheckedAt:       2023-11-14T22:13:20Z\n\
              \n\
-             INDEX  ROLE     HEALTH       IN-SYNC  LAG  LAST-SYNC  OBJECTS  TOKEN-LABEL  SERIAL   MODULE\n\
-             0      primary  healthy      yes      0    -          2        c1-0         serial0  /usr/lib/softhsm/libsofthsm2.so\n\
-             1      mirror   unreachable  no       1    -          1        c1-1         serial1  /usr/lib/softhsm/libsofthsm2.so\n"
+             INDEX  ROLE     HEALTH          IN-SYNC  LAG  LAST-SYNC  OBJECTS  UNKNOWN  ORPHANS  TOKEN-LABEL  SERIAL   MODULE\n\
+             0      primary  healthy         yes      0    -          2        0        0        c1-0         serial0  /usr/lib/softhsm/libsofthsm2.so\n\
+             1      mirror   out-of-service  no       1    -          1        0        1        c1-1         serial1  /usr/lib/softhsm/libsofthsm2.so\n"
         );
         let json = json::<ClusterStatusArgs>(args, &status);
-        assert_eq!(json["Members"][1]["Health"], "unreachable");
+        assert_eq!(json["Members"][1]["Health"], "out-of-service");
+        assert_eq!(json["Members"][1]["Orphans"], 1);
         assert_eq!(json["Members"][1]["InSync"], false);
         let members_changed =
             human::<RemoveClusterMemberArgs>(&["cluster", "remove-member", "c1", "--index", "2"], &status);

@@ -91,11 +91,17 @@ pub(super) fn fields(key: &KeyDescription) -> String {
         .field("DeletionProtection", meta.deletion_protection)
         .field("DeleteDate", or_dash(meta.delete_date.as_ref()))
         .field("MaterialExpireTime", or_dash(meta.material_expire_time.as_ref()));
-    match &meta.last_rotation_failure {
-        Some(failure) => fields
-            .field("LastRotationFailure", format!("{} {}: {}", failure.time, failure.code, failure.message))
-            .render(),
-        None => fields.render(),
+    let fields = match &meta.last_rotation_failure {
+        Some(failure) => {
+            fields.field("LastRotationFailure", format!("{} {}: {}", failure.time, failure.code, failure.message))
+        }
+        None => fields,
+    };
+    // Only a key with lost versions says so (`Rejected.KeyVersionLost`).
+    if key.lost_key_versions.is_empty() {
+        fields.render()
+    } else {
+        fields.field("LostKeyVersions", list_or_dash(&key.lost_key_versions)).render()
     }
 }
 
@@ -154,6 +160,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
         pkcs11_id: "0123456789abcdef0123456789abcdef".into(),
+        lost_key_versions: vec![],
     }
 }
 

@@ -5,7 +5,7 @@ use clap::Args;
 use p11kms_proto::admin::{KeyRef, KeyVersionInfo, KeyVersionRef, UpdateRotationPolicyRequest, op};
 
 use super::super::{Invocation, RenderError, RequestError, values};
-use crate::output::{self, Fields, Format, Table};
+use crate::output::{self, Fields, Format, Table, or_dash};
 
 /// `key list-versions KEY`.
 #[derive(Debug, Args)]
@@ -106,17 +106,30 @@ impl Invocation for UpdateRotationPolicyArgs {
 }
 
 fn version_fields(version: &KeyVersionInfo) -> String {
-    Fields::new()
+    let fields = Fields::new()
         .field("KeyId", &version.key_id)
         .field("KeyVersionId", &version.key_version_id)
-        .field("CreationDate", version.creation_date)
-        .render()
+        .field("CreationDate", version.creation_date);
+    // Only a lost version says so: its material is gone from every HSM.
+    match version.lost_date {
+        Some(lost) => fields.field("LostDate", lost).render(),
+        None => fields.render(),
+    }
 }
 
 fn versions_table(versions: &[KeyVersionInfo]) -> String {
-    let mut table = Table::new(&["KEY-ID", "KEY-VERSION-ID", "CREATED"]);
+    let lost = versions.iter().any(|v| v.lost_date.is_some());
+    let mut header = vec!["KEY-ID", "KEY-VERSION-ID", "CREATED"];
+    if lost {
+        header.push("LOST");
+    }
+    let mut table = Table::new(&header);
     for version in versions {
-        table.row(vec![version.key_id.clone(), version.key_version_id.clone(), version.creation_date.to_string()]);
+        let mut row = vec![version.key_id.clone(), version.key_version_id.clone(), version.creation_date.to_string()];
+        if lost {
+            row.push(or_dash(version.lost_date.as_ref()));
+        }
+        table.row(row);
     }
     table.render()
 }
@@ -131,8 +144,18 @@ mod tests {
     #[test]
     fn list_versions_prints_a_table() {
         let versions = vec![
-            KeyVersionInfo { key_id: "key-1".into(), key_version_id: "v-1".into(), creation_date: Timestamp(0) },
-            KeyVersionInfo { key_id: "key-1".into(), key_version_id: "v-2".into(), creation_date: Timestamp(86_400) },
+            KeyVersionInfo {
+                key_id: "key-1".into(),
+                key_version_id: "v-1".into(),
+                creation_date: Timestamp(0),
+                lost_date: None,
+            },
+            KeyVersionInfo {
+                key_id: "key-1".into(),
+                key_version_id: "v-2".into(),
+                creation_date: Timestamp(86_400),
+                lost_date: None,
+            },
         ];
         let args = &["key", "list-versions", "key-1"];
         assert_eq!(
@@ -192,15 +215,35 @@ mod tests {
 
     #[test]
     fn one_version_prints_fields_and_json() {
-        let version =
-            KeyVersionInfo { key_id: "k".into(), key_version_id: "v-2".into(), creation_date: Timestamp(86_400) };
+        let version = KeyVersionInfo {
+            key_id: "k".into(),
+            key_version_id: "v-2".into(),
+            creation_date: Timestamp(86_400),
+            lost_date: None,
+        };
         let text = human::<CreateKeyVersionArgs>(&["key", "create-version", "k"], &version);
         assert_eq!(text, "KeyId:        k\nKeyVersionId: v-2\nCreationDate: 1970-01-02T00:00:00Z\n");
         let described = &["key", "describe-version", "k", "--key-version-id", "v-2"];
         assert_eq!(human::<DescribeKeyVersionArgs>(described, &version), text);
+        let lost = KeyVersionInfo { lost_date: Some(Timestamp(172_800)), ..version.clone() };
+        assert!(
+            human::<DescribeKeyVersionArgs>(described, &lost).ends_with("LostDate:     1970-01-03T00:00:00Z\n"),
+            "a lost version says so"
+        );
+        assert_eq!(
+            human::<ListKeyVersionsArgs>(&["key", "list-versions", "k"], &vec![version.clone(), lost]),
+            "KEY-ID  KEY-VERSION-ID  CREATED               LOST\n\
+             k       v-2             1970-01-02T00:00:00Z  -\n\
+             k       v-2             1970-01-02T00:00:00Z  1970-01-03T00:00:00Z\n"
+        );
         assert_eq!(
             json::<DescribeKeyVersionArgs>(described, &version),
-            serde_json::json!({"KeyId": "k", "KeyVersionId": "v-2", "CreationDate": "1970-01-02T00:00:00Z"})
+            serde_json::json!({
+                "KeyId": "k",
+                "KeyVersionId": "v-2",
+                "CreationDate": "1970-01-02T00:00:00Z",
+                "LostDate": null
+            })
         );
     }
 }

@@ -16,6 +16,7 @@ use p11kms_proto::admin::{
     ImportKeyMaterialRequest, ImportParameters, KeyState, Origin, WrappingAlgorithm, WrappingKeySpec,
 };
 
+use super::intents;
 use super::rules::{self, Operation};
 use super::version_name;
 use crate::encoding::der::{pem, rsa_spki};
@@ -25,7 +26,7 @@ use crate::kms::KmsError;
 use crate::kms::names::{new_version_id, version_bytes};
 use crate::kms::registry::KeyEntry;
 use crate::private_files::random_pin;
-use crate::store::ImportTokenRecord;
+use crate::store::{ImportTokenRecord, IntentPurpose};
 
 /// How long an import token and its wrapping key live.
 pub const TOKEN_LIFETIME: i64 = 24 * 3600;
@@ -58,7 +59,19 @@ pub fn get_parameters(
     let cluster = cluster_of(kms, &entry)?;
     let (wrapping_key, id) = new_version_id();
     let label = format!("p11kms-import/{}", entry.record.key_id);
-    let public = kms.vault.create_wrapping_key(&cluster, &id, &label)?;
+    let intent = {
+        let _writer = kms.writer()?;
+        intents::announce(kms, &cluster, IntentPurpose::WrappingKey, &id, &label)?
+    };
+    let public = match kms.vault.create_wrapping_key(&cluster, &id, &label) {
+        Ok(public) => public,
+        Err(error) => {
+            let left =
+                kms.vault.destroy_leftovers(&cluster, IntentPurpose::WrappingKey, &id).map_or(1, |l| l.unreached);
+            intents::withdraw(kms, Some(&intent), left);
+            return Err(error);
+        }
+    };
     let now = kms.clock.now();
     let token = ImportTokenRecord {
         token: random_pin(32).to_string(),
@@ -68,11 +81,19 @@ pub fn get_parameters(
         expires_at: now.plus_seconds(TOKEN_LIFETIME),
     };
     let _writer = kms.writer()?;
-    if let Err(error) = kms.store.write(now, |tx| tx.insert_import_token(&token)) {
-        let _ = kms.vault.destroy_wrapping_key(&cluster, &id);
+    let committed = kms.store.write(now, |tx| {
+        tx.insert_import_token(&token)?;
+        intents::commit_in(tx, Some(&intent))
+    });
+    if let Err(error) = committed {
+        let left = kms.vault.destroy_leftovers(&cluster, IntentPurpose::WrappingKey, &id).map_or(1, |l| l.unreached);
+        intents::withdraw(kms, Some(&intent), left);
         return Err(error.into());
     }
-    kms.registry_mut()?.add_import_token(token.clone());
+    let mut registry = kms.registry_mut()?;
+    registry.remove_intent(&intent.object_id);
+    registry.add_import_token(token.clone());
+    drop(registry);
     Ok(ImportParameters {
         key_id: entry.record.key_id,
         import_token: token.token.clone(),
@@ -123,10 +144,29 @@ pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsEr
     } else {
         name.clone()
     };
-    let check =
-        kms.vault.import_material(&cluster, &wrapping_id, token.algorithm, &request.encrypted_key_material, &target)?;
-    let check = Sha256::digest(check).to_vec();
-    let discard = |v: &hsm::VersionName| super::discard_version(kms, &cluster, v);
+    let purpose = if scratch { IntentPurpose::ImportCheck } else { IntentPurpose::KeyVersion };
+    let intent = {
+        let _writer = kms.writer()?;
+        intents::announce(kms, &cluster, purpose, &target.id, &target.label)?
+    };
+    // Destroys what this import made and settles its intent.
+    let discard = |v: &hsm::VersionName| {
+        let left = super::discard_version(kms, &cluster, v);
+        intents::withdraw(kms, Some(&intent), left);
+    };
+    let check = match kms.vault.import_material(
+        &cluster,
+        &wrapping_id,
+        token.algorithm,
+        &request.encrypted_key_material,
+        &target,
+    ) {
+        Ok(check) => Sha256::digest(check).to_vec(),
+        Err(error) => {
+            discard(&target);
+            return Err(error);
+        }
+    };
     if scratch {
         discard(&target);
     }
@@ -154,10 +194,14 @@ pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsEr
     let mut version_record = version.record.clone();
     version_record.has_material = true;
     version_record.kcv = Some(check);
+    // A scratch copy's intent is settled already; a first import's goes
+    // with the commit.
+    let first_import = (!scratch).then_some(&intent);
     let committed = kms.store.write(now, |tx| {
         tx.update_version(&version_record)?;
         tx.update_key(&record)?;
-        tx.delete_import_token(&token)
+        tx.delete_import_token(&token)?;
+        intents::commit_in(tx, first_import)
     });
     if let Err(error) = committed {
         if !scratch {
@@ -166,6 +210,9 @@ pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsEr
         return Err(error.into());
     }
     let mut registry = kms.registry_mut()?;
+    if let Some(intent) = first_import {
+        registry.remove_intent(&intent.object_id);
+    }
     registry.replace_version(version_record)?;
     registry.replace_key(record)?;
     registry.remove_import_token(&token.token);

@@ -1,14 +1,17 @@
 //! KMS keys: creating them, and (in the submodules) their lifecycle,
 //! versions and rotation, and imported material.
 //!
-//! Creating a key follows DESIGN.md: reserve the alias and a quota slot,
-//! create the version's objects on every cluster member, then commit the
-//! metadata (with its journal entries) in one transaction; if the commit
-//! fails, the objects are destroyed again, and the reservation is always
+//! Creating a key follows DESIGN.md: reserve the alias and a quota slot and
+//! record a creation intent ([`intents`]), create the version's objects on
+//! every cluster member, then commit the metadata (with its journal
+//! entries, deleting the intent) in one transaction; if the commit fails,
+//! the objects are destroyed again, and the reservation is always
 //! released. An EXTERNAL key starts with a version but no material
 //! (PendingImport); its material arrives with `import-key-material`.
 
+pub mod crash_point;
 pub mod import;
+pub mod intents;
 pub mod lifecycle;
 pub mod rotation;
 pub mod rules;
@@ -22,7 +25,7 @@ use super::names::{check_alias, new_key_id, new_version_id};
 use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::VersionName;
 use crate::kms::Kms;
-use crate::store::{AliasRecord, KeyRecord, VersionRecord};
+use crate::store::{AliasRecord, IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 8192;
@@ -112,39 +115,62 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
 pub fn create(kms: &Kms, new: NewKey) -> Result<KeyEntry, KmsError> {
     let usage = new.usage.unwrap_or_else(|| new.spec.default_usage());
     validate(&new, usage)?;
-    let cluster_name = {
+    let key_id = new_key_id();
+    let (version_id, uuid) = new_version_id();
+    let name = VersionName { id: uuid, label: format!("{key_id}/{version_id}"), spec: new.spec, usage };
+    let (cluster_name, intent) = {
         let _writer = kms.writer()?;
-        let mut registry = kms.registry_mut()?;
-        let instance = registry.instance(&new.instance)?.clone();
-        let cluster = match (instance.kind, instance.cluster) {
-            (InstanceKind::Default, _) | (_, None) => {
-                return Err(KmsError::Unsupported(format!(
-                    "instance '{}' holds no HSM cluster; create keys in a hardware or software instance",
-                    instance.name
+        let cluster = {
+            let mut registry = kms.registry_mut()?;
+            let instance = registry.instance(&new.instance)?.clone();
+            let cluster = match (instance.kind, instance.cluster) {
+                (InstanceKind::Default, _) | (_, None) => {
+                    return Err(KmsError::Unsupported(format!(
+                        "instance '{}' holds no HSM cluster; create keys in a hardware or software instance",
+                        instance.name
+                    )));
+                }
+                (_, Some(cluster)) => cluster,
+            };
+            if let Some(alias) = &new.alias {
+                if registry.alias_taken(alias) {
+                    return Err(KmsError::AliasExists(alias.clone()));
+                }
+            }
+            let used = registry.versions_in(&instance.name);
+            if used + 1 > instance.key_quota {
+                return Err(KmsError::LimitExceeded(format!(
+                    "instance '{}' holds {used} key versions, its quota is {}",
+                    instance.name, instance.key_quota
                 )));
             }
-            (_, Some(cluster)) => cluster,
+            registry.reserve(&instance.name, new.alias.as_deref());
+            cluster
         };
-        if let Some(alias) = &new.alias {
-            if registry.alias_taken(alias) {
-                return Err(KmsError::AliasExists(alias.clone()));
+        // Material is made now (not for an EXTERNAL key): announce it first.
+        let intent = match new.origin {
+            Origin::AliyunKms => {
+                match intents::announce(kms, &cluster, IntentPurpose::KeyVersion, &uuid, &name.label) {
+                    Ok(intent) => Some(intent),
+                    Err(error) => {
+                        kms.registry_mut()?.release(&new.instance, new.alias.as_deref());
+                        return Err(error);
+                    }
+                }
             }
-        }
-        let used = registry.versions_in(&instance.name);
-        if used + 1 > instance.key_quota {
-            return Err(KmsError::LimitExceeded(format!(
-                "instance '{}' holds {used} key versions, its quota is {}",
-                instance.name, instance.key_quota
-            )));
-        }
-        registry.reserve(&instance.name, new.alias.as_deref());
-        cluster
+            Origin::External => None,
+        };
+        (cluster, intent)
     };
-    let result = create_reserved(kms, &new, usage, &cluster_name);
+    let draft = Draft { key_id, version_id, name };
+    let result = create_reserved(kms, &new, usage, &cluster_name, draft, intent.as_ref());
     let _writer = kms.writer()?;
     let mut registry = kms.registry_mut()?;
     registry.release(&new.instance, new.alias.as_deref());
     let (key, version, alias) = result?;
+    if let Some(intent) = &intent {
+        registry.remove_intent(&intent.object_id);
+    }
     let key_id = key.key_id.clone();
     registry.put_new_key(key, version, alias)?;
     let entry = registry.key(&key_id)?.clone();
@@ -154,16 +180,39 @@ pub fn create(kms: &Kms, new: NewKey) -> Result<KeyEntry, KmsError> {
 
 type Created = (KeyRecord, VersionEntry, Option<AliasRecord>);
 
-fn create_reserved(kms: &Kms, new: &NewKey, usage: KeyUsage, cluster: &str) -> Result<Created, KmsError> {
-    let key_id = new_key_id();
-    let (version_id, uuid) = new_version_id();
-    let name = VersionName { id: uuid, label: format!("{key_id}/{version_id}"), spec: new.spec, usage };
+/// The ids and HSM name of a key being created.
+struct Draft {
+    key_id: String,
+    version_id: String,
+    name: VersionName,
+}
+
+fn create_reserved(
+    kms: &Kms,
+    new: &NewKey,
+    usage: KeyUsage,
+    cluster: &str,
+    draft: Draft,
+    intent: Option<&IntentRecord>,
+) -> Result<Created, KmsError> {
+    let Draft { key_id, version_id, name } = draft;
+    let uuid = name.id;
     // Imported keys get their material later; the others get it now, on
     // every member.
     let public_key = match new.origin {
-        Origin::AliyunKms => kms.vault.create_version(kms, cluster, &name)?,
+        Origin::AliyunKms => match kms.vault.create_version(kms, cluster, &name) {
+            Ok(public) => public,
+            Err(error) => {
+                // The cluster destroyed what it made; make sure of it
+                // before the intent goes.
+                let left = discard_version(kms, cluster, &name);
+                intents::withdraw(kms, intent, left);
+                return Err(error);
+            }
+        },
         Origin::External => None,
     };
+    crash_point::reached(kms, crash_point::VERSION_WRITTEN);
     let now = kms.clock.now();
     let mut tags = new.tags.clone();
     tags.sort();
@@ -199,23 +248,36 @@ fn create_reserved(kms: &Kms, new: &NewKey, usage: KeyUsage, cluster: &str) -> R
         key_id: key.key_id.clone(),
         created_at: now,
     });
-    match kms.store.write(now, |tx| tx.insert_key(&key, &version, alias.as_ref())) {
-        Ok(stored) => Ok((key, VersionEntry { record: stored, uuid, public_key }, alias)),
+    let committed = kms.store.write(now, |tx| {
+        let stored = tx.insert_key(&key, &version, alias.as_ref())?;
+        intents::commit_in(tx, intent)?;
+        Ok::<_, crate::store::StoreError>(stored)
+    });
+    match committed {
+        Ok(stored) => Ok((key, VersionEntry { record: stored, uuid, public_key, lost: None }, alias)),
         Err(error) => {
             tracing::error!(key = %key.key_id, %error, "metadata commit failed; destroying the new objects");
-            discard_version(kms, cluster, &name);
+            let left = discard_version(kms, cluster, &name);
+            intents::withdraw(kms, intent, left);
             Err(error.into())
         }
     }
 }
 
 /// Destroys a version whose metadata could not be committed; what is left
-/// behind is logged (the store never knew it).
-pub fn discard_version(kms: &Kms, cluster: &str, name: &VersionName) {
+/// behind is logged (the store never knew it) and counted (its intent
+/// stays for the sweep then).
+pub fn discard_version(kms: &Kms, cluster: &str, name: &VersionName) -> usize {
     match kms.vault.destroy_version(cluster, name) {
-        Ok(0) => {}
-        Ok(left) => tracing::error!(version = %name.label, left, "objects of an uncommitted version are left"),
-        Err(error) => tracing::error!(version = %name.label, %error, "cannot destroy an uncommitted version"),
+        Ok(0) => 0,
+        Ok(left) => {
+            tracing::error!(version = %name.label, left, "objects of an uncommitted version are left");
+            left
+        }
+        Err(error) => {
+            tracing::error!(version = %name.label, %error, "cannot destroy an uncommitted version");
+            1
+        }
     }
 }
 

@@ -17,12 +17,13 @@ use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, Rotation
 use super::rules::{self, Operation};
 use super::version_name;
 use super::write::change_key;
+use super::{crash_point, intents};
 use crate::hsm::VersionName;
 use crate::kms::Kms;
 use crate::kms::KmsError;
 use crate::kms::names::new_version_id;
 use crate::kms::registry::{KeyEntry, VersionEntry};
-use crate::store::{KeyRecord, VersionRecord};
+use crate::store::{IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
 
 /// Shortest rotation interval: 7 days.
 pub const MIN_INTERVAL: i64 = 7 * 86_400;
@@ -88,28 +89,40 @@ pub fn next_rotation(key: &KeyEntry) -> Option<Timestamp> {
 /// the primary. Used by `create-version`, by a policy change that is
 /// overdue, and by the scheduler.
 pub fn rotate(kms: &Kms, key: &str) -> Result<VersionEntry, KmsError> {
-    let (record, cluster) = {
+    let (record, cluster, draft, name, intent) = {
         let _writer = kms.writer()?;
-        let mut registry = kms.registry_mut()?;
-        let entry = registry.key(key)?.clone();
-        rules::check(Operation::CreateVersion, &entry.record)?;
-        check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry))?;
-        let instance = registry.instance(&entry.record.instance)?.clone();
-        let used = registry.versions_in(&instance.name);
-        if used + 1 > instance.key_quota {
-            return Err(KmsError::LimitExceeded(format!(
-                "instance '{}' holds {used} key versions, its quota is {}",
-                instance.name, instance.key_quota
-            )));
-        }
-        let cluster = instance.cluster.ok_or_else(|| KmsError::Internal("key without a cluster".into()))?;
-        registry.reserve(&instance.name, None);
-        (entry.record, cluster)
+        let (entry, cluster) = {
+            let mut registry = kms.registry_mut()?;
+            let entry = registry.key(key)?.clone();
+            rules::check(Operation::CreateVersion, &entry.record)?;
+            check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry))?;
+            let instance = registry.instance(&entry.record.instance)?.clone();
+            let used = registry.versions_in(&instance.name);
+            if used + 1 > instance.key_quota {
+                return Err(KmsError::LimitExceeded(format!(
+                    "instance '{}' holds {used} key versions, its quota is {}",
+                    instance.name, instance.key_quota
+                )));
+            }
+            let cluster = instance.cluster.ok_or_else(|| KmsError::Internal("key without a cluster".into()))?;
+            registry.reserve(&instance.name, None);
+            (entry, cluster)
+        };
+        let (draft, name) = draft_version(kms, &entry.record);
+        let intent = match intents::announce(kms, &cluster, IntentPurpose::KeyVersion, &name.id, &name.label) {
+            Ok(intent) => intent,
+            Err(error) => {
+                kms.registry_mut()?.release(&entry.record.instance, None);
+                return Err(error);
+            }
+        };
+        (entry.record, cluster, draft, name, intent)
     };
-    let created = create_version_objects(kms, &record, &cluster);
+    let created = create_version_objects(kms, &cluster, &name, &intent);
     let _writer = kms.writer()?;
     kms.registry_mut()?.release(&record.instance, None);
-    let (draft, name) = created?;
+    created?;
+    crash_point::reached(kms, crash_point::VERSION_WRITTEN);
     // The key may have changed while the HSMs worked (a tag, a policy):
     // commit the new primary on top of its current row.
     let mut updated = kms.registry()?.key(&record.key_id)?.record.clone();
@@ -117,29 +130,28 @@ pub fn rotate(kms: &Kms, key: &str) -> Result<VersionEntry, KmsError> {
     let stored = kms.store.write(draft.record.created_at, |tx| {
         let stored = tx.insert_version(&draft.record)?;
         tx.update_key(&updated)?;
+        intents::commit_in(tx, Some(&intent))?;
         Ok::<_, crate::store::StoreError>(stored)
     });
     let version = match stored {
         Ok(stored) => VersionEntry { record: stored, ..draft },
         Err(error) => {
             tracing::error!(key = %record.key_id, %error, "metadata commit failed; destroying the new version");
-            super::discard_version(kms, &cluster, &name);
+            let left = super::discard_version(kms, &cluster, &name);
+            intents::withdraw(kms, Some(&intent), left);
             return Err(error.into());
         }
     };
     let mut registry = kms.registry_mut()?;
+    registry.remove_intent(&intent.object_id);
     registry.add_version(version.clone())?;
     registry.replace_key(updated)?;
     tracing::info!(key = %record.key_id, version = %version.record.version_id, "key rotated");
     Ok(version)
 }
 
-/// Creates a new version's material in `cluster`.
-fn create_version_objects(
-    kms: &Kms,
-    record: &KeyRecord,
-    cluster: &str,
-) -> Result<(VersionEntry, VersionName), KmsError> {
+/// A new version of `record`, not yet made: its entry and HSM name.
+fn draft_version(kms: &Kms, record: &KeyRecord) -> (VersionEntry, VersionName) {
     let (version_id, uuid) = new_version_id();
     let draft = VersionEntry {
         record: VersionRecord {
@@ -153,10 +165,23 @@ fn create_version_objects(
         },
         uuid,
         public_key: None,
+        lost: None,
     };
     let name = version_name(record, &draft);
-    kms.vault.create_version(kms, cluster, &name)?;
-    Ok((draft, name))
+    (draft, name)
+}
+
+/// Makes a new version's material in `cluster`; on failure, makes sure
+/// nothing of it is left and settles its intent.
+fn create_version_objects(kms: &Kms, cluster: &str, name: &VersionName, intent: &IntentRecord) -> Result<(), KmsError> {
+    match kms.vault.create_version(kms, cluster, name) {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let left = super::discard_version(kms, cluster, name);
+            intents::withdraw(kms, Some(intent), left);
+            Err(error)
+        }
+    }
 }
 
 /// `key update-rotation-policy`. An overdue schedule rotates at once.

@@ -8,6 +8,7 @@
 use p11kms_proto::admin::KeyState;
 
 use crate::kms::KmsError;
+use crate::kms::registry::VersionEntry;
 use crate::store::KeyRecord;
 
 /// Every operation on an existing key, named as its CLI command.
@@ -97,6 +98,16 @@ pub fn check(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
             "key '{}' is {}: {:?} is not possible in that state",
             key.key_id, key.state, operation
         ))),
+    }
+}
+
+/// Refuses to use a version whose material was recorded lost (no HSM
+/// holds it since its instance was attached to a cluster without it):
+/// `Rejected.KeyVersionLost`, never a fault or a blamed ciphertext.
+pub fn check_version(key: &KeyRecord, version: &VersionEntry) -> Result<(), KmsError> {
+    match version.lost {
+        None => Ok(()),
+        Some(_) => Err(KmsError::VersionLost { key: key.key_id.clone(), version: version.record.version_id.clone() }),
     }
 }
 

@@ -41,7 +41,11 @@ fn a_new_key_as_describe_shows_it() {
     assert!(fx.vault.holds(CLUSTER, &entry.versions[0].uuid), "its material is in the vault");
     let added: Vec<_> = fx.kms.store.journal_since(0, 1000).unwrap().into_iter().skip(journal).collect();
     let kinds: Vec<_> = added.iter().map(|e| (e.entity.as_str(), e.operation.as_str())).collect();
-    assert_eq!(kinds, [("key", "create"), ("key_version", "create")]);
+    assert_eq!(
+        kinds,
+        [("creation_intent", "create"), ("key", "create"), ("key_version", "create"), ("creation_intent", "delete")],
+        "the intent is recorded before the HSM write and goes with the commit"
+    );
     assert!(added.iter().all(|e| e.at == fx.now()));
     fx.assert_consistent();
 }

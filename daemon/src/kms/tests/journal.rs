@@ -33,7 +33,12 @@ fn every_change_is_journaled() {
     let mut key = String::new();
     assert_eq!(
         journaled(&fx, || key = fx.create(KeySpec::Aes256).record.key_id),
-        pairs(&[("key", "create"), ("key_version", "create")])
+        pairs(&[
+            ("creation_intent", "create"),
+            ("key", "create"),
+            ("key_version", "create"),
+            ("creation_intent", "delete")
+        ])
     );
     let k = key.as_str();
     let kms = &fx.kms;
@@ -51,7 +56,12 @@ fn every_change_is_journaled() {
         journaled(&fx, || {
             rotation::rotate(kms, k).unwrap();
         }),
-        pairs(&[("key_version", "create"), ("key", "update")])
+        pairs(&[
+            ("creation_intent", "create"),
+            ("key_version", "create"),
+            ("key", "update"),
+            ("creation_intent", "delete")
+        ])
     );
     let policy = UpdateRotationPolicyRequest {
         key: k.into(),
@@ -77,11 +87,20 @@ fn every_change_is_journaled() {
                 .unwrap()
                 .import_token;
         }),
-        pairs(&[("import_token", "create")])
+        pairs(&[("creation_intent", "create"), ("import_token", "create"), ("creation_intent", "delete")])
     );
     assert_eq!(
         journaled(&fx, || fx.import_material(e, &material(), WrappingAlgorithm::RsaesPkcs1V15, None).unwrap()),
-        pairs(&[("import_token", "create"), ("key_version", "update"), ("key", "update"), ("import_token", "delete")])
+        pairs(&[
+            ("creation_intent", "create"),
+            ("import_token", "create"),
+            ("creation_intent", "delete"),
+            ("creation_intent", "create"),
+            ("key_version", "update"),
+            ("key", "update"),
+            ("import_token", "delete"),
+            ("creation_intent", "delete")
+        ])
     );
     assert_eq!(
         journaled(&fx, || import::delete_material(kms, e).unwrap()),

@@ -7,6 +7,8 @@
 //! creation fail as a broken HSM would, to check what a failed write
 //! leaves behind, and [`MemoryVault::fail_destroys`] makes destruction
 //! leave its objects, as a member that cannot be reached would.
+//! [`MemoryVault::plant`] puts material in as a creation that crashed
+//! before its commit would have left it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -28,11 +30,12 @@ use zeroize::Zeroizing;
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, KeySpec, WrappingAlgorithm};
 
-use super::{GCM_IV_LEN, RsaPublic, SignScheme, Vault, VersionId};
+use super::{GCM_IV_LEN, Leftovers, RsaPublic, SignScheme, Vault, VersionId};
 use crate::hsm::import::CHECK_BLOCK;
 use crate::hsm::objects::{P256_PARAMS, SECP256K1_PARAMS};
 use crate::hsm::{PublicKey, VersionName};
 use crate::kms::{Kms, KmsError};
+use crate::store::IntentPurpose;
 
 /// Key material of one version.
 enum Material {
@@ -160,6 +163,14 @@ impl MemoryVault {
     /// reports one object left (or destroys again).
     pub fn fail_destroys(&self, failing: bool) {
         self.keeping.store(failing, Ordering::SeqCst);
+    }
+
+    /// Puts material for version `id` of `cluster` in, as an HSM write whose
+    /// metadata was never committed leaves it (a crash after the write).
+    pub fn plant(&self, cluster: &str, id: &VersionId, spec: KeySpec) {
+        if let (Ok(material), Ok(mut state)) = (generate(spec), self.state.lock()) {
+            state.versions.insert((cluster.to_owned(), *id), material);
+        }
     }
 
     /// How many key versions it holds (import keys not counted).
@@ -385,5 +396,20 @@ impl Vault for MemoryVault {
     fn replicate(&self, cluster: &str, v: &VersionName) -> Result<(), KmsError> {
         // One copy is all there is; it must be there.
         if self.holds(cluster, &v.id) { Ok(()) } else { Err(fault("nothing to replicate")) }
+    }
+
+    fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
+        let mut state = self.state.lock().map_err(|_| fault("lock"))?;
+        let key = (cluster.to_owned(), *id);
+        let held = match purpose {
+            IntentPurpose::KeyVersion | IntentPurpose::ImportCheck => state.versions.contains_key(&key),
+            IntentPurpose::WrappingKey => state.wrapping.contains_key(&key),
+        };
+        if self.keeping.load(Ordering::SeqCst) {
+            return Ok(Leftovers { destroyed: 0, unreached: usize::from(held) });
+        }
+        state.versions.remove(&key);
+        state.wrapping.remove(&key);
+        Ok(Leftovers { destroyed: usize::from(held), unreached: 0 })
     }
 }

@@ -175,6 +175,15 @@ impl Daemon {
         None
     }
 
+    /// Kills the daemon with SIGKILL, as a crash would, and waits for it:
+    /// nothing of it runs afterwards, whatever it was doing.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops and starts again on the same state directory.
     pub fn restart(&mut self) {
         self.stop();

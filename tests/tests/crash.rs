@@ -174,8 +174,9 @@ fn acknowledged_writes_survive_kill_9_at_random_moments() {
             }
             // Let the work begin, then crash the daemon in the middle of it.
             std::thread::sleep(Duration::from_millis(300 + random.next(900)));
-            // SAFETY: SIGKILL to the daemon's own pid, which is alive.
             let pid = daemon.pid().expect("the daemon runs");
+            // SAFETY: kill has no memory effects; the pid is the daemon's,
+            // a child of this process not yet reaped, so it names no other.
             unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
             done.store(true, Ordering::Relaxed);
         });

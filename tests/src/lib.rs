@@ -302,6 +302,15 @@ impl Daemon {
         )
     }
 
+    /// Runs the CLI with `--json` for a command whose exit status matters
+    /// as much as its report (`cluster verify`, `cluster resync`): both.
+    pub fn cli_json_outcome(&self, args: &[&str]) -> (Option<i32>, Value) {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let (code, out, err) = self.cli_outcome(&full);
+        (code, serde_json::from_str(&out).unwrap_or_else(|_| panic!("{args:?}: {out}\n{err}")))
+    }
+
     /// Runs the CLI, asserts it failed with an API error, returns its code
     /// (the text before the first `: ` on stderr).
     pub fn cli_error(&self, args: &[&str]) -> String {
@@ -479,5 +488,22 @@ impl MemberTokens {
             Err(error) => panic!("login: {error}"),
         }
         session
+    }
+
+    /// The distinct 16-byte `CKA_ID`s of the key objects on member
+    /// `index`: one per key version (and the cluster key's label is not
+    /// 16 bytes long).
+    pub fn version_ids(&self, index: u32) -> std::collections::HashSet<Vec<u8>> {
+        use cryptoki::object::{Attribute, AttributeType};
+        let session = self.session(index);
+        let mut ids = std::collections::HashSet::new();
+        for object in session.find_objects(&[Attribute::Token(true)]).expect("find") {
+            if let Some(Attribute::Id(id)) = session.get_attributes(object, &[AttributeType::Id]).expect("id").first() {
+                if id.len() == 16 {
+                    ids.insert(id.clone());
+                }
+            }
+        }
+        ids
     }
 }

@@ -35,11 +35,6 @@ fn destroy_versions(tokens: &MemberTokens, index: u32, versions: &[[u8; 16]]) ->
     destroyed
 }
 
-fn verify(daemon: &Daemon) -> (Option<i32>, Value) {
-    let (code, out, err) = daemon.cli_outcome(&["--json", "cluster", "verify", "hsm1"]);
-    (code, serde_json::from_str(&out).unwrap_or_else(|_| panic!("verify output: {out}\n{err}")))
-}
-
 fn missing_on(report: &Value, index: u64) -> usize {
     report["Members"]
         .as_array()
@@ -84,7 +79,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
         .expect("AES key");
     let cbc = Mechanism::AesCbcPad([8; 16]);
     let sealed = session.encrypt(&cbc, aes, b"kept through faults").expect("encrypt");
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!((code, report["Consistent"].as_bool()), (Some(0), Some(true)), "{report}");
     assert_eq!(report["ExpectedVersions"], 2);
 
@@ -111,7 +106,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     // A mirror loses everything; verify names each loss.
     assert_eq!(destroy_versions(&tokens, 1, &versions), 3, "EC pair and AES key on mirror 1");
     work("with mirror 1 damaged");
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!(code, Some(5), "verify exits 5 on a difference: {report}");
     assert_eq!(report["Consistent"], false);
     assert_eq!(missing_on(&report, 1), 2, "{report}");
@@ -131,7 +126,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     // Resync copies from the member that holds them (mirror 2).
     let healed = daemon.cli_json(&["cluster", "resync", "hsm1"]);
     assert!(healed["Copied"].as_u64().is_some_and(|n| n >= 2), "{healed}");
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!((code, report["Consistent"].as_bool()), (Some(0), Some(true)), "{report}");
     work("after the resync");
 
@@ -139,7 +134,7 @@ fn members_that_lose_keys_are_reported_served_around_and_healed() {
     assert_eq!(destroy_versions(&tokens, 2, &versions), 3);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (code, report) = verify(&daemon);
+        let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
         if code == Some(0) {
             break;
         }

@@ -13,26 +13,9 @@
 
 use std::collections::HashSet;
 
-use cryptoki::object::{Attribute, AttributeType};
-use serde_json::Value;
-
 use p11kms_tests::{Daemon, MemberTokens};
 
 const CRASH_AT: &str = "P11KMS_TEST_CRASH_AT";
-
-/// The distinct 16-byte `CKA_ID`s of the key objects on member `index`.
-fn ids_on(tokens: &MemberTokens, index: u32) -> HashSet<Vec<u8>> {
-    let session = tokens.session(index);
-    let mut ids = HashSet::new();
-    for object in session.find_objects(&[Attribute::Token(true)]).expect("find") {
-        if let Some(Attribute::Id(id)) = session.get_attributes(object, &[AttributeType::Id]).expect("id").first() {
-            if id.len() == 16 {
-                ids.insert(id.clone());
-            }
-        }
-    }
-    ids
-}
 
 /// Version ids the store knows, as `CKA_ID`s.
 fn known_ids(daemon: &Daemon, keys: &[&str]) -> HashSet<Vec<u8>> {
@@ -51,11 +34,6 @@ fn crash(daemon: &mut Daemon, args: &[&str]) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     panic!("the daemon survived its crash point:\n{}", daemon.log());
-}
-
-fn verify(daemon: &Daemon) -> (Option<i32>, Value) {
-    let (code, out, err) = daemon.cli_outcome(&["--json", "cluster", "verify", "hsm1"]);
-    (code, serde_json::from_str(&out).unwrap_or_else(|_| panic!("verify: {out}\n{err}")))
 }
 
 #[test]
@@ -82,7 +60,7 @@ fn creations_killed_before_their_commit_leave_nothing_after_a_restart() {
     for (round, args) in crashes.iter().enumerate() {
         crash(&mut daemon, args);
         for index in 0..3 {
-            let leftovers = ids_on(&tokens, index).difference(&known).count();
+            let leftovers = tokens.version_ids(index).difference(&known).count();
             assert_eq!(leftovers, 1, "round {round}: member {index} holds the crashed version");
         }
         if round + 1 < crashes.len() {
@@ -99,9 +77,9 @@ fn creations_killed_before_their_commit_leave_nothing_after_a_restart() {
     assert!(!log.contains("unknown to the store"), "no warning about the objects of interrupted creations:\n{log}");
     assert_eq!(known_ids(&daemon, &[&kept]), known, "the rotation never happened");
     for index in 0..3 {
-        assert_eq!(ids_on(&tokens, index), known, "member {index} holds exactly what the store knows");
+        assert_eq!(tokens.version_ids(index), known, "member {index} holds exactly what the store knows");
     }
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!((code, report["Consistent"].as_bool()), (Some(0), Some(true)), "{report}");
     let status = daemon.cli_json(&["cluster", "status", "hsm1"]);
     for member in status["Members"].as_array().expect("members") {
@@ -109,6 +87,6 @@ fn creations_killed_before_their_commit_leave_nothing_after_a_restart() {
     }
     assert_eq!(daemon.cli_json(&["decrypt", "--ciphertext-blob", &blob])["Plaintext"], "a2VwdA==");
     daemon.create_key(&["--key-spec", "AES_256"]);
-    let (code, _) = verify(&daemon);
+    let (code, _) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!(code, Some(0));
 }

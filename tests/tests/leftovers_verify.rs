@@ -10,32 +10,11 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::collections::HashSet;
-
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType};
+use cryptoki::object::Attribute;
 use serde_json::Value;
 
 use p11kms_tests::{Daemon, MemberTokens};
-
-/// The distinct 16-byte `CKA_ID`s of the key objects on member `index`.
-fn ids_on(tokens: &MemberTokens, index: u32) -> HashSet<Vec<u8>> {
-    let session = tokens.session(index);
-    let mut ids = HashSet::new();
-    for object in session.find_objects(&[Attribute::Token(true)]).expect("find") {
-        if let Some(Attribute::Id(id)) = session.get_attributes(object, &[AttributeType::Id]).expect("id").first() {
-            if id.len() == 16 {
-                ids.insert(id.clone());
-            }
-        }
-    }
-    ids
-}
-
-fn verify(daemon: &Daemon) -> (Option<i32>, Value) {
-    let (code, out, err) = daemon.cli_outcome(&["--json", "cluster", "verify", "hsm1"]);
-    (code, serde_json::from_str(&out).unwrap_or_else(|_| panic!("verify: {out}\n{err}")))
-}
 
 fn orphans_on(report: &Value, index: u64) -> usize {
     let members = report["Members"].as_array().expect("members");
@@ -52,12 +31,12 @@ fn leftovers_a_member_cannot_drop_yet_are_listed_apart_until_resync_destroys_the
     let mut daemon = Daemon::start_with(&["--test-clock", "--config", config_file.to_str().expect("path")]);
     let kept = daemon.create_key(&["--key-spec", "AES_256"]);
     let tokens = MemberTokens::open(&daemon);
-    let known = ids_on(&tokens, 0);
+    let known = tokens.version_ids(0);
     daemon.set_env("P11KMS_TEST_CRASH_AT", Some("version-written"));
     daemon.restart();
     let (code, _, _) = daemon.cli_outcome(&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256"]);
     assert_ne!(code, Some(0), "the crash point ended the daemon");
-    let crashed: Vec<Vec<u8>> = ids_on(&tokens, 0).difference(&known).cloned().collect();
+    let crashed: Vec<Vec<u8>> = tokens.version_ids(0).difference(&known).cloned().collect();
     assert_eq!(crashed.len(), 1, "the crashed version is on the primary");
     let crashed = crashed[0].clone();
 
@@ -82,7 +61,7 @@ fn leftovers_a_member_cannot_drop_yet_are_listed_apart_until_resync_destroys_the
     daemon.set_env("P11KMS_TEST_CRASH_AT", None);
     daemon.restart();
     assert!(daemon.log().contains("members to clear later"), "{}", daemon.log());
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!(code, Some(0), "leftovers are no difference: {report}");
     assert_eq!((orphans_on(&report, 0), orphans_on(&report, 1), orphans_on(&report, 2)), (0, 0, 1), "{report}");
     let members = report["Members"].as_array().expect("members");
@@ -102,7 +81,7 @@ fn leftovers_a_member_cannot_drop_yet_are_listed_apart_until_resync_destroys_the
             &[Attribute::Token(true), Attribute::ValueLen(32.into()), Attribute::Id(vec![7; 16])],
         )
         .expect("an object nobody announced");
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!(code, Some(5), "{report}");
     let unexpected = &report["Members"][1]["Unexpected"];
     assert_eq!(unexpected.as_array().map(Vec::len), Some(1), "{report}");
@@ -118,19 +97,19 @@ fn leftovers_a_member_cannot_drop_yet_are_listed_apart_until_resync_destroys_the
             &[Attribute::Token(true), Attribute::ValueLen(32.into()), Attribute::Id(crashed.clone())],
         )
         .expect("a leftover that shows up again");
-    let (_, report) = verify(&daemon);
+    let (_, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!(orphans_on(&report, 1), 1, "{report}");
     let (code, out, err) = daemon.cli_outcome(&["--json", "cluster", "resync", "hsm1"]);
     assert_eq!(code, Some(0), "leftovers do not make a cluster less whole: {out}{err}");
     let healed: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(healed["OrphansDestroyed"].as_array().expect("destroyed").len(), 1, "{healed}");
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!((orphans_on(&report, 1), orphans_on(&report, 2)), (0, 1), "{report}");
-    assert!(!ids_on(&tokens, 1).contains(&crashed), "gone from mirror 1's token files");
-    assert!(ids_on(&tokens, 2).contains(&crashed), "mirror 2 still refuses");
+    assert!(!tokens.version_ids(1).contains(&crashed), "gone from mirror 1's token files");
+    assert!(tokens.version_ids(2).contains(&crashed), "mirror 2 still refuses");
     daemon.restart();
-    let (code, report) = verify(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "verify", "hsm1"]);
     assert_eq!((code, orphans_on(&report, 2)), (Some(0), 1), "and after a restart: {report}");
     assert_eq!(daemon.version_ids(&kept).len(), 1);
 }

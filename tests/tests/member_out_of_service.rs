@@ -29,11 +29,6 @@ fn wipe(tokens: &MemberTokens, index: u32) -> usize {
     objects.len()
 }
 
-fn resync(daemon: &Daemon) -> (Option<i32>, Value) {
-    let (code, out, err) = daemon.cli_outcome(&["--json", "cluster", "resync", "hsm1"]);
-    (code, serde_json::from_str(&out).unwrap_or_else(|_| panic!("resync: {out}\n{err}")))
-}
-
 #[test]
 fn a_member_that_lost_everything_is_out_of_service_until_whole() {
     let config = tempfile::tempdir().expect("config dir");
@@ -75,7 +70,7 @@ fn a_member_that_lost_everything_is_out_of_service_until_whole() {
     assert_eq!(tokens.session(1).find_objects(&[Attribute::Token(true)]).expect("find").len(), 0);
 
     // Resync gives it the cluster key and every version, and takes it back.
-    let (code, report) = resync(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "resync", "hsm1"]);
     assert_eq!(code, Some(0), "{report}");
     assert_eq!((report["Copied"].as_u64(), report["Failed"].as_u64()), (Some(3), Some(0)), "{report}");
     assert_eq!(report["Recovered"], serde_json::json!(["hsm1-1"]), "{report}");
@@ -99,7 +94,7 @@ fn a_member_that_lost_everything_is_out_of_service_until_whole() {
             session.destroy_object(object).expect("destroy");
         }
     }
-    let (code, report) = resync(&daemon);
+    let (code, report) = daemon.cli_json_outcome(&["cluster", "resync", "hsm1"]);
     assert_eq!(code, Some(5), "the cluster is not whole: {report}");
     let unheld = report["Unheld"].as_array().expect("unheld");
     assert_eq!(unheld.len(), 1, "{report}");

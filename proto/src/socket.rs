@@ -359,11 +359,17 @@ pub fn send_all(stream: &UnixStream, frame: &[u8]) -> io::Result<()> {
 
 /// `recv(2)` into `buf` with `flags`, retrying on `EINTR`.
 fn recv(stream: &UnixStream, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+    // SAFETY: `recv` writes at most `buf.len()` bytes into `buf`, which is
+    // live and exclusively borrowed for the call; the descriptor is owned
+    // by `stream` and open.
+    retrying_eintr(|| unsafe { libc::recv(stream.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) })
+}
+
+/// Runs a system call that returns a byte count or -1 with `errno`, again
+/// while it was interrupted by a signal.
+fn retrying_eintr(mut call: impl FnMut() -> isize) -> io::Result<usize> {
     loop {
-        // SAFETY: `recv` writes at most `buf.len()` bytes into `buf`, which
-        // is live and exclusively borrowed for the call; the descriptor is
-        // owned by `stream` and open.
-        let n = unsafe { libc::recv(stream.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), flags) };
+        let n = call();
         if n >= 0 {
             return Ok(n as usize);
         }

@@ -143,20 +143,11 @@ pub fn drain(stream: &UnixStream, limit: Duration, quiet: Duration, max_bytes: u
 
 /// One non-blocking `send` without `SIGPIPE`, retried on `EINTR`.
 fn send_nowait(stream: &UnixStream, bytes: &[u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: `send` reads at most `bytes.len()` bytes from `bytes`,
-        // which is live for the call; the descriptor is owned by `stream`.
-        let n = unsafe {
-            libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
-        };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
+    // SAFETY: `send` reads at most `bytes.len()` bytes from `bytes`, which
+    // is live for the call; the descriptor is owned by `stream`.
+    super::retrying_eintr(|| unsafe {
+        libc::send(stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+    })
 }
 
 #[cfg(test)]

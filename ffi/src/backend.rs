@@ -20,7 +20,6 @@ use cryptoki_sys::{
 use p11kms_proto::CkRv;
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, Mechanism, MechanismInfo};
 
-use crate::limits::MAX_DATA_LEN;
 use crate::output::{Delivery, OutBuf};
 use crate::types::{Info, InitArgs, SessionInfo, SlotInfo, TokenInfo};
 
@@ -73,9 +72,10 @@ pub trait Backend: 'static {
     /// input is refused by the boundary, unread, with the call's
     /// `CKR_*_LEN_RANGE` code, and the operation ends (see
     /// [`Backend::end_operation`]). The boundary caps the answer at
-    /// [`MAX_DATA_LEN`]; the default is that cap.
+    /// [`MAX_DATA_LEN`](crate::limits::MAX_DATA_LEN); the default is
+    /// that cap.
     fn max_input_len(operation: Operation) -> usize {
-        MAX_DATA_LEN
+        p11kms_proto::MAX_BODY_LEN as usize
     }
 
     /// The boundary refused a call that continues or ends `operation` on

@@ -8,29 +8,11 @@
 //! ```
 //!
 //! The macro places the 2.40 and 3.0 function lists and the interface array
-//! in immutable statics, implements [`Exported`] for the backend so generic
+//! in immutable statics, implements [`Exported`](crate::Exported) for the backend so generic
 //! code can find them, and exports `C_GetFunctionList`,
 //! `C_GetInterfaceList` and `C_GetInterface` unmangled. Every other function
 //! is reached through the tables, as PKCS#11 intends. Invoke it once per
 //! library: the symbol names are fixed.
-
-use cryptoki_sys::{CK_FUNCTION_LIST, CK_FUNCTION_LIST_3_0};
-
-use crate::backend::Backend;
-use crate::interface::Interfaces;
-
-/// Where a backend's tables live. Implemented by
-/// [`export_pkcs11!`](crate::export_pkcs11), which
-/// owns the statics; the getters in the tables use it so every path hands
-/// out the same addresses. Not meant to be implemented by hand.
-pub trait Exported: Backend {
-    /// The 2.40 function list.
-    fn function_list_2_40() -> &'static CK_FUNCTION_LIST;
-    /// The 3.0 function list.
-    fn function_list_3_0() -> &'static CK_FUNCTION_LIST_3_0;
-    /// The interfaces: 3.0, then 2.40.
-    fn interfaces() -> &'static Interfaces;
-}
 
 /// Exports a PKCS#11 module backed by the given [`Backend`] type.
 ///

@@ -24,8 +24,21 @@ use cryptoki_sys::{
 };
 
 use crate::args;
-use crate::export::Exported;
+use crate::backend::Backend;
 use crate::guard::{OK, guard, rv};
+
+/// Where a backend's tables live. Implemented by
+/// [`export_pkcs11!`](crate::export_pkcs11), which
+/// owns the statics; the getters in the tables use it so every path hands
+/// out the same addresses. Not meant to be implemented by hand.
+pub trait Exported: Backend {
+    /// The 2.40 function list.
+    fn function_list_2_40() -> &'static CK_FUNCTION_LIST;
+    /// The 3.0 function list.
+    fn function_list_3_0() -> &'static CK_FUNCTION_LIST_3_0;
+    /// The interfaces: 3.0, then 2.40.
+    fn interfaces() -> &'static Interfaces;
+}
 
 /// The one interface name PKCS#11 defines, NUL-terminated.
 pub const INTERFACE_NAME: &CStr = c"PKCS 11";

@@ -65,7 +65,6 @@ mod tests;
 
 pub use backend::{Backend, NOT_SUPPORTED, Operation, Result};
 pub use cryptoki_sys as sys;
-pub use export::Exported;
-pub use interface::Interfaces;
+pub use interface::{Exported, Interfaces};
 pub use output::{Delivery, OutBuf};
 pub use types::{Info, InitArgs, SessionInfo, SlotInfo, TokenInfo};

@@ -24,7 +24,9 @@ use crate::guard::rv;
 
 /// The longest input of one call (data, or a signature to verify): the
 /// protocol's hard cap on a request body, 16 MiB. The backend narrows it
-/// per operation ([`Backend::max_input_len`]) to what the daemon announced.
+/// per operation ([`Backend::max_input_len`], whose default is this cap:
+/// the backend names the protocol's constant itself, so that the contract
+/// does not import the checks made on it) to what the daemon announced.
 pub const MAX_DATA_LEN: usize = p11kms_proto::MAX_BODY_LEN as usize;
 
 /// The most attributes in one template (`C_CreateObject`,

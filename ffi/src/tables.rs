@@ -8,7 +8,7 @@
 
 use cryptoki_sys::{CK_FUNCTION_LIST, CK_FUNCTION_LIST_3_0, CK_VERSION};
 
-use crate::export::Exported;
+use crate::interface::Exported;
 use crate::{
     decryption, digest, dual, encryption, general, interface, keys, message, object, random, session, signing,
     slot_token, verification,

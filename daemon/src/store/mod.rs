@@ -217,6 +217,10 @@ impl Store {
     pub fn load(&self) -> Result<Snapshot, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         let mut snapshot = rows::load_all(&conn)?;
+        snapshot.keys = keys::load_keys(&conn)?;
+        snapshot.versions = keys::load_versions(&conn)?;
+        snapshot.aliases = keys::load_aliases(&conn)?;
+        snapshot.import_tokens = keys::load_import_tokens(&conn)?;
         snapshot.objects = objects::load_objects(&conn, &self.root_key)?;
         snapshot.intents = intents::load_intents(&conn)?;
         snapshot.lost_versions = intents::load_lost_versions(&conn)?;

@@ -122,6 +122,8 @@ impl Tx<'_> {
     }
 }
 
+/// Clusters, instances and apps (the rest of a snapshot is read by the
+/// files of its entities; `Store::load` puts them together).
 pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     let mut snapshot = Snapshot::default();
 
@@ -199,10 +201,5 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         })
     })?;
     snapshot.apps = rows.collect::<Result<_, _>>()?;
-
-    snapshot.keys = super::keys::load_keys(conn)?;
-    snapshot.versions = super::keys::load_versions(conn)?;
-    snapshot.aliases = super::keys::load_aliases(conn)?;
-    snapshot.import_tokens = super::keys::load_import_tokens(conn)?;
     Ok(snapshot)
 }

@@ -354,3 +354,23 @@ pub fn attach(service: &Service, instance: &str, cluster: &str) -> Result<Instan
     tracing::warn!(instance, cluster, "instance attached to another cluster");
     Ok(info)
 }
+
+/// What a restore reads from the bytes of an image file, short of the
+/// manifest check and the HSM: the JSON, its format, and each version's
+/// id, public key and wrapped material. Returns the number of versions.
+/// The entry point of the `image_manifest` fuzz target (`docs/fuzzing.md`):
+/// the image types stay private.
+pub fn parse_image(bytes: &[u8]) -> Result<usize, KmsError> {
+    let file: ImageFile =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("the image does not parse: {e}")))?;
+    if file.format != FORMAT {
+        return Err(invalid(format!("the image has format {}, this daemon reads {FORMAT}", file.format)));
+    }
+    for version in &file.versions {
+        version_of(version)?;
+        STANDARD
+            .decode(&version.wrapped)
+            .map_err(|_| invalid(format!("image version {} is not base64", version.label)))?;
+    }
+    Ok(file.versions.len())
+}

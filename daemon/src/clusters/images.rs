@@ -484,3 +484,79 @@ mod tests {
         }
     }
 }
+
+/// What a restore reads from the bytes of an image file, short of the
+/// manifest check and the HSM: the JSON, its format, and each version's
+/// id, public key and wrapped material. Returns the number of versions.
+/// The entry point of the `image_manifest` fuzz target (`docs/fuzzing.md`):
+/// the image types stay private.
+pub fn parse_image(bytes: &[u8]) -> Result<usize, KmsError> {
+    let file: ImageFile =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("the image does not parse: {e}")))?;
+    if file.format != FORMAT {
+        return Err(invalid(format!("the image has format {}, this daemon reads {FORMAT}", file.format)));
+    }
+    for version in &file.versions {
+        version_of(version)?;
+        STANDARD
+            .decode(&version.wrapped)
+            .map_err(|_| invalid(format!("image version {} is not base64", version.label)))?;
+    }
+    Ok(file.versions.len())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    fn image(version: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "format": FORMAT,
+            "image_id": "img-0123456789ab",
+            "cluster": "hsm1",
+            "created_at": "2026-12-01T00:00:00Z",
+            "versions": [version],
+        }))
+        .expect("json")
+    }
+
+    fn version() -> serde_json::Value {
+        serde_json::json!({
+            "id": "00112233445566778899aabbccddeeff",
+            "label": "key-1/v-1",
+            "spec": "EC_P256",
+            "usage": "SIGN/VERIFY",
+            "wrapped": "AQID",
+            "public": r#"{"Ec":{"params":"06082a8648ce3d030107","point":"0401"}}"#,
+        })
+    }
+
+    #[test]
+    fn parse_image_reads_what_a_restore_reads_and_refuses_the_rest() {
+        assert_eq!(parse_image(&image(version())).expect("a sound image"), 1);
+        let mut bad = Vec::new();
+        for (field, value) in [
+            ("id", serde_json::json!("0011")),
+            ("wrapped", serde_json::json!("not base64!")),
+            ("public", serde_json::json!("{\"Dsa\":{}}")),
+            ("spec", serde_json::json!("DES")),
+        ] {
+            let mut v = version();
+            v[field] = value;
+            bad.push(image(v));
+        }
+        let mut future: serde_json::Value = serde_json::from_slice(&image(version())).expect("json");
+        future["format"] = serde_json::json!(FORMAT + 1);
+        bad.push(serde_json::to_vec(&future).expect("json"));
+        bad.push(b"{\"format\":1".to_vec());
+        for bytes in bad {
+            assert!(
+                matches!(parse_image(&bytes), Err(KmsError::InvalidParameter(_))),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+}

@@ -457,8 +457,57 @@ pub fn take_due(service: &Service) {
     }
 }
 
+/// One image version's fields as a restore uses them, decoded.
+#[derive(Debug)]
+pub(super) struct DecodedVersion {
+    /// The version's 16-byte id.
+    pub id: [u8; 16],
+    /// Its public key, for asymmetric versions.
+    pub public: Option<PublicKey>,
+    /// The secret or private key, wrapped under the backup root key.
+    pub wrapped: Vec<u8>,
+}
+
+/// Decodes one image version: its hex id, public key JSON and base64
+/// wrapped key. The error says what is damaged, naming the version.
+pub(super) fn decode_version(version: &ImageVersion) -> Result<DecodedVersion, String> {
+    let label = &version.label;
+    let id = hex::decode(&version.id)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| format!("version {label} has a bad id"))?;
+    let public = match &version.public {
+        Some(json) => {
+            Some(PublicKey::from_json(json).map_err(|e| format!("the public key of {label} does not parse: {e}"))?)
+        }
+        None => None,
+    };
+    let wrapped = STANDARD.decode(&version.wrapped).map_err(|_| format!("the wrapped key of {label} is not base64"))?;
+    Ok(DecodedVersion { id, public, wrapped })
+}
+
+/// What a restore reads from the bytes of an image file, short of the
+/// manifest, the MAC and the HSM: the JSON, its format, and each version
+/// as [`decode_version`] reads it for the restore. Returns the number of
+/// versions. The entry point of the `image_manifest` fuzz target
+/// (`docs/fuzzing.md`), so the fuzzer runs the restore's own decoding; the
+/// image types stay private.
+pub fn parse_image(bytes: &[u8]) -> Result<usize, KmsError> {
+    let file: ImageFile =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("the image does not parse: {e}")))?;
+    if file.format != FORMAT {
+        return Err(invalid(format!("the image has format {}, a restore reads {FORMAT}", file.format)));
+    }
+    for version in &file.versions {
+        decode_version(version).map_err(invalid)?;
+    }
+    Ok(file.versions.len())
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
     use super::*;
 
     #[test]
@@ -483,33 +532,6 @@ mod tests {
             assert!(check_id(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// What a restore reads from the bytes of an image file, short of the
-/// manifest check and the HSM: the JSON, its format, and each version's
-/// id, public key and wrapped material. Returns the number of versions.
-/// The entry point of the `image_manifest` fuzz target (`docs/fuzzing.md`):
-/// the image types stay private.
-pub fn parse_image(bytes: &[u8]) -> Result<usize, KmsError> {
-    let file: ImageFile =
-        serde_json::from_slice(bytes).map_err(|e| invalid(format!("the image does not parse: {e}")))?;
-    if file.format != FORMAT {
-        return Err(invalid(format!("the image has format {}, this daemon reads {FORMAT}", file.format)));
-    }
-    for version in &file.versions {
-        version_of(version)?;
-        STANDARD
-            .decode(&version.wrapped)
-            .map_err(|_| invalid(format!("image version {} is not base64", version.label)))?;
-    }
-    Ok(file.versions.len())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
-    use super::*;
 
     fn image(version: serde_json::Value) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({

@@ -18,13 +18,11 @@
 //! PIN files: a failed restore leaves nothing behind. A wrapped key that
 //! does not unwrap is reported as a damaged image.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use cryptoki::mechanism::Mechanism;
 
 use p11kms_proto::admin::ClusterStatus;
 
-use super::images::{ImageVersion, read_authenticated, with_root_key};
+use super::images::{self, ImageVersion, read_authenticated, with_root_key};
 use super::members::{commit_cluster, current_status, discard_managed_cluster, new_managed_cluster};
 use crate::hsm::error::Context;
 use crate::hsm::image_auth::pair_matches;
@@ -72,10 +70,9 @@ fn plan(service: &Service, image_id: &str, versions: &[ImageVersion]) -> Result<
     let registry = service.kms.registry()?;
     let mut plan = Vec::new();
     for version in versions {
-        let id: [u8; 16] = hex::decode(&version.id)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| invalid(format!("image {image_id} is damaged: version {} has a bad id", version.label)))?;
+        let decoded =
+            images::decode_version(version).map_err(|why| invalid(format!("image {image_id} is damaged: {why}")))?;
+        let id = decoded.id;
         let Some((key, stored)) = registry.version_by_uuid(&id) else {
             tracing::warn!(image = image_id, version = %version.label, "the store no longer knows this version: not restored");
             continue;
@@ -97,22 +94,13 @@ fn plan(service: &Service, image_id: &str, versions: &[ImageVersion]) -> Result<
                 version.usage
             )));
         }
-        let public = match &version.public {
-            Some(json) => Some(PublicKey::from_json(json).map_err(|e| {
-                invalid(format!("image {image_id} is damaged: the public key of {} does not parse: {e}", name.label))
-            })?),
-            None => None,
-        };
-        if public != stored.public_key {
+        if decoded.public != stored.public_key {
             return Err(invalid(format!(
                 "image {image_id} disagrees with the store: the public key of {} is not the one the store keeps",
                 name.label
             )));
         }
-        let wrapped = STANDARD.decode(&version.wrapped).map_err(|_| {
-            invalid(format!("image {image_id} is damaged: the wrapped key of {} is not base64", name.label))
-        })?;
-        plan.push(Planned { name, public, wrapped });
+        plan.push(Planned { name, public: decoded.public, wrapped: decoded.wrapped });
     }
     Ok(plan)
 }

@@ -14,6 +14,7 @@ mod objects;
 pub mod records;
 mod rows;
 mod schema;
+mod secrets;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -28,7 +29,7 @@ use crate::root_key::{RootKey, SealError};
 pub use journal::JournalEntry;
 pub use records::{
     AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyRecord,
-    LostVersionRecord, MemberRecord, ObjectRecord, VersionRecord,
+    LostVersionRecord, MemberRecord, ObjectRecord, SealedValue, SecretRecord, SecretVersionRecord, VersionRecord,
 };
 
 /// A store operation failed.
@@ -108,6 +109,10 @@ pub struct Snapshot {
     pub intents: Vec<IntentRecord>,
     /// Key versions recorded lost.
     pub lost_versions: Vec<LostVersionRecord>,
+    /// Secrets.
+    pub secrets: Vec<SecretRecord>,
+    /// Secret versions, oldest first.
+    pub secret_versions: Vec<SecretVersionRecord>,
 }
 
 /// The open database.

@@ -228,6 +228,41 @@ impl Store {
         Ok(snapshot)
     }
 
+    /// Every row of every table, as text (texts as they are, blobs in
+    /// hex and as lossy UTF-8): what a test looks through for a value
+    /// that must not be there.
+    #[cfg(test)]
+    pub fn dump(&self) -> Result<String, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = String::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\""))?;
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                out.push_str(&table);
+                for i in 0..columns {
+                    out.push(' ');
+                    match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Text(t) => out.push_str(&String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(b) => {
+                            out.push_str(&hex::encode(b));
+                            out.push(' ');
+                            out.push_str(&String::from_utf8_lossy(b));
+                        }
+                        other => out.push_str(&format!("{other:?}")),
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+
     /// Journal entries after `after_seq`, oldest first.
     pub fn journal_since(&self, after_seq: i64, limit: usize) -> Result<Vec<JournalEntry>, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;

@@ -113,7 +113,7 @@ pub fn with_custom_data(secret_type: SecretType, config: Option<&str>, custom: &
     check_extended_config(secret_type, Some(&text))?.ok_or_else(|| KmsError::Internal("config vanished".into()))
 }
 
-fn field<'a>(config: Option<&'a str>, name: &str) -> Option<String> {
+fn field(config: Option<&str>, name: &str) -> Option<String> {
     let map = parse(config?).ok()?;
     map.get(name).and_then(Value::as_str).map(str::to_owned)
 }

@@ -54,6 +54,7 @@ pub fn seal(kms: &Kms, key_id: &str, secret: &str, version_id: &str, value: &[u8
     let ciphertext = cipher(data_key.expose())?
         .encrypt(Nonce::from_slice(&iv), Payload { msg: value, aad: &aad(secret, version_id) })
         .map_err(|_| KmsError::Internal("a secret value cannot be encrypted".into()))?;
+    tracing::debug!(secret, version = version_id, key = key_id, bytes = value.len(), "secret value sealed");
     Ok(SealedValue { encrypted_data_key: encrypted.ciphertext_blob, iv: iv.to_vec(), ciphertext })
 }
 
@@ -75,6 +76,7 @@ pub fn open(
         .map_err(|_| {
             KmsError::Internal(format!("version '{version_id}' of secret '{secret}' does not authenticate (damaged)"))
         })?;
+    tracing::debug!(secret, version = version_id, key = key_id, "secret value opened");
     // Moved, not copied: no other copy of the value is left behind.
     Ok(SecretBytes::new(value))
 }

@@ -9,20 +9,12 @@ use crate::output::{self, Fields, Format};
 
 /// `secret update-rotation-policy NAME --enable-automatic-rotation --rotation-interval I | --disable-automatic-rotation`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("rotation").required(true).args(["enable_automatic_rotation", "disable_automatic_rotation"]))]
 pub struct UpdateSecretRotationPolicyArgs {
     /// The secret.
     #[arg(value_name = "NAME")]
     secret_name: String,
-    /// Rotate on a schedule.
-    #[arg(long)]
-    enable_automatic_rotation: bool,
-    /// Stop rotating (the interval is kept).
-    #[arg(long)]
-    disable_automatic_rotation: bool,
-    /// Rotation interval, 6h to 365d (also 3600s).
-    #[arg(long, value_name = "INTERVAL", value_parser = values::interval)]
-    rotation_interval: Option<i64>,
+    #[command(flatten)]
+    policy: values::RotationPolicyArg,
 }
 
 impl Invocation for UpdateSecretRotationPolicyArgs {
@@ -31,8 +23,8 @@ impl Invocation for UpdateSecretRotationPolicyArgs {
     fn request(&self) -> Result<UpdateSecretRotationPolicyRequest, RequestError> {
         Ok(UpdateSecretRotationPolicyRequest {
             secret_name: self.secret_name.clone(),
-            enable_automatic_rotation: self.enable_automatic_rotation,
-            rotation_interval: self.rotation_interval,
+            enable_automatic_rotation: self.policy.enable_automatic_rotation,
+            rotation_interval: self.policy.rotation_interval,
         })
     }
 

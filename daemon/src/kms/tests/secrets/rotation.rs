@@ -219,3 +219,25 @@ fn managed_types_check_their_configuration_and_value() {
     create_with(&fx, &managed("acs/ecs/ssh", SecretType::Ecs, ssh, ssh_value)).unwrap();
     assert_eq!(code(rotation::rotate(&fx.kms, "acs/ecs/ssh", None)), ErrorCode::UnsupportedOperation);
 }
+
+#[test]
+fn every_managed_type_rotates_on_schedule() {
+    let fx = Fixture::new();
+    let secrets = [
+        ("rds-app", SecretType::Rds, RDS, RDS_VALUE),
+        ("acs/ram/user/alice", SecretType::RamCredentials, RAM, RAM_VALUE),
+        ("acs/ecs/root", SecretType::Ecs, ECS, ECS_VALUE),
+    ];
+    for (name, secret_type, config, value) in secrets {
+        let mut request = managed(name, secret_type, config, value);
+        request.enable_automatic_rotation = true;
+        request.rotation_interval = Some(DAY);
+        create_with(&fx, &request).unwrap();
+    }
+    assert_eq!(fx.advance_days(1).secrets_rotated, 3);
+    for (name, _, _, value) in secrets {
+        assert_eq!(secret(&fx, name).versions.len(), 2, "{name}");
+        assert_ne!(get(&fx, name, None, None).unwrap(), value, "{name}: a new value is current");
+        assert_eq!(get(&fx, name, None, Some("ACSPrevious")).unwrap(), value, "{name}");
+    }
+}

@@ -70,6 +70,8 @@ pub struct Config {
     pub instances: InstancesConfig,
     /// Key lifecycle.
     pub keys: KeysConfig,
+    /// Secrets.
+    pub secrets: SecretsConfig,
     /// Mirror images.
     pub images: ImagesConfig,
     /// Logging.
@@ -330,11 +332,28 @@ pub struct InstancesConfig {
     pub key_quota: u64,
     /// Key versions the `default` instance may hold.
     pub default_key_quota: u64,
+    /// Secrets an HSM-backed instance may hold (pending deletion ones too).
+    pub secret_quota: u64,
 }
 
 impl Default for InstancesConfig {
     fn default() -> Self {
-        Self { key_quota: 10_000, default_key_quota: 100 }
+        Self { key_quota: 10_000, default_key_quota: 100, secret_quota: 1_000 }
+    }
+}
+
+/// `[secrets]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Versions a secret keeps (3 to 10): a new version beyond it makes
+    /// the oldest version without a stage go.
+    pub max_versions: usize,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        Self { max_versions: 10 }
     }
 }
 
@@ -380,6 +399,7 @@ impl Default for Config {
             bootstrap: BootstrapConfig::default(),
             instances: InstancesConfig::default(),
             keys: KeysConfig::default(),
+            secrets: SecretsConfig::default(),
             images: ImagesConfig::default(),
             log: LogConfig::default(),
             objects: ObjectsConfig::default(),
@@ -463,6 +483,9 @@ impl Config {
         }
         if self.images.keep == 0 {
             return value("images.keep", "must be at least 1");
+        }
+        if !(3..=10).contains(&self.secrets.max_versions) {
+            return value("secrets.max_versions", "must be between 3 and 10");
         }
         if self.keys.scheduler_interval_seconds == 0 {
             return value("keys.scheduler_interval_seconds", "must be at least 1");

@@ -105,6 +105,7 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
             cluster: Some(external.name.clone()),
             key_quota: config.instances.key_quota,
             created_at: now,
+            secret_quota: Some(config.instances.secret_quota),
         });
         store
             .write(now, |tx| {

@@ -77,6 +77,9 @@ pub enum ErrorCode {
     /// The change would lose key versions; the message lists them, and the
     /// operation takes `--force` to go ahead.
     VersionsWouldBeLost,
+    /// The secret is pending deletion: it cannot be read or changed until
+    /// `RestoreSecret`.
+    SecretPendingDeletion,
 }
 
 impl ErrorCode {
@@ -103,6 +106,7 @@ impl ErrorCode {
             Self::UnknownOperation => "InvalidAction.NotFound",
             Self::KeyVersionLost => "Rejected.KeyVersionLost",
             Self::VersionsWouldBeLost => "Rejected.VersionsWouldBeLost",
+            Self::SecretPendingDeletion => "Rejected.SecretPendingDeletion",
         }
     }
 }

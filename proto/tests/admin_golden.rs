@@ -85,8 +85,11 @@ sample! {
         enable_automatic_rotation: true,
         rotation_interval: Some(2_592_000),
     };
-    TagResourceRequest => TagResourceRequest { key: "k-1".into(), tags: vec![tag()] };
-    UntagResourceRequest => UntagResourceRequest { key: "k-1".into(), tag_keys: vec!["team".into()] };
+    TagResourceRequest => TagResourceRequest { resource: TaggedResource::Key("k-1".into()), tags: vec![tag()] };
+    UntagResourceRequest => UntagResourceRequest {
+        resource: TaggedResource::Secret("db".into()),
+        tag_keys: vec!["team".into()],
+    };
     GetParametersForImportRequest => GetParametersForImportRequest {
         key: "k-1".into(),
         wrapping_algorithm: WrappingAlgorithm::RsaesOaepSha1,
@@ -147,6 +150,70 @@ sample! {
     RestoreClusterRequest => RestoreClusterRequest { image_id: "img-1".into(), name: "c3".into(), members: 2 };
     AdvanceClockRequest => AdvanceClockRequest { seconds: 86_400 };
     SetClockRequest => SetClockRequest { time: Timestamp(1_800_000_000) };
+    SecretRef => SecretRef { secret_name: "db".into() };
+    CreateSecretRequest => CreateSecretRequest {
+        secret_name: "db".into(),
+        instance: "hsm1".into(),
+        secret_data: SecretString::new("pw".into()),
+        secret_data_type: SecretDataType::Binary,
+        version_id: "v1".into(),
+        encryption_key_id: Some("k-1".into()),
+        description: "d".into(),
+        tags: vec![tag()],
+        secret_type: SecretType::Rds,
+        extended_config: Some("{}".into()),
+        enable_automatic_rotation: true,
+        rotation_interval: Some(21_600),
+    };
+    PutSecretValueRequest => PutSecretValueRequest {
+        secret_name: "db".into(),
+        version_id: "v2".into(),
+        secret_data: SecretString::new("pw".into()),
+        secret_data_type: SecretDataType::Text,
+        version_stages: Some(vec!["ACSCurrent".into()]),
+    };
+    GetSecretValueRequest => GetSecretValueRequest {
+        secret_name: "db".into(),
+        version_id: Some("v1".into()),
+        version_stage: Some("ACSPrevious".into()),
+        fetch_extended_config: true,
+    };
+    ListSecretVersionIdsRequest => ListSecretVersionIdsRequest {
+        secret_name: "db".into(),
+        include_deprecated: true,
+        page_number: Some(2),
+        page_size: Some(20),
+    };
+    UpdateSecretVersionStageRequest => UpdateSecretVersionStageRequest {
+        secret_name: "db".into(),
+        version_stage: "ACSCurrent".into(),
+        remove_from_version: Some("v1".into()),
+        move_to_version: Some("v2".into()),
+    };
+    DescribeSecretRequest => DescribeSecretRequest { secret_name: "db".into(), fetch_tags: true };
+    UpdateSecretRequest => UpdateSecretRequest {
+        secret_name: "db".into(),
+        description: Some("d".into()),
+        extended_config_custom_data: Some("{}".into()),
+    };
+    ListSecretsRequest => ListSecretsRequest {
+        instance: Some("hsm1".into()),
+        fetch_tags: true,
+        filters: vec![SecretFilter { key: "SecretName".into(), values: vec!["db".into()] }],
+        page_number: Some(1),
+        page_size: Some(50),
+    };
+    DeleteSecretRequest => DeleteSecretRequest {
+        secret_name: "db".into(),
+        recovery_window_in_days: Some(7),
+        force_delete_without_recovery: true,
+    };
+    UpdateSecretRotationPolicyRequest => UpdateSecretRotationPolicyRequest {
+        secret_name: "db".into(),
+        enable_automatic_rotation: true,
+        rotation_interval: Some(86_400),
+    };
+    RotateSecretRequest => RotateSecretRequest { secret_name: "db".into(), version_id: Some("v3".into()) };
 
     InstanceInfo => InstanceInfo {
         name: "hsm1".into(),
@@ -157,6 +224,8 @@ sample! {
         key_count: 1,
         key_version_count: 3,
         creation_date: Timestamp(1_700_000_000),
+        secret_quota: 500,
+        secret_count: 4,
     };
     AppCreated => AppCreated { app_name: "web".into(), instance: "hsm1".into(), pin: SecretString::new("pin".into()) };
     AppInfo => AppInfo {
@@ -294,6 +363,91 @@ sample! {
         format: 2,
     };
     ClockTime => ClockTime { now: Timestamp(8), manual: true };
+    SecretNamed => SecretNamed { secret_name: "db".into() };
+    SecretCreated => SecretCreated {
+        arn: "acs:kms:local:hsm1:secret/db".into(),
+        version_id: "v1".into(),
+        secret_name: "db".into(),
+        secret_type: SecretType::RamCredentials,
+        automatic_rotation: AutomaticRotation::Enabled,
+        rotation_interval: Some("86400s".into()),
+        next_rotation_date: Some(Timestamp(10)),
+        instance: "hsm1".into(),
+    };
+    SecretVersionPut => SecretVersionPut {
+        secret_name: "db".into(),
+        version_id: "v2".into(),
+        version_stages: vec!["ACSCurrent".into()],
+    };
+    SecretValue => SecretValue {
+        secret_name: "db".into(),
+        version_id: "v2".into(),
+        create_time: Timestamp(11),
+        secret_data: SecretString::new("pw".into()),
+        secret_data_type: SecretDataType::Text,
+        version_stages: vec!["ACSCurrent".into()],
+        secret_type: SecretType::Ecs,
+        extended_config: Some("{}".into()),
+        automatic_rotation: AutomaticRotation::Disabled,
+        rotation_interval: Some("86400s".into()),
+        last_rotation_date: Some(Timestamp(12)),
+        next_rotation_date: Some(Timestamp(13)),
+    };
+    SecretVersionInfo => SecretVersionInfo {
+        version_id: "v1".into(),
+        create_time: Timestamp(14),
+        version_stages: vec!["ACSPrevious".into()],
+    };
+    SecretVersionList => SecretVersionList {
+        secret_name: "db".into(),
+        version_ids: vec![SecretVersionInfo::sample()],
+        page_number: 1,
+        page_size: 10,
+        total_count: 1,
+    };
+    SecretDescription => SecretDescription {
+        arn: "acs:kms:local:hsm1:secret/db".into(),
+        automatic_rotation: AutomaticRotation::Suspended,
+        create_time: Timestamp(15),
+        description: "d".into(),
+        encryption_key_id: "k-1".into(),
+        extended_config: Some("{}".into()),
+        last_rotation_date: Some(Timestamp(16)),
+        next_rotation_date: Some(Timestamp(17)),
+        planned_delete_time: Some(Timestamp(18)),
+        rotation_interval: Some("86400s".into()),
+        secret_name: "db".into(),
+        secret_type: SecretType::Rds,
+        update_time: Timestamp(19),
+        instance: "hsm1".into(),
+        tags: Some(vec![tag()]),
+        last_rotation_failure: Some(RotationFailure {
+            time: Timestamp(20),
+            code: "Rejected.Disabled".into(),
+            message: "disabled".into(),
+        }),
+    };
+    SecretListEntry => SecretListEntry {
+        secret_name: "db".into(),
+        create_time: Timestamp(21),
+        update_time: Timestamp(22),
+        planned_delete_time: Some(Timestamp(23)),
+        secret_type: SecretType::Generic,
+        instance: "hsm1".into(),
+        tags: Some(vec![tag()]),
+    };
+    SecretList => SecretList {
+        secret_list: vec![SecretListEntry::sample()],
+        page_number: 1,
+        page_size: 10,
+        total_count: 1,
+    };
+    SecretDeleted => SecretDeleted { secret_name: "db".into(), planned_delete_time: Some(Timestamp(24)) };
+    SecretRotated => SecretRotated {
+        arn: "acs:kms:local:hsm1:secret/db".into(),
+        secret_name: "db".into(),
+        version_id: "v3".into(),
+    };
     ConnectionInfo => ConnectionInfo { connection_id: 3, uid: 1000, pid: Some(4242), opened: Timestamp(9), requests: 17 };
 }
 
@@ -333,6 +487,7 @@ fn expected() -> String {
         ("unknown-opcode", unknown_opcode(Opcode(0xbeef))),
         ("version-lost", ApiError::new(ErrorCode::KeyVersionLost, "key version 'v-1' of key 'k-1' was lost")),
         ("versions-would-be-lost", ApiError::new(ErrorCode::VersionsWouldBeLost, "k-1: v-1")),
+        ("secret-pending-deletion", ApiError::new(ErrorCode::SecretPendingDeletion, "secret 'db' is pending deletion")),
     ];
     for (name, error) in refusals {
         let answer = encode_answer::<()>(&Err(error)).expect("encodes");
@@ -368,5 +523,5 @@ fn every_operation_encodes_as_its_golden_bytes() {
         "the admin wire changed (run with P11KMS_BLESS=1 if it is meant, and say so in docs/wire.md):\n{}",
         differences.join("\n")
     );
-    assert_eq!(found.len(), op::ALL.len() + 4, "one line per operation and refusal");
+    assert_eq!(found.len(), op::ALL.len() + 5, "one line per operation and refusal");
 }

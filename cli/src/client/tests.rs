@@ -55,6 +55,8 @@ fn instance() -> InstanceInfo {
         key_count: 0,
         key_version_count: 0,
         creation_date: Timestamp(1_700_000_000),
+        secret_quota: 1000,
+        secret_count: 0,
     }
 }
 

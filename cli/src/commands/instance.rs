@@ -139,6 +139,8 @@ fn fields(instance: &InstanceInfo) -> String {
         .field("KeyQuota", instance.key_quota)
         .field("KeyCount", instance.key_count)
         .field("KeyVersionCount", instance.key_version_count)
+        .field("SecretQuota", instance.secret_quota)
+        .field("SecretCount", instance.secret_count)
         .field("CreationDate", instance.creation_date)
         .render()
 }
@@ -161,6 +163,8 @@ mod tests {
             key_count: 3,
             key_version_count: 4,
             creation_date: Timestamp(1_700_000_000),
+            secret_quota: 1000,
+            secret_count: 2,
         }
     }
 
@@ -220,6 +224,7 @@ mod tests {
         let json = json::<DescribeInstanceArgs>(args, &reply);
         assert_eq!(json["Name"], "hsm1");
         assert_eq!(json["KeyVersionCount"], 4);
+        assert_eq!((json["SecretQuota"].as_u64(), json["SecretCount"].as_u64()), (Some(1000), Some(2)));
         assert_eq!(json["CreationDate"], "2023-11-14T22:13:20Z");
     }
 }

@@ -3,6 +3,16 @@
 //! [`Run`] any node of the command tree, and [`subcommands!`] makes a
 //! resource's clap enum out of a list of them, named as proto names the
 //! operations and dispatched to [`run`].
+//!
+//! Most commands are their operation's own (`key tag` is TagResource's,
+//! as proto's table says). A command may also be an *extra* one, not an
+//! entry of the table: an [`Invocation`] that sends an operation under
+//! words of its own ([`Invocation::COMMAND`]: `secret tag` sends
+//! TagResource), or a [`Run`] of its own that sends several (as a
+//! command composed of many calls would). Each leaf says which words run
+//! it and what it sends ([`Leaf`]); a test checks that every operation has
+//! its own command and that extra commands only send operations that
+//! exist.
 
 use std::path::Path;
 
@@ -29,6 +39,10 @@ pub trait Invocation {
     /// The operation it calls.
     type Op: Operation;
 
+    /// The words that run it: its operation's command, unless it is an
+    /// extra command sending that operation under other words.
+    const COMMAND: &'static [&'static str] = <Self::Op as Operation>::COMMAND;
+
     /// The request to send (reading any file the arguments name).
     fn request(&self) -> Result<Request<Self>, RequestError>;
 
@@ -44,9 +58,36 @@ pub trait Invocation {
     }
 }
 
-/// The subcommand name of `I`: its operation's verb.
+/// The subcommand name of `I`: the last of its words.
 pub const fn verb<I: Invocation>() -> &'static str {
-    <I::Op as Operation>::VERB
+    match I::COMMAND {
+        [.., last] => last,
+        [] => "",
+    }
+}
+
+/// A leaf of the command tree: the words that run it and the operations
+/// it sends.
+#[cfg(test)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leaf {
+    /// Its words as typed (`["secret", "tag"]`).
+    pub command: &'static [&'static str],
+    /// The operations it sends.
+    pub sends: Vec<p11kms_proto::admin::OperationInfo>,
+}
+
+#[cfg(test)]
+impl Leaf {
+    /// The leaf of a command sending `O` under `command`.
+    pub fn of<O: Operation>(command: &'static [&'static str]) -> Self {
+        Self { command, sends: vec![p11kms_proto::admin::OperationInfo::of::<O>()] }
+    }
+
+    /// True when it is its operation's own command (not an extra one).
+    pub fn is_own(&self) -> bool {
+        matches!(self.sends.as_slice(), [only] if only.command == self.command)
+    }
 }
 
 /// Runs an operation's command: makes its request, calls the daemon at
@@ -64,10 +105,9 @@ pub trait Run: Sized + 'static {
     /// Runs the command the user typed, against the daemon at `socket`.
     fn run(&self, socket: &Path, format: Format) -> Outcome;
 
-    /// Every operation this node sends, in the order clap lists their
-    /// commands.
+    /// Every leaf under this node, in the order clap lists them.
     #[cfg(test)]
-    fn operations() -> Vec<p11kms_proto::admin::OperationInfo>;
+    fn leaves() -> Vec<Leaf>;
 
     /// The parsed arguments of the command typed, for tests to look into.
     #[cfg(test)]
@@ -80,8 +120,8 @@ impl<I: Invocation + 'static> Run for I {
     }
 
     #[cfg(test)]
-    fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
-        vec![p11kms_proto::admin::OperationInfo::of::<I::Op>()]
+    fn leaves() -> Vec<Leaf> {
+        vec![Leaf::of::<I::Op>(I::COMMAND)]
     }
 
     #[cfg(test)]
@@ -106,10 +146,12 @@ impl<I: Invocation + 'static> Run for I {
 /// }
 /// ```
 ///
-/// A `Type` is an [`Invocation`], and its subcommand is named after its
-/// operation's verb (`list` for `ListClusters`, whose command is `cluster
-/// list`); a `#[command(subcommand)]` one is another such enum, a group of
-/// commands named after its variant. The enum implements [`Run`] by running
+/// A `Type` is an [`Invocation`], and its subcommand is named after the
+/// last of its words (its operation's verb: `list` for `ListClusters`,
+/// whose command is `cluster list`); a `#[command(subcommand)]` one is
+/// another such enum, a group of commands named after its variant; a
+/// `#[command(name = "...")]` one is any other [`Run`] (a command of its
+/// own, composed of several calls), named as written. The enum implements [`Run`] by running
 /// the variant typed. Entries are read one at a time, each with its doc
 /// comment, so that clap lists them in the order written.
 macro_rules! subcommands {
@@ -121,6 +163,13 @@ macro_rules! subcommands {
         $(#[doc = $doc:literal])* #[command(subcommand)] $variant:ident($ty:ty), $($rest:tt)*) => {
         $crate::commands::subcommands!(@entry $head [$($done)*
             $(#[doc = $doc])* #[command(subcommand)] $variant($ty),
+        ] $($rest)*);
+    };
+    // A command of its own (any `Run`), named as written.
+    (@entry $head:tt [$($done:tt)*]
+        $(#[doc = $doc:literal])* #[command(name = $cmd:literal)] $variant:ident($ty:ty), $($rest:tt)*) => {
+        $crate::commands::subcommands!(@entry $head [$($done)*
+            $(#[doc = $doc])* #[command(name = $cmd)] $variant($ty),
         ] $($rest)*);
     };
     // An operation's command, named after the operation's verb.
@@ -146,8 +195,8 @@ macro_rules! subcommands {
             }
 
             #[cfg(test)]
-            fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
-                [$(<$ty as $crate::commands::Run>::operations()),*].concat()
+            fn leaves() -> Vec<$crate::commands::Leaf> {
+                [$(<$ty as $crate::commands::Run>::leaves()),*].concat()
             }
 
             #[cfg(test)]

@@ -9,7 +9,9 @@
 //! `Args` struct and `Invocation` impl in its resource's module, and one
 //! `Variant(ArgsStruct)` line, with its doc comment, in that module's
 //! `subcommands!` list. Adding a resource: a module, and one variant in
-//! [`Command`] with its arms in [`Command`]'s `Run` impl.
+//! [`Command`] with its arms in [`Command`]'s `Run` impl. A command that
+//! is not a table entry (another name for an operation, or several calls
+//! composed) is an extra command: see [`invocation`].
 
 pub mod alias;
 pub mod app;
@@ -21,6 +23,7 @@ pub mod instance;
 mod invocation;
 pub mod key;
 pub mod rewrap;
+pub mod secret;
 pub mod values;
 
 #[cfg(test)]
@@ -31,6 +34,8 @@ use std::path::Path;
 use clap::Subcommand;
 use p11kms_proto::admin::{Operation, op};
 
+#[cfg(test)]
+pub use invocation::Leaf;
 pub(crate) use invocation::subcommands;
 pub use invocation::{Invocation, Outcome, Run, verb};
 
@@ -47,6 +52,9 @@ pub enum RequestError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// An argument's value is not what the command takes.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Why a reply could not be shown.
@@ -81,6 +89,9 @@ pub enum Command {
     /// Open data connections and their request counts.
     #[command(subcommand)]
     Connection(connection::ConnectionCommand),
+    /// Secrets: values kept encrypted, with versions and stages.
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Re-encrypts a file of ciphertext blobs under the current primary versions.
     #[command(name = op::ReEncryptBatch::VERB)]
     Rewrap(rewrap::RewrapArgs),
@@ -98,23 +109,25 @@ impl Run for Command {
             Self::Alias(command) => command.run(socket, format),
             Self::Clock(command) => command.run(socket, format),
             Self::Connection(command) => command.run(socket, format),
+            Self::Secret(command) => command.run(socket, format),
             Self::Rewrap(args) => args.run(socket, format),
             Self::Crypto(command) => command.run(socket, format),
         }
     }
 
     #[cfg(test)]
-    fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
+    fn leaves() -> Vec<Leaf> {
         [
-            instance::InstanceCommand::operations(),
-            app::AppCommand::operations(),
-            key::KeyCommand::operations(),
-            cluster::ClusterCommand::operations(),
-            alias::AliasCommand::operations(),
-            clock::ClockCommand::operations(),
-            connection::ConnectionCommand::operations(),
-            rewrap::RewrapArgs::operations(),
-            crypto::CryptoCommand::operations(),
+            instance::InstanceCommand::leaves(),
+            app::AppCommand::leaves(),
+            key::KeyCommand::leaves(),
+            cluster::ClusterCommand::leaves(),
+            alias::AliasCommand::leaves(),
+            clock::ClockCommand::leaves(),
+            connection::ConnectionCommand::leaves(),
+            secret::SecretCommand::leaves(),
+            rewrap::RewrapArgs::leaves(),
+            crypto::CryptoCommand::leaves(),
         ]
         .concat()
     }
@@ -129,6 +142,7 @@ impl Run for Command {
             Self::Alias(command) => command.into_leaf(),
             Self::Clock(command) => command.into_leaf(),
             Self::Connection(command) => command.into_leaf(),
+            Self::Secret(command) => command.into_leaf(),
             Self::Rewrap(args) => args.into_leaf(),
             Self::Crypto(command) => command.into_leaf(),
         }
@@ -176,24 +190,36 @@ mod tests {
     fn every_operation_has_its_command_and_every_command_sends_its_operation() {
         let mut paths = Vec::new();
         leaf_paths(&Cli::command(), &mut Vec::new(), &mut paths);
-        let sent = Command::operations();
-        assert_eq!(paths.len(), sent.len(), "one operation per command: {paths:?}");
-        // Leaf by leaf, in clap's order: the command at each path sends the
-        // operation whose command is that path.
+        let leaves = Command::leaves();
+        assert_eq!(paths.len(), leaves.len(), "one leaf per command: {paths:?}");
+        // Leaf by leaf, in clap's order: the command at each path is the
+        // one that says it runs under those words.
         let wrong: Vec<String> = paths
             .iter()
-            .zip(&sent)
-            .filter(|(path, info)| *path != info.command)
-            .map(|(path, info)| {
-                format!("`{}` sends {} (the command of `{}`)", path.join(" "), info.name, info.command_line())
-            })
+            .zip(&leaves)
+            .filter(|(path, leaf)| *path != leaf.command)
+            .map(|(path, leaf)| format!("`{}` is the leaf of `{}`", path.join(" "), leaf.command.join(" ")))
             .collect();
         assert!(wrong.is_empty(), "{wrong:#?}");
-        let commands: BTreeSet<Vec<String>> = paths.iter().cloned().collect();
+        // Every operation has its own command, once.
+        for info in op::ALL {
+            let own = leaves.iter().filter(|leaf| leaf.is_own() && leaf.sends[0] == *info).count();
+            assert_eq!(own, 1, "`{}` must be the command of {} exactly once", info.command_line(), info.name);
+        }
+        let own: BTreeSet<Vec<String>> =
+            leaves.iter().filter(|l| l.is_own()).map(|l| l.command.iter().map(|w| (*w).to_owned()).collect()).collect();
         let operations: BTreeSet<Vec<String>> =
             op::ALL.iter().map(|info| info.command.iter().map(|w| (*w).to_owned()).collect()).collect();
-        assert_eq!(commands, operations, "the CLI's commands are exactly proto's operations");
-        assert_eq!(paths.len(), op::ALL.len(), "one command per operation");
+        assert_eq!(own, operations, "the CLI's own commands are exactly proto's operations");
+        // Extra commands send operations that exist, under words no
+        // operation has.
+        for leaf in leaves.iter().filter(|leaf| !leaf.is_own()) {
+            assert!(!leaf.sends.is_empty(), "`{}` sends nothing", leaf.command.join(" "));
+            assert!(leaf.sends.iter().all(|info| op::ALL.contains(info)), "`{}`", leaf.command.join(" "));
+            assert!(!op::ALL.iter().any(|info| info.command == leaf.command), "`{}`", leaf.command.join(" "));
+        }
+        let extra: Vec<&[&str]> = leaves.iter().filter(|l| !l.is_own()).map(|l| l.command).collect();
+        assert_eq!(extra, [&["secret", "tag"][..], &["secret", "untag"][..]], "the extra commands");
     }
 
     /// Runs a command line against a stand-in daemon that answers every

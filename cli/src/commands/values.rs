@@ -53,6 +53,23 @@ pub fn base64(text: &str) -> Result<Bytes, String> {
     from_base64(text).map(Bytes).map_err(|e| format!("not valid base64: {e}"))
 }
 
+/// The switch and interval of the `update-rotation-policy` commands (of
+/// keys and of secrets): enable (with an interval, unless one is set), or
+/// disable.
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("rotation").required(true).args(["enable_automatic_rotation", "disable_automatic_rotation"]))]
+pub struct RotationPolicyArg {
+    /// Rotate on a schedule.
+    #[arg(long)]
+    pub enable_automatic_rotation: bool,
+    /// Stop rotating (the interval is kept).
+    #[arg(long)]
+    pub disable_automatic_rotation: bool,
+    /// Rotation interval: 7d to 365d for a key, 6h to 365d for a secret (also 12h, 3600s).
+    #[arg(long, value_name = "INTERVAL", value_parser = interval)]
+    pub rotation_interval: Option<i64>,
+}
+
 /// An RFC 3339 time.
 pub fn time(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(text)

@@ -11,7 +11,7 @@ impl Handle for op::ListInstances {
 
     fn handle(call: &Call<'_>, (): ()) -> Result<Vec<InstanceInfo>, KmsError> {
         let registry = call.kms().registry()?;
-        Ok(registry.instances().map(|i| instances::info(&registry, i)).collect())
+        Ok(registry.instances().map(|i| instances::info(&call.kms().config, &registry, i)).collect())
     }
 }
 
@@ -20,7 +20,7 @@ impl Handle for op::DescribeInstance {
 
     fn handle(call: &Call<'_>, request: ResourceName) -> Result<InstanceInfo, KmsError> {
         let registry = call.kms().registry()?;
-        Ok(instances::info(&registry, registry.instance(&request.name)?))
+        Ok(instances::info(&call.kms().config, &registry, registry.instance(&request.name)?))
     }
 }
 

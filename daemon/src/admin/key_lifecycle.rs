@@ -1,12 +1,15 @@
-//! A key's life: enable, disable, deletion and its protection, tags.
+//! A key's life: enable, disable, deletion and its protection, tags (of
+//! keys and of secrets: TagResource names either).
 
 use p11kms_proto::admin::{
-    KeyRef, ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, TagResourceRequest, UntagResourceRequest, op,
+    KeyRef, ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, TagResourceRequest, TaggedResource,
+    UntagResourceRequest, op,
 };
 
 use super::{Access, Call, Handle};
 use crate::kms::KmsError;
 use crate::kms::keys::lifecycle;
+use crate::kms::secrets;
 
 impl Handle for op::EnableKey {
     const ACCESS: Access = Access::Change;
@@ -52,7 +55,10 @@ impl Handle for op::TagResource {
     const ACCESS: Access = Access::Change;
 
     fn handle(call: &Call<'_>, request: TagResourceRequest) -> Result<(), KmsError> {
-        lifecycle::tag(call.kms(), &request.key, &request.tags)
+        match &request.resource {
+            TaggedResource::Key(key) => lifecycle::tag(call.kms(), key, &request.tags),
+            TaggedResource::Secret(name) => secrets::lifecycle::tag(call.kms(), name, &request.tags),
+        }
     }
 }
 
@@ -60,6 +66,9 @@ impl Handle for op::UntagResource {
     const ACCESS: Access = Access::Change;
 
     fn handle(call: &Call<'_>, request: UntagResourceRequest) -> Result<(), KmsError> {
-        lifecycle::untag(call.kms(), &request.key, &request.tag_keys)
+        match &request.resource {
+            TaggedResource::Key(key) => lifecycle::untag(call.kms(), key, &request.tag_keys),
+            TaggedResource::Secret(name) => secrets::lifecycle::untag(call.kms(), name, &request.tag_keys),
+        }
     }
 }

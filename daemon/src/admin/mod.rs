@@ -23,6 +23,8 @@ mod instances;
 mod key_import;
 mod key_lifecycle;
 mod keys;
+mod secret_values;
+mod secrets;
 mod table;
 
 use p11kms_proto::admin::Operation;
@@ -185,5 +187,12 @@ mod tests {
         assert_eq!(<op::CreateKey as Handle>::ACCESS, Access::Change);
         assert_eq!(<op::SetClock as Handle>::ACCESS, Access::TestClock);
         assert_eq!(<op::GetClock as Handle>::ACCESS, Access::Read);
+        for read in [op::DescribeSecret::OPCODE, op::ListSecrets::OPCODE, op::ListSecretVersionIds::OPCODE] {
+            assert_eq!(table::route(read).map(|r| r.access), Some(Access::Read));
+        }
+        assert_eq!(<op::GetSecretValue as Handle>::ACCESS, Access::Use);
+        for change in [op::CreateSecret::OPCODE, op::PutSecretValue::OPCODE, op::RotateSecret::OPCODE] {
+            assert_eq!(table::route(change).map(|r| r.access), Some(Access::Change));
+        }
     }
 }

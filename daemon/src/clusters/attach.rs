@@ -139,7 +139,7 @@ pub fn attach(service: &Service, instance: &str, cluster: &str, force: bool) -> 
     for found in &recovered {
         registry.clear_lost_version(&found.key_id, &found.version_id);
     }
-    let info = instances::info(&registry, &record);
+    let info = instances::info(&service.kms.config, &registry, &record);
     drop(registry);
     drop(writes);
     tracing::warn!(

@@ -82,6 +82,22 @@ pub enum KmsError {
     /// A change would lose key versions; the caller must insist.
     #[error("{0}")]
     WouldLoseVersions(String),
+    /// No secret with this name.
+    #[error("secret '{0}' does not exist")]
+    SecretNotFound(String),
+    /// The secret has no such version (by id or stage).
+    #[error("secret '{secret}' has no version {version}")]
+    SecretVersionNotFound {
+        /// The secret.
+        secret: String,
+        /// The version asked for, as asked (`'v1'`, `with stage 'ACSCurrent'`).
+        version: String,
+    },
+    /// The secret is in its recovery window.
+    #[error(
+        "secret '{0}' is pending deletion: it cannot be read or changed until `p11kms secret restore` ends its recovery window"
+    )]
+    SecretPendingDeletion(String),
     /// A test-clock command without the test clock.
     #[error("the daemon runs on the system clock; start it with --test-clock (or clock = \"manual\") to move time")]
     ClockNotManual,
@@ -117,6 +133,8 @@ impl KmsError {
             Self::NoPermission(_) => ErrorCode::NoPermission,
             Self::VersionLost { .. } => ErrorCode::KeyVersionLost,
             Self::WouldLoseVersions(_) => ErrorCode::VersionsWouldBeLost,
+            Self::SecretNotFound(_) | Self::SecretVersionNotFound { .. } => ErrorCode::ResourceNotFound,
+            Self::SecretPendingDeletion(_) => ErrorCode::SecretPendingDeletion,
             Self::Hsm(e) if e.is_device_fault() => ErrorCode::ServiceUnavailable,
             Self::Hsm(_) | Self::Store(_) | Self::Internal(_) => ErrorCode::InternalFailure,
         }
@@ -144,6 +162,9 @@ impl KmsError {
             // The key is there but cannot do anything: as for a disabled key.
             Self::VersionLost { .. } => CKR_KEY_FUNCTION_NOT_PERMITTED,
             Self::WouldLoseVersions(_) => CKR_ACTION_PROHIBITED,
+            // A secret is an object to the data plane (`CKO_DATA`).
+            Self::SecretNotFound(_) | Self::SecretVersionNotFound { .. } => CKR_OBJECT_HANDLE_INVALID,
+            Self::SecretPendingDeletion(_) => CKR_ACTION_PROHIBITED,
             Self::Hsm(e) => e.ck_rv(),
             Self::Store(_) | Self::Internal(_) => CKR_GENERAL_ERROR,
         }

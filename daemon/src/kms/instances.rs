@@ -27,6 +27,7 @@ pub fn bootstrap_records(config: &Config, cluster: &str, now: Timestamp) -> [Ins
             cluster: Some(cluster.to_owned()),
             key_quota: config.instances.key_quota,
             created_at: now,
+            secret_quota: Some(config.instances.secret_quota),
         },
         InstanceRecord {
             name: DEFAULT_INSTANCE.into(),
@@ -35,12 +36,14 @@ pub fn bootstrap_records(config: &Config, cluster: &str, now: Timestamp) -> [Ins
             cluster: None,
             key_quota: config.instances.default_key_quota,
             created_at: now,
+            // It holds no keys, so no secrets (docs/secrets.md).
+            secret_quota: Some(0),
         },
     ]
 }
 
 /// An instance with its current counts.
-pub fn info(registry: &Registry, instance: &InstanceRecord) -> InstanceInfo {
+pub fn info(config: &Config, registry: &Registry, instance: &InstanceRecord) -> InstanceInfo {
     InstanceInfo {
         name: instance.name.clone(),
         slot_id: instance.slot_id,
@@ -50,6 +53,8 @@ pub fn info(registry: &Registry, instance: &InstanceRecord) -> InstanceInfo {
         key_count: registry.keys_in(&instance.name),
         key_version_count: registry.versions_in(&instance.name),
         creation_date: instance.created_at,
+        secret_quota: super::secrets::quota(config, instance),
+        secret_count: registry.secrets_in(&instance.name),
     }
 }
 
@@ -83,9 +88,10 @@ pub fn create(
         cluster: Some(cluster.to_owned()),
         key_quota: kms.config.instances.key_quota,
         created_at: kms.clock.now(),
+        secret_quota: Some(kms.config.instances.secret_quota),
     };
     kms.store.write(kms.clock.now(), |tx| tx.insert_instance(&record))?;
     registry.put_instance(record.clone());
     tracing::info!(instance = name, slot = slot_id, cluster, "instance created");
-    Ok(info(&registry, &record))
+    Ok(info(&kms.config, &registry, &record))
 }

@@ -1,5 +1,5 @@
-//! The KMS model: instances, apps, keys and versions as the spec describes
-//! them, built on the store (what is true) and the vault (where the
+//! The KMS model: instances, apps, keys and versions, and secrets, as the
+//! spec describes them, built on the store (what is true) and the vault (where the
 //! material is). Every operation here is synchronous, runs in a [`Kms`]
 //! context, and is shared by both planes: the admin plane calls it for the
 //! CLI, the data plane for PKCS#11 applications.
@@ -20,6 +20,7 @@ pub mod metadata;
 pub mod names;
 pub mod registry;
 pub mod scheduler;
+pub mod secrets;
 pub mod vault;
 
 #[cfg(test)]

@@ -51,6 +51,18 @@ pub fn check_alias(alias: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// Aliases of the daemon's service keys: `alias/acs/` then letters,
+/// digits, `_`, `-`, `/` (`alias/acs/secrets/hsm1`).
+pub fn check_service_alias(alias: &str) -> Result<(), NameError> {
+    let Some(rest) = alias.strip_prefix("alias/acs/") else {
+        return Err(format!("service key alias '{alias}' must start with 'alias/acs/'"));
+    };
+    if rest.is_empty() || rest.len() > 251 || !rest.chars().all(|c| c.is_ascii_alphanumeric() || "_-/".contains(c)) {
+        return Err(format!("service key alias '{alias}' is not a valid alias"));
+    }
+    Ok(())
+}
+
 /// A new key id: `key-` and 32 hex digits.
 pub fn new_key_id() -> String {
     format!("key-{}", Uuid::new_v4().simple())
@@ -90,6 +102,10 @@ mod tests {
         assert!(check_alias("alias/web/signing-key_1").is_ok());
         for bad in ["web", "alias/", "alias/a b", "alias/acs/ecs", "alias/acs"] {
             assert!(check_alias(bad).is_err(), "{bad}");
+        }
+        assert!(check_service_alias("alias/acs/secrets/hsm1").is_ok());
+        for bad in ["alias/web", "alias/acs/", "alias/acs/a b"] {
+            assert!(check_service_alias(bad).is_err(), "{bad}");
         }
     }
 

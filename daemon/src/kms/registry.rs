@@ -12,6 +12,7 @@ use p11kms_proto::admin::RotationFailure;
 
 use super::error::KmsError;
 use super::names::{self, ALIAS_PREFIX};
+use super::secrets::SecretEntry;
 use crate::hsm::PublicKey;
 use crate::store::{
     AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyRecord,
@@ -119,6 +120,8 @@ pub struct Registry {
     /// Creation intents in the store, by object id, with what this run
     /// knows of each.
     intents: BTreeMap<String, (IntentRecord, IntentState)>,
+    /// Secrets by name, with their versions (values encrypted only).
+    secrets: BTreeMap<String, SecretEntry>,
 }
 
 impl Registry {
@@ -160,6 +163,15 @@ impl Registry {
         }
         for lost in snapshot.lost_versions {
             registry.put_lost_version(lost);
+        }
+        for secret in snapshot.secrets {
+            registry.secrets.insert(secret.name.clone(), SecretEntry::new(secret));
+        }
+        for version in snapshot.secret_versions {
+            let secret = registry.secrets.get_mut(&version.secret_name).ok_or_else(|| {
+                KmsError::Internal(format!("version {} of unknown secret {}", version.version_id, version.secret_name))
+            })?;
+            secret.versions.push(version);
         }
         Ok(registry)
     }
@@ -544,6 +556,46 @@ impl Registry {
             .and_then(|k| k.versions.iter_mut().find(|v| v.record.version_id == lost.version_id));
         if let Some(version) = version {
             version.lost = Some(lost);
+        }
+    }
+
+    // ---- secrets --------------------------------------------------------------
+
+    /// All secrets, by name.
+    pub fn secrets(&self) -> impl Iterator<Item = &SecretEntry> {
+        self.secrets.values()
+    }
+
+    /// A secret by name.
+    pub fn secret(&self, name: &str) -> Result<&SecretEntry, KmsError> {
+        self.secrets.get(name).ok_or_else(|| KmsError::SecretNotFound(name.into()))
+    }
+
+    /// True when a secret has this name.
+    pub fn secret_exists(&self, name: &str) -> bool {
+        self.secrets.contains_key(name)
+    }
+
+    /// Secrets an instance holds (those pending deletion too).
+    pub fn secrets_in(&self, instance: &str) -> u64 {
+        self.secrets.values().filter(|s| s.record.instance == instance).count() as u64
+    }
+
+    /// Adds or replaces a secret (after the store committed it).
+    pub fn put_secret(&mut self, secret: SecretEntry) {
+        self.secrets.insert(secret.record.name.clone(), secret);
+    }
+
+    /// Forgets a secret (after the store deleted it).
+    pub fn remove_secret(&mut self, name: &str) {
+        self.secrets.remove(name);
+    }
+
+    /// Records how the last automatic rotation of a secret ended (`None`:
+    /// it succeeded).
+    pub fn note_secret_rotation(&mut self, name: &str, failure: Option<RotationFailure>) {
+        if let Some(secret) = self.secrets.get_mut(name) {
+            secret.rotation_failure = failure;
         }
     }
 }

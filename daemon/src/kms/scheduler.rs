@@ -1,6 +1,7 @@
-//! Everything that happens because time passed: automatic rotations, the
-//! end of deletion windows, the expiry of imported material and of import
-//! tokens. One pass looks at the daemon's clock once and does what is due;
+//! Everything that happens because time passed: automatic rotations (of
+//! keys and of managed secrets), the end of deletion windows (keys) and
+//! recovery windows (secrets), the expiry of imported material and of
+//! import tokens. One pass looks at the daemon's clock once and does what is due;
 //! the daemon runs a pass periodically, and right after the test clock
 //! moves, so a test sees the effects of `p11kms clock advance` as soon as
 //! the command returns.
@@ -8,6 +9,7 @@
 use p11kms_proto::admin::{KeyState, Origin};
 
 use super::keys::{import, lifecycle, rotation};
+use super::secrets;
 use crate::kms::Kms;
 
 /// What one pass did.
@@ -21,6 +23,10 @@ pub struct Pass {
     pub expired_material: usize,
     /// Import tokens that expired.
     pub expired_tokens: usize,
+    /// Secrets rotated.
+    pub secrets_rotated: usize,
+    /// Secrets deleted at the end of their recovery window.
+    pub secrets_deleted: usize,
     /// Actions that failed (logged; retried at the next pass).
     pub failed: usize,
 }
@@ -83,6 +89,10 @@ pub fn run_due(kms: &Kms) -> Pass {
             }
         }
     }
+    let secret_pass = secrets::rotation::run_due(kms, now);
+    pass.secrets_rotated = secret_pass.rotated;
+    pass.secrets_deleted = secret_pass.deleted;
+    pass.failed += secret_pass.failed;
     match import::expire_tokens(kms, now) {
         Ok(count) => pass.expired_tokens = count,
         Err(error) => {

@@ -14,6 +14,7 @@ mod objects;
 pub mod records;
 mod rows;
 mod schema;
+mod secrets;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -28,7 +29,7 @@ use crate::root_key::{RootKey, SealError};
 pub use journal::JournalEntry;
 pub use records::{
     AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyRecord,
-    LostVersionRecord, MemberRecord, ObjectRecord, VersionRecord,
+    LostVersionRecord, MemberRecord, ObjectRecord, SealedValue, SecretRecord, SecretVersionRecord, VersionRecord,
 };
 
 /// A store operation failed.
@@ -108,6 +109,10 @@ pub struct Snapshot {
     pub intents: Vec<IntentRecord>,
     /// Key versions recorded lost.
     pub lost_versions: Vec<LostVersionRecord>,
+    /// Secrets.
+    pub secrets: Vec<SecretRecord>,
+    /// Secret versions, oldest first.
+    pub secret_versions: Vec<SecretVersionRecord>,
 }
 
 /// The open database.
@@ -221,10 +226,47 @@ impl Store {
         snapshot.versions = keys::load_versions(&conn)?;
         snapshot.aliases = keys::load_aliases(&conn)?;
         snapshot.import_tokens = keys::load_import_tokens(&conn)?;
+        snapshot.secrets = secrets::load_secrets(&conn)?;
+        snapshot.secret_versions = secrets::load_secret_versions(&conn)?;
         snapshot.objects = objects::load_objects(&conn, &self.root_key)?;
         snapshot.intents = intents::load_intents(&conn)?;
         snapshot.lost_versions = intents::load_lost_versions(&conn)?;
         Ok(snapshot)
+    }
+
+    /// Every row of every table, as text (texts as they are, blobs in
+    /// hex and as lossy UTF-8): what a test looks through for a value
+    /// that must not be there.
+    #[cfg(test)]
+    pub fn dump(&self) -> Result<String, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut out = String::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\""))?;
+            let columns = stmt.column_count();
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                out.push_str(&table);
+                for i in 0..columns {
+                    out.push(' ');
+                    match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Text(t) => out.push_str(&String::from_utf8_lossy(t)),
+                        rusqlite::types::ValueRef::Blob(b) => {
+                            out.push_str(&hex::encode(b));
+                            out.push(' ');
+                            out.push_str(&String::from_utf8_lossy(b));
+                        }
+                        other => out.push_str(&format!("{other:?}")),
+                    }
+                }
+                out.push('\n');
+            }
+        }
+        Ok(out)
     }
 
     /// Journal entries after `after_seq`, oldest first.

@@ -205,6 +205,7 @@ mod tests {
             cluster: None,
             key_quota: 10,
             created_at: Timestamp(1),
+            secret_quota: None,
         }
     }
 

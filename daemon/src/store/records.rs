@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, Tag, WrappingAlgorithm};
+use p11kms_proto::admin::{
+    InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, SecretDataType, SecretType, Tag, WrappingAlgorithm,
+};
 
 /// A cluster and its members.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -64,6 +66,9 @@ pub struct InstanceRecord {
     pub key_quota: u64,
     /// Creation time.
     pub created_at: Timestamp,
+    /// Secrets it may hold; none: the configured quota of its kind (an
+    /// instance created before secrets existed).
+    pub secret_quota: Option<u64>,
 }
 
 /// An application.
@@ -255,4 +260,77 @@ pub struct LostVersionRecord {
     pub cluster: String,
     /// When it was recorded lost.
     pub lost_at: Timestamp,
+}
+
+/// A secret (its metadata; its values are in its versions, encrypted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SecretRecord {
+    /// Unique name in the region.
+    pub name: String,
+    /// Its instance.
+    pub instance: String,
+    /// What it holds.
+    pub secret_type: SecretType,
+    /// The key id its values' data keys are encrypted under.
+    pub encryption_key_id: String,
+    /// Free text.
+    pub description: String,
+    /// The type's JSON configuration.
+    pub extended_config: Option<String>,
+    /// Tags, sorted by key.
+    pub tags: Vec<Tag>,
+    /// `admin:<uid>`.
+    pub creator: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// When anything of it last changed.
+    pub updated_at: Timestamp,
+    /// When its recovery window ends (pending deletion while set).
+    pub planned_delete_time: Option<Timestamp>,
+    /// Rotates on schedule (managed types).
+    pub automatic_rotation: bool,
+    /// Rotation interval in seconds.
+    pub rotation_interval: Option<i64>,
+    /// When the daemon last rotated it.
+    pub last_rotation_date: Option<Timestamp>,
+}
+
+/// One version's value as it is kept: encrypted, never in clear.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct SealedValue {
+    /// The version's data key, as a ciphertext blob of the secret's key
+    /// (it names the key version that made it).
+    #[serde(with = "p11kms_proto::bytes")]
+    pub encrypted_data_key: Vec<u8>,
+    /// The AES-256-GCM IV of the value.
+    #[serde(with = "p11kms_proto::bytes")]
+    pub iv: Vec<u8>,
+    /// The value under the data key, the GCM tag appended.
+    #[serde(with = "p11kms_proto::bytes")]
+    pub ciphertext: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealedValue(<{} bytes encrypted>)", self.ciphertext.len())
+    }
+}
+
+/// A secret version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SecretVersionRecord {
+    /// Sequence number (0 before insertion).
+    pub seq: u64,
+    /// Its secret.
+    pub secret_name: String,
+    /// Version id, unique in its secret.
+    pub version_id: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Its stages (none: deprecated).
+    pub stages: Vec<String>,
+    /// How its value is given and returned.
+    pub data_type: SecretDataType,
+    /// Its value, encrypted.
+    pub sealed: SealedValue,
 }

@@ -55,8 +55,17 @@ impl Tx<'_> {
     /// Inserts an instance.
     pub fn insert_instance(&self, i: &InstanceRecord) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO instances (name, slot_id, kind, cluster, key_quota, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![i.name, i.slot_id as i64, i.kind.as_str(), i.cluster, i.key_quota as i64, i.created_at.unix()],
+            "INSERT INTO instances (name, slot_id, kind, cluster, key_quota, created_at, secret_quota)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                i.name,
+                i.slot_id as i64,
+                i.kind.as_str(),
+                i.cluster,
+                i.key_quota as i64,
+                i.created_at.unix(),
+                i.secret_quota.map(|q| q as i64)
+            ],
         )?;
         self.journal("instance", &i.name, "create", i)
     }
@@ -64,8 +73,8 @@ impl Tx<'_> {
     /// Replaces an instance's row (its cluster changed).
     pub fn update_instance(&self, i: &InstanceRecord) -> Result<(), StoreError> {
         self.tx.execute(
-            "UPDATE instances SET cluster = ?2, key_quota = ?3 WHERE name = ?1",
-            params![i.name, i.cluster, i.key_quota as i64],
+            "UPDATE instances SET cluster = ?2, key_quota = ?3, secret_quota = ?4 WHERE name = ?1",
+            params![i.name, i.cluster, i.key_quota as i64, i.secret_quota.map(|q| q as i64)],
         )?;
         self.journal("instance", &i.name, "update", i)
     }
@@ -162,8 +171,9 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
         });
     }
 
-    let mut stmt =
-        conn.prepare("SELECT name, slot_id, kind, cluster, key_quota, created_at FROM instances ORDER BY slot_id")?;
+    let mut stmt = conn.prepare(
+        "SELECT name, slot_id, kind, cluster, key_quota, created_at, secret_quota FROM instances ORDER BY slot_id",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -172,10 +182,11 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
             r.get::<_, Option<String>>(3)?,
             r.get::<_, i64>(4)?,
             r.get::<_, i64>(5)?,
+            r.get::<_, Option<i64>>(6)?,
         ))
     })?;
     for row in rows {
-        let (name, slot_id, kind, cluster, key_quota, created_at) = row?;
+        let (name, slot_id, kind, cluster, key_quota, created_at, secret_quota) = row?;
         snapshot.instances.push(InstanceRecord {
             name,
             slot_id: slot_id as u64,
@@ -183,6 +194,7 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
             cluster,
             key_quota: key_quota as u64,
             created_at: Timestamp(created_at),
+            secret_quota: secret_quota.map(|q| q as u64),
         });
     }
 

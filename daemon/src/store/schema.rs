@@ -128,6 +128,41 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX lost_versions_key ON lost_versions(key_id);
     "#,
+    // 4 -> 5: secrets and their versions (each version's value encrypted
+    // under a data key that the secret's key encrypts: no value in
+    // clear), and each instance's secret quota (NULL: the configured one).
+    r#"
+    ALTER TABLE instances ADD COLUMN secret_quota INTEGER;
+    CREATE TABLE secrets (
+        name                TEXT PRIMARY KEY,
+        instance            TEXT    NOT NULL REFERENCES instances(name),
+        secret_type         TEXT    NOT NULL,
+        encryption_key_id   TEXT    NOT NULL,
+        description         TEXT    NOT NULL,
+        extended_config     TEXT,
+        tags                TEXT    NOT NULL,
+        creator             TEXT    NOT NULL,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL,
+        planned_delete_time INTEGER,
+        automatic_rotation  INTEGER NOT NULL,
+        rotation_interval   INTEGER,
+        last_rotation_date  INTEGER
+    );
+    CREATE INDEX secrets_instance ON secrets(instance);
+    CREATE TABLE secret_versions (
+        seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+        secret_name        TEXT    NOT NULL REFERENCES secrets(name),
+        version_id         TEXT    NOT NULL,
+        created_at         INTEGER NOT NULL,
+        stages             TEXT    NOT NULL,
+        data_type          TEXT    NOT NULL,
+        encrypted_data_key BLOB    NOT NULL,
+        iv                 BLOB    NOT NULL,
+        ciphertext         BLOB    NOT NULL,
+        UNIQUE (secret_name, version_id)
+    );
+    "#,
 ];
 
 /// The schema version this daemon writes.

@@ -20,6 +20,7 @@ fn instance(name: &str, slot: u64) -> InstanceRecord {
         cluster: Some("c1".into()),
         key_quota: 10,
         created_at: Timestamp(100),
+        secret_quota: Some(5),
     }
 }
 

@@ -37,6 +37,10 @@ pub struct InstanceInfo {
     pub key_version_count: u64,
     /// When it was created.
     pub creation_date: Timestamp,
+    /// How many secrets it may hold.
+    pub secret_quota: u64,
+    /// Secrets it holds now (those pending deletion included).
+    pub secret_count: u64,
 }
 
 /// Parameters of `instance create`.

@@ -189,7 +189,7 @@ pub struct KeyVersionInfo {
     pub lost_date: Option<Timestamp>,
 }
 
-/// A tag on a key.
+/// A tag on a key or a secret.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Tag {
@@ -272,20 +272,39 @@ pub struct SetDeletionProtectionRequest {
     pub enable_deletion_protection: bool,
 }
 
-/// Parameters of `key tag`.
+/// What `TagResource` and `UntagResource` act on: the API's `KeyId` or
+/// `SecretName`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaggedResource {
+    /// A key, by id or alias (`key tag`, `key untag`).
+    Key(String),
+    /// A secret, by name (`secret tag`, `secret untag`).
+    Secret(String),
+}
+
+impl std::fmt::Display for TaggedResource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Key(key) => write!(f, "key '{key}'"),
+            Self::Secret(name) => write!(f, "secret '{name}'"),
+        }
+    }
+}
+
+/// Parameters of `key tag` and `secret tag`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagResourceRequest {
-    /// Key id or alias.
-    pub key: String,
+    /// The key or secret.
+    pub resource: TaggedResource,
     /// Tags to add or overwrite.
     pub tags: Vec<Tag>,
 }
 
-/// Parameters of `key untag`.
+/// Parameters of `key untag` and `secret untag`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UntagResourceRequest {
-    /// Key id or alias.
-    pub key: String,
+    /// The key or secret.
+    pub resource: TaggedResource,
     /// Tag keys to remove.
     pub tag_keys: Vec<String>,
 }

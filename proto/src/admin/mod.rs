@@ -19,6 +19,7 @@ pub mod instance;
 pub mod key;
 pub mod op;
 pub mod operation;
+pub mod secret;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,8 +46,15 @@ pub use instance::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, In
 pub use key::{
     AutomaticRotation, CreateKeyRequest, DeletionProtection, KeyDescription, KeyList, KeyMetadata, KeyRef, KeySpec,
     KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel, RotationFailure,
-    ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, UntagResourceRequest,
-    UpdateRotationPolicyRequest,
+    ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, TaggedResource,
+    UntagResourceRequest, UpdateRotationPolicyRequest,
+};
+pub use secret::{
+    CreateSecretRequest, DeleteSecretRequest, DescribeSecretRequest, GetSecretValueRequest,
+    ListSecretVersionIdsRequest, ListSecretsRequest, PutSecretValueRequest, RotateSecretRequest, SecretCreated,
+    SecretDataType, SecretDeleted, SecretDescription, SecretFilter, SecretList, SecretListEntry, SecretNamed,
+    SecretRef, SecretRotated, SecretType, SecretValue, SecretVersionInfo, SecretVersionList, SecretVersionPut,
+    UpdateSecretRequest, UpdateSecretRotationPolicyRequest, UpdateSecretVersionStageRequest,
 };
 
 /// An instance, app or cluster, by name: the request of the operations

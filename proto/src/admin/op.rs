@@ -13,7 +13,7 @@
 //! `admin/`, its arguments and rendering in the CLI's `commands/`, and
 //! its golden bytes. Groups: `0x01` instances, `0x02` apps, `0x03` keys,
 //! `0x04` aliases, `0x05` cryptographic operations, `0x06` clusters,
-//! `0x07` the clock, `0x08` connections.
+//! `0x07` the clock, `0x08` connections, `0x09` secrets.
 
 use super::operation::{Operation, OperationInfo};
 
@@ -70,9 +70,9 @@ macro_rules! admin_operations {
             0x030b CreateKeyVersion ["key" "create-version"] $crate::admin::KeyRef => $crate::admin::KeyVersionInfo;
             /// `key update-rotation-policy KEY`.
             0x030c UpdateRotationPolicy ["key" "update-rotation-policy"] $crate::admin::UpdateRotationPolicyRequest => ();
-            /// `key tag KEY --tag K=V ...`.
+            /// `key tag KEY --tag K=V ...` (and `secret tag NAME`: the request names a key or a secret).
             0x030d TagResource ["key" "tag"] $crate::admin::TagResourceRequest => ();
-            /// `key untag KEY --tag-key K ...`.
+            /// `key untag KEY --tag-key K ...` (and `secret untag NAME`).
             0x030e UntagResource ["key" "untag"] $crate::admin::UntagResourceRequest => ();
             /// `key get-parameters-for-import KEY`.
             0x030f GetParametersForImport ["key" "get-parameters-for-import"] $crate::admin::GetParametersForImportRequest => $crate::admin::ImportParameters;
@@ -143,6 +143,31 @@ macro_rules! admin_operations {
 
             /// `connection list`: open data connections and their request counts.
             0x0801 ListConnections ["connection" "list"] () => Vec<$crate::admin::ConnectionInfo>;
+
+            /// `secret create NAME --instance I --version-id V --secret-data ...`.
+            0x0901 CreateSecret ["secret" "create"] $crate::admin::CreateSecretRequest => $crate::admin::SecretCreated;
+            /// `secret put-value NAME --version-id V --secret-data ...`: a new version.
+            0x0902 PutSecretValue ["secret" "put-value"] $crate::admin::PutSecretValueRequest => $crate::admin::SecretVersionPut;
+            /// `secret get-value NAME [--version-id V | --version-stage S]`: a value, in clear.
+            0x0903 GetSecretValue ["secret" "get-value"] $crate::admin::GetSecretValueRequest => $crate::admin::SecretValue;
+            /// `secret list-version-ids NAME [--include-deprecated]`.
+            0x0904 ListSecretVersionIds ["secret" "list-version-ids"] $crate::admin::ListSecretVersionIdsRequest => $crate::admin::SecretVersionList;
+            /// `secret update-version-stage NAME --version-stage S`.
+            0x0905 UpdateSecretVersionStage ["secret" "update-version-stage"] $crate::admin::UpdateSecretVersionStageRequest => $crate::admin::SecretNamed;
+            /// `secret describe NAME [--fetch-tags]`.
+            0x0906 DescribeSecret ["secret" "describe"] $crate::admin::DescribeSecretRequest => $crate::admin::SecretDescription;
+            /// `secret update NAME`: description, ExtendedConfig's CustomData.
+            0x0907 UpdateSecret ["secret" "update"] $crate::admin::UpdateSecretRequest => $crate::admin::SecretNamed;
+            /// `secret list` with its filters, by pages.
+            0x0908 ListSecrets ["secret" "list"] $crate::admin::ListSecretsRequest => $crate::admin::SecretList;
+            /// `secret delete NAME`: a recovery window, or at once.
+            0x0909 DeleteSecret ["secret" "delete"] $crate::admin::DeleteSecretRequest => $crate::admin::SecretDeleted;
+            /// `secret restore NAME`: ends a recovery window.
+            0x090a RestoreSecret ["secret" "restore"] $crate::admin::SecretRef => $crate::admin::SecretNamed;
+            /// `secret update-rotation-policy NAME`.
+            0x090b UpdateSecretRotationPolicy ["secret" "update-rotation-policy"] $crate::admin::UpdateSecretRotationPolicyRequest => $crate::admin::SecretNamed;
+            /// `secret rotate NAME`: a new value of an Rds, RAMCredentials or ECS secret now.
+            0x090c RotateSecret ["secret" "rotate"] $crate::admin::RotateSecretRequest => $crate::admin::SecretRotated;
         }
     };
 }

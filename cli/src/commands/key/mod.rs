@@ -93,7 +93,10 @@ mod tests {
         refused(&["key", "tag", "k", "--tag", "no-equals"]);
         assert_eq!(
             request::<UntagResourceArgs>(&["key", "untag", "k", "--tag-key", "a", "--tag-key", "b"]),
-            UntagResourceRequest { key: "k".into(), tag_keys: vec!["a".into(), "b".into()] }
+            UntagResourceRequest {
+                resource: p11kms_proto::admin::TaggedResource::Key("k".into()),
+                tag_keys: vec!["a".into(), "b".into()]
+            }
         );
         assert_eq!(
             request::<UpdateRotationPolicyArgs>(&[

@@ -1,7 +1,7 @@
 //! A key's tags: `key tag` adds or changes them, `key untag` removes them.
 
 use clap::Args;
-use p11kms_proto::admin::{Tag, TagResourceRequest, UntagResourceRequest, op};
+use p11kms_proto::admin::{Tag, TagResourceRequest, TaggedResource, UntagResourceRequest, op};
 
 use super::super::{Invocation, RenderError, RequestError, values};
 use crate::output::{self, Format};
@@ -21,7 +21,7 @@ impl Invocation for TagResourceArgs {
     type Op = op::TagResource;
 
     fn request(&self) -> Result<TagResourceRequest, RequestError> {
-        Ok(TagResourceRequest { key: self.key.clone(), tags: self.tags.clone() })
+        Ok(TagResourceRequest { resource: TaggedResource::Key(self.key.clone()), tags: self.tags.clone() })
     }
 
     fn render(&self, (): &(), format: Format) -> Result<String, RenderError> {
@@ -44,7 +44,7 @@ impl Invocation for UntagResourceArgs {
     type Op = op::UntagResource;
 
     fn request(&self) -> Result<UntagResourceRequest, RequestError> {
-        Ok(UntagResourceRequest { key: self.key.clone(), tag_keys: self.tag_keys.clone() })
+        Ok(UntagResourceRequest { resource: TaggedResource::Key(self.key.clone()), tag_keys: self.tag_keys.clone() })
     }
 
     fn render(&self, (): &(), format: Format) -> Result<String, RenderError> {
@@ -64,7 +64,7 @@ mod tests {
                 "key", "tag", "k", "--tag", "env=prod", "--tag", "url=a=b", "--tag", "empty="
             ]),
             TagResourceRequest {
-                key: "k".into(),
+                resource: TaggedResource::Key("k".into()),
                 tags: vec![
                     Tag { tag_key: "env".into(), tag_value: "prod".into() },
                     Tag { tag_key: "url".into(), tag_value: "a=b".into() },
@@ -79,7 +79,7 @@ mod tests {
         refused(&["key", "create", "--instance", "i", "--key-spec", "AES_256", "--tag", "x"]);
         assert_eq!(
             request::<UntagResourceArgs>(&["key", "untag", "k", "--tag-key", "a", "--tag-key", "b"]),
-            UntagResourceRequest { key: "k".into(), tag_keys: vec!["a".into(), "b".into()] }
+            UntagResourceRequest { resource: TaggedResource::Key("k".into()), tag_keys: vec!["a".into(), "b".into()] }
         );
         refused(&["key", "untag", "k"]);
     }

@@ -73,20 +73,12 @@ impl Invocation for CreateKeyVersionArgs {
 
 /// `key update-rotation-policy KEY --enable-automatic-rotation|--disable-automatic-rotation`.
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("rotation").required(true).args(["enable_automatic_rotation", "disable_automatic_rotation"]))]
 pub struct UpdateRotationPolicyArgs {
     /// Key id or alias.
     #[arg(value_name = "KEY")]
     key: String,
-    /// Rotate on a schedule.
-    #[arg(long)]
-    enable_automatic_rotation: bool,
-    /// Stop rotating (the interval is kept).
-    #[arg(long)]
-    disable_automatic_rotation: bool,
-    /// Rotation interval, 7d to 365d.
-    #[arg(long, value_name = "INTERVAL", value_parser = values::interval)]
-    rotation_interval: Option<i64>,
+    #[command(flatten)]
+    policy: values::RotationPolicyArg,
 }
 
 impl Invocation for UpdateRotationPolicyArgs {
@@ -95,8 +87,8 @@ impl Invocation for UpdateRotationPolicyArgs {
     fn request(&self) -> Result<UpdateRotationPolicyRequest, RequestError> {
         Ok(UpdateRotationPolicyRequest {
             key: self.key.clone(),
-            enable_automatic_rotation: self.enable_automatic_rotation,
-            rotation_interval: self.rotation_interval,
+            enable_automatic_rotation: self.policy.enable_automatic_rotation,
+            rotation_interval: self.policy.rotation_interval,
         })
     }
 

@@ -161,8 +161,8 @@ impl Run for RewrapArgs {
     }
 
     #[cfg(test)]
-    fn operations() -> Vec<p11kms_proto::admin::OperationInfo> {
-        vec![p11kms_proto::admin::OperationInfo::of::<op::ReEncryptBatch>()]
+    fn leaves() -> Vec<super::Leaf> {
+        vec![super::Leaf::of::<op::ReEncryptBatch>(<op::ReEncryptBatch as p11kms_proto::admin::Operation>::COMMAND)]
     }
 
     #[cfg(test)]

@@ -303,8 +303,8 @@ fn flags_parse_and_bad_values_are_refused() {
     refused(&["rewrap", "--input", "a"]);
     refused(&["rewrap", "--output", "b"]);
     assert_eq!(
-        RewrapArgs::operations(),
-        [p11kms_proto::admin::OperationInfo::of::<op::ReEncryptBatch>()],
+        RewrapArgs::leaves(),
+        [super::super::Leaf::of::<op::ReEncryptBatch>(&["rewrap"])],
         "rewrap is the command of ReEncryptBatch"
     );
     assert_eq!(op::ReEncryptBatch::COMMAND, ["rewrap"]);

@@ -21,7 +21,7 @@ pub mod write;
 use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin, Tag};
 
 use super::error::KmsError;
-use super::names::{check_alias, new_key_id, new_version_id};
+use super::names::{check_alias, check_service_alias, new_key_id, new_version_id};
 use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::VersionName;
 use crate::kms::Kms;
@@ -85,7 +85,9 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
         return Err(KmsError::InvalidParameter(format!("Description is longer than {MAX_DESCRIPTION} bytes")));
     }
     if let Some(alias) = &new.alias {
-        check_alias(alias).map_err(KmsError::InvalidParameter)?;
+        // The reserved `alias/acs/` space is for the daemon's own keys.
+        let check = if rotation::is_service_creator(&new.creator) { check_service_alias } else { check_alias };
+        check(alias).map_err(KmsError::InvalidParameter)?;
     }
     tags::check(&new.tags)?;
     if new.origin == Origin::External && new.spec != KeySpec::Aes256 {

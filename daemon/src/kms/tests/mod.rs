@@ -22,6 +22,7 @@ mod lifecycle;
 mod lost;
 mod quotas;
 mod rotation;
+mod secrets;
 mod states;
 mod tags;
 

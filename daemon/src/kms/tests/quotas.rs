@@ -40,7 +40,7 @@ fn a_full_quota_refuses_creation() {
     assert_eq!(fx.journal_len(), journal, "nothing written");
     assert!(!fx.kms.registry().unwrap().alias_taken("alias/third"), "the alias is not left reserved");
     let registry = fx.kms.registry().unwrap();
-    let info = instances::info(&registry, registry.instance(INSTANCE).unwrap());
+    let info = instances::info(&fx.kms.config, &registry, registry.instance(INSTANCE).unwrap());
     drop(registry);
     assert_eq!((info.key_quota, info.key_version_count, info.key_count), (2, 2, 2));
     fx.assert_consistent();

@@ -1,5 +1,6 @@
 //! The README's sessions, run as written, so the README stays true: the
-//! blocks after the `first-session` and `kms-session` markers run in bash, in a directory
+//! blocks after the `first-session`, `kms-session` and `secret-session`
+//! markers run in bash, in a directory
 //! where `p11kms-state` is a test daemon's state directory and
 //! `target/release` is this build's binaries.
 
@@ -30,9 +31,9 @@ fn the_readme_first_session_works_as_written() {
     std::fs::create_dir(work.path().join("target")).expect("target dir");
     symlink(profile_dir(), work.path().join("target/release")).expect("binaries link");
 
-    // The KMS session runs in the same shell, after the first one, as a
-    // reader would paste it.
-    let script = format!("{}\n{}", block("first-session"), block("kms-session"));
+    // The KMS and secret sessions run in the same shell, after the first
+    // one, as a reader would paste them.
+    let script = format!("{}\n{}\n{}", block("first-session"), block("kms-session"), block("secret-session"));
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
@@ -51,4 +52,6 @@ fn the_readme_first_session_works_as_written() {
     };
     assert_eq!(field("Plaintext").as_deref(), Some("order 42"), "{stdout}");
     assert_eq!((field("Rewrapped").as_deref(), field("Failed").as_deref()), (Some("1"), Some("0")), "{stdout}");
+    // The previous version's value, printed alone by --query.
+    assert!(stdout.lines().any(|l| l == "correct horse battery staple"), "{stdout}");
 }

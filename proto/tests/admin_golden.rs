@@ -57,7 +57,12 @@ sample! {
     ResourceName => ResourceName { name: "hsm1".into() };
     CreateInstanceRequest => CreateInstanceRequest { name: "pay".into(), kind: InstanceKind::Software, cluster: "c2".into() };
     AttachClusterRequest => AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into(), force: true };
-    CreateAppRequest => CreateAppRequest { name: "web".into(), instance: "hsm1".into() };
+    CreateAppRequest => CreateAppRequest {
+        name: "web".into(),
+        instance: "hsm1".into(),
+        policy: Some(r#"{"Version":"1","Statement":[]}"#.into()),
+    };
+    UpdateAppPolicyRequest => UpdateAppPolicyRequest { name: "web".into(), policy: r#"{"Version":"1","Statement":[]}"#.into() };
     KeyRef => KeyRef { key: "alias/orders".into() };
     KeyVersionRef => KeyVersionRef { key: "k-1".into(), key_version_id: "v-1".into() };
     CreateKeyRequest => CreateKeyRequest {
@@ -234,6 +239,7 @@ sample! {
         creation_date: Timestamp(1_700_000_001),
         failed_logins: 2,
         locked_until: Some(Timestamp(1_700_000_300)),
+        policy: r#"{"Version":"1","Statement":[]}"#.into(),
     };
     KeyMetadata => KeyMetadata {
         arn: "acs:kms:local:hsm1:key/k-1".into(),

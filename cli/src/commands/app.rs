@@ -1,8 +1,12 @@
-//! `p11kms app …`: applications, the PKCS#11 users. `app create` is the only
-//! time an app's PIN is ever shown.
+//! `p11kms app …`: applications, the PKCS#11 users, and their access
+//! policies. `app create` is the only time an app's PIN is ever shown.
+
+use std::io::Read;
+use std::path::PathBuf;
 
 use clap::Args;
-use p11kms_proto::admin::{AppCreated, AppInfo, CreateAppRequest, ResourceName, op};
+use p11kms_proto::admin::app::FULL_ACCESS_POLICY;
+use p11kms_proto::admin::{AppCreated, AppInfo, CreateAppRequest, ResourceName, UpdateAppPolicyRequest, op};
 
 use super::{Invocation, RenderError, RequestError, subcommands};
 use crate::output::{self, Fields, Format, Table, or_dash};
@@ -18,10 +22,48 @@ subcommands! {
         Describe(DescribeAppArgs),
         /// Deletes an app; its PIN stops working at once.
         Delete(DeleteAppArgs),
+        /// Replaces an app's access policy; open sessions follow it at their next call.
+        UpdatePolicy(UpdateAppPolicyArgs),
     }
 }
 
-/// `app create NAME --instance I`.
+/// Where a policy comes from: `all` (every key and secret of the
+/// instance), `-` (standard input) or a JSON file (`docs/policies.md`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicySource {
+    /// `all`.
+    All,
+    /// A file, or standard input for `-`.
+    File(PathBuf),
+}
+
+fn policy_source(text: &str) -> Result<PolicySource, String> {
+    match text {
+        "" => Err("a policy is a JSON file, - for standard input, or all".into()),
+        "all" => Ok(PolicySource::All),
+        path => Ok(PolicySource::File(PathBuf::from(path))),
+    }
+}
+
+impl PolicySource {
+    /// The policy document's text; the daemon checks it.
+    fn text(&self) -> Result<String, RequestError> {
+        let path = match self {
+            Self::All => return Ok(FULL_ACCESS_POLICY.to_owned()),
+            Self::File(path) => path,
+        };
+        let read = |source| RequestError::Read { path: path.clone(), source };
+        let mut text = String::new();
+        if path.as_os_str() == "-" {
+            std::io::stdin().lock().read_to_string(&mut text).map_err(read)?;
+        } else {
+            text = std::fs::read_to_string(path).map_err(read)?;
+        }
+        Ok(text)
+    }
+}
+
+/// `app create NAME --instance I [--policy FILE|-|all]`.
 #[derive(Debug, Args)]
 pub struct CreateAppArgs {
     /// The new app's name.
@@ -30,13 +72,22 @@ pub struct CreateAppArgs {
     /// The instance it may use.
     #[arg(long, value_name = "INSTANCE")]
     instance: String,
+    /// Its access policy: a JSON file, - for standard input, or `all` (every
+    /// key and secret of the instance). Without one the app may do nothing
+    /// until `app update-policy` gives it one.
+    #[arg(long, value_name = "FILE|-|all", value_parser = policy_source)]
+    policy: Option<PolicySource>,
 }
 
 impl Invocation for CreateAppArgs {
     type Op = op::CreateApp;
 
     fn request(&self) -> Result<CreateAppRequest, RequestError> {
-        Ok(CreateAppRequest { name: self.name.clone(), instance: self.instance.clone() })
+        Ok(CreateAppRequest {
+            name: self.name.clone(),
+            instance: self.instance.clone(),
+            policy: self.policy.as_ref().map(PolicySource::text).transpose()?,
+        })
     }
 
     fn render(&self, created: &AppCreated, format: Format) -> Result<String, RenderError> {
@@ -100,6 +151,29 @@ impl Invocation for DeleteAppArgs {
     }
 }
 
+/// `app update-policy NAME --policy FILE|-|all`.
+#[derive(Debug, Args)]
+pub struct UpdateAppPolicyArgs {
+    /// App name.
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// The new policy: a JSON file, - for standard input, or `all`.
+    #[arg(long, value_name = "FILE|-|all", value_parser = policy_source)]
+    policy: PolicySource,
+}
+
+impl Invocation for UpdateAppPolicyArgs {
+    type Op = op::UpdateAppPolicy;
+
+    fn request(&self) -> Result<UpdateAppPolicyRequest, RequestError> {
+        Ok(UpdateAppPolicyRequest { name: self.name.clone(), policy: self.policy.text()? })
+    }
+
+    fn render(&self, app: &AppInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, app, fields)?)
+    }
+}
+
 fn created_text(created: &AppCreated) -> String {
     format!(
         "Created app '{}' for instance '{}'.\n\
@@ -136,6 +210,16 @@ fn fields(app: &AppInfo) -> String {
         .field("FailedLogins", app.failed_logins)
         .field("LockedUntil", or_dash(app.locked_until.as_ref()))
         .render()
+        + &format!("Policy:\n{}\n", indented_policy(&app.policy))
+}
+
+/// The policy as people read it: pretty JSON, indented under its label
+/// (as stored if it does not parse, which the daemon never lets happen).
+fn indented_policy(policy: &str) -> String {
+    let pretty = serde_json::from_str::<serde_json::Value>(policy)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| policy.to_owned());
+    pretty.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -156,6 +240,7 @@ mod tests {
             creation_date: Timestamp(1_700_000_000),
             failed_logins: 2,
             locked_until: locked.map(Timestamp),
+            policy: FULL_ACCESS_POLICY.into(),
         }
     }
 
@@ -163,8 +248,20 @@ mod tests {
     fn parses_to_requests() {
         assert_eq!(
             request::<CreateAppArgs>(&["app", "create", "web", "--instance", "hsm1"]),
-            CreateAppRequest { name: "web".into(), instance: "hsm1".into() }
+            CreateAppRequest { name: "web".into(), instance: "hsm1".into(), policy: None }
         );
+        assert_eq!(
+            request::<CreateAppArgs>(&["app", "create", "web", "--instance", "hsm1", "--policy", "all"]).policy,
+            Some(FULL_ACCESS_POLICY.to_owned())
+        );
+        let file = tempfile::NamedTempFile::new().expect("policy file");
+        std::fs::write(file.path(), r#"{"Version":"1","Statement":[]}"#).expect("write");
+        let path = file.path().to_str().expect("path");
+        assert_eq!(
+            request::<UpdateAppPolicyArgs>(&["app", "update-policy", "web", "--policy", path]),
+            UpdateAppPolicyRequest { name: "web".into(), policy: r#"{"Version":"1","Statement":[]}"#.into() }
+        );
+        refused(&["app", "update-policy", "web"]);
         parsed::<ListAppsArgs>(&["app", "list"]);
         assert_eq!(request::<DescribeAppArgs>(&["app", "describe", "web"]), ResourceName { name: "web".into() });
         assert_eq!(request::<DeleteAppArgs>(&["app", "delete", "web"]), ResourceName { name: "web".into() });
@@ -199,6 +296,7 @@ mod tests {
         );
         let text = human::<DescribeAppArgs>(&["app", "describe", "web"], &app(None));
         assert!(text.contains("AppName:      web\n") && text.contains("LockedUntil:  -\n"), "{text}");
+        assert!(text.contains("Policy:\n  {\n    \"Statement\": ["), "the policy, pretty and indented: {text}");
         let text = human::<DeleteAppArgs>(&["app", "delete", "web"], &());
         assert_eq!(text, "Deleted app 'web'.\n");
         let text = render::<DeleteAppArgs>(&["app", "delete", "web"], &(), Format::Json);

@@ -1,6 +1,6 @@
 //! Applications: who may log in through PKCS#11, with which PIN.
 
-use p11kms_proto::admin::{AppCreated, AppInfo, CreateAppRequest, ResourceName, op};
+use p11kms_proto::admin::{AppCreated, AppInfo, CreateAppRequest, ResourceName, UpdateAppPolicyRequest, op};
 
 use super::{Access, Call, Handle};
 use crate::kms::{KmsError, apps};
@@ -9,7 +9,7 @@ impl Handle for op::CreateApp {
     const ACCESS: Access = Access::Change;
 
     fn handle(call: &Call<'_>, request: CreateAppRequest) -> Result<AppCreated, KmsError> {
-        apps::create(call.kms(), &request.name, &request.instance)
+        apps::create(call.kms(), &request.name, &request.instance, request.policy.as_deref())
     }
 }
 
@@ -26,6 +26,14 @@ impl Handle for op::DescribeApp {
 
     fn handle(call: &Call<'_>, request: ResourceName) -> Result<AppInfo, KmsError> {
         Ok(apps::info(call.kms().registry()?.app(&request.name)?))
+    }
+}
+
+impl Handle for op::UpdateAppPolicy {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: UpdateAppPolicyRequest) -> Result<AppInfo, KmsError> {
+        apps::update_policy(call.kms(), &request.name, &request.policy)
     }
 }
 

@@ -17,6 +17,7 @@ use p11kms_proto::{SecretString, Timestamp};
 
 use super::error::KmsError;
 use super::names::check_app_name;
+use super::policy::{NO_ACCESS, Policy};
 use crate::kms::Kms;
 use crate::private_files::random_pin;
 use crate::store::AppRecord;
@@ -57,16 +58,18 @@ fn secret_matches(secret: &[u8], stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(secret, &hash).is_ok())
 }
 
-/// `app create`: a new app for an instance, with a fresh PIN shown once.
-pub fn create(kms: &Kms, name: &str, instance: &str) -> Result<AppCreated, KmsError> {
+/// `app create`: a new app for an instance, with a fresh PIN shown once,
+/// and its access policy (none: it may do nothing until given one).
+pub fn create(kms: &Kms, name: &str, instance: &str, policy: Option<&str>) -> Result<AppCreated, KmsError> {
     check_app_name(name).map_err(KmsError::InvalidParameter)?;
-    {
+    let policy = {
         let registry = kms.registry()?;
         registry.instance(instance)?;
         if registry.app(name).is_ok() {
             return Err(KmsError::Exists { what: "app", name: name.into() });
         }
-    }
+        Policy::checked(policy.unwrap_or(NO_ACCESS), instance, &registry)?
+    };
     let pin = random_pin(PIN_LEN);
     let (lookup, secret) = pin.split_at(LOOKUP_LEN);
     let record = AppRecord {
@@ -77,6 +80,7 @@ pub fn create(kms: &Kms, name: &str, instance: &str) -> Result<AppCreated, KmsEr
         created_at: kms.clock.now(),
         failed_logins: 0,
         locked_until: None,
+        policy: policy.text,
     };
     // Check again under the write lock: another request may have taken the
     // name while the hash was computed.
@@ -101,7 +105,22 @@ pub fn info(app: &AppRecord) -> AppInfo {
         creation_date: app.created_at,
         failed_logins: app.failed_logins,
         locked_until: app.locked_until,
+        policy: app.policy.clone(),
     }
+}
+
+/// `app update-policy`: the new policy is in force from the next call of
+/// every session of the app (the data plane reads it from the registry at
+/// each call).
+pub fn update_policy(kms: &Kms, name: &str, policy: &str) -> Result<AppInfo, KmsError> {
+    let mut registry = kms.registry_mut()?;
+    let mut app = registry.app(name)?.clone();
+    app.policy = Policy::checked(policy, &app.instance, &registry)?.text;
+    kms.store.write(kms.clock.now(), |tx| tx.update_app_policy(&app))?;
+    let info = info(&app);
+    registry.put_app(app);
+    tracing::info!(app = name, "app policy updated");
+    Ok(info)
 }
 
 /// `app delete`. The data plane forgets the app's logins after this

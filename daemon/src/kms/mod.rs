@@ -18,6 +18,7 @@ pub mod instances;
 pub mod keys;
 pub mod metadata;
 pub mod names;
+pub mod policy;
 pub mod registry;
 pub mod scheduler;
 pub mod secrets;

@@ -7,11 +7,13 @@
 //! quota slot) so two concurrent writers cannot both take the last one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use p11kms_proto::admin::RotationFailure;
 
 use super::error::KmsError;
 use super::names::{self, ALIAS_PREFIX};
+use super::policy::{self, Document as PolicyDocument};
 use super::secrets::SecretEntry;
 use crate::hsm::PublicKey;
 use crate::store::{
@@ -106,6 +108,9 @@ pub struct Registry {
     clusters: BTreeMap<String, ClusterRecord>,
     apps: BTreeMap<String, AppRecord>,
     app_lookup: HashMap<String, String>,
+    /// Each app's policy, compiled from its row when the row is put: the
+    /// data plane decides every call against what is here now.
+    app_policies: HashMap<String, Arc<PolicyDocument>>,
     keys: BTreeMap<String, KeyEntry>,
     /// Key ids in creation order: lists and PKCS#11 searches answer in this
     /// order, so "the first match" means the oldest, not a random one.
@@ -250,8 +255,23 @@ impl Registry {
         self.app_lookup.get(lookup).and_then(|name| self.apps.get(name))
     }
 
-    /// Adds or replaces an app (after the store committed it).
+    /// The policy in force for an app; none for an unknown app.
+    pub fn app_policy(&self, name: &str) -> Option<Arc<PolicyDocument>> {
+        self.app_policies.get(name).cloned()
+    }
+
+    /// Adds or replaces an app (after the store committed it), compiling
+    /// its policy. A stored policy that no longer compiles (the store was
+    /// edited by hand) allows nothing, and says so: fail closed.
     pub fn put_app(&mut self, app: AppRecord) {
+        let policy = match policy::document::parse(&app.policy) {
+            Ok(document) => document,
+            Err(why) => {
+                tracing::error!(app = %app.name, %why, "the stored policy does not compile: the app may do nothing");
+                PolicyDocument { statements: Vec::new() }
+            }
+        };
+        self.app_policies.insert(app.name.clone(), Arc::new(policy));
         self.app_lookup.insert(app.pin_lookup.clone(), app.name.clone());
         self.apps.insert(app.name.clone(), app);
     }
@@ -261,6 +281,7 @@ impl Registry {
         if let Some(app) = self.apps.remove(name) {
             self.app_lookup.remove(&app.pin_lookup);
         }
+        self.app_policies.remove(name);
     }
 
     // ---- keys ---------------------------------------------------------------

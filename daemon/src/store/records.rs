@@ -89,6 +89,8 @@ pub struct AppRecord {
     pub failed_logins: u32,
     /// Logins refused until then.
     pub locked_until: Option<Timestamp>,
+    /// The app's access policy, a JSON document (`kms::policy`).
+    pub policy: String,
 }
 
 /// A KMS key.

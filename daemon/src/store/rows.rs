@@ -82,8 +82,8 @@ impl Tx<'_> {
     /// Inserts an app.
     pub fn insert_app(&self, a: &AppRecord) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT INTO apps (name, instance, pin_lookup, pin_hash, created_at, failed_logins, locked_until)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO apps (name, instance, pin_lookup, pin_hash, created_at, failed_logins, locked_until, policy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 a.name,
                 a.instance,
@@ -91,7 +91,8 @@ impl Tx<'_> {
                 a.pin_hash,
                 a.created_at.unix(),
                 a.failed_logins,
-                a.locked_until.map(Timestamp::unix)
+                a.locked_until.map(Timestamp::unix),
+                a.policy
             ],
         )?;
         self.journal("app", &a.name, "create", a)
@@ -119,6 +120,12 @@ impl Tx<'_> {
             self.journal("app", &a.name, "update", a)?;
         }
         Ok(changed)
+    }
+
+    /// Records an app's new access policy.
+    pub fn update_app_policy(&self, a: &AppRecord) -> Result<(), StoreError> {
+        self.tx.execute("UPDATE apps SET policy = ?2 WHERE name = ?1", params![a.name, a.policy])?;
+        self.journal("app", &a.name, "update", a)
     }
 
     /// Deletes an app.
@@ -199,7 +206,8 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
     }
 
     let mut stmt = conn.prepare(
-        "SELECT name, instance, pin_lookup, pin_hash, created_at, failed_logins, locked_until FROM apps ORDER BY name",
+        "SELECT name, instance, pin_lookup, pin_hash, created_at, failed_logins, locked_until, policy FROM apps \
+         ORDER BY name",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(AppRecord {
@@ -210,6 +218,7 @@ pub(super) fn load_all(conn: &Connection) -> Result<Snapshot, StoreError> {
             created_at: Timestamp(r.get(4)?),
             failed_logins: r.get(5)?,
             locked_until: time(r.get(6)?),
+            policy: r.get(7)?,
         })
     })?;
     snapshot.apps = rows.collect::<Result<_, _>>()?;

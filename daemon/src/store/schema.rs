@@ -163,6 +163,13 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (secret_name, version_id)
     );
     "#,
+    // 5 -> 6: each app's access policy (JSON, docs/policies.md). Apps made
+    // before policies existed could use every key of their instance: they
+    // keep exactly that, written out as the full-access policy.
+    r#"
+    ALTER TABLE apps ADD COLUMN policy TEXT NOT NULL
+        DEFAULT '{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:*"],"Resource":["*"]}]}';
+    "#,
 ];
 
 /// The schema version this daemon writes.

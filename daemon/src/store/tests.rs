@@ -142,6 +142,7 @@ fn app_hashes_never_reach_the_journal() {
         created_at: Timestamp(1),
         failed_logins: 0,
         locked_until: None,
+        policy: crate::kms::policy::NO_ACCESS.into(),
     };
     store
         .write(Timestamp(1), |tx| -> Result<(), StoreError> {
@@ -167,6 +168,7 @@ fn a_pin_change_replaces_the_hash_and_journals_without_it() {
         created_at: Timestamp(1),
         failed_logins: 3,
         locked_until: None,
+        policy: crate::kms::policy::NO_ACCESS.into(),
     };
     store
         .write(Timestamp(1), |tx| -> Result<(), StoreError> {
@@ -320,4 +322,30 @@ fn a_schema_3_database_migrates_to_intents_and_lost_versions() {
     assert_eq!(store.schema_version().expect("version"), schema::current_version());
     let snapshot = store.load().expect("loads");
     assert!(snapshot.intents.is_empty() && snapshot.lost_versions.is_empty());
+}
+
+#[test]
+fn apps_of_a_schema_5_database_keep_every_right_they_had() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        // An app as a daemon of schema 5 stored it, before policies.
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)").expect("table");
+        for sql in &schema::MIGRATIONS[..5] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute("INSERT INTO schema_version (version) VALUES (5)", []).expect("version");
+        conn.execute_batch(
+            "INSERT INTO instances (name, slot_id, kind, cluster, key_quota, created_at) \
+             VALUES ('i1', 1, 'hardware', NULL, 10, 1); \
+             INSERT INTO apps (name, instance, pin_lookup, pin_hash, created_at, failed_logins, locked_until) \
+             VALUES ('web', 'i1', 'abcdefgh', 'h', 1, 0, NULL);",
+        )
+        .expect("an old app");
+    }
+    let store = Store::open(&path, root_key()).expect("migrates");
+    let apps = store.load().expect("loads").apps;
+    assert_eq!(apps.len(), 1);
+    assert_eq!(apps[0].policy, crate::kms::policy::FULL_ACCESS, "the policy spells out what the app could do");
 }

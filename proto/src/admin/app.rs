@@ -5,6 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{SecretString, Timestamp};
 
+/// The policy of `--policy all`: every action on every key and secret of
+/// the app's instance (what apps made before policies existed keep).
+pub const FULL_ACCESS_POLICY: &str =
+    r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:*"],"Resource":["*"]}]}"#;
+
+/// The policy of an app created without one: nothing is allowed.
+pub const NO_ACCESS_POLICY: &str = r#"{"Version":"1","Statement":[]}"#;
+
 /// Parameters of `app create`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateAppRequest {
@@ -12,6 +20,18 @@ pub struct CreateAppRequest {
     pub name: String,
     /// Instance it may use.
     pub instance: String,
+    /// Its access policy, a JSON document (`docs/policies.md`); none: the
+    /// app may do nothing until it is given one.
+    pub policy: Option<String>,
+}
+
+/// Parameters of `app update-policy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateAppPolicyRequest {
+    /// The app.
+    pub name: String,
+    /// Its new access policy, a JSON document.
+    pub policy: String,
 }
 
 /// Answer to `app create`: the only time the PIN is ever shown.
@@ -40,4 +60,6 @@ pub struct AppInfo {
     pub failed_logins: u32,
     /// Until when logins are refused after too many wrong PINs.
     pub locked_until: Option<Timestamp>,
+    /// Its access policy, the JSON document in force.
+    pub policy: String,
 }

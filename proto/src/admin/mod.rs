@@ -24,7 +24,7 @@ pub mod secret;
 use serde::{Deserialize, Serialize};
 
 pub use alias::{AliasInfo, AliasRef, AliasRequest, ListAliasesRequest};
-pub use app::{AppCreated, AppInfo, CreateAppRequest};
+pub use app::{AppCreated, AppInfo, CreateAppRequest, UpdateAppPolicyRequest};
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;
 pub use crypto::{

@@ -45,6 +45,8 @@ macro_rules! admin_operations {
             0x0203 DescribeApp ["app" "describe"] $crate::admin::ResourceName => $crate::admin::AppInfo;
             /// `app delete NAME`.
             0x0204 DeleteApp ["app" "delete"] $crate::admin::ResourceName => ();
+            /// `app update-policy NAME --policy FILE|all`: in force at every session's next call.
+            0x0205 UpdateAppPolicy ["app" "update-policy"] $crate::admin::UpdateAppPolicyRequest => $crate::admin::AppInfo;
 
             /// `key create`.
             0x0301 CreateKey ["key" "create"] $crate::admin::CreateKeyRequest => $crate::admin::KeyDescription;

@@ -23,7 +23,7 @@ fn fixture() -> Fixture {
 
 /// Creates `name` in `hsm1`; returns its PIN.
 fn app(fx: &Fixture, name: &str) -> String {
-    apps::create(&fx.kms, name, INSTANCE).expect("the app is created").pin.expose().to_owned()
+    apps::create(&fx.kms, name, INSTANCE, None).expect("the app is created").pin.expose().to_owned()
 }
 
 /// The PIN with the last secret character changed.
@@ -44,7 +44,7 @@ fn failed_logins(fx: &Fixture, name: &str) -> u32 {
 fn an_app_logs_in_to_its_instance_with_the_issued_pin() {
     let fx = fixture();
     let journal = fx.journal_len();
-    let created = apps::create(&fx.kms, "web", INSTANCE).expect("creates");
+    let created = apps::create(&fx.kms, "web", INSTANCE, None).expect("creates");
     assert_eq!((created.app_name.as_str(), created.instance.as_str()), ("web", INSTANCE));
     let pin = created.pin.expose().to_owned();
     assert_eq!(pin.len(), PIN_LEN);
@@ -72,12 +72,12 @@ fn app_names_are_checked_and_unique() {
     let fx = fixture();
     let too_long = "a".repeat(65);
     for bad in ["", "-web", ".web", "web app", "web/app", "wéb", too_long.as_str()] {
-        assert_eq!(code(apps::create(&fx.kms, bad, INSTANCE)), ErrorCode::InvalidParameter, "{bad:?}");
+        assert_eq!(code(apps::create(&fx.kms, bad, INSTANCE, None)), ErrorCode::InvalidParameter, "{bad:?}");
     }
     app(&fx, &"a".repeat(64));
     app(&fx, "Web.app-1_x");
-    assert_eq!(code(apps::create(&fx.kms, "Web.app-1_x", INSTANCE)), ErrorCode::ResourceExist);
-    assert_eq!(code(apps::create(&fx.kms, "other", "no-such-instance")), ErrorCode::ResourceNotFound);
+    assert_eq!(code(apps::create(&fx.kms, "Web.app-1_x", INSTANCE, None)), ErrorCode::ResourceExist);
+    assert_eq!(code(apps::create(&fx.kms, "other", "no-such-instance", None)), ErrorCode::ResourceNotFound);
     assert_eq!(fx.kms.registry().unwrap().apps().count(), 2);
 }
 

@@ -114,7 +114,7 @@ fn every_change_is_journaled() {
     let all = fx.kms.store.journal_since(0, 1_000_000).unwrap();
     assert!(all.iter().all(|entry| !entry.payload.contains(&token)), "no import token reaches the journal");
 
-    assert_eq!(journaled(&fx, || drop(apps::create(kms, "web", "hsm1").unwrap())), pairs(&[("app", "create")]));
+    assert_eq!(journaled(&fx, || drop(apps::create(kms, "web", "hsm1", None).unwrap())), pairs(&[("app", "create")]));
     assert_eq!(journaled(&fx, || apps::delete(kms, "web").unwrap()), pairs(&[("app", "delete")]));
     fx.assert_consistent();
 }
@@ -156,7 +156,7 @@ fn a_restart_sees_what_the_registry_shows_after_a_long_run() {
     aliases::create(&fx.kms, "alias/ec", &ec).unwrap();
     lifecycle::tag(&fx.kms, &ec, &[tag("curve", "p256")]).unwrap();
     lifecycle::schedule_deletion(&fx.kms, &doomed, 10).unwrap();
-    apps::create(&fx.kms, "web", "hsm1").unwrap();
+    apps::create(&fx.kms, "web", "hsm1", None).unwrap();
     for _ in 0..5 {
         fx.advance_days(5);
         fx.assert_consistent();

@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod aliases;
+mod app_policies;
 mod apps;
 mod asymmetric;
 mod create;

@@ -222,26 +222,41 @@ pub fn measure(
     runs: usize,
     run_time: Duration,
 ) -> Vec<Option<Figure>> {
-    let able: Vec<bool> = targets
+    let entries: Vec<(&Target, Workload)> = targets.iter().map(|target| (*target, workload)).collect();
+    measure_in_turns(&entries, shape, runs, run_time)
+}
+
+/// Measures each (target, workload) entry in `shape`, one run of each in
+/// turn: the targets of one workload, or one target's workload and the
+/// workload it is compared with (a secret read and AES-GCM 64 B), so that
+/// the machine's load lands on both alike. An entry that cannot run (its
+/// first operation fails; SoftHSM and a secret workload) gets `None`.
+pub fn measure_in_turns(
+    entries: &[(&Target, Workload)],
+    shape: Shape,
+    runs: usize,
+    run_time: Duration,
+) -> Vec<Option<Figure>> {
+    let able: Vec<bool> = entries
         .iter()
-        .map(|target| {
+        .map(|(target, workload)| {
             let reach = Reach::of(target);
             (!workload.p11kms_only() || target.name == "p11kms")
                 && workload.open(reach).is_ok_and(|mut probe| workload.run(&mut probe, reach, u64::MAX).is_ok())
         })
         .collect();
-    let mut rates = vec![Vec::new(); targets.len()];
-    let mut latencies = vec![Vec::new(); targets.len()];
+    let mut rates = vec![Vec::new(); entries.len()];
+    let mut latencies = vec![Vec::new(); entries.len()];
     for run in 0..runs {
-        for (index, target) in targets.iter().enumerate() {
+        for (index, (target, workload)) in entries.iter().enumerate() {
             if able[index] {
-                let (ops, samples) = one_run(target, workload, shape, run, run_time);
+                let (ops, samples) = one_run(target, *workload, shape, run, run_time);
                 rates[index].push(ops as f64 / run_time.as_secs_f64());
                 latencies[index].extend(samples);
             }
         }
     }
-    (0..targets.len())
+    (0..entries.len())
         .map(|index| {
             if !able[index] {
                 return None;

@@ -7,13 +7,17 @@
 //! threads, sleeping in `read` and polling.
 //!
 //! For every figure: ops/s as the median of the runs, p50 and p99
-//! latency, and the ratios p11kms/direct and p11kms/p11-kit. Output: a
-//! Markdown table on stdout and JSON in `target/bench.json`. Flags:
+//! latency, and the ratios p11kms/direct and p11kms/p11-kit. The secret
+//! workloads (p11kms only: SoftHSM has no secrets) are set against
+//! p11kms's AES-GCM 64 B encryption of the same run. Output: Markdown
+//! tables on stdout and JSON in `target/bench.json`. Flags:
 //! `--quick`, `--runs N`, `--only TEXT`, `--target NAME`, and
 //! `--memory [N]` for the memory run. See docs/performance.md.
 
+mod admin;
 mod keygen;
 mod memory;
+mod secrets;
 mod setup;
 mod workloads;
 
@@ -36,6 +40,10 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 /// One table row: a workload in a shape, and each target's figure.
 type Row = (Workload, workloads::Shape, Vec<(&'static str, Option<Figure>)>);
+
+/// A secret workload in a shape on p11kms, and p11kms's AES-GCM 64 B
+/// measured in turns with it.
+type Reference = (Workload, workloads::Shape, Option<Figure>, Option<Figure>);
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -62,6 +70,8 @@ fn main() -> Result<()> {
     eprintln!("ping-pong floor: p50 {:.1} µs; both ends polling: p50 {:.1} µs", floor.p50_us, polling_floor.p50_us);
 
     let mut rows: Vec<Row> = Vec::new();
+    // For each secret row, p11kms's AES-GCM 64 B measured in turns with it.
+    let mut references: Vec<Reference> = Vec::new();
     for workload in Workload::all() {
         if only.as_ref().is_some_and(|text| !workload.name().contains(text.as_str())) {
             continue;
@@ -69,7 +79,27 @@ fn main() -> Result<()> {
         for shape in workloads::Shape::all() {
             let mut all = targets.all();
             all.retain(|t| target_filter.as_ref().is_none_or(|name| name == t.name));
-            let measured = workloads::measure(&all, workload, shape, runs, run_time);
+            let measured = if workload.p11kms_only() {
+                // Only p11kms has secrets; its AES-GCM 64 B takes turns
+                // with the secret workload, for a ratio of the same minutes.
+                let Some(p11kms) = all.iter().find(|t| t.name == "p11kms") else {
+                    continue;
+                };
+                let pair = [(*p11kms, workload), (*p11kms, Workload::AesGcm64)];
+                let mut pair = workloads::measure_in_turns(&pair, shape, runs, run_time).into_iter();
+                let (secret, aes) = (pair.next().flatten(), pair.next().flatten());
+                eprintln!(
+                    "{:<28} {:<24} {:<8} {}",
+                    "  (AES-GCM 64 B in turns)",
+                    shape.name(),
+                    "p11kms",
+                    describe(&aes)
+                );
+                references.push((workload, shape, secret.clone(), aes));
+                all.iter().map(|t| if t.name == "p11kms" { secret.clone() } else { None }).collect()
+            } else {
+                workloads::measure(&all, workload, shape, runs, run_time)
+            };
             let mut figures = Vec::new();
             for (target, figure) in all.iter().zip(measured) {
                 eprintln!("{:<28} {:<24} {:<8} {}", workload.name(), shape.name(), target.name, describe(&figure));
@@ -85,6 +115,7 @@ fn main() -> Result<()> {
         Vec::new()
     };
     print_markdown(&rows, &floor, &polling_floor, runs);
+    print_secrets(&references);
     print_key_creation(&creation);
     let json = json!({
         "machine": setup::machine(),
@@ -94,6 +125,12 @@ fn main() -> Result<()> {
             "workload": w.name(),
             "shape": s.name(),
             "figures": figures.iter().map(|(name, f)| json!({ "target": name, "figure": f.as_ref().map(Figure::to_json) })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "secrets_against_aes_gcm_64": references.iter().map(|(w, s, secret, aes)| json!({
+            "workload": w.name(),
+            "shape": s.name(),
+            "p11kms": secret.as_ref().map(Figure::to_json),
+            "aes_gcm_64_in_turns": aes.as_ref().map(Figure::to_json),
         })).collect::<Vec<_>>(),
         "key_creation_ms": creation.iter().map(|k| json!({ "spec": k.spec, "mirrors_0_1_2": k.median_ms })).collect::<Vec<_>>(),
     });
@@ -179,6 +216,12 @@ fn cell(figure: &Option<Figure>) -> String {
     }
 }
 
+/// The cell of a target for `workload`: SoftHSM (direct or behind
+/// p11-kit) has no secrets to read.
+fn target_cell(workload: Workload, target: &str, figure: &Option<Figure>) -> String {
+    if workload.p11kms_only() && target != "p11kms" { "no secrets".to_owned() } else { cell(figure) }
+}
+
 fn print_markdown(rows: &[Row], floor: &Figure, polling_floor: &Figure, runs: usize) {
     println!("Machine: {}", setup::machine());
     println!(
@@ -197,11 +240,36 @@ fn print_markdown(rows: &[Row], floor: &Figure, polling_floor: &Figure, runs: us
             "| {} | {} | {} | {} | {} | {} | {} |",
             workload.name(),
             shape.name(),
-            cell(&direct),
-            cell(&kit),
+            target_cell(*workload, "direct", &direct),
+            target_cell(*workload, "p11-kit", &kit),
             cell(&ours),
             ratio(&ours, &direct),
             ratio(&ours, &kit)
+        );
+    }
+}
+
+/// The secret workloads against p11kms's AES-256-GCM encryption of 64 B
+/// measured in turns with them (the target of issue 13: a PKCS#11 read of
+/// a 1 KiB secret at least half its ops/s).
+fn print_secrets(references: &[Reference]) {
+    if references.is_empty() {
+        return;
+    }
+    println!(
+        "\nSecrets (p11kms only: SoftHSM and p11-kit hold none) against AES-256-GCM encrypt 64 B through the \
+         module, the two taking turns run by run, ops/s:\n"
+    );
+    println!("| workload | threads/sessions | p11kms | AES-256-GCM encrypt 64 B | secret / AES-GCM 64 B |");
+    println!("|---|---|---|---|---|");
+    for (workload, shape, secret, aes) in references {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            workload.name(),
+            shape.name(),
+            cell(secret),
+            cell(aes),
+            ratio(secret, aes)
         );
     }
 }

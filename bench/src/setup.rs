@@ -2,8 +2,9 @@
 //! key on a token of its own: SoftHSM loaded in this process, SoftHSM
 //! behind `p11-kit server` reached through `p11-kit-client.so`, and p11kms
 //! (a `p11kmsd` on a temporary state directory, reached through
-//! `libp11kms.so`). Everything lives in one temporary directory and is
-//! stopped when [`Targets`] is dropped.
+//! `libp11kms.so`, with a 1 KiB secret for the secret workloads).
+//! Everything lives in one temporary directory and is stopped when
+//! [`Targets`] is dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +19,7 @@ use cryptoki::types::AuthPin;
 use tempfile::TempDir;
 
 use crate::Result;
+use crate::secrets::{self, RawGetAttribute};
 
 pub(crate) const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const P11_KIT_CLIENT: &str = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so";
@@ -46,6 +48,10 @@ pub struct Target {
     pub slot: Slot,
     /// Its keys.
     pub keys: Keys,
+    /// p11kms's admin socket (p11kms only).
+    pub admin_socket: Option<PathBuf>,
+    /// The module's own `C_GetAttributeValue` (p11kms only).
+    pub raw_get_attribute: Option<RawGetAttribute>,
     /// Keeps the login alive for the sessions the workloads open.
     _keeper: Session,
 }
@@ -88,6 +94,7 @@ impl Targets {
         let daemon = Daemon::start(&bin, &dir.path().join("p11kms-state"), None)?;
         wait_for(&kit_socket)?;
         let app_pin = daemon.create_app(&bin, "bench")?;
+        secrets::create(&bin, &daemon.admin_socket(), dir.path())?;
 
         // SAFETY: single-threaded here; the modules read these at C_Initialize.
         unsafe {
@@ -95,10 +102,13 @@ impl Targets {
             std::env::set_var("P11_KIT_SERVER_ADDRESS", format!("unix:path={}", kit_socket.display()));
             std::env::set_var("P11KMS_SOCKET", daemon.state.join("data.sock"));
         }
+        let mut p11kms = target("p11kms", &bin.join("libp11kms.so"), "hsm1", &app_pin)?;
+        p11kms.admin_socket = Some(daemon.admin_socket());
+        p11kms.raw_get_attribute = Some(RawGetAttribute::of(&bin.join("libp11kms.so"))?);
         let targets = vec![
             target("direct", Path::new(SOFTHSM), "direct", SOFTHSM_PIN)?,
             target("p11-kit", Path::new(P11_KIT_CLIENT), "kit", SOFTHSM_PIN)?,
-            target("p11kms", &bin.join("libp11kms.so"), "hsm1", &app_pin)?,
+            p11kms,
         ];
         Ok(Self { targets, children, _daemon: daemon, _dir: dir })
     }
@@ -227,7 +237,7 @@ fn target(name: &'static str, module: &Path, token: &str, pin: &str) -> Result<T
     let keeper = ctx.open_rw_session(slot)?;
     keeper.login(UserType::User, Some(&AuthPin::from(pin.to_owned())))?;
     let keys = make_keys(&keeper)?;
-    Ok(Target { name, ctx, slot, keys, _keeper: keeper })
+    Ok(Target { name, ctx, slot, keys, admin_socket: None, raw_get_attribute: None, _keeper: keeper })
 }
 
 fn make_keys(s: &Session) -> Result<Keys> {

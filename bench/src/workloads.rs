@@ -11,6 +11,13 @@ use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::session::Session;
 use serde_json::{Value, json};
 
+use std::path::Path;
+
+use cryptoki::context::Pkcs11;
+use cryptoki::slot::Slot;
+
+use crate::admin::Admin;
+use crate::secrets::{self, RawGetAttribute};
 use crate::setup::{Keys, Target};
 
 /// One operation under test.
@@ -28,12 +35,31 @@ pub enum Workload {
     Random32,
     /// A whole find of the EC private key by label.
     FindByLabel,
+    /// `GetSecretValue` of a 1 KiB secret over the admin socket.
+    SecretAdmin,
+    /// A whole find of a 1 KiB secret's data object by label, then one
+    /// `C_GetAttributeValue(CKA_VALUE)`.
+    SecretPkcs11,
 }
 
 impl Workload {
     /// In table order.
-    pub fn all() -> [Self; 6] {
-        [Self::EcdsaSign, Self::RsaSign, Self::AesGcm64, Self::AesGcm4k, Self::Random32, Self::FindByLabel]
+    pub fn all() -> [Self; 8] {
+        [
+            Self::EcdsaSign,
+            Self::RsaSign,
+            Self::AesGcm64,
+            Self::AesGcm4k,
+            Self::Random32,
+            Self::FindByLabel,
+            Self::SecretAdmin,
+            Self::SecretPkcs11,
+        ]
+    }
+
+    /// True for what only p11kms has: SoftHSM holds no secrets.
+    pub fn p11kms_only(self) -> bool {
+        matches!(self, Self::SecretAdmin | Self::SecretPkcs11)
     }
 
     /// Its name in the table.
@@ -45,12 +71,31 @@ impl Workload {
             Self::AesGcm4k => "AES-256-GCM encrypt 4 KiB",
             Self::Random32 => "GenerateRandom 32 B",
             Self::FindByLabel => "find by label",
+            Self::SecretAdmin => "GetSecretValue 1 KiB, admin API",
+            Self::SecretPkcs11 => "secret read 1 KiB, PKCS#11",
+        }
+    }
+
+    /// What one thread's operations go through on `target`.
+    fn open(self, target: Reach<'_>) -> crate::Result<Channel> {
+        match (self, target.admin_socket) {
+            (Self::SecretAdmin, Some(socket)) => Ok(Channel::Admin(Admin::connect(socket)?)),
+            (Self::SecretAdmin, None) => Err("no admin socket".into()),
+            _ => Ok(Channel::Session(target.ctx.open_ro_session(target.slot)?)),
         }
     }
 
     /// Runs it once.
-    fn run(self, session: &Session, keys: &Keys, n: u64) -> cryptoki::error::Result<()> {
-        match self {
+    fn run(self, channel: &mut Channel, target: Reach<'_>, n: u64) -> crate::Result<()> {
+        let session = match channel {
+            Channel::Admin(admin) if self == Self::SecretAdmin => {
+                return admin.get_secret_value(secrets::NAME).map(drop);
+            }
+            Channel::Admin(_) => return Err("an admin connection runs no PKCS#11".into()),
+            Channel::Session(session) => session,
+        };
+        let keys = &target.keys;
+        Ok(match self {
             Self::EcdsaSign => session.sign(&Mechanism::Ecdsa, keys.ec, &[0x42; 32]).map(drop),
             Self::RsaSign => session.sign(&Mechanism::Sha256RsaPkcs, keys.rsa, b"benchmark message").map(drop),
             Self::AesGcm64 | Self::AesGcm4k => {
@@ -64,8 +109,44 @@ impl Workload {
             Self::FindByLabel => session
                 .find_objects(&[Attribute::Label(b"bench-ec".to_vec()), Attribute::Class(ObjectClass::PRIVATE_KEY)])
                 .map(drop),
+            Self::SecretPkcs11 => {
+                let raw = target.raw_get_attribute.ok_or("no raw C_GetAttributeValue")?;
+                return secrets::read(session, raw).map(drop);
+            }
+            Self::SecretAdmin => return Err("GetSecretValue needs an admin connection".into()),
+        }?)
+    }
+}
+
+/// What the threads of a run share of a [`Target`] (not its login
+/// session, which no second thread may touch).
+#[derive(Debug, Clone, Copy)]
+struct Reach<'a> {
+    ctx: &'a Pkcs11,
+    slot: Slot,
+    keys: Keys,
+    admin_socket: Option<&'a Path>,
+    raw_get_attribute: Option<RawGetAttribute>,
+}
+
+impl<'a> Reach<'a> {
+    fn of(target: &'a Target) -> Self {
+        Reach {
+            ctx: &target.ctx,
+            slot: target.slot,
+            keys: target.keys,
+            admin_socket: target.admin_socket.as_deref(),
+            raw_get_attribute: target.raw_get_attribute,
         }
     }
+}
+
+/// What a thread's operations go through: a PKCS#11 session of the
+/// target, or a connection to p11kms's admin socket.
+#[derive(Debug)]
+enum Channel {
+    Session(Session),
+    Admin(Admin),
 }
 
 /// Threads and sessions.
@@ -141,27 +222,41 @@ pub fn measure(
     runs: usize,
     run_time: Duration,
 ) -> Vec<Option<Figure>> {
-    let able: Vec<bool> = targets
+    let entries: Vec<(&Target, Workload)> = targets.iter().map(|target| (*target, workload)).collect();
+    measure_in_turns(&entries, shape, runs, run_time)
+}
+
+/// Measures each (target, workload) entry in `shape`, one run of each in
+/// turn: the targets of one workload, or one target's workload and the
+/// workload it is compared with (a secret read and AES-GCM 64 B), so that
+/// the machine's load lands on both alike. An entry that cannot run (its
+/// first operation fails; SoftHSM and a secret workload) gets `None`.
+pub fn measure_in_turns(
+    entries: &[(&Target, Workload)],
+    shape: Shape,
+    runs: usize,
+    run_time: Duration,
+) -> Vec<Option<Figure>> {
+    let able: Vec<bool> = entries
         .iter()
-        .map(|target| {
-            target
-                .ctx
-                .open_ro_session(target.slot)
-                .is_ok_and(|probe| workload.run(&probe, &target.keys, u64::MAX).is_ok())
+        .map(|(target, workload)| {
+            let reach = Reach::of(target);
+            (!workload.p11kms_only() || target.name == "p11kms")
+                && workload.open(reach).is_ok_and(|mut probe| workload.run(&mut probe, reach, u64::MAX).is_ok())
         })
         .collect();
-    let mut rates = vec![Vec::new(); targets.len()];
-    let mut latencies = vec![Vec::new(); targets.len()];
+    let mut rates = vec![Vec::new(); entries.len()];
+    let mut latencies = vec![Vec::new(); entries.len()];
     for run in 0..runs {
-        for (index, target) in targets.iter().enumerate() {
+        for (index, (target, workload)) in entries.iter().enumerate() {
             if able[index] {
-                let (ops, samples) = one_run(target, workload, shape, run, run_time);
+                let (ops, samples) = one_run(target, *workload, shape, run, run_time);
                 rates[index].push(ops as f64 / run_time.as_secs_f64());
                 latencies[index].extend(samples);
             }
         }
     }
-    (0..targets.len())
+    (0..entries.len())
         .map(|index| {
             if !able[index] {
                 return None;
@@ -185,12 +280,12 @@ fn one_run(
     run_time: Duration,
 ) -> (usize, Vec<Duration>) {
     let (threads, sessions) = shape.threads_and_sessions();
-    let (ctx, slot, keys) = (&target.ctx, target.slot, target.keys);
+    let target = Reach::of(target);
     let results: Vec<Vec<Duration>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 scope.spawn(move || {
-                    let opened: Vec<Session> = (0..sessions).filter_map(|_| ctx.open_ro_session(slot).ok()).collect();
+                    let mut opened: Vec<Channel> = (0..sessions).filter_map(|_| workload.open(target).ok()).collect();
                     let mut samples = Vec::new();
                     if opened.is_empty() {
                         return samples;
@@ -198,10 +293,11 @@ fn one_run(
                     let start = Instant::now();
                     let mut n = 0u64;
                     while start.elapsed() < run_time {
-                        let session = &opened[n as usize % opened.len()];
+                        let count = opened.len();
+                        let channel = &mut opened[n as usize % count];
                         let nonce = ((run as u64) << 40) | ((t as u64) << 32) | n;
                         let began = Instant::now();
-                        if workload.run(session, &keys, nonce).is_err() {
+                        if workload.run(channel, target, nonce).is_err() {
                             break;
                         }
                         samples.push(began.elapsed());

@@ -93,31 +93,33 @@ pub(crate) unsafe fn fill(template: &mut [CK_ATTRIBUTE], answers: Vec<AttributeV
         }
     };
     for (attr, answer) in template.iter_mut().zip(answers) {
-        match answer {
-            AttributeValue::Sensitive => {
-                attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
-                fail(CKR_ATTRIBUTE_SENSITIVE);
+        // A secret value (`AttributeValue::Secret`) is copied like any
+        // other and wiped when `answer` is dropped at the end of the turn.
+        let Some(value) = answer.bytes() else {
+            attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            fail(if matches!(answer, AttributeValue::Sensitive) {
+                CKR_ATTRIBUTE_SENSITIVE
+            } else {
+                CKR_ATTRIBUTE_TYPE_INVALID
+            });
+            continue;
+        };
+        if attr.pValue.is_null() {
+            attr.ulValueLen = args::to_ulong(value.len())?;
+        } else if args::to_usize(attr.ulValueLen).is_ok_and(|room| room >= value.len()) {
+            // SAFETY: `pValue` is non-null (checked above) and valid for
+            // `ulValueLen >= value.len()` bytes by the caller's contract;
+            // `value` is our own allocation, so they cannot overlap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(value.as_ptr(), attr.pValue.cast(), value.len());
             }
-            AttributeValue::Invalid => {
-                attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
-                fail(CKR_ATTRIBUTE_TYPE_INVALID);
-            }
-            AttributeValue::Value(value) if attr.pValue.is_null() => {
-                attr.ulValueLen = args::to_ulong(value.len())?;
-            }
-            AttributeValue::Value(value) if args::to_usize(attr.ulValueLen).is_ok_and(|room| room >= value.len()) => {
-                // SAFETY: `pValue` is non-null (the arm above) and valid for
-                // `ulValueLen >= value.len()` bytes by the caller's contract;
-                // `value` is our own allocation, so they cannot overlap.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(value.as_ptr(), attr.pValue.cast(), value.len());
-                }
-                attr.ulValueLen = args::to_ulong(value.len())?;
-            }
-            AttributeValue::Value(_) => {
-                attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
-                fail(CKR_BUFFER_TOO_SMALL);
-            }
+            attr.ulValueLen = args::to_ulong(value.len())?;
+        } else {
+            // Never a part of the value: a value that grew since the
+            // caller's length query (a secret's new version) is refused
+            // whole, and asking again gives its new length.
+            attr.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+            fail(CKR_BUFFER_TOO_SMALL);
         }
     }
     Ok(code)
@@ -209,6 +211,29 @@ mod tests {
         // SAFETY: as above.
         let code = unsafe { fill(&mut template, answers) };
         assert_eq!(code, Ok(CKR_ATTRIBUTE_TYPE_INVALID));
+    }
+
+    #[test]
+    fn a_secret_value_is_written_whole_or_not_at_all() {
+        // The caller asked the length (4), then the secret got a longer
+        // value: too small, nothing written; a shorter one: written, with
+        // its own length.
+        let mut room = [0u8; 4];
+        let mut template = [attr(CKA_VALUE, room.as_mut_ptr(), 4)];
+        let longer = vec![AttributeValue::Secret(p11kms_proto::SecretBytes::from("longer"))];
+        // SAFETY: every pointer refers to a live local of the stated size.
+        assert_eq!(unsafe { fill(&mut template, longer) }, Ok(CKR_BUFFER_TOO_SMALL));
+        assert_eq!((template[0].ulValueLen, room), (CK_UNAVAILABLE_INFORMATION, [0; 4]));
+        let mut template = [attr(CKA_VALUE, room.as_mut_ptr(), 4)];
+        let shorter = vec![AttributeValue::Secret(p11kms_proto::SecretBytes::from("ab"))];
+        // SAFETY: as above.
+        assert_eq!(unsafe { fill(&mut template, shorter) }, Ok(CKR_OK));
+        assert_eq!((template[0].ulValueLen, &room[..2]), (2, &b"ab"[..]));
+        let mut template = [attr(CKA_VALUE, ptr::null_mut(), 0)];
+        let query = vec![AttributeValue::Secret(p11kms_proto::SecretBytes::from("abc"))];
+        // SAFETY: a null value pointer is only a length query.
+        assert_eq!(unsafe { fill(&mut template, query) }, Ok(CKR_OK));
+        assert_eq!(template[0].ulValueLen, 3);
     }
 
     #[test]

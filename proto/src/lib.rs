@@ -38,5 +38,6 @@ pub use timestamp::Timestamp;
 /// Major protocol version: peers with different majors do not talk.
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// Minor protocol version: grows when messages are appended. 1: admin
-/// calls carry explicit opcodes (`MessageKind::AdminCall`).
-pub const PROTOCOL_MINOR: u8 = 1;
+/// calls carry explicit opcodes (`MessageKind::AdminCall`). 2: a secret's
+/// value travels as `AttributeValue::Secret` (secrets as data objects).
+pub const PROTOCOL_MINOR: u8 = 2;

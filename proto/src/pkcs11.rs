@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::SecretBytes;
+
 /// The p11kms vendor mechanism for KMS envelope encryption
 /// (`CKM_VENDOR_DEFINED | 0x504B01`). `C_Encrypt` with it on any version of
 /// an AES key encrypts under the key's *primary* version and returns a
@@ -234,6 +236,24 @@ pub enum AttributeValue {
     Sensitive,
     /// The object has no such attribute.
     Invalid,
+    /// A value that is secret: a secret's `CKA_VALUE`, read from the
+    /// daemon at each call. The module copies it into the caller's buffer
+    /// as it does [`AttributeValue::Value`]; both ends wipe it when
+    /// dropped. Appended last (protocol minor 2): a module of before does
+    /// not decode it.
+    Secret(SecretBytes),
+}
+
+impl AttributeValue {
+    /// The bytes of a value, secret or not; `None` for `Sensitive` and
+    /// `Invalid`.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Self::Value(value) => Some(value),
+            Self::Secret(value) => Some(value.expose()),
+            Self::Sensitive | Self::Invalid => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -249,5 +269,18 @@ mod tests {
         let template = [Attribute::bool(1, false), Attribute::ulong(2, 5)];
         assert_eq!(find_attribute(&template, 2).and_then(Attribute::as_ulong), Some(5));
         assert!(find_attribute(&template, 9).is_none());
+    }
+
+    #[test]
+    fn a_secret_value_is_appended_and_reads_as_bytes() {
+        let secret = AttributeValue::Secret(SecretBytes::from("s3cret"));
+        assert_eq!(secret.bytes(), Some(&b"s3cret"[..]));
+        assert_eq!(AttributeValue::Value(vec![1]).bytes(), Some(&[1u8][..]));
+        assert_eq!(AttributeValue::Sensitive.bytes(), None);
+        assert!(!format!("{secret:?}").contains("s3cret"), "Debug never shows it");
+        // Variant 3, after Value, Sensitive and Invalid; then length and bytes.
+        let encoded = crate::encode_body(&secret).expect("encodes");
+        assert_eq!(encoded, [&[3u8, 6][..], b"s3cret"].concat());
+        assert_eq!(crate::decode_body::<AttributeValue>(&encoded).expect("decodes"), secret);
     }
 }

@@ -252,6 +252,21 @@ impl Daemon {
         serde_json::from_slice(&out.stdout).expect("JSON output")
     }
 
+    /// Creates secret `name` on `instance` whose first version holds
+    /// exactly `value` (a binary value when `binary`), with `p11kms secret
+    /// create --secret-data-file`.
+    pub fn create_secret(&self, name: &str, instance: &str, value: &[u8], binary: bool) {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("value");
+        std::fs::write(&file, value).expect("write the value");
+        let mut args = vec!["secret", "create", name, "--instance", instance, "--version-id", "v1"];
+        args.extend(["--secret-data-file", file.to_str().expect("utf-8 path")]);
+        if binary {
+            args.extend(["--secret-data-type", "binary"]);
+        }
+        self.cli_json(&args);
+    }
+
     /// Creates an app and returns its PIN.
     pub fn create_app(&self, name: &str, instance: &str) -> String {
         let json = self.cli_json(&["app", "create", name, "--instance", instance]);

@@ -19,6 +19,7 @@ use p11kms_tests::{Daemon, hsm1, load_module};
 
 const PLAINTEXT: &str = "plaintext-7f3a9c-never-logged";
 const OBJECT_VALUE: &[u8] = b"object-value-51d2e8-never-logged";
+const SECRET_VALUE: &[u8] = b"secret-value-c04e71-never-logged";
 const WRONG_PIN: &str = "wrong-pin-90ab37";
 const MATERIAL: [u8; 32] = [0x5c; 32];
 
@@ -55,8 +56,10 @@ fn no_pin_plaintext_key_or_value_reaches_the_log_at_trace_level() {
     let external = daemon.create_key(&["--key-spec", "AES_256", "--origin", "EXTERNAL"]);
     let (code, _, stderr) = daemon.import_material(&external, &MATERIAL, "RSAES_OAEP_SHA_256", &[]);
     assert_eq!(code, Some(0), "{stderr}");
+    daemon.create_secret("quiet-secret", "hsm1", SECRET_VALUE, false);
 
-    // Data plane: a wrong PIN, the right one, a stored value, encryption.
+    // Data plane: a wrong PIN, the right one, a stored value, a secret's
+    // value, encryption.
     let ctx = load_module(&daemon);
     let session = ctx.open_rw_session(hsm1(&ctx)).expect("session");
     assert!(session.login(UserType::User, Some(&AuthPin::from(WRONG_PIN.to_owned()))).is_err());
@@ -71,6 +74,9 @@ fn no_pin_plaintext_key_or_value_reaches_the_log_at_trace_level() {
         .expect("data object");
     let read = session.get_attributes(object, &[AttributeType::Value]).expect("read");
     assert!(matches!(read.as_slice(), [Attribute::Value(v)] if v == OBJECT_VALUE));
+    let secret = session.find_objects(&[Attribute::Label(b"quiet-secret".to_vec())]).expect("find");
+    let read = session.get_attributes(secret[0], &[AttributeType::Value]).expect("read");
+    assert!(matches!(read.as_slice(), [Attribute::Value(v)] if v == SECRET_VALUE));
     let aes = session
         .generate_key(&Mechanism::AesKeyGen, &[Attribute::ValueLen(32.into()), Attribute::Encrypt(true)])
         .expect("session key");
@@ -87,13 +93,14 @@ fn no_pin_plaintext_key_or_value_reaches_the_log_at_trace_level() {
     assert!(log.contains("quiet"), "the log does not mention the app's calls:\n{log}");
     assert!(log.contains("PinIncorrect"), "the wrong PIN was not logged as a failure:\n{log}");
 
-    let secrets: [(&str, &[u8]); 6] = [
+    let secrets: [(&str, &[u8]); 7] = [
         ("the app's PIN", pin.as_bytes()),
         ("a wrong PIN", WRONG_PIN.as_bytes()),
         ("a plaintext", PLAINTEXT.as_bytes()),
         ("a data key", &data_key),
         ("imported key material", &MATERIAL),
         ("an object's value", OBJECT_VALUE),
+        ("a secret's value", SECRET_VALUE),
     ];
     for (what, secret) in secrets {
         for spelling in spellings(secret) {

@@ -129,4 +129,29 @@ fn each_operation_is_one_round_trip() {
         "C_FindObjectsInit + C_FindObjects (in pages of 10) + C_FindObjectsFinal"
     );
     assert!(found >= 101, "found {found} secret keys");
+
+    // A secret: one round trip to find it, one per read of its value (the
+    // cryptoki crate asks the length first: two), none for its label.
+    daemon.create_secret("counted-secret", "hsm1", b"counted value", false);
+    let mut secret = Vec::new();
+    assert_eq!(
+        round_trips(&daemon, || secret = session
+            .find_objects(&[Attribute::Class(ObjectClass::DATA), Attribute::Label(b"counted-secret".to_vec())])
+            .expect("find")),
+        1,
+        "a find of a secret by label"
+    );
+    assert_eq!(
+        round_trips(&daemon, || drop(session.get_attributes(secret[0], &[AttributeType::Label]).expect("label"))),
+        0,
+        "a secret's label is cached"
+    );
+    assert_eq!(
+        round_trips(&daemon, || assert_eq!(
+            session.get_attributes(secret[0], &[AttributeType::Value]).expect("value"),
+            [Attribute::Value(b"counted value".to_vec())]
+        )),
+        2,
+        "the length query and the read: the value is never cached"
+    );
 }

@@ -92,9 +92,12 @@ pub fn held(service: &Service, client: &ClientId, slot: u64, id: ObjectId) -> Re
     lookup(service, client, slot, id).map(|found| found.held)
 }
 
-/// A created object to copy or change. A key object the client can see is
-/// `CKR_ACTION_PROHIBITED`: keys are neither copyable nor modifiable.
+/// A created object to copy or change. A key object or a secret the client
+/// can see is `CKR_ACTION_PROHIBITED`: neither is copyable nor modifiable.
 fn lookup_changeable(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<Found, DataError> {
+    if super::secret_objects::is_secret(object) {
+        return Err(super::secret_objects::refusal(service, client, slot, object));
+    }
     if !is_created(object) {
         super::lookup::with_object(service, client, slot, object, |_, _| Ok(()))?;
         return Err(rv(CKR_ACTION_PROHIBITED));

@@ -16,7 +16,7 @@ use sha1::{Digest, Sha1};
 /// Where a created object lives, as its object id says. Key objects use
 /// ids whose two low bits are not zero (`data::objects`); created objects
 /// use the other quarter: token objects `n << 3`, session objects
-/// `n << 3 | 4`.
+/// `n << 3 | 4`. Ids with the top bit are secrets' (`data::secret_objects`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CreatedId {
     /// A token object: its number in the store.
@@ -37,6 +37,9 @@ pub fn session_object_id(n: u64) -> ObjectId {
 
 /// Which created object an id names, if it names one.
 pub fn parse_created_id(id: ObjectId) -> Option<CreatedId> {
+    if id & super::secret_objects::SECRET_BIT != 0 {
+        return None;
+    }
     match id & 7 {
         0 if id != 0 => Some(CreatedId::Token(id >> 3)),
         4 => Some(CreatedId::Session(id)),

@@ -1,17 +1,17 @@
 //! Finding objects and reading their attributes. Objects of instances the
 //! client is not logged in to show only their public keys. Key objects are
 //! answered here; objects applications created (and session keys) by
-//! [`super::app_objects`].
+//! [`super::app_objects`]; secrets by [`super::secret_objects`].
 
 use cryptoki_sys::*;
 
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, ObjectId};
 
-use super::app_objects;
 use super::error::{DataError, rv};
 use super::lookup::with_object;
 use super::objects::ObjectView;
+use super::{app_objects, secret_objects};
 use crate::service::Service;
 
 /// Most bytes of descriptions one page of a find carries: far below the
@@ -52,7 +52,7 @@ pub fn find_page(
 }
 
 /// Every visible object of the slot matching the template, keys first (in
-/// creation order), then created objects.
+/// creation order), then created objects, then secrets (by name).
 fn matches(
     service: &Service,
     client: &ClientId,
@@ -72,6 +72,7 @@ fn matches(
     let instance = instance.clone();
     drop(registry);
     objects.extend(app_objects::find(service, client, slot, &instance, template)?);
+    objects.extend(secret_objects::find(service, client, slot, &instance, template)?);
     Ok(objects)
 }
 
@@ -86,6 +87,9 @@ pub fn attributes(
     if app_objects::is_created(object) {
         return app_objects::attributes(service, client, slot, object, types);
     }
+    if secret_objects::is_secret(object) {
+        return secret_objects::attributes(service, client, slot, object, types);
+    }
     with_object(service, client, slot, object, |_, view| {
         Ok(DataReply::Attributes(types.iter().map(|ty| view.attribute(*ty)).collect()))
     })
@@ -97,6 +101,9 @@ pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -
     if app_objects::is_created(object) {
         return app_objects::size(service, client, slot, object).map(DataReply::Size);
     }
+    if secret_objects::is_secret(object) {
+        return secret_objects::size(service, client, slot, object);
+    }
     with_object(service, client, slot, object, |_, _| Ok(DataReply::Size(CK_UNAVAILABLE_INFORMATION)))
 }
 
@@ -106,6 +113,9 @@ pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -
 pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<DataReply, DataError> {
     if app_objects::is_created(object) {
         return app_objects::destroy(service, client, slot, object);
+    }
+    if secret_objects::is_secret(object) {
+        return Err(secret_objects::refusal(service, client, slot, object));
     }
     let logged_in = service.clients.is_logged_in(client, slot);
     let key_id = with_object(service, client, slot, object, |_, view| {

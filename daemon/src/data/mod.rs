@@ -15,6 +15,7 @@ mod keygen;
 mod logins;
 mod lookup;
 pub mod objects;
+pub mod secret_objects;
 pub mod session_key;
 pub mod session_keys;
 mod slots;

@@ -31,8 +31,12 @@ pub fn object_id(seq: u64, role: ObjectRole) -> ObjectId {
     (seq << 2) | code
 }
 
-/// The version sequence number and role behind an object id.
+/// The version sequence number and role behind an object id (none for the
+/// top bit's ids, which are secrets').
 pub fn parse_object_id(id: ObjectId) -> Option<(u64, ObjectRole)> {
+    if id & super::secret_objects::SECRET_BIT != 0 {
+        return None;
+    }
     let role = match id & 3 {
         1 => ObjectRole::Secret,
         2 => ObjectRole::Private,

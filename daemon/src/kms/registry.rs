@@ -127,6 +127,9 @@ pub struct Registry {
     intents: BTreeMap<String, (IntentRecord, IntentState)>,
     /// Secrets by name, with their versions (values encrypted only).
     secrets: BTreeMap<String, SecretEntry>,
+    /// Secret names by [`SecretEntry::number`]: how the data plane finds
+    /// the secret an object id names without hashing every name.
+    secret_numbers: HashMap<u64, String>,
 }
 
 impl Registry {
@@ -170,7 +173,7 @@ impl Registry {
             registry.put_lost_version(lost);
         }
         for secret in snapshot.secrets {
-            registry.secrets.insert(secret.name.clone(), SecretEntry::new(secret));
+            registry.put_secret(SecretEntry::new(secret));
         }
         for version in snapshot.secret_versions {
             let secret = registry.secrets.get_mut(&version.secret_name).ok_or_else(|| {
@@ -602,14 +605,36 @@ impl Registry {
         self.secrets.values().filter(|s| s.record.instance == instance).count() as u64
     }
 
+    /// The secret whose [`SecretEntry::number`] is `number`.
+    pub fn secret_by_number(&self, number: u64) -> Option<&SecretEntry> {
+        self.secret_numbers.get(&number).and_then(|name| self.secrets.get(name))
+    }
+
     /// Adds or replaces a secret (after the store committed it).
     pub fn put_secret(&mut self, secret: SecretEntry) {
-        self.secrets.insert(secret.record.name.clone(), secret);
+        let name = secret.record.name.clone();
+        // Two names with one number (odds of about 10^-11 for a thousand
+        // secrets): the first keeps it, and the data plane, which lists
+        // only secrets the number leads back to, does not show the other.
+        let taken = self.secret_numbers.entry(secret.number()).or_insert_with(|| name.clone());
+        if *taken != name {
+            tracing::warn!(secret = name, with = taken.as_str(), "two secrets share a data-plane number");
+        }
+        self.secrets.insert(name, secret);
     }
 
     /// Forgets a secret (after the store deleted it).
     pub fn remove_secret(&mut self, name: &str) {
-        self.secrets.remove(name);
+        let Some(gone) = self.secrets.remove(name) else {
+            return;
+        };
+        if self.secret_numbers.get(&gone.number()).is_some_and(|n| n == name) {
+            self.secret_numbers.remove(&gone.number());
+            // A secret that shared the number takes it over.
+            if let Some(other) = self.secrets.values().find(|s| s.number() == gone.number()) {
+                self.secret_numbers.insert(gone.number(), other.record.name.clone());
+            }
+        }
     }
 
     /// Records how the last automatic rotation of a secret ended (`None`:

@@ -4,10 +4,13 @@
 //! objects; the module checks what it can locally (a read-only session
 //! cannot make token objects), registers the new handle, and remembers
 //! which session made each session object so that closing the session
-//! destroys them.
+//! destroys them. An object whose cached `CKA_COPYABLE` or
+//! `CKA_MODIFIABLE` is false (keys, secrets) is refused here, as the
+//! daemon would.
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_ULONG, CKA_TOKEN, CKR_SESSION_READ_ONLY, CKR_TEMPLATE_INCONSISTENT,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_ULONG, CKA_COPYABLE, CKA_MODIFIABLE, CKA_TOKEN, CKR_ACTION_PROHIBITED,
+    CKR_SESSION_READ_ONLY, CKR_TEMPLATE_INCONSISTENT,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Attribute, AttributeValue, SlotId, find_attribute};
@@ -68,9 +71,13 @@ impl Module {
             let mut tables = self.tables();
             let (target, found) = tables.visible_object(session, object, now)?;
             let source_token = found.cached(CKA_TOKEN) == Some(AttributeValue::Value(vec![1]));
+            let copyable = found.flag(CKA_COPYABLE) != Some(false);
             let token = wants_token(template)?.unwrap_or(source_token);
             if token && !tables.sessions.get(session, now)?.rw {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
+            }
+            if !copyable {
+                return Err(Error::rv(CKR_ACTION_PROHIBITED));
             }
             target
         };
@@ -92,8 +99,12 @@ impl Module {
             let mut tables = self.tables();
             let (target, found) = tables.visible_object(session, object, now)?;
             let token = found.cached(CKA_TOKEN) == Some(AttributeValue::Value(vec![1]));
+            let modifiable = found.flag(CKA_MODIFIABLE) != Some(false);
             if token && !tables.sessions.get(session, now)?.rw {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
+            }
+            if !modifiable {
+                return Err(Error::rv(CKR_ACTION_PROHIBITED));
             }
             target
         };

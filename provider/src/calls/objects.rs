@@ -2,8 +2,9 @@
 //! `C_GetAttributeValue`, `C_DestroyObject`.
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_TOKEN, CKR_DEVICE_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
-    CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED, CKR_SESSION_READ_ONLY,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_DESTROYABLE, CKA_TOKEN, CKR_ACTION_PROHIBITED, CKR_DEVICE_ERROR,
+    CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
+    CKR_SESSION_READ_ONLY,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, ObjectDescription, ObjectId, SlotId};
@@ -143,6 +144,8 @@ impl Module {
 
     /// `C_DestroyObject`: the daemon schedules a KMS key's deletion, or
     /// removes a created object or session key; the handle is gone at once.
+    /// An object whose cached `CKA_DESTROYABLE` is false (a secret) is
+    /// refused here, as the daemon would.
     pub fn destroy_object(&self, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE) -> Result<()> {
         let now = self.stamp();
         let target = {
@@ -152,6 +155,9 @@ impl Module {
             // Session objects may go in a read-only session; token objects not.
             if !rw && found.cached(CKA_TOKEN) != Some(AttributeValue::Value(vec![0])) {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
+            }
+            if found.flag(CKA_DESTROYABLE) == Some(false) {
+                return Err(Error::rv(CKR_ACTION_PROHIBITED));
             }
             target
         };

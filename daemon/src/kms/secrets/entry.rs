@@ -1,11 +1,32 @@
 //! A secret as the registry holds it: its row, its versions (oldest
-//! first, values encrypted) and how its last automatic rotation ended.
+//! first, values encrypted), how its last automatic rotation ended, and
+//! the number that names it on the data plane.
 
 use p11kms_proto::admin::RotationFailure;
 use p11kms_proto::admin::secret::{ACS_CURRENT, ACS_PREVIOUS};
 
+use sha2::{Digest, Sha256};
+
 use crate::kms::KmsError;
 use crate::store::{SecretRecord, SecretVersionRecord};
+
+/// Bits of a secret's [`object_number`].
+pub const OBJECT_NUMBER_BITS: u32 = 56;
+
+/// The number that names secret `name` on the data plane (its PKCS#11
+/// object id is made of it, `data::secret_objects`): the first 56 bits of
+/// SHA-256 over a domain label and the name. A secret has no number in
+/// the store, and its name never changes, so the number is as stable as
+/// the name: across restarts, new values and stages. A secret deleted and
+/// made again under the same name gets the same number, which is right for
+/// an object an application finds by that name. Two names of one region
+/// share a number with odds of about n²/2⁵⁷ (10⁻¹¹ for a thousand).
+pub fn object_number(name: &str) -> u64 {
+    let digest = Sha256::new().chain_update(b"p11kms secret object\0").chain_update(name.as_bytes()).finalize();
+    let mut bytes = [0u8; 8];
+    bytes[1..].copy_from_slice(&digest[..7]);
+    u64::from_be_bytes(bytes)
+}
 
 /// A secret and its versions.
 #[derive(Clone, Debug)]
@@ -17,17 +38,32 @@ pub struct SecretEntry {
     /// The last automatic rotation's failure, until one succeeds. Kept in
     /// memory only: after a restart the scheduler tries again at once.
     pub rotation_failure: Option<RotationFailure>,
+    /// [`object_number`] of its name, computed once.
+    number: u64,
 }
 
 impl SecretEntry {
     /// A secret without versions yet.
     pub fn new(record: SecretRecord) -> Self {
-        Self { record, versions: Vec::new(), rotation_failure: None }
+        let number = object_number(&record.name);
+        Self { record, versions: Vec::new(), rotation_failure: None, number }
     }
 
     /// The secret's name.
     pub fn name(&self) -> &str {
         &self.record.name
+    }
+
+    /// The number that names it on the data plane ([`object_number`]).
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// The same secret under another number: two names sharing one, which
+    /// SHA-256 will not produce on demand.
+    #[cfg(test)]
+    pub fn with_number(self, number: u64) -> Self {
+        Self { number, ..self }
     }
 
     /// True in the recovery window of a deletion.
@@ -100,5 +136,23 @@ impl SecretEntry {
         for version in &mut self.versions {
             version.stages.retain(|s| s != stage);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_numbers_are_stable_distinct_and_56_bits() {
+        assert_eq!(object_number("db"), object_number("db"), "the same name, the same number");
+        assert_ne!(object_number("db"), object_number("db2"));
+        assert_ne!(object_number("a/b"), object_number("a/c"));
+        for name in ["db", "x", "acs/ecs/i-1/root", &"n".repeat(192)] {
+            assert!(object_number(name) < 1 << OBJECT_NUMBER_BITS, "{name}");
+        }
+        // Pinned: a changed derivation would change every secret's handle
+        // in applications that stored it across a daemon upgrade.
+        assert_eq!(object_number("db"), 0x00d3_9503_0282_b1a1);
     }
 }

@@ -15,6 +15,7 @@ use p11kms_proto::interval::format_interval;
 use p11kms_proto::{SecretBytes, SecretString, Timestamp};
 
 use super::{SecretEntry, limits, rotation, values};
+use crate::kms::registry::Registry;
 use crate::kms::{Kms, KmsError};
 use crate::store::SecretVersionRecord;
 
@@ -196,10 +197,32 @@ pub fn list(kms: &Kms, request: &ListSecretsRequest) -> Result<SecretList, KmsEr
 pub struct VisibleSecret {
     /// Its name.
     pub name: String,
+    /// The number that names it on the data plane ([`super::entry::object_number`]).
+    pub number: u64,
     /// The version with ACSCurrent.
     pub current_version_id: String,
     /// When anything of it last changed.
     pub update_time: Timestamp,
+}
+
+/// `entry` as the data plane may show it in `instance`: not pending
+/// deletion, with an ACSCurrent version, and named by its number (the
+/// registry's index leads back to it; a second name on one number is not
+/// shown, so no two objects share an id).
+fn shown(registry: &Registry, entry: &SecretEntry, instance: &str) -> Option<VisibleSecret> {
+    if entry.record.instance != instance || entry.is_pending_deletion() {
+        return None;
+    }
+    let indexed = registry.secret_by_number(entry.number()).is_some_and(|s| s.record.name == entry.record.name);
+    if !indexed {
+        return None;
+    }
+    Some(VisibleSecret {
+        name: entry.record.name.clone(),
+        number: entry.number(),
+        current_version_id: entry.current().ok()?.version_id.clone(),
+        update_time: entry.record.updated_at,
+    })
 }
 
 /// The secrets of `instance` the data plane may show (`CKO_DATA`
@@ -207,17 +230,22 @@ pub struct VisibleSecret {
 pub fn visible(kms: &Kms, instance: &str) -> Result<Vec<VisibleSecret>, KmsError> {
     let registry = kms.registry()?;
     registry.instance(instance)?;
-    Ok(registry
-        .secrets()
-        .filter(|s| s.record.instance == instance && !s.is_pending_deletion())
-        .filter_map(|s| {
-            Some(VisibleSecret {
-                name: s.record.name.clone(),
-                current_version_id: s.current().ok()?.version_id.clone(),
-                update_time: s.record.updated_at,
-            })
-        })
-        .collect())
+    Ok(registry.secrets().filter_map(|s| shown(&registry, s, instance)).collect())
+}
+
+/// The secret `name` of `instance` if [`visible`] lists it: one lookup,
+/// for a find by label.
+pub fn visible_named(kms: &Kms, instance: &str, name: &str) -> Result<Option<VisibleSecret>, KmsError> {
+    let registry = kms.registry()?;
+    registry.instance(instance)?;
+    Ok(registry.secret(name).ok().and_then(|s| shown(&registry, s, instance)))
+}
+
+/// The name of the secret of `instance` whose number is `number`, pending
+/// deletion or not: what an object id the data plane handed out names now.
+pub fn named(kms: &Kms, instance: &str, number: u64) -> Result<Option<String>, KmsError> {
+    let registry = kms.registry()?;
+    Ok(registry.secret_by_number(number).filter(|s| s.record.instance == instance).map(|s| s.record.name.clone()))
 }
 
 /// The ACSCurrent value of secret `name` of `instance` (a secret of

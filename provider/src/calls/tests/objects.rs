@@ -96,3 +96,65 @@ fn attributes_from_cache_and_daemon() {
         "private objects are hidden from public sessions"
     );
 }
+
+#[test]
+fn a_secret_value_is_read_from_the_daemon_at_every_call_and_changes_are_refused_locally() {
+    // A secret's object: read-only, undestroyable, its value never cached.
+    const SECRET: u64 = 1 << 63 | 8;
+    let secret = ObjectDescription {
+        id: SECRET,
+        fixed: vec![
+            Attribute::ulong(CKA_CLASS, CKO_DATA),
+            Attribute::bool(CKA_TOKEN, true),
+            Attribute::bool(CKA_PRIVATE, true),
+            Attribute::bool(CKA_MODIFIABLE, false),
+            Attribute::bool(CKA_COPYABLE, false),
+            Attribute::bool(CKA_DESTROYABLE, false),
+            Attribute::bytes(CKA_LABEL, b"db".to_vec()),
+        ],
+        sensitive: vec![],
+    };
+    let reads = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&reads);
+    let daemon = FakeDaemon::start(move |request| {
+        Action::Reply(match request {
+            DataRequest::ListSlots => Ok(DataReply::Slots(vec![SlotDescription {
+                id: 1,
+                description: "alpha".into(),
+                token: Some(token("alpha")),
+            }])),
+            DataRequest::FindObjectsPage { .. } => {
+                Ok(DataReply::ObjectsPage { objects: vec![secret.clone()], more: false })
+            }
+            // Each read finds another value: the secret changes meanwhile.
+            DataRequest::GetAttributes { types, .. } if types == &[CKA_VALUE] => {
+                let n = counted.fetch_add(1, Ordering::SeqCst);
+                Ok(DataReply::Attributes(vec![AttributeValue::Secret(SecretBytes::new(vec![b'v'; 3 + n as usize]))]))
+            }
+            _ => Ok(DataReply::Done),
+        })
+    });
+    let m = module(&daemon);
+    let session = logged_in_session(&m, RW);
+    let handle = handle_of(&m, session, CKO_DATA);
+    let before = daemon.requests().len();
+    let label = m.attribute_values(session, handle, &[CKA_LABEL, CKA_MODIFIABLE]).expect("cached");
+    assert_eq!(label, vec![AttributeValue::Value(b"db".to_vec()), AttributeValue::Value(vec![0])]);
+    assert_eq!(daemon.requests().len(), before, "the fixed attributes are cached");
+
+    let first = m.attribute_values(session, handle, &[CKA_VALUE]).expect("value");
+    let second = m.attribute_values(session, handle, &[CKA_VALUE]).expect("value");
+    assert_eq!(first, vec![AttributeValue::Secret(SecretBytes::from("vvv"))]);
+    assert_eq!(second, vec![AttributeValue::Secret(SecretBytes::from("vvvv"))], "read again, not cached");
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "one round trip per call");
+
+    let before = daemon.requests().len();
+    assert_eq!(
+        code(m.set_attribute_values(session, handle, &[Attribute::bytes(CKA_LABEL, b"x".to_vec())])),
+        CKR_ACTION_PROHIBITED
+    );
+    assert_eq!(code(m.copy_object(session, handle, &[])), CKR_ACTION_PROHIBITED);
+    assert_eq!(code(m.destroy_object(session, handle)), CKR_ACTION_PROHIBITED);
+    assert_eq!(daemon.requests().len(), before, "refused without a round trip");
+    assert!(m.attribute_values(session, handle, &[CKA_CLASS]).is_ok(), "the handle stays");
+}

@@ -139,3 +139,54 @@ fn the_data_plane_lists_visible_secrets_and_reads_current_values() {
     assert_eq!(code(read::visible(&fx.kms, "nowhere")), ErrorCode::ResourceNotFound);
     let _ = SecretString::default();
 }
+
+fn deletion(name: &str, force: bool) -> p11kms_proto::admin::DeleteSecretRequest {
+    p11kms_proto::admin::DeleteSecretRequest {
+        secret_name: name.into(),
+        recovery_window_in_days: None,
+        force_delete_without_recovery: force,
+    }
+}
+
+#[test]
+fn the_data_plane_finds_a_secret_by_name_and_by_number() {
+    let fx = Fixture::new();
+    create(&fx, "db", "pw");
+    create(&fx, "api", "token");
+    let (db, api) = (secret(&fx, "db").number(), secret(&fx, "api").number());
+    let found = read::visible_named(&fx.kms, INSTANCE, "db").unwrap().expect("visible by name");
+    assert_eq!((found.name.as_str(), found.number), ("db", db));
+    let numbers: Vec<u64> = read::visible(&fx.kms, INSTANCE).unwrap().iter().map(|v| v.number).collect();
+    assert_eq!(numbers, [api, db], "by name");
+    assert_eq!(read::visible_named(&fx.kms, INSTANCE, "nope").unwrap(), None);
+    assert_eq!(read::named(&fx.kms, INSTANCE, db).unwrap().as_deref(), Some("db"));
+    assert_eq!(read::named(&fx.kms, "elsewhere", db).unwrap(), None, "only in its own instance");
+    assert_eq!(read::named(&fx.kms, INSTANCE, db ^ 1).unwrap(), None);
+
+    // Pending deletion: no longer listed, still named (a handle from before).
+    lifecycle::delete(&fx.kms, &deletion("db", false)).unwrap();
+    assert_eq!(read::visible_named(&fx.kms, INSTANCE, "db").unwrap(), None);
+    assert_eq!(read::named(&fx.kms, INSTANCE, db).unwrap().as_deref(), Some("db"));
+    lifecycle::delete(&fx.kms, &deletion("db", true)).unwrap();
+    assert_eq!(read::named(&fx.kms, INSTANCE, db).unwrap(), None, "gone");
+    create(&fx, "db", "again");
+    assert_eq!(read::named(&fx.kms, INSTANCE, db).unwrap().as_deref(), Some("db"), "the name names it again");
+}
+
+#[test]
+fn two_names_on_one_number_show_one_object() {
+    let fx = Fixture::new();
+    create(&fx, "db", "pw");
+    let db = secret(&fx, "db");
+    let mut twin = db.clone().with_number(db.number());
+    twin.record.name = "twin".into();
+    fx.kms.registry_mut().unwrap().put_secret(twin);
+    let names = |fx: &Fixture| -> Vec<String> {
+        read::visible(&fx.kms, INSTANCE).unwrap().into_iter().map(|v| v.name).collect()
+    };
+    assert_eq!(names(&fx), ["db"], "the first keeps the number");
+    assert_eq!(read::named(&fx.kms, INSTANCE, db.number()).unwrap().as_deref(), Some("db"));
+    fx.kms.registry_mut().unwrap().remove_secret("db");
+    assert_eq!(names(&fx), ["twin"], "the other takes it over");
+    assert_eq!(read::named(&fx.kms, INSTANCE, db.number()).unwrap().as_deref(), Some("twin"));
+}

@@ -92,7 +92,7 @@ pub enum MigrateError {
         error: ApiError,
     },
     /// A daemon could not be reached, or broke the protocol.
-    #[error("{role}: {error}")]
+    #[error("{role}: {}", transport_text(*role, error))]
     Transport {
         /// The daemon.
         role: Role,
@@ -146,6 +146,19 @@ pub enum MigrateError {
         /// The copy at the destination.
         cleanup: Cleanup,
     },
+}
+
+/// A transport failure's text; one reaching the destination points at
+/// `--to-socket` (the client's own hint names the source's flags).
+fn transport_text(role: Role, error: &ClientError) -> String {
+    match (role, error) {
+        (Role::Destination, ClientError::Connect { path, source })
+            if source.kind() != std::io::ErrorKind::PermissionDenied =>
+        {
+            format!("cannot reach p11kmsd at {}: {source} (is it running? check --to-socket)", path.display())
+        }
+        _ => error.to_string(),
+    }
 }
 
 impl MigrateError {
@@ -229,5 +242,15 @@ mod tests {
         let transport = MigrateError::from_client(Role::Source, ClientError::Closed);
         assert_eq!(transport.exit_code(), 3);
         assert_eq!(transport.to_string(), "source: p11kmsd closed the connection without answering");
+        let unreachable = |role| MigrateError::Transport {
+            role,
+            error: ClientError::Connect { path: "/run/b.sock".into(), source: std::io::ErrorKind::NotFound.into() },
+        };
+        let text = unreachable(Role::Destination).to_string();
+        assert!(
+            text.starts_with("destination: cannot reach p11kmsd at /run/b.sock: ")
+                && text.ends_with("check --to-socket)")
+        );
+        assert!(unreachable(Role::Source).to_string().contains("P11KMS_ADMIN_SOCKET"));
     }
 }

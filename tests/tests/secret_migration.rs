@@ -95,6 +95,14 @@ fn values(daemon: &Daemon, name: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Creates the managed secret `name` (`Rds`, `RAM`, `ECS`) with its
+/// ExtendedConfig and first value.
+fn managed(daemon: &Daemon, name: &str, secret_type: &str, config: &str, value: &str) {
+    let version = ["--instance", "hsm1", "--version-id", "v1"];
+    let typed = ["--secret-type", secret_type, "--extended-config", config, "--secret-data", value];
+    secret(daemon, &[&["create", name][..], &version, &typed].concat());
+}
+
 fn secret_count(daemon: &Daemon) -> u64 {
     secret(daemon, &["list"])["TotalCount"].as_u64().expect("TotalCount")
 }
@@ -471,22 +479,12 @@ fn a_destination_instance_that_cannot_hold_secrets_is_refused_before_anything_is
 fn a_ram_secret_is_refused_with_the_specs_advice() {
     let (source, _a) = region("eu-1", &[]);
     let (destination, _b) = region("eu-2", &[]);
-    secret(
+    managed(
         &source,
-        &[
-            "create",
-            "acs/ram/user/alice",
-            "--instance",
-            "hsm1",
-            "--version-id",
-            "v1",
-            "--secret-type",
-            "RAM",
-            "--extended-config",
-            r#"{"SecretSubType":"RamUserAccessKey","UserName":"alice"}"#,
-            "--secret-data",
-            r#"{"AccessKeys":[{"AccessKeyId":"LTAI0123456789abcdefghij","AccessKeySecret":"s3cr3t"}]}"#,
-        ],
+        "acs/ram/user/alice",
+        "RAM",
+        r#"{"SecretSubType":"RamUserAccessKey","UserName":"alice"}"#,
+        r#"{"AccessKeys":[{"AccessKeyId":"LTAI0123456789abcdefghij","AccessKeySecret":"s3cr3t"}]}"#,
     );
     let (code, stdout, stderr) = migrate(&source, &destination, "acs/ram/user/alice", &[]);
     assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
@@ -509,39 +507,19 @@ fn a_ram_secret_is_refused_with_the_specs_advice() {
 fn rds_and_ecs_secrets_need_no_migration() {
     let (source, _a) = region("eu-1", &[]);
     let (destination, _b) = region("eu-2", &[]);
-    secret(
+    managed(
         &source,
-        &[
-            "create",
-            "rds/orders",
-            "--instance",
-            "hsm1",
-            "--version-id",
-            "v1",
-            "--secret-type",
-            "Rds",
-            "--extended-config",
-            r#"{"SecretSubType":"SingleUser","DBInstanceId":"rm-1"}"#,
-            "--secret-data",
-            r#"{"Accounts":[{"AccountName":"app","AccountPassword":"pw"}]}"#,
-        ],
+        "rds/orders",
+        "Rds",
+        r#"{"SecretSubType":"SingleUser","DBInstanceId":"rm-1"}"#,
+        r#"{"Accounts":[{"AccountName":"app","AccountPassword":"pw"}]}"#,
     );
-    secret(
+    managed(
         &source,
-        &[
-            "create",
-            "acs/ecs/root",
-            "--instance",
-            "hsm1",
-            "--version-id",
-            "v1",
-            "--secret-type",
-            "ECS",
-            "--extended-config",
-            r#"{"SecretSubType":"Password","RegionId":"eu-1","InstanceId":"i-1"}"#,
-            "--secret-data",
-            r#"{"UserName":"root","Password":"pw"}"#,
-        ],
+        "acs/ecs/root",
+        "ECS",
+        r#"{"SecretSubType":"Password","RegionId":"eu-1","InstanceId":"i-1"}"#,
+        r#"{"UserName":"root","Password":"pw"}"#,
     );
     let (code, stdout, stderr) = migrate(&source, &destination, "rds/orders", &[]);
     assert_eq!(code, Some(0), "{stderr}");

@@ -138,29 +138,12 @@ pub fn name_free(destination: &Side, name: &str, ends: &Ends) -> Result<(), Migr
 #[cfg(test)]
 mod tests {
     use p11kms_proto::Timestamp;
-    use p11kms_proto::admin::AutomaticRotation;
 
+    use super::super::fixtures::description;
     use super::*;
 
     fn secret(secret_type: SecretType) -> SecretDescription {
-        SecretDescription {
-            arn: "acs:kms:eu-1:hsm1:secret/s".into(),
-            automatic_rotation: AutomaticRotation::Disabled,
-            create_time: Timestamp(1),
-            description: String::new(),
-            encryption_key_id: "k".into(),
-            extended_config: None,
-            last_rotation_date: None,
-            next_rotation_date: None,
-            planned_delete_time: None,
-            rotation_interval: None,
-            secret_name: "s".into(),
-            secret_type,
-            update_time: Timestamp(1),
-            instance: "hsm1".into(),
-            tags: Some(vec![]),
-            last_rotation_failure: None,
-        }
+        SecretDescription { secret_type, ..description("s") }
     }
 
     #[test]

@@ -155,40 +155,22 @@ fn same_config(a: Option<&str>, b: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use p11kms_proto::admin::{AutomaticRotation, SecretType};
-
-    use super::super::checks::End;
     use super::super::digest::DigestKey;
+    use super::super::fixtures::{self, ends};
     use super::*;
-
-    fn ends() -> Ends {
-        Ends {
-            source: End { region: "eu-1".into(), instance: "hsm1".into() },
-            destination: End { region: "eu-2".into(), instance: "hsm2".into() },
-        }
-    }
 
     fn state(key: &DigestKey, region: &str, created: i64) -> SecretState {
         let description = SecretDescription {
             arn: format!("acs:kms:{region}:hsm1:secret/db"),
-            automatic_rotation: AutomaticRotation::Disabled,
             create_time: Timestamp(created),
             description: "orders".into(),
             encryption_key_id: format!("key-{region}"),
-            extended_config: None,
-            last_rotation_date: None,
-            next_rotation_date: None,
-            planned_delete_time: None,
-            rotation_interval: None,
-            secret_name: "db".into(),
-            secret_type: SecretType::Generic,
             update_time: Timestamp(created),
-            instance: "hsm1".into(),
             tags: Some(vec![
                 Tag { tag_key: "team".into(), tag_value: "pay".into() },
                 Tag { tag_key: "env".into(), tag_value: "prod".into() },
             ]),
-            last_rotation_failure: None,
+            ..fixtures::description("db")
         };
         let version = |id: &str, stages: &[&str], value: &[u8]| VersionState {
             version_id: id.into(),

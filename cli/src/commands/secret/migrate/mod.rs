@@ -25,6 +25,8 @@ mod compare;
 mod copy;
 mod digest;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod pause;
 mod plan;
 mod read;

@@ -172,38 +172,15 @@ fn comparison_tables(comparison: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use p11kms_proto::Timestamp;
-    use p11kms_proto::admin::{AutomaticRotation, SecretDataType};
+    use p11kms_proto::admin::SecretDataType;
 
     use super::super::compare::{FieldRow, VersionRow};
     use super::super::digest::DigestKey;
+    use super::super::fixtures::{self, ends};
     use super::*;
 
     fn description() -> SecretDescription {
-        SecretDescription {
-            arn: "acs:kms:eu-1:hsm1:secret/db".into(),
-            automatic_rotation: AutomaticRotation::Disabled,
-            create_time: Timestamp(1),
-            description: String::new(),
-            encryption_key_id: "k".into(),
-            extended_config: None,
-            last_rotation_date: None,
-            next_rotation_date: None,
-            planned_delete_time: None,
-            rotation_interval: None,
-            secret_name: "db".into(),
-            secret_type: SecretType::Generic,
-            update_time: Timestamp(1),
-            instance: "hsm1".into(),
-            tags: Some(vec![]),
-            last_rotation_failure: None,
-        }
-    }
-
-    fn ends() -> Ends {
-        Ends {
-            source: End { region: "eu-1".into(), instance: "hsm1".into() },
-            destination: End { region: "eu-2".into(), instance: "hsm2".into() },
-        }
+        fixtures::description("db")
     }
 
     fn comparison(equal: bool) -> Comparison {

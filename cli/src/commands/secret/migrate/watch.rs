@@ -61,30 +61,19 @@ fn fields<T: Serialize>(before: &T, after: &T) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use p11kms_proto::Timestamp;
-    use p11kms_proto::admin::{AutomaticRotation, SecretDataType, SecretType, Tag};
+    use p11kms_proto::admin::{SecretDataType, Tag};
 
     use super::super::digest::DigestKey;
+    use super::super::fixtures;
     use super::super::read::VersionState;
     use super::*;
 
     fn state(key: &DigestKey) -> SecretState {
         let description = SecretDescription {
-            arn: "acs:kms:eu-1:hsm1:secret/db".into(),
-            automatic_rotation: AutomaticRotation::Disabled,
-            create_time: Timestamp(10),
             description: "d".into(),
-            encryption_key_id: "k".into(),
-            extended_config: None,
-            last_rotation_date: None,
-            next_rotation_date: None,
-            planned_delete_time: None,
-            rotation_interval: None,
-            secret_name: "db".into(),
-            secret_type: SecretType::Generic,
             update_time: Timestamp(20),
-            instance: "hsm1".into(),
             tags: Some(vec![Tag { tag_key: "team".into(), tag_value: "pay".into() }]),
-            last_rotation_failure: None,
+            ..fixtures::description("db")
         };
         let version = |id: &str, value: &[u8]| VersionState {
             version_id: id.into(),

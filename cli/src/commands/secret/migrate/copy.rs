@@ -20,9 +20,9 @@ use super::read::{self, Keep, SecretState};
 use super::side::Side;
 use super::watch;
 
-/// A copy to make.
+/// What makes a copy: both daemons, where the copy goes, and the source as read.
 #[derive(Debug)]
-pub struct Copy<'a> {
+pub struct Copier<'a> {
     /// Where the secret is.
     pub source: &'a Side,
     /// Where it goes.
@@ -40,7 +40,7 @@ pub struct Copy<'a> {
     pub pause: Option<&'a Pause>,
 }
 
-impl Copy<'_> {
+impl Copier<'_> {
     fn name(&self) -> &str {
         &self.read.description.secret_name
     }

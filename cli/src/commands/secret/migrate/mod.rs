@@ -46,7 +46,7 @@ pub use error::MigrateError;
 use super::super::{DIFFERENCES_FOUND, Outcome, Run};
 use crate::Failure;
 use crate::output::Format;
-use copy::Copy;
+use copy::Copier;
 use digest::DigestKey;
 use error::Role;
 use pause::Pause;
@@ -132,7 +132,7 @@ fn migrate(args: &MigrateSecretArgs, socket: &Path, format: Format) -> Result<(S
     pause::at(pause.as_ref(), pause::AFTER_READ)?;
     watch::unchanged(&source, &state.description)?;
 
-    let copy = Copy {
+    let copy = Copier {
         source: &source,
         destination: &destination,
         to_instance: &args.to_instance,

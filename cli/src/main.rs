@@ -15,6 +15,7 @@ use clap::Parser;
 
 use crate::client::{ClientError, SOCKET_ENV};
 use crate::commands::rewrap::RewrapError;
+use crate::commands::secret::migrate::MigrateError;
 use crate::commands::{Command, RenderError, RequestError, Run};
 use crate::output::Format;
 
@@ -41,7 +42,11 @@ Exit status:
   4  verify: the signature is not valid (the answer is printed as usual)
   5  cluster verify: a member differs from the store (the differences are printed);
      cluster resync: the cluster is not whole afterwards (a copy failed, a version
-     has no member to copy it from, or a member is still out of service)
+     has no member to copy it from, or a member is still out of service);
+     secret migrate: the copy differs from the source (both sides are printed; the
+     copy was removed from the destination)
+  6  secret migrate: the source secret changed during the migration (what was made
+     at the destination was removed; the source is untouched)
 
 The admin socket is --socket, else $P11KMS_ADMIN_SOCKET, else /var/lib/p11kms/admin.sock.";
 
@@ -88,6 +93,8 @@ pub(crate) enum Failure {
     Request(#[from] RequestError),
     #[error(transparent)]
     Rewrap(#[from] RewrapError),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
 }
 
 impl Failure {
@@ -97,6 +104,7 @@ impl Failure {
             | Self::Rewrap(RewrapError::Stopped { source: ClientError::Api(_), .. }) => EXIT_API,
             Self::Request(_) | Self::Query(_) | Self::Rewrap(RewrapError::Input { .. }) => EXIT_USAGE,
             Self::Client(_) | Self::Render(_) | Self::Rewrap(_) => EXIT_TRANSPORT,
+            Self::Migrate(migrate) => migrate.exit_code(),
         }
     }
 }
@@ -108,6 +116,8 @@ fn error_text(failure: &Failure) -> String {
         Failure::Client(ClientError::Api(api)) => api.to_string(),
         // `Code: message (rewrap stopped after …)`.
         Failure::Rewrap(stopped @ RewrapError::Stopped { source: ClientError::Api(_), .. }) => stopped.to_string(),
+        // `Code: destination: message`, and refusals with the API's code.
+        Failure::Migrate(migrate) if migrate.starts_with_code() => migrate.to_string(),
         other => format!("error: {other}"),
     }
 }

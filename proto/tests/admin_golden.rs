@@ -231,6 +231,7 @@ sample! {
         creation_date: Timestamp(1_700_000_000),
         secret_quota: 500,
         secret_count: 4,
+        region: "local".into(),
     };
     AppCreated => AppCreated { app_name: "web".into(), instance: "hsm1".into(), pin: SecretString::new("pin".into()) };
     AppInfo => AppInfo {

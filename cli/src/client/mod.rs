@@ -10,6 +10,10 @@
 //! and the reply returned `O::Reply`, so an answer cannot be taken for
 //! another operation's.
 //!
+//! The encoded call, its frame and the answer's body are wiped when
+//! dropped: they may carry a secret value (a put, a read), as the typed
+//! request and reply do.
+//!
 //! Every way this can fail is a [`ClientError`]; the spec's API errors are
 //! one of them ([`ClientError::Api`]), kept apart from transport and protocol
 //! failures so that `main` can give them different exit statuses.
@@ -24,6 +28,7 @@ use p11kms_proto::admin::operation::{decode_answer, encode_call};
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
 use p11kms_proto::frame::{encode_raw_frame, read_frame, write_frame};
 use p11kms_proto::{ApiError, CodecError, FrameError, MAX_BODY_LEN, MessageKind, PROTOCOL_MAJOR, decode_body};
+use zeroize::Zeroizing;
 
 #[cfg(test)]
 pub(crate) mod test_server;
@@ -159,7 +164,9 @@ impl Client {
     pub fn call<O: Operation>(&mut self, request: &O::Request) -> Result<O::Reply, ClientError> {
         let id = self.next_id;
         self.next_id = self.next_id.checked_add(1).unwrap_or(FIRST_REQUEST_ID);
-        let call = encode_call::<O>(request).map_err(ClientError::Encode)?;
+        // The encoded call and answer may carry a secret value (a put, a
+        // read): wiped when dropped, as the request and reply are.
+        let call = Zeroizing::new(encode_call::<O>(request).map_err(ClientError::Encode)?);
         let answer = exchange(&mut self.stream, id, &call)?;
         decode_answer::<O>(&answer).map_err(ClientError::Decode)?.map_err(ClientError::Api)
     }
@@ -167,8 +174,13 @@ impl Client {
 
 /// One call and its answer over an open stream: sends `call` (an
 /// `AdminCall` body) and returns the body of the `AdminAnswer`.
-fn exchange<S: io::Read + io::Write>(stream: &mut S, request_id: u32, call: &[u8]) -> Result<Vec<u8>, ClientError> {
-    let frame = encode_raw_frame(MessageKind::AdminCall, request_id, call).map_err(ClientError::Encode)?;
+fn exchange<S: io::Read + io::Write>(
+    stream: &mut S,
+    request_id: u32,
+    call: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+    let frame =
+        Zeroizing::new(encode_raw_frame(MessageKind::AdminCall, request_id, call).map_err(ClientError::Encode)?);
     let sent = write_frame(stream, &frame).and_then(|()| stream.flush().map_err(FrameError::Io));
     // The daemon may refuse a peer or a frame (and close) before reading
     // the whole call: the write then fails, but the refusal is waiting to
@@ -179,6 +191,7 @@ fn exchange<S: io::Read + io::Write>(stream: &mut S, request_id: u32, call: &[u8
         (Ok(()), Ok(None)) => return Err(ClientError::Closed),
         (Ok(()), Err(error)) => return Err(ClientError::Receive(error)),
     };
+    let body = Zeroizing::new(body);
     match header.kind {
         // A protocol error may come before the daemon read our header, so
         // its request id is not checked.

@@ -57,6 +57,7 @@ fn instance() -> InstanceInfo {
         creation_date: Timestamp(1_700_000_000),
         secret_quota: 1000,
         secret_count: 0,
+        region: "local".into(),
     }
 }
 

@@ -133,6 +133,7 @@ fn table(instances: &[InstanceInfo]) -> String {
 fn fields(instance: &InstanceInfo) -> String {
     Fields::new()
         .field("Name", &instance.name)
+        .field("Region", &instance.region)
         .field("SlotId", instance.slot_id)
         .field("Kind", instance.kind)
         .field("Cluster", or_dash(instance.cluster.as_ref()))
@@ -165,6 +166,7 @@ mod tests {
             creation_date: Timestamp(1_700_000_000),
             secret_quota: 1000,
             secret_count: 2,
+            region: "local".into(),
         }
     }
 
@@ -221,10 +223,12 @@ mod tests {
         let text = human::<DescribeInstanceArgs>(args, &reply);
         assert!(text.starts_with("Name:            hsm1\n"), "{text}");
         assert!(text.contains("Kind:            software\n"), "{text}");
+        assert!(text.contains("Region:          local\n"), "{text}");
         let json = json::<DescribeInstanceArgs>(args, &reply);
         assert_eq!(json["Name"], "hsm1");
         assert_eq!(json["KeyVersionCount"], 4);
         assert_eq!((json["SecretQuota"].as_u64(), json["SecretCount"].as_u64()), (Some(1000), Some(2)));
         assert_eq!(json["CreationDate"], "2023-11-14T22:13:20Z");
+        assert_eq!(json["Region"], "local");
     }
 }

@@ -41,6 +41,12 @@ pub use invocation::{Invocation, Outcome, Run, verb};
 
 use crate::output::Format;
 
+/// Exit status of a command that compares and finds a difference (the
+/// differences are printed): `cluster verify`, `cluster resync` when the
+/// cluster is not whole afterwards, `secret migrate` when the copy differs
+/// from the source.
+pub const DIFFERENCES_FOUND: u8 = 5;
+
 /// A command could not be turned into a request.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -219,7 +225,11 @@ mod tests {
             assert!(!op::ALL.iter().any(|info| info.command == leaf.command), "`{}`", leaf.command.join(" "));
         }
         let extra: Vec<&[&str]> = leaves.iter().filter(|l| !l.is_own()).map(|l| l.command).collect();
-        assert_eq!(extra, [&["secret", "tag"][..], &["secret", "untag"][..]], "the extra commands");
+        assert_eq!(
+            extra,
+            [&["secret", "tag"][..], &["secret", "untag"][..], &["secret", "migrate"][..]],
+            "the extra commands"
+        );
     }
 
     /// Runs a command line against a stand-in daemon that answers every

@@ -55,6 +55,7 @@ pub fn info(config: &Config, registry: &Registry, instance: &InstanceRecord) -> 
         creation_date: instance.created_at,
         secret_quota: super::secrets::quota(config, instance),
         secret_count: registry.secrets_in(&instance.name),
+        region: config.region.clone(),
     }
 }
 

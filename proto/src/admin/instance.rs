@@ -41,6 +41,9 @@ pub struct InstanceInfo {
     pub secret_quota: u64,
     /// Secrets it holds now (those pending deletion included).
     pub secret_count: u64,
+    /// The region (deployment) it belongs to: `region` in the daemon's
+    /// configuration, as in its resources' ARNs.
+    pub region: String,
 }
 
 /// Parameters of `instance create`.

@@ -14,7 +14,7 @@ use status::{AddClusterMemberArgs, ClusterStatusArgs, CreateClusterArgs, ListClu
 
 /// Exit status of `cluster verify` when it finds a difference, and of
 /// `cluster resync` when the cluster is not whole afterwards.
-pub const DIFFERENCES_FOUND: u8 = 5;
+pub use super::DIFFERENCES_FOUND;
 
 subcommands! {
     /// Operations on clusters.

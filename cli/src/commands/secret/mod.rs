@@ -3,10 +3,12 @@
 //! `VersionIds`, …): creating secrets and putting values ([`values`]),
 //! reading them ([`reading`]), versions and stages ([`versions`]),
 //! describing, listing and changing secrets ([`description`]), deletion
-//! ([`lifecycle`]), rotation ([`rotation`]) and tags ([`tags`]).
+//! ([`lifecycle`]), rotation ([`rotation`]), tags ([`tags`]), and the
+//! migration of a secret to another region ([`migrate`]).
 
 pub mod description;
 pub mod lifecycle;
+pub mod migrate;
 pub mod reading;
 pub mod rotation;
 pub mod tags;
@@ -16,6 +18,7 @@ pub mod versions;
 use super::subcommands;
 use description::{DescribeSecretArgs, ListSecretsArgs, UpdateSecretArgs};
 use lifecycle::{DeleteSecretArgs, RestoreSecretArgs};
+use migrate::MigrateSecretArgs;
 use reading::GetSecretValueArgs;
 use rotation::{RotateSecretArgs, UpdateSecretRotationPolicyArgs};
 use tags::{SecretTagArgs, SecretUntagArgs};
@@ -53,5 +56,8 @@ subcommands! {
         Tag(SecretTagArgs),
         /// Removes tags from a secret (UntagResource).
         Untag(SecretUntagArgs),
+        /// Copies a secret to another region's p11kmsd with its versions and stages, and compares both sides.
+        #[command(name = "migrate")]
+        Migrate(MigrateSecretArgs),
     }
 }

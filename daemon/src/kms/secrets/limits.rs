@@ -18,8 +18,7 @@ pub const MAX_VERSION_ID: usize = 64;
 pub const MAX_STAGE: usize = 64;
 /// Largest value, in bytes (binary values: the decoded bytes).
 pub const MAX_VALUE: usize = 30_720;
-/// Most stages the versions of one secret carry together.
-pub const MAX_STAGES: usize = 8;
+pub use p11kms_proto::admin::secret::MAX_STAGES;
 /// Longest description.
 pub const MAX_DESCRIPTION: usize = 8192;
 /// Longest ExtendedConfig, in bytes.

@@ -59,6 +59,10 @@ pub const ACS_CURRENT: &str = "ACSCurrent";
 /// The stage of the version that was ACSCurrent before the last move.
 pub const ACS_PREVIOUS: &str = "ACSPrevious";
 
+/// Most stages the versions of one secret carry together (the API's
+/// limit).
+pub const MAX_STAGES: usize = 8;
+
 /// True for the stages the service manages (moved, never removed).
 pub fn is_system_stage(stage: &str) -> bool {
     stage == ACS_CURRENT || stage == ACS_PREVIOUS

@@ -1,4 +1,5 @@
-//! The admin API as `p11kms` speaks it, for the GetSecretValue workload:
+//! The admin API as `p11kms` speaks it, for the GetSecretValue workload
+//! (and the policy switch of the policy workload, `crate::policies`):
 //! an `AdminCall` frame (the operation's opcode, then its request) and its
 //! `AdminAnswer`, over one admin connection kept for the whole run, as
 //! `p11kms rewrap` keeps one (`docs/wire.md` §6). Spawning the CLI for
@@ -8,9 +9,9 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use p11kms_proto::admin::GetSecretValueRequest;
-use p11kms_proto::admin::op::GetSecretValue;
-use p11kms_proto::admin::operation::{decode_answer, encode_call};
+use p11kms_proto::admin::op::{GetSecretValue, UpdateAppPolicy};
+use p11kms_proto::admin::operation::{Operation, decode_answer, encode_call};
+use p11kms_proto::admin::{GetSecretValueRequest, UpdateAppPolicyRequest};
 use p11kms_proto::frame::{encode_raw_frame, read_frame, write_frame};
 use p11kms_proto::{MAX_BODY_LEN, MessageKind};
 
@@ -39,16 +40,27 @@ impl Admin {
             version_stage: None,
             fetch_extended_config: false,
         };
+        let value = self.call::<GetSecretValue>(&request)?;
+        Ok(value.secret_data.expose().len())
+    }
+
+    /// `UpdateAppPolicy`: app `name`'s policy becomes `policy`.
+    pub fn update_app_policy(&mut self, name: &str, policy: &str) -> Result<()> {
+        let request = UpdateAppPolicyRequest { name: name.to_owned(), policy: policy.to_owned() };
+        self.call::<UpdateAppPolicy>(&request).map(drop)
+    }
+
+    /// One call and its answer on this connection.
+    fn call<Op: Operation>(&mut self, request: &Op::Request) -> Result<Op::Reply> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        let frame = encode_raw_frame(MessageKind::AdminCall, id, &encode_call::<GetSecretValue>(&request)?)?;
+        let frame = encode_raw_frame(MessageKind::AdminCall, id, &encode_call::<Op>(request)?)?;
         write_frame(&mut self.stream, &frame)?;
         self.stream.flush()?;
         let (header, body) = read_frame(&mut self.stream, MAX_BODY_LEN)?.ok_or("the daemon closed the connection")?;
         if header.kind != MessageKind::AdminAnswer || header.request_id != id {
             return Err(format!("unexpected {:?} frame for request {}", header.kind, header.request_id).into());
         }
-        let value = decode_answer::<GetSecretValue>(&body)?.map_err(|e| format!("GetSecretValue: {e}"))?;
-        Ok(value.secret_data.expose().len())
+        decode_answer::<Op>(&body)?.map_err(|e| format!("{}: {e}", Op::NAME).into())
     }
 }

@@ -9,7 +9,8 @@
 //! For every figure: ops/s as the median of the runs, p50 and p99
 //! latency, and the ratios p11kms/direct and p11kms/p11-kit. The secret
 //! workloads (p11kms only: SoftHSM has no secrets) are set against
-//! p11kms's AES-GCM 64 B encryption of the same run. Output: Markdown
+//! p11kms's AES-GCM 64 B encryption of the same run, and ECDSA signing
+//! under a 50-statement app policy against the same under `--policy all`. Output: Markdown
 //! tables on stdout and JSON in `target/bench.json`. Flags:
 //! `--quick`, `--runs N`, `--only TEXT`, `--target NAME`, and
 //! `--memory [N]` for the memory run. See docs/performance.md.
@@ -17,6 +18,7 @@
 mod admin;
 mod keygen;
 mod memory;
+mod policies;
 mod secrets;
 mod setup;
 mod workloads;
@@ -41,8 +43,8 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 /// One table row: a workload in a shape, and each target's figure.
 type Row = (Workload, workloads::Shape, Vec<(&'static str, Option<Figure>)>);
 
-/// A secret workload in a shape on p11kms, and p11kms's AES-GCM 64 B
-/// measured in turns with it.
+/// A p11kms-only workload in a shape, and its reference workload
+/// ([`Workload::reference`]) measured in turns with it.
 type Reference = (Workload, workloads::Shape, Option<Figure>, Option<Figure>);
 
 fn main() -> Result<()> {
@@ -79,24 +81,20 @@ fn main() -> Result<()> {
         for shape in workloads::Shape::all() {
             let mut all = targets.all();
             all.retain(|t| target_filter.as_ref().is_none_or(|name| name == t.name));
-            let measured = if workload.p11kms_only() {
-                // Only p11kms has secrets; its AES-GCM 64 B takes turns
-                // with the secret workload, for a ratio of the same minutes.
+            let measured = if let Some(reference) = workload.reference() {
+                // Only p11kms has secrets and policies; its reference
+                // workload takes turns with this one, for a ratio of the
+                // same minutes.
                 let Some(p11kms) = all.iter().find(|t| t.name == "p11kms") else {
                     continue;
                 };
-                let pair = [(*p11kms, workload), (*p11kms, Workload::AesGcm64)];
+                let pair = [(*p11kms, workload), (*p11kms, reference)];
                 let mut pair = workloads::measure_in_turns(&pair, shape, runs, run_time).into_iter();
-                let (secret, aes) = (pair.next().flatten(), pair.next().flatten());
-                eprintln!(
-                    "{:<28} {:<24} {:<8} {}",
-                    "  (AES-GCM 64 B in turns)",
-                    shape.name(),
-                    "p11kms",
-                    describe(&aes)
-                );
-                references.push((workload, shape, secret.clone(), aes));
-                all.iter().map(|t| if t.name == "p11kms" { secret.clone() } else { None }).collect()
+                let (ours, theirs) = (pair.next().flatten(), pair.next().flatten());
+                let label = format!("  ({} in turns)", reference.name());
+                eprintln!("{label:<28} {:<24} {:<8} {}", shape.name(), "p11kms", describe(&theirs));
+                references.push((workload, shape, ours.clone(), theirs));
+                all.iter().map(|t| if t.name == "p11kms" { ours.clone() } else { None }).collect()
             } else {
                 workloads::measure(&all, workload, shape, runs, run_time)
             };
@@ -116,6 +114,7 @@ fn main() -> Result<()> {
     };
     print_markdown(&rows, &floor, &polling_floor, runs);
     print_secrets(&references);
+    print_policies(&references);
     print_key_creation(&creation);
     let json = json!({
         "machine": setup::machine(),
@@ -126,11 +125,17 @@ fn main() -> Result<()> {
             "shape": s.name(),
             "figures": figures.iter().map(|(name, f)| json!({ "target": name, "figure": f.as_ref().map(Figure::to_json) })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "secrets_against_aes_gcm_64": references.iter().map(|(w, s, secret, aes)| json!({
+        "secrets_against_aes_gcm_64": references.iter().filter(|r| r.0 != Workload::EcdsaSignPolicy50).map(|(w, s, secret, aes)| json!({
             "workload": w.name(),
             "shape": s.name(),
             "p11kms": secret.as_ref().map(Figure::to_json),
             "aes_gcm_64_in_turns": aes.as_ref().map(Figure::to_json),
+        })).collect::<Vec<_>>(),
+        "policy_50_against_full_access": references.iter().filter(|r| r.0 == Workload::EcdsaSignPolicy50).map(|(w, s, fifty, full)| json!({
+            "workload": w.name(),
+            "shape": s.name(),
+            "p11kms": fifty.as_ref().map(Figure::to_json),
+            "full_access_in_turns": full.as_ref().map(Figure::to_json),
         })).collect::<Vec<_>>(),
         "key_creation_ms": creation.iter().map(|k| json!({ "spec": k.spec, "mirrors_0_1_2": k.median_ms })).collect::<Vec<_>>(),
     });
@@ -217,9 +222,9 @@ fn cell(figure: &Option<Figure>) -> String {
 }
 
 /// The cell of a target for `workload`: SoftHSM (direct or behind
-/// p11-kit) has no secrets to read.
+/// p11-kit) has no secrets to read and no app policies.
 fn target_cell(workload: Workload, target: &str, figure: &Option<Figure>) -> String {
-    if workload.p11kms_only() && target != "p11kms" { "no secrets".to_owned() } else { cell(figure) }
+    if workload.p11kms_only() && target != "p11kms" { "p11kms only".to_owned() } else { cell(figure) }
 }
 
 fn print_markdown(rows: &[Row], floor: &Figure, polling_floor: &Figure, runs: usize) {
@@ -253,6 +258,8 @@ fn print_markdown(rows: &[Row], floor: &Figure, polling_floor: &Figure, runs: us
 /// measured in turns with them (the target of issue 13: a PKCS#11 read of
 /// a 1 KiB secret at least half its ops/s).
 fn print_secrets(references: &[Reference]) {
+    let references: Vec<&Reference> =
+        references.iter().filter(|r| r.0.reference() == Some(Workload::AesGcm64)).collect();
     if references.is_empty() {
         return;
     }
@@ -271,6 +278,26 @@ fn print_secrets(references: &[Reference]) {
             cell(aes),
             ratio(secret, aes)
         );
+    }
+}
+
+/// ECDSA signing under a 50-statement policy against the same under
+/// `--policy all`, the two taking turns run by run (the target of issue
+/// 14: at least 0.95× the ops/s).
+fn print_policies(references: &[Reference]) {
+    let references: Vec<&Reference> = references.iter().filter(|r| r.0 == Workload::EcdsaSignPolicy50).collect();
+    if references.is_empty() {
+        return;
+    }
+    println!(
+        "\nApp policies (p11kms only): ECDSA P-256 signing with a {}-statement policy whose last statement names \
+         the key, against the same with `--policy all` (one statement), taking turns run by run, ops/s:\n",
+        policies::STATEMENTS
+    );
+    println!("| threads/sessions | 50 statements | `--policy all` | 50 / all |");
+    println!("|---|---|---|---|");
+    for (_, shape, fifty, full) in references {
+        println!("| {} | {} | {} | {} |", shape.name(), cell(fifty), cell(full), ratio(fifty, full));
     }
 }
 

@@ -52,6 +52,8 @@ pub struct Target {
     pub admin_socket: Option<PathBuf>,
     /// The module's own `C_GetAttributeValue` (p11kms only).
     pub raw_get_attribute: Option<RawGetAttribute>,
+    /// The bench app's policy now (p11kms only: switched between runs).
+    pub policy: crate::policies::Current,
     /// Keeps the login alive for the sessions the workloads open.
     _keeper: Session,
 }
@@ -93,7 +95,7 @@ impl Targets {
         let bin = binaries()?;
         let daemon = Daemon::start(&bin, &dir.path().join("p11kms-state"), None)?;
         wait_for(&kit_socket)?;
-        let app_pin = daemon.create_app(&bin, "bench")?;
+        let app_pin = daemon.create_app(&bin, crate::policies::APP)?;
         secrets::create(&bin, &daemon.admin_socket(), dir.path())?;
 
         // SAFETY: single-threaded here; the modules read these at C_Initialize.
@@ -159,7 +161,7 @@ impl Daemon {
     /// Creates an app on `hsm1` through the CLI; returns its PIN.
     pub fn create_app(&self, bin: &Path, name: &str) -> Result<String> {
         let app = Command::new(bin.join("p11kms"))
-            .args(["--json", "--query", "Pin", "app", "create", name, "--instance", "hsm1"])
+            .args(["--json", "--query", "Pin", "app", "create", name, "--instance", "hsm1", "--policy", "all"])
             .env("P11KMS_ADMIN_SOCKET", self.admin_socket())
             .output()?;
         if !app.status.success() {
@@ -237,7 +239,16 @@ fn target(name: &'static str, module: &Path, token: &str, pin: &str) -> Result<T
     let keeper = ctx.open_rw_session(slot)?;
     keeper.login(UserType::User, Some(&AuthPin::from(pin.to_owned())))?;
     let keys = make_keys(&keeper)?;
-    Ok(Target { name, ctx, slot, keys, admin_socket: None, raw_get_attribute: None, _keeper: keeper })
+    Ok(Target {
+        name,
+        ctx,
+        slot,
+        keys,
+        admin_socket: None,
+        raw_get_attribute: None,
+        policy: Default::default(),
+        _keeper: keeper,
+    })
 }
 
 fn make_keys(s: &Session) -> Result<Keys> {

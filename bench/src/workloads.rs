@@ -17,6 +17,7 @@ use cryptoki::context::Pkcs11;
 use cryptoki::slot::Slot;
 
 use crate::admin::Admin;
+use crate::policies::Policy;
 use crate::secrets::{self, RawGetAttribute};
 use crate::setup::{Keys, Target};
 
@@ -25,6 +26,8 @@ use crate::setup::{Keys, Target};
 pub enum Workload {
     /// `C_SignInit` + `C_Sign`, ECDSA P-256 over a 32-byte digest.
     EcdsaSign,
+    /// The same, the app's policy 50 statements long (`crate::policies`).
+    EcdsaSignPolicy50,
     /// `C_SignInit` + `C_Sign`, RSA-2048 PKCS#1 v1.5 with SHA-256.
     RsaSign,
     /// `C_EncryptInit` + `C_Encrypt`, AES-256-GCM of 64 bytes.
@@ -44,9 +47,10 @@ pub enum Workload {
 
 impl Workload {
     /// In table order.
-    pub fn all() -> [Self; 8] {
+    pub fn all() -> [Self; 9] {
         [
             Self::EcdsaSign,
+            Self::EcdsaSignPolicy50,
             Self::RsaSign,
             Self::AesGcm64,
             Self::AesGcm4k,
@@ -57,15 +61,28 @@ impl Workload {
         ]
     }
 
-    /// True for what only p11kms has: SoftHSM holds no secrets.
+    /// True for what only p11kms has: SoftHSM holds no secrets and has
+    /// no app policies.
     pub fn p11kms_only(self) -> bool {
-        matches!(self, Self::SecretAdmin | Self::SecretPkcs11)
+        self.reference().is_some()
+    }
+
+    /// What a p11kms-only workload is set against, the two taking turns
+    /// run by run: a secret read against AES-GCM 64 B, the signature under
+    /// a 50-statement policy against the one under `--policy all`.
+    pub fn reference(self) -> Option<Self> {
+        match self {
+            Self::SecretAdmin | Self::SecretPkcs11 => Some(Self::AesGcm64),
+            Self::EcdsaSignPolicy50 => Some(Self::EcdsaSign),
+            _ => None,
+        }
     }
 
     /// Its name in the table.
     pub fn name(self) -> &'static str {
         match self {
             Self::EcdsaSign => "ECDSA P-256 sign",
+            Self::EcdsaSignPolicy50 => "ECDSA P-256 sign, 50-statement policy",
             Self::RsaSign => "RSA-2048 PKCS#1 sign",
             Self::AesGcm64 => "AES-256-GCM encrypt 64 B",
             Self::AesGcm4k => "AES-256-GCM encrypt 4 KiB",
@@ -96,7 +113,9 @@ impl Workload {
         };
         let keys = &target.keys;
         Ok(match self {
-            Self::EcdsaSign => session.sign(&Mechanism::Ecdsa, keys.ec, &[0x42; 32]).map(drop),
+            Self::EcdsaSign | Self::EcdsaSignPolicy50 => {
+                session.sign(&Mechanism::Ecdsa, keys.ec, &[0x42; 32]).map(drop)
+            }
             Self::RsaSign => session.sign(&Mechanism::Sha256RsaPkcs, keys.rsa, b"benchmark message").map(drop),
             Self::AesGcm64 | Self::AesGcm4k => {
                 let mut iv = [0u8; 12];
@@ -242,6 +261,7 @@ pub fn measure_in_turns(
         .map(|(target, workload)| {
             let reach = Reach::of(target);
             (!workload.p11kms_only() || target.name == "p11kms")
+                && under_its_policy(target, *workload)
                 && workload.open(reach).is_ok_and(|mut probe| workload.run(&mut probe, reach, u64::MAX).is_ok())
         })
         .collect();
@@ -249,7 +269,7 @@ pub fn measure_in_turns(
     let mut latencies = vec![Vec::new(); entries.len()];
     for run in 0..runs {
         for (index, (target, workload)) in entries.iter().enumerate() {
-            if able[index] {
+            if able[index] && under_its_policy(target, *workload) {
                 let (ops, samples) = one_run(target, *workload, shape, run, run_time);
                 rates[index].push(ops as f64 / run_time.as_secs_f64());
                 latencies[index].extend(samples);
@@ -267,6 +287,21 @@ pub fn measure_in_turns(
             Some(Figure { ops_per_s: rates.get(rates.len() / 2).copied().unwrap_or(0.0), ..latency })
         })
         .collect()
+}
+
+/// Gives p11kms's bench app the policy `workload` runs under (nothing to
+/// do on SoftHSM's targets); false, said on stderr, when that fails.
+fn under_its_policy(target: &Target, workload: Workload) -> bool {
+    let Some(socket) = &target.admin_socket else {
+        return true;
+    };
+    match target.policy.switch(socket, Policy::of(workload)) {
+        Ok(()) => true,
+        Err(error) => {
+            eprintln!("{}: the bench app's policy for {}: {error}", target.name, workload.name());
+            false
+        }
+    }
 }
 
 /// One run on one target: its threads, each with its own sessions (they

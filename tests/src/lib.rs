@@ -243,6 +243,21 @@ impl Daemon {
             .expect("run p11kms")
     }
 
+    /// Runs the CLI against this daemon with `input` on standard input.
+    pub fn cli_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(artifact("p11kms"))
+            .args(args)
+            .env("P11KMS_ADMIN_SOCKET", self.admin_socket())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run p11kms");
+        child.stdin.take().expect("stdin").write_all(input).expect("write standard input");
+        child.wait_with_output().expect("wait for p11kms")
+    }
+
     /// Runs the CLI with `--json`, asserts success, parses the output.
     pub fn cli_json(&self, args: &[&str]) -> Value {
         let mut full = vec!["--json"];
@@ -267,10 +282,29 @@ impl Daemon {
         self.cli_json(&args);
     }
 
-    /// Creates an app and returns its PIN.
+    /// Creates an app that may use every key and secret of `instance`
+    /// (`--policy all`) and returns its PIN.
     pub fn create_app(&self, name: &str, instance: &str) -> String {
-        let json = self.cli_json(&["app", "create", name, "--instance", instance]);
+        let json = self.cli_json(&["app", "create", name, "--instance", instance, "--policy", "all"]);
         json["Pin"].as_str().expect("Pin").to_owned()
+    }
+
+    /// Creates an app with the policy document `policy` (JSON) and returns
+    /// its PIN.
+    pub fn create_app_with_policy(&self, name: &str, instance: &str, policy: &str) -> String {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("policy.json");
+        std::fs::write(&file, policy).expect("write the policy");
+        let path = file.to_str().expect("utf-8 path");
+        let json = self.cli_json(&["app", "create", name, "--instance", instance, "--policy", path]);
+        json["Pin"].as_str().expect("Pin").to_owned()
+    }
+
+    /// Replaces app `name`'s policy with `policy` (JSON, through standard
+    /// input: `app update-policy NAME --policy -`).
+    pub fn update_app_policy(&self, name: &str, policy: &str) {
+        let out = self.cli_with_input(&["app", "update-policy", name, "--policy", "-"], policy.as_bytes());
+        assert!(out.status.success(), "app update-policy: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// A command with the environment a PKCS#11 client of this daemon needs.

@@ -142,6 +142,12 @@ fn apps_are_listed_described_and_deleted_and_pins_are_never_shown_again() {
     assert_eq!(pin.len(), 40);
     let human = daemon.cli(&["app", "create", "api", "--instance", "hsm1"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("shown only once"));
+    assert!(String::from_utf8_lossy(&human.stdout).contains("no policy yet"), "an app without a policy is told so");
+    assert_eq!(
+        policy_of(&daemon, "api")["Statement"],
+        serde_json::json!([]),
+        "the API's Policy is the document's text"
+    );
     let apps = daemon.cli_json(&["app", "list"]);
     assert_eq!(apps["Apps"].as_array().expect("apps").len(), 2);
     assert_eq!(apps["TotalCount"], 2);
@@ -153,4 +159,50 @@ fn apps_are_listed_described_and_deleted_and_pins_are_never_shown_again() {
     assert!(stderr(&out).starts_with("Forbidden.ResourceNotFound: "));
     let db = std::fs::read(daemon.state_dir().join("p11kms.db")).expect("db");
     assert!(!db.windows(pin.len()).any(|w| w == pin.as_bytes()), "the store never holds the PIN");
+}
+
+#[test]
+fn policies_are_checked_on_the_way_in_and_shown_by_describe() {
+    let daemon = Daemon::start();
+    let dir = tempfile::tempdir().expect("dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("policy file");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let typo =
+        write("typo.json", r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:Sing","Resource":"*"}]}"#);
+    let resource = write(
+        "resource.json",
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:Sign","Resource":"keys/x"}]}"#,
+    );
+    let good = write(
+        "good.json",
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:Sign","Resource":"alias/web-*"}]}"#,
+    );
+    for (file, says) in
+        [(&typo, "kms:Sing"), (&resource, "keys/x"), (&"/nonexistent/policy.json".to_owned(), "policy.json")]
+    {
+        let out = daemon.cli(&["app", "create", "web", "--instance", "hsm1", "--policy", file]);
+        assert_ne!(out.status.code(), Some(0));
+        assert!(stderr(&out).contains(says), "{file}: {}", stderr(&out));
+    }
+    let out = daemon.cli(&["app", "create", "web", "--instance", "hsm1", "--policy", &typo]);
+    assert!(stderr(&out).starts_with("InvalidParameter: "), "{}", stderr(&out));
+    assert_eq!(daemon.cli_json(&["app", "list"])["TotalCount"], 0, "nothing half-created");
+
+    daemon.create_app_with_policy("web", "hsm1", &std::fs::read_to_string(&good).expect("read"));
+    let described = policy_of(&daemon, "web");
+    assert_eq!(described["Statement"][0]["Resource"], "alias/web-*");
+    let out = daemon.cli(&["app", "update-policy", "web", "--policy", &typo]);
+    assert!(stderr(&out).starts_with("InvalidParameter: "), "{}", stderr(&out));
+    assert_eq!(policy_of(&daemon, "web"), described, "the policy in force stays");
+    daemon.update_app_policy("web", p11kms_proto::admin::app::FULL_ACCESS_POLICY);
+    assert_eq!(policy_of(&daemon, "web")["Statement"][0]["Action"][0], "kms:*");
+}
+
+/// App `name`'s policy document, parsed from `app describe --json`.
+fn policy_of(daemon: &Daemon, name: &str) -> serde_json::Value {
+    let text = daemon.cli_json(&["app", "describe", name])["Policy"].as_str().expect("Policy").to_owned();
+    serde_json::from_str(&text).expect("the policy is JSON")
 }

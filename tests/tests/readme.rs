@@ -1,6 +1,6 @@
 //! The README's sessions, run as written, so the README stays true: the
-//! blocks after the `first-session`, `kms-session` and `secret-session`
-//! markers run in bash, in a directory
+//! blocks after the `first-session`, `kms-session`, `secret-session` and
+//! `policy-session` markers run in bash, in a directory
 //! where `p11kms-state` is a test daemon's state directory and
 //! `target/release` is this build's binaries.
 
@@ -31,9 +31,10 @@ fn the_readme_first_session_works_as_written() {
     std::fs::create_dir(work.path().join("target")).expect("target dir");
     symlink(profile_dir(), work.path().join("target/release")).expect("binaries link");
 
-    // The KMS and secret sessions run in the same shell, after the first
-    // one, as a reader would paste them.
-    let script = format!("{}\n{}\n{}", block("first-session"), block("kms-session"), block("secret-session"));
+    // The KMS, secret and policy sessions run in the same shell, after
+    // the first one, as a reader would paste them.
+    let blocks = ["first-session", "kms-session", "secret-session", "policy-session"];
+    let script = blocks.map(block).join("\n");
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
@@ -54,4 +55,12 @@ fn the_readme_first_session_works_as_written() {
     assert_eq!((field("Rewrapped").as_deref(), field("Failed").as_deref()), (Some("1"), Some("0")), "{stdout}");
     // The previous version's value, printed alone by --query.
     assert!(stdout.lines().any(|l| l == "correct horse battery staple"), "{stdout}");
+    // The payments app sees the key tagged for it and the secret its policy
+    // names, not the AES key of the KMS session.
+    let seen = stdout.split("== what payments sees").nth(1).expect("the policy session ran");
+    let labels: Vec<&str> =
+        seen.lines().filter_map(|l| l.trim().strip_prefix("label:")).map(|l| l.trim().trim_matches('\'')).collect();
+    assert!(labels.contains(&"k1") && labels.contains(&"db/orders"), "{seen}");
+    assert!(!labels.contains(&"orders"), "{seen}");
+    assert!(seen.contains(r#""Action": ["kms:*"]"#) || seen.contains("kms:*"), "describe shows the new policy: {seen}");
 }

@@ -91,7 +91,18 @@ impl Invocation for CreateAppArgs {
     }
 
     fn render(&self, created: &AppCreated, format: Format) -> Result<String, RenderError> {
-        Ok(output::show(format, created, created_text)?)
+        let without_policy = self.policy.is_none();
+        Ok(output::show(format, created, |created| {
+            let mut text = created_text(created);
+            if without_policy {
+                text.push_str(&format!(
+                    "\nIt has no policy yet, so it may use no key and read no secret: give it one with\n\
+                     p11kms app update-policy {} --policy FILE|all (docs/policies.md).\n",
+                    created.app_name
+                ));
+            }
+            text
+        })?)
     }
 }
 

@@ -99,7 +99,7 @@ fn lookup_changeable(service: &Service, client: &ClientId, slot: u64, object: Ob
         return Err(super::secret_objects::refusal(service, client, slot, object));
     }
     if !is_created(object) {
-        super::lookup::with_object(service, client, slot, object, |_, _| Ok(()))?;
+        super::lookup::with_object(service, client, slot, object, |_, _, _| Ok(()))?;
         return Err(rv(CKR_ACTION_PROHIBITED));
     }
     lookup(service, client, slot, object)

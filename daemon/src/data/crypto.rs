@@ -23,6 +23,7 @@ use crate::hsm::error::Context;
 use crate::hsm::mechanism::{ParamStorage, to_cryptoki};
 use crate::hsm::{ObjectRole, oaep};
 use crate::kms::keys::rules::{self, Operation};
+use crate::kms::policy::Action;
 use crate::kms::{KmsError, envelope};
 use crate::service::Service;
 
@@ -44,6 +45,19 @@ fn needed_flag(operation: &Crypt<'_>) -> CK_ATTRIBUTE_TYPE {
         Crypt::Verify(..) => CKA_VERIFY,
         Crypt::Encrypt(_) => CKA_ENCRYPT,
         Crypt::Decrypt(_) => CKA_DECRYPT,
+    }
+}
+
+/// The policy action an operation with a KMS key's object is: AES and
+/// signatures by their own names, RSA encryption by the asymmetric ones.
+fn action_of(operation: &Crypt<'_>, role: ObjectRole) -> Action {
+    match (operation, role) {
+        (Crypt::Sign(_), _) => Action::Sign,
+        (Crypt::Verify(..), _) => Action::Verify,
+        (Crypt::Encrypt(_), ObjectRole::Secret) => Action::Encrypt,
+        (Crypt::Encrypt(_), _) => Action::AsymmetricEncrypt,
+        (Crypt::Decrypt(_), ObjectRole::Secret) => Action::Decrypt,
+        (Crypt::Decrypt(_), _) => Action::AsymmetricDecrypt,
     }
 }
 
@@ -74,11 +88,12 @@ fn target(
             }),
         };
     }
-    with_object(service, client, slot, object, |instance, view| {
+    with_object(service, client, slot, object, |instance, view, access| {
         let public_use = public_ok && view.role == ObjectRole::Public;
         if !(logged_in || public_use) {
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
+        access.check_key(action_of(operation, view.role), view.key)?;
         rules::check(Operation::Use, &view.key.record)?;
         rules::check_version(&view.key.record, view.version)?;
         let cluster_name = instance.cluster.as_deref().ok_or(rv(CKR_FUNCTION_NOT_SUPPORTED))?;
@@ -230,11 +245,18 @@ fn envelope_operation(
         MechParam::Bytes(json) => serde_json::from_slice(json).map_err(|_| rv(CKR_MECHANISM_PARAM_INVALID))?,
         _ => return Err(rv(CKR_MECHANISM_PARAM_INVALID)),
     };
-    let logged_in = service.clients.is_logged_in(client, slot);
-    let key_id = with_object(service, client, slot, object, |_, view| {
-        if !logged_in {
+    // The blob must name this key (`decrypt_bytes` refuses another), so
+    // `Decrypt` on this key is `Decrypt` on the key the blob names.
+    let action = match operation {
+        Crypt::Encrypt(_) => Some(Action::Encrypt),
+        Crypt::Decrypt(_) => Some(Action::Decrypt),
+        Crypt::Sign(_) | Crypt::Verify(..) => None,
+    };
+    let key_id = with_object(service, client, slot, object, |_, view, access| {
+        if !access.is_logged_in() {
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
+        access.check_key(action.ok_or(rv(CKR_KEY_FUNCTION_NOT_PERMITTED))?, view.key)?;
         Ok(view.key.record.key_id.clone())
     })
     .map_err(DataError::for_key)?;

@@ -12,6 +12,7 @@ use cryptoki_sys::*;
 
 use crate::hsm::HsmError;
 use crate::kms::KmsError;
+use crate::kms::policy::Action;
 
 /// A data-plane request failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +33,16 @@ pub enum DataError {
     /// The HSM refused or failed.
     #[error(transparent)]
     Hsm(#[from] HsmError),
+    /// The app's policy does not allow the action (`data::access`).
+    #[error("app '{app}' may not kms:{} {resource}: its policy does not allow it", .action.name())]
+    Denied {
+        /// The app logged in.
+        app: String,
+        /// What it asked to do.
+        action: Action,
+        /// What it asked to do it on (`key <id>`, `secret <name>`, `instance <name>`).
+        resource: String,
+    },
 }
 
 /// A return value's name for the log (`TemplateInconsistent`).
@@ -56,7 +67,19 @@ impl DataError {
             Self::Pkcs11(code) => *code,
             Self::Kms(error) => error.ck_rv(),
             Self::Hsm(error) => error.ck_rv(),
+            // PKCS#11 has CKR_ACTION_PROHIBITED for "policy restrictions
+            // on the token" where no key function is involved: creating
+            // and destroying keys. A key used beyond the policy is a key
+            // function not permitted, as a key without the usage flag is.
+            Self::Denied { action: Action::CreateKey | Action::ScheduleKeyDeletion, .. } => CKR_ACTION_PROHIBITED,
+            Self::Denied { .. } => CKR_KEY_FUNCTION_NOT_PERMITTED,
         }
+    }
+
+    /// True for a refusal by the app's policy: the operator's business,
+    /// logged at `info` with the app and the resource, not the data.
+    pub fn is_denial(&self) -> bool {
+        matches!(self, Self::Denied { .. })
     }
 
     /// The same refusal for an operation's key: PKCS#11 says
@@ -96,6 +119,15 @@ mod tests {
         assert_eq!(disabled.to_string(), "key 'k' is disabled");
         assert!(DataError::ClusterDown(1).is_fault());
         assert!(!disabled.is_fault());
+        let denied = |action| DataError::Denied { app: "web".into(), action, resource: "key k-1".into() };
+        assert_eq!(denied(Action::Sign).ck_rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
+        assert_eq!(denied(Action::CreateKey).ck_rv(), CKR_ACTION_PROHIBITED);
+        assert_eq!(denied(Action::ScheduleKeyDeletion).ck_rv(), CKR_ACTION_PROHIBITED);
+        assert_eq!(
+            denied(Action::Sign).to_string(),
+            "app 'web' may not kms:Sign key k-1: its policy does not allow it"
+        );
+        assert!(denied(Action::Sign).is_denial() && !denied(Action::Sign).is_fault());
     }
 
     #[test]

@@ -8,10 +8,12 @@ use cryptoki_sys::*;
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, ObjectId};
 
+use super::access::Access;
 use super::error::{DataError, rv};
-use super::lookup::with_object;
+use super::lookup::{visible, with_object};
 use super::objects::ObjectView;
 use super::{app_objects, secret_objects};
+use crate::kms::policy::Action;
 use crate::service::Service;
 
 /// Most bytes of descriptions one page of a find carries: far below the
@@ -61,12 +63,12 @@ fn matches(
 ) -> Result<Vec<p11kms_proto::pkcs11::ObjectDescription>, DataError> {
     let registry = service.kms.registry()?;
     let instance = super::slots::instance(&registry, slot)?;
-    let logged_in = service.clients.is_logged_in(client, slot);
+    let access = Access::of(service, &registry, client, slot);
     let mut objects: Vec<_> = registry
         .keys()
         .filter(|key| key.record.instance == instance.name)
         .flat_map(ObjectView::all_of)
-        .filter(|object| (logged_in || !object.is_private()) && object.matches(template))
+        .filter(|object| visible(&access, object) && object.matches(template))
         .map(|object| object.description())
         .collect();
     let instance = instance.clone();
@@ -90,7 +92,7 @@ pub fn attributes(
     if secret_objects::is_secret(object) {
         return secret_objects::attributes(service, client, slot, object, types);
     }
-    with_object(service, client, slot, object, |_, view| {
+    with_object(service, client, slot, object, |_, view, _| {
         Ok(DataReply::Attributes(types.iter().map(|ty| view.attribute(*ty)).collect()))
     })
 }
@@ -104,7 +106,7 @@ pub fn size(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -
     if secret_objects::is_secret(object) {
         return secret_objects::size(service, client, slot, object);
     }
-    with_object(service, client, slot, object, |_, _| Ok(DataReply::Size(CK_UNAVAILABLE_INFORMATION)))
+    with_object(service, client, slot, object, |_, _, _| Ok(DataReply::Size(CK_UNAVAILABLE_INFORMATION)))
 }
 
 /// `DestroyObject`: destroying a KMS key schedules its deletion (with the
@@ -117,11 +119,11 @@ pub fn destroy(service: &Service, client: &ClientId, slot: u64, object: ObjectId
     if secret_objects::is_secret(object) {
         return Err(secret_objects::refusal(service, client, slot, object));
     }
-    let logged_in = service.clients.is_logged_in(client, slot);
-    let key_id = with_object(service, client, slot, object, |_, view| {
-        if !logged_in {
+    let key_id = with_object(service, client, slot, object, |_, view, access| {
+        if !access.is_logged_in() {
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
+        access.check_key(Action::ScheduleKeyDeletion, view.key)?;
         Ok(view.key.record.key_id.clone())
     })?;
     let window = service.config.keys.pkcs11_deletion_window_days;

@@ -17,6 +17,7 @@ use p11kms_proto::admin::{KeySpec, KeyUsage};
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute};
 
+use super::access::Access;
 use super::error::{DataError, rv};
 use super::objects::ObjectView;
 use super::session_keys;
@@ -77,7 +78,9 @@ fn create(
     let (instance, app) = {
         let registry = service.kms.registry()?;
         let instance = super::slots::instance(&registry, slot)?.name.clone();
-        (instance, service.clients.app(client, slot).ok_or(rv(CKR_USER_NOT_LOGGED_IN))?)
+        let access = Access::of(service, &registry, client, slot);
+        access.check_create(&instance)?;
+        (instance, access.app_name().ok_or(rv(CKR_USER_NOT_LOGGED_IN))?.to_owned())
     };
     let new = NewKey::plain(instance, spec, usage, alias, format!("app:{app}"));
     let key = keys::create(&service.kms, new)?;

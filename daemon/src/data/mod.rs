@@ -3,6 +3,7 @@
 //! the in-memory registry, call the HSMs through the cluster's members, and
 //! answer with the `CK_RV` the application will see.
 
+pub mod access;
 pub mod app_objects;
 pub mod clients;
 pub mod connections;
@@ -116,6 +117,9 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
         // operator's. Neither line carries request data: it can be secret.
         if error.is_fault() {
             tracing::error!(uid = ctx.uid, %error, "data request failed");
+        } else if error.is_denial() {
+            // Until the audit trail records it (issue 15), the log does.
+            tracing::info!(uid = ctx.uid, %error, "data request refused by the app's policy");
         } else {
             tracing::debug!(uid = ctx.uid, %error, "data request refused");
         }

@@ -249,14 +249,15 @@ fn class_of(role: ObjectRole) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::hsm::objects::P256_PARAMS;
     use crate::store::{KeyRecord, VersionRecord};
     use p11kms_proto::Timestamp;
     use p11kms_proto::admin::KeyState;
 
-    fn key(spec: KeySpec, usage: KeyUsage, versions: &[&str]) -> KeyEntry {
+    /// Key `key-1` (alias `alias/k1`, creator `test`) with `versions`.
+    pub(crate) fn key(spec: KeySpec, usage: KeyUsage, versions: &[&str]) -> KeyEntry {
         let versions: Vec<VersionEntry> = versions
             .iter()
             .enumerate()

@@ -1,6 +1,7 @@
 //! Secrets as PKCS#11 objects: every secret of an instance that
 //! `kms::secrets::read::visible` lists is one `CKO_DATA` token object of
-//! the instance's slot, seen only by a session logged in there.
+//! the instance's slot, seen only by a session logged in there whose app's
+//! policy allows reading it (`data::access`).
 //!
 //! Its label is the secret's name, its application [`APPLICATION`], and it
 //! can be neither changed, copied nor destroyed through PKCS#11
@@ -19,6 +20,7 @@ use cryptoki_sys::*;
 use p11kms_proto::data::{ClientId, DataReply};
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue, ObjectDescription, ObjectId, find_attribute};
 
+use super::access::Access;
 use super::error::{DataError, rv};
 use crate::kms::secrets::read::{self, VisibleSecret};
 use crate::service::Service;
@@ -85,26 +87,53 @@ pub fn find(
     if !service.clients.is_logged_in(client, slot) {
         return Ok(Vec::new());
     }
-    let secrets = match find_attribute(template, CKA_LABEL).map(|a| std::str::from_utf8(&a.value)) {
-        Some(Ok(name)) => read::visible_named(&service.kms, &instance.name, name)?.into_iter().collect(),
-        // No secret name is anything but UTF-8.
-        Some(Err(_)) => Vec::new(),
-        None => read::visible(&service.kms, &instance.name)?,
-    };
+    let mut secrets: Vec<VisibleSecret> =
+        match find_attribute(template, CKA_LABEL).map(|a| std::str::from_utf8(&a.value)) {
+            Some(Ok(name)) => read::visible_named(&service.kms, &instance.name, name)?.into_iter().collect(),
+            // No secret name is anything but UTF-8.
+            Some(Err(_)) => Vec::new(),
+            None => read::visible(&service.kms, &instance.name)?,
+        };
+    // What the app's policy does not let it read, it does not find.
+    let registry = service.kms.registry()?;
+    let access = Access::of(service, &registry, client, slot);
+    secrets.retain(|secret| registry.secret(&secret.name).is_ok_and(|entry| access.sees_secret(entry)));
+    drop(registry);
     Ok(secrets.iter().map(description).filter(|d| matches(&d.fixed, template)).collect())
 }
 
-/// The instance and name of the secret `object` names, as the client may
-/// see it in `slot`: a secret of the slot's instance (in its recovery
-/// window too: its handle is still the secret's), after the login.
-fn resolve(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<(String, String), DataError> {
+/// The secret `object` names, as the client may see it in `slot`: a
+/// secret of the slot's instance (in its recovery window too: its handle
+/// is still the secret's), after the login, that the app's policy lets it
+/// see.
+struct Resolved {
+    instance: String,
+    name: String,
+    access: Access,
+}
+
+fn resolve(service: &Service, client: &ClientId, slot: u64, object: ObjectId) -> Result<Resolved, DataError> {
     let number = parse_object_id(object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
     let instance = super::slots::instance_name(service, slot)?;
     if !service.clients.is_logged_in(client, slot) {
         return Err(rv(CKR_OBJECT_HANDLE_INVALID));
     }
     let name = read::named(&service.kms, &instance, number)?.ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
-    Ok((instance, name))
+    let registry = service.kms.registry()?;
+    let access = Access::of(service, &registry, client, slot);
+    if !registry.secret(&name).is_ok_and(|entry| access.sees_secret(entry)) {
+        return Err(rv(CKR_OBJECT_HANDLE_INVALID));
+    }
+    drop(registry);
+    Ok(Resolved { instance, name, access })
+}
+
+/// Allows reading the value of the resolved secret now (the policy, as
+/// at every call).
+fn check_read(service: &Service, resolved: &Resolved) -> Result<(), DataError> {
+    let registry = service.kms.registry()?;
+    let entry = registry.secret(&resolved.name)?;
+    resolved.access.check_secret(entry)
 }
 
 /// `GetAttributes` of a secret's object. `CKA_VALUE` is the ACSCurrent
@@ -118,15 +147,17 @@ pub fn attributes(
     object: ObjectId,
     types: &[AttributeType],
 ) -> Result<DataReply, DataError> {
-    let (instance, name) = resolve(service, client, slot, object)?;
-    let fixed = fixed(&name);
+    let resolved = resolve(service, client, slot, object)?;
+    let (instance, name) = (&resolved.instance, &resolved.name);
+    let fixed = fixed(name);
     let mut value = None;
     let mut answers = Vec::with_capacity(types.len());
     for ty in types {
         answers.push(match *ty {
             CKA_VALUE => {
                 if value.is_none() {
-                    value = Some(read::current_value(&service.kms, &instance, &name)?);
+                    check_read(service, &resolved)?;
+                    value = Some(read::current_value(&service.kms, instance, name)?);
                 }
                 AttributeValue::Secret(value.clone().unwrap_or_default())
             }

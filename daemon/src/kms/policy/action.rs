@@ -30,6 +30,8 @@ pub enum Action {
     CreateKey,
     /// Reading a secret's value (`CKA_VALUE` of its data object).
     GetSecretValue,
+    /// Scheduling a KMS key's deletion (`C_DestroyObject` on its objects).
+    ScheduleKeyDeletion,
 }
 
 /// What an action applies to.
@@ -45,7 +47,7 @@ pub enum Target {
 
 impl Action {
     /// Every action, in a fixed order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Encrypt,
         Self::Decrypt,
         Self::GenerateDataKey,
@@ -56,6 +58,7 @@ impl Action {
         Self::GetPublicKey,
         Self::CreateKey,
         Self::GetSecretValue,
+        Self::ScheduleKeyDeletion,
     ];
 
     /// The API name without the `kms:` prefix.
@@ -71,6 +74,7 @@ impl Action {
             Self::GetPublicKey => "GetPublicKey",
             Self::CreateKey => "CreateKey",
             Self::GetSecretValue => "GetSecretValue",
+            Self::ScheduleKeyDeletion => "ScheduleKeyDeletion",
         }
     }
 

@@ -3,7 +3,8 @@
 //! the scheduler (rotations, deletion windows, expiries), then cluster
 //! healing (members that answer again, versions members lack; a full
 //! comparison every `hsm.resync_interval_seconds`), then the
-//! daily mirror images.
+//! daily mirror images. And every second, the audit trail's flush: the
+//! key uses counted since, and every record made durable.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +39,25 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
         };
         if let Err(error) = tokio::task::spawn_blocking(pass).await {
             tracing::error!(%error, "scheduler pass panicked");
+        }
+    }
+}
+
+/// Flushes the audit trail every second until `stop` fires.
+pub async fn flush_audit(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
+    if !service.audit.is_enabled() {
+        return;
+    }
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.recv() => return,
+        }
+        let worker = service.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || worker.audit.flush(&worker.kms.store)).await {
+            tracing::error!(%error, "audit flush panicked");
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Secrets.
     pub secrets: SecretsConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
     /// Mirror images.
     pub images: ImagesConfig,
     /// Logging.
@@ -357,6 +359,26 @@ impl Default for SecretsConfig {
     }
 }
 
+/// `[audit]`: the audit trail (`docs/audit.md`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Record events at all. Off only to measure what the trail costs.
+    pub enabled: bool,
+    /// One record per cryptographic use of a key through PKCS#11, instead
+    /// of one per app, key version and operation per second.
+    pub per_call_uses: bool,
+    /// Days of files kept (the day's file included); older ones are
+    /// removed, and the trail verifies from the oldest file kept.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { enabled: true, per_call_uses: false, retention_days: 400 }
+    }
+}
+
 /// `[keys]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -400,6 +422,7 @@ impl Default for Config {
             instances: InstancesConfig::default(),
             keys: KeysConfig::default(),
             secrets: SecretsConfig::default(),
+            audit: AuditConfig::default(),
             images: ImagesConfig::default(),
             log: LogConfig::default(),
             objects: ObjectsConfig::default(),
@@ -469,6 +492,9 @@ impl Config {
         }
         if crate::kms::names::check_instance_name(&self.bootstrap.hardware_instance).is_err() {
             return value("bootstrap.hardware_instance", "must be a valid instance name");
+        }
+        if !(1..=36_500).contains(&self.audit.retention_days) {
+            return value("audit.retention_days", "must be between 1 and 36500");
         }
         if !(7..=366).contains(&self.keys.pkcs11_deletion_window_days) {
             return value("keys.pkcs11_deletion_window_days", "must be between 7 and 366");

@@ -9,10 +9,12 @@
 //! * [`hsm`]: PKCS#11 modules, member tokens, clusters;
 //! * [`encoding`]: byte encodings around the HSM (DER, OAEP, signatures);
 //! * [`store`]: SQLite metadata and the journal;
+//! * [`audit`]: the audit trail, a hash chain of every call's event;
 //! * [`background`]: the scheduler's periodic passes;
 //! * [`config`], [`paths`], [`private_files`], [`root_key`], [`clock`], [`service`], [`startup`].
 
 pub mod admin;
+pub mod audit;
 pub mod background;
 pub mod clock;
 pub mod clusters;

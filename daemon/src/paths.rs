@@ -7,6 +7,7 @@
 //!   data.sock admin.sock   default socket paths
 //!   test-clock             the test clock's time, when the daemon runs on it
 //!   secrets/               0700: token PINs and root keys, one file each, 0600
+//!   audit/                 0700: the audit trail, one file a day (YYYY-MM-DD.jsonl, 0600)
 //!   clusters/<name>/       one SoftHSM library instance per cluster:
 //!     softhsm2.conf        its configuration
 //!     tokens/              its token directory (all members of the cluster)
@@ -44,6 +45,7 @@ impl StatePaths {
         // Everything secret sits in 0700 directories or 0600 files below.
         create_dir_with_mode(&self.root, 0o711)?;
         create_private_dir(&self.secrets_dir())?;
+        create_private_dir(&self.audit_dir())?;
         create_private_dir(&self.root.join("clusters"))?;
         Ok(())
     }
@@ -51,6 +53,11 @@ impl StatePaths {
     /// The state directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The audit trail's files.
+    pub fn audit_dir(&self) -> PathBuf {
+        self.root.join("audit")
     }
 
     /// The SQLite database.

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::Trail;
 use crate::clusters::{LiveCluster, LiveClusters};
 use crate::config::Config;
 use crate::data::clients::{Clients, SessionBudget};
@@ -30,11 +31,21 @@ pub struct Service {
     pub clients: Clients,
     /// Open data connections and their request counts.
     pub connections: Connections,
+    /// The audit trail.
+    pub audit: Trail,
 }
 
 impl Service {
-    /// Assembles the service.
-    pub fn new(config: Arc<Config>, paths: StatePaths, kms: Kms, clusters: Arc<LiveClusters>) -> Self {
+    /// Assembles the service; `boot_id` is this start's (the trail's
+    /// request ids carry it too).
+    pub fn new(
+        config: Arc<Config>,
+        paths: StatePaths,
+        kms: Kms,
+        clusters: Arc<LiveClusters>,
+        boot_id: [u8; 16],
+        audit: Trail,
+    ) -> Self {
         let budget =
             SessionBudget { per_uid: config.objects.session_bytes_per_uid, total: config.objects.session_bytes_total };
         Self {
@@ -42,9 +53,10 @@ impl Service {
             paths,
             kms,
             clusters,
-            boot_id: *uuid::Uuid::new_v4().as_bytes(),
+            boot_id,
             clients: Clients::new(budget),
             connections: Connections::default(),
+            audit,
         }
     }
 

@@ -10,6 +10,7 @@ use std::fs::File;
 use std::os::unix::io::AsRawFd;
 use std::sync::Arc;
 
+use crate::audit::Trail;
 use crate::clock::Clock;
 use crate::clusters::open::{self as clusters, Modules};
 use crate::clusters::sync::record_roles;
@@ -41,6 +42,9 @@ pub enum StartError {
     /// Opening the store, bootstrapping or opening clusters failed.
     #[error(transparent)]
     Kms(#[from] KmsError),
+    /// The audit trail cannot be opened.
+    #[error("{0}")]
+    Audit(String),
 }
 
 /// Holds the state-directory lock for the life of the process.
@@ -139,7 +143,10 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     let clusters = Arc::new(LiveClusters::new(live));
     let vault = Arc::new(HsmVault::new(clusters.clone()));
     let kms = Kms::new(config.clone(), store, registry, vault, clock);
-    let service = Service::new(config, paths, kms, clusters);
+    let boot_id = *uuid::Uuid::new_v4().as_bytes();
+    let audit = Trail::open(&paths.audit_dir(), &kms.store, &config.audit, &config.region, boot_id)
+        .map_err(|error| StartError::Audit(error.to_string()))?;
+    let service = Service::new(config, paths, kms, clusters, boot_id, audit);
     // Roles as opened (a primary that could not be opened was replaced).
     for name in service.clusters.names() {
         let recorded = service.clusters.get(&name).and_then(|live| record_roles(&service.kms, &live));

@@ -17,6 +17,7 @@
 //! socket and send one ([`socket`]).
 
 pub mod admin;
+pub mod audit;
 pub mod blob;
 pub mod bytes;
 pub mod codec;

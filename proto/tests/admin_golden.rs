@@ -63,6 +63,27 @@ sample! {
         policy: Some(r#"{"Version":"1","Statement":[]}"#.into()),
     };
     UpdateAppPolicyRequest => UpdateAppPolicyRequest { name: "web".into(), policy: r#"{"Version":"1","Statement":[]}"#.into() };
+    LookupEventsRequest => LookupEventsRequest {
+        event_name: Some("Encrypt".into()),
+        resource: Some("alias/orders".into()),
+        caller: Some("web".into()),
+        start_time: Some(Timestamp(1_700_000_000)),
+        end_time: None,
+        max_results: Some(10),
+        next_token: Some("42".into()),
+    };
+    LookupEventsReply => LookupEventsReply { events: vec![r#"{"EventName":"Encrypt"}"#.into()], next_token: Some("41".into()) };
+    p11kms_proto::audit::Verification => p11kms_proto::audit::Verification {
+        files: 2,
+        records: 9,
+        first_seq: 1,
+        last: p11kms_proto::audit::Head { seq: 9, hash: [7; 32] },
+        problem: Some(p11kms_proto::audit::Problem::Removed {
+            place: p11kms_proto::audit::Place { file: "2026-12-06.jsonl".into(), line: 3 },
+            from_seq: 10,
+            to_seq: 10,
+        }),
+    };
     KeyRef => KeyRef { key: "alias/orders".into() };
     KeyVersionRef => KeyVersionRef { key: "k-1".into(), key_version_id: "v-1".into() };
     CreateKeyRequest => CreateKeyRequest {

@@ -216,8 +216,8 @@ fn two_apps_see_and_use_only_what_their_policies_name() {
 
     // The refusals are in the log with the app and the resource.
     let log = daemon.log();
-    assert!(log.contains("app 'payments' may not kms:Sign key "), "{log}");
-    assert!(log.contains("app 'web' may not kms:Decrypt key "), "{log}");
-    assert!(log.contains("app 'nobody' may not kms:CreateKey instance hsm1"), "{log}");
+    assert!(log.contains("app 'payments' may not kms:Sign on key/"), "{log}");
+    assert!(log.contains("app 'web' may not kms:Decrypt on key/"), "{log}");
+    assert!(log.contains("app 'nobody' may not kms:CreateKey on instance/hsm1"), "{log}");
     assert!(!log.contains("payments password") && !log.contains("web token"));
 }

@@ -15,6 +15,7 @@
 
 pub mod alias;
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
@@ -98,6 +99,9 @@ pub enum Command {
     /// Secrets: values kept encrypted, with versions and stages.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// The audit trail: events of every call, hash-chained.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Re-encrypts a file of ciphertext blobs under the current primary versions.
     #[command(name = op::ReEncryptBatch::VERB)]
     Rewrap(rewrap::RewrapArgs),
@@ -116,6 +120,7 @@ impl Run for Command {
             Self::Clock(command) => command.run(socket, format),
             Self::Connection(command) => command.run(socket, format),
             Self::Secret(command) => command.run(socket, format),
+            Self::Audit(command) => command.run(socket, format),
             Self::Rewrap(args) => args.run(socket, format),
             Self::Crypto(command) => command.run(socket, format),
         }
@@ -132,6 +137,7 @@ impl Run for Command {
             clock::ClockCommand::leaves(),
             connection::ConnectionCommand::leaves(),
             secret::SecretCommand::leaves(),
+            audit::AuditCommand::leaves(),
             rewrap::RewrapArgs::leaves(),
             crypto::CryptoCommand::leaves(),
         ]
@@ -149,6 +155,7 @@ impl Run for Command {
             Self::Clock(command) => command.into_leaf(),
             Self::Connection(command) => command.into_leaf(),
             Self::Secret(command) => command.into_leaf(),
+            Self::Audit(command) => command.into_leaf(),
             Self::Rewrap(args) => args.into_leaf(),
             Self::Crypto(command) => command.into_leaf(),
         }

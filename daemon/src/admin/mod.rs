@@ -14,6 +14,7 @@
 mod aliases;
 mod apps;
 mod asymmetric;
+mod audit;
 mod clock;
 mod clusters;
 mod connections;
@@ -26,6 +27,7 @@ mod keys;
 mod secret_values;
 mod secrets;
 mod table;
+mod trail;
 
 use p11kms_proto::admin::Operation;
 use p11kms_proto::admin::operation::{encode_answer, split_call, unknown_opcode};
@@ -61,6 +63,10 @@ pub enum Role {
 pub struct Caller {
     /// The peer's uid, from the kernel.
     pub uid: u32,
+    /// Its gid, from the kernel.
+    pub gid: Option<u32>,
+    /// Its process, from the kernel.
+    pub pid: Option<u32>,
     /// What it may do.
     pub role: Role,
 }
@@ -124,13 +130,16 @@ pub fn answer(service: &Service, caller: Caller, body: &[u8]) -> Vec<u8> {
 /// can carry plaintext.
 fn run<O: Handle>(call: &Call<'_>, route: &table::Route, request: &[u8]) -> Vec<u8> {
     let (uid, operation) = (call.caller.uid, route.name);
+    let started = call.service.kms.clock.now();
     let request = match p11kms_proto::admin::operation::decode_request::<O>(request) {
         Ok(request) => request,
         Err(error) => {
             tracing::warn!(uid, operation, %error, "admin call refused: malformed request");
+            trail::record::<O>(call, route, started, None, Err(&error));
             return refusal(&error);
         }
     };
+    let parameters = trail::parameters(call, &request);
     let manual_clock = call.service.kms.clock.is_manual();
     let result = authorize(call.caller, manual_clock, operation, route.access).and_then(|()| O::handle(call, request));
     match &result {
@@ -138,6 +147,7 @@ fn run<O: Handle>(call: &Call<'_>, route: &table::Route, request: &[u8]) -> Vec<
         Err(error) => tracing::warn!(uid, operation, %error, "admin request refused"),
     }
     let answer = result.map_err(|e| e.to_api());
+    trail::record::<O>(call, route, started, parameters, answer.as_ref().map(trail::reply_of));
     encode_answer(&answer).unwrap_or_else(|error| {
         tracing::error!(operation, %error, "cannot encode an admin answer");
         refusal(&ApiError::new(ErrorCode::InternalFailure, format!("the answer cannot be encoded: {error}")))
@@ -157,8 +167,8 @@ mod tests {
 
     use super::*;
 
-    const ADMIN: Caller = Caller { uid: 0, role: Role::Admin };
-    const READER: Caller = Caller { uid: 4242, role: Role::ReadOnly };
+    const ADMIN: Caller = Caller { uid: 0, gid: None, pid: None, role: Role::Admin };
+    const READER: Caller = Caller { uid: 4242, gid: None, pid: None, role: Role::ReadOnly };
 
     #[test]
     fn read_only_callers_may_only_read() {

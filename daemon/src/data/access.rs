@@ -94,7 +94,7 @@ impl Access {
         match &self.login {
             None => Ok(()),
             Some((app, policy)) if policy.allows(action, &key_subject(key, app)) => Ok(()),
-            Some((app, _)) => Err(denied(app, action, format!("key {}", key.record.key_id))),
+            Some((app, _)) => Err(denied(app, action, format!("key/{}", key.record.key_id))),
         }
     }
 
@@ -102,7 +102,7 @@ impl Access {
     pub fn check_secret(&self, secret: &SecretEntry) -> Result<(), DataError> {
         match &self.login {
             Some((_, policy)) if policy.allows(Action::GetSecretValue, &secret_subject(secret)) => Ok(()),
-            Some((app, _)) => Err(denied(app, Action::GetSecretValue, format!("secret {}", secret.record.name))),
+            Some((app, _)) => Err(denied(app, Action::GetSecretValue, format!("secret/{}", secret.record.name))),
             None => Err(super::error::rv(cryptoki_sys::CKR_USER_NOT_LOGGED_IN)),
         }
     }
@@ -111,7 +111,7 @@ impl Access {
     pub fn check_create(&self, instance: &str) -> Result<(), DataError> {
         match &self.login {
             Some((_, policy)) if policy.allows(Action::CreateKey, &Subject::Instance) => Ok(()),
-            Some((app, _)) => Err(denied(app, Action::CreateKey, format!("instance {instance}"))),
+            Some((app, _)) => Err(denied(app, Action::CreateKey, format!("instance/{instance}"))),
             None => Err(super::error::rv(cryptoki_sys::CKR_USER_NOT_LOGGED_IN)),
         }
     }
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(web.check_key(Action::Sign, &key), Ok(()));
         let refused = web.check_key(Action::Decrypt, &key).expect_err("not allowed");
         assert_eq!(refused.ck_rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
-        assert_eq!(refused.to_string(), "app 'web' may not kms:Decrypt key key-1: its policy does not allow it");
+        assert_eq!(refused.to_string(), "app 'web' may not kms:Decrypt on key/key-1: its policy does not allow it");
         assert_eq!(web.check_create("hsm1").map_err(|e| e.ck_rv()), Err(CKR_ACTION_PROHIBITED));
 
         let nothing = Access::app("web", nothing());

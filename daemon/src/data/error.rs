@@ -34,13 +34,13 @@ pub enum DataError {
     #[error(transparent)]
     Hsm(#[from] HsmError),
     /// The app's policy does not allow the action (`data::access`).
-    #[error("app '{app}' may not kms:{} {resource}: its policy does not allow it", .action.name())]
+    #[error("app '{app}' may not kms:{} on {resource}: its policy does not allow it", .action.name())]
     Denied {
         /// The app logged in.
         app: String,
         /// What it asked to do.
         action: Action,
-        /// What it asked to do it on (`key <id>`, `secret <name>`, `instance <name>`).
+        /// What it asked to do it on (`key/<id>`, `secret/<name>`, `instance/<name>`).
         resource: String,
     },
 }
@@ -74,6 +74,12 @@ impl DataError {
             Self::Denied { action: Action::CreateKey | Action::ScheduleKeyDeletion, .. } => CKR_ACTION_PROHIBITED,
             Self::Denied { .. } => CKR_KEY_FUNCTION_NOT_PERMITTED,
         }
+    }
+
+    /// The return value's name (`KeyFunctionNotPermitted`), as the audit
+    /// trail records a refusal.
+    pub fn code_name(&self) -> String {
+        name(self.ck_rv())
     }
 
     /// True for a refusal by the app's policy: the operator's business,
@@ -119,13 +125,13 @@ mod tests {
         assert_eq!(disabled.to_string(), "key 'k' is disabled");
         assert!(DataError::ClusterDown(1).is_fault());
         assert!(!disabled.is_fault());
-        let denied = |action| DataError::Denied { app: "web".into(), action, resource: "key k-1".into() };
+        let denied = |action| DataError::Denied { app: "web".into(), action, resource: "key/k-1".into() };
         assert_eq!(denied(Action::Sign).ck_rv(), CKR_KEY_FUNCTION_NOT_PERMITTED);
         assert_eq!(denied(Action::CreateKey).ck_rv(), CKR_ACTION_PROHIBITED);
         assert_eq!(denied(Action::ScheduleKeyDeletion).ck_rv(), CKR_ACTION_PROHIBITED);
         assert_eq!(
             denied(Action::Sign).to_string(),
-            "app 'web' may not kms:Sign key k-1: its policy does not allow it"
+            "app 'web' may not kms:Sign on key/k-1: its policy does not allow it"
         );
         assert!(denied(Action::Sign).is_denial() && !denied(Action::Sign).is_fault());
     }

@@ -6,6 +6,7 @@ use cryptoki_sys::*;
 
 use p11kms_proto::data::{ClientId, DataReply};
 
+use super::ConnectionContext;
 use super::error::{DataError, rv};
 use super::slots;
 use crate::kms::apps::{self, LoginError, SetPinError};
@@ -15,7 +16,7 @@ use crate::service::Service;
 /// slot's instance.
 pub fn login(
     service: &Service,
-    uid: u32,
+    ctx: &ConnectionContext,
     client: &ClientId,
     slot: u64,
     user_type: u64,
@@ -30,13 +31,16 @@ pub fn login(
     if service.clients.is_logged_in(client, slot) {
         return Err(rv(CKR_USER_ALREADY_LOGGED_IN));
     }
+    let uid = ctx.uid;
     match apps::login(&service.kms, &instance, pin) {
         Ok(app) => {
             service.clients.login(client, slot, app.clone())?;
             tracing::info!(app, instance, uid, "app logged in");
+            audit_login(service, ctx, &instance, Some(&app), p11kms_proto::audit::SUCCESS);
             Ok(DataReply::Done)
         }
         Err(LoginError::Incorrect(app)) => {
+            audit_login(service, ctx, &instance, app.as_deref(), "PinIncorrect");
             // The app, when the PIN's lookup code names one: who is being
             // guessed at; the peer's uid: who guesses.
             let app = app.as_deref().unwrap_or("(no app of this instance)");
@@ -44,6 +48,7 @@ pub fn login(
             Err(rv(CKR_PIN_INCORRECT))
         }
         Err(LoginError::Locked(until)) => {
+            audit_login(service, ctx, &instance, None, "PinLocked");
             tracing::warn!(instance, uid, %until, "login refused: app locked");
             Err(rv(CKR_PIN_LOCKED))
         }
@@ -52,6 +57,30 @@ pub fn login(
             Err(rv(CKR_GENERAL_ERROR))
         }
     }
+}
+
+/// Records a login attempt in the audit trail: the app it was for (a
+/// wrong PIN's lookup code may name one), never the PIN.
+fn audit_login(service: &Service, ctx: &ConnectionContext, instance: &str, app: Option<&str>, result: &str) {
+    let trail = &service.audit;
+    if !trail.is_enabled() {
+        return;
+    }
+    let event = p11kms_proto::audit::Event {
+        event_time: service.kms.clock.now(),
+        event_name: "Login".into(),
+        event_source: p11kms_proto::audit::EventSource::Pkcs11,
+        region: trail.region().to_owned(),
+        request_id: trail.request_id(),
+        user_identity: trail.identity(ctx.uid, ctx.gid, ctx.pid, app.map(str::to_owned)),
+        instance: Some(instance.to_owned()),
+        resource_name: app.map(|app| vec![format!("app/{app}")]).unwrap_or_default(),
+        request_parameters: serde_json::Value::Null,
+        result: result.to_owned(),
+        error_code: (result != p11kms_proto::audit::SUCCESS).then(|| result.to_owned()),
+        uses: None,
+    };
+    trail.record(&service.kms.store, event, false);
 }
 
 /// `C_SetPIN`: the app logged in to `slot` by this client changes its own

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod app_objects;
+mod audited;
 pub mod clients;
 pub mod connections;
 pub mod created;
@@ -35,6 +36,10 @@ use error::rv;
 pub struct ConnectionContext {
     /// Uid of the peer process (from the kernel).
     pub uid: u32,
+    /// Its gid (from the kernel).
+    pub gid: Option<u32>,
+    /// Its pid (from the kernel).
+    pub pid: Option<u32>,
     /// The client id from the connection's Hello.
     pub client: Option<ClientId>,
 }
@@ -56,11 +61,12 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
         (DataRequest::Hello { .. }, Some(_)) | (_, None) => return Err(CkRv(CKR_GENERAL_ERROR)),
         (_, Some(client)) => client,
     };
+    let watched = audited::watch(&request);
     let result = match request {
         DataRequest::Hello { .. } => Err(rv(CKR_GENERAL_ERROR)),
         DataRequest::ListSlots => slots::list(service).map(DataReply::Slots),
         DataRequest::Login { slot, user_type, pin } => {
-            logins::login(service, ctx.uid, &client, slot, user_type, pin.expose())
+            logins::login(service, ctx, &client, slot, user_type, pin.expose())
         }
         DataRequest::Logout { slot } => service.clients.logout(&client, slot).map(|()| DataReply::Done),
         DataRequest::FindObjects { slot, template } => find::find(service, &client, slot, &template),
@@ -112,6 +118,7 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
             find::find_page(service, &client, slot, &template, after)
         }
     };
+    audited::record(service, ctx, &client, watched, result.as_ref());
     result.map_err(|error| {
         // Refusals are the application's business (debug); faults are the
         // operator's. Neither line carries request data: it can be secret.

@@ -76,7 +76,10 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
         let _ = try_send(&stream, &protocol_error_frame(&refusal));
         return;
     };
-    let mut plane = AdminPlane { service: &service, caller: Caller { uid: peer.uid, role } };
+    let mut plane = AdminPlane {
+        service: &service,
+        caller: Caller { uid: peer.uid, gid: Some(peer.gid), pid: peer.pid.and_then(|p| u32::try_from(p).ok()), role },
+    };
     connection::serve(&stream, peer.uid, &limits, Spin::NEVER, &mut plane);
     drop(guard);
 }

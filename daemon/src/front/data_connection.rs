@@ -73,7 +73,12 @@ pub fn serve(service: Arc<Service>, stream: UnixStream, peer: Peer, guard: Conne
     };
     let mut plane = DataPlane {
         service: &service,
-        ctx: ConnectionContext { uid: peer.uid, client: None },
+        ctx: ConnectionContext {
+            uid: peer.uid,
+            gid: Some(peer.gid),
+            pid: peer.pid.and_then(|p| u32::try_from(p).ok()),
+            client: None,
+        },
         registration: &registration,
     };
     connection::serve(&stream, peer.uid, &limits, spin, &mut plane);

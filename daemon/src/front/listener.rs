@@ -125,6 +125,7 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     let limits = Limits::of(config);
 
     let background = tokio::spawn(crate::background::run(service.clone(), shutdown.subscribe()));
+    let audit_flush = tokio::spawn(crate::background::flush_audit(service.clone(), shutdown.subscribe()));
     let data_loop = Acceptor {
         service: service.clone(),
         shutdown: shutdown.clone(),
@@ -157,6 +158,9 @@ pub async fn serve(service: Arc<Service>, signal: impl Future<Output = ()>) -> i
     if tokio::time::timeout(DRAIN_TIMEOUT, done.recv()).await.is_err() {
         tracing::warn!("connections still busy after {DRAIN_TIMEOUT:?}; exiting anyway");
     }
+    // The last key uses counted, once no connection adds more.
+    let _ = audit_flush.await;
+    service.audit.flush(&service.kms.store);
     for path in [&sockets.data, &sockets.admin] {
         let _ = std::fs::remove_file(path);
     }

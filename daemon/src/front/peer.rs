@@ -9,6 +9,8 @@ use crate::config::SocketsConfig;
 pub struct Peer {
     /// The peer process's uid.
     pub uid: u32,
+    /// Its gid.
+    pub gid: u32,
     /// Its pid, when the kernel gives one.
     pub pid: Option<i32>,
 }
@@ -16,7 +18,7 @@ pub struct Peer {
 /// The peer of a connection as the kernel reports it.
 pub fn peer_identity(stream: &tokio::net::UnixStream) -> std::io::Result<Peer> {
     let cred = stream.peer_cred()?;
-    Ok(Peer { uid: cred.uid(), pid: cred.pid() })
+    Ok(Peer { uid: cred.uid(), gid: cred.gid(), pid: cred.pid() })
 }
 
 /// Uids allowed on the admin socket: root, the daemon's own user (it owns

@@ -7,6 +7,7 @@
 //! happen once, at start ([`Store::load`]); afterwards the daemon serves
 //! reads from its in-memory registry.
 
+mod audit;
 mod intents;
 mod journal;
 mod keys;

@@ -170,6 +170,16 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE apps ADD COLUMN policy TEXT NOT NULL
         DEFAULT '{"Version":"1","Statement":[{"Effect":"Allow","Action":["kms:*"],"Resource":["*"]}]}';
     "#,
+    // 6 -> 7: the audit trail's head (docs/audit.md): the last record's
+    // number and hash, so that a trail whose tail was cut is noticed. One
+    // row; not journaled (it is the trail's, not the KMS's).
+    r#"
+    CREATE TABLE audit_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash BLOB    NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this daemon writes.

@@ -10,6 +10,7 @@ mod names;
 
 pub mod alias;
 pub mod app;
+pub mod audit;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alias::{AliasInfo, AliasRef, AliasRequest, ListAliasesRequest};
 pub use app::{AppCreated, AppInfo, CreateAppRequest, UpdateAppPolicyRequest};
+pub use audit::{LookupEventsReply, LookupEventsRequest};
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;
 pub use crypto::{

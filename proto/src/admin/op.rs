@@ -13,7 +13,7 @@
 //! `admin/`, its arguments and rendering in the CLI's `commands/`, and
 //! its golden bytes. Groups: `0x01` instances, `0x02` apps, `0x03` keys,
 //! `0x04` aliases, `0x05` cryptographic operations, `0x06` clusters,
-//! `0x07` the clock, `0x08` connections, `0x09` secrets.
+//! `0x07` the clock, `0x08` connections, `0x09` secrets, `0x0a` the audit trail.
 
 use super::operation::{Operation, OperationInfo};
 
@@ -170,6 +170,11 @@ macro_rules! admin_operations {
             0x090b UpdateSecretRotationPolicy ["secret" "update-rotation-policy"] $crate::admin::UpdateSecretRotationPolicyRequest => $crate::admin::SecretNamed;
             /// `secret rotate NAME`: a new value of an Rds, RAMCredentials or ECS secret now.
             0x090c RotateSecret ["secret" "rotate"] $crate::admin::RotateSecretRequest => $crate::admin::SecretRotated;
+
+            /// `audit lookup-events`: events of the trail, newest first, filtered.
+            0x0a01 LookupEvents ["audit" "lookup-events"] $crate::admin::LookupEventsRequest => $crate::admin::LookupEventsReply;
+            /// `audit verify`: the whole chain against the daemon's stored head.
+            0x0a02 VerifyAudit ["audit" "verify"] () => $crate::audit::Verification;
         }
     };
 }

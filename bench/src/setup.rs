@@ -135,12 +135,19 @@ impl Daemon {
     /// and no daily images when `mirrors` is given (the embedded default
     /// otherwise), and waits for its admin socket.
     pub fn start(bin: &Path, state: &Path, mirrors: Option<u32>) -> Result<Self> {
+        let config = mirrors.map(|mirrors| format!("[bootstrap]\nmirrors = {mirrors}\n[images]\ndaily = false\n"));
+        Self::start_with_config(bin, state, config.as_deref())
+    }
+
+    /// Starts a daemon on `state` with the configuration file `config`
+    /// (TOML; the embedded default without one).
+    pub fn start_with_config(bin: &Path, state: &Path, config: Option<&str>) -> Result<Self> {
         let mut command = Command::new(bin.join("p11kmsd"));
         command.arg("--state-dir").arg(state);
-        if let Some(mirrors) = mirrors {
-            let config = state.with_extension("toml");
-            std::fs::write(&config, format!("[bootstrap]\nmirrors = {mirrors}\n[images]\ndaily = false\n"))?;
-            command.arg("--config").arg(config);
+        if let Some(config) = config {
+            let path = state.with_extension("toml");
+            std::fs::write(&path, config)?;
+            command.arg("--config").arg(path);
         }
         let child = command.env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
         let daemon = Self { child, state: state.to_owned() };

@@ -80,6 +80,9 @@ impl Clock {
     /// backwards: schedules assume time only moves forward.
     pub fn set(&self, time: Timestamp) -> Result<Timestamp, ClockError> {
         let manual = self.manual.as_ref().ok_or(ClockError::NotManual)?;
+        if time.unix() > LAST_SECOND {
+            return Err(ClockError::TooFar { requested: time });
+        }
         let mut now = manual.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if time < *now {
             return Err(ClockError::Backwards { now: *now, requested: time });
@@ -93,6 +96,10 @@ impl Clock {
     pub fn advance(&self, seconds: i64) -> Result<Timestamp, ClockError> {
         if seconds < 0 {
             return Err(ClockError::Backwards { now: self.now(), requested: self.now().plus_seconds(seconds) });
+        }
+        let now = self.now().unix();
+        if seconds > LAST_SECOND.saturating_sub(now) {
+            return Err(ClockError::TooFar { requested: Timestamp(now.saturating_add(seconds)) });
         }
         self.set(self.now().plus_seconds(seconds))
     }
@@ -113,10 +120,20 @@ pub enum ClockError {
         /// The time asked for.
         requested: Timestamp,
     },
+    /// Past the last second of year 9999: dates there have no four-digit
+    /// year (the audit trail's daily files, RFC 3339 everywhere).
+    #[error("the test clock goes no further than 9999-12-31T23:59:59Z")]
+    TooFar {
+        /// The time asked for (its seconds since 1970).
+        requested: Timestamp,
+    },
     /// The test clock's file could not be read or written.
     #[error("the test clock's time cannot be kept: {0}")]
     Persist(String),
 }
+
+/// 9999-12-31T23:59:59Z, the last second the test clock may show.
+pub const LAST_SECOND: i64 = 253_402_300_799;
 
 fn system_now() -> Timestamp {
     let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -161,5 +178,9 @@ mod tests {
         assert_eq!(manual.now(), start.plus_seconds(86_400));
         assert!(matches!(manual.set(start), Err(ClockError::Backwards { .. })));
         assert!(matches!(manual.advance(-1), Err(ClockError::Backwards { .. })));
+        assert!(matches!(manual.advance(i64::MAX), Err(ClockError::TooFar { .. })));
+        assert!(matches!(manual.set(Timestamp(LAST_SECOND + 1)), Err(ClockError::TooFar { .. })));
+        assert_eq!(manual.set(Timestamp(LAST_SECOND)), Ok(Timestamp(LAST_SECOND)), "the year 9999 is still in");
+        assert_eq!(Timestamp(LAST_SECOND).to_rfc3339(), "9999-12-31T23:59:59Z");
     }
 }

@@ -103,7 +103,8 @@ pub struct Event {
     pub instance: Option<String>,
     /// What was acted on: `key/<id>`, `key/<id>/version/<v>`,
     /// `alias/<name>`, `secret/<name>`, `secret/<name>/version/<v>`,
-    /// `app/<name>`, `instance/<name>`, `cluster/<name>`, `backup/<id>`.
+    /// `app/<name>`, `instance/<name>`, `cluster/<name>`, `image/<id>`,
+    /// `object/<id>` (a token object applications created).
     #[serde(default)]
     pub resource_name: Vec<String>,
     /// The request, with every plaintext, secret value, PIN and key
@@ -231,7 +232,7 @@ impl fmt::Display for Place {
 
 /// The first break of the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", rename_all_fields = "PascalCase")]
 pub enum Problem {
     /// A line that is not a record.
     Malformed {

@@ -1,6 +1,6 @@
 //! The README's sessions, run as written, so the README stays true: the
-//! blocks after the `first-session`, `kms-session`, `secret-session` and
-//! `policy-session` markers run in bash, in a directory
+//! blocks after the `first-session`, `kms-session`, `secret-session`,
+//! `policy-session` and `audit-session` markers run in bash, in a directory
 //! where `p11kms-state` is a test daemon's state directory and
 //! `target/release` is this build's binaries.
 
@@ -33,7 +33,7 @@ fn the_readme_first_session_works_as_written() {
 
     // The KMS, secret and policy sessions run in the same shell, after
     // the first one, as a reader would paste them.
-    let blocks = ["first-session", "kms-session", "secret-session", "policy-session"];
+    let blocks = ["first-session", "kms-session", "secret-session", "policy-session", "audit-session"];
     let script = blocks.map(block).join("\n");
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
@@ -63,4 +63,9 @@ fn the_readme_first_session_works_as_written() {
     assert!(labels.contains(&"k1") && labels.contains(&"db/orders"), "{seen}");
     assert!(!labels.contains(&"orders"), "{seen}");
     assert!(seen.contains(r#""Action": ["kms:*"]"#) || seen.contains("kms:*"), "describe shows the new policy: {seen}");
+    // The audit session: the key's events, the app's signature, the chain.
+    let audit = stdout.split("== what payments sees").nth(1).expect("the sessions ran");
+    assert!(audit.contains("CreateKey") && audit.contains("TagResource"), "{audit}");
+    assert!(audit.contains("\"EventName\": \"Sign\""), "web's signature, counted: {audit}");
+    assert!(audit.contains("Intact: every record chains"), "{audit}");
 }

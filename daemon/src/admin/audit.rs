@@ -30,7 +30,11 @@ impl Handle for op::LookupEvents {
         let trail = &call.service.audit;
         trail.flush(&call.service.kms.store);
         let dir = trail.dir().ok_or(AuditError::Disabled).map_err(refused)?;
-        lookup::page(&dir, &request).map_err(refused)
+        let also = request.resource.as_deref().filter(|r| r.starts_with("alias/")).and_then(|alias| {
+            let registry = call.kms().registry().ok()?;
+            registry.key(alias).ok().map(|key| format!("key/{}", key.record.key_id))
+        });
+        lookup::page(&dir, &lookup::Query { request: &request, also }).map_err(refused)
     }
 }
 

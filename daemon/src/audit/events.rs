@@ -110,14 +110,33 @@ fn object(group: &str, map: &Map<String, Value>, registry: &Registry, named: &mu
             .and_then(|(_, v)| v.as_str())
             .filter(|s| !s.is_empty())
     };
-    let key = text(&["key", "keyid", "destinationkey", "sourcekeyid"]);
     let secret = text(&["secretname", "secret"]).or(if group == "secret" { text(&["name"]) } else { None });
-    if let Some(id) = key.and_then(|key| key_id(key, registry, named)) {
-        if let Some(version) =
-            text(&["keyversionid", "sourcekeyversionid"]).or(if secret.is_none() { text(&["versionid"]) } else { None })
-        {
+    // Every key field, each with the version field that goes with it (a
+    // re-encryption names a source and a destination).
+    let keys: [(&[&str], &[&str]); 3] = [
+        (&["key", "keyid"], &["keyversionid"]),
+        (&["sourcekeyid"], &["sourcekeyversionid"]),
+        (&["destinationkey", "destinationkeyid"], &[]),
+    ];
+    for (key_fields, version_fields) in keys {
+        let Some(id) = text(key_fields).and_then(|key| key_id(key, registry, named)) else {
+            continue;
+        };
+        let plain_version = if secret.is_none() && key_fields.contains(&"keyid") { text(&["versionid"]) } else { None };
+        if let Some(version) = text(version_fields).or(plain_version) {
             named.push(format!("key/{id}/version/{version}"));
         }
+    }
+    // A ciphertext blob names its key: a refused decryption still says
+    // which key it was for.
+    if let Some(blob) = text(&["ciphertextblob"])
+        && let Ok(bytes) = p11kms_proto::bytes::from_base64(blob)
+        && let Ok(parsed) = p11kms_proto::blob::CiphertextBlob::decode(&bytes)
+    {
+        key_id(&parsed.key_id, registry, named);
+    }
+    if let Some(image) = text(&["imageid", "image"]) {
+        named.push(format!("image/{image}"));
     }
     if let Some(alias) = text(&["aliasname", "alias"]) {
         named.push(alias.to_owned());

@@ -13,12 +13,26 @@ use super::AuditError;
 /// Most events in one page (the API's limit).
 pub const MAX_RESULTS: u32 = 50;
 
-/// Whether `event` passes the request's filters.
-pub fn matches(request: &LookupEventsRequest, event: &Event) -> bool {
+/// A lookup: the request, and the key id its resource's alias names now
+/// (so a lookup by alias also finds the calls that named the key by id,
+/// and its PKCS#11 uses).
+#[derive(Debug)]
+pub struct Query<'a> {
+    /// The filters.
+    pub request: &'a LookupEventsRequest,
+    /// `key/<id>` of the alias given as the resource, if it names a key.
+    pub also: Option<String>,
+}
+
+/// Whether `event` passes the query's filters.
+pub fn matches(query: &Query<'_>, event: &Event) -> bool {
+    let request = query.request;
     request.event_name.as_ref().is_none_or(|name| &event.event_name == name)
         && request.start_time.is_none_or(|start| event.event_time >= start)
         && request.end_time.is_none_or(|end| event.event_time <= end)
-        && request.resource.as_ref().is_none_or(|resource| names_resource(event, resource))
+        && request.resource.as_ref().is_none_or(|resource| {
+            names_resource(event, resource) || query.also.as_ref().is_some_and(|key| names_resource(event, key))
+        })
         && request.caller.as_ref().is_none_or(|caller| is_caller(event, caller))
 }
 
@@ -39,8 +53,9 @@ fn is_caller(event: &Event, wanted: &str) -> bool {
     who.uid.to_string() == wanted || who.user_name.as_deref() == Some(wanted) || who.app.as_deref() == Some(wanted)
 }
 
-/// The page the request asks for, from the trail in `dir`.
-pub fn page(dir: &Path, request: &LookupEventsRequest) -> Result<LookupEventsReply, AuditError> {
+/// The page the query asks for, from the trail in `dir`.
+pub fn page(dir: &Path, query: &Query<'_>) -> Result<LookupEventsReply, AuditError> {
+    let request = query.request;
     let limit = request.max_results.unwrap_or(MAX_RESULTS).clamp(1, MAX_RESULTS) as usize;
     let below: Option<u64> = match &request.next_token {
         None => None,
@@ -51,11 +66,9 @@ pub fn page(dir: &Path, request: &LookupEventsRequest) -> Result<LookupEventsRep
     let mut found: Vec<Record> = Vec::new();
     let mut more = false;
     'files: for path in audit::files(dir)?.iter().rev() {
-        // A file before the start time holds nothing wanted, nor do the
-        // older ones.
         let records = read_file(path)?;
         for record in records.into_iter().rev() {
-            if below.is_some_and(|below| record.seq >= below) || !matches(request, &record.event) {
+            if below.is_some_and(|below| record.seq >= below) || !matches(query, &record.event) {
                 continue;
             }
             if found.len() == limit {

@@ -179,3 +179,6 @@ impl Trail {
         Ok(p11kms_proto::audit::verify_dir(&dir, head)?)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -33,9 +33,9 @@ fn trail(dir: &Path, count: u64) -> (Vec<String>, Vec<String>, Head) {
         let record = Record { seq, prev_hash: prev, event: event("Encrypt", seq as i64) };
         let (line, hash) = encode_line(&record).unwrap();
         if seq <= count / 2 {
-            first.push(line)
+            first.push(line);
         } else {
-            second.push(line)
+            second.push(line);
         }
         prev = hash;
     }

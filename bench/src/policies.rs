@@ -11,7 +11,6 @@ use p11kms_proto::admin::app::FULL_ACCESS_POLICY;
 
 use crate::Result;
 use crate::admin::Admin;
-use crate::workloads::Workload;
 
 /// The app the benchmark logs in as.
 pub const APP: &str = "bench";
@@ -29,11 +28,6 @@ pub enum Policy {
 }
 
 impl Policy {
-    /// The one `workload` is measured under.
-    pub fn of(workload: Workload) -> Self {
-        if workload == Workload::EcdsaSignPolicy50 { Self::Fifty } else { Self::Full }
-    }
-
     fn text(self) -> String {
         match self {
             Self::Full => FULL_ACCESS_POLICY.to_owned(),

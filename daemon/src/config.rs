@@ -520,7 +520,9 @@ impl Config {
             return value("bootstrap.mirrors", "at most 7 mirrors");
         }
         let objects = &self.objects;
-        let largest = crate::data::created::MAX_OBJECT_BYTES;
+        // The largest object (`data::created::MAX_OBJECT_BYTES` is this
+        // bound; read from proto so configuration depends on no plane).
+        let largest = p11kms_proto::pkcs11::MAX_ATTRIBUTE_VALUE_LEN;
         if objects.session_bytes_per_uid < largest
             || objects.session_bytes_total < objects.session_bytes_per_uid
             || objects.token_bytes_per_instance < largest

@@ -14,15 +14,7 @@ fn config(per_call_uses: bool, retention_days: u32) -> AuditConfig {
 }
 
 fn use_key() -> UseKey {
-    UseKey {
-        uid: 1000,
-        app: Some("web".into()),
-        instance: "hsm1".into(),
-        key_id: "key-1".into(),
-        version_id: "v-1".into(),
-        operation: "Sign",
-        result: SUCCESS.into(),
-    }
+    uses::tests::key("Sign")
 }
 
 fn admin_event(trail: &Trail, day: i64, name: &str) -> Event {

@@ -76,10 +76,11 @@ pub fn event(key: UseKey, uses: Uses, region: &str, request_id: String) -> Event
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn key(operation: &'static str) -> UseKey {
+    /// Uses of `key-1`'s `v-1` by app `web`, succeeding.
+    pub(crate) fn key(operation: &'static str) -> UseKey {
         UseKey {
             uid: 1000,
             app: Some("web".into()),

@@ -16,11 +16,11 @@ use std::sync::Arc;
 
 use p11kms_proto::data::ClientId;
 
+use super::clients::Clients;
 use super::error::DataError;
 use crate::kms::policy::{Action, Document, Subject};
 use crate::kms::registry::{KeyEntry, Registry};
 use crate::kms::secrets::entry::SecretEntry;
-use crate::service::Service;
 
 /// The caller's rights for one request.
 #[derive(Clone, Debug)]
@@ -38,8 +38,8 @@ fn nothing() -> Arc<Document> {
 impl Access {
     /// The rights of `client` in `slot` now. Takes the clients' lock
     /// inside the registry's, the order every data-plane request keeps.
-    pub fn of(service: &Service, registry: &Registry, client: &ClientId, slot: u64) -> Self {
-        let login = service.clients.app(client, slot).map(|app| {
+    pub fn of(clients: &Clients, registry: &Registry, client: &ClientId, slot: u64) -> Self {
+        let login = clients.app(client, slot).map(|app| {
             let policy = registry.app_policy(&app).unwrap_or_else(nothing);
             (app, policy)
         });

@@ -37,7 +37,7 @@ pub fn session_object_id(n: u64) -> ObjectId {
 
 /// Which created object an id names, if it names one.
 pub fn parse_created_id(id: ObjectId) -> Option<CreatedId> {
-    if id & super::secret_objects::SECRET_BIT != 0 {
+    if id & super::object_ids::SECRET_BIT != 0 {
         return None;
     }
     match id & 7 {

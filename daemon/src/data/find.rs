@@ -63,7 +63,7 @@ fn matches(
 ) -> Result<Vec<p11kms_proto::pkcs11::ObjectDescription>, DataError> {
     let registry = service.kms.registry()?;
     let instance = super::slots::instance(&registry, slot)?;
-    let access = Access::of(service, &registry, client, slot);
+    let access = Access::of(&service.clients, &registry, client, slot);
     let mut objects: Vec<_> = registry
         .keys()
         .filter(|key| key.record.instance == instance.name)

@@ -78,7 +78,7 @@ fn create(
     let (instance, app) = {
         let registry = service.kms.registry()?;
         let instance = super::slots::instance(&registry, slot)?.name.clone();
-        let access = Access::of(service, &registry, client, slot);
+        let access = Access::of(&service.clients, &registry, client, slot);
         access.check_create(&instance)?;
         (instance, access.app_name().ok_or(rv(CKR_USER_NOT_LOGGED_IN))?.to_owned())
     };

@@ -27,7 +27,7 @@ pub fn with_object<T>(
     let registry = service.kms.registry()?;
     let instance = super::slots::instance(&registry, slot)?;
     let view = resolve(&registry, instance, object).ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
-    let access = Access::of(service, &registry, client, slot);
+    let access = Access::of(&service.clients, &registry, client, slot);
     if !visible(&access, &view) {
         return Err(rv(CKR_OBJECT_HANDLE_INVALID));
     }

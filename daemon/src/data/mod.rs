@@ -16,6 +16,7 @@ mod find;
 mod keygen;
 mod logins;
 mod lookup;
+pub mod object_ids;
 pub mod objects;
 pub mod secret_objects;
 pub mod session_key;

@@ -34,7 +34,7 @@ pub fn object_id(seq: u64, role: ObjectRole) -> ObjectId {
 /// The version sequence number and role behind an object id (none for the
 /// top bit's ids, which are secrets').
 pub fn parse_object_id(id: ObjectId) -> Option<(u64, ObjectRole)> {
-    if id & super::secret_objects::SECRET_BIT != 0 {
+    if id & super::object_ids::SECRET_BIT != 0 {
         return None;
     }
     let role = match id & 3 {

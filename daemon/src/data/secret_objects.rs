@@ -30,8 +30,7 @@ use crate::store::InstanceRecord;
 /// secrets.
 pub const APPLICATION: &str = "p11kms secret";
 
-/// The bit that marks a secret's object id.
-pub const SECRET_BIT: ObjectId = 1 << 63;
+pub use super::object_ids::SECRET_BIT;
 
 /// The object id of the secret numbered `number`.
 pub fn object_id(number: u64) -> ObjectId {
@@ -96,7 +95,7 @@ pub fn find(
         };
     // What the app's policy does not let it read, it does not find.
     let registry = service.kms.registry()?;
-    let access = Access::of(service, &registry, client, slot);
+    let access = Access::of(&service.clients, &registry, client, slot);
     secrets.retain(|secret| registry.secret(&secret.name).is_ok_and(|entry| access.sees_secret(entry)));
     drop(registry);
     Ok(secrets.iter().map(description).filter(|d| matches(&d.fixed, template)).collect())
@@ -120,7 +119,7 @@ fn resolve(service: &Service, client: &ClientId, slot: u64, object: ObjectId) ->
     }
     let name = read::named(&service.kms, &instance, number)?.ok_or(rv(CKR_OBJECT_HANDLE_INVALID))?;
     let registry = service.kms.registry()?;
-    let access = Access::of(service, &registry, client, slot);
+    let access = Access::of(&service.clients, &registry, client, slot);
     if !registry.secret(&name).is_ok_and(|entry| access.sees_secret(entry)) {
         return Err(rv(CKR_OBJECT_HANDLE_INVALID));
     }

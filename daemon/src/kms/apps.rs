@@ -17,7 +17,8 @@ use p11kms_proto::{SecretString, Timestamp};
 
 use super::error::KmsError;
 use super::names::check_app_name;
-use super::policy::{NO_ACCESS, Policy};
+use super::policy::{NO_ACCESS, Policy, Resource};
+use super::registry::Registry;
 use crate::kms::Kms;
 use crate::private_files::random_pin;
 use crate::store::AppRecord;
@@ -58,6 +59,16 @@ fn secret_matches(secret: &[u8], stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(secret, &hash).is_ok())
 }
 
+/// The instance a policy's literal resource belongs to, if it exists: a
+/// key id, an alias's key, a secret. Patterns and tags belong to none.
+fn owner_of(resource: &Resource, registry: &Registry) -> Option<String> {
+    match resource {
+        Resource::Key(p) | Resource::Alias(p) => registry.key(p.literal()?).ok().map(|k| k.record.instance.clone()),
+        Resource::Secret(p) => registry.secret(p.literal()?).ok().map(|s| s.record.instance.clone()),
+        Resource::Any | Resource::Tag { .. } => None,
+    }
+}
+
 /// `app create`: a new app for an instance, with a fresh PIN shown once,
 /// and its access policy (none: it may do nothing until given one).
 pub fn create(kms: &Kms, name: &str, instance: &str, policy: Option<&str>) -> Result<AppCreated, KmsError> {
@@ -68,7 +79,7 @@ pub fn create(kms: &Kms, name: &str, instance: &str, policy: Option<&str>) -> Re
         if registry.app(name).is_ok() {
             return Err(KmsError::Exists { what: "app", name: name.into() });
         }
-        Policy::checked(policy.unwrap_or(NO_ACCESS), instance, &registry)?
+        Policy::checked(policy.unwrap_or(NO_ACCESS), instance, |r| owner_of(r, &registry))?
     };
     let pin = random_pin(PIN_LEN);
     let (lookup, secret) = pin.split_at(LOOKUP_LEN);
@@ -115,7 +126,7 @@ pub fn info(app: &AppRecord) -> AppInfo {
 pub fn update_policy(kms: &Kms, name: &str, policy: &str) -> Result<AppInfo, KmsError> {
     let mut registry = kms.registry_mut()?;
     let mut app = registry.app(name)?.clone();
-    app.policy = Policy::checked(policy, &app.instance, &registry)?.text;
+    app.policy = Policy::checked(policy, &app.instance, |r| owner_of(r, &registry))?.text;
     kms.store.write(kms.clock.now(), |tx| tx.update_app_policy(&app))?;
     let info = info(&app);
     registry.put_app(app);

@@ -21,7 +21,6 @@ pub use document::{Document, FULL_ACCESS, NO_ACCESS, Resource};
 pub use evaluate::Subject;
 
 use super::KmsError;
-use super::registry::Registry;
 
 /// An app's policy: the document as the operator gave it, and compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,13 +39,14 @@ impl Policy {
 
     /// Checks a policy given for an app of `instance`: its document
     /// ([`document::parse`]), and that no resource it names literally
-    /// belongs to another instance (a key id, an alias's key, a secret).
-    /// Refusals are `InvalidParameter`, saying what is wrong.
-    pub fn checked(text: &str, instance: &str, registry: &Registry) -> Result<Self, KmsError> {
+    /// belongs to another instance (`owner` says which instance a literal
+    /// key id, alias or secret name belongs to, if it exists). Refusals
+    /// are `InvalidParameter`, saying what is wrong.
+    pub fn checked(text: &str, instance: &str, owner: impl Fn(&Resource) -> Option<String>) -> Result<Self, KmsError> {
         let policy = Self::from_stored(text).map_err(KmsError::InvalidParameter)?;
         for (index, statement) in policy.document.statements.iter().enumerate() {
             for resource in &statement.resources {
-                if let Some(owner) = other_instance(resource, instance, registry) {
+                if let Some(owner) = owner(resource).filter(|owner| owner != instance) {
                     return Err(KmsError::InvalidParameter(format!(
                         "statement {}: {} belongs to instance '{owner}', not to the app's instance '{instance}'",
                         index + 1,
@@ -57,17 +57,6 @@ impl Policy {
         }
         Ok(policy)
     }
-}
-
-/// The instance, other than `instance`, that a literal resource belongs to.
-fn other_instance(resource: &Resource, instance: &str, registry: &Registry) -> Option<String> {
-    let owner = match resource {
-        Resource::Key(p) => registry.key(p.literal()?).ok().map(|k| k.record.instance.clone()),
-        Resource::Alias(p) => registry.key(p.literal()?).ok().map(|k| k.record.instance.clone()),
-        Resource::Secret(p) => registry.secret(p.literal()?).ok().map(|s| s.record.instance.clone()),
-        Resource::Any | Resource::Tag { .. } => None,
-    }?;
-    (owner != instance).then_some(owner)
 }
 
 fn describe(resource: &Resource) -> String {

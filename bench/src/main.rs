@@ -231,6 +231,16 @@ fn ratio(ours: &Option<Figure>, theirs: &Option<Figure>) -> String {
     }
 }
 
+/// The speed ratio by median latency (theirs / ours): steadier than
+/// ops/s when other work shares the machine, since a stall moves the
+/// throughput of a run but hardly its median.
+fn latency_ratio(ours: &Option<Figure>, theirs: &Option<Figure>) -> String {
+    match (ours, theirs) {
+        (Some(a), Some(b)) if a.p50_us > 0.0 => format!("{:.2}", b.p50_us / a.p50_us),
+        _ => "–".to_owned(),
+    }
+}
+
 fn cell(figure: &Option<Figure>) -> String {
     match figure {
         Some(f) => format!("{:.0} ({:.0}/{:.0})", f.ops_per_s, f.p50_us, f.p99_us),
@@ -307,16 +317,18 @@ fn print_audit(cost: &audit::AuditCost) {
         "\nAudit trail on against off (two daemons alike but for `[audit] enabled`, taking turns run by run; \
          signing in a child process per run, key creation through the CLI, EC P-256):\n"
     );
-    println!("| measure | trail on | trail off | on / off |");
-    println!("|---|---|---|---|");
+    println!("| measure | trail on | trail off | on / off | on / off, by p50 latency |");
+    println!("|---|---|---|---|---|");
+    let (on, off) = (Some(on.clone()), Some(off.clone()));
     println!(
-        "| ECDSA P-256 sign, 1 thread, ops/s (p50/p99 µs) | {} | {} | {} |",
-        cell(&Some(on.clone())),
-        cell(&Some(off.clone())),
-        ratio(&Some(on.clone()), &Some(off.clone()))
+        "| ECDSA P-256 sign, 1 thread, ops/s (p50/p99 µs) | {} | {} | {} | {} |",
+        cell(&on),
+        cell(&off),
+        ratio(&on, &off),
+        latency_ratio(&on, &off)
     );
     let speed = if on_ms > 0.0 { format!("{:.2}", off_ms / on_ms) } else { "–".into() };
-    println!("| key creation, median ms (ratio of speeds) | {on_ms:.1} | {off_ms:.1} | {speed} |");
+    println!("| key creation, median ms (ratio of speeds) | {on_ms:.1} | {off_ms:.1} | {speed} | – |");
 }
 
 /// ECDSA signing under a 50-statement policy against the same under
@@ -332,10 +344,17 @@ fn print_policies(references: &[Reference]) {
          the key, against the same with `--policy all` (one statement), taking turns run by run, ops/s:\n",
         policies::STATEMENTS
     );
-    println!("| threads/sessions | 50 statements | `--policy all` | 50 / all |");
-    println!("|---|---|---|---|");
+    println!("| threads/sessions | 50 statements | `--policy all` | 50 / all, ops/s | 50 / all, by p50 latency |");
+    println!("|---|---|---|---|---|");
     for (_, shape, fifty, full) in references {
-        println!("| {} | {} | {} | {} |", shape.name(), cell(fifty), cell(full), ratio(fifty, full));
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            shape.name(),
+            cell(fifty),
+            cell(full),
+            ratio(fifty, full),
+            latency_ratio(fifty, full)
+        );
     }
 }
 

@@ -144,6 +144,22 @@ sample! {
         number_of_bytes: Some(64),
         encryption_context: context(),
     };
+    GenerateAndExportDataKeyRequest => GenerateAndExportDataKeyRequest {
+        key: "k-1".into(),
+        key_spec: Some(DataKeySpec::Aes256),
+        number_of_bytes: Some(48),
+        encryption_context: context(),
+        public_key_blob: vec![0x30, 0x82],
+        wrapping_algorithm: WrappingAlgorithm::RsaesPkcs1V15,
+        wrapping_key_spec: ExportWrappingKeySpec::Rsa3072,
+    };
+    ExportDataKeyRequest => ExportDataKeyRequest {
+        ciphertext_blob: vec![5, 6],
+        encryption_context: context(),
+        public_key_blob: vec![0x30, 0x81],
+        wrapping_algorithm: WrappingAlgorithm::RsaesOaepSha256,
+        wrapping_key_spec: ExportWrappingKeySpec::Rsa4096,
+    };
     SignRequest => SignRequest {
         key: "k-1".into(),
         key_version_id: "v-1".into(),
@@ -295,6 +311,7 @@ sample! {
         tags: vec![tag()],
         pkcs11_id: "ab".into(),
         lost_key_versions: vec!["v-0".into()],
+        used_with_export_operations: vec![ExportOperation::ReEncrypt, ExportOperation::GenerateAndExportDataKey],
     };
     KeyList => KeyList { keys: vec![KeyDescription::sample()], total_count: 1 };
     KeyVersionInfo => KeyVersionInfo {
@@ -326,6 +343,13 @@ sample! {
         ciphertext_blob: vec![1],
         plaintext: Some(SecretBytes::from("dk")),
     };
+    GeneratedExportedDataKey => GeneratedExportedDataKey {
+        key_id: "k-1".into(),
+        key_version_id: "v-1".into(),
+        ciphertext_blob: vec![1],
+        exported_data_key: vec![2, 3],
+    };
+    ExportedDataKey => ExportedDataKey { exported_data_key: vec![4, 5], key_id: "k-1".into(), key_version_id: "v-1".into() };
     Signature => Signature { key_id: "k-1".into(), key_version_id: "v-1".into(), value: vec![9; 3] };
     Verified => Verified { key_id: "k-1".into(), key_version_id: "v-1".into(), value: true };
     PublicKeyInfo => PublicKeyInfo { key_id: "k-1".into(), key_version_id: "v-1".into(), public_key: "pem".into() };

@@ -34,7 +34,7 @@ use std::path::Path;
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::op;
 use p11kms_proto::bytes::{from_base64, to_base64};
-use p11kms_tests::Daemon;
+use p11kms_tests::{Daemon, run};
 use serde_json::Value;
 
 /// The `--start-time` of this test's own lookups (before and after each
@@ -632,6 +632,39 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
         refused("AsymmetricDecrypt", &asym_bad, &[&version(&r, &rv)], "Rejected.InvalidCiphertext"),
         ok("GetPublicKey", &["get-public-key", "--key-id", &c, "--key-version-id", &cv], &[&version(&c, &cv)]),
         refused("GetPublicKey", &["get-public-key", "--key-id", &k], &[&kr], "Rejected.UnsupportedOperation"),
+    ]);
+    // Data keys exported under a caller's RSA public key (openssl's).
+    run(std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "caller.pem"])
+        .current_dir(work.path()));
+    run(std::process::Command::new("openssl")
+        .args(["pkey", "-in", "caller.pem", "-pubout", "-out", "caller.pub.pem"])
+        .current_dir(work.path()));
+    let caller = work.path().join("caller.pub.pem");
+    let caller = caller.to_str().expect("utf-8");
+    let wrapping =
+        ["--public-key-file", caller, "--wrapping-algorithm", "RSAES_OAEP_SHA_256", "--wrapping-key-spec", "RSA_2048"];
+    let generate_export = |key: &str, spec: &'static str| -> Vec<String> {
+        let mut args = vec!["generate-and-export-data-key", "--key-id", key];
+        args.extend_from_slice(&wrapping[..5]);
+        args.push(spec);
+        args.into_iter().map(str::to_owned).collect()
+    };
+    let generate_export_ok = generate_export(&k, "RSA_2048");
+    let args: Vec<&str> = generate_export_ok.iter().map(String::as_str).collect();
+    let (exported, _) = audit.run(&ok("GenerateAndExportDataKey", &args, &[&kr, &version(&k, &kv)]));
+    let exported_blob = text(&exported, "CiphertextBlob");
+    let opened = daemon.cli_json(&["decrypt", "--ciphertext-blob", &exported_blob]);
+    received.push(("an exported data key", from_base64(&text(&opened, "Plaintext")).expect("base64")));
+    let data_key_blob = text(&data_key, "CiphertextBlob");
+    let export_ok: Vec<&str> = [&["export-data-key", "--ciphertext-blob", &data_key_blob][..], &wrapping].concat();
+    let export_bad: Vec<&str> = [&["export-data-key", "--ciphertext-blob", "AAAA"][..], &wrapping].concat();
+    let generate_export_bad = generate_export(&k, "RSA_3072");
+    let args_bad: Vec<&str> = generate_export_bad.iter().map(String::as_str).collect();
+    audit.table(&[
+        refused("GenerateAndExportDataKey", &args_bad, &[&kr], "InvalidParameter"),
+        ok("ExportDataKey", &export_ok, &[&kr]),
+        refused("ExportDataKey", &export_bad, &[], "Rejected.InvalidCiphertext"),
     ]);
 
     // Secrets.

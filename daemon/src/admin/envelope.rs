@@ -1,12 +1,14 @@
-//! Envelope encryption with symmetric keys, and data keys.
+//! Envelope encryption with symmetric keys, and data keys (also exported
+//! under a caller's RSA public key).
 
 use p11kms_proto::admin::{
-    BatchOutcome, DataKey, DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest,
-    ReEncryptRequest, ReEncrypted, op,
+    BatchOutcome, DataKey, DecryptRequest, Decrypted, EncryptRequest, Encrypted, ExportDataKeyRequest, ExportedDataKey,
+    GenerateAndExportDataKeyRequest, GenerateDataKeyRequest, GeneratedExportedDataKey, ReEncryptRequest, ReEncrypted,
+    op,
 };
 
 use super::{Access, Call, Handle};
-use crate::kms::{KmsError, envelope};
+use crate::kms::{KmsError, envelope, export};
 
 impl Handle for op::Encrypt {
     const ACCESS: Access = Access::Use;
@@ -53,5 +55,21 @@ impl Handle for op::GenerateDataKeyWithoutPlaintext {
 
     fn handle(call: &Call<'_>, request: GenerateDataKeyRequest) -> Result<DataKey, KmsError> {
         envelope::generate_data_key(call.kms(), &request, false)
+    }
+}
+
+impl Handle for op::GenerateAndExportDataKey {
+    const ACCESS: Access = Access::Use;
+
+    fn handle(call: &Call<'_>, request: GenerateAndExportDataKeyRequest) -> Result<GeneratedExportedDataKey, KmsError> {
+        export::generate_and_export(call.kms(), &request)
+    }
+}
+
+impl Handle for op::ExportDataKey {
+    const ACCESS: Access = Access::Use;
+
+    fn handle(call: &Call<'_>, request: ExportDataKeyRequest) -> Result<ExportedDataKey, KmsError> {
+        export::export_data_key(call.kms(), &request)
     }
 }

@@ -295,6 +295,7 @@ pub(crate) mod tests {
                 rotation_interval: None,
                 material_expire_time: None,
                 tags: Vec::new(),
+                export_uses: crate::store::ExportUses::default(),
             },
             versions,
             aliases: vec!["alias/k1".into()],

@@ -1,6 +1,9 @@
 //! Envelope encryption with symmetric keys: `encrypt` (always the primary
 //! version), `decrypt` (the version named in the blob), `re-encrypt`,
-//! data keys, and the batch re-encryption behind `p11kms rewrap`.
+//! data keys, and the batch re-encryption behind `p11kms rewrap`. A
+//! re-encryption is recorded with its source and destination keys
+//! (`keys::uses`): the CMK migration refuses keys it was used with.
+//! Exporting data keys under a caller's public key is [`super::export`].
 //!
 //! AES-GCM runs inside the HSM; the blob (`proto::blob`) carries key id,
 //! version and IV, and its whole header plus the encryption context is the
@@ -8,13 +11,14 @@
 
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{
-    BatchOutcome, DataKey, DataKeySpec, DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest,
-    KeySpec, KeyUsage, ReEncryptRequest, ReEncrypted,
+    BatchOutcome, DataKey, DataKeySpec, DecryptRequest, Decrypted, EncryptRequest, Encrypted, ExportOperation,
+    GenerateDataKeyRequest, KeySpec, KeyUsage, ReEncryptRequest, ReEncrypted,
 };
 use p11kms_proto::blob::{BlobAlgorithm, CiphertextBlob, EncryptionContext, IV_LEN};
 
 use super::KmsError;
 use super::keys::rules::{self, Operation};
+use super::keys::uses;
 use super::registry::{KeyEntry, VersionEntry};
 use crate::kms::Kms;
 
@@ -149,11 +153,15 @@ pub fn decrypt(kms: &Kms, request: &DecryptRequest) -> Result<Decrypted, KmsErro
     decrypt_bytes(kms, &request.ciphertext_blob, &request.encryption_context, None)
 }
 
-/// `re-encrypt`.
+/// `re-encrypt`; the use is recorded with both keys once it succeeded.
 pub fn re_encrypt(kms: &Kms, request: &ReEncryptRequest) -> Result<ReEncrypted, KmsError> {
     let opened = decrypt_bytes(kms, &request.ciphertext_blob, &request.source_encryption_context, None)?;
     let destination = request.destination_key.as_deref().unwrap_or(&opened.key_id);
     let sealed = encrypt_bytes(kms, destination, opened.plaintext.expose(), &request.destination_encryption_context)?;
+    // Recorded before the answer leaves: a caller who got a new blob
+    // cannot find the key unmarked afterwards. Should the record fail,
+    // so does the call (the new blob is dropped, nothing else changed).
+    uses::record_all(kms, &[&opened.key_id, &sealed.key_id], ExportOperation::ReEncrypt)?;
     Ok(ReEncrypted {
         source_key_id: opened.key_id,
         source_key_version_id: opened.key_version_id,
@@ -179,8 +187,10 @@ fn batch_item(kms: &Kms, request: &ReEncryptRequest) -> Result<BatchOutcome, Kms
         && request.source_encryption_context == request.destination_encryption_context;
     drop(registry);
     if current {
-        // Still prove the blob is sound before calling it current.
-        decrypt_bytes(kms, &request.ciphertext_blob, &request.source_encryption_context, None)?;
+        // Still prove the blob is sound before calling it current. The
+        // call succeeded, so it is a use of ReEncrypt like any other.
+        let opened = decrypt_bytes(kms, &request.ciphertext_blob, &request.source_encryption_context, None)?;
+        uses::record(kms, &opened.key_id, ExportOperation::ReEncrypt)?;
         return Ok(BatchOutcome::Unchanged);
     }
     re_encrypt(kms, request).map(BatchOutcome::Done)
@@ -197,14 +207,10 @@ pub fn re_encrypt_batch(kms: &Kms, items: &[ReEncryptRequest]) -> Result<Vec<Bat
         .collect())
 }
 
-/// `generate-data-key` (`with_plaintext`) and
-/// `generate-data-key-without-plaintext`.
-pub fn generate_data_key(
-    kms: &Kms,
-    request: &GenerateDataKeyRequest,
-    with_plaintext: bool,
-) -> Result<DataKey, KmsError> {
-    let length = match (request.key_spec, request.number_of_bytes) {
+/// The length in bytes of the data key `KeySpec` or `NumberOfBytes` asks
+/// for (AES_256 when neither is given).
+pub fn data_key_length(key_spec: Option<DataKeySpec>, number_of_bytes: Option<u32>) -> Result<usize, KmsError> {
+    let length = match (key_spec, number_of_bytes) {
         (Some(_), Some(_)) => {
             return Err(KmsError::InvalidParameter("give KeySpec or NumberOfBytes, not both".into()));
         }
@@ -215,13 +221,36 @@ pub fn generate_data_key(
             return Err(KmsError::InvalidParameter(format!("NumberOfBytes must be 1 to {MAX_DATA_KEY}, not {n}")));
         }
     };
-    let sealer = primary_sealer(kms, &request.key)?;
-    let data_key = kms.vault.random(&sealer.cluster, length as usize)?;
-    let ciphertext_blob = sealer.seal(data_key.expose(), &request.encryption_context)?;
+    Ok(length as usize)
+}
+
+/// A new data key of `length` bytes from the HSM's generator, encrypted
+/// under the primary version of `key`: the blob, and the data key itself
+/// (which the caller returns, exports, or drops).
+pub fn new_data_key(kms: &Kms, key: &str, length: usize, context: &EncryptionContext) -> Result<DataKey, KmsError> {
+    let sealer = primary_sealer(kms, key)?;
+    let data_key = kms.vault.random(&sealer.cluster, length)?;
+    let ciphertext_blob = sealer.seal(data_key.expose(), context)?;
     Ok(DataKey {
         key_id: sealer.key_id,
         key_version_id: sealer.version.record.version_id,
         ciphertext_blob,
-        plaintext: with_plaintext.then_some(data_key),
+        plaintext: Some(data_key),
     })
+}
+
+/// `generate-data-key` (`with_plaintext`) and
+/// `generate-data-key-without-plaintext`.
+pub fn generate_data_key(
+    kms: &Kms,
+    request: &GenerateDataKeyRequest,
+    with_plaintext: bool,
+) -> Result<DataKey, KmsError> {
+    let length = data_key_length(request.key_spec, request.number_of_bytes)?;
+    let mut made = new_data_key(kms, &request.key, length, &request.encryption_context)?;
+    if !with_plaintext {
+        // Dropped here, and zeroized with it.
+        made.plaintext = None;
+    }
+    Ok(made)
 }

@@ -5,6 +5,7 @@ use cryptoki_sys::*;
 
 use p11kms_proto::{ApiError, ErrorCode};
 
+use super::export::PublicKeyError;
 use crate::hsm::HsmError;
 use crate::store::StoreError;
 
@@ -65,6 +66,10 @@ pub enum KmsError {
     /// token's key, or is not 256 bits).
     #[error("the key material cannot be imported: {0}")]
     MaterialRefused(String),
+    /// A caller's public key cannot take a data key (ExportDataKey,
+    /// GenerateAndExportDataKey).
+    #[error("{0}")]
+    PublicKeyRefused(#[from] PublicKeyError),
     /// The caller may not do this.
     #[error("{0}")]
     NoPermission(String),
@@ -121,7 +126,9 @@ impl KmsError {
             Self::NotFound { .. } => ErrorCode::ResourceNotFound,
             Self::Exists { .. } => ErrorCode::ResourceExist,
             Self::AliasExists(_) => ErrorCode::AliasAlreadyExists,
-            Self::InvalidParameter(_) | Self::MaterialRefused(_) => ErrorCode::InvalidParameter,
+            Self::InvalidParameter(_) | Self::MaterialRefused(_) | Self::PublicKeyRefused(_) => {
+                ErrorCode::InvalidParameter
+            }
             Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Self::Unsupported(_) => ErrorCode::UnsupportedOperation,
             Self::Disabled(_) => ErrorCode::Disabled,
@@ -157,6 +164,9 @@ impl KmsError {
             Self::StateModifiedFailed(_) => CKR_ACTION_PROHIBITED,
             Self::InvalidCiphertext(_) => CKR_ENCRYPTED_DATA_INVALID,
             Self::MaterialRefused(_) => CKR_WRAPPED_KEY_INVALID,
+            // Only the admin plane exports data keys; were a data-plane
+            // call to get this, the public key is a bad argument.
+            Self::PublicKeyRefused(_) => CKR_ARGUMENTS_BAD,
             Self::ClockNotManual => CKR_FUNCTION_NOT_SUPPORTED,
             Self::NoPermission(_) => CKR_ACTION_PROHIBITED,
             // The key is there but cannot do anything: as for a disabled key.

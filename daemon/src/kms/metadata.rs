@@ -57,6 +57,7 @@ pub fn key_description(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyD
             .filter(|v| v.lost.is_some())
             .map(|v| v.record.version_id.clone())
             .collect(),
+        used_with_export_operations: key.record.export_uses.operations(),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod asymmetric;
 pub mod context;
 pub mod envelope;
 pub mod error;
+pub mod export;
 pub mod instances;
 pub mod keys;
 pub mod metadata;

@@ -364,9 +364,12 @@ impl Registry {
         Ok(())
     }
 
-    /// Replaces a key's row (after the store committed it).
-    pub fn replace_key(&mut self, record: KeyRecord) -> Result<(), KmsError> {
+    /// Replaces a key's row (after the store committed it). The recorded
+    /// export uses are the union of both rows, as the store keeps them: a
+    /// writer's older copy cannot take back a use recorded meanwhile.
+    pub fn replace_key(&mut self, mut record: KeyRecord) -> Result<(), KmsError> {
         let key = self.keys.get_mut(&record.key_id).ok_or_else(|| KmsError::KeyNotFound(record.key_id.clone()))?;
+        record.export_uses = record.export_uses.union(key.record.export_uses);
         key.record = record;
         Ok(())
     }

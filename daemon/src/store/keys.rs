@@ -6,20 +6,26 @@ use rusqlite::{Connection, Row, params};
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::Tag;
 
-use super::records::{AliasRecord, ImportTokenRecord, KeyRecord, VersionRecord};
+use super::records::{AliasRecord, ExportUses, ImportTokenRecord, KeyRecord, VersionRecord};
 use super::rows::{parse, time};
 use super::{StoreError, Tx};
 
 const KEY_COLUMNS: &str = "key_id, instance, key_spec, key_usage, origin, state, description, creator, created_at,
-     primary_version, delete_date, deletion_protection, automatic_rotation, rotation_interval, material_expire_time, tags";
+     primary_version, delete_date, deletion_protection, automatic_rotation, rotation_interval, material_expire_time, tags,
+     used_re_encrypt, used_export_data_key, used_generate_and_export_data_key";
 
-/// Every column but the key id, set from the row given to an upsert.
+/// Every column but the key id, set from the row given to an upsert. The
+/// recorded uses only ever grow (`MAX` of the stored flag and the new
+/// one): a writer holding an older copy of the row cannot clear a use
+/// recorded since it read it.
 const KEY_UPDATES: &str = "instance = excluded.instance, key_spec = excluded.key_spec, key_usage = excluded.key_usage,
      origin = excluded.origin, state = excluded.state, description = excluded.description, creator = excluded.creator,
      created_at = excluded.created_at, primary_version = excluded.primary_version, delete_date = excluded.delete_date,
      deletion_protection = excluded.deletion_protection, automatic_rotation = excluded.automatic_rotation,
      rotation_interval = excluded.rotation_interval, material_expire_time = excluded.material_expire_time,
-     tags = excluded.tags";
+     tags = excluded.tags, used_re_encrypt = MAX(used_re_encrypt, excluded.used_re_encrypt),
+     used_export_data_key = MAX(used_export_data_key, excluded.used_export_data_key),
+     used_generate_and_export_data_key = MAX(used_generate_and_export_data_key, excluded.used_generate_and_export_data_key)";
 
 fn tags_json(tags: &[Tag]) -> Result<String, StoreError> {
     Ok(serde_json::to_string(tags)?)
@@ -30,7 +36,8 @@ impl Tx<'_> {
     /// never deletes the row, so the row keeps its place.
     fn write_key(&self, verb: &str, key: &KeyRecord) -> Result<(), StoreError> {
         let insert = format!(
-            "INSERT INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+            "INSERT INTO keys ({KEY_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         );
         let sql = match verb {
             "UPDATE" => format!("{insert} ON CONFLICT(key_id) DO UPDATE SET {KEY_UPDATES}"),
@@ -54,7 +61,10 @@ impl Tx<'_> {
                 key.automatic_rotation,
                 key.rotation_interval,
                 key.material_expire_time.map(Timestamp::unix),
-                tags_json(&key.tags)?
+                tags_json(&key.tags)?,
+                key.export_uses.re_encrypt,
+                key.export_uses.export_data_key,
+                key.export_uses.generate_and_export_data_key
             ],
         )?;
         Ok(())
@@ -169,6 +179,7 @@ struct RawKey {
     rotation_interval: Option<i64>,
     material_expire_time: Option<i64>,
     tags: String,
+    export_uses: ExportUses,
 }
 
 fn raw_key(r: &Row<'_>) -> rusqlite::Result<RawKey> {
@@ -181,6 +192,11 @@ fn raw_key(r: &Row<'_>) -> rusqlite::Result<RawKey> {
         rotation_interval: r.get(13)?,
         material_expire_time: r.get(14)?,
         tags: r.get(15)?,
+        export_uses: ExportUses {
+            re_encrypt: r.get(16)?,
+            export_data_key: r.get(17)?,
+            generate_and_export_data_key: r.get(18)?,
+        },
     })
 }
 
@@ -214,6 +230,7 @@ pub(super) fn load_keys(conn: &Connection) -> Result<Vec<KeyRecord>, StoreError>
             material_expire_time: time(raw.material_expire_time),
             tags: serde_json::from_str(&raw.tags)
                 .map_err(|_| StoreError::Corrupt { column: "keys.tags", value: raw.tags.clone() })?,
+            export_uses: raw.export_uses,
         });
     }
     Ok(keys)

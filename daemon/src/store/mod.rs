@@ -29,8 +29,9 @@ use crate::root_key::{RootKey, SealError};
 
 pub use journal::JournalEntry;
 pub use records::{
-    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyRecord,
-    LostVersionRecord, MemberRecord, ObjectRecord, SealedValue, SecretRecord, SecretVersionRecord, VersionRecord,
+    AliasRecord, AppRecord, ClusterRecord, ExportUses, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord,
+    KeyRecord, LostVersionRecord, MemberRecord, ObjectRecord, SealedValue, SecretRecord, SecretVersionRecord,
+    VersionRecord,
 };
 
 /// A store operation failed.

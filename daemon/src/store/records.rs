@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, SecretDataType, SecretType, Tag, WrappingAlgorithm,
+    ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, SecretDataType, SecretType, Tag,
+    WrappingAlgorithm,
 };
 
 /// A cluster and its members.
@@ -128,6 +129,57 @@ pub struct KeyRecord {
     pub material_expire_time: Option<Timestamp>,
     /// Tags, sorted by key.
     pub tags: Vec<Tag>,
+    /// Which of the operations the CMK migration refuses ever succeeded
+    /// with the key. Only ever grows: the store and the registry keep the
+    /// union of what is there and what a write brings.
+    pub export_uses: ExportUses,
+}
+
+/// Whether ReEncrypt, ExportDataKey and GenerateAndExportDataKey ever
+/// succeeded with a key (`keys.used_*`, one column each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ExportUses {
+    /// ReEncrypt, the key as source or destination.
+    pub re_encrypt: bool,
+    /// ExportDataKey of a blob of the key.
+    pub export_data_key: bool,
+    /// GenerateAndExportDataKey with the key.
+    pub generate_and_export_data_key: bool,
+}
+
+impl ExportUses {
+    /// True when `operation` was used.
+    pub fn contains(self, operation: ExportOperation) -> bool {
+        match operation {
+            ExportOperation::ReEncrypt => self.re_encrypt,
+            ExportOperation::ExportDataKey => self.export_data_key,
+            ExportOperation::GenerateAndExportDataKey => self.generate_and_export_data_key,
+        }
+    }
+
+    /// These uses and `operation`.
+    pub fn with(mut self, operation: ExportOperation) -> Self {
+        match operation {
+            ExportOperation::ReEncrypt => self.re_encrypt = true,
+            ExportOperation::ExportDataKey => self.export_data_key = true,
+            ExportOperation::GenerateAndExportDataKey => self.generate_and_export_data_key = true,
+        }
+        self
+    }
+
+    /// The uses of either.
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            re_encrypt: self.re_encrypt || other.re_encrypt,
+            export_data_key: self.export_data_key || other.export_data_key,
+            generate_and_export_data_key: self.generate_and_export_data_key || other.generate_and_export_data_key,
+        }
+    }
+
+    /// The operations used, in the order of [`ExportOperation::ALL`].
+    pub fn operations(self) -> Vec<ExportOperation> {
+        ExportOperation::ALL.iter().copied().filter(|op| self.contains(*op)).collect()
+    }
 }
 
 /// A key version.

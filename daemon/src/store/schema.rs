@@ -180,6 +180,16 @@ pub const MIGRATIONS: &[&str] = &[
         hash BLOB    NOT NULL
     );
     "#,
+    // 7 -> 8: whether ReEncrypt (as source or destination), ExportDataKey
+    // or GenerateAndExportDataKey ever succeeded with each key
+    // (docs/keys.md): the CMK migration diagnostic refuses such keys, and
+    // must know it however little of the audit trail is kept. Set once,
+    // never cleared. Keys older than this schema start with none recorded.
+    r#"
+    ALTER TABLE keys ADD COLUMN used_re_encrypt INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE keys ADD COLUMN used_export_data_key INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE keys ADD COLUMN used_generate_and_export_data_key INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this daemon writes.

@@ -59,6 +59,7 @@ fn key(id: &str) -> (KeyRecord, VersionRecord) {
         rotation_interval: Some(604_800),
         material_expire_time: None,
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
+        export_uses: ExportUses::default(),
     };
     let version = VersionRecord {
         seq: 0,
@@ -348,4 +349,63 @@ fn apps_of_a_schema_5_database_keep_every_right_they_had() {
     let apps = store.load().expect("loads").apps;
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0].policy, crate::kms::policy::FULL_ACCESS, "the policy spells out what the app could do");
+}
+
+#[test]
+fn keys_of_a_schema_7_database_load_with_no_export_use_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    {
+        // A key as a daemon of schema 7 stored it, before the record.
+        let conn = rusqlite::Connection::open(&path).expect("raw open");
+        conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)").expect("table");
+        for sql in &schema::MIGRATIONS[..7] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.execute("INSERT INTO schema_version (version) VALUES (7)", []).expect("version");
+        conn.execute_batch(
+            "INSERT INTO instances (name, slot_id, kind, cluster, key_quota, created_at) \
+             VALUES ('i1', 1, 'hardware', NULL, 10, 1); \
+             INSERT INTO keys (key_id, instance, key_spec, key_usage, origin, state, description, creator, \
+             created_at, primary_version, delete_date, deletion_protection, automatic_rotation, rotation_interval, \
+             material_expire_time, tags) VALUES ('key-1', 'i1', 'AES_256', 'ENCRYPT/DECRYPT', 'Aliyun_KMS', \
+             'Enabled', '', 'admin:0', 1, 'v1', NULL, 0, 0, NULL, NULL, '[]');",
+        )
+        .expect("an old key");
+    }
+    let store = Store::open(&path, root_key()).expect("migrates");
+    assert_eq!(store.schema_version().expect("version"), 8);
+    let keys = store.load().expect("loads").keys;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].export_uses, ExportUses::default());
+}
+
+#[test]
+fn recorded_export_uses_persist_and_an_older_copy_of_the_row_cannot_clear_them() {
+    use p11kms_proto::admin::ExportOperation;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let (k, v) = key("key-1");
+    {
+        let store = Store::open(&path, root_key()).expect("opens");
+        store
+            .write(Timestamp(300), |tx| -> Result<(), StoreError> {
+                tx.insert_cluster(&cluster())?;
+                tx.insert_instance(&instance("i1", 0))?;
+                tx.insert_key(&k, &v, None).map(|_| ())
+            })
+            .expect("writes");
+        let used = KeyRecord { export_uses: k.export_uses.with(ExportOperation::ExportDataKey), ..k.clone() };
+        store.write(Timestamp(400), |tx| tx.update_key(&used)).expect("records the use");
+        // A writer that read the row before the use changes something else.
+        let stale = KeyRecord { state: KeyState::Disabled, ..k.clone() };
+        store.write(Timestamp(500), |tx| tx.update_key(&stale)).expect("updates");
+    }
+    let store = Store::open(&path, root_key()).expect("reopens");
+    let keys = store.load().expect("loads").keys;
+    assert_eq!(keys[0].state, KeyState::Disabled, "the later change is there");
+    assert_eq!(keys[0].export_uses.operations(), [ExportOperation::ExportDataKey], "and the use is not undone");
+    let journal = store.journal_since(0, 100).expect("journal");
+    assert!(journal.iter().any(|e| e.entity == "key" && e.payload.contains(r#""export_data_key":true"#)));
 }

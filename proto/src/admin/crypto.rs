@@ -1,9 +1,11 @@
 //! Cryptographic operations of the KMS API: envelope encryption with
-//! symmetric keys, data keys, and the asymmetric operations. Byte fields
-//! are base64 in `--json`, as the spec's API shows them.
+//! symmetric keys, data keys (and their export under a caller's RSA
+//! public key), and the asymmetric operations. Byte fields are base64 in
+//! `--json`, as the spec's API shows them.
 
 use serde::{Deserialize, Serialize};
 
+use super::import::WrappingAlgorithm;
 use super::names::named_enum;
 use crate::SecretBytes;
 use crate::blob::EncryptionContext;
@@ -133,6 +135,103 @@ pub struct DataKey {
     pub ciphertext_blob: Vec<u8>,
     /// The data key itself (absent "without plaintext").
     pub plaintext: Option<SecretBytes>,
+}
+
+named_enum! {
+    /// The kind of the caller's public key a data key is exported under
+    /// (`WrappingKeySpec` of ExportDataKey and GenerateAndExportDataKey):
+    /// it must be the size of the key given.
+    pub enum ExportWrappingKeySpec {
+        /// RSA, 2048-bit modulus.
+        Rsa2048 => "RSA_2048",
+        /// RSA, 3072-bit modulus.
+        Rsa3072 => "RSA_3072",
+        /// RSA, 4096-bit modulus.
+        Rsa4096 => "RSA_4096",
+    }
+}
+
+impl ExportWrappingKeySpec {
+    /// The modulus size, in bits, of a public key of this kind.
+    pub fn modulus_bits(self) -> usize {
+        match self {
+            Self::Rsa2048 => 2048,
+            Self::Rsa3072 => 3072,
+            Self::Rsa4096 => 4096,
+        }
+    }
+}
+
+/// `generate-and-export-data-key`: a new data key, returned encrypted
+/// under the KMS key (as `generate-data-key` makes it) and under the
+/// caller's RSA public key, never in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateAndExportDataKeyRequest {
+    /// Key id or alias of a symmetric key; its primary version encrypts
+    /// the data key.
+    pub key: String,
+    /// Data key size by name.
+    pub key_spec: Option<DataKeySpec>,
+    /// Data key size in bytes (1 to 1024, and what the public key can
+    /// encrypt); exclusive with `key_spec`.
+    pub number_of_bytes: Option<u32>,
+    /// Bound to the data key's ciphertext blob.
+    pub encryption_context: EncryptionContext,
+    /// The caller's RSA public key: a DER SubjectPublicKeyInfo.
+    #[serde(with = "crate::bytes")]
+    pub public_key_blob: Vec<u8>,
+    /// How the data key is encrypted under the public key.
+    pub wrapping_algorithm: WrappingAlgorithm,
+    /// The public key's kind (its size).
+    pub wrapping_key_spec: ExportWrappingKeySpec,
+}
+
+/// Answer to `generate-and-export-data-key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GeneratedExportedDataKey {
+    /// The key.
+    pub key_id: String,
+    /// The version that encrypted the data key.
+    pub key_version_id: String,
+    /// The data key under the KMS key (a ciphertext blob, as
+    /// `generate-data-key` returns it).
+    #[serde(with = "crate::bytes")]
+    pub ciphertext_blob: Vec<u8>,
+    /// The same data key encrypted under the caller's public key.
+    #[serde(with = "crate::bytes")]
+    pub exported_data_key: Vec<u8>,
+}
+
+/// `export-data-key`: a data key's ciphertext blob, decrypted inside the
+/// daemon and encrypted under the caller's RSA public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportDataKeyRequest {
+    /// The data key's ciphertext blob (it names its key and version).
+    #[serde(with = "crate::bytes")]
+    pub ciphertext_blob: Vec<u8>,
+    /// The context the blob was made with.
+    pub encryption_context: EncryptionContext,
+    /// The caller's RSA public key: a DER SubjectPublicKeyInfo.
+    #[serde(with = "crate::bytes")]
+    pub public_key_blob: Vec<u8>,
+    /// How the data key is encrypted under the public key.
+    pub wrapping_algorithm: WrappingAlgorithm,
+    /// The public key's kind (its size).
+    pub wrapping_key_spec: ExportWrappingKeySpec,
+}
+
+/// Answer to `export-data-key`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExportedDataKey {
+    /// The data key encrypted under the caller's public key.
+    #[serde(with = "crate::bytes")]
+    pub exported_data_key: Vec<u8>,
+    /// The key whose blob it was.
+    pub key_id: String,
+    /// The version that had encrypted it.
+    pub key_version_id: String,
 }
 
 named_enum! {

@@ -114,6 +114,20 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// The operations whose use with a key the daemon records for good
+    /// (`KeyDescription.UsedWithExportOperations`): the spec's CMK
+    /// migration refuses a key an application used them with.
+    pub enum ExportOperation {
+        /// `re-encrypt` (or `rewrap`), the key as source or destination.
+        ReEncrypt => "ReEncrypt",
+        /// `export-data-key` of a blob of the key.
+        ExportDataKey => "ExportDataKey",
+        /// `generate-and-export-data-key` with the key.
+        GenerateAndExportDataKey => "GenerateAndExportDataKey",
+    }
+}
+
 /// `KeyMetadata` as the spec's DescribeKey returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -337,6 +351,11 @@ pub struct KeyDescription {
     /// Versions whose material was lost with a cluster (no HSM holds it);
     /// using them is refused with `Rejected.KeyVersionLost`.
     pub lost_key_versions: Vec<String>,
+    /// Which of ReEncrypt, ExportDataKey and GenerateAndExportDataKey
+    /// ever succeeded with the key, in that order; empty when none did.
+    /// Kept with the key for its whole life, whatever the audit trail's
+    /// retention: the CMK migration diagnostic reads it.
+    pub used_with_export_operations: Vec<ExportOperation>,
 }
 
 /// Answer to `key list`.

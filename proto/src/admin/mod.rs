@@ -31,8 +31,9 @@ pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;
 pub use crypto::{
     AsymmetricAlgorithm, AsymmetricDecryptRequest, AsymmetricEncryptRequest, BatchOutcome, DataKey, DataKeySpec,
-    DecryptRequest, Decrypted, EncryptRequest, Encrypted, GenerateDataKeyRequest, GetPublicKeyRequest, PublicKeyInfo,
-    ReEncryptRequest, ReEncrypted, SignRequest, Signature, SigningAlgorithm, Verified, VerifyRequest,
+    DecryptRequest, Decrypted, EncryptRequest, Encrypted, ExportDataKeyRequest, ExportWrappingKeySpec, ExportedDataKey,
+    GenerateAndExportDataKeyRequest, GenerateDataKeyRequest, GeneratedExportedDataKey, GetPublicKeyRequest,
+    PublicKeyInfo, ReEncryptRequest, ReEncrypted, SignRequest, Signature, SigningAlgorithm, Verified, VerifyRequest,
 };
 pub use import::{
     GetParametersForImportRequest, ImportKeyMaterialRequest, ImportParameters, WrappingAlgorithm, WrappingKeySpec,
@@ -46,9 +47,9 @@ pub use cluster::{
 };
 pub use instance::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind};
 pub use key::{
-    AutomaticRotation, CreateKeyRequest, DeletionProtection, KeyDescription, KeyList, KeyMetadata, KeyRef, KeySpec,
-    KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel, RotationFailure,
-    ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, TaggedResource,
+    AutomaticRotation, CreateKeyRequest, DeletionProtection, ExportOperation, KeyDescription, KeyList, KeyMetadata,
+    KeyRef, KeySpec, KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel,
+    RotationFailure, ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, TaggedResource,
     UntagResourceRequest, UpdateRotationPolicyRequest,
 };
 pub use secret::{
@@ -125,6 +126,7 @@ mod tests {
             tags: vec![tag()],
             pkcs11_id: "ab".repeat(16),
             lost_key_versions: vec![],
+            used_with_export_operations: vec![ExportOperation::ReEncrypt],
         })
         .expect("json");
         assert_eq!(json["Pkcs11Id"], "ab".repeat(16));
@@ -139,5 +141,27 @@ mod tests {
         assert_eq!(meta["PrimaryKeyVersion"], "v-1");
         assert!(meta["DeleteDate"].is_null());
         assert_eq!(json["Tags"][0]["TagKey"], "team");
+        assert_eq!(json["UsedWithExportOperations"], serde_json::json!(["ReEncrypt"]));
+    }
+
+    #[test]
+    fn exported_data_keys_are_base64_under_the_api_names() {
+        let generated = GeneratedExportedDataKey {
+            key_id: "k".into(),
+            key_version_id: "v".into(),
+            ciphertext_blob: vec![1],
+            exported_data_key: vec![2],
+        };
+        assert_eq!(
+            serde_json::to_value(generated).expect("json"),
+            serde_json::json!({"KeyId": "k", "KeyVersionId": "v", "CiphertextBlob": "AQ==", "ExportedDataKey": "Ag=="})
+        );
+        let exported = ExportedDataKey { exported_data_key: vec![3], key_id: "k".into(), key_version_id: "v".into() };
+        assert_eq!(
+            serde_json::to_value(exported).expect("json"),
+            serde_json::json!({"ExportedDataKey": "Aw==", "KeyId": "k", "KeyVersionId": "v"})
+        );
+        assert_eq!(ExportWrappingKeySpec::Rsa3072.modulus_bits(), 3072);
+        assert_eq!("rsa_4096".parse::<ExportWrappingKeySpec>(), Ok(ExportWrappingKeySpec::Rsa4096));
     }
 }

@@ -114,6 +114,10 @@ macro_rules! admin_operations {
             0x050a GetPublicKey ["get-public-key"] $crate::admin::GetPublicKeyRequest => $crate::admin::PublicKeyInfo;
             /// A batch of re-encryptions (`rewrap`), one outcome per item.
             0x050b ReEncryptBatch ["rewrap"] Vec<$crate::admin::ReEncryptRequest> => Vec<$crate::admin::BatchOutcome>;
+            /// `generate-and-export-data-key`: a data key under the KMS key and under the caller's RSA public key.
+            0x050c GenerateAndExportDataKey ["generate-and-export-data-key"] $crate::admin::GenerateAndExportDataKeyRequest => $crate::admin::GeneratedExportedDataKey;
+            /// `export-data-key`: a data key's blob, decrypted in the daemon, under the caller's RSA public key.
+            0x050d ExportDataKey ["export-data-key"] $crate::admin::ExportDataKeyRequest => $crate::admin::ExportedDataKey;
 
             /// `cluster list`.
             0x0601 ListClusters ["cluster" "list"] () => Vec<$crate::admin::ClusterSummary>;

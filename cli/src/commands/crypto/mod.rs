@@ -1,7 +1,8 @@
 //! The cryptographic operations, top-level as the API names them:
 //! `p11kms encrypt | decrypt | re-encrypt` ([`envelope`]),
 //! `generate-data-key | generate-data-key-without-plaintext`
-//! ([`data_keys`]), `sign | verify` ([`signatures`]) and
+//! ([`data_keys`]), `generate-and-export-data-key | export-data-key`
+//! ([`export`]), `sign | verify` ([`signatures`]) and
 //! `asymmetric-encrypt | asymmetric-decrypt | get-public-key`
 //! ([`asymmetric`]); the arguments several of them share are in
 //! [`inputs`]. Byte values go in as base64 (or text where the API takes
@@ -11,6 +12,7 @@
 pub mod asymmetric;
 pub mod data_keys;
 pub mod envelope;
+pub mod export;
 pub mod inputs;
 pub mod signatures;
 
@@ -18,6 +20,7 @@ use super::subcommands;
 use asymmetric::{AsymmetricDecryptArgs, AsymmetricEncryptArgs, GetPublicKeyArgs};
 use data_keys::{GenerateDataKeyArgs, GenerateDataKeyWithoutPlaintextArgs};
 use envelope::{DecryptArgs, EncryptArgs, ReEncryptArgs};
+use export::{ExportDataKeyArgs, GenerateAndExportDataKeyArgs};
 use signatures::{SignArgs, VerifyArgs};
 
 /// Exit status of `verify` when the signature is not valid.
@@ -36,6 +39,10 @@ subcommands! {
         GenerateDataKey(GenerateDataKeyArgs),
         /// Makes a data key, returned encrypted only (GenerateDataKeyWithoutPlaintext).
         GenerateDataKeyWithoutPlaintext(GenerateDataKeyWithoutPlaintextArgs),
+        /// Makes a data key, returned under the key and under your RSA public key, never in clear (GenerateAndExportDataKey).
+        GenerateAndExportDataKey(GenerateAndExportDataKeyArgs),
+        /// Encrypts a blob's data key under your RSA public key, in the daemon (ExportDataKey).
+        ExportDataKey(ExportDataKeyArgs),
         /// Signs a SHA-256 digest with an asymmetric key version (AsymmetricSign).
         Sign(SignArgs),
         /// Checks a signature (AsymmetricVerify); exits 4 when it is not valid.

@@ -98,10 +98,19 @@ pub(super) fn fields(key: &KeyDescription) -> String {
         None => fields,
     };
     // Only a key with lost versions says so (`Rejected.KeyVersionLost`).
-    if key.lost_key_versions.is_empty() {
+    let fields = if key.lost_key_versions.is_empty() {
+        fields
+    } else {
+        fields.field("LostKeyVersions", list_or_dash(&key.lost_key_versions))
+    };
+    // Likewise only a key used with ReEncrypt, ExportDataKey or
+    // GenerateAndExportDataKey (what the CMK migration refuses): its long
+    // name would widen every line of every other description.
+    if key.used_with_export_operations.is_empty() {
         fields.render()
     } else {
-        fields.field("LostKeyVersions", list_or_dash(&key.lost_key_versions)).render()
+        let used: Vec<String> = key.used_with_export_operations.iter().map(ToString::to_string).collect();
+        fields.field("UsedWithExportOperations", used.join(",")).render()
     }
 }
 
@@ -161,12 +170,13 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
         pkcs11_id: "0123456789abcdef0123456789abcdef".into(),
         lost_key_versions: vec![],
+        used_with_export_operations: vec![],
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use p11kms_proto::admin::Tag;
+    use p11kms_proto::admin::{ExportOperation, Tag};
 
     use super::super::super::test_support::{human, json, refused, request};
     use super::super::create::CreateKeyArgs;
@@ -240,6 +250,20 @@ mod tests {
         for state in KeyState::ALL {
             assert!(err.to_string().contains(state.as_str()), "{state} missing: {err}");
         }
+    }
+
+    #[test]
+    fn describe_shows_the_recorded_export_uses_only_when_there_are_some() {
+        let mut key = described("key-1", &[]);
+        let text = human::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert!(!text.contains("UsedWithExportOperations"), "{text}");
+        let shape = json::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert_eq!(shape["UsedWithExportOperations"], serde_json::json!([]), "always in JSON");
+        key.used_with_export_operations = vec![ExportOperation::ReEncrypt, ExportOperation::ExportDataKey];
+        let text = human::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert!(text.ends_with("UsedWithExportOperations: ReEncrypt,ExportDataKey\n"), "{text}");
+        let shape = json::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert_eq!(shape["UsedWithExportOperations"], serde_json::json!(["ReEncrypt", "ExportDataKey"]));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! the objects are destroyed again, and the reservation is always
 //! released. An EXTERNAL key starts with a version but no material
 //! (PendingImport); its material arrives with `import-key-material`.
+//! [`uses`] records the operations the CMK migration refuses a key for.
 
 pub mod crash_point;
 pub mod import;
@@ -16,6 +17,7 @@ pub mod lifecycle;
 pub mod rotation;
 pub mod rules;
 pub mod tags;
+pub mod uses;
 pub mod write;
 
 use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin, Tag};
@@ -25,7 +27,7 @@ use super::names::{check_alias, check_service_alias, new_key_id, new_version_id}
 use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::VersionName;
 use crate::kms::Kms;
-use crate::store::{AliasRecord, IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
+use crate::store::{AliasRecord, ExportUses, IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 8192;
@@ -235,6 +237,7 @@ fn create_reserved(
         rotation_interval: new.rotation_interval,
         material_expire_time: None,
         tags,
+        export_uses: ExportUses::default(),
     };
     let version = VersionRecord {
         seq: 0,

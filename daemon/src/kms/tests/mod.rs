@@ -16,6 +16,7 @@ mod asymmetric;
 mod create;
 mod deletion;
 mod envelope;
+mod export;
 mod import;
 mod intents;
 mod journal;

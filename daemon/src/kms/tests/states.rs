@@ -3,9 +3,9 @@
 //! from the document itself, a fresh key of a kind the operation takes is
 //! put in each state, the operation runs, and its answer must be the
 //! cell's (`OK`, or the spec's error code). Then the operations the
-//! document says follow another row (decrypt, verify, asymmetric-decrypt,
-//! import-key-material, alias update and delete) are checked against that
-//! row.
+//! document says follow another row (decrypt, re-encrypt, the data key
+//! exports, verify, asymmetric-decrypt, import-key-material, alias update
+//! and delete) are checked against that row.
 
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{
@@ -18,7 +18,7 @@ use super::{DAY, imported_key, material, tag};
 use crate::kms::keys::{import, lifecycle, rotation};
 use crate::kms::metadata::{key_description, version_info};
 use crate::kms::testing::{Fixture, wrap_material};
-use crate::kms::{KmsError, aliases, asymmetric, envelope};
+use crate::kms::{KmsError, aliases, asymmetric, envelope, export};
 
 /// The document the table lives in.
 const KEYS_MD: &str = include_str!("../../../../docs/keys.md");
@@ -258,6 +258,10 @@ fn decryption_and_data_keys_follow_the_encrypt_row() {
             &DecryptRequest { ciphertext_blob: blob.clone(), encryption_context: context.clone() },
         );
         assert_eq!(answer(decrypt), want, "decrypt on a {state} key");
+        let exported = export::export_data_key(&fx.kms, &super::export::export_request(&blob, &context));
+        assert_eq!(answer(exported), want, "export-data-key on a {state} key");
+        let request = super::export::generate_request(&key, WrappingAlgorithm::RsaesOaepSha256);
+        assert_eq!(answer(export::generate_and_export(&fx.kms, &request)), want, "generate-and-export on {state}");
         let re_encrypt = envelope::re_encrypt(
             &fx.kms,
             &ReEncryptRequest {

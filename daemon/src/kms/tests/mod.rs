@@ -24,6 +24,7 @@ mod lost;
 mod quotas;
 mod rotation;
 mod secrets;
+mod service_keys;
 mod states;
 mod tags;
 

@@ -304,6 +304,7 @@ sample! {
             code: "Rejected.LimitExceeded".into(),
             message: "quota".into(),
         }),
+        key_manager_type: KeyManagerType::ServiceKey,
     };
     KeyDescription => KeyDescription {
         key_metadata: KeyMetadata::sample(),

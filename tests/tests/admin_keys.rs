@@ -98,8 +98,9 @@ fn errors_carry_the_spec_codes() {
         ),
         (&["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "no-prefix"], "InvalidParameter"),
         (
+            // The service keys' space (`tests/service_keys.rs`).
             &["key", "create", "--instance", "hsm1", "--key-spec", "AES_256", "--alias", "alias/acs/kms"],
-            "InvalidParameter",
+            "Rejected.UnsupportedOperation",
         ),
         (&["key", "create", "--instance", "nowhere", "--key-spec", "AES_256"], "Forbidden.ResourceNotFound"),
         (&["key", "create", "--instance", "default", "--key-spec", "AES_256"], "Rejected.UnsupportedOperation"),

@@ -60,7 +60,8 @@ fn aliases_and_tags() {
     let two = daemon.create_key(&["--key-spec", "AES_128"]);
     daemon.cli_json(&["alias", "create", "alias/shared", "--key-id", "alias/app/one"]);
     assert_eq!(daemon.cli_error(&["alias", "create", "alias/shared", "--key-id", &two]), "AliasAlreadyExists");
-    assert_eq!(daemon.cli_error(&["alias", "create", "alias/acs/kms", "--key-id", &two]), "InvalidParameter");
+    let reserved = daemon.cli_error(&["alias", "create", "alias/acs/kms", "--key-id", &two]);
+    assert_eq!(reserved, "Rejected.UnsupportedOperation", "the service keys' space");
     assert_eq!(daemon.cli_json(&["key", "describe", "alias/shared"])["KeyMetadata"]["KeyId"], one.as_str());
     daemon.cli_json(&["alias", "update", "alias/shared", "--key-id", &two]);
     assert_eq!(daemon.cli_json(&["key", "describe", "alias/shared"])["KeyMetadata"]["KeyId"], two.as_str());

@@ -5,7 +5,8 @@
 //! after `p11kms secret put-value`, binary bytes exact, 30 KiB); a value
 //! that grows between the length query and the read is refused whole;
 //! set, copy and destroy refused; a secret made later appears, one in its
-//! recovery window disappears and comes back with `secret restore`.
+//! recovery window disappears and comes back with `secret restore`; the
+//! state of the secret's key decides whether its value reads.
 
 // Test code: a failed expectation is a failed test, so `expect` and
 // `panic!` are the point here.
@@ -123,9 +124,9 @@ fn secrets_are_read_only_data_objects_of_their_instance() {
     let secrets = find(&session, &[Attribute::Application(APPLICATION.to_vec())]);
     assert_eq!(secrets.len(), 3, "db/orders, blob, large");
     assert_eq!(find(&session, &[Attribute::Class(ObjectClass::DATA)]), secrets);
-    let everything = find(&session, &[]);
-    assert!(secrets.iter().all(|s| everything.contains(s)), "an unfiltered find lists them");
-    assert!(everything.len() > secrets.len(), "beside the keys (the secrets' service key)");
+    // An unfiltered find lists them, and nothing else: the only key of the
+    // instance is the secrets' service key, which no app sees.
+    assert_eq!(find(&session, &[]), secrets, "an unfiltered find lists them");
     assert!(find(&session, &[Attribute::Label(b"db/orders".to_vec()), Attribute::Token(false)]).is_empty());
     assert!(find(&session, &[Attribute::Value(b"pw-1".to_vec())]).is_empty(), "a find never matches values");
 
@@ -206,10 +207,30 @@ fn secrets_are_read_only_data_objects_of_their_instance() {
     daemon.cli_json(&["secret", "delete", "later", "--force-delete-without-recovery"]);
     assert_eq!(rv(session.get_attributes(later[0], &[AttributeType::Value])), RvError::ObjectHandleInvalid);
 
-    // The key's state decides, as for every read of a value.
-    daemon.cli_json(&["key", "disable", "alias/acs/secrets/hsm1"]);
-    assert_eq!(rv(session.get_attributes(db, &[AttributeType::Value])), RvError::KeyFunctionNotPermitted);
-    daemon.cli_json(&["key", "enable", "alias/acs/secrets/hsm1"]);
+    // The key's state decides, as for every read of a value: shown with a
+    // secret under the operator's key (the service key of `db/orders`
+    // cannot be disabled: `tests/service_keys.rs`).
+    let key = daemon.create_key(&["--key-spec", "AES_256"]);
+    daemon.cli_json(&[
+        "secret",
+        "create",
+        "keyed",
+        "--instance",
+        "hsm1",
+        "--version-id",
+        "v1",
+        "--secret-data",
+        "under-a-cmk",
+        "--encryption-key-id",
+        &key,
+    ]);
+    let keyed = by_label(&session, "keyed");
+    assert_eq!(keyed.len(), 1);
+    daemon.cli_json(&["key", "disable", &key]);
+    assert_eq!(rv(session.get_attributes(keyed[0], &[AttributeType::Value])), RvError::KeyFunctionNotPermitted);
+    daemon.cli_json(&["key", "enable", &key]);
+    assert_eq!(value(&session, keyed[0]), b"under-a-cmk");
+    assert_eq!(daemon.cli_error(&["key", "disable", "alias/acs/secrets/hsm1"]), "Rejected.UnsupportedOperation");
     assert_eq!(value(&session, db), b"pw");
 
     // After the logout: hidden again, handles invalid.

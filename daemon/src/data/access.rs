@@ -11,6 +11,12 @@
 //! encrypt), which tells nothing a public key does not. Once logged in,
 //! the app sees only the keys and secrets its policy lets it use, and each
 //! action is decided against the policy.
+//!
+//! Service keys (`kms::keys::service`) are seen by no one, whatever the
+//! policy: the daemon uses them itself, through the vault (a secret's
+//! value reaches an app as the secret's object, never as a use of its
+//! key), so an app has nothing to do with one, and one it could see it
+//! could use on any ciphertext that key made.
 
 use std::sync::Arc;
 
@@ -18,6 +24,7 @@ use p11kms_proto::data::ClientId;
 
 use super::clients::Clients;
 use super::error::DataError;
+use crate::kms::keys::service;
 use crate::kms::policy::{Action, Document, Subject};
 use crate::kms::registry::{KeyEntry, Registry};
 use crate::kms::secrets::entry::SecretEntry;
@@ -68,10 +75,14 @@ impl Access {
         self.login.as_ref().map(|(app, _)| app.as_str())
     }
 
-    /// Whether the caller may see `key` at all. Before the login, every
-    /// key (its public objects only: `ObjectView::is_private` decides);
-    /// after, the keys for which the policy allows some action.
+    /// Whether the caller may see `key` at all. Never a service key.
+    /// Otherwise, before the login, every key (its public objects only:
+    /// `ObjectView::is_private` decides); after, the keys for which the
+    /// policy allows some action.
     pub fn sees_key(&self, key: &KeyEntry) -> bool {
+        if service::is_service_key(&key.record) {
+            return false;
+        }
         match &self.login {
             None => true,
             Some((app, policy)) => policy.reveals(&key_subject(key, app)),
@@ -184,6 +195,20 @@ mod tests {
         assert!(!Access::app("other", create.clone()).sees_key(&key), "another app's key");
         key.record.creator = "admin:0".into();
         assert!(!Access::app("builder", create).sees_key(&key), "a key the operator made");
+    }
+
+    #[test]
+    fn service_keys_are_seen_by_no_app_and_no_anonymous_session() {
+        let mut key = key(KeySpec::Aes256, KeyUsage::EncryptDecrypt, &["v1"]);
+        let everything = policy(document::FULL_ACCESS);
+        assert!(Access::app("web", everything.clone()).sees_key(&key), "a CMK, with the full policy");
+        key.record.creator = "service:secrets".into();
+        key.aliases = vec!["alias/acs/secrets/hsm1".into()];
+        assert!(!Access::app("web", everything).sees_key(&key), "not even with the full policy");
+        assert!(!Access::anonymous().sees_key(&key), "nor before the login");
+        let by_alias =
+            policy(r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"alias/acs/*"}]}"#);
+        assert!(!Access::app("web", by_alias).sees_key(&key), "nor by naming its alias");
     }
 
     #[test]

@@ -1,17 +1,29 @@
 //! Aliases: `alias/...` names for keys, one key each, unique across the
 //! deployment. The oldest alias of a key is also its PKCS#11 label.
+//!
+//! The `alias/acs/` space is the daemon's service keys': users cannot
+//! create, move or delete an alias there, nor point one at a service key
+//! (`keys::service`). An alias of theirs that names a service key (made by
+//! a daemon from before that rule) can still be moved away or deleted.
 
 use p11kms_proto::admin::AliasInfo;
 
 use super::KmsError;
 use super::keys::rules::{self, Operation};
+use super::keys::service;
 use super::names::check_alias;
 use crate::kms::Kms;
 use crate::store::AliasRecord;
 
+/// A well-formed alias outside the service keys' space.
+fn check_user_alias(alias: &str) -> Result<(), KmsError> {
+    check_alias(alias).map_err(KmsError::InvalidParameter)?;
+    service::check_user_alias(alias)
+}
+
 /// `alias create`.
 pub fn create(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
-    check_alias(alias).map_err(KmsError::InvalidParameter)?;
+    check_user_alias(alias)?;
     let _writer = kms.writer()?;
     let record = {
         let registry = kms.registry()?;
@@ -30,7 +42,7 @@ pub fn create(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
 /// newest alias (a moved alias is the target's newest, in memory and in
 /// the store alike, so a restart keeps the target's label).
 pub fn update(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
-    check_alias(alias).map_err(KmsError::InvalidParameter)?;
+    check_user_alias(alias)?;
     let _writer = kms.writer()?;
     let record = {
         let registry = kms.registry()?;
@@ -45,7 +57,7 @@ pub fn update(kms: &Kms, alias: &str, key: &str) -> Result<(), KmsError> {
 
 /// `alias delete`.
 pub fn delete(kms: &Kms, alias: &str) -> Result<(), KmsError> {
-    check_alias(alias).map_err(KmsError::InvalidParameter)?;
+    check_user_alias(alias)?;
     let _writer = kms.writer()?;
     kms.registry()?.alias(alias)?;
     kms.store.write(kms.clock.now(), |tx| tx.delete_alias(alias))?;

@@ -73,6 +73,26 @@ pub enum KmsError {
     /// The caller may not do this.
     #[error("{0}")]
     NoPermission(String),
+    /// The key is a service key: only the daemon manages it
+    /// (`kms::keys::service`).
+    #[error(
+        "key '{key}' is a service key: the daemon made it for its own use ({creator}) and alone manages it, \
+         so it cannot {refused}"
+    )]
+    ServiceKey {
+        /// The key.
+        key: String,
+        /// Its creator, `service:<feature>`.
+        creator: String,
+        /// What was refused, as the end of the sentence (`be disabled`).
+        refused: &'static str,
+    },
+    /// The alias is in the space of service keys (`alias/acs/`).
+    #[error(
+        "alias '{0}' is in the 'alias/acs/' space, which belongs to the daemon's service keys: \
+         users cannot create, move or delete aliases there"
+    )]
+    ServiceAlias(String),
     /// The key version's material is lost: no HSM holds it any more.
     #[error(
         "key version '{version}' of key '{key}' was lost with its cluster: no HSM holds its material any more \
@@ -131,6 +151,9 @@ impl KmsError {
             }
             Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Self::Unsupported(_) => ErrorCode::UnsupportedOperation,
+            // The operation does not apply to the daemon's own keys, for
+            // anyone: not a permission the caller lacks (`NoPermission`).
+            Self::ServiceKey { .. } | Self::ServiceAlias(_) => ErrorCode::UnsupportedOperation,
             Self::Disabled(_) => ErrorCode::Disabled,
             Self::PendingDeletion(_) => ErrorCode::PendingDeletion,
             Self::PendingImport(_) => ErrorCode::PendingImport,
@@ -169,6 +192,11 @@ impl KmsError {
             Self::PublicKeyRefused(_) => CKR_ARGUMENTS_BAD,
             Self::ClockNotManual => CKR_FUNCTION_NOT_SUPPORTED,
             Self::NoPermission(_) => CKR_ACTION_PROHIBITED,
+            // Apps never see a service key (`data::access`); should one be
+            // reached anyway, a change to it is prohibited by the token.
+            Self::ServiceKey { .. } => CKR_ACTION_PROHIBITED,
+            // A `CKA_LABEL` that would make an `alias/acs/` alias.
+            Self::ServiceAlias(_) => CKR_ATTRIBUTE_VALUE_INVALID,
             // The key is there but cannot do anything: as for a disabled key.
             Self::VersionLost { .. } => CKR_KEY_FUNCTION_NOT_PERMITTED,
             Self::WouldLoseVersions(_) => CKR_ACTION_PROHIBITED,

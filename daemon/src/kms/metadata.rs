@@ -6,7 +6,7 @@ use p11kms_proto::admin::{
 
 use p11kms_proto::interval::format_interval;
 
-use super::keys::rotation;
+use super::keys::{rotation, service};
 use super::registry::{KeyEntry, VersionEntry};
 
 /// `KeyMetadata` of a key in an instance of `kind`, in `region`.
@@ -41,6 +41,7 @@ pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMeta
         },
         rotation_interval: r.rotation_interval.map(format_interval),
         last_rotation_failure: key.rotation_failure.clone(),
+        key_manager_type: service::manager_type(r),
     }
 }
 

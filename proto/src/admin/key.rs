@@ -128,6 +128,19 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Who manages a key (`KeyManagerType`, the column of the spec's
+    /// console): the daemon, for its own features, or the user.
+    pub enum KeyManagerType {
+        /// A customer master key: made and managed by a user (admin or app).
+        Cmk => "CMK",
+        /// A key the daemon made for one of its features (creator
+        /// `service:<feature>`, alias `alias/acs/<service>`); only the
+        /// daemon manages it.
+        ServiceKey => "Service Key",
+    }
+}
+
 /// `KeyMetadata` as the spec's DescribeKey returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -174,6 +187,8 @@ pub struct KeyMetadata {
     /// Why the last automatic rotation failed, while it has not succeeded
     /// since (the daemon retries at every scheduler pass).
     pub last_rotation_failure: Option<RotationFailure>,
+    /// `Service Key` for the daemon's own keys, `CMK` for every other.
+    pub key_manager_type: KeyManagerType,
 }
 
 /// An automatic rotation that failed: when, and the error it got.

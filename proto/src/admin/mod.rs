@@ -47,7 +47,8 @@ pub use cluster::{
 };
 pub use instance::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind};
 pub use key::{
-    AutomaticRotation, CreateKeyRequest, DeletionProtection, ExportOperation, KeyDescription, KeyList, KeyMetadata,
+    AutomaticRotation, CreateKeyRequest, DeletionProtection, ExportOperation, KeyDescription, KeyList, KeyManagerType,
+    KeyMetadata,
     KeyRef, KeySpec, KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel,
     RotationFailure, ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, TaggedResource,
     UntagResourceRequest, UpdateRotationPolicyRequest,
@@ -107,6 +108,7 @@ mod tests {
             protection_level: ProtectionLevel::Hsm,
             rotation_interval: Some("604800s".into()),
             last_rotation_failure: None,
+            key_manager_type: KeyManagerType::ServiceKey,
         }
     }
 
@@ -140,6 +142,7 @@ mod tests {
         assert_eq!(meta["CreationDate"], "2023-11-14T22:13:20Z");
         assert_eq!(meta["PrimaryKeyVersion"], "v-1");
         assert!(meta["DeleteDate"].is_null());
+        assert_eq!(meta["KeyManagerType"], "Service Key");
         assert_eq!(json["Tags"][0]["TagKey"], "team");
         assert_eq!(json["UsedWithExportOperations"], serde_json::json!(["ReEncrypt"]));
     }

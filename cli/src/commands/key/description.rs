@@ -81,6 +81,7 @@ pub(super) fn fields(key: &KeyDescription) -> String {
         .field("Origin", meta.origin)
         .field("ProtectionLevel", meta.protection_level)
         .field("Creator", &meta.creator)
+        .field("KeyManagerType", meta.key_manager_type)
         .field("CreationDate", meta.creation_date)
         .field("PrimaryKeyVersion", &meta.primary_key_version)
         .field("Pkcs11Id", &key.pkcs11_id)
@@ -115,7 +116,16 @@ pub(super) fn fields(key: &KeyDescription) -> String {
 }
 
 fn table(list: &KeyList) -> String {
-    let mut table = Table::new(&["KEY-ID", "ALIASES", "INSTANCE", "KEY-SPEC", "KEY-USAGE", "KEY-STATE", "CREATED"]);
+    let mut table = Table::new(&[
+        "KEY-ID",
+        "ALIASES",
+        "INSTANCE",
+        "KEY-SPEC",
+        "KEY-USAGE",
+        "KEY-STATE",
+        "KEY-MANAGER-TYPE",
+        "CREATED",
+    ]);
     for key in &list.keys {
         let meta = &key.key_metadata;
         table.row(vec![
@@ -125,6 +135,7 @@ fn table(list: &KeyList) -> String {
             meta.key_spec.to_string(),
             meta.key_usage.to_string(),
             meta.key_state.to_string(),
+            meta.key_manager_type.to_string(),
             meta.creation_date.to_string(),
         ]);
     }
@@ -141,7 +152,7 @@ fn table(list: &KeyList) -> String {
 pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
     use p11kms_proto::Timestamp;
     use p11kms_proto::admin::{
-        AutomaticRotation, DeletionProtection, KeyMetadata, KeyUsage, Origin, ProtectionLevel, Tag,
+        AutomaticRotation, DeletionProtection, KeyManagerType, KeyMetadata, KeyUsage, Origin, ProtectionLevel, Tag,
     };
     KeyDescription {
         key_metadata: KeyMetadata {
@@ -165,6 +176,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
             protection_level: ProtectionLevel::Hsm,
             rotation_interval: Some("604800s".into()),
             last_rotation_failure: None,
+            key_manager_type: KeyManagerType::Cmk,
         },
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],
@@ -176,7 +188,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
 
 #[cfg(test)]
 mod tests {
-    use p11kms_proto::admin::{ExportOperation, Tag};
+    use p11kms_proto::admin::{ExportOperation, KeyManagerType, Tag};
 
     use super::super::super::test_support::{human, json, refused, request};
     use super::super::create::CreateKeyArgs;
@@ -189,6 +201,7 @@ mod tests {
         assert_eq!(json["KeyMetadata"]["KeySpec"], "AES_256");
         assert_eq!(json["KeyMetadata"]["NextRotationDate"], "2023-11-21T22:13:20Z");
         assert!(json["KeyMetadata"]["DeleteDate"].is_null());
+        assert_eq!(json["KeyMetadata"]["KeyManagerType"], "CMK");
         assert_eq!(json["Aliases"], serde_json::json!(["alias/pay"]));
     }
 
@@ -199,6 +212,7 @@ mod tests {
         assert_eq!(lines[0], "KeyId:              key-1");
         assert!(lines.contains(&"Aliases:            -"), "{text}");
         assert!(lines.contains(&"KeyUsage:           ENCRYPT/DECRYPT"), "{text}");
+        assert!(lines.contains(&"KeyManagerType:     CMK"), "{text}");
         assert!(lines.contains(&"NextRotationDate:   2023-11-21T22:13:20Z"), "{text}");
         assert!(lines.contains(&"DeleteDate:         -"), "{text}");
         // key create answers with the same description.
@@ -211,19 +225,21 @@ mod tests {
 
     #[test]
     fn list_prints_a_table_and_json() {
-        let list = KeyList {
-            keys: vec![described("key-1", &["alias/a", "alias/b"]), described("key-22", &[])],
-            total_count: 2,
-        };
+        let mut service = described("key-22", &["alias/acs/secrets/hsm1"]);
+        service.key_metadata.key_manager_type = KeyManagerType::ServiceKey;
+        service.key_metadata.creator = "service:secrets".into();
+        let list = KeyList { keys: vec![described("key-1", &["alias/a", "alias/b"]), service], total_count: 2 };
         assert_eq!(
             human::<ListKeysArgs>(&["key", "list"], &list),
-            "KEY-ID  ALIASES          INSTANCE  KEY-SPEC  KEY-USAGE        KEY-STATE  CREATED\n\
-             key-1   alias/a,alias/b  hsm1      AES_256   ENCRYPT/DECRYPT  Enabled    2023-11-14T22:13:20Z\n\
-             key-22  -                hsm1      AES_256   ENCRYPT/DECRYPT  Enabled    2023-11-14T22:13:20Z\n"
+            "KEY-ID  ALIASES                 INSTANCE  KEY-SPEC  KEY-USAGE        KEY-STATE  KEY-MANAGER-TYPE  CREATED\n\
+             key-1   alias/a,alias/b         hsm1      AES_256   ENCRYPT/DECRYPT  Enabled    CMK               2023-11-14T22:13:20Z\n\
+             key-22  alias/acs/secrets/hsm1  hsm1      AES_256   ENCRYPT/DECRYPT  Enabled    Service Key       2023-11-14T22:13:20Z\n"
         );
         let json = json::<ListKeysArgs>(&["key", "list"], &list);
         assert_eq!(json["TotalCount"], 2);
         assert_eq!(json["Keys"][1]["KeyMetadata"]["KeyId"], "key-22");
+        assert_eq!(json["Keys"][0]["KeyMetadata"]["KeyManagerType"], "CMK");
+        assert_eq!(json["Keys"][1]["KeyMetadata"]["KeyManagerType"], "Service Key");
     }
 
     #[test]

@@ -108,6 +108,10 @@ pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsEr
     let (entry, token) = {
         let registry = kms.registry()?;
         let entry = registry.key(&request.key)?.clone();
+        // What the key allows comes before the token: a key that cannot
+        // take material says so, whatever token came with the call.
+        rules::check(Operation::ImportKeyMaterial, &entry.record)?;
+        external(&entry)?;
         let token = registry
             .import_token(&request.import_token)
             .cloned()
@@ -116,8 +120,6 @@ pub fn import(kms: &Kms, request: &ImportKeyMaterialRequest) -> Result<(), KmsEr
             ))?;
         (entry, token)
     };
-    rules::check(Operation::ImportKeyMaterial, &entry.record)?;
-    external(&entry)?;
     if token.key_id != entry.record.key_id {
         return Err(KmsError::InvalidParameter("the import token was issued for another key".into()));
     }

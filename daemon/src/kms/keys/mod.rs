@@ -16,6 +16,7 @@ pub mod intents;
 pub mod lifecycle;
 pub mod rotation;
 pub mod rules;
+pub mod service;
 pub mod tags;
 pub mod uses;
 pub mod write;
@@ -87,9 +88,13 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
         return Err(KmsError::InvalidParameter(format!("Description is longer than {MAX_DESCRIPTION} bytes")));
     }
     if let Some(alias) = &new.alias {
-        // The reserved `alias/acs/` space is for the daemon's own keys.
-        let check = if rotation::is_service_creator(&new.creator) { check_service_alias } else { check_alias };
-        check(alias).map_err(KmsError::InvalidParameter)?;
+        // The `alias/acs/` space is the daemon's own keys', and only theirs.
+        if service::is_service_creator(&new.creator) {
+            check_service_alias(alias).map_err(KmsError::InvalidParameter)?;
+        } else {
+            check_alias(alias).map_err(KmsError::InvalidParameter)?;
+            service::check_user_alias(alias)?;
+        }
     }
     tags::check(&new.tags)?;
     if new.origin == Origin::External && new.spec != KeySpec::Aes256 {
@@ -99,7 +104,7 @@ fn validate(new: &NewKey, usage: KeyUsage) -> Result<(), KmsError> {
         )));
     }
     if new.automatic_rotation || new.rotation_interval.is_some() {
-        rotation::check_rotatable(new.spec, new.origin, rotation::is_service_creator(&new.creator))?;
+        rotation::check_rotatable(new.spec, new.origin, service::is_service_creator(&new.creator))?;
     }
     if let Some(interval) = new.rotation_interval {
         rotation::check_interval(interval)?;

@@ -15,6 +15,7 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{AutomaticRotation, KeySpec, KeyState, Origin, RotationFailure, UpdateRotationPolicyRequest};
 
 use super::rules::{self, Operation};
+use super::service::is_service_key;
 use super::version_name;
 use super::write::change_key;
 use super::{crash_point, intents};
@@ -55,16 +56,6 @@ pub fn check_rotatable(spec: KeySpec, origin: Origin, service_key: bool) -> Resu
     Err(KmsError::Unsupported(why.into()))
 }
 
-/// True for keys the daemon made for its own use.
-pub fn is_service_key(key: &KeyEntry) -> bool {
-    is_service_creator(&key.record.creator)
-}
-
-/// True for the creator of the daemon's own keys (`service:<feature>`).
-pub fn is_service_creator(creator: &str) -> bool {
-    creator.starts_with("service:")
-}
-
 /// When the newest version was created.
 pub fn last_rotation(key: &KeyEntry) -> Timestamp {
     key.versions.iter().map(|v| v.record.created_at).max().unwrap_or(key.record.created_at)
@@ -95,7 +86,7 @@ pub fn rotate(kms: &Kms, key: &str) -> Result<VersionEntry, KmsError> {
             let mut registry = kms.registry_mut()?;
             let entry = registry.key(key)?.clone();
             rules::check(Operation::CreateVersion, &entry.record)?;
-            check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry))?;
+            check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry.record))?;
             let instance = registry.instance(&entry.record.instance)?.clone();
             let used = registry.versions_in(&instance.name);
             if used + 1 > instance.key_quota {
@@ -190,7 +181,7 @@ pub fn update_policy(kms: &Kms, request: &UpdateRotationPolicyRequest) -> Result
         let registry = kms.registry()?;
         let entry = registry.key(&request.key)?;
         rules::check(Operation::UpdateRotationPolicy, &entry.record)?;
-        check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(entry))?;
+        check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry.record))?;
         entry.record.key_id.clone()
     };
     if let Some(interval) = request.rotation_interval {

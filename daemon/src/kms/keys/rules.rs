@@ -2,8 +2,10 @@
 //! otherwise. `docs/keys.md` prints this table and an end-to-end test walks
 //! it against the daemon, so the two cannot drift apart.
 //!
-//! The state is checked first; what the key *is* (its origin, spec and
-//! usage) is checked after, by each operation.
+//! Before the state, whose key it is: a service key (the daemon's own)
+//! allows only describing and using it, whatever its state
+//! ([`super::service`]). Then the state; what the key *is* (its origin,
+//! spec and usage) is checked after, by each operation.
 
 use p11kms_proto::admin::KeyState;
 
@@ -86,8 +88,10 @@ pub fn verdict(operation: Operation, state: KeyState) -> Verdict {
     }
 }
 
-/// Refuses `operation` unless the key's state allows it.
+/// Refuses `operation` on a service key unless it only describes or uses
+/// it, and on any key unless the key's state allows it.
 pub fn check(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
+    super::service::check(operation, key)?;
     let id = || key.key_id.clone();
     match verdict(operation, key.state) {
         Verdict::Ok => Ok(()),

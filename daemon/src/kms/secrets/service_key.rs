@@ -3,8 +3,8 @@
 //! instance's service key for secrets, which the daemon makes on first
 //! use: AES_256, creator `service:secrets`, alias
 //! `alias/acs/secrets/<instance>` (the `alias/acs/` space is the
-//! daemon's; users cannot take it), never rotated (service keys refuse
-//! rotation, manual or automatic).
+//! daemon's; users cannot take it). Users can look at it but not change
+//! it, and apps never see it (`kms::keys::service`, `data::access`).
 
 use p11kms_proto::admin::{KeySpec, KeyUsage};
 

@@ -25,6 +25,7 @@ mod lost;
 mod quotas;
 mod rotation;
 mod secrets;
+mod service_keys;
 mod states;
 mod tags;
 

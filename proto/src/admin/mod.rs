@@ -48,10 +48,9 @@ pub use cluster::{
 pub use instance::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind};
 pub use key::{
     AutomaticRotation, CreateKeyRequest, DeletionProtection, ExportOperation, KeyDescription, KeyList, KeyManagerType,
-    KeyMetadata,
-    KeyRef, KeySpec, KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin, ProtectionLevel,
-    RotationFailure, ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag, TagResourceRequest, TaggedResource,
-    UntagResourceRequest, UpdateRotationPolicyRequest,
+    KeyMetadata, KeyRef, KeySpec, KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin,
+    ProtectionLevel, RotationFailure, ScheduleKeyDeletionRequest, SetDeletionProtectionRequest, Tag,
+    TagResourceRequest, TaggedResource, UntagResourceRequest, UpdateRotationPolicyRequest,
 };
 pub use secret::{
     CreateSecretRequest, DeleteSecretRequest, DescribeSecretRequest, GetSecretValueRequest,

@@ -6,11 +6,11 @@
 //! changes nothing, whatever name the call uses; the daemon (and the
 //! admin plane's cryptographic operations) still use the key.
 
+use p11kms_proto::ErrorCode;
 use p11kms_proto::admin::{
-    CreateSecretRequest, EncryptRequest, ImportKeyMaterialRequest, KeyManagerType, KeySpec, SecretDataType, SecretType,
-    UpdateRotationPolicyRequest, WrappingAlgorithm, WrappingKeySpec,
+    EncryptRequest, ImportKeyMaterialRequest, KeyManagerType, KeySpec, UpdateRotationPolicyRequest, WrappingAlgorithm,
+    WrappingKeySpec,
 };
-use p11kms_proto::{ErrorCode, SecretString};
 
 use super::{code, describe, tag};
 use crate::kms::keys::{self, import, lifecycle, rotation};
@@ -25,21 +25,7 @@ const SERVICE_ALIAS: &str = "alias/acs/secrets/hsm1";
 /// Creates secret `name` with no `EncryptionKeyId`, which makes the
 /// instance's service key the first time.
 fn create_secret(fx: &Fixture, name: &str, value: &str) {
-    let request = CreateSecretRequest {
-        secret_name: name.into(),
-        instance: INSTANCE.into(),
-        secret_data: SecretString::new(value.into()),
-        secret_data_type: SecretDataType::Text,
-        version_id: "v1".into(),
-        encryption_key_id: None,
-        description: String::new(),
-        tags: Vec::new(),
-        secret_type: SecretType::Generic,
-        extended_config: None,
-        enable_automatic_rotation: false,
-        rotation_interval: None,
-    };
-    create::create(&fx.kms, &request, "admin:0").expect("the secret is created");
+    create::create(&fx.kms, &super::secrets::generic(name, value), "admin:0").expect("the secret is created");
 }
 
 /// A fixture with secret `db` and so the service key; returns the key id.

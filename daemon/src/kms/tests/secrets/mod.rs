@@ -22,7 +22,7 @@ use crate::kms::secrets::{SecretEntry, create, read, versions as put};
 use crate::kms::testing::{Fixture, INSTANCE};
 
 /// A generic secret `name` whose first version `v1` holds `value`.
-fn generic(name: &str, value: &str) -> CreateSecretRequest {
+pub(super) fn generic(name: &str, value: &str) -> CreateSecretRequest {
     CreateSecretRequest {
         secret_name: name.into(),
         instance: INSTANCE.into(),

@@ -5,7 +5,7 @@ use cryptoki_sys::*;
 
 use p11kms_proto::{ApiError, ErrorCode};
 
-use super::export::PublicKeyError;
+use super::export::refusal::PublicKeyError;
 use crate::hsm::HsmError;
 use crate::store::StoreError;
 

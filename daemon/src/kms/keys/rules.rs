@@ -91,7 +91,7 @@ pub fn verdict(operation: Operation, state: KeyState) -> Verdict {
 /// Refuses `operation` on a service key unless it only describes or uses
 /// it, and on any key unless the key's state allows it.
 pub fn check(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
-    super::service::check(operation, key)?;
+    check_service_key(operation, key)?;
     let id = || key.key_id.clone();
     match verdict(operation, key.state) {
         Verdict::Ok => Ok(()),
@@ -103,6 +103,53 @@ pub fn check(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
             key.key_id, key.state, operation
         ))),
     }
+}
+
+/// The operations a service key allows: looking at it, and using it (the
+/// daemon's own use, and the admin plane's cryptographic operations).
+pub fn service_key_allows(operation: Operation) -> bool {
+    match operation {
+        Operation::Describe | Operation::Use => true,
+        Operation::Tag
+        | Operation::Alias
+        | Operation::SetDeletionProtection
+        | Operation::Enable
+        | Operation::Disable
+        | Operation::ScheduleDeletion
+        | Operation::CancelDeletion
+        | Operation::CreateVersion
+        | Operation::UpdateRotationPolicy
+        | Operation::GetParametersForImport
+        | Operation::ImportKeyMaterial
+        | Operation::DeleteKeyMaterial => false,
+    }
+}
+
+/// What a refused operation would have done, for the message.
+fn attempted(operation: Operation) -> &'static str {
+    match operation {
+        Operation::Describe | Operation::Use => "be used",
+        Operation::Tag => "be tagged or untagged",
+        Operation::Alias => "take or lose an alias",
+        Operation::SetDeletionProtection => "have its deletion protection changed",
+        Operation::Enable => "be enabled",
+        Operation::Disable => "be disabled",
+        Operation::ScheduleDeletion => "be scheduled for deletion",
+        Operation::CancelDeletion => "have a deletion cancelled",
+        Operation::CreateVersion => "be rotated",
+        Operation::UpdateRotationPolicy => "take a rotation policy",
+        Operation::GetParametersForImport | Operation::ImportKeyMaterial => "take imported key material",
+        Operation::DeleteKeyMaterial => "lose its key material",
+    }
+}
+
+/// Refuses `operation` on a service key (`keys::service`); any operation
+/// is fine on a CMK.
+fn check_service_key(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
+    if !super::service::is_service_key(key) || service_key_allows(operation) {
+        return Ok(());
+    }
+    Err(KmsError::ServiceKey { key: key.key_id.clone(), creator: key.creator.clone(), refused: attempted(operation) })
 }
 
 /// Refuses to use a version whose material was recorded lost (no HSM
@@ -118,6 +165,13 @@ pub fn check_version(key: &KeyRecord, version: &VersionEntry) -> Result<(), KmsE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_keys_allow_only_describe_and_use() {
+        assert!(service_key_allows(Operation::Describe) && service_key_allows(Operation::Use));
+        assert!(!service_key_allows(Operation::Disable) && !service_key_allows(Operation::Alias));
+        assert!(!service_key_allows(Operation::Tag));
+    }
 
     #[test]
     fn using_a_key_needs_it_enabled() {

@@ -11,13 +11,12 @@
 //! `Rejected.UnsupportedOperation` ([`KmsError::ServiceKey`]), whatever the
 //! key's state: disabling or deleting it would lose every secret it
 //! protects, rotating or re-aliasing it would change what the daemon
-//! finds. The check is an allow-list ([`allowed`]), called from
+//! finds. The check is an allow-list (`rules::service_key_allows`), part of
 //! `rules::check`, so an operation added later (migration) is refused for
 //! service keys until someone decides otherwise.
 
 use p11kms_proto::admin::KeyManagerType;
 
-use super::rules::Operation;
 use crate::kms::KmsError;
 use crate::kms::names::SERVICE_ALIAS_SPACE;
 use crate::store::KeyRecord;
@@ -54,52 +53,6 @@ pub fn check_user_alias(alias: &str) -> Result<(), KmsError> {
     if is_service_alias(alias) { Err(KmsError::ServiceAlias(alias.to_owned())) } else { Ok(()) }
 }
 
-/// The operations a service key allows: looking at it, and using it (the
-/// daemon's own use, and the admin plane's cryptographic operations).
-pub fn allowed(operation: Operation) -> bool {
-    match operation {
-        Operation::Describe | Operation::Use => true,
-        Operation::Tag
-        | Operation::Alias
-        | Operation::SetDeletionProtection
-        | Operation::Enable
-        | Operation::Disable
-        | Operation::ScheduleDeletion
-        | Operation::CancelDeletion
-        | Operation::CreateVersion
-        | Operation::UpdateRotationPolicy
-        | Operation::GetParametersForImport
-        | Operation::ImportKeyMaterial
-        | Operation::DeleteKeyMaterial => false,
-    }
-}
-
-/// What a refused operation would have done, for the message.
-fn attempted(operation: Operation) -> &'static str {
-    match operation {
-        Operation::Describe | Operation::Use => "be used",
-        Operation::Tag => "be tagged or untagged",
-        Operation::Alias => "take or lose an alias",
-        Operation::SetDeletionProtection => "have its deletion protection changed",
-        Operation::Enable => "be enabled",
-        Operation::Disable => "be disabled",
-        Operation::ScheduleDeletion => "be scheduled for deletion",
-        Operation::CancelDeletion => "have a deletion cancelled",
-        Operation::CreateVersion => "be rotated",
-        Operation::UpdateRotationPolicy => "take a rotation policy",
-        Operation::GetParametersForImport | Operation::ImportKeyMaterial => "take imported key material",
-        Operation::DeleteKeyMaterial => "lose its key material",
-    }
-}
-
-/// Refuses `operation` on a service key; any operation is fine on a CMK.
-pub fn check(operation: Operation, key: &KeyRecord) -> Result<(), KmsError> {
-    if !is_service_key(key) || allowed(operation) {
-        return Ok(());
-    }
-    Err(KmsError::ServiceKey { key: key.key_id.clone(), creator: key.creator.clone(), refused: attempted(operation) })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,9 +68,7 @@ mod tests {
     }
 
     #[test]
-    fn service_keys_allow_only_describe_and_use() {
-        assert!(allowed(Operation::Describe) && allowed(Operation::Use));
-        assert!(!allowed(Operation::Disable) && !allowed(Operation::Alias) && !allowed(Operation::Tag));
+    fn service_creators_are_the_daemons() {
         assert!(is_service_creator("service:secrets"));
         assert!(!is_service_creator("admin:0") && !is_service_creator("app:service:x"));
     }

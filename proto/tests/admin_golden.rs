@@ -63,6 +63,16 @@ sample! {
         policy: Some(r#"{"Version":"1","Statement":[]}"#.into()),
     };
     UpdateAppPolicyRequest => UpdateAppPolicyRequest { name: "web".into(), policy: r#"{"Version":"1","Statement":[]}"#.into() };
+    CheckKeyMigrationRequest => CheckKeyMigrationRequest { key: Some("alias/orders".into()) };
+    KeyMigrationChecks => KeyMigrationChecks {
+        keys: vec![KeyMigrationCheck {
+            key_id: "k-1".into(),
+            instance: "default".into(),
+            key_manager_type: KeyManagerType::Cmk,
+            migratable: false,
+            reasons: vec![MigrationReason { code: MigrationBlocker::MultipleVersions, message: "it has 2 versions".into() }],
+        }],
+    };
     LookupEventsRequest => LookupEventsRequest {
         event_name: Some("Encrypt".into()),
         resource: Some("alias/orders".into()),

@@ -453,6 +453,13 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
         ),
         ok("DeleteKeyMaterial", &["key", "delete-key-material", &e], &[&er]),
         refused("DeleteKeyMaterial", &["key", "delete-key-material", &k], &[&kr], "Rejected.UnsupportedOperation"),
+        ok("CheckKeyMigration", &["key", "check-migration", &k], &[&kr]),
+        refused(
+            "CheckKeyMigration",
+            &["key", "check-migration", "key-nope"],
+            &["key/key-nope"],
+            "Forbidden.KeyNotFound",
+        ),
     ]);
     let rotated = audit.run_naming(&ok("CreateKeyVersion", &["key", "create-version", &k], &[&kr]), |reply| {
         version(&k, &text(reply, "KeyVersionId"))

@@ -24,6 +24,7 @@ mod instances;
 mod key_import;
 mod key_lifecycle;
 mod keys;
+mod migration;
 mod secret_values;
 mod secrets;
 mod table;

@@ -18,6 +18,7 @@ pub mod export;
 pub mod instances;
 pub mod keys;
 pub mod metadata;
+pub mod migration;
 pub mod names;
 pub mod policy;
 pub mod registry;

@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod import;
 pub mod instance;
 pub mod key;
+pub mod migration;
 pub mod op;
 pub mod operation;
 pub mod secret;
@@ -37,6 +38,9 @@ pub use crypto::{
 };
 pub use import::{
     GetParametersForImportRequest, ImportKeyMaterialRequest, ImportParameters, WrappingAlgorithm, WrappingKeySpec,
+};
+pub use migration::{
+    CheckKeyMigrationRequest, KeyMigrationCheck, KeyMigrationChecks, MigrationBlocker, MigrationReason,
 };
 pub use operation::{Opcode, Operation, OperationInfo};
 

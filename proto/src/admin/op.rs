@@ -82,6 +82,8 @@ macro_rules! admin_operations {
             0x0310 ImportKeyMaterial ["key" "import-key-material"] $crate::admin::ImportKeyMaterialRequest => ();
             /// `key delete-key-material KEY`.
             0x0311 DeleteKeyMaterial ["key" "delete-key-material"] $crate::admin::KeyRef => ();
+            /// `key check-migration [KEY]`: whether CMKs of the default instance may migrate, and why not.
+            0x0312 CheckKeyMigration ["key" "check-migration"] $crate::admin::CheckKeyMigrationRequest => $crate::admin::KeyMigrationChecks;
 
             /// `alias create ALIAS --key-id KEY`.
             0x0401 CreateAlias ["alias" "create"] $crate::admin::AliasRequest => ();

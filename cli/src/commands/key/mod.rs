@@ -8,6 +8,7 @@ pub mod create;
 pub mod description;
 pub mod import;
 pub mod lifecycle;
+pub mod migration;
 pub mod tags;
 pub mod versions;
 
@@ -18,6 +19,7 @@ use import::{DeleteKeyMaterialArgs, GetParametersForImportArgs, ImportKeyMateria
 use lifecycle::{
     CancelKeyDeletionArgs, DisableKeyArgs, EnableKeyArgs, ScheduleKeyDeletionArgs, SetDeletionProtectionArgs,
 };
+use migration::CheckKeyMigrationArgs;
 use tags::{TagResourceArgs, UntagResourceArgs};
 use versions::{CreateKeyVersionArgs, DescribeKeyVersionArgs, ListKeyVersionsArgs, UpdateRotationPolicyArgs};
 
@@ -58,6 +60,8 @@ subcommands! {
         ImportKeyMaterial(ImportKeyMaterialArgs),
         /// Deletes an EXTERNAL key's material (DeleteKeyMaterial).
         DeleteKeyMaterial(DeleteKeyMaterialArgs),
+        /// Says whether CMKs of the default instance may be migrated, and why not (CMK migration diagnostic).
+        CheckMigration(CheckKeyMigrationArgs),
     }
 }
 

@@ -5,6 +5,15 @@
 //! Writers that need time between checking and committing (creating a key
 //! waits for the HSMs) *reserve* what they are about to use (an alias, a
 //! quota slot) so two concurrent writers cannot both take the last one.
+//!
+//! Its parts: [`entries`] (a key with its versions), [`intents`]
+//! (creation intents and lost versions), [`secrets`]; this file holds the
+//! registry itself and its instances, clusters, apps, keys, aliases,
+//! import tokens and created objects.
+
+mod entries;
+mod intents;
+mod secrets;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -12,94 +21,15 @@ use std::sync::Arc;
 use p11kms_proto::admin::RotationFailure;
 
 use super::error::KmsError;
-use super::names::{self, ALIAS_PREFIX};
+use super::names::ALIAS_PREFIX;
 use super::policy::{self, Document as PolicyDocument};
 use super::secrets::SecretEntry;
-use crate::hsm::PublicKey;
 use crate::store::{
-    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyRecord,
-    LostVersionRecord, ObjectRecord, Snapshot, VersionRecord,
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentRecord, KeyRecord, ObjectRecord,
+    Snapshot, VersionRecord,
 };
-
-/// A key with its versions and aliases.
-#[derive(Clone, Debug)]
-pub struct KeyEntry {
-    /// The key's row.
-    pub record: KeyRecord,
-    /// Versions, oldest first.
-    pub versions: Vec<VersionEntry>,
-    /// Aliases, oldest first.
-    pub aliases: Vec<String>,
-    /// The last automatic rotation's failure, until one succeeds. Kept in
-    /// memory only: after a restart the scheduler tries again at once.
-    pub rotation_failure: Option<RotationFailure>,
-}
-
-/// A key version.
-#[derive(Clone, Debug)]
-pub struct VersionEntry {
-    /// The version's row.
-    pub record: VersionRecord,
-    /// Its id as the HSM objects' `CKA_ID`.
-    pub uuid: [u8; 16],
-    /// Public half of an asymmetric version.
-    pub public_key: Option<PublicKey>,
-    /// When its material was recorded lost (no HSM holds it any more).
-    pub lost: Option<LostVersionRecord>,
-}
-
-impl KeyEntry {
-    /// The name PKCS#11 shows as the primary version's `CKA_LABEL`: the
-    /// oldest alias without its `alias/` prefix, else the key id.
-    pub fn label(&self) -> String {
-        match self.aliases.first() {
-            Some(alias) => alias.strip_prefix(ALIAS_PREFIX).unwrap_or(alias).to_owned(),
-            None => self.record.key_id.clone(),
-        }
-    }
-
-    /// True when `text` names this key: its id, an alias, or an alias
-    /// without the prefix.
-    pub fn is_named(&self, text: &str) -> bool {
-        text == self.record.key_id
-            || self.aliases.iter().any(|a| a == text || a.strip_prefix(ALIAS_PREFIX) == Some(text))
-    }
-
-    /// The primary version.
-    pub fn primary(&self) -> Option<&VersionEntry> {
-        self.versions.iter().find(|v| v.record.version_id == self.record.primary_version)
-    }
-
-    /// A version by id.
-    pub fn version(&self, version_id: &str) -> Option<&VersionEntry> {
-        self.versions.iter().find(|v| v.record.version_id == version_id)
-    }
-}
-
-impl VersionEntry {
-    /// Builds an entry from its row.
-    pub fn new(record: VersionRecord) -> Result<Self, KmsError> {
-        let uuid = names::version_bytes(&record.version_id)
-            .ok_or_else(|| KmsError::Internal(format!("version id '{}' is not a UUID", record.version_id)))?;
-        let public_key = match &record.public_key {
-            Some(json) => Some(
-                PublicKey::from_json(json)
-                    .map_err(|e| KmsError::Internal(format!("public key of {}: {e}", record.version_id)))?,
-            ),
-            None => None,
-        };
-        Ok(Self { record, uuid, public_key, lost: None })
-    }
-}
-
-/// What this run knows of a creation intent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct IntentState {
-    /// A writer of this run still works on it: leave it alone.
-    pub in_flight: bool,
-    /// A member failed to destroy its leftovers in this run.
-    pub distrusted: bool,
-}
+pub use entries::{KeyEntry, VersionEntry};
+pub use intents::IntentState;
 
 /// Everything the daemon knows, indexed for its readers.
 #[derive(Debug, Default)]
@@ -483,168 +413,5 @@ impl Registry {
     /// Forgets a destroyed object.
     pub fn remove_object(&mut self, object_no: u64) {
         self.objects.remove(&object_no);
-    }
-
-    // ---- creation intents and lost versions ---------------------------------
-
-    /// Adds an intent (after the store committed it); `in_flight` while its
-    /// writer still works on it.
-    pub fn put_intent(&mut self, intent: IntentRecord, in_flight: bool) {
-        self.intents.insert(intent.object_id.clone(), (intent, IntentState { in_flight, distrusted: false }));
-    }
-
-    /// Leaves an intent to the sweep: its writer gave up on it with objects
-    /// possibly left behind.
-    pub fn abandon_intent(&mut self, object_id: &str) {
-        if let Some((_, state)) = self.intents.get_mut(object_id) {
-            state.in_flight = false;
-        }
-    }
-
-    /// Marks an intent whose leftovers a member failed to destroy in this
-    /// run: only a sweep at the next start may settle it (SoftHSM forgets
-    /// an object whose file it failed to remove, so "nothing left" later in
-    /// the same run may not be true).
-    pub fn distrust_intent(&mut self, object_id: &str) {
-        if let Some((_, state)) = self.intents.get_mut(object_id) {
-            state.distrusted = true;
-        }
-    }
-
-    /// Forgets an intent (after the store deleted it).
-    pub fn remove_intent(&mut self, object_id: &str) {
-        self.intents.remove(object_id);
-    }
-
-    /// Intents of `cluster` nobody works on: what crashes and failed
-    /// clean-ups left, for the sweep, with what this run knows of them.
-    pub fn settled_intents(&self, cluster: &str) -> Vec<(IntentRecord, IntentState)> {
-        self.intents
-            .values()
-            .filter(|(i, state)| !state.in_flight && i.cluster == cluster)
-            .map(|(i, state)| (i.clone(), *state))
-            .collect()
-    }
-
-    /// Every intent, and whether a writer works on it.
-    pub fn intents(&self) -> impl Iterator<Item = (&IntentRecord, bool)> {
-        self.intents.values().map(|(i, state)| (i, state.in_flight))
-    }
-
-    /// Every intent of `cluster`, and whether a writer works on it.
-    pub fn intents_of<'a>(&'a self, cluster: &'a str) -> impl Iterator<Item = (&'a IntentRecord, bool)> + 'a {
-        self.intents.values().filter(move |(i, _)| i.cluster == cluster).map(|(i, state)| (i, state.in_flight))
-    }
-
-    /// True when the store owns what an intent announced: the version's
-    /// material is committed and its key's instance keeps it in the
-    /// intent's cluster, or the import token naming the wrapping key
-    /// exists. A scratch copy is never owned.
-    pub fn owns(&self, intent: &IntentRecord) -> bool {
-        match intent.purpose {
-            IntentPurpose::KeyVersion => {
-                let Some(id) = hex::decode(&intent.object_id).ok().and_then(|b| <[u8; 16]>::try_from(b).ok()) else {
-                    return false;
-                };
-                self.keys.values().any(|k| {
-                    let here = self.instances.get(&k.record.instance).and_then(|i| i.cluster.as_deref())
-                        == Some(intent.cluster.as_str());
-                    here && k.versions.iter().any(|v| v.uuid == id && v.record.has_material)
-                })
-            }
-            IntentPurpose::WrappingKey => self
-                .import_tokens
-                .values()
-                .any(|t| names::version_bytes(&t.wrapping_key).is_some_and(|b| hex::encode(b) == intent.object_id)),
-            IntentPurpose::ImportCheck => false,
-        }
-    }
-
-    /// A key and one of its versions by the version's 16-byte id.
-    pub fn version_by_uuid(&self, id: &[u8; 16]) -> Option<(&KeyEntry, &VersionEntry)> {
-        self.keys.values().find_map(|k| k.versions.iter().find(|v| v.uuid == *id).map(|v| (k, v)))
-    }
-
-    /// Marks a version usable again: a cluster holds it after all (after
-    /// the store deleted its lost record).
-    pub fn clear_lost_version(&mut self, key_id: &str, version_id: &str) {
-        let version =
-            self.keys.get_mut(key_id).and_then(|k| k.versions.iter_mut().find(|v| v.record.version_id == version_id));
-        if let Some(version) = version {
-            version.lost = None;
-        }
-    }
-
-    /// Marks a version lost (after the store committed it).
-    pub fn put_lost_version(&mut self, lost: LostVersionRecord) {
-        let version = self
-            .keys
-            .get_mut(&lost.key_id)
-            .and_then(|k| k.versions.iter_mut().find(|v| v.record.version_id == lost.version_id));
-        if let Some(version) = version {
-            version.lost = Some(lost);
-        }
-    }
-
-    // ---- secrets --------------------------------------------------------------
-
-    /// All secrets, by name.
-    pub fn secrets(&self) -> impl Iterator<Item = &SecretEntry> {
-        self.secrets.values()
-    }
-
-    /// A secret by name.
-    pub fn secret(&self, name: &str) -> Result<&SecretEntry, KmsError> {
-        self.secrets.get(name).ok_or_else(|| KmsError::SecretNotFound(name.into()))
-    }
-
-    /// True when a secret has this name.
-    pub fn secret_exists(&self, name: &str) -> bool {
-        self.secrets.contains_key(name)
-    }
-
-    /// Secrets an instance holds (those pending deletion too).
-    pub fn secrets_in(&self, instance: &str) -> u64 {
-        self.secrets.values().filter(|s| s.record.instance == instance).count() as u64
-    }
-
-    /// The secret whose [`SecretEntry::number`] is `number`.
-    pub fn secret_by_number(&self, number: u64) -> Option<&SecretEntry> {
-        self.secret_numbers.get(&number).and_then(|name| self.secrets.get(name))
-    }
-
-    /// Adds or replaces a secret (after the store committed it).
-    pub fn put_secret(&mut self, secret: SecretEntry) {
-        let name = secret.record.name.clone();
-        // Two names with one number (odds of about 10^-11 for a thousand
-        // secrets): the first keeps it, and the data plane, which lists
-        // only secrets the number leads back to, does not show the other.
-        let taken = self.secret_numbers.entry(secret.number()).or_insert_with(|| name.clone());
-        if *taken != name {
-            tracing::warn!(secret = name, with = taken.as_str(), "two secrets share a data-plane number");
-        }
-        self.secrets.insert(name, secret);
-    }
-
-    /// Forgets a secret (after the store deleted it).
-    pub fn remove_secret(&mut self, name: &str) {
-        let Some(gone) = self.secrets.remove(name) else {
-            return;
-        };
-        if self.secret_numbers.get(&gone.number()).is_some_and(|n| n == name) {
-            self.secret_numbers.remove(&gone.number());
-            // A secret that shared the number takes it over.
-            if let Some(other) = self.secrets.values().find(|s| s.number() == gone.number()) {
-                self.secret_numbers.insert(gone.number(), other.record.name.clone());
-            }
-        }
-    }
-
-    /// Records how the last automatic rotation of a secret ended (`None`:
-    /// it succeeded).
-    pub fn note_secret_rotation(&mut self, name: &str, failure: Option<RotationFailure>) {
-        if let Some(secret) = self.secrets.get_mut(name) {
-            secret.rotation_failure = failure;
-        }
     }
 }

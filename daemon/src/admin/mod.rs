@@ -148,7 +148,7 @@ fn run<O: Handle>(call: &Call<'_>, route: &table::Route, request: &[u8]) -> Vec<
         Err(error) => tracing::warn!(uid, operation, %error, "admin request refused"),
     }
     let answer = result.map_err(|e| e.to_api());
-    trail::record::<O>(call, route, started, parameters, answer.as_ref().map(trail::reply_of));
+    trail::record::<O>(call, route, started, parameters, answer.as_ref());
     encode_answer(&answer).unwrap_or_else(|error| {
         tracing::error!(operation, %error, "cannot encode an admin answer");
         refusal(&ApiError::new(ErrorCode::InternalFailure, format!("the answer cannot be encoded: {error}")))

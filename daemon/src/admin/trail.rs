@@ -21,18 +21,13 @@ pub fn parameters<T: Serialize>(call: &Call<'_>, request: &T) -> Option<Value> {
     call.service.audit.is_enabled().then(|| events::parameters(request))
 }
 
-/// The reply's parameters, for the resources it names.
-pub fn reply_of<T: Serialize>(reply: &T) -> Value {
-    events::parameters(reply)
-}
-
 /// Records the call of `O`.
 pub fn record<O: Operation>(
     call: &Call<'_>,
     route: &Route,
     started: Timestamp,
     parameters: Option<Value>,
-    outcome: Result<Value, &ApiError>,
+    outcome: Result<&O::Reply, &ApiError>,
 ) {
     let trail = &call.service.audit;
     if !trail.is_enabled() {
@@ -40,11 +35,10 @@ pub fn record<O: Operation>(
     }
     let request = parameters.unwrap_or(Value::Null);
     let group = O::COMMAND.first().copied().unwrap_or_default();
-    let named = match &outcome {
-        Ok(reply) => call.service.kms.registry().map(|r| events::named(group, &request, reply, &r)),
-        Err(_) => call.service.kms.registry().map(|r| events::named(group, &request, &Value::Null, &r)),
-    }
-    .unwrap_or_default();
+    // The reply is turned into JSON only here, with the trail on: what it
+    // names (a new key's id, a decryption's key) is a resource too.
+    let reply = outcome.as_ref().map_or(Value::Null, |reply| events::parameters(*reply));
+    let named = call.service.kms.registry().map(|r| events::named(group, &request, &reply, &r)).unwrap_or_default();
     let (result, error_code) = match &outcome {
         Ok(_) => (SUCCESS.to_owned(), None),
         Err(error) => (error.code.as_str().to_owned(), Some(error.code.as_str().to_owned())),

@@ -9,7 +9,8 @@
 //! small whatever the request carried.
 //!
 //! Resources are found by the fields' names, in the request and in the
-//! reply (a `CreateKey`'s new key id, a `Decrypt`'s key): keys, aliases,
+//! reply (a `CreateKey`'s new key id, a `Decrypt`'s key; not the items of
+//! a list the reply carries): keys, aliases,
 //! secrets, versions, apps, instances and clusters, as
 //! `key/<id>`, `key/<id>/version/<v>`, `alias/<name>`, `secret/<name>`,
 //! `secret/<name>/version/<v>`, `app/<name>`, `instance/<name>`,
@@ -85,19 +86,21 @@ impl Named {
 /// `group` (`key`, `app`, …), from its request and reply parameters.
 pub fn named(group: &str, request: &Value, reply: &Value, registry: &Registry) -> Named {
     let mut named = Named::default();
-    for value in [request, reply] {
-        walk(group, value, registry, &mut named);
-    }
+    walk(group, request, registry, &mut named, true);
+    // A list answers many resources; the request names what was asked.
+    walk(group, reply, registry, &mut named, false);
     named
 }
 
-fn walk(group: &str, value: &Value, registry: &Registry, named: &mut Named) {
+fn walk(group: &str, value: &Value, registry: &Registry, named: &mut Named, into_lists: bool) {
     match value {
         Value::Object(map) => {
             object(group, map, registry, named);
-            map.values().for_each(|v| walk(group, v, registry, named));
+            map.values().for_each(|v| walk(group, v, registry, named, into_lists));
         }
-        Value::Array(items) => items.iter().take(100).for_each(|v| walk(group, v, registry, named)),
+        Value::Array(items) if into_lists => {
+            items.iter().take(100).for_each(|v| walk(group, v, registry, named, into_lists));
+        }
         _ => {}
     }
 }
@@ -235,6 +238,13 @@ mod tests {
         assert_eq!(app, ["app/web", "instance/hsm1"]);
         let tagged = named_of("key", serde_json::json!({"resource": {"Key": "alias/x"}, "tags": []}));
         assert_eq!(tagged, ["alias/x"], "an alias that names no key");
+    }
+
+    #[test]
+    fn a_list_in_the_reply_names_nothing() {
+        let request = serde_json::json!({"instance": "hsm1"});
+        let reply = serde_json::json!({"Keys": [{"KeyMetadata": {"KeyId": "key-1"}}], "TotalCount": 1});
+        assert_eq!(named("key", &request, &reply, &Registry::default()).resources, ["instance/hsm1"]);
     }
 
     fn named_of(group: &str, request: Value) -> Vec<String> {

@@ -86,19 +86,26 @@ pub fn find(
     if !service.clients.is_logged_in(client, slot) {
         return Ok(Vec::new());
     }
-    let mut secrets: Vec<VisibleSecret> =
-        match find_attribute(template, CKA_LABEL).map(|a| std::str::from_utf8(&a.value)) {
-            Some(Ok(name)) => read::visible_named(&service.kms, &instance.name, name)?.into_iter().collect(),
-            // No secret name is anything but UTF-8.
-            Some(Err(_)) => Vec::new(),
-            None => read::visible(&service.kms, &instance.name)?,
-        };
-    // What the app's policy does not let it read, it does not find.
+    let secrets: Vec<VisibleSecret> = match find_attribute(template, CKA_LABEL).map(|a| std::str::from_utf8(&a.value)) {
+        Some(Ok(name)) => read::visible_named(&service.kms, &instance.name, name)?.into_iter().collect(),
+        // No secret name is anything but UTF-8.
+        Some(Err(_)) => Vec::new(),
+        None => read::visible(&service.kms, &instance.name)?,
+    };
+    // The template first (a find of keys matches no secret), then what the
+    // app's policy does not let it read, it does not find.
+    let matching: Vec<(&VisibleSecret, ObjectDescription)> =
+        secrets.iter().map(|s| (s, description(s))).filter(|(_, d)| matches(&d.fixed, template)).collect();
+    if matching.is_empty() {
+        return Ok(Vec::new());
+    }
     let registry = service.kms.registry()?;
     let access = Access::of(&service.clients, &registry, client, slot);
-    secrets.retain(|secret| registry.secret(&secret.name).is_ok_and(|entry| access.sees_secret(entry)));
-    drop(registry);
-    Ok(secrets.iter().map(description).filter(|d| matches(&d.fixed, template)).collect())
+    Ok(matching
+        .into_iter()
+        .filter(|(secret, _)| registry.secret(&secret.name).is_ok_and(|entry| access.sees_secret(entry)))
+        .map(|(_, description)| description)
+        .collect())
 }
 
 /// The secret `object` names, as the client may see it in `slot`: a

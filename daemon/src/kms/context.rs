@@ -9,9 +9,11 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use p11kms_proto::admin::InstanceKind;
+
 use super::error::KmsError;
 use super::registry::Registry;
-use super::vault::Vault;
+use super::vault::{SOFTWARE_CLUSTER, Vault};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
@@ -77,10 +79,15 @@ impl Kms {
         &self.config.region
     }
 
-    /// The cluster holding the keys of `instance`.
+    /// The cluster holding the keys of `instance`: the `default`
+    /// instance's are the daemon's own, in software
+    /// ([`SOFTWARE_CLUSTER`]).
     pub fn cluster_of(&self, instance: &str) -> Result<String, KmsError> {
         let registry = self.registry()?;
         let record = registry.instance(instance)?;
+        if record.kind == InstanceKind::Default {
+            return Ok(SOFTWARE_CLUSTER.to_owned());
+        }
         record.cluster.clone().ok_or_else(|| {
             KmsError::Unsupported(format!(
                 "instance '{}' holds no HSM cluster; its keys cannot be used here",

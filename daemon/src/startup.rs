@@ -14,10 +14,11 @@ use crate::audit::Trail;
 use crate::clock::Clock;
 use crate::clusters::open::{self as clusters, Modules};
 use crate::clusters::sync::record_roles;
-use crate::clusters::{HsmVault, LiveClusters};
+use crate::clusters::{HsmVault, LiveClusters, RoutedVault};
 use crate::config::Config;
 use crate::kms::instances;
 use crate::kms::registry::Registry;
+use crate::kms::vault::software::SoftwareVault;
 use crate::kms::{Kms, KmsError};
 use crate::paths::StatePaths;
 use crate::root_key::RootKey;
@@ -72,7 +73,8 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     })?;
     let root_key = RootKey::load(&paths.secrets_dir())
         .map_err(|source| StartError::StateDir { path: paths.secrets_dir().display().to_string(), source })?;
-    let store = Store::open(&paths.database(), Arc::new(root_key)).map_err(KmsError::from)?;
+    let store = Arc::new(Store::open(&paths.database(), Arc::new(root_key)).map_err(KmsError::from)?);
+    let clock = Arc::new(clock);
     let mut modules = Modules::new();
     let mut live = HashMap::new();
 
@@ -141,7 +143,9 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     }
     let config = Arc::new(config);
     let clusters = Arc::new(LiveClusters::new(live));
-    let vault = Arc::new(HsmVault::new(clusters.clone()));
+    // The default instance's keys are the daemon's, in software.
+    let software = Arc::new(SoftwareVault::new(store.clone(), clock.clone()));
+    let vault = Arc::new(RoutedVault::new(Arc::new(HsmVault::new(clusters.clone())), software));
     let kms = Kms::new(config.clone(), store, registry, vault, clock);
     let boot_id = *uuid::Uuid::new_v4().as_bytes();
     let audit = Trail::open(&paths.audit_dir(), &kms.store, &config.audit, &config.region, boot_id)
@@ -153,6 +157,10 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
         if let Err(error) = recorded {
             tracing::error!(cluster = %name, %error, "cannot record member roles");
         }
+    }
+    // A CMK migration a stopped daemon was running: finished or undone.
+    if let Err(error) = crate::kms::migration::run::recover(&service.kms) {
+        tracing::error!(%error, "cannot settle an interrupted key migration; it is retried at the next start");
     }
     // What a daemon killed between an HSM write and its commit left.
     crate::clusters::sync::sweep_leftovers_at_start(&service);

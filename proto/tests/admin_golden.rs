@@ -64,6 +64,27 @@ sample! {
     };
     UpdateAppPolicyRequest => UpdateAppPolicyRequest { name: "web".into(), policy: r#"{"Version":"1","Statement":[]}"#.into() };
     CheckKeyMigrationRequest => CheckKeyMigrationRequest { key: Some("alias/orders".into()) };
+    MigrateKeyRequest => MigrateKeyRequest {
+        key: "alias/orders".into(),
+        to_instance: "hsm1".into(),
+        window_start: Some(Timestamp(1_700_000_000)),
+        window_end: Some(Timestamp(1_700_003_600)),
+    };
+    MigrationTaskRef => MigrationTaskRef { task_id: "mt-1".into() };
+    ListKeyMigrationsRequest => ListKeyMigrationsRequest { key: Some("alias/orders".into()) };
+    KeyMigrationTask => KeyMigrationTask {
+        task_id: "mt-1".into(),
+        key_id: "k-1".into(),
+        from_instance: "default".into(),
+        to_instance: "hsm1".into(),
+        window_start: Timestamp(1_700_000_000),
+        window_end: Timestamp(1_700_003_600),
+        status: MigrationStatus::Failed,
+        failure_reason: Some("quota".into()),
+        creation_date: Timestamp(1_699_999_000),
+        start_date: Some(Timestamp(1_700_000_001)),
+        end_date: Some(Timestamp(1_700_000_002)),
+    };
     KeyMigrationChecks => KeyMigrationChecks {
         keys: vec![KeyMigrationCheck {
             key_id: "k-1".into(),
@@ -315,6 +336,11 @@ sample! {
             message: "quota".into(),
         }),
         key_manager_type: KeyManagerType::ServiceKey,
+        migrated: Some(KeyMigrationOrigin {
+            from_instance: "default".into(),
+            migration_date: Timestamp(1_700_700_000),
+            task_id: "mt-1".into(),
+        }),
     };
     KeyDescription => KeyDescription {
         key_metadata: KeyMetadata::sample(),

@@ -13,6 +13,7 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{LookupEventsReply, LookupEventsRequest, op};
 use p11kms_proto::audit::{self, Event, Head, Verification};
 
+use super::values::time;
 use super::{DIFFERENCES_FOUND, Invocation, Outcome, RenderError, RequestError, Run, subcommands};
 use crate::Failure;
 use crate::output::{self, Fields, Format, Table, or_dash};
@@ -41,10 +42,10 @@ pub struct LookupEventsArgs {
     #[arg(long, value_name = "CALLER")]
     caller: Option<String>,
     /// Not before this time (RFC 3339, `2026-12-06T10:00:00Z`).
-    #[arg(long, value_name = "TIME", value_parser = time_arg)]
+    #[arg(long, value_name = "TIME", value_parser = time)]
     start_time: Option<Timestamp>,
     /// Not after this time (RFC 3339).
-    #[arg(long, value_name = "TIME", value_parser = time_arg)]
+    #[arg(long, value_name = "TIME", value_parser = time)]
     end_time: Option<Timestamp>,
     /// At most this many events (1 to 50; 50 by default).
     #[arg(long, value_name = "N")]
@@ -52,10 +53,6 @@ pub struct LookupEventsArgs {
     /// The `NextToken` of the previous page.
     #[arg(long, value_name = "TOKEN")]
     next_token: Option<String>,
-}
-
-fn time_arg(text: &str) -> Result<Timestamp, String> {
-    Timestamp::parse_rfc3339(text).map_err(|e| format!("not an RFC 3339 time ({e}); for example 2026-12-06T10:00:00Z"))
 }
 
 /// The ActionTrail shape of a page.

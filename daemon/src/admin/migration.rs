@@ -1,8 +1,13 @@
-//! The CMK migration's operations: today the diagnostic (a read).
+//! The CMK migration's operations: the diagnostic (a read), migration
+//! tasks (made here, run by the daemon's scheduler), and their reads.
 
-use p11kms_proto::admin::{CheckKeyMigrationRequest, KeyMigrationChecks, op};
+use p11kms_proto::admin::{
+    CheckKeyMigrationRequest, KeyMigrationChecks, KeyMigrationTask, ListKeyMigrationsRequest, MigrateKeyRequest,
+    MigrationTaskRef, op,
+};
 
 use super::{Access, Call, Handle};
+use crate::kms::migration::tasks;
 use crate::kms::{KmsError, migration};
 
 impl Handle for op::CheckKeyMigration {
@@ -10,5 +15,29 @@ impl Handle for op::CheckKeyMigration {
 
     fn handle(call: &Call<'_>, request: CheckKeyMigrationRequest) -> Result<KeyMigrationChecks, KmsError> {
         migration::diagnose(call.kms(), &request)
+    }
+}
+
+impl Handle for op::MigrateKey {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: MigrateKeyRequest) -> Result<KeyMigrationTask, KmsError> {
+        tasks::create(call.kms(), &request)
+    }
+}
+
+impl Handle for op::DescribeKeyMigration {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: MigrationTaskRef) -> Result<KeyMigrationTask, KmsError> {
+        tasks::describe(call.kms(), &request.task_id)
+    }
+}
+
+impl Handle for op::ListKeyMigrations {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: ListKeyMigrationsRequest) -> Result<Vec<KeyMigrationTask>, KmsError> {
+        tasks::list(call.kms(), &request)
     }
 }

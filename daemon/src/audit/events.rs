@@ -138,6 +138,9 @@ fn object(group: &str, map: &Map<String, Value>, registry: &Registry, named: &mu
     {
         key_id(&parsed.key_id, registry, named);
     }
+    if let Some(task) = text(&["taskid"]) {
+        named.push(format!("migration/{task}"));
+    }
     if let Some(image) = text(&["imageid", "image"]) {
         named.push(format!("image/{image}"));
     }

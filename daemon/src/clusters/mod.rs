@@ -4,8 +4,9 @@
 //! failing over ([`sync`], with [`lagging`] members out of service until
 //! whole), mirror images ([`images`]), restoring a cluster from one
 //! ([`restore`]) and moving an instance to another cluster ([`attach`]),
-//! the open clusters by name ([`live`]), and the vault that keeps KMS key
-//! material on them ([`vault`]).
+//! the open clusters by name ([`live`]), the vault that keeps KMS key
+//! material on them ([`vault`]), and the daemon's vault routing between
+//! it and the default instance's software vault ([`routed`]).
 //!
 //! This room sits between the KMS model (`kms`, which it serves through
 //! the `Vault` trait and whose registry says what each cluster must hold)
@@ -18,9 +19,11 @@ pub mod live;
 pub mod members;
 pub mod open;
 pub mod restore;
+pub mod routed;
 pub mod sync;
 pub mod vault;
 pub mod verify;
 
 pub use live::{LiveCluster, LiveClusters};
+pub use routed::RoutedVault;
 pub use vault::HsmVault;

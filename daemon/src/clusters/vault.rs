@@ -28,6 +28,7 @@ use super::sync;
 use crate::encoding::oaep::{OaepHash, oaep_decode};
 use crate::hsm::error::Context;
 use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName, oaep};
+use crate::kms::vault::software::Transported;
 use crate::kms::vault::{GCM_IV_LEN, Leftovers, RsaPublic, SignScheme, Vault, VersionId};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
@@ -42,6 +43,31 @@ impl HsmVault {
     /// A vault over `clusters`.
     pub fn new(clusters: Arc<LiveClusters>) -> Self {
         Self { clusters }
+    }
+
+    /// Installs version `v` into `cluster` from material outside any HSM:
+    /// `wrap` wraps it for a one-time transport key of the serving member
+    /// (`hsm::transfer::install_wrapped`), which then replicates it to the
+    /// other members in service. On failure nothing of it is left.
+    pub fn install_wrapped(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        public: Option<&PublicKey>,
+        wrap: impl FnOnce(&RsaPublic) -> Result<Transported, KmsError>,
+    ) -> Result<(), KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let receiver = live.cluster.serving_member()?.clone();
+        let installed = hsm::transfer::install_wrapped(&receiver, v, public, |modulus, exponent| {
+            let wrapped = wrap(&RsaPublic { modulus, exponent }).map_err(|e| HsmError::Unexpected(e.to_string()))?;
+            Ok(hsm::transfer::Wrapped { key: wrapped.key, blob: wrapped.blob })
+        })
+        .and_then(|()| spread(&live.cluster, &receiver, v, public));
+        if let Err(error) = installed {
+            live.cluster.destroy_version(v);
+            return Err(error.into());
+        }
+        Ok(())
     }
 
     /// Runs `op` with a version's object on the members of `cluster`.
@@ -251,6 +277,22 @@ impl Vault for HsmVault {
         Ok(self.clusters.get(cluster)?.cluster.replicate_to_mirrors(v, None)?)
     }
 
+    fn copy_version(&self, from: &str, to: &str, v: &VersionName, public: Option<&PublicKey>) -> Result<(), KmsError> {
+        let source = self.clusters.get(from)?;
+        let target = self.clusters.get(to)?;
+        let receiver = target.cluster.serving_member()?.clone();
+        let mut last = HsmError::NoHealthyMember(v.label.clone());
+        let copied = source.cluster.candidates().into_iter().any(|member| {
+            hsm::transfer::copy_version(member, &receiver, v, public).map_err(|error| last = error).is_ok()
+        });
+        let copied = if copied { spread(&target.cluster, &receiver, v, public) } else { Err(last) };
+        if let Err(error) = copied {
+            target.cluster.destroy_version(v);
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         let cka_id = match purpose {
             IntentPurpose::KeyVersion | IntentPurpose::ImportCheck => id.to_vec(),
@@ -259,4 +301,18 @@ impl Vault for HsmVault {
         let (destroyed, unreached) = self.clusters.get(cluster)?.cluster.destroy_objects_with_id(id, &cka_id);
         Ok(Leftovers { destroyed, unreached })
     }
+}
+
+/// Copies version `v` from `receiver` to the other members of `cluster`
+/// in service, as replication does.
+fn spread(
+    cluster: &hsm::Cluster,
+    receiver: &Arc<hsm::Member>,
+    v: &VersionName,
+    public: Option<&PublicKey>,
+) -> Result<(), HsmError> {
+    for member in cluster.members().iter().filter(|m| m.is_healthy() && !Arc::ptr_eq(m, receiver)) {
+        hsm::Cluster::replicate(receiver, member, v, public)?;
+    }
+    Ok(())
 }

@@ -300,6 +300,7 @@ pub(crate) mod tests {
             versions,
             aliases: vec!["alias/k1".into()],
             rotation_failure: None,
+            migrated: None,
         }
     }
 

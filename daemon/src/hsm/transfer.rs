@@ -1,6 +1,7 @@
 //! Copying a key version from a member of one cluster to a member of
 //! another (an instance attached to another cluster takes the versions
-//! that cluster lacks from the one it leaves).
+//! that cluster lacks from the one it leaves), and installing one that
+//! comes wrapped from the daemon's software vault ([`install_wrapped`]).
 //!
 //! Members of two clusters share no cluster key. So the source's cluster
 //! key travels to the destination as a *session object*, wrapped under a
@@ -54,6 +55,11 @@ pub fn copy_version(from: &Member, to: &Member, v: &VersionName, public: Option<
     for (role, handle) in stored {
         to.remember(&v.id, role, handle);
     }
+    store_public(to, v, public)
+}
+
+/// Stores the public half of an asymmetric version on `to`.
+fn store_public(to: &Member, v: &VersionName, public: Option<&PublicKey>) -> Result<(), HsmError> {
     if let Some(public) = public.filter(|_| v.roles().contains(&ObjectRole::Public)) {
         let handle = to.with_session(|s| {
             let staged =
@@ -63,6 +69,62 @@ pub fn copy_version(from: &Member, to: &Member, v: &VersionName, public: Option<
         to.remember(&v.id, ObjectRole::Public, handle);
     }
     Ok(())
+}
+
+/// A version's key wrapped for a transport key: a one-time AES key under
+/// the transport key (RSA-OAEP, SHA-1), and the version's key under the
+/// one-time key (`CKM_AES_KEY_WRAP_PAD`: raw AES bytes, or PKCS#8).
+#[derive(Debug)]
+pub struct Wrapped {
+    /// The one-time key, under the transport key.
+    pub key: Vec<u8>,
+    /// The version's key, under the one-time key.
+    pub blob: Zeroizing<Vec<u8>>,
+}
+
+/// Installs version `v` on `to` from material held outside any HSM (the
+/// daemon's software vault, when a CMK migration moves a key into an
+/// instance): `wrap` gets the modulus and exponent of a one-time RSA
+/// transport key generated inside `to` and returns the version wrapped for
+/// it; `to` unwraps the one-time key as a session object, unwraps the
+/// version under it, stores it, and destroys the one-time keys. So the
+/// material crosses into the HSM wrapped, as between two clusters.
+pub fn install_wrapped(
+    to: &Member,
+    v: &VersionName,
+    public: Option<&PublicKey>,
+    wrap: impl FnOnce(Vec<u8>, Vec<u8>) -> Result<Wrapped, HsmError>,
+) -> Result<(), HsmError> {
+    let role = v
+        .roles()
+        .iter()
+        .copied()
+        .find(|r| *r != ObjectRole::Public)
+        .ok_or_else(|| HsmError::Unexpected(format!("{} has no secret part", v.label)))?;
+    let handle = to.with_session(|ts| {
+        let (public_t, private_t) = templates::transport_pair();
+        let (transport_public, transport_private) = ts
+            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public_t, &private_t)
+            .context(|| format!("transport key on '{}'", to.label()))?;
+        let result = rsa_public(ts, transport_public).and_then(|(modulus, exponent)| wrap(modulus, exponent)).and_then(
+            |wrapped| {
+                let one_time = ts
+                    .unwrap_key(&transport_oaep(), transport_private, &wrapped.key, &templates::borrowed_cluster_key())
+                    .context(|| format!("unwrapping the transport key on '{}'", to.label()))?;
+                let stored = ts
+                    .unwrap_key(&Mechanism::AesKeyWrapPad, one_time, &wrapped.blob, &templates::unwrapped(v, role))
+                    .context(|| format!("unwrapping {} on '{}'", v.label, to.label()))
+                    .and_then(|staged| persist(ts, staged, &v.label));
+                let _ = ts.destroy_object(one_time);
+                stored
+            },
+        );
+        let _ = ts.destroy_object(transport_private);
+        let _ = ts.destroy_object(transport_public);
+        result
+    })?;
+    to.remember(&v.id, role, handle);
+    store_public(to, v, public)
 }
 
 /// The one-time RSA transport key pair, session objects of the destination.

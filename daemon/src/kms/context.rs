@@ -9,11 +9,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use p11kms_proto::admin::InstanceKind;
-
 use super::error::KmsError;
+use super::instances::holding_cluster;
 use super::registry::Registry;
-use super::vault::{SOFTWARE_CLUSTER, Vault};
+use super::vault::Vault;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
@@ -23,14 +22,15 @@ use crate::store::Store;
 pub struct Kms {
     /// Configuration in force (region, quotas, login limits).
     pub config: Arc<Config>,
-    /// Metadata store.
-    pub store: Store,
+    /// Metadata store (shared with the software vault, which keeps the
+    /// default instance's sealed material in it).
+    pub store: Arc<Store>,
     /// In-memory view of the store.
     registry: RwLock<Registry>,
     /// Where key material lives.
     pub vault: Arc<dyn Vault>,
-    /// The clock.
-    pub clock: Clock,
+    /// The clock (shared with the software vault, which stamps its writes).
+    pub clock: Arc<Clock>,
     /// Held by every change to keys, aliases and tokens from its checks to
     /// its commit, so changes apply one at a time while readers (the data
     /// plane) only ever wait for the brief registry update.
@@ -42,7 +42,13 @@ pub struct Kms {
 
 impl Kms {
     /// Assembles the context.
-    pub fn new(config: Arc<Config>, store: Store, registry: Registry, vault: Arc<dyn Vault>, clock: Clock) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<Store>,
+        registry: Registry,
+        vault: Arc<dyn Vault>,
+        clock: Arc<Clock>,
+    ) -> Self {
         Self {
             config,
             store,
@@ -81,14 +87,11 @@ impl Kms {
 
     /// The cluster holding the keys of `instance`: the `default`
     /// instance's are the daemon's own, in software
-    /// ([`SOFTWARE_CLUSTER`]).
+    /// ([`super::vault::SOFTWARE_CLUSTER`]).
     pub fn cluster_of(&self, instance: &str) -> Result<String, KmsError> {
         let registry = self.registry()?;
         let record = registry.instance(instance)?;
-        if record.kind == InstanceKind::Default {
-            return Ok(SOFTWARE_CLUSTER.to_owned());
-        }
-        record.cluster.clone().ok_or_else(|| {
+        holding_cluster(record).ok_or_else(|| {
             KmsError::Unsupported(format!(
                 "instance '{}' holds no HSM cluster; its keys cannot be used here",
                 record.name

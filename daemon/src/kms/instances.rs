@@ -5,6 +5,7 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{InstanceInfo, InstanceKind};
 
 use super::registry::Registry;
+use super::vault::SOFTWARE_CLUSTER;
 use crate::config::Config;
 use crate::store::InstanceRecord;
 
@@ -40,6 +41,33 @@ pub fn bootstrap_records(config: &Config, cluster: &str, now: Timestamp) -> [Ins
             secret_quota: Some(0),
         },
     ]
+}
+
+/// The cluster holding the keys of `instance`: its HSM cluster, or for
+/// `default` the daemon's own software vault ([`SOFTWARE_CLUSTER`]).
+pub fn holding_cluster(instance: &InstanceRecord) -> Option<String> {
+    match instance.kind {
+        InstanceKind::Default => Some(SOFTWARE_CLUSTER.to_owned()),
+        _ => instance.cluster.clone(),
+    }
+}
+
+/// Refuses `adding` more key versions in `instance` when it holds `used`
+/// and its quota would be passed. The default instance's quota cannot be
+/// raised: the refusal says to migrate.
+pub fn check_version_room(instance: &InstanceRecord, used: u64, adding: u64) -> Result<(), super::KmsError> {
+    if used + adding <= instance.key_quota {
+        return Ok(());
+    }
+    let mut message =
+        format!("instance '{}' holds {used} key versions, its quota is {}", instance.name, instance.key_quota);
+    if instance.kind == InstanceKind::Default {
+        message.push_str(
+            "; the default instance's quota cannot be raised: migrate keys into a software or hardware instance \
+             (p11kms key check-migration, p11kms key migrate)",
+        );
+    }
+    Err(super::KmsError::LimitExceeded(message))
 }
 
 /// An instance with its current counts.

@@ -42,6 +42,7 @@ pub fn key_metadata(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyMeta
         rotation_interval: r.rotation_interval.map(format_interval),
         last_rotation_failure: key.rotation_failure.clone(),
         key_manager_type: service::manager_type(r),
+        migrated: key.migrated.clone(),
     }
 }
 

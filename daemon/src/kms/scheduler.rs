@@ -1,7 +1,7 @@
 //! Everything that happens because time passed: automatic rotations (of
 //! keys and of managed secrets), the end of deletion windows (keys) and
 //! recovery windows (secrets), the expiry of imported material and of
-//! import tokens. One pass looks at the daemon's clock once and does what is due;
+//! import tokens, and CMK migration tasks in their windows. One pass looks at the daemon's clock once and does what is due;
 //! the daemon runs a pass periodically, and right after the test clock
 //! moves, so a test sees the effects of `p11kms clock advance` as soon as
 //! the command returns.
@@ -9,7 +9,7 @@
 use p11kms_proto::admin::{KeyState, Origin};
 
 use super::keys::{import, lifecycle, rotation};
-use super::secrets;
+use super::{migration, secrets};
 use crate::kms::Kms;
 
 /// What one pass did.
@@ -27,6 +27,10 @@ pub struct Pass {
     pub secrets_rotated: usize,
     /// Secrets deleted at the end of their recovery window.
     pub secrets_deleted: usize,
+    /// Keys moved by CMK migration tasks.
+    pub migrated: usize,
+    /// CMK migration tasks that failed (their keys stayed).
+    pub migrations_failed: usize,
     /// Actions that failed (logged; retried at the next pass).
     pub failed: usize,
 }
@@ -89,6 +93,9 @@ pub fn run_due(kms: &Kms) -> Pass {
             }
         }
     }
+    let migration_pass = migration::run::run_due(kms, now);
+    pass.migrated = migration_pass.migrated;
+    pass.migrations_failed = migration_pass.failed;
     let secret_pass = secrets::rotation::run_due(kms, now);
     pass.secrets_rotated = secret_pass.rotated;
     pass.secrets_deleted = secret_pass.deleted;

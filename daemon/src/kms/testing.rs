@@ -25,6 +25,7 @@ use p11kms_proto::admin::{
 use super::keys::{self, NewKey, import};
 use super::registry::{KeyEntry, Registry};
 use super::scheduler::{self, Pass};
+use super::vault::SOFTWARE_CLUSTER;
 use super::vault::memory::MemoryVault;
 use super::{Kms, KmsError, instances};
 use crate::clock::Clock;
@@ -83,8 +84,8 @@ impl Fixture {
             })
             .expect("bootstrap rows");
         let registry = Registry::from_snapshot(store.load().expect("loads")).expect("indexes");
-        let vault = Arc::new(MemoryVault::new(&[CLUSTER]));
-        let kms = Kms::new(Arc::new(config), store, registry, vault.clone(), clock);
+        let vault = Arc::new(MemoryVault::new(&[CLUSTER, SOFTWARE_CLUSTER]));
+        let kms = Kms::new(Arc::new(config), Arc::new(store), registry, vault.clone(), Arc::new(clock));
         Self { kms, vault }
     }
 
@@ -186,8 +187,8 @@ impl Fixture {
         }
         let mut with_material = 0;
         for key in live.keys() {
-            let cluster = live.instance(&key.record.instance).expect("the key's instance").cluster.clone();
-            let cluster = cluster.expect("keys live in instances with a cluster");
+            let instance = live.instance(&key.record.instance).expect("the key's instance");
+            let cluster = instances::holding_cluster(instance).expect("keys live in instances that hold keys");
             for version in &key.versions {
                 assert_eq!(
                     self.vault.holds(&cluster, &version.uuid),

@@ -4,12 +4,15 @@
 //! lives in the store and registry and asks the vault for every operation
 //! on material.
 //!
-//! The daemon's vault is `clusters::HsmVault`: every version an object on
-//! each member of an HSM cluster, with failover and replication. Unit
-//! tests use [`memory::MemoryVault`], which keeps material in memory and
-//! does the same cryptography in software, so the KMS rules (states,
-//! rotation, deletion windows, quotas, import, envelopes) are tested
-//! without an HSM.
+//! The daemon's vault is `clusters::RoutedVault`: for an instance's
+//! cluster, `clusters::HsmVault` (every version an object on each member
+//! of an HSM cluster, with failover and replication); for the `default`
+//! instance ([`SOFTWARE_CLUSTER`]), [`software::SoftwareVault`] (material
+//! held by the daemon, sealed under its root key). Unit tests use
+//! [`memory::MemoryVault`], which keeps material in memory and does the
+//! same cryptography in software ([`material`]), so the KMS rules (states,
+//! rotation, deletion windows, quotas, import, envelopes, migration) are
+//! tested without an HSM.
 //!
 //! Every method names the cluster that holds the version (an instance's
 //! cluster) and the version by its 16-byte id. Refusals that are answers
@@ -17,8 +20,10 @@
 //! ciphertext that does not decrypt) are `Ok(None)` or `Ok(false)`, so the
 //! KMS can say what they mean; `Err` is a fault of the vault.
 
+pub mod material;
 #[cfg(test)]
 pub mod memory;
+pub mod software;
 
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
@@ -163,6 +168,13 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
 
     /// Copies an imported version to the rest of its cluster.
     fn replicate(&self, cluster: &str, v: &VersionName) -> Result<(), KmsError>;
+
+    /// Copies version `v` of cluster `from` into every member of cluster
+    /// `to` (a key migrating between instances), without its material
+    /// appearing in clear outside the daemon and the HSMs; `public` is its
+    /// public half as the store keeps it. On failure nothing of it is
+    /// left in `to` that `destroy_version` would not remove.
+    fn copy_version(&self, from: &str, to: &str, v: &VersionName, public: Option<&PublicKey>) -> Result<(), KmsError>;
 
     /// Destroys whatever a creation announced by an intent (`purpose`,
     /// `id`) may have left in `cluster`: every object made under that id,

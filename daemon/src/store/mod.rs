@@ -11,6 +11,8 @@ mod audit;
 mod intents;
 mod journal;
 mod keys;
+mod material;
+mod migrations;
 mod objects;
 pub mod records;
 mod rows;
@@ -28,10 +30,11 @@ use p11kms_proto::Timestamp;
 use crate::root_key::{RootKey, SealError};
 
 pub use journal::JournalEntry;
+pub use material::MaterialRole;
 pub use records::{
     AliasRecord, AppRecord, ClusterRecord, ExportUses, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord,
-    KeyRecord, LostVersionRecord, MemberRecord, ObjectRecord, SealedValue, SecretRecord, SecretVersionRecord,
-    VersionRecord,
+    KeyRecord, LostVersionRecord, MemberRecord, MigrationStep, MigrationTaskRecord, ObjectRecord, SealedValue,
+    SecretRecord, SecretVersionRecord, VersionRecord,
 };
 
 /// A store operation failed.
@@ -115,6 +118,8 @@ pub struct Snapshot {
     pub secrets: Vec<SecretRecord>,
     /// Secret versions, oldest first.
     pub secret_versions: Vec<SecretVersionRecord>,
+    /// CMK migration tasks, oldest first.
+    pub migrations: Vec<MigrationTaskRecord>,
 }
 
 /// The open database.
@@ -233,6 +238,7 @@ impl Store {
         snapshot.objects = objects::load_objects(&conn, &self.root_key)?;
         snapshot.intents = intents::load_intents(&conn)?;
         snapshot.lost_versions = intents::load_lost_versions(&conn)?;
+        snapshot.migrations = migrations::load_migrations(&conn)?;
         Ok(snapshot)
     }
 

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, Origin, SecretDataType, SecretType, Tag,
-    WrappingAlgorithm,
+    ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, MigrationStatus, Origin, SecretDataType,
+    SecretType, Tag, WrappingAlgorithm,
 };
 
 /// A cluster and its members.
@@ -387,4 +387,67 @@ pub struct SecretVersionRecord {
     pub data_type: SecretDataType,
     /// Its value, encrypted.
     pub sealed: SealedValue,
+}
+
+/// A CMK migration task (`key migrate`), and where a running one is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MigrationTaskRecord {
+    /// The task's id (`mt-` and a UUID).
+    pub task_id: String,
+    /// The key it moves.
+    pub key_id: String,
+    /// The instance the key leaves.
+    pub from_instance: String,
+    /// The instance the key goes into.
+    pub to_instance: String,
+    /// When the daemon may start.
+    pub window_start: Timestamp,
+    /// When it must have started by.
+    pub window_end: Timestamp,
+    /// Where it is.
+    pub status: MigrationStatus,
+    /// What a crash would interrupt (see [`MigrationStep`]).
+    pub step: Option<MigrationStep>,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// When it was asked for.
+    pub created_at: Timestamp,
+    /// When the daemon started it.
+    pub started_at: Option<Timestamp>,
+    /// When it succeeded or failed.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// The unfinished part of a migration task, recorded before it starts so
+/// that a daemon that stopped in it finishes or undoes it at its start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum MigrationStep {
+    /// `Running`: the key's versions are being copied into the target's
+    /// cluster; the key is still only in its old instance. Undone at start:
+    /// the copies are destroyed, the task scheduled again.
+    Copying,
+    /// `Succeeded`: the key is in its new instance; the material it left
+    /// behind is being destroyed. Finished at start.
+    Cleaning,
+}
+
+impl MigrationStep {
+    /// The column's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Copying => "copying",
+            Self::Cleaning => "cleaning",
+        }
+    }
+}
+
+impl std::str::FromStr for MigrationStep {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "copying" => Ok(Self::Copying),
+            "cleaning" => Ok(Self::Cleaning),
+            _ => Err(()),
+        }
+    }
 }

@@ -190,6 +190,35 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE keys ADD COLUMN used_export_data_key INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE keys ADD COLUMN used_generate_and_export_data_key INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 8 -> 9: the default instance's key material, held by the daemon in
+    // software (docs/migration.md): each key version's material and each
+    // import token's RSA private key, sealed under the root key (purpose
+    // `material <role> <id>`), never in clear; and CMK migration tasks,
+    // moving keys of the default instance into another instance.
+    r#"
+    CREATE TABLE software_material (
+        id         BLOB    NOT NULL,
+        role       TEXT    NOT NULL,
+        sealed     BLOB    NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (id, role)
+    );
+    CREATE TABLE key_migrations (
+        task_id       TEXT    PRIMARY KEY,
+        key_id        TEXT    NOT NULL,
+        from_instance TEXT    NOT NULL,
+        to_instance   TEXT    NOT NULL,
+        window_start  INTEGER NOT NULL,
+        window_end    INTEGER NOT NULL,
+        status        TEXT    NOT NULL,
+        step          TEXT,
+        reason        TEXT,
+        created_at    INTEGER NOT NULL,
+        started_at    INTEGER,
+        finished_at   INTEGER
+    );
+    CREATE INDEX key_migrations_key ON key_migrations(key_id);
+    "#,
 ];
 
 /// The schema version this daemon writes.

@@ -189,6 +189,9 @@ pub struct KeyMetadata {
     pub last_rotation_failure: Option<RotationFailure>,
     /// `Service Key` for the daemon's own keys, `CMK` for every other.
     pub key_manager_type: KeyManagerType,
+    /// Where the key came from, when a CMK migration moved it into its
+    /// instance.
+    pub migrated: Option<super::KeyMigrationOrigin>,
 }
 
 /// An automatic rotation that failed: when, and the error it got.

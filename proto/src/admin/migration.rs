@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::key::KeyManagerType;
 use super::names::named_enum;
+use crate::Timestamp;
 
 /// Parameters of `key check-migration [KEY]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,4 +68,86 @@ pub struct KeyMigrationCheck {
 pub struct KeyMigrationChecks {
     /// One per key, in creation order.
     pub keys: Vec<KeyMigrationCheck>,
+}
+
+/// Parameters of `key migrate KEY --to-instance I [--window-start T
+/// --window-end T]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrateKeyRequest {
+    /// The key (id, alias or ARN), a CMK of the default instance.
+    pub key: String,
+    /// The software or hardware instance it moves into.
+    pub to_instance: String,
+    /// When the daemon may start (default: now).
+    pub window_start: Option<Timestamp>,
+    /// When it must have started by (default: an hour after the start).
+    pub window_end: Option<Timestamp>,
+}
+
+/// Parameters of `key describe-migration TASK_ID`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationTaskRef {
+    /// The task's id (`mt-…`).
+    pub task_id: String,
+}
+
+/// Parameters of `key list-migrations [--key KEY]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListKeyMigrationsRequest {
+    /// Only the tasks of this key (id, alias or ARN).
+    pub key: Option<String>,
+}
+
+named_enum! {
+    /// Where a migration task is.
+    pub enum MigrationStatus {
+        /// Waiting for its window.
+        Scheduled => "Scheduled",
+        /// The daemon is copying the key into its new instance.
+        Running => "Running",
+        /// The key is in its new instance.
+        Succeeded => "Succeeded",
+        /// The key stayed where it was; the reason says why.
+        Failed => "Failed",
+    }
+}
+
+/// A CMK migration task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMigrationTask {
+    /// The task's id.
+    pub task_id: String,
+    /// The key it moves.
+    pub key_id: String,
+    /// The instance the key leaves.
+    pub from_instance: String,
+    /// The instance the key goes into.
+    pub to_instance: String,
+    /// When the daemon may start.
+    pub window_start: Timestamp,
+    /// When it must have started by.
+    pub window_end: Timestamp,
+    /// Where it is.
+    pub status: MigrationStatus,
+    /// Why it failed (`Failed` only).
+    pub failure_reason: Option<String>,
+    /// When it was asked for.
+    pub creation_date: Timestamp,
+    /// When the daemon started it.
+    pub start_date: Option<Timestamp>,
+    /// When it succeeded or failed.
+    pub end_date: Option<Timestamp>,
+}
+
+/// Where a migrated key came from, as `key describe` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMigrationOrigin {
+    /// The instance it left.
+    pub from_instance: String,
+    /// When it arrived in its instance.
+    pub migration_date: Timestamp,
+    /// The task that moved it.
+    pub task_id: String,
 }

@@ -40,7 +40,8 @@ pub use import::{
     GetParametersForImportRequest, ImportKeyMaterialRequest, ImportParameters, WrappingAlgorithm, WrappingKeySpec,
 };
 pub use migration::{
-    CheckKeyMigrationRequest, KeyMigrationCheck, KeyMigrationChecks, MigrationBlocker, MigrationReason,
+    CheckKeyMigrationRequest, KeyMigrationCheck, KeyMigrationChecks, KeyMigrationOrigin, KeyMigrationTask,
+    ListKeyMigrationsRequest, MigrateKeyRequest, MigrationBlocker, MigrationReason, MigrationStatus, MigrationTaskRef,
 };
 pub use operation::{Opcode, Operation, OperationInfo};
 
@@ -112,6 +113,7 @@ mod tests {
             rotation_interval: Some("604800s".into()),
             last_rotation_failure: None,
             key_manager_type: KeyManagerType::ServiceKey,
+            migrated: None,
         }
     }
 

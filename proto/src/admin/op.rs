@@ -84,6 +84,12 @@ macro_rules! admin_operations {
             0x0311 DeleteKeyMaterial ["key" "delete-key-material"] $crate::admin::KeyRef => ();
             /// `key check-migration [KEY]`: whether CMKs of the default instance may migrate, and why not.
             0x0312 CheckKeyMigration ["key" "check-migration"] $crate::admin::CheckKeyMigrationRequest => $crate::admin::KeyMigrationChecks;
+            /// `key migrate KEY --to-instance I`: a CMK migration task.
+            0x0313 MigrateKey ["key" "migrate"] $crate::admin::MigrateKeyRequest => $crate::admin::KeyMigrationTask;
+            /// `key describe-migration TASK_ID`.
+            0x0314 DescribeKeyMigration ["key" "describe-migration"] $crate::admin::MigrationTaskRef => $crate::admin::KeyMigrationTask;
+            /// `key list-migrations [--key KEY]`: migration tasks, newest first.
+            0x0315 ListKeyMigrations ["key" "list-migrations"] $crate::admin::ListKeyMigrationsRequest => Vec<$crate::admin::KeyMigrationTask>;
 
             /// `alias create ALIAS --key-id KEY`.
             0x0401 CreateAlias ["alias" "create"] $crate::admin::AliasRequest => ();

@@ -98,6 +98,14 @@ pub(super) fn fields(key: &KeyDescription) -> String {
         }
         None => fields,
     };
+    // Only a migrated key says where it came from, and when.
+    let fields = match &meta.migrated {
+        Some(m) => fields.field(
+            "MigratedFrom",
+            format!("instance '{}' on {} (task {})", m.from_instance, m.migration_date, m.task_id),
+        ),
+        None => fields,
+    };
     // Only a key with lost versions says so (`Rejected.KeyVersionLost`).
     let fields = if key.lost_key_versions.is_empty() {
         fields
@@ -177,6 +185,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
             rotation_interval: Some("604800s".into()),
             last_rotation_failure: None,
             key_manager_type: KeyManagerType::Cmk,
+            migrated: None,
         },
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         tags: vec![Tag { tag_key: "team".into(), tag_value: "payments".into() }],

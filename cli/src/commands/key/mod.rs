@@ -19,7 +19,7 @@ use import::{DeleteKeyMaterialArgs, GetParametersForImportArgs, ImportKeyMateria
 use lifecycle::{
     CancelKeyDeletionArgs, DisableKeyArgs, EnableKeyArgs, ScheduleKeyDeletionArgs, SetDeletionProtectionArgs,
 };
-use migration::CheckKeyMigrationArgs;
+use migration::{CheckKeyMigrationArgs, DescribeKeyMigrationArgs, ListKeyMigrationsArgs, MigrateKeyArgs};
 use tags::{TagResourceArgs, UntagResourceArgs};
 use versions::{CreateKeyVersionArgs, DescribeKeyVersionArgs, ListKeyVersionsArgs, UpdateRotationPolicyArgs};
 
@@ -62,6 +62,12 @@ subcommands! {
         DeleteKeyMaterial(DeleteKeyMaterialArgs),
         /// Says whether CMKs of the default instance may be migrated, and why not (CMK migration diagnostic).
         CheckMigration(CheckKeyMigrationArgs),
+        /// Moves a CMK of the default instance into a software or hardware instance, in a window (migration task).
+        Migrate(MigrateKeyArgs),
+        /// Shows a migration task: its status, window and failure reason.
+        DescribeMigration(DescribeKeyMigrationArgs),
+        /// Lists migration tasks, newest first.
+        ListMigrations(ListKeyMigrationsArgs),
     }
 }
 

@@ -24,6 +24,7 @@ pub mod write;
 use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin, Tag};
 
 use super::error::KmsError;
+use super::instances::{check_version_room, holding_cluster};
 use super::names::{check_alias, check_service_alias, new_key_id, new_version_id};
 use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::VersionName;
@@ -132,27 +133,18 @@ pub fn create(kms: &Kms, new: NewKey) -> Result<KeyEntry, KmsError> {
         let cluster = {
             let mut registry = kms.registry_mut()?;
             let instance = registry.instance(&new.instance)?.clone();
-            let cluster = match (instance.kind, instance.cluster) {
-                (InstanceKind::Default, _) | (_, None) => {
-                    return Err(KmsError::Unsupported(format!(
-                        "instance '{}' holds no HSM cluster; create keys in a hardware or software instance",
-                        instance.name
-                    )));
-                }
-                (_, Some(cluster)) => cluster,
-            };
+            let cluster = holding_cluster(&instance).ok_or_else(|| {
+                KmsError::Unsupported(format!(
+                    "instance '{}' holds no HSM cluster; create keys in another instance",
+                    instance.name
+                ))
+            })?;
             if let Some(alias) = &new.alias {
                 if registry.alias_taken(alias) {
                     return Err(KmsError::AliasExists(alias.clone()));
                 }
             }
-            let used = registry.versions_in(&instance.name);
-            if used + 1 > instance.key_quota {
-                return Err(KmsError::LimitExceeded(format!(
-                    "instance '{}' holds {used} key versions, its quota is {}",
-                    instance.name, instance.key_quota
-                )));
-            }
+            check_version_room(&instance, registry.versions_in(&instance.name), 1)?;
             registry.reserve(&instance.name, new.alias.as_deref());
             cluster
         };

@@ -22,6 +22,7 @@ use super::{crash_point, intents};
 use crate::hsm::VersionName;
 use crate::kms::Kms;
 use crate::kms::KmsError;
+use crate::kms::instances::{check_version_room, holding_cluster};
 use crate::kms::names::new_version_id;
 use crate::kms::registry::{KeyEntry, VersionEntry};
 use crate::store::{IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
@@ -88,14 +89,9 @@ pub fn rotate(kms: &Kms, key: &str) -> Result<VersionEntry, KmsError> {
             rules::check(Operation::CreateVersion, &entry.record)?;
             check_rotatable(entry.record.key_spec, entry.record.origin, is_service_key(&entry.record))?;
             let instance = registry.instance(&entry.record.instance)?.clone();
-            let used = registry.versions_in(&instance.name);
-            if used + 1 > instance.key_quota {
-                return Err(KmsError::LimitExceeded(format!(
-                    "instance '{}' holds {used} key versions, its quota is {}",
-                    instance.name, instance.key_quota
-                )));
-            }
-            let cluster = instance.cluster.ok_or_else(|| KmsError::Internal("key without a cluster".into()))?;
+            check_version_room(&instance, registry.versions_in(&instance.name), 1)?;
+            let cluster =
+                holding_cluster(&instance).ok_or_else(|| KmsError::Internal("key without a cluster".into()))?;
             registry.reserve(&instance.name, None);
             (entry, cluster)
         };

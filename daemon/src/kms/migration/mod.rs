@@ -1,8 +1,8 @@
 //! CMK migration from the default instance (`shared/spec/cmk-migration.txt`,
-//! `docs/migration.md`). Today: the diagnostic ([`diagnose`]), which says
-//! of a key whether it may move into a software or hardware instance and
-//! gives every reason of the spec's why not. The migration itself comes
-//! with the default instance's own key material.
+//! `docs/migration.md`): the diagnostic ([`diagnose`]), which says of a
+//! key whether it may move into a software or hardware instance and gives
+//! every reason of the spec's why not; migration tasks ([`tasks`]), which
+//! make the same checks; and their runs by the daemon, crash-safe ([`run`]).
 
 use p11kms_proto::admin::{
     CheckKeyMigrationRequest, ExportOperation, InstanceKind, KeyMigrationCheck, KeyMigrationChecks, MigrationBlocker,
@@ -13,6 +13,8 @@ use super::keys::service;
 use super::registry::{KeyEntry, Registry};
 use super::{Kms, KmsError};
 
+pub mod run;
+pub mod tasks;
 #[cfg(test)]
 mod tests;
 

@@ -1,7 +1,7 @@
 //! A key as the registry holds it: its row, its versions with their HSM
 //! ids and public halves, its aliases and its last rotation's failure.
 
-use p11kms_proto::admin::RotationFailure;
+use p11kms_proto::admin::{KeyMigrationOrigin, RotationFailure};
 
 use super::super::error::KmsError;
 use super::super::names::{self, ALIAS_PREFIX};
@@ -20,6 +20,9 @@ pub struct KeyEntry {
     /// The last automatic rotation's failure, until one succeeds. Kept in
     /// memory only: after a restart the scheduler tries again at once.
     pub rotation_failure: Option<RotationFailure>,
+    /// Where the key came from, when a CMK migration moved it into its
+    /// instance (from the task that did).
+    pub migrated: Option<KeyMigrationOrigin>,
 }
 
 /// A key version.

@@ -4,6 +4,7 @@
 
 use super::super::names;
 use super::{KeyEntry, Registry, VersionEntry};
+use crate::kms::instances::holding_cluster;
 use crate::store::{IntentPurpose, IntentRecord, LostVersionRecord};
 
 /// What this run knows of a creation intent.
@@ -76,7 +77,7 @@ impl Registry {
                     return false;
                 };
                 self.keys.values().any(|k| {
-                    let here = self.instances.get(&k.record.instance).and_then(|i| i.cluster.as_deref())
+                    let here = self.instances.get(&k.record.instance).and_then(holding_cluster).as_deref()
                         == Some(intent.cluster.as_str());
                     here && k.versions.iter().any(|v| v.uuid == id && v.record.has_material)
                 })

@@ -13,6 +13,7 @@
 
 mod entries;
 mod intents;
+mod migrations;
 mod secrets;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,8 +26,8 @@ use super::names::ALIAS_PREFIX;
 use super::policy::{self, Document as PolicyDocument};
 use super::secrets::SecretEntry;
 use crate::store::{
-    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentRecord, KeyRecord, ObjectRecord,
-    Snapshot, VersionRecord,
+    AliasRecord, AppRecord, ClusterRecord, ImportTokenRecord, InstanceRecord, IntentRecord, KeyRecord,
+    MigrationTaskRecord, ObjectRecord, Snapshot, VersionRecord,
 };
 pub use entries::{KeyEntry, VersionEntry};
 pub use intents::IntentState;
@@ -60,6 +61,8 @@ pub struct Registry {
     /// Secret names by [`SecretEntry::number`]: how the data plane finds
     /// the secret an object id names without hashing every name.
     secret_numbers: HashMap<u64, String>,
+    /// CMK migration tasks by id.
+    migrations: BTreeMap<String, MigrationTaskRecord>,
 }
 
 impl Registry {
@@ -79,7 +82,13 @@ impl Registry {
             registry.key_order.push(key.key_id.clone());
             registry.keys.insert(
                 key.key_id.clone(),
-                KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None },
+                KeyEntry {
+                    record: key,
+                    versions: Vec::new(),
+                    aliases: Vec::new(),
+                    rotation_failure: None,
+                    migrated: None,
+                },
             );
         }
         for version in snapshot.versions {
@@ -110,6 +119,9 @@ impl Registry {
                 KmsError::Internal(format!("version {} of unknown secret {}", version.version_id, version.secret_name))
             })?;
             secret.versions.push(version);
+        }
+        for task in snapshot.migrations {
+            registry.put_migration(task);
         }
         Ok(registry)
     }
@@ -285,7 +297,7 @@ impl Registry {
         self.key_order.push(key.key_id.clone());
         self.keys.insert(
             key.key_id.clone(),
-            KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None },
+            KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None, migrated: None },
         );
         self.attach_version(version)?;
         if let Some(alias) = alias {

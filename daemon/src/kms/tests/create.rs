@@ -109,7 +109,7 @@ fn a_description_has_at_most_8192_bytes() {
 }
 
 #[test]
-fn keys_live_in_instances_with_a_cluster() {
+fn keys_live_in_instances_with_a_cluster_or_in_the_daemon_for_the_default_instance() {
     let fx = Fixture::new();
     let at = |instance: &str| {
         keys::create(
@@ -117,7 +117,12 @@ fn keys_live_in_instances_with_a_cluster() {
             NewKey::plain(instance.into(), KeySpec::Aes256, KeyUsage::EncryptDecrypt, None, "admin:0".into()),
         )
     };
-    assert_eq!(code(at(instances::DEFAULT_INSTANCE)), ErrorCode::UnsupportedOperation);
+    let default = at(instances::DEFAULT_INSTANCE).expect("a key of the default instance");
+    assert!(
+        fx.vault.holds(crate::kms::vault::SOFTWARE_CLUSTER, &default.versions[0].uuid),
+        "its material is the daemon's own"
+    );
+    assert!(!fx.vault.holds(CLUSTER, &default.versions[0].uuid), "not on an HSM cluster");
     assert_eq!(code(at("nowhere")), ErrorCode::ResourceNotFound);
     let soft = instances::create(&fx.kms, "soft1", InstanceKind::Software, CLUSTER).expect("an instance on c1");
     assert_eq!(soft.key_count, 0);
@@ -133,7 +138,7 @@ fn keys_live_in_instances_with_a_cluster() {
         code(instances::create(&fx.kms, "Bad Name", InstanceKind::Software, CLUSTER)),
         ErrorCode::InvalidParameter
     );
-    assert_eq!(fx.vault.version_count(), 1);
+    assert_eq!(fx.vault.version_count(), 2, "the default key's and soft1's");
     fx.assert_consistent();
 }
 

@@ -22,6 +22,7 @@ mod intents;
 mod journal;
 mod lifecycle;
 mod lost;
+mod migration;
 mod quotas;
 mod rotation;
 mod secrets;

@@ -8,9 +8,9 @@
 //!
 //! * [`VERSION_WRITTEN`]: a key version (new key or rotation) is on every
 //!   member, its metadata not committed.
-//! * `migration-copied` and `migration-switched`: a CMK migration copied
-//!   the key's material into the target's cluster, or moved the key there
-//!   (`kms::migration::run`).
+//! * `migration-started`, `migration-copied` and `migration-switched`: a
+//!   CMK migration recorded its run, copied the key's material into the
+//!   target's cluster, or moved the key there (`kms::migration::run`).
 
 use crate::kms::Kms;
 

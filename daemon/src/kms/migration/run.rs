@@ -31,6 +31,8 @@ use crate::kms::registry::KeyEntry;
 use crate::kms::{Kms, KmsError};
 use crate::store::{MigrationStep, MigrationTaskRecord};
 
+/// After the task is recorded `Running`, before anything is copied.
+pub const MIGRATION_STARTED: &str = "migration-started";
 /// After the versions are copied, before the key moves.
 pub const MIGRATION_COPIED: &str = "migration-copied";
 /// After the key moved, before the material it left is destroyed.
@@ -134,6 +136,7 @@ fn run(kms: &Kms, mut task: MigrationTaskRecord) -> Result<bool, KmsError> {
     task.started_at = Some(now);
     commit(kms, &task)?;
     tracing::info!(task = %task.task_id, key = %task.key_id, from = %from, to = %to, "key migration running");
+    crash_point::reached(kms, MIGRATION_STARTED);
     if let Err(error) = copy(kms, &key, &from, &to) {
         destroy_copies(kms, &key, &to);
         return fail(kms, task, format!("copying the key's material failed: {error}"), kms.clock.now()).map(|()| false);

@@ -1,5 +1,6 @@
 //! Work the daemon does on its own: a pass every
-//! `keys.scheduler_interval_seconds` on the blocking pool, until shutdown:
+//! `keys.scheduler_interval_seconds` (or sooner when woken: a migration
+//! task due now) on the blocking pool, until shutdown:
 //! the scheduler (rotations, deletion windows, expiries), then cluster
 //! healing (members that answer again, versions members lack; a full
 //! comparison every `hsm.resync_interval_seconds`), then the
@@ -25,6 +26,7 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
+            () = service.scheduler_wake.notified() => {}
             _ = stop.recv() => return,
         }
         let full = last_full.is_none_or(|t| t.elapsed() >= resync);

@@ -33,6 +33,9 @@ pub struct Service {
     pub connections: Connections,
     /// The audit trail.
     pub audit: Trail,
+    /// Wakes the background scheduler before its next tick: work was made
+    /// that is due now (a CMK migration whose window is open).
+    pub scheduler_wake: tokio::sync::Notify,
 }
 
 impl Service {
@@ -57,6 +60,7 @@ impl Service {
             clients: Clients::new(budget),
             connections: Connections::default(),
             audit,
+            scheduler_wake: tokio::sync::Notify::new(),
         }
     }
 

@@ -19,6 +19,18 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+/// The `sh` block after the `<!-- MARKER` comment of the repository's
+/// file `doc` (`README.md`, `docs/migration.md`): the sessions documents
+/// show, which tests run as written.
+pub fn sh_block(doc: &str, marker: &str) -> String {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(doc)).expect("the document");
+    let after_marker = text.split(&format!("<!-- {marker}")).nth(1).expect("the block's marker");
+    let start = after_marker.find("```sh\n").expect("a sh block after the marker") + "```sh\n".len();
+    let length = after_marker[start..].find("```").expect("the block's end");
+    after_marker[start..start + length].to_owned()
+}
+
 /// `target/<profile>/`, where cargo put the binaries of this build.
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -461,6 +461,47 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
             "Forbidden.KeyNotFound",
         ),
     ]);
+    // A key of the default instance, moved into hsm1 by a migration task.
+    let d = text(
+        &audit.run_naming(
+            &ok(
+                "CreateKey",
+                &["key", "create", "--instance", "default", "--key-spec", "AES_256"],
+                &["instance/default"],
+            ),
+            created_key,
+        ),
+        "KeyMetadata.KeyId",
+    );
+    let dr = key(&d);
+    let task = audit.run_naming(
+        &ok("MigrateKey", &["key", "migrate", &d, "--to-instance", "hsm1"], &[&dr, "instance/hsm1"]),
+        |reply| format!("migration/{}", text(reply, "TaskId")),
+    );
+    let task_id = text(&task, "TaskId");
+    let task_resource = format!("migration/{task_id}");
+    audit.table(&[
+        refused(
+            "MigrateKey",
+            &["key", "migrate", &k, "--to-instance", "hsm1"],
+            &[&kr, "instance/hsm1"],
+            "Rejected.UnsupportedOperation",
+        ),
+        ok("DescribeKeyMigration", &["key", "describe-migration", &task_id], &[&task_resource, &dr]),
+        refused(
+            "DescribeKeyMigration",
+            &["key", "describe-migration", "mt-nope"],
+            &["migration/mt-nope"],
+            "Forbidden.ResourceNotFound",
+        ),
+        ok("ListKeyMigrations", &["key", "list-migrations", "--key", &d], &[&dr]),
+        refused(
+            "ListKeyMigrations",
+            &["key", "list-migrations", "--key", "key-nope"],
+            &["key/key-nope"],
+            "Forbidden.KeyNotFound",
+        ),
+    ]);
     let rotated = audit.run_naming(&ok("CreateKeyVersion", &["key", "create-version", &k], &[&kr]), |reply| {
         version(&k, &text(reply, "KeyVersionId"))
     });

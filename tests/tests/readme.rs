@@ -8,19 +8,13 @@
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::os::unix::fs::symlink;
-use std::path::Path;
 use std::process::Command;
 
-use p11kms_tests::{Daemon, profile_dir};
+use p11kms_tests::{Daemon, profile_dir, sh_block};
 
 /// The `sh` block after the README's `<!-- MARKER` comment.
 fn block(marker: &str) -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README.md");
-    let after_marker = readme.split(&format!("<!-- {marker}")).nth(1).expect("the block's marker");
-    let start = after_marker.find("```sh\n").expect("a sh block after the marker") + "```sh\n".len();
-    let length = after_marker[start..].find("```").expect("the block's end");
-    after_marker[start..start + length].to_owned()
+    sh_block("README.md", marker)
 }
 
 #[test]

@@ -70,7 +70,10 @@ pub fn attach(service: &Service, instance: &str, cluster: &str, force: bool) -> 
         (record, versions)
     };
     let Some(leaving) = record.cluster.clone() else {
-        return Err(KmsError::InvalidParameter(format!("instance '{instance}' holds no keys in a cluster")));
+        return Err(KmsError::InvalidParameter(format!(
+            "instance '{instance}' keeps its keys in the daemon, not in a cluster: move them into an instance \
+             with `p11kms key migrate`"
+        )));
     };
     let in_target = held_by(&target);
     let found_again: Vec<&Version> =

@@ -1,6 +1,8 @@
 //! Cryptographic operations with existing keys: each request is a whole
-//! `*Init` + single-part call, run on the serving member of the key's
-//! cluster in one HSM session.
+//! `*Init` + single-part call. This module checks who may do what with
+//! which key, then dispatches: a version of an HSM instance's key runs on
+//! the serving member of its cluster in one HSM session; a version of a
+//! `default` key runs in the daemon's software vault ([`software`]).
 
 use std::sync::Arc;
 
@@ -8,8 +10,9 @@ use cryptoki::session::Session;
 use cryptoki_sys::*;
 
 use p11kms_proto::SecretBytes;
+use p11kms_proto::admin::InstanceKind;
 use p11kms_proto::data::{ClientId, DataReply};
-use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, ObjectId};
+use p11kms_proto::pkcs11::{AttributeValue, CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, ObjectId};
 
 use super::app_objects;
 use super::clients::Held;
@@ -18,6 +21,7 @@ use super::error::{DataError, rv};
 use super::lookup::with_object;
 use super::session_key::SessionKey;
 use super::slots;
+use super::software::{self, SoftwareKey};
 use crate::clusters::LiveCluster;
 use crate::hsm::error::Context;
 use crate::hsm::mechanism::{ParamStorage, to_cryptoki};
@@ -31,6 +35,9 @@ use crate::service::Service;
 enum Target {
     /// A version of a KMS key, on the serving member of its cluster.
     Version { cluster: Arc<LiveCluster>, uuid: [u8; 16], role: ObjectRole },
+    /// A version of a key of the `default` instance, whose material the
+    /// daemon's vault holds in software.
+    Software(SoftwareKey),
     /// A session key, on the member that holds it.
     Session(SessionKey),
     /// A public key an application created, made an HSM session object on
@@ -82,8 +89,9 @@ fn target(
             Held::Object(created) if created.class() != CKO_PUBLIC_KEY => Err(rv(CKR_KEY_HANDLE_INVALID)),
             Held::Object(_) if !public_ok => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
             Held::Object(created) if !created.flag(needed_flag(operation)) => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
+            // Only an HSM session can hold an application's public key.
             Held::Object(created) => Ok(Target::Public {
-                cluster: slots::cluster(service, slot, CKR_FUNCTION_NOT_SUPPORTED)?,
+                cluster: slots::cluster(service, slot, slots::NO_HSM)?,
                 attributes: created.attributes().to_vec(),
             }),
         };
@@ -96,7 +104,17 @@ fn target(
         access.check_key(action_of(operation, view.role), view.key)?;
         rules::check(Operation::Use, &view.key.record)?;
         rules::check_version(&view.key.record, view.version)?;
-        let cluster_name = instance.cluster.as_deref().ok_or(rv(CKR_FUNCTION_NOT_SUPPORTED))?;
+        if instance.kind == InstanceKind::Default {
+            // The object's flags decide, as an HSM object's would.
+            let flag = view.attribute(needed_flag(operation));
+            let permitted = matches!(flag, AttributeValue::Value(v) if v == [CK_TRUE]);
+            return Ok(Target::Software(SoftwareKey {
+                id: view.version.uuid,
+                spec: view.key.record.key_spec,
+                permitted,
+            }));
+        }
+        let cluster_name = instance.cluster.as_deref().ok_or(rv(slots::NO_HSM))?;
         let cluster = service.clusters.get(cluster_name).map_err(|_| DataError::ClusterDown(slot))?;
         Ok(Target::Version { cluster, uuid: view.version.uuid, role: view.role })
     })
@@ -119,6 +137,8 @@ fn with_target<T>(
             let member = cluster.cluster.serving_member()?;
             crate::hsm::session_keys::with_public_key(member, attributes, op)
         }
+        // `operate` sends these to `software` before any HSM work.
+        Target::Software(_) => return Err(rv(CKR_GENERAL_ERROR)),
     };
     Ok(result?)
 }
@@ -165,6 +185,9 @@ pub fn operate(
     }
     // Public-key operations need no login; see `target`.
     let target = target(service, client, slot, object, &operation)?;
+    if let Target::Software(key) = &target {
+        return software::operate(&*service.kms.vault, key, mechanism, operation);
+    }
     let gcm = mechanism.ty == CKM_AES_GCM;
     match operation {
         Crypt::Sign(data) => {
@@ -213,12 +236,17 @@ pub fn operate(
     }
 }
 
-/// `GenerateRandom`: bytes from the HSM behind the slot.
+/// `GenerateRandom`: bytes from the HSM behind the slot, or from the
+/// daemon's vault behind the `default` slot.
 pub fn random(service: &Service, slot: u64, length: u32) -> Result<DataReply, DataError> {
     let overhead = p11kms_proto::data::RANDOM_REPLY_OVERHEAD as u32;
     let most = service.config.sockets.max_body_bytes.saturating_sub(overhead);
     if length > most.min(p11kms_proto::data::MAX_RANDOM_PER_REQUEST as u32) {
         return Err(rv(CKR_DATA_LEN_RANGE));
+    }
+    let kind = slots::instance(&*service.kms.registry()?, slot)?.kind;
+    if kind == InstanceKind::Default {
+        return software::random(&*service.kms.vault, length as usize);
     }
     let cluster = slots::cluster(service, slot, CKR_RANDOM_NO_RNG)?;
     let member = cluster.cluster.serving_member()?;

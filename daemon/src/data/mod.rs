@@ -1,7 +1,8 @@
 //! The data plane's back end: one handler per `DataRequest`, run on the
 //! connection's own thread (see `front::data_connection`). Handlers read
-//! the in-memory registry, call the HSMs through the cluster's members, and
-//! answer with the `CK_RV` the application will see.
+//! the in-memory registry, call the HSMs through the cluster's members (or,
+//! for the `default` instance, the daemon's software vault: `software`),
+//! and answer with the `CK_RV` the application will see.
 
 pub mod access;
 pub mod app_objects;
@@ -22,6 +23,7 @@ pub mod secret_objects;
 pub mod session_key;
 pub mod session_keys;
 mod slots;
+mod software;
 
 use cryptoki_sys::*;
 

@@ -9,6 +9,10 @@
 //! KMS keys stay what the instance's policy makes them: never extractable,
 //! never wrapping or unwrapping; keys enter an instance only through key
 //! generation and BYOK.
+//!
+//! The `default` slot has no HSM to hold a session key: every function
+//! here answers [`super::slots::NO_HSM`] there, before it looks at its
+//! arguments, so an application gets one answer for "no session keys".
 
 use std::sync::Arc;
 
@@ -27,7 +31,7 @@ use crate::service::Service;
 /// The serving member of the slot's cluster, for a logged-in client.
 fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, DataError> {
     require_login(service, client, slot)?;
-    let cluster = super::slots::cluster(service, slot, CKR_FUNCTION_NOT_SUPPORTED)?;
+    let cluster = super::slots::cluster(service, slot, super::slots::NO_HSM)?;
     let member = cluster.cluster.serving_member()?;
     Ok(member.clone())
 }
@@ -59,6 +63,7 @@ pub fn generate_key(
     mechanism: &Mechanism,
     template: &[Attribute],
 ) -> Result<DataReply, DataError> {
+    super::slots::require_cluster(service, slot)?;
     let ck = generation_mechanism(mechanism)?;
     if !matches!(mechanism.ty, CKM_AES_KEY_GEN | CKM_GENERIC_SECRET_KEY_GEN) {
         return Err(rv(CKR_MECHANISM_INVALID));
@@ -74,6 +79,7 @@ pub fn generate_key(
 /// key only. Key material enters KMS keys through BYOK alone, so a token
 /// template is `CKR_ATTRIBUTE_VALUE_INVALID`.
 pub fn import(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {
+    super::slots::require_cluster(service, slot)?;
     if find_attribute(template, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true) {
         return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
     }
@@ -93,6 +99,7 @@ pub fn generate_key_pair(
     public_template: &[Attribute],
     private_template: &[Attribute],
 ) -> Result<DataReply, DataError> {
+    super::slots::require_cluster(service, slot)?;
     let ck = generation_mechanism(mechanism)?;
     if matches!(mechanism.ty, CKM_AES_KEY_GEN | CKM_GENERIC_SECRET_KEY_GEN) {
         return Err(rv(CKR_MECHANISM_INVALID));
@@ -137,6 +144,7 @@ pub fn wrap(
     wrapping: ObjectId,
     key: ObjectId,
 ) -> Result<DataReply, DataError> {
+    super::slots::require_cluster(service, slot)?;
     require_login(service, client, slot)?;
     let wrapping = session_key(service, client, slot, wrapping).ok_or(rv(CKR_WRAPPING_KEY_HANDLE_INVALID))?;
     let key = session_key(service, client, slot, key).ok_or(rv(CKR_KEY_UNEXTRACTABLE))?;
@@ -165,6 +173,7 @@ pub fn unwrap(
     wrapped: &[u8],
     template: &[Attribute],
 ) -> Result<DataReply, DataError> {
+    super::slots::require_cluster(service, slot)?;
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
     let unwrapping = session_key(service, client, slot, unwrapping).ok_or(rv(CKR_UNWRAPPING_KEY_HANDLE_INVALID))?;
@@ -188,6 +197,7 @@ pub fn derive(
     base: ObjectId,
     template: &[Attribute],
 ) -> Result<DataReply, DataError> {
+    super::slots::require_cluster(service, slot)?;
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
     let base = session_key(service, client, slot, base).ok_or(rv(CKR_KEY_HANDLE_INVALID))?;

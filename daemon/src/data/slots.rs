@@ -1,5 +1,10 @@
 //! Slots: `ListSlots` (one slot per instance, its token and mechanisms),
 //! and the instance and cluster behind a slot, for every other request.
+//!
+//! The `default` instance has no cluster: its slot offers the mechanisms
+//! the daemon runs in software (`data::software`) and the vault's random
+//! generator; what needs an HSM session (session keys, operations with an
+//! application's public-key objects) it refuses with [`NO_HSM`].
 
 use std::sync::Arc;
 
@@ -9,11 +14,27 @@ use p11kms_proto::admin::InstanceKind;
 use p11kms_proto::pkcs11::{SlotDescription, TokenDescription};
 
 use super::error::{DataError, rv};
+use super::software;
 use crate::clusters::LiveCluster;
 use crate::kms::apps::PIN_LEN;
 use crate::kms::registry::Registry;
 use crate::service::Service;
 use crate::store::InstanceRecord;
+
+/// What a slot without a cluster answers to what only an HSM session can
+/// do: session keys (`C_GenerateKey` with `CKA_TOKEN` false, `C_UnwrapKey`,
+/// `C_DeriveKey`, …) and operations with public keys an application made.
+/// The function is one the slot does not have, whatever the arguments.
+pub const NO_HSM: CK_RV = CKR_FUNCTION_NOT_SUPPORTED;
+
+/// Refuses, with [`NO_HSM`], a request that needs an HSM session on a slot
+/// without a cluster.
+pub fn require_cluster(service: &Service, slot: u64) -> Result<(), DataError> {
+    match instance(&*service.kms.registry()?, slot)?.cluster {
+        Some(_) => Ok(()),
+        None => Err(rv(NO_HSM)),
+    }
+}
 
 /// The instance behind `slot`.
 pub fn instance(registry: &Registry, slot: u64) -> Result<&InstanceRecord, DataError> {
@@ -39,15 +60,20 @@ pub fn list(service: &Service) -> Result<Vec<SlotDescription>, DataError> {
         .instances()
         .map(|instance| {
             let live = instance.cluster.as_deref().and_then(|c| service.clusters.get(c).ok());
-            let mechanisms = live.as_ref().map(|l| l.mechanisms.clone()).unwrap_or_default();
-            let token = (instance.kind == InstanceKind::Default || live.is_some()).then(|| TokenDescription {
+            let software = instance.kind == InstanceKind::Default;
+            let mechanisms = match &live {
+                Some(live) => live.mechanisms.clone(),
+                None if software => software::mechanisms(),
+                None => Vec::new(),
+            };
+            let token = (software || live.is_some()).then(|| TokenDescription {
                 label: instance.name.clone(),
                 model: format!("p11kms {}", instance.kind),
                 serial: format!("{:016x}", instance.slot_id),
                 flags: CKF_TOKEN_INITIALIZED
                     | CKF_LOGIN_REQUIRED
                     | CKF_USER_PIN_INITIALIZED
-                    | if live.is_some() { CKF_RNG } else { 0 },
+                    | if software || live.is_some() { CKF_RNG } else { 0 },
                 min_pin_len: PIN_LEN as u64,
                 max_pin_len: PIN_LEN as u64,
                 mechanisms,

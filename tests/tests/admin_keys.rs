@@ -103,7 +103,7 @@ fn errors_carry_the_spec_codes() {
             "Rejected.UnsupportedOperation",
         ),
         (&["key", "create", "--instance", "nowhere", "--key-spec", "AES_256"], "Forbidden.ResourceNotFound"),
-        (&["key", "create", "--instance", "default", "--key-spec", "AES_256"], "Rejected.UnsupportedOperation"),
+        (&["instance", "attach-cluster", "default", "hsm1"], "InvalidParameter"),
         (&["app", "create", "web", "--instance", "nowhere"], "Forbidden.ResourceNotFound"),
         (&["app", "create", "bad name", "--instance", "hsm1"], "InvalidParameter"),
         (&["cluster", "status", "nowhere"], "Forbidden.ResourceNotFound"),

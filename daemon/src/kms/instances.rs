@@ -37,7 +37,7 @@ pub fn bootstrap_records(config: &Config, cluster: &str, now: Timestamp) -> [Ins
             cluster: None,
             key_quota: config.instances.default_key_quota,
             created_at: now,
-            // It holds no keys, so no secrets (docs/secrets.md).
+            // It keeps the old console's keys, no secrets (docs/secrets.md).
             secret_quota: Some(0),
         },
     ]

@@ -49,14 +49,14 @@ fn validate(request: &CreateSecretRequest) -> Result<(String, Option<String>), K
 }
 
 /// Refuses a secret the registry cannot take: a taken name, a second RAM
-/// secret of a user, a full instance, an instance without keys.
+/// secret of a user, a full instance, the default instance.
 fn check_room(kms: &Kms, request: &CreateSecretRequest, name: &str, config: Option<&str>) -> Result<(), KmsError> {
     let registry = kms.registry()?;
     let instance = registry.instance(&request.instance)?;
     if instance.kind == InstanceKind::Default || instance.cluster.is_none() {
         return Err(KmsError::Unsupported(format!(
-            "instance '{}' holds no keys, so no secrets (their values are encrypted under a key of their \
-             instance): create secrets in a hardware or software instance",
+            "instance '{}' holds no secrets (the default instance keeps the old console's keys only): \
+             create secrets in a hardware or software instance",
             instance.name
         )));
     }

@@ -1,6 +1,7 @@
 //! The whole CMK migration story through the real module, on the test
 //! clock: keys of the `default` instance (held by the daemon in software,
-//! one of them with imported material) encrypt and sign through the admin
+//! one of them with imported material, which no file of the state
+//! directory holds in clear) encrypt and sign through the admin
 //! API and through PKCS#11; the instance's quota refuses one more and says
 //! to migrate; the diagnostic says which keys may move and why not; the
 //! movable ones migrate into `hsm1`, one at once and one in a window the
@@ -37,6 +38,20 @@ fn one(session: &Session, class: ObjectClass, label: &str) -> ObjectHandle {
     handles[0]
 }
 
+/// Every file under `dir`.
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
+
 fn key_id(created: &Value) -> String {
     created["KeyMetadata"]["KeyId"].as_str().expect("key id").to_owned()
 }
@@ -71,6 +86,15 @@ fn default_keys_encrypt_then_migrate_into_hsm1_and_keep_working_there() {
     let external = create(&["--key-spec", "AES_256", "--origin", "EXTERNAL", "--alias", "alias/legacy-byok"]);
     let (code, _, err) = daemon.import_material(&external, &[0x5a; 32], "RSAES_OAEP_SHA_256", &[]);
     assert_eq!(code, Some(0), "BYOK into the default instance: {err}");
+    // Its material, known here, is in no file of the state directory: the
+    // daemon keeps it sealed under its root key.
+    let spellings = [vec![0x5a; 32], "5a".repeat(32).into_bytes(), b"WlpaWlpaWlpaWlpa".to_vec()];
+    for file in files(daemon.state_dir()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        for spelling in &spellings {
+            assert!(!bytes.windows(spelling.len()).any(|w| w == spelling.as_slice()), "{}", file.display());
+        }
+    }
     assert_eq!(daemon.key_field(&aes, "KeyMetadata.KeyManagerType"), "CMK");
 
     // Four versions: the default instance is full, and says what to do.

@@ -200,8 +200,9 @@ impl Material {
     /// Signs `input` (see [`SignScheme`]).
     pub fn sign(&self, scheme: SignScheme, input: &[u8]) -> Result<Vec<u8>, KmsError> {
         match (scheme, self) {
+            // Blinded: the private-key operation never runs on the input as given.
             (SignScheme::RsaPkcs1, Self::Rsa(key)) => {
-                key.sign(Pkcs1v15Sign::new_unprefixed(), input).map_err(|e| fault(&e.to_string()))
+                key.sign_with_rng(&mut OsRng, Pkcs1v15Sign::new_unprefixed(), input).map_err(|e| fault(&e.to_string()))
             }
             (SignScheme::RsaPssSha256, Self::Rsa(key)) => {
                 key.sign_with_rng(&mut OsRng, Pss::new::<Sha256>(), input).map_err(|e| fault(&e.to_string()))
@@ -252,9 +253,10 @@ impl Material {
         ciphertext: &[u8],
     ) -> Result<Option<SecretBytes>, KmsError> {
         let key = self.rsa()?;
+        // Blinded (see `unwrap_imported`).
         let plaintext = match algorithm {
-            AsymmetricAlgorithm::RsaesOaepSha1 => key.decrypt(Oaep::new::<Sha1>(), ciphertext),
-            AsymmetricAlgorithm::RsaesOaepSha256 => key.decrypt(Oaep::new::<Sha256>(), ciphertext),
+            AsymmetricAlgorithm::RsaesOaepSha1 => key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha1>(), ciphertext),
+            AsymmetricAlgorithm::RsaesOaepSha256 => key.decrypt_blinded(&mut OsRng, Oaep::new::<Sha256>(), ciphertext),
         };
         Ok(plaintext.ok().map(SecretBytes::new))
     }

@@ -99,6 +99,21 @@ impl Daemon {
         self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
+    /// Runs a CLI command that an armed test crash point
+    /// (`P11KMS_TEST_CRASH_AT`) kills the daemon in: the CLI loses its
+    /// connection, and the daemon is gone (waited for).
+    pub fn crash_in(&mut self, args: &[&str]) {
+        let (code, _, err) = self.cli_outcome(args);
+        assert_ne!(code, Some(0), "the daemon died before answering: {err}");
+        for _ in 0..100 {
+            if !self.is_running() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the daemon survived its crash point:\n{}", self.log());
+    }
+
     /// Starts a daemon that does not run as root (as `nobody` when the
     /// tests do), so that file permissions bind it: for faults such as an
     /// unreadable token directory.

@@ -22,20 +22,6 @@ fn known_ids(daemon: &Daemon, keys: &[&str]) -> HashSet<Vec<u8>> {
     keys.iter().flat_map(|k| daemon.version_ids(k)).map(|id| id.to_vec()).collect()
 }
 
-/// Runs a CLI command the armed crash point kills the daemon in: the CLI
-/// loses its connection and the daemon is gone.
-fn crash(daemon: &mut Daemon, args: &[&str]) {
-    let (code, _, err) = daemon.cli_outcome(args);
-    assert_ne!(code, Some(0), "the daemon died before answering: {err}");
-    for _ in 0..100 {
-        if !daemon.is_running() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the daemon survived its crash point:\n{}", daemon.log());
-}
-
 #[test]
 fn creations_killed_before_their_commit_leave_nothing_after_a_restart() {
     let mut daemon = Daemon::start_with(&["--test-clock"]);
@@ -58,7 +44,7 @@ fn creations_killed_before_their_commit_leave_nothing_after_a_restart() {
         &["key", "create-version", "alias/kept"],
     ];
     for (round, args) in crashes.iter().enumerate() {
-        crash(&mut daemon, args);
+        daemon.crash_in(args);
         for index in 0..3 {
             let leftovers = tokens.version_ids(index).difference(&known).count();
             assert_eq!(leftovers, 1, "round {round}: member {index} holds the crashed version");

@@ -15,19 +15,6 @@ use p11kms_tests::{Daemon, MemberTokens};
 
 const CRASH_AT: &str = "P11KMS_TEST_CRASH_AT";
 
-/// Runs a CLI command the armed crash point kills the daemon in.
-fn crash(daemon: &mut Daemon, args: &[&str]) {
-    let (code, _, err) = daemon.cli_outcome(args);
-    assert_ne!(code, Some(0), "the daemon died before answering: {err}");
-    for _ in 0..100 {
-        if !daemon.is_running() {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("the daemon survived its crash point:\n{}", daemon.log());
-}
-
 /// The instances whose key list holds `key`.
 fn instances_holding(daemon: &Daemon, key: &str) -> Vec<String> {
     ["default", "hsm1"]
@@ -77,7 +64,7 @@ fn a_migration_killed_at_each_step_leaves_the_key_in_exactly_one_instance() {
         let task_id = task["TaskId"].as_str().expect("task id").to_owned();
         assert_eq!(task["Status"], "Scheduled");
         // The pass after the clock moves runs the task, and dies in it.
-        crash(&mut daemon, &["clock", "advance", "1s"]);
+        daemon.crash_in(&["clock", "advance", "1s"]);
 
         daemon.set_env(CRASH_AT, None);
         daemon.restart();

@@ -16,6 +16,7 @@ use p11kms_proto::pkcs11::{AttributeValue, CKM_P11KMS_ENVELOPE, MechParam, Mecha
 
 use super::app_objects;
 use super::clients::Held;
+use super::crypt::Crypt;
 use super::emulated;
 use super::error::{DataError, rv};
 use super::lookup::with_object;
@@ -156,19 +157,6 @@ fn run<T>(
     let mut storage = ParamStorage::default();
     let mechanism = to_cryptoki(mechanism, &mut storage).map_err(rv)?;
     with_target(target, |s, handle| op(s, &mechanism, handle))
-}
-
-/// A cryptographic operation with its input.
-#[derive(Debug)]
-pub enum Crypt<'a> {
-    /// `Sign` the data.
-    Sign(&'a [u8]),
-    /// `Verify` a signature over the data.
-    Verify(&'a [u8], &'a [u8]),
-    /// `Encrypt` the plaintext.
-    Encrypt(&'a [u8]),
-    /// `Decrypt` the ciphertext.
-    Decrypt(&'a [u8]),
 }
 
 /// Runs `operation` with the key `object` of `slot`.

@@ -10,6 +10,7 @@ mod audited;
 pub mod clients;
 pub mod connections;
 pub mod created;
+mod crypt;
 mod crypto;
 pub mod emulated;
 pub mod error;
@@ -31,7 +32,7 @@ use p11kms_proto::CkRv;
 use p11kms_proto::data::{ClientId, DataReply, DataRequest, DataResult};
 
 use crate::service::Service;
-use crypto::Crypt;
+use crypt::Crypt;
 use error::rv;
 
 /// What the data plane knows about one connection.

@@ -30,7 +30,7 @@ use p11kms_proto::admin::{AsymmetricAlgorithm, KeySpec};
 use p11kms_proto::data::DataReply;
 use p11kms_proto::pkcs11::{CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, MechanismInfo};
 
-use super::crypto::Crypt;
+use super::crypt::Crypt;
 use super::emulated;
 use super::error::{DataError, rv};
 use crate::kms::vault::{GCM_IV_LEN, SOFTWARE_CLUSTER, SignScheme, Vault, VersionId};

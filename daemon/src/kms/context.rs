@@ -10,7 +10,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::error::KmsError;
-use super::instances::holding_cluster;
+use super::placement::holding_cluster;
 use super::registry::Registry;
 use super::vault::Vault;
 use crate::clock::Clock;

@@ -5,7 +5,6 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{InstanceInfo, InstanceKind};
 
 use super::registry::Registry;
-use super::vault::SOFTWARE_CLUSTER;
 use crate::config::Config;
 use crate::store::InstanceRecord;
 
@@ -41,15 +40,6 @@ pub fn bootstrap_records(config: &Config, cluster: &str, now: Timestamp) -> [Ins
             secret_quota: Some(0),
         },
     ]
-}
-
-/// The cluster holding the keys of `instance`: its HSM cluster, or for
-/// `default` the daemon's own software vault ([`SOFTWARE_CLUSTER`]).
-pub fn holding_cluster(instance: &InstanceRecord) -> Option<String> {
-    match instance.kind {
-        InstanceKind::Default => Some(SOFTWARE_CLUSTER.to_owned()),
-        _ => instance.cluster.clone(),
-    }
 }
 
 /// Refuses `adding` more key versions in `instance` when it holds `used`

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod metadata;
 pub mod migration;
 pub mod names;
+pub mod placement;
 pub mod policy;
 pub mod registry;
 pub mod scheduler;

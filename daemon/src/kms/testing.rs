@@ -188,7 +188,8 @@ impl Fixture {
         let mut with_material = 0;
         for key in live.keys() {
             let instance = live.instance(&key.record.instance).expect("the key's instance");
-            let cluster = instances::holding_cluster(instance).expect("keys live in instances that hold keys");
+            let cluster =
+                crate::kms::placement::holding_cluster(instance).expect("keys live in instances that hold keys");
             for version in &key.versions {
                 assert_eq!(
                     self.vault.holds(&cluster, &version.uuid),

@@ -30,14 +30,9 @@ use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 
 use super::Kms;
 use super::error::KmsError;
+pub use super::placement::SOFTWARE_CLUSTER;
 use crate::hsm::{PublicKey, VersionName};
 use crate::store::IntentPurpose;
-
-/// The cluster name under which the vault holds the `default` instance's
-/// key material, in software (`software::SoftwareVault`). No loaded
-/// cluster can have it: cluster names are lowercase letters, digits, `-`
-/// and `_`.
-pub const SOFTWARE_CLUSTER: &str = "@daemon";
 
 /// A 16-byte key version id, as the vault names a version.
 pub type VersionId = [u8; 16];

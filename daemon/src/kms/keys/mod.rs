@@ -24,8 +24,9 @@ pub mod write;
 use p11kms_proto::admin::{InstanceKind, KeySpec, KeyState, KeyUsage, Origin, Tag};
 
 use super::error::KmsError;
-use super::instances::{check_version_room, holding_cluster};
+use super::instances::check_version_room;
 use super::names::{check_alias, check_service_alias, new_key_id, new_version_id};
+use super::placement::holding_cluster;
 use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::VersionName;
 use crate::kms::Kms;

@@ -22,8 +22,9 @@ use super::{crash_point, intents};
 use crate::hsm::VersionName;
 use crate::kms::Kms;
 use crate::kms::KmsError;
-use crate::kms::instances::{check_version_room, holding_cluster};
+use crate::kms::instances::check_version_room;
 use crate::kms::names::new_version_id;
+use crate::kms::placement::holding_cluster;
 use crate::kms::registry::{KeyEntry, VersionEntry};
 use crate::store::{IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
 

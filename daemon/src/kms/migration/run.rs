@@ -25,8 +25,8 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{KeyState, MigrationStatus};
 
 use super::tasks::check_movable;
-use crate::kms::instances::holding_cluster;
 use crate::kms::keys::{crash_point, version_name};
+use crate::kms::placement::holding_cluster;
 use crate::kms::registry::KeyEntry;
 use crate::kms::{Kms, KmsError};
 use crate::store::{MigrationStep, MigrationTaskRecord};

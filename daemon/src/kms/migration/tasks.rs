@@ -9,8 +9,9 @@ use p11kms_proto::admin::{
 };
 
 use super::blockers;
-use crate::kms::instances::{check_version_room, holding_cluster};
+use crate::kms::instances::check_version_room;
 use crate::kms::keys::service;
+use crate::kms::placement::holding_cluster;
 use crate::kms::registry::{KeyEntry, Registry};
 use crate::kms::{Kms, KmsError};
 use crate::store::MigrationTaskRecord;

@@ -4,7 +4,7 @@
 
 use super::super::names;
 use super::{KeyEntry, Registry, VersionEntry};
-use crate::kms::instances::holding_cluster;
+use crate::kms::placement::holding_cluster;
 use crate::store::{IntentPurpose, IntentRecord, LostVersionRecord};
 
 /// What this run knows of a creation intent.

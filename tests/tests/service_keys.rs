@@ -100,6 +100,13 @@ fn service_keys_are_shown_and_refused_through_the_cli() {
         for args in changes {
             assert_refused(&daemon, args, &refused);
         }
+        // Nor does it migrate: the refusal names it as the others do.
+        let (code, _, err) = daemon.cli_outcome(&["key", "migrate", name, "--to-instance", "hsm1"]);
+        assert_eq!(code, Some(1));
+        assert!(
+            err.starts_with(&format!("Rejected.UnsupportedOperation: {refused}")) && err.contains("migrated"),
+            "{err}"
+        );
     }
     // The `alias/acs/` space: no alias of a user's there, and the service
     // key's own alias neither moves nor goes.

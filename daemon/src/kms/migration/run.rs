@@ -22,7 +22,7 @@
 //! So at every instant the key is usable in exactly one instance.
 
 use p11kms_proto::Timestamp;
-use p11kms_proto::admin::{KeyState, MigrationStatus};
+use p11kms_proto::admin::MigrationStatus;
 
 use super::tasks::check_movable;
 use crate::kms::keys::{crash_point, version_name};
@@ -114,9 +114,6 @@ fn run(kms: &Kms, mut task: MigrationTaskRecord) -> Result<bool, KmsError> {
                     "the key is in instance '{}' now, not '{}'",
                     key.record.instance, task.from_instance
                 )));
-            }
-            if key.record.state == KeyState::PendingDeletion {
-                return Err(KmsError::PendingDeletion(format!("key '{}' is pending deletion", key.record.key_id)));
             }
             let to = check_movable(kms, &registry, &key, &task.to_instance)?;
             let from = registry

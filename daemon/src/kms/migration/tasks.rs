@@ -5,7 +5,7 @@
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    InstanceKind, KeyMigrationTask, ListKeyMigrationsRequest, MigrateKeyRequest, MigrationStatus,
+    InstanceKind, KeyMigrationTask, KeyState, ListKeyMigrationsRequest, MigrateKeyRequest, MigrationStatus,
 };
 
 use super::blockers;
@@ -43,10 +43,10 @@ pub fn task_info(t: &MigrationTaskRecord) -> KeyMigrationTask {
 pub fn check_movable(kms: &Kms, registry: &Registry, key: &KeyEntry, to_instance: &str) -> Result<String, KmsError> {
     let r = &key.record;
     if service::is_service_key(r) {
-        return Err(KmsError::Unsupported(format!(
-            "key '{}' is a service key: the daemon's own features use it where it is, and it is never migrated",
-            r.key_id
-        )));
+        return Err(KmsError::ServiceKey { key: r.key_id.clone(), creator: r.creator.clone(), refused: "be migrated" });
+    }
+    if r.state == KeyState::PendingDeletion {
+        return Err(KmsError::PendingDeletion(r.key_id.clone()));
     }
     let from = registry.instance(&r.instance)?;
     let reasons = blockers(key, from.kind);

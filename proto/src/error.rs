@@ -80,6 +80,9 @@ pub enum ErrorCode {
     /// The secret is pending deletion: it cannot be read or changed until
     /// `RestoreSecret`.
     SecretPendingDeletion,
+    /// A retained backup past its expiry date: everything but renewal is
+    /// refused.
+    BackupExpired,
 }
 
 impl ErrorCode {
@@ -107,6 +110,7 @@ impl ErrorCode {
             Self::KeyVersionLost => "Rejected.KeyVersionLost",
             Self::VersionsWouldBeLost => "Rejected.VersionsWouldBeLost",
             Self::SecretPendingDeletion => "Rejected.SecretPendingDeletion",
+            Self::BackupExpired => "Rejected.BackupExpired",
         }
     }
 }

@@ -70,6 +70,66 @@ sample! {
         window_start: Some(Timestamp(1_700_000_000)),
         window_end: Some(Timestamp(1_700_003_600)),
     };
+    CreateBackupRequest => CreateBackupRequest {
+        backup_type: BackupType::Retained,
+        instance_kind: InstanceKind::Software,
+        alias: Some("nightly".into()),
+        viewable_days: Some(30),
+        duration_days: Some(365),
+    };
+    BackupRef => BackupRef { backup_id: "backup-1".into() };
+    EnableBackupRequest => EnableBackupRequest {
+        backup_id: "backup-1".into(),
+        instance: "soft1".into(),
+        alias: Some("nightly".into()),
+    };
+    ListBackupsRequest => ListBackupsRequest { instance: Some("soft1".into()), backup_type: Some(BackupType::System) };
+    ExtendBackupRequest => ExtendBackupRequest { backup_id: "backup-1".into(), viewable_days: 60 };
+    RenewBackupRequest => RenewBackupRequest { backup_id: "backup-1".into(), duration_days: 30 };
+    ShowBackupRequest => ShowBackupRequest { backup_id: "backup-1".into(), date: "2026-12-05".into() };
+    BackupInfo => BackupInfo {
+        backup_id: "backup-1".into(),
+        alias: Some("nightly".into()),
+        backup_type: BackupType::Retained,
+        status: BackupStatus::Enabled,
+        instance: Some("soft1".into()),
+        instance_kind: InstanceKind::Software,
+        creation_date: Timestamp(1_700_000_000),
+        enable_date: Some(Timestamp(1_700_000_100)),
+        viewable_days: 30,
+        expire_date: Some(Timestamp(1_731_536_000)),
+        cluster: None,
+        primary_member: None,
+        point_count: 12,
+        last_full: Some(Timestamp(1_700_006_400)),
+        last_point: Some(Timestamp(1_700_006_700)),
+        stored_bytes: 4096,
+    };
+    BackupDay => BackupDay {
+        backup_id: "backup-1".into(),
+        date: "2026-12-05".into(),
+        fully_backed_up_keys: vec![BackedUpKey {
+            key_id: "key-1".into(),
+            aliases: vec!["alias/orders".into()],
+            key_spec: KeySpec::Aes256,
+            key_usage: KeyUsage::EncryptDecrypt,
+            key_state: KeyState::Enabled,
+            creation_date: Timestamp(1_700_000_000),
+            primary_key_version: "v2".into(),
+            version_count: 2,
+        }],
+        incrementally_backed_up_keys: vec![],
+        rotated_keys: vec![],
+        fully_backed_up_secrets: vec![BackedUpSecret {
+            secret_name: "db".into(),
+            secret_type: SecretType::Generic,
+            encryption_key_id: "key-1".into(),
+            creation_date: Timestamp(1_700_000_000),
+            version_ids: vec!["v1".into()],
+        }],
+        incrementally_backed_up_secrets: vec![],
+        rotated_secrets: vec![],
+    };
     MigrationTaskRef => MigrationTaskRef { task_id: "mt-1".into() };
     ListKeyMigrationsRequest => ListKeyMigrationsRequest { key: Some("alias/orders".into()) };
     KeyMigrationTask => KeyMigrationTask {
@@ -577,6 +637,7 @@ fn expected() -> String {
         ("version-lost", ApiError::new(ErrorCode::KeyVersionLost, "key version 'v-1' of key 'k-1' was lost")),
         ("versions-would-be-lost", ApiError::new(ErrorCode::VersionsWouldBeLost, "k-1: v-1")),
         ("secret-pending-deletion", ApiError::new(ErrorCode::SecretPendingDeletion, "secret 'db' is pending deletion")),
+        ("backup-expired", ApiError::new(ErrorCode::BackupExpired, "backup 'backup-1' expired")),
     ];
     for (name, error) in refusals {
         let answer = encode_answer::<()>(&Err(error)).expect("encodes");

@@ -123,6 +123,9 @@ pub enum KmsError {
         "secret '{0}' is pending deletion: it cannot be read or changed until `p11kms secret restore` ends its recovery window"
     )]
     SecretPendingDeletion(String),
+    /// A retained backup past its expiry date.
+    #[error("backup '{0}' expired: only `p11kms backup renew` is taken until it is renewed or removed")]
+    BackupExpired(String),
     /// A test-clock command without the test clock.
     #[error("the daemon runs on the system clock; start it with --test-clock (or clock = \"manual\") to move time")]
     ClockNotManual,
@@ -165,6 +168,7 @@ impl KmsError {
             Self::WouldLoseVersions(_) => ErrorCode::VersionsWouldBeLost,
             Self::SecretNotFound(_) | Self::SecretVersionNotFound { .. } => ErrorCode::ResourceNotFound,
             Self::SecretPendingDeletion(_) => ErrorCode::SecretPendingDeletion,
+            Self::BackupExpired(_) => ErrorCode::BackupExpired,
             Self::Hsm(e) if e.is_device_fault() => ErrorCode::ServiceUnavailable,
             Self::Hsm(_) | Self::Store(_) | Self::Internal(_) => ErrorCode::InternalFailure,
         }
@@ -202,7 +206,7 @@ impl KmsError {
             Self::WouldLoseVersions(_) => CKR_ACTION_PROHIBITED,
             // A secret is an object to the data plane (`CKO_DATA`).
             Self::SecretNotFound(_) | Self::SecretVersionNotFound { .. } => CKR_OBJECT_HANDLE_INVALID,
-            Self::SecretPendingDeletion(_) => CKR_ACTION_PROHIBITED,
+            Self::SecretPendingDeletion(_) | Self::BackupExpired(_) => CKR_ACTION_PROHIBITED,
             Self::Hsm(e) => e.ck_rv(),
             Self::Store(_) | Self::Internal(_) => CKR_GENERAL_ERROR,
         }

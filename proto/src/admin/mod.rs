@@ -11,6 +11,7 @@ mod names;
 pub mod alias;
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
@@ -28,6 +29,10 @@ use serde::{Deserialize, Serialize};
 pub use alias::{AliasInfo, AliasRef, AliasRequest, ListAliasesRequest};
 pub use app::{AppCreated, AppInfo, CreateAppRequest, UpdateAppPolicyRequest};
 pub use audit::{LookupEventsReply, LookupEventsRequest};
+pub use backup::{
+    BackedUpKey, BackedUpSecret, BackupDay, BackupInfo, BackupRef, BackupStatus, BackupType, CreateBackupRequest,
+    EnableBackupRequest, ExtendBackupRequest, ListBackupsRequest, RenewBackupRequest, ShowBackupRequest,
+};
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;
 pub use crypto::{

@@ -13,7 +13,8 @@
 //! `admin/`, its arguments and rendering in the CLI's `commands/`, and
 //! its golden bytes. Groups: `0x01` instances, `0x02` apps, `0x03` keys,
 //! `0x04` aliases, `0x05` cryptographic operations, `0x06` clusters,
-//! `0x07` the clock, `0x08` connections, `0x09` secrets, `0x0a` the audit trail.
+//! `0x07` the clock, `0x08` connections, `0x09` secrets, `0x0a` the audit trail,
+//! `0x0b` backups.
 
 use super::operation::{Operation, OperationInfo};
 
@@ -187,6 +188,23 @@ macro_rules! admin_operations {
             0x0a01 LookupEvents ["audit" "lookup-events"] $crate::admin::LookupEventsRequest => $crate::admin::LookupEventsReply;
             /// `audit verify`: the whole chain against the daemon's stored head.
             0x0a02 VerifyAudit ["audit" "verify"] () => $crate::audit::Verification;
+
+            /// `backup create --backup-type default|retained --instance-kind K`.
+            0x0b01 CreateBackup ["backup" "create"] $crate::admin::CreateBackupRequest => $crate::admin::BackupInfo;
+            /// `backup enable BACKUP --instance I`: a full now, then on schedule.
+            0x0b02 EnableBackup ["backup" "enable"] $crate::admin::EnableBackupRequest => $crate::admin::BackupInfo;
+            /// `backup list`.
+            0x0b03 ListBackups ["backup" "list"] $crate::admin::ListBackupsRequest => Vec<$crate::admin::BackupInfo>;
+            /// `backup describe BACKUP`.
+            0x0b04 DescribeBackup ["backup" "describe"] $crate::admin::BackupRef => $crate::admin::BackupInfo;
+            /// `backup extend BACKUP --viewable-days N` (retained: never reduced).
+            0x0b05 ExtendBackup ["backup" "extend"] $crate::admin::ExtendBackupRequest => $crate::admin::BackupInfo;
+            /// `backup renew BACKUP --duration-days N` (retained).
+            0x0b06 RenewBackup ["backup" "renew"] $crate::admin::RenewBackupRequest => $crate::admin::BackupInfo;
+            /// `backup reset BACKUP`: every backed-up byte deleted, unbound, `Disabled`.
+            0x0b07 ResetBackup ["backup" "reset"] $crate::admin::BackupRef => $crate::admin::BackupInfo;
+            /// `backup show BACKUP --date D`: the six sets of a day.
+            0x0b08 ShowBackup ["backup" "show"] $crate::admin::ShowBackupRequest => $crate::admin::BackupDay;
         }
     };
 }

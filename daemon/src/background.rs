@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use crate::backups;
 use crate::clusters::{images, sync};
 use crate::kms::scheduler;
 use crate::service::Service;
@@ -36,6 +37,7 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
         let worker = service.clone();
         let pass = move || {
             scheduler::run_due(&worker.kms);
+            backups::schedule::run_due(&worker.kms, &worker.backups);
             sync::heal_all(&worker, full);
             images::take_due(&worker);
         };

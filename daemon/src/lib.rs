@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod audit;
 pub mod background;
+pub mod backups;
 pub mod clock;
 pub mod clusters;
 pub mod config;

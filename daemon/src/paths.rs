@@ -55,6 +55,11 @@ impl StatePaths {
         &self.root
     }
 
+    /// Instance backups' objects and manifests (`backups::storage`).
+    pub fn backups_dir(&self) -> PathBuf {
+        self.root.join("backups")
+    }
+
     /// The audit trail's files.
     pub fn audit_dir(&self) -> PathBuf {
         self.root.join("audit")

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::audit::Trail;
+use crate::backups::Backups;
 use crate::clusters::{LiveCluster, LiveClusters};
 use crate::config::Config;
 use crate::data::clients::{Clients, SessionBudget};
@@ -33,6 +34,8 @@ pub struct Service {
     pub connections: Connections,
     /// The audit trail.
     pub audit: Trail,
+    /// Instance backups.
+    pub backups: Backups,
     /// Wakes the background scheduler before its next tick: work was made
     /// that is due now (a CMK migration whose window is open).
     pub scheduler_wake: tokio::sync::Notify,
@@ -48,6 +51,7 @@ impl Service {
         clusters: Arc<LiveClusters>,
         boot_id: [u8; 16],
         audit: Trail,
+        backups: Backups,
     ) -> Self {
         let budget =
             SessionBudget { per_uid: config.objects.session_bytes_per_uid, total: config.objects.session_bytes_total };
@@ -60,6 +64,7 @@ impl Service {
             clients: Clients::new(budget),
             connections: Connections::default(),
             audit,
+            backups,
             scheduler_wake: tokio::sync::Notify::new(),
         }
     }

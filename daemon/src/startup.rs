@@ -11,6 +11,7 @@ use std::os::unix::io::AsRawFd;
 use std::sync::Arc;
 
 use crate::audit::Trail;
+use crate::backups::Backups;
 use crate::clock::Clock;
 use crate::clusters::open::{self as clusters, Modules};
 use crate::clusters::sync::record_roles;
@@ -123,6 +124,11 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
         snapshot = store.load().map_err(KmsError::from)?;
     }
 
+    let backups = Backups::new(
+        paths.backups_dir(),
+        std::mem::take(&mut snapshot.backups),
+        std::mem::take(&mut snapshot.backup_points),
+    );
     let registry = Registry::from_snapshot(snapshot)?;
     for record in registry.clusters() {
         if live.contains_key(&record.name) {
@@ -150,7 +156,7 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     let boot_id = *uuid::Uuid::new_v4().as_bytes();
     let audit = Trail::open(&paths.audit_dir(), &kms.store, &config.audit, &config.region, boot_id)
         .map_err(|error| StartError::Audit(error.to_string()))?;
-    let service = Service::new(config, paths, kms, clusters, boot_id, audit);
+    let service = Service::new(config, paths, kms, clusters, boot_id, audit, backups);
     // Roles as opened (a primary that could not be opened was replaced).
     for name in service.clusters.names() {
         let recorded = service.clusters.get(&name).and_then(|live| record_roles(&service.kms, &live));

@@ -15,6 +15,7 @@ mod aliases;
 mod apps;
 mod asymmetric;
 mod audit;
+mod backups;
 mod clock;
 mod clusters;
 mod connections;

@@ -8,6 +8,7 @@
 //! reads from its in-memory registry.
 
 mod audit;
+mod backups;
 mod intents;
 mod journal;
 mod keys;
@@ -32,7 +33,7 @@ use crate::root_key::{RootKey, SealError};
 pub use journal::JournalEntry;
 pub use material::MaterialRole;
 pub use records::{
-    AliasRecord, AppRecord, ClusterRecord, ExportUses, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord,
+    AliasRecord, AppRecord, BackupPointRecord, BackupRecord, PointKind, ClusterRecord, ExportUses, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord,
     KeyRecord, LostVersionRecord, MemberRecord, MigrationStep, MigrationTaskRecord, ObjectRecord, SealedValue,
     SecretRecord, SecretVersionRecord, VersionRecord,
 };
@@ -120,6 +121,10 @@ pub struct Snapshot {
     pub secret_versions: Vec<SecretVersionRecord>,
     /// CMK migration tasks, oldest first.
     pub migrations: Vec<MigrationTaskRecord>,
+    /// Instance backups.
+    pub backups: Vec<BackupRecord>,
+    /// Their points, by backup then number.
+    pub backup_points: Vec<BackupPointRecord>,
 }
 
 /// The open database.
@@ -239,6 +244,8 @@ impl Store {
         snapshot.intents = intents::load_intents(&conn)?;
         snapshot.lost_versions = intents::load_lost_versions(&conn)?;
         snapshot.migrations = migrations::load_migrations(&conn)?;
+        snapshot.backups = backups::load_backups(&conn)?;
+        snapshot.backup_points = backups::load_backup_points(&conn)?;
         Ok(snapshot)
     }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, MigrationStatus, Origin, SecretDataType,
+    BackupStatus, BackupType, ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, MigrationStatus, Origin, SecretDataType,
     SecretType, Tag, WrappingAlgorithm,
 };
 
@@ -95,7 +95,7 @@ pub struct AppRecord {
 }
 
 /// A KMS key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeyRecord {
     /// Key id.
     pub key_id: String,
@@ -137,7 +137,7 @@ pub struct KeyRecord {
 
 /// Whether ReEncrypt, ExportDataKey and GenerateAndExportDataKey ever
 /// succeeded with a key (`keys.used_*`, one column each).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ExportUses {
     /// ReEncrypt, the key as source or destination.
     pub re_encrypt: bool,
@@ -183,7 +183,7 @@ impl ExportUses {
 }
 
 /// A key version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct VersionRecord {
     /// Stable sequence number (names the version's PKCS#11 objects).
     pub seq: u64,
@@ -317,7 +317,7 @@ pub struct LostVersionRecord {
 }
 
 /// A secret (its metadata; its values are in its versions, encrypted).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SecretRecord {
     /// Unique name in the region.
     pub name: String,
@@ -350,7 +350,7 @@ pub struct SecretRecord {
 }
 
 /// One version's value as it is kept: encrypted, never in clear.
-#[derive(Clone, PartialEq, Eq, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SealedValue {
     /// The version's data key, as a ciphertext blob of the secret's key
     /// (it names the key version that made it).
@@ -371,7 +371,7 @@ impl std::fmt::Debug for SealedValue {
 }
 
 /// A secret version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SecretVersionRecord {
     /// Sequence number (0 before insertion).
     pub seq: u64,
@@ -447,6 +447,92 @@ impl std::str::FromStr for MigrationStep {
         match s {
             "copying" => Ok(Self::Copying),
             "cleaning" => Ok(Self::Cleaning),
+            _ => Err(()),
+        }
+    }
+}
+
+/// An instance backup (`docs/backups.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupRecord {
+    /// `backup-` and 32 hex digits.
+    pub backup_id: String,
+    /// A name for people.
+    pub alias: Option<String>,
+    /// Its type.
+    pub backup_type: BackupType,
+    /// Enabled, Disabled or Expired.
+    pub status: BackupStatus,
+    /// The instance it backs up, while enabled.
+    pub instance: Option<String>,
+    /// The kind of instance it accepts.
+    pub instance_kind: InstanceKind,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it was last enabled.
+    pub enabled_at: Option<Timestamp>,
+    /// Days of data that can be viewed.
+    pub viewable_days: u32,
+    /// Retained: when it expires.
+    pub expires_at: Option<Timestamp>,
+    /// Hardware: the cluster whose images hold the material.
+    pub cluster: Option<String>,
+    /// Hardware: its primary member when enabled.
+    pub primary_member: Option<String>,
+    /// The last time the backup was brought up to date (a point was
+    /// written, or nothing had changed).
+    pub last_point_at: Option<Timestamp>,
+    /// The journal position its last point covers.
+    pub journal_seq: i64,
+}
+
+/// One point of a backup: a full or an incremental, whose manifest is a
+/// file (`backups::storage`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupPointRecord {
+    /// The backup.
+    pub backup_id: String,
+    /// 1, 2, … within the backup.
+    pub seq: i64,
+    /// `full` or `incremental`.
+    pub kind: PointKind,
+    /// When it was taken (daemon clock).
+    pub at: Timestamp,
+    /// The journal position it covers.
+    pub journal_seq: i64,
+    /// SHA-256 of its manifest, hex.
+    pub sha256: String,
+    /// Bytes it added to the store of objects (its manifest and the
+    /// objects it wrote first).
+    pub bytes: u64,
+}
+
+/// A backup point's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointKind {
+    /// Everything, as of its time.
+    Full,
+    /// What changed since the point before.
+    Incremental,
+}
+
+impl PointKind {
+    /// The column's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Incremental => "incremental",
+        }
+    }
+}
+
+impl std::str::FromStr for PointKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "full" => Ok(Self::Full),
+            "incremental" => Ok(Self::Incremental),
             _ => Err(()),
         }
     }

@@ -219,6 +219,37 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX key_migrations_key ON key_migrations(key_id);
     "#,
+    // 9 -> 10: instance backups (docs/backups.md): each backup, and each
+    // point (full or incremental) it took, whose manifest is a file under
+    // `<state>/backups/` with its SHA-256 here.
+    r#"
+    CREATE TABLE backups (
+        backup_id      TEXT    PRIMARY KEY,
+        alias          TEXT,
+        backup_type    TEXT    NOT NULL,
+        status         TEXT    NOT NULL,
+        instance       TEXT,
+        instance_kind  TEXT    NOT NULL,
+        created_at     INTEGER NOT NULL,
+        enabled_at     INTEGER,
+        viewable_days  INTEGER NOT NULL,
+        expires_at     INTEGER,
+        cluster        TEXT,
+        primary_member TEXT,
+        last_point_at  INTEGER,
+        journal_seq    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE backup_points (
+        backup_id   TEXT    NOT NULL REFERENCES backups(backup_id),
+        seq         INTEGER NOT NULL,
+        kind        TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        journal_seq INTEGER NOT NULL,
+        sha256      TEXT    NOT NULL,
+        bytes       INTEGER NOT NULL,
+        PRIMARY KEY (backup_id, seq)
+    );
+    "#,
 ];
 
 /// The schema version this daemon writes.

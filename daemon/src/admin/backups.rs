@@ -1,0 +1,75 @@
+//! Instance backups' operations (`docs/backups.md`): their lifecycle, and
+//! what a backup holds on a day.
+
+use p11kms_proto::admin::{
+    BackupDay, BackupInfo, BackupRef, CreateBackupRequest, EnableBackupRequest, ExtendBackupRequest,
+    ListBackupsRequest, RenewBackupRequest, ShowBackupRequest, op,
+};
+
+use super::{Access, Call, Handle};
+use crate::backups::{lifecycle, view};
+use crate::kms::KmsError;
+
+impl Handle for op::CreateBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: CreateBackupRequest) -> Result<BackupInfo, KmsError> {
+        lifecycle::create(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::EnableBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: EnableBackupRequest) -> Result<BackupInfo, KmsError> {
+        lifecycle::enable(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::ListBackups {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: ListBackupsRequest) -> Result<Vec<BackupInfo>, KmsError> {
+        lifecycle::list(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::DescribeBackup {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: BackupRef) -> Result<BackupInfo, KmsError> {
+        lifecycle::describe(&call.service.backups, &request.backup_id)
+    }
+}
+
+impl Handle for op::ExtendBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: ExtendBackupRequest) -> Result<BackupInfo, KmsError> {
+        lifecycle::extend(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::RenewBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: RenewBackupRequest) -> Result<BackupInfo, KmsError> {
+        lifecycle::renew(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::ResetBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: BackupRef) -> Result<BackupInfo, KmsError> {
+        lifecycle::reset(call.kms(), &call.service.backups, &request.backup_id)
+    }
+}
+
+impl Handle for op::ShowBackup {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: ShowBackupRequest) -> Result<BackupDay, KmsError> {
+        view::show(call.kms(), &call.service.backups, &request)
+    }
+}

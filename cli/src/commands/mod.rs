@@ -16,6 +16,7 @@
 pub mod alias;
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
@@ -102,6 +103,9 @@ pub enum Command {
     /// The audit trail: events of every call, hash-chained.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Instance backups: points kept for days, viewed and restored by day.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
     /// Re-encrypts a file of ciphertext blobs under the current primary versions.
     #[command(name = op::ReEncryptBatch::VERB)]
     Rewrap(rewrap::RewrapArgs),
@@ -121,6 +125,7 @@ impl Run for Command {
             Self::Connection(command) => command.run(socket, format),
             Self::Secret(command) => command.run(socket, format),
             Self::Audit(command) => command.run(socket, format),
+            Self::Backup(command) => command.run(socket, format),
             Self::Rewrap(args) => args.run(socket, format),
             Self::Crypto(command) => command.run(socket, format),
         }
@@ -138,6 +143,7 @@ impl Run for Command {
             connection::ConnectionCommand::leaves(),
             secret::SecretCommand::leaves(),
             audit::AuditCommand::leaves(),
+            backup::BackupCommand::leaves(),
             rewrap::RewrapArgs::leaves(),
             crypto::CryptoCommand::leaves(),
         ]
@@ -156,6 +162,7 @@ impl Run for Command {
             Self::Connection(command) => command.into_leaf(),
             Self::Secret(command) => command.into_leaf(),
             Self::Audit(command) => command.into_leaf(),
+            Self::Backup(command) => command.into_leaf(),
             Self::Rewrap(args) => args.into_leaf(),
             Self::Crypto(command) => command.into_leaf(),
         }

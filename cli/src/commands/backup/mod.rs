@@ -1,0 +1,36 @@
+//! `p11kms backup …`: instance backups, with the API's parameter and field
+//! names (`--backup-type`, `--viewable-days`, `BackupId`, …): what backups
+//! there are ([`description`]: `list`, `describe`), their lifecycle
+//! ([`lifecycle`]: `create`, `enable`, `extend`, `renew`, `reset`), and what
+//! one holds on a day ([`show`], the console's "View Data").
+
+pub mod description;
+pub mod lifecycle;
+pub mod show;
+
+use super::subcommands;
+use description::{DescribeBackupArgs, ListBackupsArgs};
+use lifecycle::{CreateBackupArgs, EnableBackupArgs, ExtendBackupArgs, RenewBackupArgs, ResetBackupArgs};
+use show::ShowBackupArgs;
+
+subcommands! {
+    /// Operations on backups.
+    pub enum BackupCommand {
+        /// Creates a disabled backup for a kind of instance (CreateBackup).
+        Create(CreateBackupArgs),
+        /// Binds a backup to an instance: a full now, then on schedule (EnableBackup).
+        Enable(EnableBackupArgs),
+        /// Lists backups (ListBackups).
+        List(ListBackupsArgs),
+        /// Shows a backup (DescribeBackup).
+        Describe(DescribeBackupArgs),
+        /// Raises a retained backup's viewable days; they are never reduced (ExtendBackup).
+        Extend(ExtendBackupArgs),
+        /// Adds days to a retained backup's validity (RenewBackup).
+        Renew(RenewBackupArgs),
+        /// Deletes every backed-up byte of a backup and unbinds it; needs --yes (ResetBackup).
+        Reset(ResetBackupArgs),
+        /// Shows the keys and secrets a backup holds on a day (ShowBackup).
+        Show(ShowBackupArgs),
+    }
+}

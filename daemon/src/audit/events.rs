@@ -141,6 +141,9 @@ fn object(group: &str, map: &Map<String, Value>, registry: &Registry, named: &mu
     if let Some(task) = text(&["taskid"]) {
         named.push(format!("migration/{task}"));
     }
+    if let Some(backup) = text(&["backupid"]) {
+        named.push(format!("backup/{backup}"));
+    }
     if let Some(image) = text(&["imageid", "image"]) {
         named.push(format!("image/{image}"));
     }

@@ -71,7 +71,13 @@ fn check_alias(alias: Option<&str>) -> Result<(), KmsError> {
     }
 }
 
-fn new_record(kms: &Kms, backup_type: BackupType, kind: InstanceKind, alias: Option<String>, days: u32) -> BackupRecord {
+fn new_record(
+    kms: &Kms,
+    backup_type: BackupType,
+    kind: InstanceKind,
+    alias: Option<String>,
+    days: u32,
+) -> BackupRecord {
     BackupRecord {
         backup_id: format!("backup-{}", uuid::Uuid::new_v4().simple()),
         alias,
@@ -143,14 +149,21 @@ fn check_not_expired(record: &BackupRecord) -> Result<(), KmsError> {
 
 /// Binds `record` to `instance` (checked by the caller) and takes its
 /// first full.
-fn bind(kms: &Kms, backups: &Backups, book: &mut Book, mut record: BackupRecord, instance: &str) -> Result<BackupInfo, KmsError> {
+fn bind(
+    kms: &Kms,
+    backups: &Backups,
+    book: &mut Book,
+    mut record: BackupRecord,
+    instance: &str,
+) -> Result<BackupInfo, KmsError> {
     let (cluster, primary) = {
         let registry = kms.registry()?;
         let target = registry.instance(instance)?;
         let cluster = target.cluster.clone().filter(|_| target.kind == InstanceKind::Hardware);
-        let primary = cluster.as_deref().and_then(|c| registry.cluster(c).ok()).and_then(|c| {
-            c.members.iter().find(|m| m.role == MemberRole::Primary).map(|m| m.token_label.clone())
-        });
+        let primary = cluster
+            .as_deref()
+            .and_then(|c| registry.cluster(c).ok())
+            .and_then(|c| c.members.iter().find(|m| m.role == MemberRole::Primary).map(|m| m.token_label.clone()));
         (cluster, primary)
     };
     record.status = BackupStatus::Enabled;
@@ -323,7 +336,8 @@ pub fn ensure_system_backups(kms: &Kms, backups: &Backups) -> Result<usize, KmsE
         if has {
             continue;
         }
-        let record = new_record(kms, BackupType::System, kind, Some(format!("system-{instance}")), SYSTEM_VIEWABLE_DAYS);
+        let record =
+            new_record(kms, BackupType::System, kind, Some(format!("system-{instance}")), SYSTEM_VIEWABLE_DAYS);
         bind(kms, backups, &mut book, record, &instance)?;
         made += 1;
     }

@@ -62,7 +62,10 @@ pub fn manifest(storage: &Storage, point: &BackupPointRecord) -> Result<Manifest
     let bytes = storage.manifest(&point.backup_id, point.seq, &point.sha256)?;
     let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| corrupt("manifest", e))?;
     if manifest.format != FORMAT || manifest.seq != point.seq || manifest.backup_id != point.backup_id {
-        return Err(KmsError::Internal(format!("manifest of point {} of '{}' is not its own", point.seq, point.backup_id)));
+        return Err(KmsError::Internal(format!(
+            "manifest of point {} of '{}' is not its own",
+            point.seq, point.backup_id
+        )));
     }
     Ok(manifest)
 }
@@ -138,14 +141,20 @@ pub fn take(
             Some(seq) => resolve(storage, points, seq)?,
             None => State::new(),
         };
-        let put = state.iter().filter(|(e, h)| previous.get(*e) != Some(*h)).map(|(e, h)| (e.clone(), h.clone())).collect();
+        let put =
+            state.iter().filter(|(e, h)| previous.get(*e) != Some(*h)).map(|(e, h)| (e.clone(), h.clone())).collect();
         let removed = previous.keys().filter(|e| !state.contains_key(*e)).cloned().collect();
         (Draft { kind: PointKind::Full, base, put, removed, added_bytes }, state, position)
     } else {
         let (changed, position) = snapshot::changed_since(kms, backup.journal_seq)?;
         let mut state = current.clone();
-        let mut draft =
-            Draft { kind: PointKind::Incremental, base: points.last().map(|p| p.seq), put: Vec::new(), removed: Vec::new(), added_bytes: 0 };
+        let mut draft = Draft {
+            kind: PointKind::Incremental,
+            base: points.last().map(|p| p.seq),
+            put: Vec::new(),
+            removed: Vec::new(),
+            added_bytes: 0,
+        };
         for entity in changed {
             match store(kms, storage, &instance, &entity)? {
                 Some((hash, added)) if current.get(&entity) != Some(&hash) => {

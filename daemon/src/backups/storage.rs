@@ -74,7 +74,9 @@ impl Storage {
         let path = self.object_path(hash);
         let bytes = std::fs::read(&path).map_err(|e| io("reading", &path, e))?;
         if sha256_hex(&bytes) != hash {
-            return Err(KmsError::Internal(format!("backup object {hash} is damaged: its bytes do not hash to its name")));
+            return Err(KmsError::Internal(format!(
+                "backup object {hash} is damaged: its bytes do not hash to its name"
+            )));
         }
         Ok(bytes)
     }

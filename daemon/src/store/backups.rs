@@ -73,8 +73,22 @@ impl Store {
     }
 }
 
-type BackupRow =
-    (String, Option<String>, String, String, Option<String>, String, i64, Option<i64>, u32, Option<i64>, Option<String>, Option<String>, Option<i64>, i64);
+type BackupRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<i64>,
+    u32,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
 
 pub(super) fn load_backups(conn: &Connection) -> Result<Vec<BackupRecord>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM backups ORDER BY created_at, backup_id"))?;
@@ -121,8 +135,9 @@ pub(super) fn load_backups(conn: &Connection) -> Result<Vec<BackupRecord>, Store
 }
 
 pub(super) fn load_backup_points(conn: &Connection) -> Result<Vec<BackupPointRecord>, StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT backup_id, seq, kind, at, journal_seq, sha256, bytes FROM backup_points ORDER BY backup_id, seq")?;
+    let mut stmt = conn.prepare(
+        "SELECT backup_id, seq, kind, at, journal_seq, sha256, bytes FROM backup_points ORDER BY backup_id, seq",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,

@@ -1,7 +1,7 @@
 //! Rows of keys, key versions, aliases and import tokens. Every write
 //! journals the change it makes, in the same transaction.
 
-use rusqlite::{OptionalExtension, Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::Tag;
@@ -151,10 +151,8 @@ impl Tx<'_> {
     pub fn delete_alias(&self, alias: &str) -> Result<(), StoreError> {
         // The entry names the key that lost the alias: backups read the
         // journal to know which keys changed.
-        let key_id: Option<String> = self
-            .tx
-            .query_row("SELECT key_id FROM aliases WHERE alias = ?1", [alias], |r| r.get(0))
-            .optional()?;
+        let key_id: Option<String> =
+            self.tx.query_row("SELECT key_id FROM aliases WHERE alias = ?1", [alias], |r| r.get(0)).optional()?;
         self.tx.execute("DELETE FROM aliases WHERE alias = ?1", [alias])?;
         self.journal("alias", alias, "delete", &serde_json::json!({ "alias": alias, "key_id": key_id }))
     }

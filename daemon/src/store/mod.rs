@@ -33,9 +33,9 @@ use crate::root_key::{RootKey, SealError};
 pub use journal::JournalEntry;
 pub use material::MaterialRole;
 pub use records::{
-    AliasRecord, AppRecord, BackupPointRecord, BackupRecord, PointKind, ClusterRecord, ExportUses, ImportTokenRecord, InstanceRecord, IntentPurpose, IntentRecord,
-    KeyRecord, LostVersionRecord, MemberRecord, MigrationStep, MigrationTaskRecord, ObjectRecord, SealedValue,
-    SecretRecord, SecretVersionRecord, VersionRecord,
+    AliasRecord, AppRecord, BackupPointRecord, BackupRecord, ClusterRecord, ExportUses, ImportTokenRecord,
+    InstanceRecord, IntentPurpose, IntentRecord, KeyRecord, LostVersionRecord, MemberRecord, MigrationStep,
+    MigrationTaskRecord, ObjectRecord, PointKind, SealedValue, SecretRecord, SecretVersionRecord, VersionRecord,
 };
 
 /// A store operation failed.

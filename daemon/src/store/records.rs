@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    BackupStatus, BackupType, ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, MigrationStatus, Origin, SecretDataType,
-    SecretType, Tag, WrappingAlgorithm,
+    BackupStatus, BackupType, ExportOperation, InstanceKind, KeySpec, KeyState, KeyUsage, MemberRole, MigrationStatus,
+    Origin, SecretDataType, SecretType, Tag, WrappingAlgorithm,
 };
 
 /// A cluster and its members.

@@ -145,7 +145,8 @@ pub struct BackupInfo {
     pub last_full: Option<Timestamp>,
     /// The last backup point, full or incremental.
     pub last_point: Option<Timestamp>,
-    /// Bytes its points and the objects only they name take on disk.
+    /// Bytes its points wrote: their manifests and the objects they stored
+    /// first (an object is stored once, for every point and backup naming it).
     pub stored_bytes: u64,
 }
 

@@ -963,6 +963,88 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
         ),
     ]);
 
+    // Backups of instances.
+    let (backup, _) = audit.run(&ok(
+        "CreateBackup",
+        &["backup", "create", "--backup-type", "default", "--instance-kind", "hardware"],
+        &[],
+    ));
+    let backup_id = text(&backup, "BackupId");
+    let b = format!("backup/{backup_id}");
+    let today = text(&daemon.cli_json(&["clock", "show"]), "Now")[..10].to_owned();
+    audit.table(&[
+        refused(
+            "CreateBackup",
+            &["backup", "create", "--backup-type", "retained", "--instance-kind", "hardware"],
+            &[],
+            "InvalidParameter",
+        ),
+        ok("EnableBackup", &["backup", "enable", &backup_id, "--instance", "hsm1"], &[&b, "instance/hsm1"]),
+        refused(
+            "EnableBackup",
+            &["backup", "enable", &backup_id, "--instance", "hsm1"],
+            &[&b, "instance/hsm1"],
+            "Rejected.StateModifiedFailed",
+        ),
+        ok("ListBackups", &["backup", "list", "--instance", "hsm1"], &["instance/hsm1"]),
+        refused(
+            "ListBackups",
+            &["backup", "list", "--instance", "nope"],
+            &["instance/nope"],
+            "Forbidden.ResourceNotFound",
+        ),
+        ok("DescribeBackup", &["backup", "describe", &backup_id], &[&b]),
+        refused(
+            "DescribeBackup",
+            &["backup", "describe", "backup-nope"],
+            &["backup/backup-nope"],
+            "Forbidden.ResourceNotFound",
+        ),
+        ok("ShowBackup", &["backup", "show", &backup_id, "--date", &today], &[&b]),
+        refused("ShowBackup", &["backup", "show", &backup_id, "--date", "2000-01-01"], &[&b], "InvalidParameter"),
+        refused(
+            "ExtendBackup",
+            &["backup", "extend", &backup_id, "--viewable-days", "30"],
+            &[&b],
+            "Rejected.UnsupportedOperation",
+        ),
+        refused(
+            "RenewBackup",
+            &["backup", "renew", &backup_id, "--duration-days", "30"],
+            &[&b],
+            "Rejected.UnsupportedOperation",
+        ),
+        ok("ResetBackup", &["backup", "reset", &backup_id, "--yes"], &[&b]),
+        refused(
+            "ResetBackup",
+            &["backup", "reset", "backup-nope", "--yes"],
+            &["backup/backup-nope"],
+            "Forbidden.ResourceNotFound",
+        ),
+    ]);
+    let (retained, _) = audit.run(&ok(
+        "CreateBackup",
+        &[
+            "backup",
+            "create",
+            "--backup-type",
+            "retained",
+            "--instance-kind",
+            "hardware",
+            "--viewable-days",
+            "7",
+            "--duration-days",
+            "30",
+        ],
+        &[],
+    ));
+    let retained_id = text(&retained, "BackupId");
+    let r = format!("backup/{retained_id}");
+    audit.table(&[
+        ok("ExtendBackup", &["backup", "extend", &retained_id, "--viewable-days", "30"], &[&r]),
+        ok("RenewBackup", &["backup", "renew", &retained_id, "--duration-days", "30"], &[&r]),
+    ]);
+
     // The trail itself.
     audit.table(&[
         ok("LookupEvents", &["audit", "lookup-events", "--event-name", "CreateKey", "--max-results", "5"], &[]),

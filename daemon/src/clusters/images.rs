@@ -29,19 +29,18 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::Session;
+use cryptoki::object::ObjectHandle;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{ImageInfo, KeySpec, KeyUsage};
 
+use super::backup_key::with_root_key;
 use crate::hsm::error::Context;
 use crate::hsm::image_auth::{self, ImageAuthError};
 use crate::hsm::{HsmError, Member, ObjectRole, PublicKey, VersionName};
 use crate::kms::KmsError;
-use crate::private_files::backup_root_key;
 use crate::service::Service;
 
 /// Version of the image format written: authenticated by a MAC.
@@ -88,38 +87,6 @@ fn image_path(service: &Service, image_id: &str, suffix: &str) -> PathBuf {
 
 fn invalid(message: impl Into<String>) -> KmsError {
     KmsError::InvalidParameter(message.into())
-}
-
-/// The backup root key as an HSM session object of `s`.
-pub(super) fn root_key_object(service: &Service, s: &Session) -> Result<ObjectHandle, HsmError> {
-    let key = backup_root_key(&service.paths.secrets_dir())?;
-    let template = [
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
-        Attribute::Token(false),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Wrap(true),
-        Attribute::Unwrap(true),
-        Attribute::Value(key.to_vec()),
-    ];
-    s.create_object(&template).context(|| "importing the backup root key".into())
-}
-
-/// Runs `f` with the backup root key as a session object of a session of
-/// `member`, and destroys the object afterwards.
-pub(super) fn with_root_key<T>(
-    service: &Service,
-    member: &Member,
-    f: impl FnOnce(&Session, ObjectHandle) -> Result<T, HsmError>,
-) -> Result<T, HsmError> {
-    member.with_session(|s| {
-        let root = root_key_object(service, s)?;
-        let result = f(s, root);
-        let _ = s.destroy_object(root);
-        result
-    })
 }
 
 /// `cluster image create NAME`.
@@ -194,7 +161,7 @@ fn take_on(
         .iter()
         .map(|(v, _)| member.find(&v.id, if v.spec.is_symmetric() { ObjectRole::Secret } else { ObjectRole::Private }))
         .collect::<Result<_, _>>()?;
-    with_root_key(service, member, |s, root| {
+    with_root_key(&service.paths.secrets_dir(), member, |s, root| {
         let (mac_key, wrapped_mac) = image_auth::new_mac_key(s, root)?;
         let result = (|| {
             let versions = expected
@@ -320,7 +287,7 @@ fn authenticate(
     for live in names.iter().filter_map(|n| service.clusters.get(n).ok()) {
         for member in live.cluster.candidates() {
             let checked =
-                with_root_key(service, member, |s, root| Ok(image_auth::verify_mac(s, root, &wrapped, bytes, &tag)));
+                with_root_key(&service.paths.secrets_dir(), member, |s, root| Ok(image_auth::verify_mac(s, root, &wrapped, bytes, &tag)));
             match checked {
                 Ok(Ok(())) => return Ok(Ok(())),
                 Ok(Err(ImageAuthError::Hsm(error))) | Err(error) => last = error,

@@ -13,6 +13,7 @@
 //! and the HSM layer (`hsm`: modules, members, clusters over cryptoki).
 
 pub mod attach;
+pub mod backup_key;
 pub mod images;
 pub mod lagging;
 pub mod live;

@@ -18,16 +18,13 @@
 //! PIN files: a failed restore leaves nothing behind. A wrapped key that
 //! does not unwrap is reported as a damaged image.
 
-use cryptoki::mechanism::Mechanism;
 
 use p11kms_proto::admin::ClusterStatus;
 
-use super::images::{self, ImageVersion, read_authenticated, with_root_key};
+use super::backup_key::{self, Installed};
+use super::images::{self, ImageVersion, read_authenticated};
 use super::members::{commit_cluster, current_status, discard_managed_cluster, new_managed_cluster};
-use crate::hsm::error::Context;
-use crate::hsm::image_auth::pair_matches;
-use crate::hsm::persist::persist;
-use crate::hsm::{Cluster, HsmError, Member, ObjectRole, PublicKey, VersionName, templates};
+use crate::hsm::{Cluster, Member, PublicKey, VersionName};
 use crate::kms::KmsError;
 use crate::kms::keys::version_name;
 use crate::service::Service;
@@ -121,37 +118,16 @@ fn fill(service: &Service, image_id: &str, cluster: &Cluster, plan: &[Planned]) 
 /// halves belong together.
 fn unwrap_on(service: &Service, image_id: &str, member: &Member, planned: &Planned) -> Result<(), KmsError> {
     let v = &planned.name;
-    let role = if v.spec.is_symmetric() { ObjectRole::Secret } else { ObjectRole::Private };
-    let unwrapped = with_root_key(service, member, |s, root| {
-        let staged = s.unwrap_key(&Mechanism::AesKeyWrapPad, root, &planned.wrapped, &templates::unwrapped(v, role));
-        match staged {
-            Ok(staged) => persist(s, staged, &v.label).map(Some),
-            Err(error) => {
-                let error = HsmError::pkcs11(format!("unwrapping {} from the image", v.label), error);
-                if error.is_device_fault() { Err(error) } else { Ok(None) }
-            }
-        }
-    })?;
-    let Some(handle) = unwrapped else {
-        return Err(invalid(format!(
+    let secrets = service.paths.secrets_dir();
+    match backup_key::install(&secrets, member, v, &planned.wrapped, planned.public.as_ref())? {
+        Installed::Done => Ok(()),
+        Installed::DoesNotUnwrap => Err(invalid(format!(
             "image {image_id} is damaged: the wrapped key of {} does not unwrap under the backup root key",
             v.label
-        )));
-    };
-    member.remember(&v.id, role, handle);
-    let Some(public) = &planned.public else { return Ok(()) };
-    let matches = member.with_session(|s| {
-        let staged =
-            s.create_object(&templates::public_copy(v, public)).context(|| format!("public key of {}", v.label))?;
-        let public_handle = persist(s, staged, &v.label)?;
-        member.remember(&v.id, ObjectRole::Public, public_handle);
-        pair_matches(s, handle, public_handle, public)
-    })?;
-    if !matches {
-        return Err(invalid(format!(
+        ))),
+        Installed::PairMismatch => Err(invalid(format!(
             "image {image_id} is refused: the public key of {} does not belong to the private key the image carries",
             v.label
-        )));
+        ))),
     }
-    Ok(())
 }

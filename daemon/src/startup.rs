@@ -151,7 +151,7 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
     let clusters = Arc::new(LiveClusters::new(live));
     // The default instance's keys are the daemon's, in software.
     let software = Arc::new(SoftwareVault::new(store.clone(), clock.clone()));
-    let vault = Arc::new(RoutedVault::new(Arc::new(HsmVault::new(clusters.clone())), software));
+    let vault = Arc::new(RoutedVault::new(Arc::new(HsmVault::new(clusters.clone(), paths.secrets_dir())), software));
     let kms = Kms::new(config.clone(), store, registry, vault, clock);
     let boot_id = *uuid::Uuid::new_v4().as_bytes();
     let audit = Trail::open(&paths.audit_dir(), &kms.store, &config.audit, &config.region, boot_id)

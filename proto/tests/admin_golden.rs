@@ -130,6 +130,35 @@ sample! {
         incrementally_backed_up_secrets: vec![],
         rotated_secrets: vec![],
     };
+    RestoreKeyRequest => RestoreKeyRequest {
+        backup_id: "backup-1".into(),
+        date: Some("2026-12-05".into()),
+        at: None,
+        key_id: "key-1".into(),
+        to_instance: "soft2".into(),
+    };
+    RestoreSecretRequest => RestoreSecretRequest {
+        backup_id: "backup-1".into(),
+        date: None,
+        at: Some(Timestamp(1_700_000_042)),
+        secret_name: "db".into(),
+        to_instance: "soft2".into(),
+    };
+    RestoredKey => RestoredKey {
+        key_id: "key-1".into(),
+        instance: "soft2".into(),
+        key_version_ids: vec!["v1".into(), "v2".into()],
+        primary_key_version: "v2".into(),
+        aliases: vec!["alias/orders".into()],
+        aliases_not_restored: vec!["alias/taken".into()],
+        as_of: Timestamp(1_700_000_042),
+    };
+    RestoredSecret => RestoredSecret {
+        secret_name: "db".into(),
+        instance: "soft2".into(),
+        version_ids: vec!["v1".into()],
+        as_of: Timestamp(1_700_000_042),
+    };
     MigrationTaskRef => MigrationTaskRef { task_id: "mt-1".into() };
     ListKeyMigrationsRequest => ListKeyMigrationsRequest { key: Some("alias/orders".into()) };
     KeyMigrationTask => KeyMigrationTask {

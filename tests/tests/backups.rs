@@ -76,13 +76,13 @@ fn backups_are_taken_on_schedule_and_show_each_day() {
     let mut as_of_midnight = vec![old.clone(), rotating.clone()];
     as_of_midnight.sort();
     assert_eq!(ids(&shown, "FullyBackedUpKeys"), as_of_midnight);
-    assert_eq!(ids(&shown, "IncrementallyBackedUpKeys"), [new.clone()]);
-    assert_eq!(ids(&shown, "RotatedKeys"), [rotating.clone()]);
+    assert_eq!(ids(&shown, "IncrementallyBackedUpKeys"), vec![new.clone()]);
+    assert_eq!(ids(&shown, "RotatedKeys"), vec![rotating.clone()]);
     assert_eq!(ids(&show(&daemon, &id, &day1), "FullyBackedUpKeys"), as_of_midnight, "the enable full");
 
     // After a restart, the same days read back from the files.
     daemon.restart();
-    assert_eq!(ids(&show(&daemon, &id, &day2), "RotatedKeys"), [rotating.clone()]);
+    assert_eq!(ids(&show(&daemon, &id, &day2), "RotatedKeys"), vec![rotating.clone()]);
 
     // Eight days on, day 1 is out of the 7 viewable days: extend.
     daemon.cli(&["clock", "advance", "8d"]);

@@ -3,11 +3,12 @@
 
 use p11kms_proto::admin::{
     BackupDay, BackupInfo, BackupRef, CreateBackupRequest, EnableBackupRequest, ExtendBackupRequest,
-    ListBackupsRequest, RenewBackupRequest, ShowBackupRequest, op,
+    ListBackupsRequest, RenewBackupRequest, RestoreKeyRequest, RestoreSecretRequest, RestoredKey, RestoredSecret,
+    ShowBackupRequest, op,
 };
 
 use super::{Access, Call, Handle};
-use crate::backups::{lifecycle, view};
+use crate::backups::{lifecycle, restore, view};
 use crate::kms::KmsError;
 
 impl Handle for op::CreateBackup {
@@ -71,5 +72,21 @@ impl Handle for op::ShowBackup {
 
     fn handle(call: &Call<'_>, request: ShowBackupRequest) -> Result<BackupDay, KmsError> {
         view::show(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::RestoreBackupKey {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: RestoreKeyRequest) -> Result<RestoredKey, KmsError> {
+        restore::restore_key(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::RestoreBackupSecret {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: RestoreSecretRequest) -> Result<RestoredSecret, KmsError> {
+        restore::restore_secret(call.kms(), &call.service.backups, &request)
     }
 }

@@ -10,12 +10,17 @@
 //! * [`points`]: what a point is and holds; [`snapshot`]: what it holds
 //!   of each key and secret; [`storage`]: the files.
 //! * [`view`]: `backup show`, the spec's six sets of a day.
+//! * [`moment`]: what a backup holds of a key or secret at the end of a
+//!   day or at any second (point in time: the last point before it and
+//!   the journal after it); [`restore`]: putting it back.
 //!
 //! The backups and their points are kept in memory ([`Backups`]), loaded
 //! at start; every change is committed to the store first.
 
 pub mod lifecycle;
+pub mod moment;
 pub mod points;
+pub mod restore;
 pub mod schedule;
 pub mod snapshot;
 pub mod storage;
@@ -47,6 +52,8 @@ pub struct Book {
     pub entries: BTreeMap<String, Entry>,
     /// What each enabled backup's last point holds, once read.
     pub current: HashMap<String, points::State>,
+    /// Material objects stored, by version id.
+    pub materials: points::MaterialCache,
 }
 
 impl Book {

@@ -102,6 +102,51 @@ struct Draft {
     added_bytes: u64,
 }
 
+/// Material objects already stored, by version id: a version never
+/// changes, so it is wrapped once (its wrap is deterministic anyway).
+pub type MaterialCache = std::collections::HashMap<String, String>;
+
+/// The material entities of key `key_id` as it is now (none when it is
+/// gone or not in `instance`): each version with material, wrapped under
+/// the backup root key where it is, stored once.
+fn materials_of(
+    kms: &Kms,
+    storage: &Storage,
+    instance: &str,
+    key_id: &str,
+    cache: &mut MaterialCache,
+) -> Result<(Vec<(Entity, String)>, u64), KmsError> {
+    let key = match kms.registry()?.key(key_id) {
+        Ok(key) if key.record.instance == instance => key.clone(),
+        _ => return Ok((Vec::new(), 0)),
+    };
+    let cluster = kms.cluster_of(instance)?;
+    let mut out = Vec::new();
+    let mut added_bytes = 0;
+    for version in key.versions.iter().filter(|v| v.record.has_material && v.lost.is_none()) {
+        let entity = Entity::material(key_id, &version.record.version_id);
+        let hash = match cache.get(&version.record.version_id) {
+            Some(hash) => hash.clone(),
+            None => {
+                let wrapped =
+                    kms.vault.wrap_for_backup(&cluster, &crate::kms::keys::version_name(&key.record, version))?;
+                let material = snapshot::MaterialSnapshot {
+                    key_id: key_id.to_owned(),
+                    version_id: version.record.version_id.clone(),
+                    wrapped,
+                };
+                let bytes = serde_json::to_vec(&material).map_err(|e| corrupt("material", e))?;
+                let (hash, added) = storage.put_object(&bytes)?;
+                added_bytes += added;
+                cache.insert(version.record.version_id.clone(), hash.clone());
+                hash
+            }
+        };
+        out.push((entity, hash));
+    }
+    Ok((out, added_bytes))
+}
+
 /// Stores `entity`'s snapshot; its object and the bytes it added.
 fn store(kms: &Kms, storage: &Storage, instance: &str, entity: &Entity) -> Result<Option<(String, u64)>, KmsError> {
     let bytes = snapshot::encode(&*kms.registry()?, instance, entity)?;
@@ -112,6 +157,7 @@ fn store(kms: &Kms, storage: &Storage, instance: &str, entity: &Entity) -> Resul
 /// when `full`, else an incremental from `current` (what its last point
 /// holds). Returns the point, none when an incremental found nothing
 /// new, and what the backup holds after it.
+#[allow(clippy::too_many_arguments)]
 pub fn take(
     kms: &Kms,
     storage: &Storage,
@@ -119,8 +165,13 @@ pub fn take(
     points: &[BackupPointRecord],
     current: &State,
     full: bool,
+    cache: &mut MaterialCache,
 ) -> Result<(Option<BackupPointRecord>, State, i64), KmsError> {
     let instance = backup.instance.clone().ok_or_else(|| KmsError::Internal("a backup point of no instance".into()))?;
+    // A software instance's backup carries its keys' material, wrapped in
+    // an HSM; a hardware instance's, metadata only (its cluster's mirror
+    // images hold the material).
+    let with_material = backup.instance_kind == p11kms_proto::admin::InstanceKind::Software;
     let _writer = kms.writer()?;
     let now = kms.clock.now();
     let (draft, state, position) = if full {
@@ -131,6 +182,11 @@ pub fn take(
         for entity in entities {
             if let Some((hash, added)) = store(kms, storage, &instance, &entity)? {
                 added_bytes += added;
+                if let (Entity::Key(key_id), true) = (&entity, with_material) {
+                    let (materials, added) = materials_of(kms, storage, &instance, key_id, cache)?;
+                    added_bytes += added;
+                    state.extend(materials);
+                }
                 state.insert(entity, hash);
             }
         }
@@ -156,6 +212,23 @@ pub fn take(
             added_bytes: 0,
         };
         for entity in changed {
+            if let (Entity::Key(key_id), true) = (&entity, with_material) {
+                let (materials, added) = materials_of(kms, storage, &instance, key_id, cache)?;
+                draft.added_bytes += added;
+                let now: State = materials.into_iter().collect();
+                let gone: Vec<Entity> =
+                    state.keys().filter(|e| e.is_material_of(key_id) && !now.contains_key(*e)).cloned().collect();
+                for entity in gone {
+                    state.remove(&entity);
+                    draft.removed.push(entity);
+                }
+                for (entity, hash) in now {
+                    if state.get(&entity) != Some(&hash) {
+                        state.insert(entity.clone(), hash.clone());
+                        draft.put.push((entity, hash));
+                    }
+                }
+            }
             match store(kms, storage, &instance, &entity)? {
                 Some((hash, added)) if current.get(&entity) != Some(&hash) => {
                     draft.added_bytes += added;

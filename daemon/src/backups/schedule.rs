@@ -52,7 +52,8 @@ pub fn take_point(
         (None, Some(last)) => points::resolve(backups.storage(), &entry.points, last.seq)?,
         (None, None) => State::new(),
     };
-    let (point, state, position) = points::take(kms, backups.storage(), &entry.record, &entry.points, &current, full)?;
+    let (point, state, position) =
+        points::take(kms, backups.storage(), &entry.record, &entry.points, &current, full, &mut book.materials)?;
     let now = kms.clock.now();
     let mut record = entry.record;
     record.last_point_at = Some(now);
@@ -133,12 +134,20 @@ pub fn run_due(kms: &Kms, backups: &Backups) -> BackupPass {
 }
 
 /// Deletes the objects no point of any backup names any more.
-pub fn collect_objects(backups: &Backups, book: &Book) -> Result<u64, KmsError> {
+pub fn collect_objects(backups: &Backups, book: &mut Book) -> Result<u64, KmsError> {
     let mut kept = HashSet::new();
     for entry in book.entries.values() {
         for point in &entry.points {
             kept.extend(points::manifest(backups.storage(), point)?.put.into_iter().map(|(_, hash)| hash));
         }
     }
-    backups.storage().collect(&kept)
+    let freed = backups.storage().collect(&kept)?;
+    // A material object collected must be wrapped again when named again.
+    let stored: HashSet<&String> = kept.iter().collect();
+    let cache: Vec<String> =
+        book.materials.iter().filter(|(_, h)| !stored.contains(h)).map(|(v, _)| v.clone()).collect();
+    for version in cache {
+        book.materials.remove(&version);
+    }
+    Ok(freed)
 }

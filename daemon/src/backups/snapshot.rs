@@ -33,13 +33,41 @@ pub struct SecretSnapshot {
     pub versions: Vec<SecretVersionRecord>,
 }
 
-/// An entity of a point: a key by id or a secret by name.
+/// A version's material as the backup of a software instance keeps it:
+/// its secret part wrapped under the backup root key, inside an HSM.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MaterialSnapshot {
+    /// Its key.
+    pub key_id: String,
+    /// The version.
+    pub version_id: String,
+    /// Wrapped under the backup root key (AES key wrap with padding).
+    #[serde(with = "p11kms_proto::bytes")]
+    pub wrapped: Vec<u8>,
+}
+
+/// An entity of a point: a key by id, a secret by name, or a key
+/// version's material (`<key id>/<version id>`, software instances only).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Entity {
     /// A key, by id.
     Key(String),
     /// A secret, by name.
     Secret(String),
+    /// A version's material, by `<key id>/<version id>`.
+    Material(String),
+}
+
+impl Entity {
+    /// The material entity of a key's version.
+    pub fn material(key_id: &str, version_id: &str) -> Self {
+        Self::Material(format!("{key_id}/{version_id}"))
+    }
+
+    /// True for a material entity of key `key_id`.
+    pub fn is_material_of(&self, key_id: &str) -> bool {
+        matches!(self, Self::Material(name) if name.split_once('/').is_some_and(|(k, _)| k == key_id))
+    }
 }
 
 fn key_snapshot(key: &KeyEntry) -> KeySnapshot {
@@ -66,6 +94,7 @@ pub fn encode(registry: &Registry, instance: &str, entity: &Entity) -> Result<Op
             Ok(secret) if secret.record.instance == instance => serde_json::to_vec(&secret_snapshot(secret)),
             _ => return Ok(None),
         },
+        Entity::Material(_) => return Err(KmsError::Internal("material is wrapped, not encoded".into())),
     };
     bytes.map(Some).map_err(|e| KmsError::Internal(format!("backup snapshot: {e}")))
 }
@@ -106,6 +135,11 @@ pub fn changed_since(kms: &Kms, after_seq: i64) -> Result<(BTreeSet<Entity>, i64
 /// Reads a key's snapshot back.
 pub fn decode_key(bytes: &[u8]) -> Result<KeySnapshot, KmsError> {
     serde_json::from_slice(bytes).map_err(|e| KmsError::Internal(format!("a backed-up key does not decode: {e}")))
+}
+
+/// Reads a version's material back.
+pub fn decode_material(bytes: &[u8]) -> Result<MaterialSnapshot, KmsError> {
+    serde_json::from_slice(bytes).map_err(|e| KmsError::Internal(format!("backed-up material does not decode: {e}")))
 }
 
 /// Reads a secret's snapshot back.

@@ -157,12 +157,14 @@ pub fn show(kms: &Kms, backups: &Backups, request: &ShowBackupRequest) -> Result
         match entity {
             Entity::Key(_) => day.fully_backed_up_keys.push(backed_up_key(&key_of(storage, hash)?)),
             Entity::Secret(_) => day.fully_backed_up_secrets.push(backed_up_secret(&secret_of(storage, hash)?)),
+            Entity::Material(_) => {}
         }
     }
     for (entity, hash) in &sets.incremental {
         match entity {
             Entity::Key(_) => day.incrementally_backed_up_keys.push(backed_up_key(&key_of(storage, hash)?)),
             Entity::Secret(_) => day.incrementally_backed_up_secrets.push(backed_up_secret(&secret_of(storage, hash)?)),
+            Entity::Material(_) => {}
         }
     }
     // Rotated: a version made that day that is not the first of its key
@@ -185,6 +187,7 @@ pub fn show(kms: &Kms, backups: &Backups, request: &ShowBackupRequest) -> Result
                     day.rotated_secrets.push(backed_up_secret(&secret));
                 }
             }
+            Entity::Material(_) => {}
         }
     }
     Ok(day)

@@ -286,8 +286,9 @@ fn authenticate(
     let mut last = HsmError::NoHealthyMember(file.cluster.clone());
     for live in names.iter().filter_map(|n| service.clusters.get(n).ok()) {
         for member in live.cluster.candidates() {
-            let checked =
-                with_root_key(&service.paths.secrets_dir(), member, |s, root| Ok(image_auth::verify_mac(s, root, &wrapped, bytes, &tag)));
+            let checked = with_root_key(&service.paths.secrets_dir(), member, |s, root| {
+                Ok(image_auth::verify_mac(s, root, &wrapped, bytes, &tag))
+            });
             match checked {
                 Ok(Ok(())) => return Ok(Ok(())),
                 Ok(Err(ImageAuthError::Hsm(error))) | Err(error) => last = error,

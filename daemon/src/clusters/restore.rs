@@ -18,7 +18,6 @@
 //! PIN files: a failed restore leaves nothing behind. A wrapped key that
 //! does not unwrap is reported as a damaged image.
 
-
 use p11kms_proto::admin::ClusterStatus;
 
 use super::backup_key::{self, Installed};

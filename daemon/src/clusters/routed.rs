@@ -143,6 +143,20 @@ impl Vault for RoutedVault {
         }
     }
 
+    fn wrap_for_backup(&self, cluster: &str, v: &VersionName) -> Result<Vec<u8>, KmsError> {
+        self.to(cluster).wrap_for_backup(cluster, v)
+    }
+
+    fn install_from_backup(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        public: Option<&PublicKey>,
+    ) -> Result<(), KmsError> {
+        self.to(cluster).install_from_backup(cluster, v, wrapped, public)
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         self.to(cluster).destroy_leftovers(cluster, purpose, id)
     }

@@ -11,6 +11,7 @@
 //! raw RSA operation and the OAEP encoding is done here; the private key
 //! never leaves the HSM either way.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use cryptoki::error::{Error as CkError, RvError};
@@ -23,6 +24,7 @@ use cryptoki::session::Session;
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 
+use super::backup_key;
 use super::live::LiveClusters;
 use super::sync;
 use crate::encoding::oaep::{OaepHash, oaep_decode};
@@ -37,12 +39,15 @@ use crate::store::IntentPurpose;
 #[derive(Debug)]
 pub struct HsmVault {
     clusters: Arc<LiveClusters>,
+    /// Where the backup root key is (`backup_key`).
+    secrets_dir: PathBuf,
 }
 
 impl HsmVault {
-    /// A vault over `clusters`.
-    pub fn new(clusters: Arc<LiveClusters>) -> Self {
-        Self { clusters }
+    /// A vault over `clusters`; backups wrap under the backup root key of
+    /// `secrets_dir`.
+    pub fn new(clusters: Arc<LiveClusters>, secrets_dir: PathBuf) -> Self {
+        Self { clusters, secrets_dir }
     }
 
     /// Installs version `v` into `cluster` from material outside any HSM:
@@ -291,6 +296,46 @@ impl Vault for HsmVault {
             return Err(error.into());
         }
         Ok(())
+    }
+
+    fn wrap_for_backup(&self, cluster: &str, v: &VersionName) -> Result<Vec<u8>, KmsError> {
+        let role = backup_key::protected_role(v);
+        let live = self.clusters.get(cluster)?;
+        Ok(live.cluster.run_on_version(&v.id, role, |s, handle| backup_key::wrap(&self.secrets_dir, s, v, handle))?)
+    }
+
+    fn install_from_backup(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        public: Option<&PublicKey>,
+    ) -> Result<(), KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let receiver = live.cluster.serving_member()?.clone();
+        let installed = backup_key::install(&self.secrets_dir, &receiver, v, wrapped, public).and_then(|installed| {
+            if installed == backup_key::Installed::Done {
+                spread(&live.cluster, &receiver, v, public).map(|()| installed)
+            } else {
+                Ok(installed)
+            }
+        });
+        match installed {
+            Ok(backup_key::Installed::Done) => Ok(()),
+            other => {
+                live.cluster.destroy_version(v);
+                match other {
+                    Ok(backup_key::Installed::DoesNotUnwrap) => {
+                        Err(KmsError::MaterialRefused(format!("{} does not unwrap under the backup root key", v.label)))
+                    }
+                    Ok(_) => Err(KmsError::MaterialRefused(format!(
+                        "the public key of {} does not belong to the private key the backup carries",
+                        v.label
+                    ))),
+                    Err(error) => Err(error.into()),
+                }
+            }
+        }
     }
 
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {

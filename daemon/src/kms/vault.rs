@@ -171,6 +171,23 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
     /// left in `to` that `destroy_version` would not remove.
     fn copy_version(&self, from: &str, to: &str, v: &VersionName, public: Option<&PublicKey>) -> Result<(), KmsError>;
 
+    /// Version `v`'s secret part wrapped under the backup root key, where
+    /// it is (inside an HSM), for an instance backup.
+    fn wrap_for_backup(&self, cluster: &str, v: &VersionName) -> Result<Vec<u8>, KmsError>;
+
+    /// Installs version `v` into every member of `cluster` from `wrapped`
+    /// ([`Vault::wrap_for_backup`]'s), with its public half `public`
+    /// (checked to match, inside the HSM). A blob that does not unwrap, or
+    /// a pair that does not match, is [`KmsError::MaterialRefused`];
+    /// nothing of it is left then.
+    fn install_from_backup(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        public: Option<&PublicKey>,
+    ) -> Result<(), KmsError>;
+
     /// Destroys whatever a creation announced by an intent (`purpose`,
     /// `id`) may have left in `cluster`: every object made under that id,
     /// of any role, on every member.

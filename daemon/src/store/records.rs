@@ -221,7 +221,7 @@ pub struct ImportTokenRecord {
 }
 
 /// An alias.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AliasRecord {
     /// `alias/...`.
     pub alias: String,

@@ -209,3 +209,69 @@ pub struct BackupDay {
     /// Secrets rotated that day (a new version with `ACSCurrent`).
     pub rotated_secrets: Vec<BackedUpSecret>,
 }
+
+/// Parameters of `backup restore-key BACKUP (--date D | --at T) --key-id K
+/// --to-instance I`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreKeyRequest {
+    /// The backup.
+    pub backup_id: String,
+    /// The key as the backup holds it at the end of this day (`YYYY-MM-DD`).
+    pub date: Option<String>,
+    /// The key as it was at this second (point in time).
+    pub at: Option<Timestamp>,
+    /// The key's id.
+    pub key_id: String,
+    /// The instance it is restored into.
+    pub to_instance: String,
+}
+
+/// Parameters of `backup restore-secret BACKUP (--date D | --at T)
+/// --secret-name S --to-instance I`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreSecretRequest {
+    /// The backup.
+    pub backup_id: String,
+    /// The secret as the backup holds it at the end of this day.
+    pub date: Option<String>,
+    /// The secret as it was at this second (point in time).
+    pub at: Option<Timestamp>,
+    /// The secret's name.
+    pub secret_name: String,
+    /// The instance it is restored into.
+    pub to_instance: String,
+}
+
+/// A restored key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestoredKey {
+    /// The key's id (the one it had).
+    pub key_id: String,
+    /// The instance it is in now.
+    pub instance: String,
+    /// Its versions, oldest first.
+    pub key_version_ids: Vec<String>,
+    /// Its primary version.
+    pub primary_key_version: String,
+    /// Its aliases, restored.
+    pub aliases: Vec<String>,
+    /// Aliases it had that another key holds now (not restored).
+    pub aliases_not_restored: Vec<String>,
+    /// The moment it was restored as of.
+    pub as_of: Timestamp,
+}
+
+/// A restored secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestoredSecret {
+    /// The secret's name.
+    pub secret_name: String,
+    /// The instance it is in now.
+    pub instance: String,
+    /// Its versions, oldest first, with their values and stages.
+    pub version_ids: Vec<String>,
+    /// The moment it was restored as of.
+    pub as_of: Timestamp,
+}

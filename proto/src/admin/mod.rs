@@ -31,7 +31,8 @@ pub use app::{AppCreated, AppInfo, CreateAppRequest, UpdateAppPolicyRequest};
 pub use audit::{LookupEventsReply, LookupEventsRequest};
 pub use backup::{
     BackedUpKey, BackedUpSecret, BackupDay, BackupInfo, BackupRef, BackupStatus, BackupType, CreateBackupRequest,
-    EnableBackupRequest, ExtendBackupRequest, ListBackupsRequest, RenewBackupRequest, ShowBackupRequest,
+    EnableBackupRequest, ExtendBackupRequest, ListBackupsRequest, RenewBackupRequest, RestoreKeyRequest,
+    RestoreSecretRequest, RestoredKey, RestoredSecret, ShowBackupRequest,
 };
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;

@@ -205,6 +205,10 @@ macro_rules! admin_operations {
             0x0b07 ResetBackup ["backup" "reset"] $crate::admin::BackupRef => $crate::admin::BackupInfo;
             /// `backup show BACKUP --date D`: the six sets of a day.
             0x0b08 ShowBackup ["backup" "show"] $crate::admin::ShowBackupRequest => $crate::admin::BackupDay;
+            /// `backup restore-key BACKUP --date D|--at T --key-id K --to-instance I`.
+            0x0b09 RestoreBackupKey ["backup" "restore-key"] $crate::admin::RestoreKeyRequest => $crate::admin::RestoredKey;
+            /// `backup restore-secret BACKUP --date D|--at T --secret-name S --to-instance I`.
+            0x0b0a RestoreBackupSecret ["backup" "restore-secret"] $crate::admin::RestoreSecretRequest => $crate::admin::RestoredSecret;
         }
     };
 }

@@ -2,15 +2,18 @@
 //! names (`--backup-type`, `--viewable-days`, `BackupId`, …): what backups
 //! there are ([`description`]: `list`, `describe`), their lifecycle
 //! ([`lifecycle`]: `create`, `enable`, `extend`, `renew`, `reset`), and what
-//! one holds on a day ([`show`], the console's "View Data").
+//! one holds on a day ([`show`], the console's "View Data"), and restoring
+//! a key or secret from it ([`restore`]).
 
 pub mod description;
 pub mod lifecycle;
+pub mod restore;
 pub mod show;
 
 use super::subcommands;
 use description::{DescribeBackupArgs, ListBackupsArgs};
 use lifecycle::{CreateBackupArgs, EnableBackupArgs, ExtendBackupArgs, RenewBackupArgs, ResetBackupArgs};
+use restore::{RestoreBackupKeyArgs, RestoreBackupSecretArgs};
 use show::ShowBackupArgs;
 
 subcommands! {
@@ -32,5 +35,9 @@ subcommands! {
         Reset(ResetBackupArgs),
         /// Shows the keys and secrets a backup holds on a day (ShowBackup).
         Show(ShowBackupArgs),
+        /// Restores a key as a backup holds it on a day or at a second (RestoreBackupKey).
+        RestoreKey(RestoreBackupKeyArgs),
+        /// Restores a secret as a backup holds it on a day or at a second (RestoreBackupSecret).
+        RestoreSecret(RestoreBackupSecretArgs),
     }
 }

@@ -24,6 +24,9 @@ use crate::hsm::{PublicKey, VersionName};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
 
+/// The unit tests' stand-in for the backup root key.
+const MEMORY_BACKUP_KEY: [u8; 32] = [0x42; 32];
+
 /// Versions and import keys by cluster and id.
 #[derive(Debug, Default)]
 struct State {
@@ -240,6 +243,35 @@ impl Vault for MemoryVault {
         self.writable(to)?;
         let copy = self.with(from, &v.id, |material| Material::decode(&material.encode()?))?;
         self.state.lock().map_err(|_| fault("lock"))?.versions.insert((to.to_owned(), v.id), copy);
+        Ok(())
+    }
+
+    fn wrap_for_backup(&self, cluster: &str, v: &VersionName) -> Result<Vec<u8>, KmsError> {
+        // The test's "backup root key" is fixed: a wrap is deterministic,
+        // as the HSM's AES key wrap is.
+        let encoded = self.with(cluster, &v.id, Material::encode)?;
+        aes_kw::KekAes256::new(&MEMORY_BACKUP_KEY.into())
+            .wrap_with_padding_vec(&encoded)
+            .map_err(|e| fault(&format!("key wrap: {e}")))
+    }
+
+    fn install_from_backup(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        public: Option<&PublicKey>,
+    ) -> Result<(), KmsError> {
+        self.writable(cluster)?;
+        let encoded = aes_kw::KekAes256::new(&MEMORY_BACKUP_KEY.into())
+            .unwrap_with_padding_vec(wrapped)
+            .map_err(|_| KmsError::MaterialRefused("it does not unwrap under the backup root key".into()))?;
+        let material = Material::decode(&zeroize::Zeroizing::new(encoded))
+            .map_err(|_| KmsError::MaterialRefused("it is not a key".into()))?;
+        if material.public().as_ref() != public {
+            return Err(KmsError::MaterialRefused("its public half is not the one given".into()));
+        }
+        self.state.lock().map_err(|_| fault("lock"))?.versions.insert((cluster.to_owned(), v.id), material);
         Ok(())
     }
 

@@ -301,6 +301,20 @@ impl Vault for SoftwareVault {
         Err(KmsError::Unsupported(format!("the software vault does not copy versions from '{from}' to '{to}'")))
     }
 
+    fn wrap_for_backup(&self, _cluster: &str, _v: &VersionName) -> Result<Vec<u8>, KmsError> {
+        Err(KmsError::Unsupported("the default instance's keys are not backed up: migrate them first".into()))
+    }
+
+    fn install_from_backup(
+        &self,
+        _cluster: &str,
+        _v: &VersionName,
+        _wrapped: &[u8],
+        _public: Option<&PublicKey>,
+    ) -> Result<(), KmsError> {
+        Err(KmsError::Unsupported("backups restore into software or hardware instances, not the default one".into()))
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         Self::check(cluster)?;
         let role = match purpose {

@@ -5,6 +5,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod restore;
+
 use p11kms_proto::ErrorCode;
 use p11kms_proto::admin::{
     BackupStatus, BackupType, CreateBackupRequest, EnableBackupRequest, ExtendBackupRequest, InstanceKind, KeySpec,
@@ -16,21 +18,21 @@ use super::{Backups, lifecycle, view};
 use crate::kms::keys::rotation;
 use crate::kms::testing::{Fixture, INSTANCE};
 
-struct Setup {
-    fx: Fixture,
-    backups: Backups,
+pub(super) struct Setup {
+    pub(super) fx: Fixture,
+    pub(super) backups: Backups,
     _dir: tempfile::TempDir,
 }
 
 impl Setup {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let backups = Backups::new(dir.path().join("backups"), Vec::new(), Vec::new());
         Self { fx: Fixture::new(), backups, _dir: dir }
     }
 
     /// Moves the clock and runs both schedulers, as `clock advance` does.
-    fn advance(&self, seconds: i64) -> BackupPass {
+    pub(super) fn advance(&self, seconds: i64) -> BackupPass {
         self.fx.advance_seconds(seconds);
         schedule::run_due(&self.fx.kms, &self.backups)
     }
@@ -55,12 +57,12 @@ impl Setup {
         view::show(&self.fx.kms, &self.backups, &ShowBackupRequest { backup_id: id.into(), date: date.into() })
     }
 
-    fn today(&self) -> String {
+    pub(super) fn today(&self) -> String {
         self.fx.now().to_string()[..10].to_owned()
     }
 }
 
-fn code<T: std::fmt::Debug>(result: Result<T, crate::kms::KmsError>) -> ErrorCode {
+pub(super) fn code<T: std::fmt::Debug>(result: Result<T, crate::kms::KmsError>) -> ErrorCode {
     result.expect_err("refused").code()
 }
 

@@ -1045,6 +1045,69 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
         ok("RenewBackup", &["backup", "renew", &retained_id, "--duration-days", "30"], &[&r]),
     ]);
 
+    // Restores from the backup of a software instance.
+    daemon.cli_json(&["instance", "create", "audit-soft", "--kind", "software", "--cluster", "hsm1"]);
+    let ks = text(
+        &daemon.cli_json(&["key", "create", "--instance", "audit-soft", "--key-spec", "AES_256"]),
+        "KeyMetadata.KeyId",
+    );
+    daemon.cli_json(&[
+        "secret",
+        "create",
+        "audit-db",
+        "--instance",
+        "audit-soft",
+        "--version-id",
+        "v1",
+        "--secret-data",
+        "audit restore value",
+        "--encryption-key-id",
+        &ks,
+    ]);
+    received.push(("a secret value restored from a backup", b"audit restore value".to_vec()));
+    let soft_backup = text(
+        &daemon.cli_json(&[
+            "backup",
+            "create",
+            "--backup-type",
+            "retained",
+            "--instance-kind",
+            "software",
+            "--viewable-days",
+            "30",
+            "--duration-days",
+            "30",
+        ]),
+        "BackupId",
+    );
+    daemon.cli_json(&["backup", "enable", &soft_backup, "--instance", "audit-soft"]);
+    let sb = format!("backup/{soft_backup}");
+    let enabled_on = text(&daemon.cli_json(&["clock", "show"]), "Now")[..10].to_owned();
+    daemon.cli_json(&["secret", "delete", "audit-db", "--force-delete-without-recovery"]);
+    let (ksr, at) = (key(&ks), text(&daemon.cli_json(&["clock", "show"]), "Now"));
+    let restore_secret = [
+        "backup",
+        "restore-secret",
+        &soft_backup,
+        "--date",
+        &enabled_on,
+        "--secret-name",
+        "audit-db",
+        "--to-instance",
+        "audit-soft",
+    ];
+    let restore_key =
+        ["backup", "restore-key", &soft_backup, "--at", &at, "--key-id", &ks, "--to-instance", "audit-soft"];
+    audit.table(&[
+        ok("RestoreBackupSecret", &restore_secret, &[&sb, "secret/audit-db", "instance/audit-soft"]),
+        refused("RestoreBackupSecret", &restore_secret, &[&sb, "secret/audit-db"], "Rejected.ResourceExist"),
+        refused("RestoreBackupKey", &restore_key, &[&sb, &ksr], "Rejected.ResourceExist"),
+    ]);
+    daemon.cli_json(&["secret", "delete", "audit-db", "--force-delete-without-recovery"]);
+    daemon.cli_json(&["key", "schedule-deletion", &ks, "--pending-window-in-days", "7"]);
+    daemon.cli_json(&["clock", "advance", "8d"]);
+    audit.table(&[ok("RestoreBackupKey", &restore_key, &[&sb, &ksr, "instance/audit-soft"])]);
+
     // The trail itself.
     audit.table(&[
         ok("LookupEvents", &["audit", "lookup-events", "--event-name", "CreateKey", "--max-results", "5"], &[]),

@@ -6,7 +6,8 @@
 //!
 //! * [`lifecycle`]: the backups themselves (create, enable, extend, renew,
 //!   reset, expiry, the system backup of each instance).
-//! * [`schedule`]: which point is due, and taking it.
+//! * [`schedule`]: which point is due, and taking it; [`prune`]: dropping
+//!   the points a backup can never show again.
 //! * [`points`]: what a point is and holds; [`snapshot`]: what it holds
 //!   of each key and secret; [`storage`]: the files.
 //! * [`view`]: `backup show`, the spec's six sets of a day.
@@ -20,6 +21,7 @@
 pub mod lifecycle;
 pub mod moment;
 pub mod points;
+pub mod prune;
 pub mod restore;
 pub mod schedule;
 pub mod snapshot;

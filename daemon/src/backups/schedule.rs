@@ -33,6 +33,8 @@ pub struct BackupPass {
     pub expired: usize,
     /// Expired backups removed.
     pub removed: usize,
+    /// Points pruned (past what their backups can show).
+    pub pruned: usize,
     /// Points that failed (logged; retried at the next pass).
     pub failed: usize,
 }
@@ -118,7 +120,17 @@ pub fn run_due(kms: &Kms, backups: &Backups) -> BackupPass {
         .collect();
     for (id, full) in owed {
         match take_point(kms, backups, &mut book, &id, full) {
-            Ok(Some(_)) if full => pass.fulls += 1,
+            Ok(Some(_)) if full => {
+                pass.fulls += 1;
+                // A new day's full: older points may now be past showing.
+                match super::prune::prune(kms, backups, &mut book, &id, now) {
+                    Ok(dropped) => pass.pruned += dropped,
+                    Err(error) => {
+                        pass.failed += 1;
+                        tracing::error!(backup = %id, %error, "pruning failed; retrying at the next full");
+                    }
+                }
+            }
             Ok(Some(_)) => pass.incrementals += 1,
             Ok(None) => {}
             Err(error) => {

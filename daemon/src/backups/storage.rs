@@ -99,6 +99,20 @@ impl Storage {
         Ok(bytes)
     }
 
+    /// Deletes the manifests of a backup's points before `seq`.
+    pub fn delete_manifests_before(&self, backup_id: &str, seq: i64) -> Result<(), KmsError> {
+        let dir = self.root.join(backup_id);
+        let Ok(files) = std::fs::read_dir(&dir) else { return Ok(()) };
+        for file in files.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let number = name.strip_suffix(".json").and_then(|n| n.parse::<i64>().ok());
+            if number.is_some_and(|n| n < seq) {
+                std::fs::remove_file(file.path()).map_err(|e| io("deleting", &file.path(), e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes every manifest of a backup (its objects stay while other
     /// points name them; `collect` removes the others).
     pub fn delete_backup(&self, backup_id: &str) -> Result<(), KmsError> {

@@ -39,9 +39,11 @@ pub fn check_viewable(entry: &Entry, day: Timestamp, now: Timestamp) -> Result<(
     if day_no > today {
         return Err(KmsError::InvalidParameter(format!("{day} is after today: nothing is backed up yet")));
     }
-    let first = entry.points.first().map(|p| p.at).ok_or_else(|| {
+    let first_point = entry.points.first().map(|p| p.at).ok_or_else(|| {
         KmsError::InvalidParameter(format!("backup '{}' holds no data yet: it has taken no backup", r.backup_id))
     })?;
+    // Enabled when (an upload: its one point); pruned points do not move it.
+    let first = r.enabled_at.unwrap_or(first_point);
     if day_no < first.unix().div_euclid(DAY) {
         return Err(KmsError::InvalidParameter(format!(
             "backup '{}' holds nothing before it was enabled ({first}), whatever its viewable days",

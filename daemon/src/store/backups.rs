@@ -58,6 +58,22 @@ impl Tx<'_> {
         self.journal("backup_point", &format!("{}/{}", p.backup_id, p.seq), "create", p)
     }
 
+    /// Forgets the points of a backup before point `seq` (pruned).
+    pub fn delete_backup_points_before(&self, backup_id: &str, seq: i64) -> Result<(), StoreError> {
+        self.tx.execute("DELETE FROM backup_points WHERE backup_id = ?1 AND seq < ?2", params![backup_id, seq])?;
+        self.journal("backup_point", backup_id, "prune", &seq)
+    }
+
+    /// Records a point's manifest rewritten (made complete when the points
+    /// it built on were pruned).
+    pub fn update_backup_point(&self, p: &BackupPointRecord) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE backup_points SET sha256 = ?3, bytes = ?4 WHERE backup_id = ?1 AND seq = ?2",
+            params![p.backup_id, p.seq, p.sha256, p.bytes as i64],
+        )?;
+        self.journal("backup_point", &format!("{}/{}", p.backup_id, p.seq), "update", p)
+    }
+
     /// Forgets every point of a backup (`backup reset`).
     pub fn delete_backup_points(&self, backup_id: &str) -> Result<(), StoreError> {
         self.tx.execute("DELETE FROM backup_points WHERE backup_id = ?1", [backup_id])?;

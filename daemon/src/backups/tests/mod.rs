@@ -279,3 +279,32 @@ fn thirty_days_with_a_few_keys_changing_daily_take_less_than_twice_one_full() {
     let stored = lifecycle::describe(&s.backups, &id).expect("described").stored_bytes;
     assert!(stored <= 2 * one_full, "{stored} bytes after 30 days, one full is {one_full}");
 }
+
+#[test]
+fn points_past_what_a_backup_can_show_are_pruned() {
+    let s = Setup::new();
+    let id = s.create(BackupType::Default, None, None);
+    let gone = s.fx.create(KeySpec::Aes256).record.key_id;
+    s.enable(&id).expect("enabled");
+    let day1 = s.today();
+    crate::kms::keys::lifecycle::schedule_deletion(&s.fx.kms, &gone, 7).expect("scheduled");
+    s.fx.create(KeySpec::Aes256);
+    for _ in 0..12 {
+        s.advance(86_400);
+    }
+    let described = lifecycle::describe(&s.backups, &id).expect("described");
+    assert!(described.point_count <= 8, "{} points kept for 7 viewable days", described.point_count);
+    let book = s.backups.book().expect("book");
+    let entry = book.get(&id).expect("there");
+    let first = super::points::manifest(s.backups.storage(), &entry.points[0]).expect("the first kept point reads");
+    assert_eq!(first.base, None, "it lists everything now");
+    drop(book);
+    assert_eq!(code(s.show(&id, &day1)), ErrorCode::InvalidParameter, "day 1 is gone");
+    let yesterday = s.fx.now().unix() - 86_400;
+    let date = p11kms_proto::Timestamp(yesterday).to_string()[..10].to_owned();
+    let shown = s.show(&id, &date).expect("a kept day shows");
+    assert_eq!(shown.fully_backed_up_keys.len(), 1, "the destroyed key is gone, the other stays");
+    // The destroyed key's object went with the last point naming it.
+    let objects = walk(&s._dir.path().join("backups").join("objects")).len();
+    assert!(objects <= 3, "{objects} objects");
+}

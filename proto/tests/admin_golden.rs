@@ -104,6 +104,15 @@ sample! {
         last_full: Some(Timestamp(1_700_006_400)),
         last_point: Some(Timestamp(1_700_006_700)),
         stored_bytes: 4096,
+        last_drill: Some(BackupDrill::sample()),
+    };
+    BackupDrill => BackupDrill {
+        drill_date: Timestamp(1_700_007_000),
+        point_date: Timestamp(1_700_006_700),
+        passed: false,
+        key_versions_checked: 3,
+        secret_versions_checked: 1,
+        failures: vec!["key-1/v2: the canary does not verify".into()],
     };
     BackupDay => BackupDay {
         backup_id: "backup-1".into(),

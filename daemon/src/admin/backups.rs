@@ -90,3 +90,11 @@ impl Handle for op::RestoreBackupSecret {
         restore::restore_secret(call.kms(), &call.service.backups, &request)
     }
 }
+
+impl Handle for op::DrillBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: BackupRef) -> Result<p11kms_proto::admin::BackupDrill, KmsError> {
+        crate::backups::drill::drill(call.kms(), &call.service.backups, &request.backup_id)
+    }
+}

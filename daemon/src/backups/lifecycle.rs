@@ -48,6 +48,7 @@ pub fn info(entry: &Entry) -> BackupInfo {
         last_full,
         last_point: r.last_point_at,
         stored_bytes: entry.points.iter().map(|p| p.bytes).sum(),
+        last_drill: r.last_drill.clone(),
     }
 }
 
@@ -93,6 +94,7 @@ fn new_record(
         primary_member: None,
         last_point_at: None,
         journal_seq: 0,
+        last_drill: None,
     }
 }
 

@@ -14,10 +14,14 @@
 //! * [`moment`]: what a backup holds of a key or secret at the end of a
 //!   day or at any second (point in time: the last point before it and
 //!   the journal after it); [`restore`]: putting it back.
+//! * [`drill`]: restoring a backup's latest point into scratch objects and
+//!   checking it (the [`canary`] of each version, each secret's value).
 //!
 //! The backups and their points are kept in memory ([`Backups`]), loaded
 //! at start; every change is committed to the store first.
 
+pub mod canary;
+pub mod drill;
 pub mod lifecycle;
 pub mod moment;
 pub mod points;

@@ -143,6 +143,21 @@ fn materials_of(
             }
         };
         out.push((entity, hash));
+        let canary = Entity::canary(key_id, &version.record.version_id);
+        let cached = format!("canary {}", version.record.version_id);
+        let hash = match cache.get(&cached) {
+            Some(hash) => hash.clone(),
+            None => {
+                let name = crate::kms::keys::version_name(&key.record, version);
+                let made = super::canary::make(kms, &cluster, key_id, &version.record.version_id, &name)?;
+                let bytes = serde_json::to_vec(&made).map_err(|e| corrupt("canary", e))?;
+                let (hash, added) = storage.put_object(&bytes)?;
+                added_bytes += added;
+                cache.insert(cached, hash.clone());
+                hash
+            }
+        };
+        out.push((canary, hash));
     }
     Ok((out, added_bytes))
 }

@@ -56,6 +56,8 @@ pub enum Entity {
     Secret(String),
     /// A version's material, by `<key id>/<version id>`.
     Material(String),
+    /// A version's canary (`canary`), by `<key id>/<version id>`.
+    Canary(String),
 }
 
 impl Entity {
@@ -64,9 +66,14 @@ impl Entity {
         Self::Material(format!("{key_id}/{version_id}"))
     }
 
-    /// True for a material entity of key `key_id`.
+    /// The canary entity of a key's version.
+    pub fn canary(key_id: &str, version_id: &str) -> Self {
+        Self::Canary(format!("{key_id}/{version_id}"))
+    }
+
+    /// True for a material or canary entity of key `key_id`.
     pub fn is_material_of(&self, key_id: &str) -> bool {
-        matches!(self, Self::Material(name) if name.split_once('/').is_some_and(|(k, _)| k == key_id))
+        matches!(self, Self::Material(name) | Self::Canary(name) if name.split_once('/').is_some_and(|(k, _)| k == key_id))
     }
 }
 
@@ -94,7 +101,9 @@ pub fn encode(registry: &Registry, instance: &str, entity: &Entity) -> Result<Op
             Ok(secret) if secret.record.instance == instance => serde_json::to_vec(&secret_snapshot(secret)),
             _ => return Ok(None),
         },
-        Entity::Material(_) => return Err(KmsError::Internal("material is wrapped, not encoded".into())),
+        Entity::Material(_) | Entity::Canary(_) => {
+            return Err(KmsError::Internal("material and canaries are made in the HSM, not encoded".into()));
+        }
     };
     bytes.map(Some).map_err(|e| KmsError::Internal(format!("backup snapshot: {e}")))
 }

@@ -159,14 +159,14 @@ pub fn show(kms: &Kms, backups: &Backups, request: &ShowBackupRequest) -> Result
         match entity {
             Entity::Key(_) => day.fully_backed_up_keys.push(backed_up_key(&key_of(storage, hash)?)),
             Entity::Secret(_) => day.fully_backed_up_secrets.push(backed_up_secret(&secret_of(storage, hash)?)),
-            Entity::Material(_) => {}
+            Entity::Material(_) | Entity::Canary(_) => {}
         }
     }
     for (entity, hash) in &sets.incremental {
         match entity {
             Entity::Key(_) => day.incrementally_backed_up_keys.push(backed_up_key(&key_of(storage, hash)?)),
             Entity::Secret(_) => day.incrementally_backed_up_secrets.push(backed_up_secret(&secret_of(storage, hash)?)),
-            Entity::Material(_) => {}
+            Entity::Material(_) | Entity::Canary(_) => {}
         }
     }
     // Rotated: a version made that day that is not the first of its key
@@ -189,7 +189,7 @@ pub fn show(kms: &Kms, backups: &Backups, request: &ShowBackupRequest) -> Result
                     day.rotated_secrets.push(backed_up_secret(&secret));
                 }
             }
-            Entity::Material(_) => {}
+            Entity::Material(_) | Entity::Canary(_) => {}
         }
     }
     Ok(day)

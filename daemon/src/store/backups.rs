@@ -12,14 +12,14 @@ use super::rows::{parse, time};
 use super::{Store, StoreError, Tx};
 
 const COLUMNS: &str = "backup_id, alias, backup_type, status, instance, instance_kind, created_at, enabled_at,
-     viewable_days, expires_at, cluster, primary_member, last_point_at, journal_seq";
+     viewable_days, expires_at, cluster, primary_member, last_point_at, journal_seq, last_drill";
 
 impl Tx<'_> {
     /// Inserts or replaces a backup's row.
     pub fn put_backup(&self, b: &BackupRecord) -> Result<(), StoreError> {
         self.tx.execute(
             &format!(
-                "INSERT OR REPLACE INTO backups ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                "INSERT OR REPLACE INTO backups ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             ),
             params![
                 b.backup_id,
@@ -36,6 +36,7 @@ impl Tx<'_> {
                 b.primary_member,
                 b.last_point_at.map(Timestamp::unix),
                 b.journal_seq,
+                b.last_drill.as_ref().map(serde_json::to_string).transpose()?,
             ],
         )?;
         self.journal("backup", &b.backup_id, "update", b)
@@ -104,6 +105,7 @@ type BackupRow = (
     Option<String>,
     Option<i64>,
     i64,
+    Option<String>,
 );
 
 pub(super) fn load_backups(conn: &Connection) -> Result<Vec<BackupRecord>, StoreError> {
@@ -124,12 +126,28 @@ pub(super) fn load_backups(conn: &Connection) -> Result<Vec<BackupRecord>, Store
             r.get(11)?,
             r.get(12)?,
             r.get(13)?,
+            r.get(14)?,
         ))
     })?;
     let mut backups = Vec::new();
     for row in rows {
-        let (id, alias, ty, status, instance, kind, created, enabled, days, expires, cluster, primary, last, seq): BackupRow =
-            row?;
+        let (
+            id,
+            alias,
+            ty,
+            status,
+            instance,
+            kind,
+            created,
+            enabled,
+            days,
+            expires,
+            cluster,
+            primary,
+            last,
+            seq,
+            drill,
+        ): BackupRow = row?;
         backups.push(BackupRecord {
             backup_id: id,
             alias,
@@ -145,6 +163,10 @@ pub(super) fn load_backups(conn: &Connection) -> Result<Vec<BackupRecord>, Store
             primary_member: primary,
             last_point_at: time(last),
             journal_seq: seq,
+            last_drill: drill
+                .map(|d| serde_json::from_str(&d))
+                .transpose()
+                .map_err(|_| StoreError::Corrupt { column: "backups.last_drill", value: "not a drill".into() })?,
         });
     }
     Ok(backups)

@@ -484,6 +484,8 @@ pub struct BackupRecord {
     pub last_point_at: Option<Timestamp>,
     /// The journal position its last point covers.
     pub journal_seq: i64,
+    /// Its last restore drill.
+    pub last_drill: Option<p11kms_proto::admin::BackupDrill>,
 }
 
 /// One point of a backup: a full or an incremental, whose manifest is a

@@ -237,7 +237,8 @@ pub const MIGRATIONS: &[&str] = &[
         cluster        TEXT,
         primary_member TEXT,
         last_point_at  INTEGER,
-        journal_seq    INTEGER NOT NULL DEFAULT 0
+        journal_seq    INTEGER NOT NULL DEFAULT 0,
+        last_drill     TEXT
     );
     CREATE TABLE backup_points (
         backup_id   TEXT    NOT NULL REFERENCES backups(backup_id),

@@ -148,6 +148,28 @@ pub struct BackupInfo {
     /// Bytes its points wrote: their manifests and the objects they stored
     /// first (an object is stored once, for every point and backup naming it).
     pub stored_bytes: u64,
+    /// The last restore drill (`backup drill`).
+    pub last_drill: Option<BackupDrill>,
+}
+
+/// A restore drill: the backup's latest point restored into scratch
+/// objects and checked (`backup drill`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupDrill {
+    /// When it ran.
+    pub drill_date: Timestamp,
+    /// The point it restored.
+    pub point_date: Timestamp,
+    /// True when everything restored and checked.
+    pub passed: bool,
+    /// Key versions whose material was restored and checked against the
+    /// canary made when they were backed up.
+    pub key_versions_checked: u64,
+    /// Secret versions whose value decrypted and authenticated.
+    pub secret_versions_checked: u64,
+    /// What failed, one line each (at most 20).
+    pub failures: Vec<String>,
 }
 
 /// A key as a backup holds it.

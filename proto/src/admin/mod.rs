@@ -30,9 +30,9 @@ pub use alias::{AliasInfo, AliasRef, AliasRequest, ListAliasesRequest};
 pub use app::{AppCreated, AppInfo, CreateAppRequest, UpdateAppPolicyRequest};
 pub use audit::{LookupEventsReply, LookupEventsRequest};
 pub use backup::{
-    BackedUpKey, BackedUpSecret, BackupDay, BackupInfo, BackupRef, BackupStatus, BackupType, CreateBackupRequest,
-    EnableBackupRequest, ExtendBackupRequest, ListBackupsRequest, RenewBackupRequest, RestoreKeyRequest,
-    RestoreSecretRequest, RestoredKey, RestoredSecret, ShowBackupRequest,
+    BackedUpKey, BackedUpSecret, BackupDay, BackupDrill, BackupInfo, BackupRef, BackupStatus, BackupType,
+    CreateBackupRequest, EnableBackupRequest, ExtendBackupRequest, ListBackupsRequest, RenewBackupRequest,
+    RestoreKeyRequest, RestoreSecretRequest, RestoredKey, RestoredSecret, ShowBackupRequest,
 };
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;

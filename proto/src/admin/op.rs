@@ -209,6 +209,8 @@ macro_rules! admin_operations {
             0x0b09 RestoreBackupKey ["backup" "restore-key"] $crate::admin::RestoreKeyRequest => $crate::admin::RestoredKey;
             /// `backup restore-secret BACKUP --date D|--at T --secret-name S --to-instance I`.
             0x0b0a RestoreBackupSecret ["backup" "restore-secret"] $crate::admin::RestoreSecretRequest => $crate::admin::RestoredSecret;
+            /// `backup drill BACKUP`: its latest point restored into scratch objects and checked.
+            0x0b0d DrillBackup ["backup" "drill"] $crate::admin::BackupRef => $crate::admin::BackupDrill;
         }
     };
 }

@@ -57,6 +57,7 @@ sample! {
     ResourceName => ResourceName { name: "hsm1".into() };
     CreateInstanceRequest => CreateInstanceRequest { name: "pay".into(), kind: InstanceKind::Software, cluster: "c2".into() };
     AttachClusterRequest => AttachClusterRequest { instance: "hsm1".into(), cluster: "c2".into(), force: true };
+    DeleteInstanceRequest => DeleteInstanceRequest { name: "pay".into(), force: true };
     CreateAppRequest => CreateAppRequest {
         name: "web".into(),
         instance: "hsm1".into(),
@@ -711,5 +712,5 @@ fn every_operation_encodes_as_its_golden_bytes() {
         "the admin wire changed (run with P11KMS_BLESS=1 if it is meant, and say so in docs/wire.md):\n{}",
         differences.join("\n")
     );
-    assert_eq!(found.len(), op::ALL.len() + 5, "one line per operation and refusal");
+    assert_eq!(found.len(), op::ALL.len() + 6, "one line per operation and refusal");
 }

@@ -932,6 +932,8 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
             &["instance/audit-j", "cluster/nope"],
             "Forbidden.ResourceNotFound",
         ),
+        ok("DeleteInstance", &["instance", "delete", "audit-i"], &["instance/audit-i"]),
+        refused("DeleteInstance", &["instance", "delete", "default"], &["instance/default"], "InvalidParameter"),
     ]);
     let (image, _) = audit.run(&ok("CreateClusterImage", &["cluster", "image", "create", "hsm1"], &["cluster/hsm1"]));
     let image = text(&image, "ImageId");

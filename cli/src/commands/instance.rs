@@ -2,7 +2,9 @@
 //! hold against their quota.
 
 use clap::Args;
-use p11kms_proto::admin::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind, ResourceName, op};
+use p11kms_proto::admin::{
+    AttachClusterRequest, CreateInstanceRequest, DeleteInstanceRequest, InstanceInfo, InstanceKind, ResourceName, op,
+};
 
 use super::values::named_value;
 use super::{Invocation, RenderError, RequestError, subcommands};
@@ -21,6 +23,10 @@ subcommands! {
         /// copying the key versions it lacks from the cluster the instance
         /// leaves; refuses when versions would be lost, unless --force.
         AttachCluster(AttachClusterArgs),
+        /// Deletes an instance and its PKCS#11 slot (not its cluster, not its
+        /// backups); refuses while it holds keys not pending deletion,
+        /// secrets, apps or migration tasks, unless --force.
+        Delete(DeleteInstanceArgs),
     }
 }
 
@@ -113,6 +119,31 @@ impl Invocation for AttachClusterArgs {
     }
 }
 
+/// `instance delete NAME [--force]`.
+#[derive(Debug, Args)]
+pub struct DeleteInstanceArgs {
+    /// Instance name.
+    #[arg(value_name = "NAME")]
+    name: String,
+    /// Delete what it still holds with it: every key (its material
+    /// destroyed), secret and app, and end its scheduled migration tasks.
+    #[arg(long)]
+    force: bool,
+}
+
+impl Invocation for DeleteInstanceArgs {
+    type Op = op::DeleteInstance;
+
+    fn request(&self) -> Result<DeleteInstanceRequest, RequestError> {
+        Ok(DeleteInstanceRequest { name: self.name.clone(), force: self.force })
+    }
+
+    /// The instance as it was before its deletion.
+    fn render(&self, instance: &InstanceInfo, format: Format) -> Result<String, RenderError> {
+        Ok(output::show(format, instance, fields)?)
+    }
+}
+
 fn table(instances: &[InstanceInfo]) -> String {
     let mut table = Table::new(&["NAME", "SLOT", "KIND", "CLUSTER", "KEYS", "KEY-VERSIONS", "QUOTA", "CREATED"]);
     for instance in instances {
@@ -199,6 +230,20 @@ mod tests {
         assert!(request::<AttachClusterArgs>(&["instance", "attach-cluster", "hsm1", "c2", "--force"]).force);
         refused(&["instance", "create", "soft1"]);
         refused(&["instance", "attach-cluster", "hsm1"]);
+    }
+
+    #[test]
+    fn delete_parses_to_requests() {
+        assert_eq!(
+            request::<DeleteInstanceArgs>(&["instance", "delete", "soft1"]),
+            DeleteInstanceRequest { name: "soft1".into(), force: false }
+        );
+        assert!(request::<DeleteInstanceArgs>(&["instance", "delete", "soft1", "--force"]).force);
+        refused(&["instance", "delete"]);
+        refused(&["instance", "delete", "a", "b"]);
+        let reply = instance("soft1", InstanceKind::Software, Some("c1"));
+        let text = human::<DeleteInstanceArgs>(&["instance", "delete", "soft1"], &reply);
+        assert!(text.starts_with("Name:            soft1\n"), "{text}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Instances: where keys live, each a PKCS#11 slot.
 
-use p11kms_proto::admin::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, ResourceName, op};
+use p11kms_proto::admin::{
+    AttachClusterRequest, CreateInstanceRequest, DeleteInstanceRequest, InstanceInfo, ResourceName, op,
+};
 
 use super::{Access, Call, Handle};
 use crate::clusters::attach;
@@ -37,5 +39,20 @@ impl Handle for op::AttachCluster {
 
     fn handle(call: &Call<'_>, request: AttachClusterRequest) -> Result<InstanceInfo, KmsError> {
         attach::attach(call.service, &request.instance, &request.cluster, request.force)
+    }
+}
+
+impl Handle for op::DeleteInstance {
+    const ACCESS: Access = Access::Change;
+
+    /// The logins of the instance's apps on the data plane end with them,
+    /// as with `app delete`; its slot leaves the slot list with the
+    /// registry's instance.
+    fn handle(call: &Call<'_>, request: DeleteInstanceRequest) -> Result<InstanceInfo, KmsError> {
+        let deleted = instances::delete::delete(call.kms(), &request.name, request.force)?;
+        for app in &deleted.apps {
+            call.service.clients.forget_app(app);
+        }
+        Ok(deleted.info)
     }
 }

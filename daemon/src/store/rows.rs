@@ -79,6 +79,17 @@ impl Tx<'_> {
         self.journal("instance", &i.name, "update", i)
     }
 
+    /// Deletes an instance's row (`instance delete`): whatever refers to
+    /// it (keys, secrets, apps, objects) must be gone first, in the same
+    /// transaction, or the foreign keys refuse. Returns whether a row went.
+    pub fn delete_instance(&self, name: &str) -> Result<bool, StoreError> {
+        let deleted = self.tx.execute("DELETE FROM instances WHERE name = ?1", [name])? > 0;
+        if deleted {
+            self.journal("instance", name, "delete", &serde_json::json!({ "name": name }))?;
+        }
+        Ok(deleted)
+    }
+
     /// Inserts an app.
     pub fn insert_app(&self, a: &AppRecord) -> Result<(), StoreError> {
         self.tx.execute(

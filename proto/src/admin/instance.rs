@@ -68,3 +68,13 @@ pub struct AttachClusterRequest {
     /// cluster holds would be lost (they are recorded lost).
     pub force: bool,
 }
+
+/// Parameters of `instance delete`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteInstanceRequest {
+    /// Instance name.
+    pub name: String,
+    /// Delete what it still holds (keys, secrets, apps) with it; without,
+    /// an instance that holds any of them is refused.
+    pub force: bool,
+}

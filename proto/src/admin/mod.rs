@@ -56,7 +56,7 @@ pub use cluster::{
     MemberDifferences, MemberHealth, MemberRole, MemberStatus, RemoveClusterMemberRequest, RestoreClusterRequest,
     ResyncReport,
 };
-pub use instance::{AttachClusterRequest, CreateInstanceRequest, InstanceInfo, InstanceKind};
+pub use instance::{AttachClusterRequest, CreateInstanceRequest, DeleteInstanceRequest, InstanceInfo, InstanceKind};
 pub use key::{
     AutomaticRotation, CreateKeyRequest, DeletionProtection, ExportOperation, KeyDescription, KeyList, KeyManagerType,
     KeyMetadata, KeyRef, KeySpec, KeyState, KeyUsage, KeyVersionInfo, KeyVersionRef, ListKeysRequest, Origin,

@@ -37,6 +37,8 @@ macro_rules! admin_operations {
             0x0103 CreateInstance ["instance" "create"] $crate::admin::CreateInstanceRequest => $crate::admin::InstanceInfo;
             /// `instance attach-cluster INSTANCE CLUSTER`.
             0x0104 AttachCluster ["instance" "attach-cluster"] $crate::admin::AttachClusterRequest => $crate::admin::InstanceInfo;
+            /// `instance delete NAME [--force]`: the instance as it was; its cluster stays.
+            0x0105 DeleteInstance ["instance" "delete"] $crate::admin::DeleteInstanceRequest => $crate::admin::InstanceInfo;
 
             /// `app create NAME --instance I`: the PIN is in the reply, once.
             0x0201 CreateApp ["app" "create"] $crate::admin::CreateAppRequest => $crate::admin::AppCreated;

@@ -124,17 +124,29 @@ pub fn destroy(kms: &Kms, key_id: &str) -> Result<(), KmsError> {
         return Err(KmsError::StateModifiedFailed(format!("key '{key_id}' is not pending deletion")));
     }
     if let Some(cluster) = cluster {
-        let left = super::destroy_versions(kms, &cluster, &entry)?;
+        let left = destroy_material(kms, &cluster, &entry)?;
         if left > 0 {
             return Err(KmsError::Internal(format!(
                 "key '{key_id}': {left} objects could not be destroyed; the deletion will be retried"
             )));
         }
-        // The key's unused import tokens go with it: their wrapping keys too.
-        super::import::destroy_wrapping_keys_of(kms, &cluster, key_id)?;
     }
     kms.store.write(kms.clock.now(), |tx| tx.delete_key(key_id))?;
     kms.registry_mut()?.remove_key(key_id);
     tracing::info!(key = key_id, versions = entry.versions.len(), "key destroyed at the end of its deletion window");
     Ok(())
+}
+
+/// Destroys a key's material on every member of `cluster`: each version's
+/// objects, then, when none is left, the wrapping keys of its unused
+/// import tokens (they go with the key). Returns how many version objects
+/// are left. Shared by the end of a deletion window ([`destroy`]) and
+/// `instance delete --force`, which differ only in what a leftover blocks.
+/// The caller holds the writer lock and no registry guard.
+pub fn destroy_material(kms: &Kms, cluster: &str, entry: &super::KeyEntry) -> Result<usize, KmsError> {
+    let left = super::destroy_versions(kms, cluster, entry)?;
+    if left == 0 {
+        super::import::destroy_wrapping_keys_of(kms, cluster, &entry.record.key_id)?;
+    }
+    Ok(left)
 }

@@ -55,11 +55,17 @@ fn commit(kms: &Kms, task: &MigrationTaskRecord) -> Result<(), KmsError> {
 
 fn fail(kms: &Kms, mut task: MigrationTaskRecord, reason: String, now: Timestamp) -> Result<(), KmsError> {
     tracing::warn!(task = %task.task_id, key = %task.key_id, %reason, "key migration failed; the key stays where it was");
+    mark_failed(&mut task, reason, now);
+    commit(kms, &task)
+}
+
+/// Ends a task as Failed for `reason` (the caller commits it): also how
+/// `instance delete --force` ends the scheduled tasks of its instance.
+pub fn mark_failed(task: &mut MigrationTaskRecord, reason: String, now: Timestamp) {
     task.status = MigrationStatus::Failed;
     task.step = None;
     task.reason = Some(reason);
     task.finished_at = Some(now);
-    commit(kms, &task)
 }
 
 /// Starts every task whose window is open; fails those whose window

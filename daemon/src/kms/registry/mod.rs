@@ -168,6 +168,11 @@ impl Registry {
         self.instances.insert(instance.name.clone(), instance);
     }
 
+    /// Forgets an instance (after the store deleted it, and everything of it).
+    pub fn remove_instance(&mut self, name: &str) {
+        self.instances.remove(name);
+    }
+
     /// All clusters.
     pub fn clusters(&self) -> impl Iterator<Item = &ClusterRecord> {
         self.clusters.values()

@@ -18,6 +18,7 @@ mod deletion;
 mod envelope;
 mod export;
 mod import;
+mod instances;
 mod intents;
 mod journal;
 mod lifecycle;

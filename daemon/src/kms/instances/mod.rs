@@ -1,5 +1,8 @@
 //! Instances as `instance list` and `instance describe` show them, the
-//! instances a first start creates, and `instance create`.
+//! instances a first start creates, `instance create`, and (in [`delete`])
+//! `instance delete`.
+
+pub mod delete;
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{InstanceInfo, InstanceKind};

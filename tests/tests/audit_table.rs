@@ -1108,7 +1108,16 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
     daemon.cli_json(&["secret", "delete", "audit-db", "--force-delete-without-recovery"]);
     daemon.cli_json(&["key", "schedule-deletion", &ks, "--pending-window-in-days", "7"]);
     daemon.cli_json(&["clock", "advance", "8d"]);
-    audit.table(&[ok("RestoreBackupKey", &restore_key, &[&sb, &ksr, "instance/audit-soft"])]);
+    audit.table(&[
+        ok("RestoreBackupKey", &restore_key, &[&sb, &ksr, "instance/audit-soft"]),
+        ok("DrillBackup", &["backup", "drill", &soft_backup], &[&sb]),
+        refused(
+            "DrillBackup",
+            &["backup", "drill", "backup-nope"],
+            &["backup/backup-nope"],
+            "Forbidden.ResourceNotFound",
+        ),
+    ]);
 
     // The trail itself.
     audit.table(&[

@@ -118,9 +118,9 @@ pub fn drill(kms: &Kms, backups: &Backups, backup_id: &str) -> Result<BackupDril
                             kms.vault.wrap_for_backup(c, &name).is_ok()
                         });
                         if held {
-                            keys_checked += 1
+                            keys_checked += 1;
                         } else {
-                            fail(format!("{label}: the backed-up cluster no longer holds it"))
+                            fail(format!("{label}: the backed-up cluster no longer holds it"));
                         }
                         continue;
                     }

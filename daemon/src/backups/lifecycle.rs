@@ -24,6 +24,9 @@ pub const RETAINED_VIEWABLE_DAYS: std::ops::RangeInclusive<u32> = 7..=600;
 pub const DURATION_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
 /// An expired backup is removed this many days after its expiry.
 pub const REMOVED_DAYS_AFTER_EXPIRY: i64 = 15;
+/// A system backup's data is kept this many days after its instance is
+/// deleted, then removed.
+pub const SYSTEM_KEPT_DAYS_AFTER_INSTANCE: i64 = 90;
 
 const DAY: i64 = 86_400;
 
@@ -346,11 +349,36 @@ pub fn ensure_system_backups(kms: &Kms, backups: &Backups) -> Result<usize, KmsE
     Ok(made)
 }
 
+/// Unbinds the backups of instances deleted since: a system backup keeps
+/// its data [`SYSTEM_KEPT_DAYS_AFTER_INSTANCE`] days (its expiry, then
+/// it is removed); the others keep theirs and may be enabled elsewhere.
+fn release_orphans(kms: &Kms, book: &mut Book, now: Timestamp) -> Result<(), KmsError> {
+    let gone: Vec<BackupRecord> = {
+        let registry = kms.registry()?;
+        book.entries
+            .values()
+            .filter(|e| e.record.instance.as_deref().is_some_and(|i| registry.instance(i).is_err()))
+            .map(|e| e.record.clone())
+            .collect()
+    };
+    for mut record in gone {
+        tracing::warn!(backup = %record.backup_id, instance = ?record.instance, "the backed-up instance was deleted; the backup is unbound");
+        if record.backup_type == BackupType::System {
+            record.expires_at = Some(Timestamp(now.unix() + SYSTEM_KEPT_DAYS_AFTER_INSTANCE * DAY));
+        }
+        record.status = BackupStatus::Disabled;
+        record.instance = None;
+        commit(kms, book, record)?;
+    }
+    Ok(())
+}
+
 /// Expires retained backups past their date, and removes those expired
-/// more than [`REMOVED_DAYS_AFTER_EXPIRY`] days ago. Returns (expired,
-/// removed).
+/// more than [`REMOVED_DAYS_AFTER_EXPIRY`] days ago, and system backups
+/// of deleted instances at their expiry. Returns (expired, removed).
 pub fn expire_due(kms: &Kms, backups: &Backups, now: Timestamp) -> Result<(usize, usize), KmsError> {
     let mut book = backups.book()?;
+    release_orphans(kms, &mut book, now)?;
     let due: Vec<BackupRecord> = book
         .entries
         .values()
@@ -359,7 +387,8 @@ pub fn expire_due(kms: &Kms, backups: &Backups, now: Timestamp) -> Result<(usize
         .collect();
     let (mut expired, mut removed) = (0, 0);
     for mut record in due {
-        let gone_at = record.expires_at.map_or(i64::MAX, |t| t.unix() + REMOVED_DAYS_AFTER_EXPIRY * DAY);
+        let grace = if record.backup_type == BackupType::System { 0 } else { REMOVED_DAYS_AFTER_EXPIRY * DAY };
+        let gone_at = record.expires_at.map_or(i64::MAX, |t| t.unix() + grace);
         if gone_at <= now.unix() {
             drop_points(kms, backups, &mut book, &record.backup_id)?;
             kms.store.write(now, |tx| tx.delete_backup(&record.backup_id))?;

@@ -72,7 +72,18 @@ pub(super) fn fields(backup: &BackupInfo) -> String {
         .field("LastFull", or_dash(backup.last_full.as_ref()))
         .field("LastPoint", or_dash(backup.last_point.as_ref()))
         .field("StoredBytes", backup.stored_bytes)
+        .field("LastDrill", backup.last_drill.as_ref().map_or_else(|| "-".to_owned(), drill_summary))
         .render()
+}
+
+/// A drill in one line: when, which point, passed or how many failures.
+pub(super) fn drill_summary(drill: &p11kms_proto::admin::BackupDrill) -> String {
+    let outcome =
+        if drill.passed { "passed".to_owned() } else { format!("FAILED ({} failures)", drill.failures.len()) };
+    format!(
+        "{} on {} (point of {}; {} key versions, {} secret versions checked)",
+        outcome, drill.drill_date, drill.point_date, drill.key_versions_checked, drill.secret_versions_checked
+    )
 }
 
 fn table(backups: &[BackupInfo]) -> String {
@@ -122,6 +133,7 @@ pub(super) fn sample(enabled: bool) -> BackupInfo {
             last_full: Some(day.plus_seconds(60)),
             last_point: Some(day.plus_seconds(3_660)),
             stored_bytes: 4096,
+            last_drill: None,
         }
     } else {
         BackupInfo {
@@ -141,6 +153,7 @@ pub(super) fn sample(enabled: bool) -> BackupInfo {
             last_full: None,
             last_point: None,
             stored_bytes: 0,
+            last_drill: None,
         }
     }
 }
@@ -187,7 +200,8 @@ mod tests {
              PointCount:    0\n\
              LastFull:      -\n\
              LastPoint:     -\n\
-             StoredBytes:   0\n"
+             StoredBytes:   0\n\
+             LastDrill:     -\n"
         );
         let text = human::<DescribeBackupArgs>(args, &sample(true));
         assert!(text.contains("Instance:      hsm1\n"), "{text}");

@@ -6,12 +6,14 @@
 //! a key or secret from it ([`restore`]).
 
 pub mod description;
+pub mod drill;
 pub mod lifecycle;
 pub mod restore;
 pub mod show;
 
 use super::subcommands;
 use description::{DescribeBackupArgs, ListBackupsArgs};
+use drill::DrillBackupArgs;
 use lifecycle::{CreateBackupArgs, EnableBackupArgs, ExtendBackupArgs, RenewBackupArgs, ResetBackupArgs};
 use restore::{RestoreBackupKeyArgs, RestoreBackupSecretArgs};
 use show::ShowBackupArgs;
@@ -39,5 +41,7 @@ subcommands! {
         RestoreKey(RestoreBackupKeyArgs),
         /// Restores a secret as a backup holds it on a day or at a second (RestoreBackupSecret).
         RestoreSecret(RestoreBackupSecretArgs),
+        /// Rehearses a restore of a backup's latest point and checks it; exits 5 when it would fail (DrillBackup).
+        Drill(DrillBackupArgs),
     }
 }

@@ -225,3 +225,90 @@ fn any_second_of_days_of_changes_is_restored_exactly() {
         assert_eq!(state_of(&s, &key), expected, "as of {at}");
     }
 }
+
+#[test]
+fn a_drill_restores_every_version_and_finds_damage() {
+    let s = Setup::new();
+    let id = software(&s);
+    let aes = soft_key(&s, None);
+    rotation::rotate(&s.fx.kms, &aes).expect("two versions");
+    let rsa = NewKey::plain(
+        SOFT.into(),
+        KeySpec::Rsa2048,
+        p11kms_proto::admin::KeyUsage::EncryptDecrypt,
+        None,
+        "admin:0".into(),
+    );
+    keys::create(&s.fx.kms, rsa).expect("rsa");
+    let ec =
+        NewKey::plain(SOFT.into(), KeySpec::EcP256, p11kms_proto::admin::KeyUsage::SignVerify, None, "admin:0".into());
+    keys::create(&s.fx.kms, ec).expect("ec");
+    s.advance(300);
+    let versions_before = s.fx.vault.version_count();
+    let drill = crate::backups::drill::drill(&s.fx.kms, &s.backups, &id).expect("drilled");
+    assert!(drill.passed, "{:?}", drill.failures);
+    assert_eq!(drill.key_versions_checked, 4);
+    assert_eq!(s.fx.vault.version_count(), versions_before, "its scratch versions are gone");
+    assert!(s.fx.kms.registry().expect("registry").intents().next().is_none(), "and their intents");
+    let described = lifecycle::describe(&s.backups, &id).expect("described");
+    assert_eq!(described.last_drill.map(|d| d.passed), Some(true), "kept with the backup");
+
+    // A damaged object: the drill says which version would not restore.
+    let objects = s._dir.path().join("backups").join("objects");
+    let mut damaged = 0;
+    for file in walk_files(&objects) {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if text.contains("\"wrapped\"") && damaged == 0 {
+            let mut bytes = text.into_bytes();
+            let at = bytes.iter().rposition(|b| b.is_ascii_alphanumeric()).expect("a byte to change");
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            std::fs::write(&file, bytes).expect("damaged");
+            damaged += 1;
+        }
+    }
+    let drill = crate::backups::drill::drill(&s.fx.kms, &s.backups, &id).expect("drilled");
+    assert!(!drill.passed && drill.failures.iter().any(|f| f.contains("damaged")), "{:?}", drill.failures);
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walk_files(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+#[test]
+fn a_deleted_instance_s_system_backup_keeps_its_data_ninety_days() {
+    let s = Setup::new();
+    instances::create(&s.fx.kms, SOFT, InstanceKind::Software, CLUSTER).expect("soft1");
+    let key = soft_key(&s, None);
+    s.advance(1);
+    let system = lifecycle::list(
+        &s.fx.kms,
+        &s.backups,
+        &p11kms_proto::admin::ListBackupsRequest { instance: Some(SOFT.into()), backup_type: Some(BackupType::System) },
+    )
+    .expect("listed")
+    .pop()
+    .expect("soft1's system backup");
+    let day = s.today();
+    crate::kms::instances::delete::delete(&s.fx.kms, SOFT, true).expect("deleted");
+    s.advance(60);
+    let kept = lifecycle::describe(&s.backups, &system.backup_id).expect("kept");
+    assert_eq!((kept.instance, kept.status), (None, p11kms_proto::admin::BackupStatus::Disabled));
+    assert_eq!(kept.expire_date.map(|e| (e.unix() - s.fx.now().unix()) / 86_400), Some(90));
+    // Its data restores into another software instance meanwhile.
+    instances::create(&s.fx.kms, "soft2", InstanceKind::Software, CLUSTER).expect("soft2");
+    let request = RestoreKeyRequest {
+        backup_id: system.backup_id.clone(),
+        date: Some(day),
+        at: None,
+        key_id: key.clone(),
+        to_instance: "soft2".into(),
+    };
+    restore::restore_key(&s.fx.kms, &s.backups, &request).expect("restored from a deleted instance's backup");
+    s.advance(91 * 86_400);
+    assert_eq!(code(lifecycle::describe(&s.backups, &system.backup_id)), ErrorCode::ResourceNotFound, "then removed");
+}

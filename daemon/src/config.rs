@@ -76,6 +76,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Mirror images.
     pub images: ImagesConfig,
+    /// Instance backups.
+    pub backups: BackupsConfig,
     /// Logging.
     pub log: LogConfig,
     /// Objects applications create through PKCS#11: sizes and budgets.
@@ -146,6 +148,15 @@ impl Default for ImagesConfig {
     fn default() -> Self {
         Self { daily: true, keep: 7 }
     }
+}
+
+/// `[backups]`: instance backups (`docs/backups.md`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupsConfig {
+    /// Rehearse a restore of every enabled backup after its daily full
+    /// (`backup drill`), and log a failure loudly.
+    pub drill_daily: bool,
 }
 
 /// The clock behind every schedule.
@@ -424,6 +435,7 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             audit: AuditConfig::default(),
             images: ImagesConfig::default(),
+            backups: BackupsConfig::default(),
             log: LogConfig::default(),
             objects: ObjectsConfig::default(),
             clusters: Vec::new(),

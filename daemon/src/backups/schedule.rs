@@ -35,6 +35,10 @@ pub struct BackupPass {
     pub removed: usize,
     /// Points pruned (past what their backups can show).
     pub pruned: usize,
+    /// Daily drills that passed (`[backups] drill_daily`).
+    pub drills_passed: usize,
+    /// Daily drills that failed.
+    pub drills_failed: usize,
     /// Points that failed (logged; retried at the next pass).
     pub failed: usize,
 }
@@ -118,10 +122,12 @@ pub fn run_due(kms: &Kms, backups: &Backups) -> BackupPass {
         .filter(|e| e.record.instance.as_ref().is_some_and(|i| instances.contains(i)))
         .filter_map(|e| due(e, now).map(|full| (e.record.backup_id.clone(), full)))
         .collect();
+    let mut drilled = Vec::new();
     for (id, full) in owed {
         match take_point(kms, backups, &mut book, &id, full) {
             Ok(Some(_)) if full => {
                 pass.fulls += 1;
+                drilled.push(id.clone());
                 // A new day's full: older points may now be past showing.
                 match super::prune::prune(kms, backups, &mut book, &id, now) {
                     Ok(dropped) => pass.pruned += dropped,
@@ -136,6 +142,19 @@ pub fn run_due(kms: &Kms, backups: &Backups) -> BackupPass {
             Err(error) => {
                 pass.failed += 1;
                 tracing::error!(backup = %id, %error, "backup point failed; retrying at the next pass");
+            }
+        }
+    }
+    drop(book);
+    if kms.config.backups.drill_daily {
+        for id in drilled {
+            match super::drill::drill(kms, backups, &id) {
+                Ok(drill) if drill.passed => pass.drills_passed += 1,
+                Ok(_) => pass.drills_failed += 1,
+                Err(error) => {
+                    pass.drills_failed += 1;
+                    tracing::error!(backup = %id, %error, "the daily drill could not run");
+                }
             }
         }
     }

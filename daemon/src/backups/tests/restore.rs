@@ -312,3 +312,16 @@ fn a_deleted_instance_s_system_backup_keeps_its_data_ninety_days() {
     s.advance(91 * 86_400);
     assert_eq!(code(lifecycle::describe(&s.backups, &system.backup_id)), ErrorCode::ResourceNotFound, "then removed");
 }
+
+#[test]
+fn drills_run_daily_when_configured() {
+    let mut config = crate::config::Config::default();
+    config.backups.drill_daily = true;
+    let s = Setup { fx: crate::kms::testing::Fixture::with_config(config), ..Setup::new() };
+    let id = software(&s);
+    soft_key(&s, None);
+    let pass = s.advance(86_400);
+    assert!(pass.drills_passed >= 1 && pass.drills_failed == 0, "{pass:?}");
+    let drill = lifecycle::describe(&s.backups, &id).expect("described").last_drill.expect("drilled");
+    assert_eq!((drill.passed, drill.key_versions_checked), (true, 1));
+}

@@ -31,6 +31,26 @@ pub fn sh_block(doc: &str, marker: &str) -> String {
     after_marker[start..start + length].to_owned()
 }
 
+/// Runs `script` in bash (`-euo pipefail`, at most 120 s) in a fresh
+/// directory where `p11kms-state` is `daemon`'s state directory and
+/// `target/release` this build's binaries, as a reader pastes a session
+/// of a document; without the sockets' environment variables, which the
+/// session sets itself.
+pub fn run_session(daemon: &Daemon, script: &str) -> Output {
+    use std::os::unix::fs::symlink;
+    let work = tempfile::tempdir().expect("work dir");
+    symlink(daemon.state_dir(), work.path().join("p11kms-state")).expect("state link");
+    std::fs::create_dir(work.path().join("target")).expect("target dir");
+    symlink(profile_dir(), work.path().join("target/release")).expect("binaries link");
+    Command::new("timeout")
+        .args(["120", "bash", "-euo", "pipefail", "-c", script])
+        .current_dir(work.path())
+        .env_remove("P11KMS_SOCKET")
+        .env_remove("P11KMS_ADMIN_SOCKET")
+        .output()
+        .expect("bash")
+}
+
 /// `target/<profile>/`, where cargo put the binaries of this build.
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

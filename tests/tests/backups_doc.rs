@@ -6,25 +6,12 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic)]
 
-use std::os::unix::fs::symlink;
-use std::process::Command;
-
-use p11kms_tests::{Daemon, profile_dir, sh_block};
+use p11kms_tests::{Daemon, run_session, sh_block};
 
 #[test]
 fn the_backup_session_works_as_written() {
     let daemon = Daemon::start_with(&["--test-clock"]);
-    let work = tempfile::tempdir().expect("work dir");
-    symlink(daemon.state_dir(), work.path().join("p11kms-state")).expect("state link");
-    std::fs::create_dir(work.path().join("target")).expect("target dir");
-    symlink(profile_dir(), work.path().join("target/release")).expect("binaries link");
-    let script = sh_block("docs/backups.md", "backup-session");
-    let out = Command::new("timeout")
-        .args(["120", "bash", "-euo", "pipefail", "-c", &script])
-        .current_dir(work.path())
-        .env_remove("P11KMS_ADMIN_SOCKET")
-        .output()
-        .expect("bash");
+    let out = run_session(&daemon, &sh_block("docs/backups.md", "backup-session"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the session failed:\n{stdout}\n{stderr}\n{}", daemon.log());

@@ -7,10 +7,7 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic)]
 
-use std::os::unix::fs::symlink;
-use std::process::Command;
-
-use p11kms_tests::{Daemon, profile_dir, sh_block};
+use p11kms_tests::{Daemon, run_session, sh_block};
 
 /// The `sh` block after the README's `<!-- MARKER` comment.
 fn block(marker: &str) -> String {
@@ -20,22 +17,10 @@ fn block(marker: &str) -> String {
 #[test]
 fn the_readme_first_session_works_as_written() {
     let daemon = Daemon::start();
-    let work = tempfile::tempdir().expect("work dir");
-    symlink(daemon.state_dir(), work.path().join("p11kms-state")).expect("state link");
-    std::fs::create_dir(work.path().join("target")).expect("target dir");
-    symlink(profile_dir(), work.path().join("target/release")).expect("binaries link");
-
     // The KMS, secret and policy sessions run in the same shell, after
     // the first one, as a reader would paste them.
     let blocks = ["first-session", "kms-session", "secret-session", "policy-session", "audit-session"];
-    let script = blocks.map(block).join("\n");
-    let out = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(work.path())
-        .env_remove("P11KMS_SOCKET")
-        .env_remove("P11KMS_ADMIN_SOCKET")
-        .output()
-        .expect("bash");
+    let out = run_session(&daemon, &blocks.map(block).join("\n"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the README session failed:\n{stdout}\n{stderr}\n{}", daemon.log());

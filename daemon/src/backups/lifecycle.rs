@@ -10,7 +10,7 @@ use p11kms_proto::admin::{
     ListBackupsRequest, MemberRole, RenewBackupRequest,
 };
 
-use super::{Backups, Book, Entry, schedule};
+use super::{Backups, Book, Entry, take};
 use crate::kms::{Kms, KmsError};
 use crate::store::BackupRecord;
 
@@ -179,7 +179,7 @@ fn bind(
     record.journal_seq = 0;
     let id = record.backup_id.clone();
     commit(kms, book, record)?;
-    schedule::take_point(kms, backups, book, &id, true)?;
+    take::take_point(kms, backups, book, &id, true)?;
     tracing::info!(backup = %id, instance, "backup enabled");
     Ok(info(book.get(&id)?))
 }
@@ -295,7 +295,7 @@ pub(super) fn drop_points(kms: &Kms, backups: &Backups, book: &mut Book, backup_
         entry.points.clear();
     }
     book.current.remove(backup_id);
-    schedule::collect_objects(backups, book)?;
+    take::collect_objects(backups, book)?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 //!
 //! * [`lifecycle`]: the backups themselves (create, enable, extend, renew,
 //!   reset, expiry, the system backup of each instance).
-//! * [`schedule`]: which point is due, and taking it; [`prune`]: dropping
+//! * [`schedule`]: which point is due; [`take`]: taking one; [`prune`]: dropping
 //!   the points a backup can never show again.
 //! * [`points`]: what a point is and holds; [`snapshot`]: what it holds
 //!   of each key and secret; [`storage`]: the files.
@@ -30,6 +30,7 @@ pub mod restore;
 pub mod schedule;
 pub mod snapshot;
 pub mod storage;
+pub mod take;
 pub mod view;
 
 #[cfg(test)]

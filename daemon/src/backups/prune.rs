@@ -11,7 +11,7 @@ use p11kms_proto::Timestamp;
 use p11kms_proto::admin::BackupType;
 
 use super::points::{self, Manifest};
-use super::{Backups, Book, lifecycle, schedule};
+use super::{Backups, Book, lifecycle, take};
 use crate::kms::{Kms, KmsError};
 use crate::store::PointKind;
 
@@ -60,7 +60,7 @@ pub fn prune(kms: &Kms, backups: &Backups, book: &mut Book, id: &str, now: Times
     if let Some(point) = stored.points.first_mut() {
         *point = first;
     }
-    schedule::collect_objects(backups, book)?;
+    take::collect_objects(backups, book)?;
     tracing::info!(backup = id, dropped, "backup points past what it can show pruned");
     Ok(dropped)
 }

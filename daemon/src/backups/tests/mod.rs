@@ -223,7 +223,7 @@ fn reset_deletes_every_byte_and_the_backup_can_be_enabled_again() {
     // An incremental of this backup alone (no system backup is made).
     s.fx.advance_seconds(300);
     let mut book = s.backups.book().expect("book");
-    schedule::take_point(&s.fx.kms, &s.backups, &mut book, &id, false).expect("taken").expect("a point");
+    super::take::take_point(&s.fx.kms, &s.backups, &mut book, &id, false).expect("taken").expect("a point");
     drop(book);
     let root = s._dir.path().join("backups");
     assert_eq!(walk(&root).len(), 2 + 2, "two manifests, two key objects");

@@ -14,6 +14,7 @@
 //! its own command and that extra commands only send operations that
 //! exist.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use p11kms_proto::admin::Operation;
@@ -56,6 +57,13 @@ pub trait Invocation {
     fn exit_status(&self, _reply: &Reply<Self>) -> u8 {
         0
     }
+
+    /// What a command that may take long says while the daemon works (a
+    /// restore, a drill): shown with a spinner on a terminal's stderr,
+    /// nothing otherwise.
+    fn waiting(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The subcommand name of `I`: the last of its words.
@@ -94,7 +102,16 @@ impl Leaf {
 /// `socket`, and renders the reply.
 pub fn run<I: Invocation>(invocation: &I, socket: &Path, format: Format) -> Outcome {
     let request = invocation.request()?;
-    let reply = client::call::<I::Op>(socket, &request)?;
+    let spinner = invocation.waiting().filter(|_| std::io::stderr().is_terminal()).map(|message| {
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
+    });
+    let reply = client::call::<I::Op>(socket, &request);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let reply = reply?;
     let status = invocation.exit_status(&reply);
     Ok((invocation.render(&reply, format)?, status))
 }

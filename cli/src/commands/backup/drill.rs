@@ -36,6 +36,10 @@ impl Invocation for DrillBackupArgs {
         })?)
     }
 
+    fn waiting(&self) -> Option<&'static str> {
+        Some("rehearsing the restore: each key version and secret version checked…")
+    }
+
     /// 5 when the backup would not restore.
     fn exit_status(&self, drill: &BackupDrill) -> u8 {
         if drill.passed { 0 } else { DIFFERENCES_FOUND }

@@ -53,6 +53,10 @@ impl Invocation for RestoreBackupKeyArgs {
         })
     }
 
+    fn waiting(&self) -> Option<&'static str> {
+        Some("restoring the key (its material into the HSMs)…")
+    }
+
     fn render(&self, key: &RestoredKey, format: Format) -> Result<String, RenderError> {
         Ok(output::show(format, key, |k| {
             Fields::new()
@@ -95,6 +99,10 @@ impl Invocation for RestoreBackupSecretArgs {
             secret_name: self.secret_name.clone(),
             to_instance: self.to_instance.clone(),
         })
+    }
+
+    fn waiting(&self) -> Option<&'static str> {
+        Some("restoring the secret…")
     }
 
     fn render(&self, secret: &RestoredSecret, format: Format) -> Result<String, RenderError> {

@@ -8,8 +8,13 @@ use p11kms_proto::admin::{
 };
 
 use super::{Access, Call, Handle};
+use crate::backups::transfer;
 use crate::backups::{lifecycle, restore, view};
 use crate::kms::KmsError;
+use p11kms_proto::admin::{
+    BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, UploadBackupChunkRequest,
+    UploadBackupRequest, UploadedChunks,
+};
 
 impl Handle for op::CreateBackup {
     const ACCESS: Access = Access::Change;
@@ -88,5 +93,39 @@ impl Handle for op::RestoreBackupSecret {
 
     fn handle(call: &Call<'_>, request: RestoreSecretRequest) -> Result<RestoredSecret, KmsError> {
         restore::restore_secret(call.kms(), &call.service.backups, &request)
+    }
+}
+
+// Backup data files (`backups::transfer`).
+
+impl Handle for op::DownloadBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: DownloadBackupRequest) -> Result<BackupDownload, KmsError> {
+        transfer::download::download(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::FetchBackupChunk {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: FetchBackupChunkRequest) -> Result<BackupChunk, KmsError> {
+        transfer::download::fetch(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::UploadBackupChunk {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: UploadBackupChunkRequest) -> Result<UploadedChunks, KmsError> {
+        transfer::upload::put_chunk(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::UploadBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: UploadBackupRequest) -> Result<BackupInfo, KmsError> {
+        transfer::upload::upload(call.kms(), &call.service.backups, &request)
     }
 }

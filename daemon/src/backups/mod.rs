@@ -24,6 +24,7 @@ pub mod restore;
 pub mod schedule;
 pub mod snapshot;
 pub mod storage;
+pub mod transfer;
 pub mod view;
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use p11kms_proto::admin::backup_file::FileHeader;
-use p11kms_proto::admin::{BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, Operation, op};
+use p11kms_proto::admin::{BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, op};
 use p11kms_proto::bytes::to_base64;
 
 use super::super::{Invocation, Outcome, RenderError, RequestError, Run};
@@ -39,11 +39,15 @@ pub struct DownloadBackupArgs {
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
     date: String,
     /// The file to write (mode 0600).
-    #[arg(long, value_name = "FILE")]
-    output: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "no_fetch")]
+    output: Option<PathBuf>,
     /// Replace FILE if it exists.
     #[arg(long)]
     force: bool,
+    /// Only make the file ready and print its DownloadId, ChunkCount and key: a client of its own fetches it
+    /// (`backup fetch-chunk`) within 10 minutes.
+    #[arg(long, conflicts_with_all = ["output", "force"])]
+    no_fetch: bool,
 }
 
 /// A bar on stderr of `len` bytes, only for a human at a terminal.
@@ -73,9 +77,9 @@ fn temporary(output: &Path) -> PathBuf {
 }
 
 impl DownloadBackupArgs {
-    fn refuse_existing(&self) -> Result<(), Failure> {
-        if !self.force && self.output.exists() {
-            return Err(invalid(format!("{} exists: give --force to replace it", self.output.display())));
+    fn refuse_existing(&self, output: &Path) -> Result<(), Failure> {
+        if !self.force && output.exists() {
+            return Err(invalid(format!("{} exists: give --force to replace it", output.display())));
         }
         Ok(())
     }
@@ -108,16 +112,21 @@ impl DownloadBackupArgs {
     }
 
     fn download(&self, socket: &Path, format: Format) -> Outcome {
-        self.refuse_existing()?;
+        if let Some(output) = &self.output {
+            self.refuse_existing(output)?;
+        }
         let mut client = Client::connect(socket)?;
         let request = DownloadBackupRequest { backup_id: self.backup_id.clone(), date: self.date.clone() };
         let ready = client.call::<op::DownloadBackup>(&request)?;
+        let Some(output) = &self.output else {
+            eprintln!("{KEEP_THE_KEY}");
+            return Ok((output::show(format, &ready, ready_fields).map_err(RenderError::from)?, 0));
+        };
         let bar = progress_bar(ready.size, format, "downloading");
-        let partial = temporary(&self.output);
+        let partial = temporary(output);
         let fetched = self.fetch(&mut client, &ready, &partial, &bar).and_then(|()| {
-            self.refuse_existing()?;
-            std::fs::rename(&partial, &self.output)
-                .map_err(|e| invalid(format!("cannot write {}: {e}", self.output.display())))
+            self.refuse_existing(output)?;
+            std::fs::rename(&partial, output).map_err(|e| invalid(format!("cannot write {}: {e}", output.display())))
         });
         bar.finish_and_clear();
         if let Err(error) = fetched {
@@ -125,8 +134,22 @@ impl DownloadBackupArgs {
             return Err(error);
         }
         eprintln!("{KEEP_THE_KEY}");
-        Ok((render(&ready, &self.output, format)?, 0))
+        Ok((render(&ready, output, format)?, 0))
     }
+}
+
+/// What `backup download --no-fetch` prints: the download and its key.
+fn ready_fields(ready: &BackupDownload) -> String {
+    Fields::new()
+        .field("DownloadId", &ready.download_id)
+        .field("BackupId", &ready.backup_id)
+        .field("Date", &ready.date)
+        .field("Size", ready.size)
+        .field("ChunkCount", ready.chunk_count)
+        .field("KeyCount", ready.key_count)
+        .field("SecretCount", ready.secret_count)
+        .field("DecryptionKey", ready.decryption_key.expose())
+        .render()
 }
 
 /// What `backup download` prints: the file and its key.
@@ -171,7 +194,9 @@ impl Run for DownloadBackupArgs {
 
     #[cfg(test)]
     fn leaves() -> Vec<super::super::Leaf> {
-        vec![super::super::Leaf::of::<op::DownloadBackup>(op::DownloadBackup::COMMAND)]
+        vec![super::super::Leaf::of::<op::DownloadBackup>(
+            <op::DownloadBackup as p11kms_proto::admin::Operation>::COMMAND,
+        )]
     }
 
     #[cfg(test)]
@@ -224,6 +249,10 @@ mod tests {
             parsed(&["backup", "download", "backup-1", "--date", "2026-12-05", "--output", "b.bk"]);
         assert_eq!((args.backup_id.as_str(), args.date.as_str(), args.force), ("backup-1", "2026-12-05", false));
         refused(&["backup", "download", "backup-1", "--date", "2026-12-05"]);
+        let only: DownloadBackupArgs =
+            parsed(&["backup", "download", "backup-1", "--date", "2026-12-05", "--no-fetch"]);
+        assert!(only.no_fetch && only.output.is_none());
+        refused(&["backup", "download", "backup-1", "--date", "2026-12-05", "--no-fetch", "--output", "b.bk"]);
         refused(&["backup", "download", "backup-1", "--date", "05/12/2026", "--output", "b.bk"]);
         assert_eq!(
             request::<FetchBackupChunkArgs>(&["backup", "fetch-chunk", "download-1", "--index", "2"]),

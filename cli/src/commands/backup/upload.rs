@@ -12,7 +12,7 @@ use clap::Args;
 
 use p11kms_proto::SecretString;
 use p11kms_proto::admin::backup_file::{FileHeader, TRANSFER_CHUNK_LEN};
-use p11kms_proto::admin::{BackupInfo, Operation, UploadBackupChunkRequest, UploadBackupRequest, UploadedChunks, op};
+use p11kms_proto::admin::{BackupInfo, UploadBackupChunkRequest, UploadBackupRequest, UploadedChunks, op};
 
 use super::super::{Invocation, Outcome, RenderError, RequestError, Run};
 use super::description::fields;
@@ -87,7 +87,7 @@ impl Run for UploadBackupArgs {
 
     #[cfg(test)]
     fn leaves() -> Vec<super::super::Leaf> {
-        vec![super::super::Leaf::of::<op::UploadBackup>(op::UploadBackup::COMMAND)]
+        vec![super::super::Leaf::of::<op::UploadBackup>(<op::UploadBackup as p11kms_proto::admin::Operation>::COMMAND)]
     }
 
     #[cfg(test)]

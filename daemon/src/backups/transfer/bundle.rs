@@ -4,7 +4,7 @@
 //! wrapped under the file's key. Checked whole against the file's header
 //! before anything of it is used.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -125,10 +125,5 @@ impl Bundle {
                 refused(format!("key {} has no version {} with material", key.record.key_id, material.version_id))
             })?;
         Ok(version_name(&key.record, &VersionEntry::new(version.clone())?))
-    }
-
-    /// The keys by id.
-    pub fn keys_by_id(&self) -> BTreeMap<&str, &KeySnapshot> {
-        self.keys.iter().map(|k| (k.record.key_id.as_str(), k)).collect()
     }
 }

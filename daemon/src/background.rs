@@ -38,6 +38,7 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
         let pass = move || {
             scheduler::run_due(&worker.kms);
             backups::schedule::run_due(&worker.kms, &worker.backups);
+            backups::transfer::sweep(&worker.kms, &worker.backups);
             sync::heal_all(&worker, full);
             images::take_due(&worker);
         };

@@ -129,6 +129,8 @@ pub fn start(config: Config, paths: StatePaths) -> Result<(Arc<Service>, StateLo
         std::mem::take(&mut snapshot.backups),
         std::mem::take(&mut snapshot.backup_points),
     );
+    // No backup data file outlives its daemon's transfer of it.
+    crate::backups::transfer::files::Transfers::new(&paths.backups_dir()).clear();
     let registry = Registry::from_snapshot(snapshot)?;
     for record in registry.clusters() {
         if live.contains_key(&record.name) {

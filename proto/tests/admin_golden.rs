@@ -169,6 +169,30 @@ sample! {
         version_ids: vec!["v1".into()],
         as_of: Timestamp(1_700_000_042),
     };
+    DownloadBackupRequest => DownloadBackupRequest { backup_id: "backup-1".into(), date: "2026-12-05".into() };
+    BackupDownload => BackupDownload {
+        download_id: "download-1".into(),
+        backup_id: "backup-1".into(),
+        date: "2026-12-05".into(),
+        size: 70_123,
+        chunk_count: 1,
+        key_count: 3,
+        secret_count: 2,
+        decryption_key: SecretString::new("c2VjcmV0".into()),
+    };
+    FetchBackupChunkRequest => FetchBackupChunkRequest { download_id: "download-1".into(), index: 2 };
+    BackupChunk => BackupChunk { download_id: "download-1".into(), index: 2, last: true, bytes: vec![0xbe, 0xef] };
+    UploadBackupChunkRequest => UploadBackupChunkRequest {
+        upload_id: "0b5e4c1e-8a4f-4c55-9d0a-3f3b1c7e2a10".into(),
+        index: 1,
+        bytes: vec![0xca, 0xfe],
+    };
+    UploadedChunks => UploadedChunks { upload_id: "0b5e4c1e-8a4f-4c55-9d0a-3f3b1c7e2a10".into(), chunk_count: 2, size: 2_097_152 };
+    UploadBackupRequest => UploadBackupRequest {
+        upload_id: "0b5e4c1e-8a4f-4c55-9d0a-3f3b1c7e2a10".into(),
+        decryption_key: SecretString::new("c2VjcmV0".into()),
+        name: "from-eu".into(),
+    };
     MigrationTaskRef => MigrationTaskRef { task_id: "mt-1".into() };
     ListKeyMigrationsRequest => ListKeyMigrationsRequest { key: Some("alias/orders".into()) };
     KeyMigrationTask => KeyMigrationTask {

@@ -1119,6 +1119,53 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
         ),
     ]);
 
+    // Backup data files: downloaded, fetched, uploaded; their keys never in the trail.
+    let bk = work.path().join("audit-soft.bk");
+    let bk_path = bk.to_str().expect("utf-8").to_owned();
+    let no_file = work.path().join("never.bk").to_str().expect("utf-8").to_owned();
+    let download = ["backup", "download", &soft_backup, "--date", &enabled_on, "--output", &bk_path];
+    let (downloaded, _) = audit.run(&ok("DownloadBackup", &download, &[&sb]));
+    let file_key = text(&downloaded, "DecryptionKey");
+    received.push(("a backup file's decryption key", from_base64(&file_key).expect("base64")));
+    let early = ["backup", "download", &soft_backup, "--date", "2000-01-01", "--output", &no_file];
+    audit.table(&[refused("DownloadBackup", &early, &[&sb], "InvalidParameter")]);
+    let only = ["backup", "download", &soft_backup, "--date", &enabled_on, "--no-fetch"];
+    let ready = daemon.cli_json(&only);
+    received.push(("a second decryption key", from_base64(&text(&ready, "DecryptionKey")).expect("base64")));
+    let download_id = text(&ready, "DownloadId");
+    audit.table(&[
+        refused("FetchBackupChunk", &["backup", "fetch-chunk", &download_id, "--index", "99"], &[], "InvalidParameter"),
+        ok("FetchBackupChunk", &["backup", "fetch-chunk", &download_id, "--index", "0"], &[]),
+    ]);
+    let chunk_file = work.path().join("chunk");
+    std::fs::write(&chunk_file, b"P11KMSBK").expect("chunk");
+    let chunk = chunk_file.to_str().expect("utf-8");
+    let upload_id = "5d0c3a4e-1f2b-4c6d-8e9f-0a1b2c3d4e5f";
+    let wrong_key = to_base64(&[0x5a; 32]);
+    audit.table(&[
+        ok("UploadBackupChunk", &["backup", "upload-chunk", upload_id, "--index", "0", "--input", chunk], &[]),
+        refused(
+            "UploadBackupChunk",
+            &["backup", "upload-chunk", "not-a-uuid", "--index", "0", "--input", chunk],
+            &[],
+            "InvalidParameter",
+        ),
+        refused(
+            "UploadBackup",
+            &["backup", "upload", "--input", &bk_path, "--decryption-key", &wrong_key, "--name", "audit-up"],
+            &[],
+            "InvalidParameter",
+        ),
+    ]);
+    audit.run_naming(
+        &ok(
+            "UploadBackup",
+            &["backup", "upload", "--input", &bk_path, "--decryption-key", &file_key, "--name", "audit-up"],
+            &[],
+        ),
+        |reply| format!("backup/{}", text(reply, "BackupId")),
+    );
+
     // The trail itself.
     audit.table(&[
         ok("LookupEvents", &["audit", "lookup-events", "--event-name", "CreateKey", "--max-results", "5"], &[]),

@@ -8,8 +8,13 @@ use p11kms_proto::admin::{
 };
 
 use super::{Access, Call, Handle};
+use crate::backups::transfer;
 use crate::backups::{lifecycle, restore, view};
 use crate::kms::KmsError;
+use p11kms_proto::admin::{
+    BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, UploadBackupChunkRequest,
+    UploadBackupRequest, UploadedChunks,
+};
 
 impl Handle for op::CreateBackup {
     const ACCESS: Access = Access::Change;
@@ -96,5 +101,39 @@ impl Handle for op::DrillBackup {
 
     fn handle(call: &Call<'_>, request: BackupRef) -> Result<p11kms_proto::admin::BackupDrill, KmsError> {
         crate::backups::drill::drill(call.kms(), &call.service.backups, &request.backup_id)
+    }
+}
+
+// Backup data files (`backups::transfer`).
+
+impl Handle for op::DownloadBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: DownloadBackupRequest) -> Result<BackupDownload, KmsError> {
+        transfer::download::download(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::FetchBackupChunk {
+    const ACCESS: Access = Access::Read;
+
+    fn handle(call: &Call<'_>, request: FetchBackupChunkRequest) -> Result<BackupChunk, KmsError> {
+        transfer::download::fetch(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::UploadBackupChunk {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: UploadBackupChunkRequest) -> Result<UploadedChunks, KmsError> {
+        transfer::upload::put_chunk(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::UploadBackup {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: UploadBackupRequest) -> Result<BackupInfo, KmsError> {
+        transfer::upload::upload(call.kms(), &call.service.backups, &request)
     }
 }

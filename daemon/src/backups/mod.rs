@@ -31,6 +31,7 @@ pub mod schedule;
 pub mod snapshot;
 pub mod storage;
 pub mod take;
+pub mod transfer;
 pub mod view;
 
 #[cfg(test)]

@@ -39,11 +39,19 @@ pub fn moment<'a>(
     at: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<Moment<'a>, KmsError> {
+    let upload = entry.record.backup_type == p11kms_proto::admin::BackupType::Upload;
     let (as_of, exact) = match (date, at) {
         (Some(date), None) => {
             let start = day_start(date)?;
             check_viewable(entry, start, now)?;
-            (Timestamp((start.unix() + DAY - 1).min(now.unix())), false)
+            let end = start.unix() + DAY - 1;
+            (Timestamp(if upload { end } else { end.min(now.unix()) }), false)
+        }
+        (None, Some(_)) if upload => {
+            return Err(KmsError::InvalidParameter(format!(
+                "uploaded backup '{}' holds one moment, not a journal: restore with --date",
+                entry.record.backup_id
+            )));
         }
         (None, Some(at)) => {
             if at > now {

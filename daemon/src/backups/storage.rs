@@ -48,6 +48,11 @@ impl Storage {
         Self { root }
     }
 
+    /// The backups' directory (`<state>/backups`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn object_path(&self, hash: &str) -> PathBuf {
         let prefix = hash.get(..2).unwrap_or("00");
         self.root.join("objects").join(prefix).join(hash)

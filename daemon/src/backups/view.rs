@@ -36,6 +36,18 @@ pub fn check_viewable(entry: &Entry, day: Timestamp, now: Timestamp) -> Result<(
         return Err(KmsError::BackupExpired(r.backup_id.clone()));
     }
     let (day_no, today) = (day.unix().div_euclid(DAY), now.unix().div_euclid(DAY));
+    if r.backup_type == BackupType::Upload {
+        // An uploaded backup holds one day, whatever this daemon's date.
+        let held = entry.points.first().map(|p| p.at);
+        return match held {
+            Some(at) if at.unix().div_euclid(DAY) == day_no => Ok(()),
+            _ => Err(KmsError::InvalidParameter(format!(
+                "uploaded backup '{}' holds one day: {}",
+                r.backup_id,
+                held.map(|t| t.to_string().get(..10).unwrap_or_default().to_owned()).unwrap_or_default()
+            ))),
+        };
+    }
     if day_no > today {
         return Err(KmsError::InvalidParameter(format!("{day} is after today: nothing is backed up yet")));
     }

@@ -14,6 +14,7 @@
 
 pub mod attach;
 pub mod backup_key;
+pub mod backup_rewrap;
 pub mod images;
 pub mod lagging;
 pub mod live;

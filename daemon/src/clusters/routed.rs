@@ -157,6 +157,26 @@ impl Vault for RoutedVault {
         self.to(cluster).install_from_backup(cluster, v, wrapped, public)
     }
 
+    fn rewrap_for_export(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.to(cluster).rewrap_for_export(cluster, v, wrapped, file_key)
+    }
+
+    fn rewrap_for_import(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.to(cluster).rewrap_for_import(cluster, v, wrapped, file_key)
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         self.to(cluster).destroy_leftovers(cluster, purpose, id)
     }

@@ -25,6 +25,7 @@ use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 
 use super::backup_key;
+use super::backup_rewrap;
 use super::live::LiveClusters;
 use super::sync;
 use crate::encoding::oaep::{OaepHash, oaep_decode};
@@ -48,6 +49,27 @@ impl HsmVault {
     /// `secrets_dir`.
     pub fn new(clusters: Arc<LiveClusters>, secrets_dir: PathBuf) -> Self {
         Self { clusters, secrets_dir }
+    }
+
+    /// Re-wraps backed-up material on `cluster`'s serving member
+    /// (`backup_rewrap`).
+    fn rewrap(
+        &self,
+        cluster: &str,
+        direction: backup_rewrap::Direction,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let member = live.cluster.serving_member()?.clone();
+        backup_rewrap::rewrap(&self.secrets_dir, &member, direction, v, wrapped, file_key)?.ok_or_else(|| {
+            let key = match direction {
+                backup_rewrap::Direction::Export => "the backup root key",
+                backup_rewrap::Direction::Import => "the file's decryption key",
+            };
+            KmsError::MaterialRefused(format!("{} does not unwrap under {key}", v.label))
+        })
     }
 
     /// Installs version `v` into `cluster` from material outside any HSM:
@@ -336,6 +358,26 @@ impl Vault for HsmVault {
                 }
             }
         }
+    }
+
+    fn rewrap_for_export(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.rewrap(cluster, backup_rewrap::Direction::Export, v, wrapped, file_key)
+    }
+
+    fn rewrap_for_import(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.rewrap(cluster, backup_rewrap::Direction::Import, v, wrapped, file_key)
     }
 
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {

@@ -188,6 +188,29 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
         public: Option<&PublicKey>,
     ) -> Result<(), KmsError>;
 
+    /// Version `v`'s material `wrapped` under the backup root key
+    /// ([`Vault::wrap_for_backup`]'s), wrapped under `file_key` instead,
+    /// inside an HSM of `cluster` (a backup data file's download). A blob
+    /// that does not unwrap is [`KmsError::MaterialRefused`].
+    fn rewrap_for_export(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError>;
+
+    /// The reverse of [`Vault::rewrap_for_export`] (an upload): `wrapped`
+    /// under `file_key`, wrapped under this daemon's backup root key, for
+    /// [`Vault::install_from_backup`].
+    fn rewrap_for_import(
+        &self,
+        cluster: &str,
+        v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError>;
+
     /// Destroys whatever a creation announced by an intent (`purpose`,
     /// `id`) may have left in `cluster`: every object made under that id,
     /// of any role, on every member.

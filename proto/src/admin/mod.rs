@@ -12,6 +12,7 @@ pub mod alias;
 pub mod app;
 pub mod audit;
 pub mod backup;
+pub mod backup_file;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
@@ -33,6 +34,10 @@ pub use backup::{
     BackedUpKey, BackedUpSecret, BackupDay, BackupDrill, BackupInfo, BackupRef, BackupStatus, BackupType,
     CreateBackupRequest, EnableBackupRequest, ExtendBackupRequest, ListBackupsRequest, RenewBackupRequest,
     RestoreKeyRequest, RestoreSecretRequest, RestoredKey, RestoredSecret, ShowBackupRequest,
+};
+pub use backup_file::{
+    BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, UploadBackupChunkRequest,
+    UploadBackupRequest, UploadedChunks,
 };
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;

@@ -211,8 +211,16 @@ macro_rules! admin_operations {
             0x0b09 RestoreBackupKey ["backup" "restore-key"] $crate::admin::RestoreKeyRequest => $crate::admin::RestoredKey;
             /// `backup restore-secret BACKUP --date D|--at T --secret-name S --to-instance I`.
             0x0b0a RestoreBackupSecret ["backup" "restore-secret"] $crate::admin::RestoreSecretRequest => $crate::admin::RestoredSecret;
+            /// `backup download BACKUP --date D --output FILE`: the day's data as one encrypted file, made ready to fetch; its decryption key is in the reply only.
+            0x0b0b DownloadBackup ["backup" "download"] $crate::admin::DownloadBackupRequest => $crate::admin::BackupDownload;
+            /// `backup fetch-chunk DOWNLOAD_ID --index N`: one chunk (at most 1 MiB) of a download.
+            0x0b0c FetchBackupChunk ["backup" "fetch-chunk"] $crate::admin::FetchBackupChunkRequest => $crate::admin::BackupChunk;
             /// `backup drill BACKUP`: its latest point restored into scratch objects and checked.
             0x0b0d DrillBackup ["backup" "drill"] $crate::admin::BackupRef => $crate::admin::BackupDrill;
+            /// `backup upload-chunk UPLOAD_ID --index N --input FILE`: one chunk (at most 1 MiB) of a file to upload.
+            0x0b0e UploadBackupChunk ["backup" "upload-chunk"] $crate::admin::UploadBackupChunkRequest => $crate::admin::UploadedChunks;
+            /// `backup upload --input FILE --decryption-key KEY --name N`: the uploaded file checked whole, then an `upload` backup.
+            0x0b0f UploadBackup ["backup" "upload"] $crate::admin::UploadBackupRequest => $crate::admin::BackupInfo;
         }
     };
 }

@@ -3,20 +3,25 @@
 //! there are ([`description`]: `list`, `describe`), their lifecycle
 //! ([`lifecycle`]: `create`, `enable`, `extend`, `renew`, `reset`), and what
 //! one holds on a day ([`show`], the console's "View Data"), and restoring
-//! a key or secret from it ([`restore`]).
+//! a key or secret from it ([`restore`]); and backup data files
+//! ([`download`], [`upload`]).
 
 pub mod description;
+pub mod download;
 pub mod drill;
 pub mod lifecycle;
 pub mod restore;
 pub mod show;
+pub mod upload;
 
 use super::subcommands;
 use description::{DescribeBackupArgs, ListBackupsArgs};
+use download::{DownloadBackupArgs, FetchBackupChunkArgs};
 use drill::DrillBackupArgs;
 use lifecycle::{CreateBackupArgs, EnableBackupArgs, ExtendBackupArgs, RenewBackupArgs, ResetBackupArgs};
 use restore::{RestoreBackupKeyArgs, RestoreBackupSecretArgs};
 use show::ShowBackupArgs;
+use upload::{UploadBackupArgs, UploadBackupChunkArgs};
 
 subcommands! {
     /// Operations on backups.
@@ -43,5 +48,15 @@ subcommands! {
         RestoreSecret(RestoreBackupSecretArgs),
         /// Rehearses a restore of a backup's latest point and checks it; exits 5 when it would fail (DrillBackup).
         Drill(DrillBackupArgs),
+        /// Writes what a backup holds at the end of a day as one encrypted file; prints its key once (DownloadBackup).
+        #[command(name = "download")]
+        Download(DownloadBackupArgs),
+        /// Fetches one chunk of a download made ready (FetchBackupChunk).
+        FetchChunk(FetchBackupChunkArgs),
+        /// Sends one chunk of a backup data file to upload (UploadBackupChunk).
+        UploadChunk(UploadBackupChunkArgs),
+        /// Makes an `upload` backup of a backup data file, checked whole first (UploadBackup).
+        #[command(name = "upload")]
+        Upload(UploadBackupArgs),
     }
 }

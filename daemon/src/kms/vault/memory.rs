@@ -27,6 +27,17 @@ use crate::store::IntentPurpose;
 /// The unit tests' stand-in for the backup root key.
 const MEMORY_BACKUP_KEY: [u8; 32] = [0x42; 32];
 
+/// `wrapped` (AES key wrap with padding) unwrapped under `from` and
+/// wrapped under `to`, as the HSM vault does inside an HSM.
+fn rewrap(from: &[u8; 32], to: &[u8; 32], wrapped: &[u8], from_name: &str) -> Result<Vec<u8>, KmsError> {
+    let clear = zeroize::Zeroizing::new(
+        aes_kw::KekAes256::new(from.into())
+            .unwrap_with_padding_vec(wrapped)
+            .map_err(|_| KmsError::MaterialRefused(format!("it does not unwrap under {from_name}")))?,
+    );
+    aes_kw::KekAes256::new(to.into()).wrap_with_padding_vec(&clear).map_err(|e| fault(&format!("key wrap: {e}")))
+}
+
 /// Versions and import keys by cluster and id.
 #[derive(Debug, Default)]
 struct State {
@@ -273,6 +284,28 @@ impl Vault for MemoryVault {
         }
         self.state.lock().map_err(|_| fault("lock"))?.versions.insert((cluster.to_owned(), v.id), material);
         Ok(())
+    }
+
+    fn rewrap_for_export(
+        &self,
+        cluster: &str,
+        _v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.writable(cluster)?;
+        rewrap(&MEMORY_BACKUP_KEY, file_key, wrapped, "the backup root key")
+    }
+
+    fn rewrap_for_import(
+        &self,
+        cluster: &str,
+        _v: &VersionName,
+        wrapped: &[u8],
+        file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.writable(cluster)?;
+        rewrap(file_key, &MEMORY_BACKUP_KEY, wrapped, "the file's decryption key")
     }
 
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {

@@ -315,6 +315,26 @@ impl Vault for SoftwareVault {
         Err(KmsError::Unsupported("backups restore into software or hardware instances, not the default one".into()))
     }
 
+    fn rewrap_for_export(
+        &self,
+        _cluster: &str,
+        _v: &VersionName,
+        _wrapped: &[u8],
+        _file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        Err(KmsError::Unsupported("backed-up material is re-wrapped in an HSM, not in the software vault".into()))
+    }
+
+    fn rewrap_for_import(
+        &self,
+        _cluster: &str,
+        _v: &VersionName,
+        _wrapped: &[u8],
+        _file_key: &[u8; 32],
+    ) -> Result<Vec<u8>, KmsError> {
+        Err(KmsError::Unsupported("backed-up material is re-wrapped in an HSM, not in the software vault".into()))
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         Self::check(cluster)?;
         let role = match purpose {

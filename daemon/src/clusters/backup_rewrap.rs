@@ -1,0 +1,121 @@
+//! Re-wrapping a backed-up version's material between the backup root key
+//! and a backup data file's key (`backup download`, `backup upload`),
+//! inside an HSM: the material is unwrapped as an extractable, sensitive
+//! session object under one key and wrapped under the other
+//! (`CKM_AES_KEY_WRAP_PAD`); both keys are session objects too, and every
+//! session object is destroyed before returning, so the material is never
+//! in clear outside the HSM and nothing of it stays there.
+
+use std::path::Path;
+
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::Session;
+
+use p11kms_proto::admin::KeySpec;
+
+use super::backup_key::{protected_role, root_key_object};
+use crate::hsm::error::Context;
+use crate::hsm::{HsmError, Member, ObjectRole, VersionName};
+
+/// Bytes of a backup data file's key.
+pub const FILE_KEY_LEN: usize = 32;
+
+/// Which way material goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// From the backup root key to a file's key (a download).
+    Export,
+    /// From a file's key to the backup root key (an upload).
+    Import,
+}
+
+fn key_type(spec: KeySpec) -> KeyType {
+    match spec {
+        KeySpec::Aes256 | KeySpec::Aes128 => KeyType::AES,
+        KeySpec::Rsa2048 | KeySpec::Rsa3072 => KeyType::RSA,
+        KeySpec::EcP256 | KeySpec::EcP256K => KeyType::EC,
+    }
+}
+
+/// The file's key as a session object of `s`, for wrapping and unwrapping.
+fn file_key_object(s: &Session, key: &[u8; FILE_KEY_LEN]) -> Result<ObjectHandle, HsmError> {
+    let template = [
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Wrap(true),
+        Attribute::Unwrap(true),
+        Attribute::Value(key.to_vec()),
+    ];
+    s.create_object(&template).context(|| "importing a backup file's key".into())
+}
+
+/// Template of the material while it passes through: a session object,
+/// sensitive, extractable (to be wrapped again), usable for nothing else.
+fn passing(v: &VersionName) -> Vec<Attribute> {
+    let class =
+        if protected_role(v) == ObjectRole::Secret { ObjectClass::SECRET_KEY } else { ObjectClass::PRIVATE_KEY };
+    vec![
+        Attribute::Class(class),
+        Attribute::KeyType(key_type(v.spec)),
+        Attribute::Token(false),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(true),
+    ]
+}
+
+/// Unwraps `wrapped` under `from` and wraps it under `to`, in session `s`.
+/// `None` when it does not unwrap under `from` (another key, or damaged).
+fn pass(
+    s: &Session,
+    v: &VersionName,
+    from: ObjectHandle,
+    to: ObjectHandle,
+    wrapped: &[u8],
+) -> Result<Option<Vec<u8>>, HsmError> {
+    let material = match s.unwrap_key(&Mechanism::AesKeyWrapPad, from, wrapped, &passing(v)) {
+        Ok(handle) => handle,
+        Err(error) => {
+            let error = HsmError::pkcs11(format!("unwrapping {}", v.label), error);
+            return if error.is_device_fault() { Err(error) } else { Ok(None) };
+        }
+    };
+    let rewrapped = s.wrap_key(&Mechanism::AesKeyWrapPad, to, material);
+    let _ = s.destroy_object(material);
+    rewrapped.context(|| format!("wrapping {} again", v.label)).map(Some)
+}
+
+/// Re-wraps version `v`'s material on `member`: under the backup root key
+/// of `secrets_dir` to under `file_key` ([`Direction::Export`]), or back
+/// ([`Direction::Import`]). `None` when `wrapped` does not unwrap.
+pub fn rewrap(
+    secrets_dir: &Path,
+    member: &Member,
+    direction: Direction,
+    v: &VersionName,
+    wrapped: &[u8],
+    file_key: &[u8; FILE_KEY_LEN],
+) -> Result<Option<Vec<u8>>, HsmError> {
+    member.with_session(|s| {
+        let root = root_key_object(secrets_dir, s)?;
+        let file = match file_key_object(s, file_key) {
+            Ok(file) => file,
+            Err(error) => {
+                let _ = s.destroy_object(root);
+                return Err(error);
+            }
+        };
+        let result = match direction {
+            Direction::Export => pass(s, v, root, file, wrapped),
+            Direction::Import => pass(s, v, file, root, wrapped),
+        };
+        let _ = s.destroy_object(file);
+        let _ = s.destroy_object(root);
+        result
+    })
+}

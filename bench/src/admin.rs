@@ -64,3 +64,12 @@ impl Admin {
         decode_answer::<Op>(&body)?.map_err(|e| format!("{}: {e}", Op::NAME).into())
     }
 }
+
+impl Admin {
+    /// Any operation on this connection, as the CLI sends it: the backup
+    /// figures (`crate::backups`) drive instances, keys, secrets, the test
+    /// clock and backups through it.
+    pub fn op<Op: Operation>(&mut self, request: &Op::Request) -> Result<Op::Reply> {
+        self.call::<Op>(request)
+    }
+}

@@ -12,11 +12,13 @@
 //! p11kms's AES-GCM 64 B encryption of the same run, and ECDSA signing
 //! under a 50-statement app policy against the same under `--policy all`. Output: Markdown
 //! tables on stdout and JSON in `target/bench.json`. Flags:
-//! `--quick`, `--runs N`, `--only TEXT`, `--target NAME`, and
+//! `--quick`, `--runs N`, `--only TEXT`, `--target NAME`,
+//! `--backup-keys N` (the instance-backup figures' scale), and
 //! `--memory [N]` for the memory run. See docs/performance.md.
 
 mod admin;
 mod audit;
+mod backups;
 mod keygen;
 mod memory;
 mod policies;
@@ -122,12 +124,22 @@ fn main() -> Result<()> {
     } else {
         None
     };
+    // Instance backups (p11kms only; `--only backup`): the slowest part.
+    let backup_figures = if only.as_ref().is_none_or(|text| "backups".contains(text.as_str())) {
+        let keys = backups::keys_from_args(&args);
+        Some(backups::measure(&setup::binaries()?, keys_dir.path(), runs, keys)?)
+    } else {
+        None
+    };
     print_markdown(&rows, &floor, &polling_floor, runs);
     print_secrets(&references);
     print_policies(&references);
     print_key_creation(&creation);
     if let Some(cost) = &audit_cost {
         print_audit(cost);
+    }
+    if let Some(figures) = &backup_figures {
+        figures.print();
     }
     let json = json!({
         "machine": setup::machine(),
@@ -154,6 +166,7 @@ fn main() -> Result<()> {
             "ecdsa_sign_1_thread": { "on": c.sign[0].to_json(), "off": c.sign[1].to_json() },
             "ec_p256_key_creation_ms": { "on": c.key_creation_ms[0], "off": c.key_creation_ms[1] },
         })),
+        "backups": backup_figures.as_ref().map(backups::BackupFigures::to_json),
         "key_creation_ms": creation.iter().map(|k| json!({ "spec": k.spec, "mirrors_0_1_2": k.median_ms })).collect::<Vec<_>>(),
     });
     std::fs::create_dir_all("target")?;

@@ -19,9 +19,18 @@ use sha2::{Digest, Sha256};
 use crate::kms::KmsError;
 
 /// The backups' directory.
-#[derive(Debug, Clone)]
+///
+/// Objects are written without a sync each (a full of 10,000 keys would
+/// wait for 20,000 of them); [`Storage::sync_objects`] makes them durable
+/// at once before a manifest naming them is written, and a manifest is
+/// synced before its point is recorded. An object found on disk is
+/// trusted for skipping a write only once its bytes were checked against
+/// its name in this run (a power cut may leave a renamed file without its
+/// bytes), so a damaged one is written again.
+#[derive(Debug)]
 pub struct Storage {
     root: PathBuf,
+    checked: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn io(what: &str, path: &Path, error: std::io::Error) -> KmsError {
@@ -33,19 +42,46 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), KmsError> {
+/// Writes `bytes` to `path` through a temporary name; with `sync`, made
+/// durable before the rename.
+fn write_atomically(path: &Path, bytes: &[u8], sync: bool) -> Result<(), KmsError> {
     let dir = path.parent().ok_or_else(|| KmsError::Internal("backup storage: a path without a folder".into()))?;
     std::fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
     let temporary = path.with_extension("partial");
     let mut file = std::fs::File::create(&temporary).map_err(|e| io("creating", &temporary, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| io("writing", &temporary, e))?;
+    file.write_all(bytes)
+        .and_then(|()| if sync { file.sync_all() } else { Ok(()) })
+        .map_err(|e| io("writing", &temporary, e))?;
     std::fs::rename(&temporary, path).map_err(|e| io("renaming", &temporary, e))
 }
 
 impl Storage {
     /// The storage under `root` (made when first written).
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self { root, checked: std::sync::Mutex::new(std::collections::HashSet::new()) }
+    }
+
+    fn is_checked(&self, hash: &str) -> bool {
+        self.checked.lock().is_ok_and(|c| c.contains(hash))
+    }
+
+    fn note_checked(&self, hash: &str) {
+        if let Ok(mut checked) = self.checked.lock() {
+            checked.insert(hash.to_owned());
+        }
+    }
+
+    /// Makes every object written so far durable (one `syncfs` of the
+    /// file system they are on).
+    pub fn sync_objects(&self) -> Result<(), KmsError> {
+        let dir = self.root.join("objects");
+        let Ok(handle) = std::fs::File::open(&dir) else { return Ok(()) };
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: a valid open descriptor for the call's duration.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            return Err(io("syncing", &dir, std::io::Error::last_os_error()));
+        }
+        Ok(())
     }
 
     /// The backups' directory (`<state>/backups`).
@@ -67,10 +103,15 @@ impl Storage {
     pub fn put_object(&self, bytes: &[u8]) -> Result<(String, u64), KmsError> {
         let hash = sha256_hex(bytes);
         let path = self.object_path(&hash);
-        if path.exists() {
+        if self.is_checked(&hash) {
             return Ok((hash, 0));
         }
-        write_atomically(&path, bytes)?;
+        if std::fs::read(&path).is_ok_and(|found| sha256_hex(&found) == hash) {
+            self.note_checked(&hash);
+            return Ok((hash, 0));
+        }
+        write_atomically(&path, bytes, false)?;
+        self.note_checked(&hash);
         Ok((hash, bytes.len() as u64))
     }
 
@@ -88,7 +129,9 @@ impl Storage {
 
     /// Writes a point's manifest; returns its SHA-256.
     pub fn put_manifest(&self, backup_id: &str, seq: i64, bytes: &[u8]) -> Result<String, KmsError> {
-        write_atomically(&self.manifest_path(backup_id, seq), bytes)?;
+        // The objects it names are durable before it is.
+        self.sync_objects()?;
+        write_atomically(&self.manifest_path(backup_id, seq), bytes, true)?;
         Ok(sha256_hex(bytes))
     }
 
@@ -139,6 +182,9 @@ impl Storage {
             for file in files.flatten() {
                 let name = file.file_name().to_string_lossy().into_owned();
                 if !kept.contains(&name) {
+                    if let Ok(mut checked) = self.checked.lock() {
+                        checked.remove(&name);
+                    }
                     freed += file.metadata().map(|m| m.len()).unwrap_or(0);
                     std::fs::remove_file(file.path()).map_err(|e| io("deleting", &file.path(), e))?;
                 }

@@ -52,10 +52,18 @@ fn check(kms: &Kms, instance: &str, key: &str) -> Result<String, KmsError> {
     Ok(record.key_id.clone())
 }
 
-/// The instance's service key, made on first use. Two creations at once
-/// both try; the one that loses finds the other's key by its alias.
+/// Held while a service key is made: the first secrets of an instance,
+/// created at once, would otherwise race, and the loser would find the
+/// winner's alias reserved but its key not yet committed.
+static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The instance's service key, made on first use, once.
 fn service_key(kms: &Kms, instance: &str) -> Result<String, KmsError> {
     let alias = alias(instance);
+    if let Ok(key) = kms.registry()?.key(&alias) {
+        return Ok(key.record.key_id.clone());
+    }
+    let _creating = CREATING.lock().map_err(|_| KmsError::Internal("service key lock poisoned".into()))?;
     if let Ok(key) = kms.registry()?.key(&alias) {
         return Ok(key.record.key_id.clone());
     }

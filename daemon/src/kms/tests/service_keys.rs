@@ -248,3 +248,24 @@ fn the_daemon_and_the_admin_plane_still_use_the_service_key() {
     .expect("encrypts");
     assert_eq!(sealed.key_id, key);
 }
+
+#[test]
+fn the_first_secrets_of_an_instance_created_at_once_share_one_service_key() {
+    let fx = Fixture::new();
+    std::thread::scope(|scope| {
+        let made: Vec<_> = (0..4)
+            .map(|i| {
+                let fx = &fx;
+                scope.spawn(move || {
+                    create::create(&fx.kms, &super::secrets::generic(&format!("s{i}"), "v"), "admin:0").map(|_| ())
+                })
+            })
+            .collect();
+        for secret in made {
+            secret.join().expect("no panic").expect("every secret is made");
+        }
+    });
+    let service =
+        fx.kms.registry().expect("registry").keys().filter(|k| k.aliases.contains(&SERVICE_ALIAS.to_owned())).count();
+    assert_eq!(service, 1, "one service key");
+}

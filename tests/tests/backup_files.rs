@@ -154,8 +154,20 @@ fn a_backup_downloaded_from_one_daemon_is_uploaded_and_restored_in_another() {
     let transfers = second.state_dir().join("backups/uploads");
     assert_eq!(std::fs::read_dir(&transfers).map(Iterator::count).unwrap_or(0), 0, "no chunk left behind");
 
-    // The upload.
-    let (code, out, err) = upload(&file, &key);
+    // The upload, its key read from a file (out of the process list).
+    let key_file = files.path().join("decryption.key");
+    std::fs::write(&key_file, format!("{key}\n")).expect("key file");
+    let (code, out, err) = second.cli_outcome(&[
+        "backup",
+        "upload",
+        "--input",
+        file.to_str().expect("utf-8"),
+        "--decryption-key-file",
+        key_file.to_str().expect("utf-8"),
+        "--name",
+        "from-first",
+    ]);
+    std::fs::remove_file(&key_file).expect("the key file goes");
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("upload"), "{out}");
     let list = second.cli_json(&["backup", "list"]);

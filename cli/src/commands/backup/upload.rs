@@ -26,9 +26,19 @@ pub struct UploadBackupArgs {
     /// The backup data file.
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
-    /// Its decryption key, as `backup download` printed it (base64).
-    #[arg(long, value_name = "KEY")]
-    decryption_key: String,
+    /// Its decryption key, as `backup download` printed it (base64). A
+    /// command line shows in the process list: `--decryption-key-file` keeps
+    /// it out.
+    #[arg(
+        long,
+        value_name = "KEY",
+        required_unless_present = "decryption_key_file",
+        conflicts_with = "decryption_key_file"
+    )]
+    decryption_key: Option<String>,
+    /// A file holding the decryption key (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    decryption_key_file: Option<PathBuf>,
     /// The new backup's name (its alias), 1 to 64 characters.
     #[arg(long, value_name = "NAME")]
     name: String,
@@ -44,7 +54,27 @@ fn new_upload_id() -> String {
 }
 
 impl UploadBackupArgs {
+    /// The decryption key, from the command line or its file (surrounding
+    /// white space dropped: a file ends with a newline).
+    fn key(&self) -> Result<SecretString, RequestError> {
+        let text = match (&self.decryption_key, &self.decryption_key_file) {
+            (Some(key), _) => key.clone(),
+            (None, Some(path)) if path.as_os_str() == "-" => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|source| RequestError::Read { path: path.clone(), source })?;
+                text
+            }
+            (None, Some(path)) => {
+                std::fs::read_to_string(path).map_err(|source| RequestError::Read { path: path.clone(), source })?
+            }
+            (None, None) => return Err(RequestError::Invalid("give --decryption-key or --decryption-key-file".into())),
+        };
+        Ok(SecretString::new(zeroize::Zeroizing::new(text).trim().to_owned()))
+    }
+
     fn upload(&self, socket: &Path, format: Format) -> Outcome {
+        let decryption_key = self.key()?;
         let bytes =
             std::fs::read(&self.input).map_err(|source| RequestError::Read { path: self.input.clone(), source })?;
         FileHeader::decode(&bytes)
@@ -66,11 +96,7 @@ impl UploadBackupArgs {
             bar.inc(chunk.len() as u64);
         }
         bar.finish_and_clear();
-        let request = UploadBackupRequest {
-            upload_id,
-            decryption_key: SecretString::new(self.decryption_key.clone()),
-            name: self.name.clone(),
-        };
+        let request = UploadBackupRequest { upload_id, decryption_key, name: self.name.clone() };
         let info = client.call::<op::UploadBackup>(&request)?;
         Ok((render(&info, format)?, 0))
     }
@@ -158,6 +184,36 @@ mod tests {
             UploadBackupChunkRequest { upload_id: id.clone(), index: 1, bytes: b"bytes".to_vec() }
         );
         refused(&["backup", "upload", "--input", "f", "--name", "n"]);
+        refused(&[
+            "backup",
+            "upload",
+            "--input",
+            "f",
+            "--decryption-key",
+            "k",
+            "--decryption-key-file",
+            "g",
+            "--name",
+            "n",
+        ]);
+    }
+
+    #[test]
+    fn the_key_comes_from_its_file_without_its_newline() {
+        let dir = temp_dir();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "3q2+7w==\n").expect("written");
+        let args: UploadBackupArgs = parsed(&[
+            "backup",
+            "upload",
+            "--input",
+            "f",
+            "--decryption-key-file",
+            path.to_str().unwrap(),
+            "--name",
+            "n",
+        ]);
+        assert_eq!(args.key().expect("read").expose(), "3q2+7w==");
     }
 
     #[test]

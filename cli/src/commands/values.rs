@@ -19,7 +19,42 @@ pub fn named_value<T>(all: &'static [T], name: fn(T) -> &'static str) -> impl Ty
 where
     T: FromStr<Err = String> + Copy + Send + Sync + 'static,
 {
-    PossibleValuesParser::new(all.iter().map(|value| name(*value))).try_map(|text| text.parse::<T>())
+    NamedValue { all, name }
+}
+
+/// See [`named_value`]: the enum's own parsing (any case) first; clap's
+/// list of the spellings for the error and for `--help`.
+#[derive(Clone)]
+struct NamedValue<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+}
+
+impl<T> TypedValueParser for NamedValue<T>
+where
+    T: FromStr<Err = String> + Copy + Send + Sync + 'static,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        // Only the values this argument takes (some take part of an enum).
+        let allowed = |parsed: &T| self.all.iter().any(|v| (self.name)(*v) == (self.name)(*parsed));
+        if let Some(parsed) = value.to_str().and_then(|text| text.parse::<T>().ok()).filter(allowed) {
+            return Ok(parsed);
+        }
+        // Not one of them: clap's parser says so, listing the spellings.
+        let spelled = PossibleValuesParser::new(self.all.iter().map(|v| (self.name)(*v))).parse_ref(cmd, arg, value)?;
+        spelled.parse::<T>().map_err(|message| clap::Error::raw(clap::error::ErrorKind::InvalidValue, message))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.all.iter().map(|v| clap::builder::PossibleValue::new((self.name)(*v)))))
+    }
 }
 
 /// `KEY=VALUE` as a tag (the value may be empty, the key may not; the
@@ -79,6 +114,19 @@ pub fn time(text: &str) -> Result<Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_values_take_any_case_and_list_the_spellings_otherwise() {
+        use p11kms_proto::admin::BackupType;
+        let command = clap::Command::new("t")
+            .arg(clap::Arg::new("ty").long("ty").value_parser(named_value(BackupType::ALL, BackupType::as_str)));
+        for typed in ["retained", "Retained", "RETAINED"] {
+            let matches = command.clone().try_get_matches_from(["t", "--ty", typed]).expect("parsed");
+            assert_eq!(matches.get_one::<BackupType>("ty"), Some(&BackupType::Retained), "{typed}");
+        }
+        let error = command.try_get_matches_from(["t", "--ty", "weekly"]).expect_err("refused").to_string();
+        assert!(error.contains("weekly") && error.contains("retained") && error.contains("system"), "{error}");
+    }
 
     #[test]
     fn values_parse_or_explain() {

@@ -234,7 +234,7 @@ fn reset_deletes_every_byte_and_the_backup_can_be_enabled_again() {
     assert_eq!(code(s.enable(&id)), ErrorCode::StateModifiedFailed, "enabled already");
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(super) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();

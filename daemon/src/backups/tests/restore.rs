@@ -256,7 +256,7 @@ fn a_drill_restores_every_version_and_finds_damage() {
     // A damaged object: the drill says which version would not restore.
     let objects = s._dir.path().join("backups").join("objects");
     let mut damaged = 0;
-    for file in walk_files(&objects) {
+    for file in super::walk(&objects) {
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if text.contains("\"wrapped\"") && damaged == 0 {
             let mut bytes = text.into_bytes();
@@ -268,15 +268,6 @@ fn a_drill_restores_every_version_and_finds_damage() {
     }
     let drill = crate::backups::drill::drill(&s.fx.kms, &s.backups, &id).expect("drilled");
     assert!(!drill.passed && drill.failures.iter().any(|f| f.contains("damaged")), "{:?}", drill.failures);
-}
-
-fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() { out.extend(walk_files(&path)) } else { out.push(path) }
-    }
-    out
 }
 
 #[test]

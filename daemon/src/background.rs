@@ -39,6 +39,7 @@ pub async fn run(service: Arc<Service>, mut stop: broadcast::Receiver<()>) {
             scheduler::run_due(&worker.kms);
             backups::schedule::run_due(&worker.kms, &worker.backups);
             backups::transfer::sweep(&worker.kms, &worker.backups);
+            backups::peer::tickets::sweep(&worker.kms, worker.backups.tickets());
             sync::heal_all(&worker, full);
             images::take_due(&worker);
         };

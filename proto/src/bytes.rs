@@ -59,6 +59,24 @@ impl<'de> de::Visitor<'de> for ByteBufVisitor {
     }
 }
 
+/// The same for an optional byte string (`#[serde(with = "crate::bytes::option")]`).
+pub mod option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Bytes(#[serde(with = "crate::bytes")] Vec<u8>);
+
+    /// Serializes `Some` bytes as [`super::serialize`] does.
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+        bytes.as_ref().map(|b| Bytes(b.clone())).serialize(serializer)
+    }
+
+    /// The inverse of [`serialize`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Ok(Option::<Bytes>::deserialize(deserializer)?.map(|b| b.0))
+    }
+}
+
 /// Base64 text of bytes (standard alphabet, padded).
 pub fn to_base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)

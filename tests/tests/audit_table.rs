@@ -1119,6 +1119,52 @@ fn every_admin_operation_leaves_one_event_accepted_or_refused() {
         ),
     ]);
 
+    // A restore into another daemon, call by call (here into this one):
+    // the ticket, the package, the import.
+    let prepare = [
+        "backup",
+        "prepare-restore",
+        "--to-instance",
+        "audit-soft",
+        "--secret-name",
+        "audit-db",
+        "--backup-kind",
+        "software",
+    ];
+    let (ticket, _) = audit.run(&ok("PrepareRestore", &prepare, &["secret/audit-db", "instance/audit-soft"]));
+    let export = [
+        "backup",
+        "export-item",
+        &soft_backup,
+        "--date",
+        &enabled_on,
+        "--secret-name",
+        "audit-db",
+        "--instance-kind",
+        "software",
+    ];
+    let (package, _) = audit.run(&ok("ExportBackupItem", &export, &[&sb, "secret/audit-db"]));
+    let package_file = work.path().join("audit-db.package");
+    std::fs::write(&package_file, from_base64(&text(&package, "Package")).expect("base64")).expect("package written");
+    let package_path = package_file.to_str().expect("utf-8").to_owned();
+    let import = ["backup", "import-item", "--ticket", &text(&ticket, "Ticket"), "--package", &package_path];
+    audit.table(&[
+        ok("ImportBackupItem", &import, &["secret/audit-db", "instance/audit-soft"]),
+        refused("ImportBackupItem", &import, &[], "InvalidParameter"),
+        refused(
+            "PrepareRestore",
+            &["backup", "prepare-restore", "--to-instance", "audit-soft", "--key-id", &ks],
+            &[&ksr, "instance/audit-soft"],
+            "Rejected.ResourceExist",
+        ),
+        refused(
+            "ExportBackupItem",
+            &["backup", "export-item", &soft_backup, "--date", &enabled_on, "--key-id", &ks],
+            &[&sb, &ksr],
+            "InvalidParameter",
+        ),
+    ]);
+
     // Backup data files: downloaded, fetched, uploaded; their keys never in the trail.
     let bk = work.path().join("audit-soft.bk");
     let bk_path = bk.to_str().expect("utf-8").to_owned();

@@ -64,6 +64,23 @@ pub trait Invocation {
     fn waiting(&self) -> Option<&'static str> {
         None
     }
+
+    /// A run of its own instead of the one call, when the arguments ask
+    /// for one (`backup restore-key --to-socket` composes calls to two
+    /// daemons); `None` makes the call.
+    fn run_with(&self, _socket: &Path, _format: Format) -> Option<Outcome> {
+        None
+    }
+}
+
+/// A spinner on a terminal's stderr saying `message` while the daemon
+/// works; nothing when there is no message or no terminal.
+pub fn spinner(message: Option<&'static str>) -> Option<indicatif::ProgressBar> {
+    message.filter(|_| std::io::stderr().is_terminal()).map(|message| {
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner
+    })
 }
 
 /// The subcommand name of `I`: the last of its words.
@@ -101,12 +118,11 @@ impl Leaf {
 /// Runs an operation's command: makes its request, calls the daemon at
 /// `socket`, and renders the reply.
 pub fn run<I: Invocation>(invocation: &I, socket: &Path, format: Format) -> Outcome {
+    if let Some(outcome) = invocation.run_with(socket, format) {
+        return outcome;
+    }
     let request = invocation.request()?;
-    let spinner = invocation.waiting().filter(|_| std::io::stderr().is_terminal()).map(|message| {
-        let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
-        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        spinner
-    });
+    let spinner = spinner(invocation.waiting());
     let reply = client::call::<I::Op>(socket, &request);
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();

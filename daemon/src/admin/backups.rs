@@ -9,11 +9,15 @@ use p11kms_proto::admin::{
 
 use super::{Access, Call, Handle};
 use crate::backups::transfer;
-use crate::backups::{lifecycle, restore, view};
+use crate::backups::{lifecycle, peer, restore, view};
 use crate::kms::KmsError;
 use p11kms_proto::admin::{
     BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, UploadBackupChunkRequest,
     UploadBackupRequest, UploadedChunks,
+};
+use p11kms_proto::admin::{
+    BackupItemPackage, ExportBackupItemRequest, ImportBackupItemRequest, PrepareRestoreRequest, RestoreTicket,
+    RestoredItem,
 };
 
 impl Handle for op::CreateBackup {
@@ -135,5 +139,31 @@ impl Handle for op::UploadBackup {
 
     fn handle(call: &Call<'_>, request: UploadBackupRequest) -> Result<BackupInfo, KmsError> {
         transfer::upload::upload(call.kms(), &call.service.backups, &request)
+    }
+}
+
+// Restores from another daemon's backup (`backups::peer`).
+
+impl Handle for op::PrepareRestore {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: PrepareRestoreRequest) -> Result<RestoreTicket, KmsError> {
+        peer::prepare::prepare(call.kms(), call.service.backups.tickets(), &request)
+    }
+}
+
+impl Handle for op::ExportBackupItem {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: ExportBackupItemRequest) -> Result<BackupItemPackage, KmsError> {
+        peer::export::export(call.kms(), &call.service.backups, &request)
+    }
+}
+
+impl Handle for op::ImportBackupItem {
+    const ACCESS: Access = Access::Change;
+
+    fn handle(call: &Call<'_>, request: ImportBackupItemRequest) -> Result<RestoredItem, KmsError> {
+        peer::import::import(call.kms(), call.service.backups.tickets(), &request)
     }
 }

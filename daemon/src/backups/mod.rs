@@ -13,7 +13,10 @@
 //! * [`view`]: `backup show`, the spec's six sets of a day.
 //! * [`moment`]: what a backup holds of a key or secret at the end of a
 //!   day or at any second (point in time: the last point before it and
-//!   the journal after it); [`restore`]: putting it back.
+//!   the journal after it); [`restore`]: putting it back, through
+//!   [`place`], which [`peer`] takes too for a restore from another
+//!   daemon's backup (its key material crossing wrapped for a one-time
+//!   key of this daemon's HSM).
 //! * [`drill`]: restoring a backup's latest point into scratch objects and
 //!   checking it (the [`canary`] of each version, each secret's value).
 //!
@@ -24,6 +27,8 @@ pub mod canary;
 pub mod drill;
 pub mod lifecycle;
 pub mod moment;
+pub mod peer;
+pub mod place;
 pub mod points;
 pub mod prune;
 pub mod restore;
@@ -76,6 +81,7 @@ impl Book {
 pub struct Backups {
     storage: storage::Storage,
     book: Mutex<Book>,
+    tickets: peer::tickets::Tickets,
 }
 
 impl Backups {
@@ -90,12 +96,21 @@ impl Backups {
                 entry.points.push(point);
             }
         }
-        Self { storage: storage::Storage::new(root), book: Mutex::new(book) }
+        Self {
+            storage: storage::Storage::new(root),
+            book: Mutex::new(book),
+            tickets: peer::tickets::Tickets::default(),
+        }
     }
 
     /// The files.
     pub fn storage(&self) -> &storage::Storage {
         &self.storage
+    }
+
+    /// The tickets of restores from other daemons' backups, prepared here.
+    pub fn tickets(&self) -> &peer::tickets::Tickets {
+        &self.tickets
     }
 
     /// The picture, locked. Held for a whole operation on backups (they

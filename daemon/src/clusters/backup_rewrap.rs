@@ -1,6 +1,8 @@
 //! Re-wrapping a backed-up version's material between the backup root key
-//! and a backup data file's key (`backup download`, `backup upload`),
-//! inside an HSM: the material is unwrapped as an extractable, sensitive
+//! and a backup data file's key (`backup download`, `backup upload`), or
+//! from a one-time key another daemon sent wrapped for a ticket's RSA key
+//! pair (a restore from that daemon's backup: [`from_transport`]), inside
+//! an HSM: the material is unwrapped as an extractable, sensitive
 //! session object under one key and wrapped under the other
 //! (`CKM_AES_KEY_WRAP_PAD`); both keys are session objects too, and every
 //! session object is destroyed before returning, so the material is never
@@ -115,6 +117,44 @@ pub fn rewrap(
             Direction::Import => pass(s, v, file, root, wrapped),
         };
         let _ = s.destroy_object(file);
+        let _ = s.destroy_object(root);
+        result
+    })
+}
+
+/// Re-wraps version `v`'s material on `member` from a one-time AES key,
+/// which comes wrapped for the wrapping key pair `wrapping` held there
+/// (`transport_key`, RSA-OAEP with SHA-1), to the backup root key of
+/// `secrets_dir`. The one-time key is unwrapped as a session object, used
+/// to unwrap the material only, and destroyed. `None` when the one-time
+/// key or the material does not unwrap.
+pub fn from_transport(
+    secrets_dir: &Path,
+    member: &Member,
+    wrapping: &[u8; 16],
+    transport_key: &[u8],
+    v: &VersionName,
+    wrapped: &[u8],
+) -> Result<Option<Vec<u8>>, HsmError> {
+    let private = crate::hsm::import::wrapping_private(member, wrapping)?;
+    member.with_session(|s| {
+        let template = crate::hsm::templates::borrowed_cluster_key();
+        let one_time = match s.unwrap_key(&crate::hsm::transfer::transport_oaep(), private, transport_key, &template) {
+            Ok(handle) => handle,
+            Err(error) => {
+                let error = HsmError::pkcs11("unwrapping a restore's one-time key", error);
+                return if error.is_device_fault() { Err(error) } else { Ok(None) };
+            }
+        };
+        let root = match root_key_object(secrets_dir, s) {
+            Ok(root) => root,
+            Err(error) => {
+                let _ = s.destroy_object(one_time);
+                return Err(error);
+            }
+        };
+        let result = pass(s, v, one_time, root, wrapped);
+        let _ = s.destroy_object(one_time);
         let _ = s.destroy_object(root);
         result
     })

@@ -177,6 +177,17 @@ impl Vault for RoutedVault {
         self.to(cluster).rewrap_for_import(cluster, v, wrapped, file_key)
     }
 
+    fn rewrap_from_transport(
+        &self,
+        cluster: &str,
+        wrapping: &VersionId,
+        transport_key: &[u8],
+        v: &VersionName,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.to(cluster).rewrap_from_transport(cluster, wrapping, transport_key, v, wrapped)
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         self.to(cluster).destroy_leftovers(cluster, purpose, id)
     }

@@ -380,6 +380,21 @@ impl Vault for HsmVault {
         self.rewrap(cluster, backup_rewrap::Direction::Import, v, wrapped, file_key)
     }
 
+    fn rewrap_from_transport(
+        &self,
+        cluster: &str,
+        wrapping: &VersionId,
+        transport_key: &[u8],
+        v: &VersionName,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let holder = live.cluster.primary();
+        backup_rewrap::from_transport(&self.secrets_dir, holder, wrapping, transport_key, v, wrapped)?.ok_or_else(
+            || KmsError::MaterialRefused(format!("{} does not unwrap under the ticket's one-time key", v.label)),
+        )
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         let cka_id = match purpose {
             IntentPurpose::KeyVersion | IntentPurpose::ImportCheck => id.to_vec(),

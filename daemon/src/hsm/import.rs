@@ -79,7 +79,8 @@ pub fn destroy_wrapping_pair(member: &Member, id: &[u8; 16]) -> Result<(), HsmEr
     })
 }
 
-fn wrapping_private(member: &Member, id: &[u8; 16]) -> Result<ObjectHandle, HsmError> {
+/// The private half of wrapping key pair `id` on `member`.
+pub fn wrapping_private(member: &Member, id: &[u8; 16]) -> Result<ObjectHandle, HsmError> {
     let template = [Attribute::Id(wrapping_cka_id(id)), Attribute::Class(ObjectClass::PRIVATE_KEY)];
     let found = member.with_session(|s| s.find_objects(&template).context(|| "C_FindObjects".into()))?;
     found

@@ -29,7 +29,7 @@ use super::templates;
 
 /// RSA-OAEP as SoftHSM 2.6 takes it for key wrapping (SHA-1, MGF1-SHA-1;
 /// OAEP's security does not rest on SHA-1's collision resistance).
-fn transport_oaep() -> Mechanism<'static> {
+pub fn transport_oaep() -> Mechanism<'static> {
     Mechanism::RsaPkcsOaep(PkcsOaepParams::new(MechanismType::SHA1, PkcsMgfType::MGF1_SHA1, PkcsOaepSource::empty()))
 }
 

@@ -211,6 +211,22 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
         file_key: &[u8; 32],
     ) -> Result<Vec<u8>, KmsError>;
 
+    /// Version `v`'s material `wrapped` under a one-time AES key that
+    /// comes wrapped for the RSA wrapping key pair `wrapping` of `cluster`
+    /// (`transport_key`, RSA-OAEP with SHA-1: another daemon's restore),
+    /// wrapped under this daemon's backup root key instead, for
+    /// [`Vault::install_from_backup`]. Both unwraps happen inside the HSM
+    /// that holds the pair. A blob or a one-time key that does not unwrap
+    /// is [`KmsError::MaterialRefused`].
+    fn rewrap_from_transport(
+        &self,
+        cluster: &str,
+        wrapping: &VersionId,
+        transport_key: &[u8],
+        v: &VersionName,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, KmsError>;
+
     /// Destroys whatever a creation announced by an intent (`purpose`,
     /// `id`) may have left in `cluster`: every object made under that id,
     /// of any role, on every member.

@@ -13,6 +13,7 @@ pub mod app;
 pub mod audit;
 pub mod backup;
 pub mod backup_file;
+pub mod backup_peer;
 pub mod clock;
 pub mod cluster;
 pub mod connection;
@@ -38,6 +39,10 @@ pub use backup::{
 pub use backup_file::{
     BackupChunk, BackupDownload, DownloadBackupRequest, FetchBackupChunkRequest, UploadBackupChunkRequest,
     UploadBackupRequest, UploadedChunks,
+};
+pub use backup_peer::{
+    BackupItemPackage, ExportBackupItemRequest, ImportBackupItemRequest, PrepareRestoreRequest, RestoreTicket,
+    RestoredItem,
 };
 pub use clock::{AdvanceClockRequest, ClockTime, SetClockRequest};
 pub use connection::ConnectionInfo;

@@ -221,6 +221,12 @@ macro_rules! admin_operations {
             0x0b0e UploadBackupChunk ["backup" "upload-chunk"] $crate::admin::UploadBackupChunkRequest => $crate::admin::UploadedChunks;
             /// `backup upload --input FILE --decryption-key KEY --name N`: the uploaded file checked whole, then an `upload` backup.
             0x0b0f UploadBackup ["backup" "upload"] $crate::admin::UploadBackupRequest => $crate::admin::BackupInfo;
+            /// `backup prepare-restore --to-instance I (--key-id K | --secret-name S)`, at the destination of a restore from another daemon: the checks, and a one-time ticket with its wrapping public key.
+            0x0b10 PrepareRestore ["backup" "prepare-restore"] $crate::admin::PrepareRestoreRequest => $crate::admin::RestoreTicket;
+            /// `backup export-item BACKUP (--date D | --at T) (--key-id K | --secret-name S)`, at the source: the key or secret packed for a ticket, its material wrapped for the ticket's key inside an HSM.
+            0x0b11 ExportBackupItem ["backup" "export-item"] $crate::admin::ExportBackupItemRequest => $crate::admin::BackupItemPackage;
+            /// `backup import-item --ticket T --package FILE`, at the destination: the package checked, unwrapped into its cluster and put in place; the ticket spent.
+            0x0b12 ImportBackupItem ["backup" "import-item"] $crate::admin::ImportBackupItemRequest => $crate::admin::RestoredItem;
         }
     };
 }

@@ -136,6 +136,45 @@ sample! {
         decryption_key: SecretString::new("c2VjcmV0".into()),
         name: "from-eu".into(),
     };
+    PrepareRestoreRequest => PrepareRestoreRequest {
+        to_instance: "soft2".into(),
+        key_id: Some("key-1".into()),
+        secret_name: None,
+        backup_kind: Some(InstanceKind::Software),
+    };
+    RestoreTicket => RestoreTicket {
+        ticket: "ticket-1".into(),
+        instance: "soft2".into(),
+        instance_kind: InstanceKind::Software,
+        wrapping_public_key: Some(vec![0x30, 0x82]),
+        expires_at: Timestamp(1_700_000_600),
+    };
+    ExportBackupItemRequest => ExportBackupItemRequest {
+        backup_id: "backup-1".into(),
+        date: None,
+        at: Some(Timestamp(1_700_000_042)),
+        key_id: Some("key-1".into()),
+        secret_name: None,
+        instance_kind: Some(InstanceKind::Software),
+        wrapping_public_key: Some(vec![0x30, 0x82]),
+    };
+    BackupItemPackage => BackupItemPackage {
+        backup_id: "backup-1".into(),
+        item: "key-1".into(),
+        as_of: Timestamp(1_700_000_042),
+        version_count: 2,
+        package: b"{}".to_vec(),
+    };
+    ImportBackupItemRequest => ImportBackupItemRequest { ticket: "ticket-1".into(), package: b"{}".to_vec() };
+    RestoredItem => RestoredItem {
+        key: None,
+        secret: Some(RestoredSecret {
+            secret_name: "db".into(),
+            instance: "soft2".into(),
+            version_ids: vec!["v1".into()],
+            as_of: Timestamp(1_700_000_042),
+        }),
+    };
     MigrationTaskRef => MigrationTaskRef { task_id: "mt-1".into() };
     ListKeyMigrationsRequest => ListKeyMigrationsRequest { key: Some("alias/orders".into()) };
     KeyMigrationTask => KeyMigrationTask {

@@ -20,7 +20,7 @@ const CREATABLE_TYPES: &[BackupType] = &[BackupType::Default, BackupType::Retain
 
 /// The kinds of instance a backup may be made for: the `default` instance's
 /// material is held by the daemon, not in a cluster, and has no backups.
-const BACKED_UP_KINDS: &[InstanceKind] = &[InstanceKind::Software, InstanceKind::Hardware];
+pub(super) const BACKED_UP_KINDS: &[InstanceKind] = &[InstanceKind::Software, InstanceKind::Hardware];
 
 /// `backup create --backup-type T --instance-kind K [--alias A] [--viewable-days N] [--duration-days N]`.
 #[derive(Debug, Args)]

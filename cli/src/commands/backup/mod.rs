@@ -3,13 +3,14 @@
 //! there are ([`description`]: `list`, `describe`), their lifecycle
 //! ([`lifecycle`]: `create`, `enable`, `extend`, `renew`, `reset`), and what
 //! one holds on a day ([`show`], the console's "View Data"), and restoring
-//! a key or secret from it ([`restore`]); and backup data files
-//! ([`download`], [`upload`]).
+//! a key or secret from it ([`restore`], into another daemon with
+//! [`peer`]); and backup data files ([`download`], [`upload`]).
 
 pub mod description;
 pub mod download;
 pub mod drill;
 pub mod lifecycle;
+pub mod peer;
 pub mod restore;
 pub mod show;
 pub mod upload;
@@ -19,6 +20,7 @@ use description::{DescribeBackupArgs, ListBackupsArgs};
 use download::{DownloadBackupArgs, FetchBackupChunkArgs};
 use drill::DrillBackupArgs;
 use lifecycle::{CreateBackupArgs, EnableBackupArgs, ExtendBackupArgs, RenewBackupArgs, ResetBackupArgs};
+use peer::{ExportBackupItemArgs, ImportBackupItemArgs, PrepareRestoreArgs};
 use restore::{RestoreBackupKeyArgs, RestoreBackupSecretArgs};
 use show::ShowBackupArgs;
 use upload::{UploadBackupArgs, UploadBackupChunkArgs};
@@ -58,5 +60,11 @@ subcommands! {
         /// Makes an `upload` backup of a backup data file, checked whole first (UploadBackup).
         #[command(name = "upload")]
         Upload(UploadBackupArgs),
+        /// At the destination of a restore from another daemon: its checks, and a one-time ticket with a wrapping public key (PrepareRestore).
+        PrepareRestore(PrepareRestoreArgs),
+        /// At the source: a key or secret as the backup holds it, packed for a ticket (ExportBackupItem).
+        ExportItem(ExportBackupItemArgs),
+        /// At the destination: a package unwrapped into its cluster and put in place; spends the ticket (ImportBackupItem).
+        ImportItem(ImportBackupItemArgs),
     }
 }

@@ -1,14 +1,20 @@
 //! `backup restore-key` and `backup restore-secret`: a key or secret as a
 //! backup holds it at the end of a day (`--date`) or at any second
 //! (`--at`, point in time), put back into an instance under its own id or
-//! name.
+//! name: of this daemon (one call), or with `--to-socket DEST` of another
+//! daemon, another region (`peer`: three calls, the key material crossing
+//! wrapped for a one-time key of the destination's HSM).
+
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{RestoreKeyRequest, RestoreSecretRequest, RestoredKey, RestoredSecret, op};
 
+use super::super::invocation::spinner;
 use super::super::values::time;
-use super::super::{Invocation, RenderError, RequestError};
+use super::super::{Invocation, Outcome, RenderError, RequestError};
+use super::peer::{PeerRestore, restore_into};
 use super::show::date;
 use crate::output::{self, Fields, Format, list_or_dash};
 
@@ -18,13 +24,57 @@ use crate::output::{self, Fields, Format, list_or_dash};
 pub struct When {
     /// The day, `YYYY-MM-DD`: as the backup holds it at the end of that day.
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
-    date: Option<String>,
+    pub(super) date: Option<String>,
     /// A second, RFC 3339 (point in time): as it was then.
     #[arg(long, value_name = "TIME", value_parser = time)]
-    at: Option<Timestamp>,
+    pub(super) at: Option<Timestamp>,
 }
 
-/// `backup restore-key BACKUP_ID (--date D | --at T) --key-id K --to-instance I`.
+/// The fields of a restored key.
+pub fn key_fields(k: &RestoredKey) -> String {
+    Fields::new()
+        .field("KeyId", &k.key_id)
+        .field("Instance", &k.instance)
+        .field("KeyVersionIds", list_or_dash(&k.key_version_ids))
+        .field("PrimaryKeyVersion", &k.primary_key_version)
+        .field("Aliases", list_or_dash(&k.aliases))
+        .field("AliasesNotRestored", list_or_dash(&k.aliases_not_restored))
+        .field("AsOf", k.as_of)
+        .render()
+}
+
+/// The fields of a restored secret.
+pub fn secret_fields(s: &RestoredSecret) -> String {
+    Fields::new()
+        .field("SecretName", &s.secret_name)
+        .field("Instance", &s.instance)
+        .field("VersionIds", list_or_dash(&s.version_ids))
+        .field("AsOf", s.as_of)
+        .render()
+}
+
+/// Runs the restore of `command` from the daemon at `socket` into the
+/// one `peer` names; `pick` takes the key or secret from its reply.
+fn run_restore<I: Invocation, T: serde::Serialize>(
+    command: &I,
+    socket: &Path,
+    format: Format,
+    peer: &PeerRestore<'_>,
+    pick: impl FnOnce(p11kms_proto::admin::RestoredItem) -> Option<T>,
+    fields: impl Fn(&T) -> String,
+) -> Outcome {
+    let spinner = spinner(command.waiting());
+    let restored = restore_into(socket, peer);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let restored = pick(restored?)
+        .ok_or_else(|| crate::Failure::from(RequestError::Invalid("the destination restored something else".into())))?;
+    Ok((output::show(format, &restored, fields).map_err(RenderError::from)?, 0))
+}
+
+/// `backup restore-key BACKUP_ID (--date D | --at T) --key-id K
+/// --to-instance I [--to-socket DEST]`.
 #[derive(Debug, Args)]
 pub struct RestoreBackupKeyArgs {
     /// The backup's id (`backup-…`).
@@ -38,6 +88,9 @@ pub struct RestoreBackupKeyArgs {
     /// The instance it goes into (of the backup's kind).
     #[arg(long, value_name = "INSTANCE")]
     to_instance: String,
+    /// Admin socket of another p11kmsd (another region) whose instance gets the key; its material crosses wrapped for a one-time key of that daemon's HSM.
+    #[arg(long, value_name = "PATH")]
+    to_socket: Option<PathBuf>,
 }
 
 impl Invocation for RestoreBackupKeyArgs {
@@ -58,21 +111,26 @@ impl Invocation for RestoreBackupKeyArgs {
     }
 
     fn render(&self, key: &RestoredKey, format: Format) -> Result<String, RenderError> {
-        Ok(output::show(format, key, |k| {
-            Fields::new()
-                .field("KeyId", &k.key_id)
-                .field("Instance", &k.instance)
-                .field("KeyVersionIds", list_or_dash(&k.key_version_ids))
-                .field("PrimaryKeyVersion", &k.primary_key_version)
-                .field("Aliases", list_or_dash(&k.aliases))
-                .field("AliasesNotRestored", list_or_dash(&k.aliases_not_restored))
-                .field("AsOf", k.as_of)
-                .render()
-        })?)
+        Ok(output::show(format, key, key_fields)?)
+    }
+
+    fn run_with(&self, socket: &Path, format: Format) -> Option<Outcome> {
+        let to_socket = self.to_socket.as_deref()?;
+        let peer = PeerRestore {
+            to_socket,
+            to_instance: &self.to_instance,
+            backup_id: &self.backup_id,
+            date: self.when.date.clone(),
+            at: self.when.at,
+            key_id: Some(self.key_id.clone()),
+            secret_name: None,
+        };
+        Some(run_restore(self, socket, format, &peer, |r| r.key, key_fields))
     }
 }
 
-/// `backup restore-secret BACKUP_ID (--date D | --at T) --secret-name S --to-instance I`.
+/// `backup restore-secret BACKUP_ID (--date D | --at T) --secret-name S
+/// --to-instance I [--to-socket DEST]`.
 #[derive(Debug, Args)]
 pub struct RestoreBackupSecretArgs {
     /// The backup's id (`backup-…`).
@@ -86,6 +144,9 @@ pub struct RestoreBackupSecretArgs {
     /// The instance it goes into (its encrypting key must be there).
     #[arg(long, value_name = "INSTANCE")]
     to_instance: String,
+    /// Admin socket of another p11kmsd (another region) whose instance gets the secret (restore its key there first).
+    #[arg(long, value_name = "PATH")]
+    to_socket: Option<PathBuf>,
 }
 
 impl Invocation for RestoreBackupSecretArgs {
@@ -106,72 +167,20 @@ impl Invocation for RestoreBackupSecretArgs {
     }
 
     fn render(&self, secret: &RestoredSecret, format: Format) -> Result<String, RenderError> {
-        Ok(output::show(format, secret, |s| {
-            Fields::new()
-                .field("SecretName", &s.secret_name)
-                .field("Instance", &s.instance)
-                .field("VersionIds", list_or_dash(&s.version_ids))
-                .field("AsOf", s.as_of)
-                .render()
-        })?)
+        Ok(output::show(format, secret, secret_fields)?)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::super::super::test_support::{refused, request};
-    use super::*;
-
-    #[test]
-    fn a_restore_takes_a_day_or_a_second_not_both() {
-        let by_day = request::<RestoreBackupKeyArgs>(&[
-            "backup",
-            "restore-key",
-            "backup-1",
-            "--date",
-            "2026-12-05",
-            "--key-id",
-            "key-1",
-            "--to-instance",
-            "soft2",
-        ]);
-        assert_eq!((by_day.date.as_deref(), by_day.at), (Some("2026-12-05"), None));
-        let by_second = request::<RestoreBackupSecretArgs>(&[
-            "backup",
-            "restore-secret",
-            "backup-1",
-            "--at",
-            "2026-12-05T10:17:42Z",
-            "--secret-name",
-            "db",
-            "--to-instance",
-            "soft2",
-        ]);
-        assert_eq!(by_second.at.map(|t| t.to_string()).as_deref(), Some("2026-12-05T10:17:42Z"));
-        refused(&["backup", "restore-key", "backup-1", "--key-id", "k", "--to-instance", "i"]);
-        refused(&[
-            "backup",
-            "restore-key",
-            "backup-1",
-            "--date",
-            "2026-12-05",
-            "--at",
-            "2026-12-05T10:17:42Z",
-            "--key-id",
-            "k",
-            "--to-instance",
-            "i",
-        ]);
-        refused(&[
-            "backup",
-            "restore-secret",
-            "backup-1",
-            "--date",
-            "2026-02-30",
-            "--secret-name",
-            "s",
-            "--to-instance",
-            "i",
-        ]);
+    fn run_with(&self, socket: &Path, format: Format) -> Option<Outcome> {
+        let to_socket = self.to_socket.as_deref()?;
+        let peer = PeerRestore {
+            to_socket,
+            to_instance: &self.to_instance,
+            backup_id: &self.backup_id,
+            date: self.when.date.clone(),
+            at: self.when.at,
+            key_id: None,
+            secret_name: Some(self.secret_name.clone()),
+        };
+        Some(run_restore(self, socket, format, &peer, |r| r.secret, secret_fields))
     }
 }

@@ -57,7 +57,7 @@ impl PublicKeyArg {
 /// or the file itself when it is not PEM. The daemon checks what the DER
 /// holds; here only the armour is read, with a hint for the files people
 /// mistake for a public key.
-fn public_key_der(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, RequestError> {
+pub(crate) fn public_key_der(path: &Path, bytes: &[u8]) -> Result<Vec<u8>, RequestError> {
     let invalid = |why: String| RequestError::Invalid(format!("{}: {why}", path.display()));
     let Some(text) = std::str::from_utf8(bytes).ok().filter(|t| t.contains("-----BEGIN ")) else {
         // Not PEM: DER as it is.

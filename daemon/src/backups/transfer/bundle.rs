@@ -84,46 +84,61 @@ impl Bundle {
         if !same {
             return Err(refused("its data does not match its header's counts and names"));
         }
-        let keys: BTreeSet<&str> = bundle.keys.iter().map(|k| k.record.key_id.as_str()).collect();
-        let secrets: BTreeSet<&str> = bundle.secrets.iter().map(|s| s.record.name.as_str()).collect();
-        if keys.len() != bundle.keys.len() || secrets.len() != bundle.secrets.len() {
-            return Err(refused("it carries a key or a secret twice"));
-        }
-        let mut carried = BTreeSet::new();
-        for material in &bundle.materials {
-            bundle.version(material)?;
-            if !carried.insert((material.key_id.as_str(), material.version_id.as_str())) {
-                return Err(refused(format!("it carries version {} twice", material.version_id)));
-            }
-        }
-        if bundle.instance_kind == InstanceKind::Software {
-            for key in &bundle.keys {
-                for version in key.versions.iter().filter(|v| v.has_material) {
-                    if !carried.contains(&(key.record.key_id.as_str(), version.version_id.as_str())) {
-                        return Err(refused(format!(
-                            "it lacks the material of version {} of key {}",
-                            version.version_id, key.record.key_id
-                        )));
-                    }
-                }
-            }
-        } else if !bundle.materials.is_empty() {
-            return Err(refused("a hardware instance's backup carries no key material"));
-        }
+        bundle.check().map_err(refused)?;
         Ok(bundle)
     }
 
-    /// The HSM name of the version `material` belongs to.
-    pub fn version(&self, material: &MaterialSnapshot) -> Result<VersionName, KmsError> {
+    /// Checks it whole: no key or secret twice, every material of a
+    /// version of a key it carries, and (software) every version with
+    /// material carrying it; a hardware instance's carries none. The
+    /// reason when it is not so.
+    pub fn check(&self) -> Result<(), String> {
+        let keys: BTreeSet<&str> = self.keys.iter().map(|k| k.record.key_id.as_str()).collect();
+        let secrets: BTreeSet<&str> = self.secrets.iter().map(|s| s.record.name.as_str()).collect();
+        if keys.len() != self.keys.len() || secrets.len() != self.secrets.len() {
+            return Err("it carries a key or a secret twice".into());
+        }
+        let mut carried = BTreeSet::new();
+        for material in &self.materials {
+            self.find_version(material)?;
+            if !carried.insert((material.key_id.as_str(), material.version_id.as_str())) {
+                return Err(format!("it carries version {} twice", material.version_id));
+            }
+        }
+        if self.instance_kind == InstanceKind::Software {
+            for key in &self.keys {
+                for version in key.versions.iter().filter(|v| v.has_material) {
+                    if !carried.contains(&(key.record.key_id.as_str(), version.version_id.as_str())) {
+                        return Err(format!(
+                            "it lacks the material of version {} of key {}",
+                            version.version_id, key.record.key_id
+                        ));
+                    }
+                }
+            }
+        } else if !self.materials.is_empty() {
+            return Err("a hardware instance's backup carries no key material".into());
+        }
+        Ok(())
+    }
+
+    /// The key and version `material` belongs to, or why not.
+    fn find_version(&self, material: &MaterialSnapshot) -> Result<VersionName, String> {
         let key = self
             .keys
             .iter()
             .find(|k| k.record.key_id == material.key_id)
-            .ok_or_else(|| refused(format!("it carries material of key {}, which it lacks", material.key_id)))?;
+            .ok_or_else(|| format!("it carries material of key {}, which it lacks", material.key_id))?;
         let version =
             key.versions.iter().find(|v| v.version_id == material.version_id && v.has_material).ok_or_else(|| {
-                refused(format!("key {} has no version {} with material", key.record.key_id, material.version_id))
+                format!("key {} has no version {} with material", key.record.key_id, material.version_id)
             })?;
-        Ok(version_name(&key.record, &VersionEntry::new(version.clone())?))
+        let entry = VersionEntry::new(version.clone()).map_err(|e| e.to_string())?;
+        Ok(version_name(&key.record, &entry))
+    }
+
+    /// The HSM name of the version `material` belongs to.
+    pub fn version(&self, material: &MaterialSnapshot) -> Result<VersionName, KmsError> {
+        self.find_version(material).map_err(refused)
     }
 }

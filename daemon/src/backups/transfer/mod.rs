@@ -19,7 +19,7 @@ pub mod format;
 pub mod upload;
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 use zeroize::Zeroizing;
 

@@ -121,7 +121,7 @@ fn material_is_rewrapped_from_the_root_key_to_the_file_key_and_back() {
 
 /// A software instance with a key, a secret and a backup enabled on it;
 /// returns the backup's id and the key's id.
-fn software(s: &Setup) -> (String, String) {
+pub(in crate::backups) fn software(s: &Setup) -> (String, String) {
     instances::create(&s.fx.kms, "soft1", InstanceKind::Software, CLUSTER).expect("soft1");
     let request = CreateBackupRequest {
         backup_type: BackupType::Retained,

@@ -308,6 +308,33 @@ impl Vault for MemoryVault {
         rewrap(file_key, &MEMORY_BACKUP_KEY, wrapped, "the file's decryption key")
     }
 
+    fn rewrap_from_transport(
+        &self,
+        cluster: &str,
+        wrapping: &VersionId,
+        transport_key: &[u8],
+        _v: &VersionName,
+        wrapped: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        self.writable(cluster)?;
+        let one_time = {
+            let state = self.state.lock().map_err(|_| fault("lock"))?;
+            let pair = state
+                .wrapping
+                .get(&(cluster.to_owned(), *wrapping))
+                .ok_or_else(|| KmsError::MaterialRefused("the ticket's wrapping key is gone".into()))?;
+            zeroize::Zeroizing::new(
+                pair.decrypt(rsa::Oaep::new::<sha1::Sha1>(), transport_key)
+                    .map_err(|_| KmsError::MaterialRefused("the one-time key does not unwrap".into()))?,
+            )
+        };
+        let one_time: &[u8; 32] = one_time
+            .as_slice()
+            .try_into()
+            .map_err(|_| KmsError::MaterialRefused("the one-time key is not 32 bytes".into()))?;
+        rewrap(one_time, &MEMORY_BACKUP_KEY, wrapped, "the one-time key")
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         let mut state = self.state.lock().map_err(|_| fault("lock"))?;
         let key = (cluster.to_owned(), *id);

@@ -335,6 +335,17 @@ impl Vault for SoftwareVault {
         Err(KmsError::Unsupported("backed-up material is re-wrapped in an HSM, not in the software vault".into()))
     }
 
+    fn rewrap_from_transport(
+        &self,
+        _cluster: &str,
+        _wrapping: &VersionId,
+        _transport_key: &[u8],
+        _v: &VersionName,
+        _wrapped: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        Err(KmsError::Unsupported("backups restore into software or hardware instances, not the default one".into()))
+    }
+
     fn destroy_leftovers(&self, cluster: &str, purpose: IntentPurpose, id: &VersionId) -> Result<Leftovers, KmsError> {
         Self::check(cluster)?;
         let role = match purpose {

@@ -157,6 +157,11 @@ pub struct BackupsConfig {
     /// Rehearse a restore of every enabled backup after its daily full
     /// (`backup drill`), and log a failure loudly.
     pub drill_daily: bool,
+    /// The time zone of the backups' days (the daily full at its 00:00,
+    /// the dates of `backup show` and restores): `UTC` (the default), an
+    /// offset (`+08:00`), or a zone of the system's database
+    /// (`Asia/Shanghai`).
+    pub time_zone: crate::calendar::Calendar,
 }
 
 /// The clock behind every schedule.

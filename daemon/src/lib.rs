@@ -17,6 +17,7 @@ pub mod admin;
 pub mod audit;
 pub mod background;
 pub mod backups;
+pub mod calendar;
 pub mod clock;
 pub mod clusters;
 pub mod config;

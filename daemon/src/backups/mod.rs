@@ -1,7 +1,7 @@
 //! Instance backups (`shared/spec/backup-management.txt`,
 //! `docs/backups.md`): backups of the keys and secrets of one instance,
 //! taken on the daemon's clock (a full when enabled, then a full each day
-//! at 00:00 UTC and an incremental every 5 minutes), kept as
+//! at 00:00 in `[backups] time_zone` and an incremental every 5 minutes), kept as
 //! content-addressed objects and checksummed manifests, and viewed by date.
 //!
 //! * [`lifecycle`]: the backups themselves (create, enable, extend, renew,

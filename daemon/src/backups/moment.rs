@@ -9,13 +9,12 @@ use super::Entry;
 use super::points::{self, State};
 use super::snapshot::{self, Entity, KeySnapshot, SecretSnapshot};
 use super::storage::Storage;
-use super::view::{check_viewable, day_start};
+use super::view::{check_viewable, parse_day};
+use crate::calendar::Calendar;
 use crate::kms::{Kms, KmsError};
 use crate::store::{
     AliasRecord, BackupPointRecord, JournalEntry, KeyRecord, SecretRecord, SecretVersionRecord, VersionRecord,
 };
-
-const DAY: i64 = 86_400;
 
 /// A moment of a backup's data: the point it starts from, what that point
 /// holds, and the second it stands for.
@@ -33,6 +32,7 @@ pub struct Moment<'a> {
 
 /// The moment `date` or `at` names, checked against the viewable days.
 pub fn moment<'a>(
+    calendar: &Calendar,
     storage: &Storage,
     entry: &'a Entry,
     date: Option<&str>,
@@ -42,9 +42,9 @@ pub fn moment<'a>(
     let upload = entry.record.backup_type == p11kms_proto::admin::BackupType::Upload;
     let (as_of, exact) = match (date, at) {
         (Some(date), None) => {
-            let start = day_start(date)?;
-            check_viewable(entry, start, now)?;
-            let end = start.unix() + DAY - 1;
+            let day = parse_day(calendar, date)?;
+            check_viewable(calendar, entry, day, now)?;
+            let end = calendar.end(day).unix() - 1;
             (Timestamp(if upload { end } else { end.min(now.unix()) }), false)
         }
         (None, Some(_)) if upload => {
@@ -57,7 +57,7 @@ pub fn moment<'a>(
             if at > now {
                 return Err(KmsError::InvalidParameter(format!("{at} is in the future")));
             }
-            check_viewable(entry, Timestamp(at.unix().div_euclid(DAY) * DAY), now)?;
+            check_viewable(calendar, entry, calendar.day(at), now)?;
             (at, true)
         }
         _ => return Err(KmsError::InvalidParameter("give the day (--date) or the second (--at) to restore".into())),

@@ -15,8 +15,6 @@ use super::{Backups, Book, lifecycle, take};
 use crate::kms::{Kms, KmsError};
 use crate::store::PointKind;
 
-const DAY: i64 = 86_400;
-
 /// Days of data a backup of `ty` keeps (none: all).
 pub fn kept_days(ty: BackupType) -> Option<u32> {
     match ty {
@@ -31,8 +29,9 @@ pub fn kept_days(ty: BackupType) -> Option<u32> {
 pub fn prune(kms: &Kms, backups: &Backups, book: &mut Book, id: &str, now: Timestamp) -> Result<usize, KmsError> {
     let entry = book.get(id)?.clone();
     let Some(days) = kept_days(entry.record.backup_type) else { return Ok(0) };
-    let horizon = (now.unix().div_euclid(DAY) - i64::from(days) + 1) * DAY;
-    let Some(first) = entry.points.iter().find(|p| p.kind == PointKind::Full && p.at.unix() >= horizon) else {
+    let calendar = &kms.config.backups.time_zone;
+    let horizon = calendar.start(calendar.day(now) - i64::from(days) + 1);
+    let Some(first) = entry.points.iter().find(|p| p.kind == PointKind::Full && p.at >= horizon) else {
         return Ok(0);
     };
     let dropped = entry.points.iter().filter(|p| p.seq < first.seq).count();

@@ -59,7 +59,14 @@ pub fn restore_key(kms: &Kms, backups: &Backups, request: &RestoreKeyRequest) ->
     let book = backups.book()?;
     let entry = book.get(&request.backup_id)?.clone();
     let storage = backups.storage();
-    let moment = moment::moment(storage, &entry, request.date.as_deref(), request.at, kms.clock.now())?;
+    let moment = moment::moment(
+        &kms.config.backups.time_zone,
+        storage,
+        &entry,
+        request.date.as_deref(),
+        request.at,
+        kms.clock.now(),
+    )?;
     let key = moment::key_at(kms, storage, &moment, &request.key_id)?.ok_or_else(|| {
         KmsError::KeyNotFound(format!(
             "{} (backup '{}' holds no such key as of {})",
@@ -84,7 +91,14 @@ pub fn restore_secret(
     let book = backups.book()?;
     let entry = book.get(&request.backup_id)?.clone();
     let storage = backups.storage();
-    let moment = moment::moment(storage, &entry, request.date.as_deref(), request.at, kms.clock.now())?;
+    let moment = moment::moment(
+        &kms.config.backups.time_zone,
+        storage,
+        &entry,
+        request.date.as_deref(),
+        request.at,
+        kms.clock.now(),
+    )?;
     let secret = moment::secret_at(kms, storage, &moment, &request.secret_name)?.ok_or_else(|| {
         KmsError::SecretNotFound(format!(
             "{} (backup '{}' holds no such secret as of {})",

@@ -1,6 +1,6 @@
 //! When backups take their points, on the daemon's clock: a full when a
 //! backup is enabled; then a full at the first pass of each day (00:00
-//! UTC) and an incremental at the first pass 5 minutes or more after the
+//! in `[backups] time_zone`, UTC by default: `calendar`) and an incremental at the first pass 5 minutes or more after the
 //! point before. The daemon's scheduler runs [`run_due`] at every pass
 //! (every `keys.scheduler_interval_seconds`, and when the test clock
 //! moves), which also makes the system backups and expires retained ones.
@@ -12,13 +12,12 @@ use p11kms_proto::admin::BackupStatus;
 
 use super::take::take_point;
 use super::{Backups, lifecycle};
+use crate::calendar::Calendar;
 use crate::kms::Kms;
 use crate::store::PointKind;
 
 /// Seconds between incrementals.
 pub const INCREMENTAL_SECONDS: i64 = 300;
-
-const DAY: i64 = 86_400;
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,11 +44,11 @@ pub struct BackupPass {
 
 /// Which point backup `entry` owes at `now`: `Some(true)` a full,
 /// `Some(false)` an incremental, `None` nothing yet.
-fn due(entry: &super::Entry, now: Timestamp) -> Option<bool> {
+fn due(calendar: &Calendar, entry: &super::Entry, now: Timestamp) -> Option<bool> {
     let last_full = entry.points.iter().rev().find(|p| p.kind == PointKind::Full).map(|p| p.at);
     match (last_full, entry.record.last_point_at) {
         (None, _) => Some(true),
-        (Some(full), _) if now.unix().div_euclid(DAY) > full.unix().div_euclid(DAY) => Some(true),
+        (Some(full), _) if calendar.day(now) > calendar.day(full) => Some(true),
         (_, Some(last)) if now.unix() - last.unix() < INCREMENTAL_SECONDS => None,
         _ => Some(false),
     }
@@ -86,7 +85,7 @@ pub fn run_due(kms: &Kms, backups: &Backups) -> BackupPass {
         .values()
         .filter(|e| e.record.status == BackupStatus::Enabled)
         .filter(|e| e.record.instance.as_ref().is_some_and(|i| instances.contains(i)))
-        .filter_map(|e| due(e, now).map(|full| (e.record.backup_id.clone(), full)))
+        .filter_map(|e| due(&kms.config.backups.time_zone, e, now).map(|full| (e.record.backup_id.clone(), full)))
         .collect();
     let mut drilled = Vec::new();
     for (id, full) in owed {

@@ -14,49 +14,47 @@ use super::points::{self, State};
 use super::snapshot::{self, Entity, KeySnapshot, SecretSnapshot};
 use super::storage::Storage;
 use super::{Backups, Entry};
+use crate::calendar::Calendar;
 use crate::kms::{Kms, KmsError};
 use crate::store::{BackupPointRecord, PointKind};
 
-const DAY: i64 = 86_400;
-
-/// The first second of `date` (`YYYY-MM-DD`, UTC).
-pub fn day_start(date: &str) -> Result<Timestamp, KmsError> {
-    let well_formed = date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-';
-    well_formed
-        .then(|| Timestamp::parse_rfc3339(&format!("{date}T00:00:00Z")).ok())
-        .flatten()
-        .ok_or_else(|| KmsError::InvalidParameter(format!("'{date}' is not a date: use YYYY-MM-DD")))
+/// The day `date` (`YYYY-MM-DD`) names in `calendar`.
+pub fn parse_day(calendar: &Calendar, date: &str) -> Result<i64, KmsError> {
+    calendar.parse(date).map_err(KmsError::InvalidParameter)
 }
 
 /// Refuses a day the backup cannot show: after today, before its first
 /// point, or outside its viewable days (saying how to reach it).
-pub fn check_viewable(entry: &Entry, day: Timestamp, now: Timestamp) -> Result<(), KmsError> {
+pub fn check_viewable(calendar: &Calendar, entry: &Entry, day_no: i64, now: Timestamp) -> Result<(), KmsError> {
     let r = &entry.record;
     if r.status == BackupStatus::Expired {
         return Err(KmsError::BackupExpired(r.backup_id.clone()));
     }
-    let (day_no, today) = (day.unix().div_euclid(DAY), now.unix().div_euclid(DAY));
+    let today = calendar.day(now);
     if r.backup_type == BackupType::Upload {
         // An uploaded backup holds one day, whatever this daemon's date.
         let held = entry.points.first().map(|p| p.at);
         return match held {
-            Some(at) if at.unix().div_euclid(DAY) == day_no => Ok(()),
+            Some(at) if calendar.day(at) == day_no => Ok(()),
             _ => Err(KmsError::InvalidParameter(format!(
                 "uploaded backup '{}' holds one day: {}",
                 r.backup_id,
-                held.map(|t| t.to_string().get(..10).unwrap_or_default().to_owned()).unwrap_or_default()
+                held.map(|t| calendar.date_of(t)).unwrap_or_default()
             ))),
         };
     }
     if day_no > today {
-        return Err(KmsError::InvalidParameter(format!("{day} is after today: nothing is backed up yet")));
+        return Err(KmsError::InvalidParameter(format!(
+            "{} is after today: nothing is backed up yet",
+            calendar.date(day_no)
+        )));
     }
     let first_point = entry.points.first().map(|p| p.at).ok_or_else(|| {
         KmsError::InvalidParameter(format!("backup '{}' holds no data yet: it has taken no backup", r.backup_id))
     })?;
     // Enabled when (an upload: its one point); pruned points do not move it.
     let first = r.enabled_at.unwrap_or(first_point);
-    if day_no < first.unix().div_euclid(DAY) {
+    if day_no < calendar.day(first) {
         return Err(KmsError::InvalidParameter(format!(
             "backup '{}' holds nothing before it was enabled ({first}), whatever its viewable days",
             r.backup_id
@@ -73,7 +71,7 @@ pub fn check_viewable(entry: &Entry, day: Timestamp, now: Timestamp) -> Result<(
         };
         return Err(KmsError::InvalidParameter(format!(
             "{} is {needed} days back; backup '{}' views its last {} days: {how}",
-            day.to_string().get(..10).unwrap_or_default(),
+            calendar.date(day_no),
             r.backup_id,
             r.viewable_days
         )));
@@ -119,9 +117,8 @@ struct Sets {
     latest: BTreeMap<Entity, String>,
 }
 
-fn sets(storage: &Storage, points: &[BackupPointRecord], start: Timestamp) -> Result<Sets, KmsError> {
-    let end = start.unix() + DAY;
-    let of_day: Vec<&BackupPointRecord> = points.iter().filter(|p| p.at >= start && p.at.unix() < end).collect();
+fn sets(storage: &Storage, points: &[BackupPointRecord], start: Timestamp, end: Timestamp) -> Result<Sets, KmsError> {
+    let of_day: Vec<&BackupPointRecord> = points.iter().filter(|p| p.at >= start && p.at < end).collect();
     // The day's full; else the state the day began with.
     let full_point = of_day.iter().find(|p| p.kind == PointKind::Full).copied();
     let base = full_point.or_else(|| points.iter().rev().find(|p| p.at < start));
@@ -146,17 +143,19 @@ fn sets(storage: &Storage, points: &[BackupPointRecord], start: Timestamp) -> Re
     Ok(Sets { full, incremental, latest })
 }
 
-fn within(t: Timestamp, start: Timestamp) -> bool {
-    t >= start && t.unix() < start.unix() + DAY
+fn within(t: Timestamp, start: Timestamp, end: Timestamp) -> bool {
+    t >= start && t < end
 }
 
 /// `backup show`.
 pub fn show(kms: &Kms, backups: &Backups, request: &ShowBackupRequest) -> Result<BackupDay, KmsError> {
-    let start = day_start(&request.date)?;
+    let calendar = &kms.config.backups.time_zone;
+    let day_no = parse_day(calendar, &request.date)?;
+    let (start, end) = (calendar.start(day_no), calendar.end(day_no));
     let entry = backups.book()?.get(&request.backup_id)?.clone();
-    check_viewable(&entry, start, kms.clock.now())?;
+    check_viewable(calendar, &entry, day_no, kms.clock.now())?;
     let storage = backups.storage();
-    let sets = sets(storage, &entry.points, start)?;
+    let sets = sets(storage, &entry.points, start, end)?;
     let mut day = BackupDay {
         backup_id: entry.record.backup_id.clone(),
         date: request.date.clone(),
@@ -191,13 +190,13 @@ pub fn show(kms: &Kms, backups: &Backups, request: &ShowBackupRequest) -> Result
         match entity {
             Entity::Key(_) => {
                 let key = key_of(storage, hash)?;
-                if key.versions.iter().skip(1).any(|v| within(v.created_at, start)) {
+                if key.versions.iter().skip(1).any(|v| within(v.created_at, start, end)) {
                     day.rotated_keys.push(backed_up_key(&key));
                 }
             }
             Entity::Secret(_) => {
                 let secret = secret_of(storage, hash)?;
-                if secret.versions.iter().skip(1).any(|v| within(v.created_at, start)) {
+                if secret.versions.iter().skip(1).any(|v| within(v.created_at, start, end)) {
                     day.rotated_secrets.push(backed_up_secret(&secret));
                 }
             }

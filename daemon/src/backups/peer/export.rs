@@ -60,11 +60,18 @@ pub fn export(kms: &Kms, backups: &Backups, request: &ExportBackupItemRequest) -
     let entry = book.get(&request.backup_id)?.clone();
     check_kind(&entry, request)?;
     let storage = backups.storage();
-    let moment = moment::moment(storage, &entry, request.date.as_deref(), request.at, kms.clock.now())?;
+    let moment = moment::moment(
+        &kms.config.backups.time_zone,
+        storage,
+        &entry,
+        request.date.as_deref(),
+        request.at,
+        kms.clock.now(),
+    )?;
     let instance = backed_up_instance(backups, &moment)?;
     let mut bundle = Bundle {
         backup_id: entry.record.backup_id.clone(),
-        date: moment.as_of.to_string().chars().take(10).collect(),
+        date: kms.config.backups.time_zone.date_of(moment.as_of),
         instance: instance.clone(),
         instance_kind: entry.record.instance_kind,
         as_of: moment.as_of,

@@ -26,9 +26,16 @@ pub(super) struct Setup {
 
 impl Setup {
     pub(super) fn new() -> Self {
+        Self::with_time_zone("UTC")
+    }
+
+    /// With `[backups] time_zone = zone`.
+    pub(super) fn with_time_zone(zone: &str) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let backups = Backups::new(dir.path().join("backups"), Vec::new(), Vec::new());
-        Self { fx: Fixture::new(), backups, _dir: dir }
+        let mut config = crate::config::Config::default();
+        config.backups.time_zone = crate::calendar::Calendar::named(zone).expect("a zone");
+        Self { fx: Fixture::with_config(config), backups, _dir: dir }
     }
 
     /// Moves the clock and runs both schedulers, as `clock advance` does.
@@ -154,6 +161,30 @@ fn fulls_daily_and_incrementals_every_five_minutes_with_what_changed() {
     );
     s.advance(300);
     assert_eq!(points(), 3, "after the full, nothing new");
+}
+
+#[test]
+fn the_daily_full_is_at_midnight_of_the_configured_time_zone() {
+    let s = Setup::with_time_zone("+08:00");
+    let id = s.create(BackupType::Default, None, None);
+    s.fx.create(KeySpec::Aes256);
+    // Enabled at 15:00 UTC (23:00 at +08:00).
+    let now = s.fx.now().unix();
+    s.advance(86_400 - now.rem_euclid(86_400) + 15 * 3600);
+    s.enable(&id).expect("enabled");
+    let points = || lifecycle::describe(&s.backups, &id).expect("described").point_count;
+    let calendar = crate::calendar::Calendar::named("+08:00").unwrap();
+    let enabled_on = calendar.date_of(s.fx.now());
+    s.advance(59 * 60);
+    assert_eq!(points(), 1, "15:59 UTC is 23:59 there: the same day");
+    s.advance(60);
+    assert_eq!(points(), 2, "16:00 UTC is 00:00 there: a full");
+    // Days are those of +08:00: today there is tomorrow in UTC's dates.
+    let today = calendar.date_of(s.fx.now());
+    assert_ne!(today, enabled_on);
+    assert_eq!(s.today(), enabled_on, "still the enable day in UTC");
+    assert_eq!(s.show(&id, &today).expect("today there").fully_backed_up_keys.len(), 1);
+    assert_eq!(s.show(&id, &enabled_on).expect("the enable day").fully_backed_up_keys.len(), 1);
 }
 
 #[test]

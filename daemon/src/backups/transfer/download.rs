@@ -27,7 +27,7 @@ pub fn download(kms: &Kms, backups: &Backups, request: &DownloadBackupRequest) -
         let book = backups.book()?;
         let entry = book.get(&request.backup_id)?.clone();
         let storage = backups.storage();
-        let moment = moment::moment(storage, &entry, Some(&request.date), None, now)?;
+        let moment = moment::moment(&kms.config.backups.time_zone, storage, &entry, Some(&request.date), None, now)?;
         let instance = points::manifest(storage, moment.point)?.instance;
         let mut bundle = Bundle {
             backup_id: entry.record.backup_id.clone(),

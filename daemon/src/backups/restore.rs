@@ -44,12 +44,14 @@ pub fn material(
     Ok(snapshot::decode_material(&backups.storage().object(&hash)?)?.wrapped)
 }
 
-/// What `entry` says of itself for `place`.
+/// What `entry` says of itself for `place`. An uploaded backup backed up
+/// an instance of another daemon: an instance of the same name here is
+/// not it.
 fn source<'a>(entry: &'a Entry, original: &'a str) -> Source<'a> {
     Source {
         backup_id: &entry.record.backup_id,
         kind: entry.record.instance_kind,
-        instance: Some(original),
+        instance: (entry.record.backup_type != p11kms_proto::admin::BackupType::Upload).then_some(original),
         cluster: entry.record.cluster.as_deref(),
     }
 }

@@ -239,3 +239,45 @@ fn a_download_uploads_into_another_kms_and_restores_there() {
         .expect("decrypts in the second KMS");
     assert_eq!(plain.plaintext.expose(), b"kept");
 }
+
+#[test]
+fn a_hardware_backup_carries_metadata_only_and_restores_only_where_the_versions_are() {
+    let first = Setup::new();
+    let key = first.fx.create(KeySpec::Aes256).record.key_id;
+    first.advance(1);
+    let system = lifecycle::list(&first.fx.kms, &first.backups, &Default::default())
+        .expect("listed")
+        .into_iter()
+        .find(|b| b.backup_type == BackupType::System)
+        .expect("the hardware instance's system backup");
+    assert_eq!(system.instance_kind, InstanceKind::Hardware);
+    first.advance(300);
+    let day = first.today();
+    let (file, decryption_key) = fetch_file(&first, &system.backup_id, &day);
+    let (header, _) = FileHeader::decode(&file).expect("a header");
+    assert_eq!((header.instance_kind, header.key_count, header.material_count), (InstanceKind::Hardware, 1, 0));
+
+    let second = Setup::new();
+    let info = upload_file(&second, &file, decryption_key).expect("uploaded");
+    assert_eq!(info.instance_kind, InstanceKind::Hardware);
+    let shown = view::show(
+        &second.fx.kms,
+        &second.backups,
+        &ShowBackupRequest { backup_id: info.backup_id.clone(), date: day.clone() },
+    )
+    .expect("its day");
+    assert_eq!(shown.fully_backed_up_keys.iter().map(|k| k.key_id.as_str()).collect::<Vec<_>>(), [key.as_str()]);
+    // The second KMS's cluster never held the key's versions: refused,
+    // saying where they are (a cluster restored from a mirror image).
+    let restore = RestoreKeyRequest {
+        backup_id: info.backup_id,
+        date: Some(day),
+        at: None,
+        key_id: key.clone(),
+        to_instance: crate::kms::testing::INSTANCE.into(),
+    };
+    let refused = restore::restore_key(&second.fx.kms, &second.backups, &restore).expect_err("no versions there");
+    assert_eq!(refused.code(), ErrorCode::UnsupportedOperation, "{refused}");
+    assert!(refused.to_string().contains("mirror image"), "{refused}");
+    assert!(second.fx.kms.registry().unwrap().key(&key).is_err(), "nothing restored");
+}

@@ -194,3 +194,49 @@ pub fn secret_at(
     }
     Ok(secret)
 }
+
+/// The moment a request names (`date` or `at`), on the daemon's calendar
+/// and clock.
+pub fn requested<'a>(
+    kms: &Kms,
+    storage: &Storage,
+    entry: &'a Entry,
+    date: Option<&str>,
+    at: Option<Timestamp>,
+) -> Result<Moment<'a>, KmsError> {
+    moment(&kms.config.backups.time_zone, storage, entry, date, at, kms.clock.now())
+}
+
+/// Key `key_id` as `moment` of backup `entry` holds it; `KeyNotFound`
+/// when it holds none then.
+pub fn held_key(
+    kms: &Kms,
+    storage: &Storage,
+    entry: &Entry,
+    moment: &Moment<'_>,
+    key_id: &str,
+) -> Result<KeySnapshot, KmsError> {
+    key_at(kms, storage, moment, key_id)?.ok_or_else(|| {
+        KmsError::KeyNotFound(format!(
+            "{key_id} (backup '{}' holds no such key as of {})",
+            entry.record.backup_id, moment.as_of
+        ))
+    })
+}
+
+/// Secret `name` as `moment` of backup `entry` holds it; `SecretNotFound`
+/// when it holds none then.
+pub fn held_secret(
+    kms: &Kms,
+    storage: &Storage,
+    entry: &Entry,
+    moment: &Moment<'_>,
+    name: &str,
+) -> Result<SecretSnapshot, KmsError> {
+    secret_at(kms, storage, moment, name)?.ok_or_else(|| {
+        KmsError::SecretNotFound(format!(
+            "{name} (backup '{}' holds no such secret as of {})",
+            entry.record.backup_id, moment.as_of
+        ))
+    })
+}

@@ -61,20 +61,8 @@ pub fn restore_key(kms: &Kms, backups: &Backups, request: &RestoreKeyRequest) ->
     let book = backups.book()?;
     let entry = book.get(&request.backup_id)?.clone();
     let storage = backups.storage();
-    let moment = moment::moment(
-        &kms.config.backups.time_zone,
-        storage,
-        &entry,
-        request.date.as_deref(),
-        request.at,
-        kms.clock.now(),
-    )?;
-    let key = moment::key_at(kms, storage, &moment, &request.key_id)?.ok_or_else(|| {
-        KmsError::KeyNotFound(format!(
-            "{} (backup '{}' holds no such key as of {})",
-            request.key_id, entry.record.backup_id, moment.as_of
-        ))
-    })?;
+    let moment = moment::requested(kms, storage, &entry, request.date.as_deref(), request.at)?;
+    let key = moment::held_key(kms, storage, &entry, &moment, &request.key_id)?;
     let original = backed_up_instance(backups, &moment)?;
     let restored =
         place::put_key(kms, &source(&entry, &original), &request.to_instance, &key, moment.as_of, |_, v| {
@@ -93,20 +81,8 @@ pub fn restore_secret(
     let book = backups.book()?;
     let entry = book.get(&request.backup_id)?.clone();
     let storage = backups.storage();
-    let moment = moment::moment(
-        &kms.config.backups.time_zone,
-        storage,
-        &entry,
-        request.date.as_deref(),
-        request.at,
-        kms.clock.now(),
-    )?;
-    let secret = moment::secret_at(kms, storage, &moment, &request.secret_name)?.ok_or_else(|| {
-        KmsError::SecretNotFound(format!(
-            "{} (backup '{}' holds no such secret as of {})",
-            request.secret_name, entry.record.backup_id, moment.as_of
-        ))
-    })?;
+    let moment = moment::requested(kms, storage, &entry, request.date.as_deref(), request.at)?;
+    let secret = moment::held_secret(kms, storage, &entry, &moment, &request.secret_name)?;
     let original = backed_up_instance(backups, &moment)?;
     let restored = place::put_secret(kms, &source(&entry, &original), &request.to_instance, &secret, moment.as_of)?;
     drop(book);

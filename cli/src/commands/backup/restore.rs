@@ -30,6 +30,21 @@ pub struct When {
     pub(super) at: Option<Timestamp>,
 }
 
+impl When {
+    /// A restore into the daemon at `to_socket`, of nothing yet.
+    fn peer<'a>(&self, to_socket: &'a Path, to_instance: &'a str, backup_id: &'a str) -> PeerRestore<'a> {
+        PeerRestore {
+            to_socket,
+            to_instance,
+            backup_id,
+            date: self.date.clone(),
+            at: self.at,
+            key_id: None,
+            secret_name: None,
+        }
+    }
+}
+
 /// The fields of a restored key.
 pub fn key_fields(k: &RestoredKey) -> String {
     Fields::new()
@@ -115,16 +130,8 @@ impl Invocation for RestoreBackupKeyArgs {
     }
 
     fn run_with(&self, socket: &Path, format: Format) -> Option<Outcome> {
-        let to_socket = self.to_socket.as_deref()?;
-        let peer = PeerRestore {
-            to_socket,
-            to_instance: &self.to_instance,
-            backup_id: &self.backup_id,
-            date: self.when.date.clone(),
-            at: self.when.at,
-            key_id: Some(self.key_id.clone()),
-            secret_name: None,
-        };
+        let peer = self.when.peer(self.to_socket.as_deref()?, &self.to_instance, &self.backup_id);
+        let peer = PeerRestore { key_id: Some(self.key_id.clone()), ..peer };
         Some(run_restore(self, socket, format, &peer, |r| r.key, key_fields))
     }
 }
@@ -171,16 +178,8 @@ impl Invocation for RestoreBackupSecretArgs {
     }
 
     fn run_with(&self, socket: &Path, format: Format) -> Option<Outcome> {
-        let to_socket = self.to_socket.as_deref()?;
-        let peer = PeerRestore {
-            to_socket,
-            to_instance: &self.to_instance,
-            backup_id: &self.backup_id,
-            date: self.when.date.clone(),
-            at: self.when.at,
-            key_id: None,
-            secret_name: Some(self.secret_name.clone()),
-        };
+        let peer = self.when.peer(self.to_socket.as_deref()?, &self.to_instance, &self.backup_id);
+        let peer = PeerRestore { secret_name: Some(self.secret_name.clone()), ..peer };
         Some(run_restore(self, socket, format, &peer, |r| r.secret, secret_fields))
     }
 }

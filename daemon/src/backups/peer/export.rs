@@ -60,14 +60,7 @@ pub fn export(kms: &Kms, backups: &Backups, request: &ExportBackupItemRequest) -
     let entry = book.get(&request.backup_id)?.clone();
     check_kind(&entry, request)?;
     let storage = backups.storage();
-    let moment = moment::moment(
-        &kms.config.backups.time_zone,
-        storage,
-        &entry,
-        request.date.as_deref(),
-        request.at,
-        kms.clock.now(),
-    )?;
+    let moment = moment::requested(kms, storage, &entry, request.date.as_deref(), request.at)?;
     let instance = backed_up_instance(backups, &moment)?;
     let mut bundle = Bundle {
         backup_id: entry.record.backup_id.clone(),
@@ -82,21 +75,10 @@ pub fn export(kms: &Kms, backups: &Backups, request: &ExportBackupItemRequest) -
     let mut transport_key = None;
     match &item {
         Item::Secret(name) => {
-            let secret = moment::secret_at(kms, storage, &moment, name)?.ok_or_else(|| {
-                KmsError::SecretNotFound(format!(
-                    "{name} (backup '{}' holds no such secret as of {})",
-                    entry.record.backup_id, moment.as_of
-                ))
-            })?;
-            bundle.secrets.push(secret);
+            bundle.secrets.push(moment::held_secret(kms, storage, &entry, &moment, name)?);
         }
         Item::Key(key_id) => {
-            let key = moment::key_at(kms, storage, &moment, key_id)?.ok_or_else(|| {
-                KmsError::KeyNotFound(format!(
-                    "{key_id} (backup '{}' holds no such key as of {})",
-                    entry.record.backup_id, moment.as_of
-                ))
-            })?;
+            let key = moment::held_key(kms, storage, &entry, &moment, key_id)?;
             let with_material: Vec<String> =
                 key.versions.iter().filter(|v| v.has_material).map(|v| v.version_id.clone()).collect();
             bundle.keys.push(key);

@@ -12,6 +12,7 @@ pub mod drill;
 pub mod lifecycle;
 pub mod peer;
 pub mod restore;
+pub mod restoring;
 pub mod show;
 pub mod upload;
 

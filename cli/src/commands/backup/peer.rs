@@ -99,7 +99,7 @@ pub struct ExportBackupItemArgs {
     #[arg(value_name = "BACKUP_ID")]
     backup_id: String,
     #[command(flatten)]
-    when: super::restore::When,
+    when: super::restoring::When,
     #[command(flatten)]
     item: ItemArg,
     /// The destination instance's kind, from the ticket (refused when the backup's differs).
@@ -171,8 +171,8 @@ impl Invocation for ImportBackupItemArgs {
 
     fn render(&self, restored: &RestoredItem, format: Format) -> Result<String, RenderError> {
         Ok(output::show(format, restored, |r| match (&r.key, &r.secret) {
-            (Some(key), _) => super::restore::key_fields(key),
-            (None, Some(secret)) => super::restore::secret_fields(secret),
+            (Some(key), _) => super::restoring::key_fields(key),
+            (None, Some(secret)) => super::restoring::secret_fields(secret),
             (None, None) => String::new(),
         })?)
     }

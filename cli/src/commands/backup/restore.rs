@@ -8,64 +8,25 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{RestoreKeyRequest, RestoreSecretRequest, RestoredKey, RestoredSecret, op};
 
 use super::super::invocation::spinner;
-use super::super::values::time;
 use super::super::{Invocation, Outcome, RenderError, RequestError};
 use super::peer::{PeerRestore, restore_into};
-use super::show::date;
-use crate::output::{self, Fields, Format, list_or_dash};
+use super::restoring::{When, key_fields, secret_fields};
+use crate::output::{self, Format};
 
-/// The moment of a restore: a day or a second, one of them.
-#[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
-pub struct When {
-    /// The day, `YYYY-MM-DD`: as the backup holds it at the end of that day.
-    #[arg(long, value_name = "YYYY-MM-DD", value_parser = date)]
-    pub(super) date: Option<String>,
-    /// A second, RFC 3339 (point in time): as it was then.
-    #[arg(long, value_name = "TIME", value_parser = time)]
-    pub(super) at: Option<Timestamp>,
-}
-
-impl When {
-    /// A restore into the daemon at `to_socket`, of nothing yet.
-    fn peer<'a>(&self, to_socket: &'a Path, to_instance: &'a str, backup_id: &'a str) -> PeerRestore<'a> {
-        PeerRestore {
-            to_socket,
-            to_instance,
-            backup_id,
-            date: self.date.clone(),
-            at: self.at,
-            key_id: None,
-            secret_name: None,
-        }
+/// A restore at `when` into the daemon at `to_socket`, of nothing yet.
+fn peer<'a>(when: &When, to_socket: &'a Path, to_instance: &'a str, backup_id: &'a str) -> PeerRestore<'a> {
+    PeerRestore {
+        to_socket,
+        to_instance,
+        backup_id,
+        date: when.date.clone(),
+        at: when.at,
+        key_id: None,
+        secret_name: None,
     }
-}
-
-/// The fields of a restored key.
-pub fn key_fields(k: &RestoredKey) -> String {
-    Fields::new()
-        .field("KeyId", &k.key_id)
-        .field("Instance", &k.instance)
-        .field("KeyVersionIds", list_or_dash(&k.key_version_ids))
-        .field("PrimaryKeyVersion", &k.primary_key_version)
-        .field("Aliases", list_or_dash(&k.aliases))
-        .field("AliasesNotRestored", list_or_dash(&k.aliases_not_restored))
-        .field("AsOf", k.as_of)
-        .render()
-}
-
-/// The fields of a restored secret.
-pub fn secret_fields(s: &RestoredSecret) -> String {
-    Fields::new()
-        .field("SecretName", &s.secret_name)
-        .field("Instance", &s.instance)
-        .field("VersionIds", list_or_dash(&s.version_ids))
-        .field("AsOf", s.as_of)
-        .render()
 }
 
 /// Runs the restore of `command` from the daemon at `socket` into the
@@ -130,7 +91,7 @@ impl Invocation for RestoreBackupKeyArgs {
     }
 
     fn run_with(&self, socket: &Path, format: Format) -> Option<Outcome> {
-        let peer = self.when.peer(self.to_socket.as_deref()?, &self.to_instance, &self.backup_id);
+        let peer = peer(&self.when, self.to_socket.as_deref()?, &self.to_instance, &self.backup_id);
         let peer = PeerRestore { key_id: Some(self.key_id.clone()), ..peer };
         Some(run_restore(self, socket, format, &peer, |r| r.key, key_fields))
     }
@@ -178,7 +139,7 @@ impl Invocation for RestoreBackupSecretArgs {
     }
 
     fn run_with(&self, socket: &Path, format: Format) -> Option<Outcome> {
-        let peer = self.when.peer(self.to_socket.as_deref()?, &self.to_instance, &self.backup_id);
+        let peer = peer(&self.when, self.to_socket.as_deref()?, &self.to_instance, &self.backup_id);
         let peer = PeerRestore { secret_name: Some(self.secret_name.clone()), ..peer };
         Some(run_restore(self, socket, format, &peer, |r| r.secret, secret_fields))
     }

@@ -10,8 +10,7 @@
 //! `CKR_FUNCTION_NOT_SUPPORTED`, so an implementation states what it
 //! supports by overriding. Three methods answer the boundary's own
 //! questions instead: whether the module is initialized, how long an
-//! operation's input may be, and ending an operation whose call the
-//! boundary refused.
+//! operation's input may be, and ending an operation whose call failed.
 
 use cryptoki_sys::{
     CK_FLAGS, CK_MECHANISM_TYPE, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_SLOT_ID, CK_ULONG, CK_USER_TYPE,
@@ -78,11 +77,14 @@ pub trait Backend: 'static {
         p11kms_proto::MAX_BODY_LEN as usize
     }
 
-    /// The boundary refused a call that continues or ends `operation` on
-    /// `session` (an input over [`Backend::max_input_len`]). PKCS#11 ends an
-    /// operation on every error but `CKR_BUFFER_TOO_SMALL`, so the
-    /// implementation drops it, if one is active. Must not block or talk to
-    /// anything remote; the default does nothing.
+    /// A call that continues or ends `operation` on `session` failed,
+    /// whether the boundary refused it (a null pointer, an input over
+    /// [`Backend::max_input_len`]) or the implementation did. PKCS#11 ends
+    /// an operation on every error but `CKR_BUFFER_TOO_SMALL`, so the
+    /// implementation drops it, if one is active (see `ending.rs` for the
+    /// two failures that end nothing). Must not block or talk to anything
+    /// remote, and may be asked for an operation already ended; the default
+    /// does nothing.
     fn end_operation(session: CK_SESSION_HANDLE, operation: Operation) {}
 
     // ---- general purpose ------------------------------------------------

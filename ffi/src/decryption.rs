@@ -12,6 +12,7 @@ use cryptoki_sys::{
 };
 
 use crate::backend::{Backend, Operation};
+use crate::ending::continuing;
 use crate::guard::{OK, initialized};
 use crate::limits::input_len;
 use crate::{args, mechanism};
@@ -38,8 +39,8 @@ pub unsafe extern "C" fn C_Decrypt<B: Backend>(
     pData: *mut CK_BYTE,
     pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Decrypt], ulEncryptedDataLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Decrypt], || {
+        input_len::<B>(&[Operation::Decrypt], ulEncryptedDataLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedData, ulEncryptedDataLen, pData, pulDataLen, |data, out| {
@@ -57,8 +58,8 @@ pub unsafe extern "C" fn C_DecryptUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Decrypt], ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Decrypt], || {
+        input_len::<B>(&[Operation::Decrypt], ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
@@ -74,7 +75,7 @@ pub unsafe extern "C" fn C_DecryptFinal<B: Backend>(
     pLastPart: *mut CK_BYTE,
     pulLastPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Decrypt], || {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pLastPart, pulLastPartLen, |out| B::decrypt_final(hSession, out)) }
     })

@@ -8,6 +8,7 @@
 use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE};
 
 use crate::backend::{Backend, Operation};
+use crate::ending::continuing;
 use crate::guard::{OK, initialized};
 use crate::limits::input_len;
 use crate::{args, mechanism};
@@ -30,8 +31,8 @@ pub unsafe extern "C" fn C_Digest<B: Backend>(
     pDigest: *mut CK_BYTE,
     pulDigestLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Digest], ulDataLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Digest], || {
+        input_len::<B>(&[Operation::Digest], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::transform(pData, ulDataLen, pDigest, pulDigestLen, |data, out| B::digest(hSession, data, out)) }
     })
@@ -43,8 +44,8 @@ pub unsafe extern "C" fn C_DigestUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Digest], ulPartLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Digest], || {
+        input_len::<B>(&[Operation::Digest], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::digest_update(hSession, data)?;
@@ -54,7 +55,7 @@ pub unsafe extern "C" fn C_DigestUpdate<B: Backend>(
 
 /// `C_DigestKey`.
 pub unsafe extern "C" fn C_DigestKey<B: Backend>(hSession: CK_SESSION_HANDLE, hKey: CK_OBJECT_HANDLE) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Digest], || {
         B::digest_key(hSession, hKey)?;
         OK
     })
@@ -66,7 +67,7 @@ pub unsafe extern "C" fn C_DigestFinal<B: Backend>(
     pDigest: *mut CK_BYTE,
     pulDigestLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Digest], || {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pDigest, pulDigestLen, |out| B::digest_final(hSession, out)) }
     })

@@ -10,7 +10,7 @@ use cryptoki_sys::{CK_BYTE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RAN
 
 use crate::args;
 use crate::backend::{Backend, Operation};
-use crate::guard::initialized;
+use crate::ending::continuing;
 use crate::limits::input_len;
 
 /// `C_DigestEncryptUpdate`, under the two-call convention.
@@ -21,8 +21,8 @@ pub unsafe extern "C" fn C_DigestEncryptUpdate<B: Backend>(
     pEncryptedPart: *mut CK_BYTE,
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Digest, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Digest, Operation::Encrypt], || {
+        input_len::<B>(&[Operation::Digest, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -40,9 +40,9 @@ pub unsafe extern "C" fn C_DecryptDigestUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Decrypt, Operation::Digest], || {
         let operations = [Operation::Decrypt, Operation::Digest];
-        input_len::<B>(hSession, &operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+        input_len::<B>(&operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
@@ -60,8 +60,8 @@ pub unsafe extern "C" fn C_SignEncryptUpdate<B: Backend>(
     pEncryptedPart: *mut CK_BYTE,
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Sign, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Sign, Operation::Encrypt], || {
+        input_len::<B>(&[Operation::Sign, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -79,9 +79,9 @@ pub unsafe extern "C" fn C_DecryptVerifyUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Decrypt, Operation::Verify], || {
         let operations = [Operation::Decrypt, Operation::Verify];
-        input_len::<B>(hSession, &operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+        input_len::<B>(&operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {

@@ -10,6 +10,7 @@
 use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE};
 
 use crate::backend::{Backend, Operation};
+use crate::ending::continuing;
 use crate::guard::{OK, initialized};
 use crate::limits::input_len;
 use crate::{args, mechanism};
@@ -36,8 +37,8 @@ pub unsafe extern "C" fn C_Encrypt<B: Backend>(
     pEncryptedData: *mut CK_BYTE,
     pulEncryptedDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Encrypt], ulDataLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Encrypt], || {
+        input_len::<B>(&[Operation::Encrypt], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pEncryptedData, pulEncryptedDataLen, |data, out| {
@@ -55,8 +56,8 @@ pub unsafe extern "C" fn C_EncryptUpdate<B: Backend>(
     pEncryptedPart: *mut CK_BYTE,
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Encrypt], || {
+        input_len::<B>(&[Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -72,7 +73,7 @@ pub unsafe extern "C" fn C_EncryptFinal<B: Backend>(
     pLastEncryptedPart: *mut CK_BYTE,
     pulLastEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Encrypt], || {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pLastEncryptedPart, pulLastEncryptedPartLen, |out| B::encrypt_final(hSession, out)) }
     })

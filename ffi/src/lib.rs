@@ -38,6 +38,7 @@ pub mod output;
 pub mod types;
 
 mod args;
+mod ending;
 mod guard;
 mod info;
 mod mechanism;

@@ -15,7 +15,7 @@
 //! works never meets them. Output buffer sizes need no bound: nothing is
 //! allocated for them, and at most the produced bytes are written.
 
-use cryptoki_sys::{CK_RV, CK_SESSION_HANDLE, CK_ULONG};
+use cryptoki_sys::{CK_RV, CK_ULONG};
 pub use p11kms_proto::pkcs11::{MAX_ATTRIBUTE_VALUE_LEN, MAX_MECHANISM_PARAM_LEN};
 
 use crate::args;
@@ -72,23 +72,13 @@ pub(crate) fn within(len: CK_ULONG, max: usize, refusal: CK_RV) -> Result<()> {
 /// Bounds the length of the caller's input to a call that continues or ends
 /// `operations` on `session` (two for the dual-function updates): at most
 /// what the backend takes for each of them. A longer input is refused with
-/// `too_long` (the call's `CKR_*_LEN_RANGE`) before a byte of it is read,
-/// and the operations end, as PKCS#11 has every error but
-/// `CKR_BUFFER_TOO_SMALL` end them.
-pub(crate) fn input_len<B: Backend>(
-    session: CK_SESSION_HANDLE,
-    operations: &[Operation],
-    len: CK_ULONG,
-    too_long: CK_RV,
-) -> Result<()> {
+/// `too_long` (the call's `CKR_*_LEN_RANGE`) before a byte of it is read;
+/// the export runs through [`crate::ending::continuing`], which then ends
+/// the operations, as PKCS#11 has every error but `CKR_BUFFER_TOO_SMALL`
+/// end them.
+pub(crate) fn input_len<B: Backend>(operations: &[Operation], len: CK_ULONG, too_long: CK_RV) -> Result<()> {
     let max = operations.iter().map(|&op| B::max_input_len(op)).fold(MAX_DATA_LEN, usize::min);
-    if within(len, max, too_long).is_err() {
-        for &operation in operations {
-            B::end_operation(session, operation);
-        }
-        return Err(rv(too_long));
-    }
-    Ok(())
+    within(len, max, too_long)
 }
 
 #[cfg(test)]

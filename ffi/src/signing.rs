@@ -8,6 +8,7 @@
 use cryptoki_sys::{CK_BYTE, CK_MECHANISM, CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CK_ULONG, CKR_DATA_LEN_RANGE};
 
 use crate::backend::{Backend, Operation};
+use crate::ending::continuing;
 use crate::guard::{OK, initialized};
 use crate::limits::input_len;
 use crate::{args, mechanism};
@@ -34,8 +35,8 @@ pub unsafe extern "C" fn C_Sign<B: Backend>(
     pSignature: *mut CK_BYTE,
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Sign], ulDataLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Sign], || {
+        input_len::<B>(&[Operation::Sign], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| B::sign(hSession, data, out))
@@ -49,8 +50,8 @@ pub unsafe extern "C" fn C_SignUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Sign], ulPartLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Sign], || {
+        input_len::<B>(&[Operation::Sign], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::sign_update(hSession, data)?;
@@ -64,7 +65,7 @@ pub unsafe extern "C" fn C_SignFinal<B: Backend>(
     pSignature: *mut CK_BYTE,
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
+    continuing::<B>(hSession, &[Operation::Sign], || {
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::output(pSignature, pulSignatureLen, |out| B::sign_final(hSession, out)) }
     })
@@ -92,8 +93,8 @@ pub unsafe extern "C" fn C_SignRecover<B: Backend>(
     pSignature: *mut CK_BYTE,
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::SignRecover], ulDataLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::SignRecover], || {
+        input_len::<B>(&[Operation::SignRecover], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| {

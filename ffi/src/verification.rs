@@ -12,6 +12,7 @@ use cryptoki_sys::{
 };
 
 use crate::backend::{Backend, Operation};
+use crate::ending::continuing;
 use crate::guard::{OK, initialized};
 use crate::limits::input_len;
 use crate::{args, mechanism};
@@ -38,9 +39,9 @@ pub unsafe extern "C" fn C_Verify<B: Backend>(
     pSignature: *mut CK_BYTE,
     ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Verify], ulDataLen, CKR_DATA_LEN_RANGE)?;
-        input_len::<B>(hSession, &[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Verify], || {
+        input_len::<B>(&[Operation::Verify], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(&[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pData, ulDataLen) }?;
         // SAFETY: PKCS#11 caller contract.
@@ -56,8 +57,8 @@ pub unsafe extern "C" fn C_VerifyUpdate<B: Backend>(
     pPart: *mut CK_BYTE,
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Verify], ulPartLen, CKR_DATA_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Verify], || {
+        input_len::<B>(&[Operation::Verify], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::verify_update(hSession, data)?;
@@ -71,8 +72,8 @@ pub unsafe extern "C" fn C_VerifyFinal<B: Backend>(
     pSignature: *mut CK_BYTE,
     ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::Verify], || {
+        input_len::<B>(&[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let signature = unsafe { args::slice(pSignature, ulSignatureLen) }?;
         B::verify_final(hSession, signature)?;
@@ -102,8 +103,8 @@ pub unsafe extern "C" fn C_VerifyRecover<B: Backend>(
     pData: *mut CK_BYTE,
     pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
-    initialized::<B>(|| {
-        input_len::<B>(hSession, &[Operation::VerifyRecover], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
+    continuing::<B>(hSession, &[Operation::VerifyRecover], || {
+        input_len::<B>(&[Operation::VerifyRecover], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pSignature, ulSignatureLen, pData, pulDataLen, |data, out| {

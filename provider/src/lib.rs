@@ -15,6 +15,8 @@
 //!   functions on it;
 //! * [`sessions`], [`objects`], [`slots`], [`find`], [`operations`],
 //!   [`digest`]: the local tables and state machines, free of I/O;
+//! * [`params`], [`key_fit`]: the mechanism parameter and key checks of
+//!   `…Init`;
 //! * [`error`]: the error type and its single mapping to `CK_RV`.
 //!
 //! Round trips are the expensive part (see the design notes): `…Init`
@@ -29,9 +31,11 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod find;
+pub mod key_fit;
 pub mod module;
 pub mod objects;
 pub mod operations;
+pub mod params;
 pub mod sessions;
 pub mod slots;
 pub mod state;

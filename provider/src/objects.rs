@@ -48,6 +48,12 @@ impl Object {
         find_attribute(&self.fixed, ty).and_then(Attribute::as_bool)
     }
 
+    /// A cached `CK_ULONG` attribute (`CKA_CLASS`, `CKA_KEY_TYPE`, …), `None`
+    /// when not cached.
+    pub fn cached_ulong(&self, ty: AttributeType) -> Option<u64> {
+        find_attribute(&self.fixed, ty).and_then(Attribute::as_ulong)
+    }
+
     /// True when the object is known to be private (visible only after
     /// login).
     pub fn is_private(&self) -> bool {

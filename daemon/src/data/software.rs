@@ -179,11 +179,13 @@ pub fn operate(
     operation: Crypt<'_>,
 ) -> Result<DataReply, DataError> {
     let kind = kind(mechanism.ty, &operation).ok_or(rv(CKR_MECHANISM_INVALID))?;
-    if !key.permitted {
-        return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
-    }
+    // The key's type before its permission, as the module checks at
+    // `…Init` (`provider/src/key_fit.rs`).
     if !fits(kind, key.spec) {
         return Err(rv(CKR_KEY_TYPE_INCONSISTENT));
+    }
+    if !key.permitted {
+        return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }
     match operation {
         Crypt::Encrypt(plaintext) => encrypt(vault, key, kind, mechanism, plaintext),

@@ -64,6 +64,43 @@ fn two_call_convention_keeps_the_operation_until_the_data_is_delivered() {
 }
 
 #[test]
+fn a_null_data_or_length_pointer_ends_the_operation() {
+    const SESSION: CK_SESSION_HANDLE = 22;
+    let mut data = *b"plaintext";
+    let mut out = [0u8; 32];
+    let mut len: CK_ULONG = 32;
+    let encrypt = v2().C_Encrypt.unwrap();
+    let update = v2().C_EncryptUpdate.unwrap();
+    let (d, o, l) = (data.as_mut_ptr(), out.as_mut_ptr(), from_mut(&mut len));
+    let cases = ["null data with a length", "null length pointer", "update, null length pointer"];
+    let call = |case: usize| {
+        // SAFETY: every non-null pointer refers to a live local of the
+        // stated size; the null ones are refused before any use.
+        unsafe {
+            match case {
+                0 => encrypt(SESSION, null_mut(), 9, o, l),
+                1 => encrypt(SESSION, d, 9, o, null_mut()),
+                _ => update(SESSION, d, 9, o, null_mut()),
+            }
+        }
+    };
+    for (case, name) in cases.into_iter().enumerate() {
+        encrypt_init(SESSION);
+        state(|s| s.ended.clear());
+        assert_eq!(call(case), CKR_ARGUMENTS_BAD, "{name}");
+        assert!(!active(SESSION), "{name}: the operation ended");
+        assert_eq!(state(|s| s.ended.clone()), vec![(SESSION, crate::Operation::Encrypt)], "{name}");
+    }
+    // With no operation active the failure ends nothing (another thread's
+    // new one, say).
+    state(|s| s.ended.clear());
+    // SAFETY: as above.
+    let code = unsafe { encrypt(SESSION, d, 9, o, l) };
+    assert_eq!(code, CKR_OPERATION_NOT_INITIALIZED);
+    assert!(state(|s| s.ended.is_empty()));
+}
+
+#[test]
 fn in_place_encryption_reads_the_input_before_writing() {
     const SESSION: CK_SESSION_HANDLE = 22;
     encrypt_init(SESSION);

@@ -3,9 +3,8 @@
 //! [`crate::operations`] for the stages and the multi-part rules).
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE,
-    CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_HANDLE_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE,
-    CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE, CKR_KEY_HANDLE_INVALID,
+    CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
 };
 use p11kms_ffi::{Delivery, OutBuf};
 use p11kms_proto::SecretBytes;
@@ -17,6 +16,7 @@ use crate::client::Stamp;
 use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::operations::{CryptoOp, OpKind, Step};
+use crate::{key_fit, params};
 
 /// Which call ends the operation.
 #[derive(Debug, Clone, Copy)]
@@ -73,9 +73,11 @@ fn length_error(kind: OpKind, error: Error) -> Error {
 
 impl Module {
     /// `C_EncryptInit`, `C_DecryptInit`, `C_SignInit`, `C_VerifyInit`: no
-    /// round trip. The key must be visible in the session's slot, may not
-    /// be known as a non-key, and must not have the function's attribute
-    /// (`CKA_SIGN`, …) cached as false; the mechanism must be the token's.
+    /// round trip. In this order: the key must be visible in the session's
+    /// slot and may not be known as a non-key; the mechanism must be the
+    /// token's, for this function; the key must fit the mechanism and the
+    /// function ([`key_fit`]); the parameter must be valid ([`params`]).
+    /// Any refusal starts no operation.
     pub fn crypto_init(
         &self,
         session: CK_SESSION_HANDLE,
@@ -101,12 +103,11 @@ impl Module {
         if !object.may_be_key() {
             return Err(Error::rv(CKR_KEY_HANDLE_INVALID));
         }
-        if object.flag(kind.key_attribute()) == Some(false) {
-            return Err(Error::rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
-        }
         // The tables stay locked while the slot cache is read (order:
         // tables, then slots), so the checks and the new state agree.
         crate::lock(&self.slots).check_mechanism(slot, mechanism.ty, kind.function())?;
+        key_fit::check(object, mechanism.ty, kind)?;
+        params::check(mechanism)?;
         let op_id = tables.sessions.next_op_id();
         let found = tables.sessions.get(session, now)?;
         found.ensure_idle(kind)?;

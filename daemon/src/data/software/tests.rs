@@ -241,6 +241,8 @@ fn other_mechanisms_wrong_keys_and_missing_flags_are_refused() {
         // The object lacks the function's flag.
         (SoftwareKey { permitted: false, ..ec }, WireMechanism::new(CKM_ECDSA), false, CKR_KEY_FUNCTION_NOT_PERMITTED),
         (SoftwareKey { permitted: false, ..aes }, gcm(12, b"", 128), true, CKR_KEY_FUNCTION_NOT_PERMITTED),
+        // Both wrong: the key type is reported first, as at `…Init`.
+        (SoftwareKey { permitted: false, ..ec }, gcm(12, b"", 128), true, CKR_KEY_TYPE_INCONSISTENT),
     ];
     for (key, mechanism, crypt, expected) in cases {
         let ty = mechanism.ty;

@@ -1,7 +1,14 @@
 //! Sign, verify, encrypt, decrypt: local init checks, one round trip,
 //! the two-call convention, multi-part buffering.
 
+use p11kms_proto::pkcs11::MechParam;
+
 use super::*;
+
+/// AES-GCM with a 12-byte IV and a 128-bit tag.
+fn gcm() -> Mechanism {
+    Mechanism { ty: CKM_AES_GCM, param: MechParam::Gcm { iv: vec![0; 12], aad: Vec::new(), tag_bits: 128 } }
+}
 
 #[test]
 fn sign_single_part_with_two_call_convention() {
@@ -68,6 +75,15 @@ fn init_checks_are_local() {
         CKR_MECHANISM_INVALID
     );
     assert_eq!(code(m.crypto_init(9999, OpKind::Sign, &ecdsa, private)), CKR_SESSION_HANDLE_INVALID);
+    // A parameter the mechanism cannot take, or none where one is due:
+    // refused, and nothing started.
+    let no_iv = Mechanism::new(CKM_AES_GCM);
+    assert_eq!(code(m.crypto_init(session, OpKind::Encrypt, &no_iv, aes)), CKR_MECHANISM_PARAM_INVALID);
+    let with_param = Mechanism { ty: CKM_ECDSA, param: MechParam::Bytes(vec![1]) };
+    assert_eq!(code(m.crypto_init(session, OpKind::Sign, &with_param, private)), CKR_MECHANISM_PARAM_INVALID);
+    m.crypto_init(session, OpKind::Encrypt, &gcm(), aes).expect("nothing was left active");
+    // A public key does not sign, whatever its flags say.
+    assert_eq!(code(m.crypto_init(session, OpKind::Sign, &ecdsa, public)), CKR_KEY_FUNCTION_NOT_PERMITTED);
     m.crypto_init(session, OpKind::Verify, &ecdsa, public).expect("verify init");
     m.crypto_init(session, OpKind::Sign, &ecdsa, private).expect("sign init alongside");
     assert_eq!(daemon.requests().len(), before, "no round trip for any init");
@@ -125,7 +141,7 @@ fn encrypt_and_decrypt_multi_part_return_everything_at_final() {
     let m = module(&daemon);
     let session = logged_in_session(&m, RO);
     let aes = handle_of(&m, session, CKO_SECRET_KEY);
-    let gcm = Mechanism::new(CKM_AES_GCM);
+    let gcm = gcm();
 
     m.crypto_init(session, OpKind::Encrypt, &gcm, aes).expect("init");
     // A length query of an update buffers nothing; the real call does.
@@ -170,7 +186,7 @@ fn oversized_input_ends_the_operation_with_the_right_code() {
     let m = module(&daemon);
     let session = logged_in_session(&m, RO);
     let aes = handle_of(&m, session, CKO_SECRET_KEY);
-    let gcm = Mechanism::new(CKM_AES_GCM);
+    let gcm = gcm();
     m.crypto_init(session, OpKind::Decrypt, &gcm, aes).expect("init");
     assert_eq!(code(m.crypto_update(session, OpKind::Decrypt, &[0; 300])), CKR_ENCRYPTED_DATA_LEN_RANGE);
     assert_eq!(code(m.crypto_update(session, OpKind::Decrypt, b"x")), CKR_OPERATION_NOT_INITIALIZED);
@@ -206,7 +222,7 @@ fn a_refused_call_ends_its_operation_without_a_round_trip() {
     let m = module(&daemon);
     let session = logged_in_session(&m, RO);
     let aes = handle_of(&m, session, CKO_SECRET_KEY);
-    let gcm = Mechanism::new(CKM_AES_GCM);
+    let gcm = gcm();
     m.crypto_init(session, OpKind::Encrypt, &gcm, aes).expect("init");
     m.crypto_update(session, OpKind::Encrypt, b"buffered").expect("update");
     m.crypto_init(session, OpKind::Decrypt, &gcm, aes).expect("init");

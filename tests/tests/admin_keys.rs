@@ -140,7 +140,7 @@ fn a_full_quota_refuses_new_keys() {
 fn apps_are_listed_described_and_deleted_and_pins_are_never_shown_again() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("web", "hsm1");
-    assert_eq!(pin.len(), 40);
+    assert_eq!(pin.len(), 32);
     let human = daemon.cli(&["app", "create", "api", "--instance", "hsm1"]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("shown only once"));
     assert!(String::from_utf8_lossy(&human.stdout).contains("no policy yet"), "an app without a policy is told so");

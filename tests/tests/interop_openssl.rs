@@ -4,10 +4,10 @@
 //! (`openssl s_server`) whose private key is in p11kms completing
 //! handshakes with `openssl s_client`. Each test runs its own daemon.
 //!
-//! The engine caps PINs at 32 characters, both in a URI's `pin-value` and
-//! at its PIN prompt (`-passin`); p11kms's app PINs have 40. So the PIN is
-//! given with the engine's `PIN` control command in the OpenSSL
-//! configuration file. The URI names the token (`token=hsm1`): the label
+//! The PIN is given with the engine's `PIN` control command in the
+//! OpenSSL configuration file (`engine_pin_uri.rs` gives it in the URI's
+//! `pin-value`, which the engine caps at 32 characters, as app PINs
+//! have). The URI names the token (`token=hsm1`): the label
 //! alone matches both p11kms slots, and the engine logs in only when one
 //! slot matches.
 

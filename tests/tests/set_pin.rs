@@ -40,8 +40,8 @@ fn a_logged_in_app_changes_its_own_pin() {
     let pin = daemon.create_app("changer", "hsm1");
     let other_pin = daemon.create_app("bystander", "hsm1");
     let (lookup, _) = pin.split_at(8);
-    let new_pin = format!("{lookup}N3w-s3cret!with~punctuation_0123");
-    assert_eq!(new_pin.len(), 40);
+    let new_pin = format!("{lookup}N3w-s3cret!with~punct_01");
+    assert_eq!(new_pin.len(), 32);
     let ctx = load_module(&daemon);
 
     // Not logged in: refused before any PIN is looked at.
@@ -56,7 +56,7 @@ fn a_logged_in_app_changes_its_own_pin() {
 
     // A wrong old PIN is refused and counts like a failed login; so does
     // another app's PIN, which is not this app's credential.
-    let wrong = format!("{lookup}{}", "x".repeat(32));
+    let wrong = format!("{lookup}{}", "x".repeat(24));
     assert_eq!(rv(session.set_pin(&auth(&wrong), &auth(&new_pin))), RvError::PinIncorrect);
     assert_eq!(failed_logins(&daemon, "changer"), 1);
     assert_eq!(rv(session.set_pin(&auth(&other_pin), &auth(&new_pin))), RvError::PinIncorrect);
@@ -67,9 +67,11 @@ fn a_logged_in_app_changes_its_own_pin() {
     let cases = [
         (format!("{lookup}short"), RvError::PinLenRange),
         (format!("{pin}x"), RvError::PinLenRange),
-        (format!("zzzzzzzz{}", "x".repeat(32)), RvError::PinInvalid),
-        (format!("{lookup}{} {}", "x".repeat(15), "y".repeat(16)), RvError::PinInvalid),
-        (format!("{lookup}{}\t", "x".repeat(31)), RvError::PinInvalid),
+        // The length of the PINs issued before (40): not for new PINs.
+        (format!("{lookup}{}", "x".repeat(32)), RvError::PinLenRange),
+        (format!("zzzzzzzz{}", "x".repeat(24)), RvError::PinInvalid),
+        (format!("{lookup}{} {}", "x".repeat(11), "y".repeat(12)), RvError::PinInvalid),
+        (format!("{lookup}{}\t", "x".repeat(23)), RvError::PinInvalid),
     ];
     for (bad, expected) in &cases {
         assert_eq!(rv(session.set_pin(&auth(&pin), &auth(bad))), *expected, "new PIN {bad:?}");

@@ -108,11 +108,23 @@ pub struct SessionObject {
     pub held: Held,
 }
 
+/// A client's last login attempt on a slot: whose PIN state its token's
+/// user-PIN flags show there (`data::pin_flags`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LastAttempt {
+    /// The PIN named this app of the slot's instance, right or wrong.
+    App(String),
+    /// A wrong PIN that named no app of the slot's instance.
+    NoApp,
+}
+
 #[derive(Debug)]
 struct ClientState {
     uid: u32,
     connections: usize,
     logins: HashMap<u64, String>,
+    /// Per slot, the last login attempt (kept after a logout).
+    attempts: HashMap<u64, LastAttempt>,
     objects: BTreeMap<ObjectId, SessionObject>,
     /// Bytes its session objects take.
     bytes: usize,
@@ -179,6 +191,7 @@ impl Clients {
                 uid,
                 connections: 0,
                 logins: HashMap::new(),
+                attempts: HashMap::new(),
                 objects: BTreeMap::new(),
                 bytes: 0,
             });
@@ -211,6 +224,20 @@ impl Clients {
             state.logins.insert(slot, app);
             Ok(())
         })
+    }
+
+    /// Remembers the outcome of the client's login attempt on `slot`.
+    pub fn record_attempt(&self, id: &ClientId, slot: u64, attempt: LastAttempt) {
+        self.with(|clients| {
+            if let Some(state) = clients.get_mut(id) {
+                state.attempts.insert(slot, attempt);
+            }
+        });
+    }
+
+    /// The client's last login attempt on `slot`, if it made one.
+    pub fn last_attempt(&self, id: &ClientId, slot: u64) -> Option<LastAttempt> {
+        self.with(|clients| clients.get(id).and_then(|s| s.attempts.get(&slot).cloned()))
     }
 
     /// True when the client is logged in anywhere or holds session
@@ -418,6 +445,24 @@ mod tests {
         let id = clients.add_object(&c, 0, data_object(10)).expect("small");
         let grown = Held::Object(data_object(4 * size));
         assert_eq!(clients.replace(&c, id, grown), Err(rv(CKR_DEVICE_MEMORY)));
+    }
+
+    #[test]
+    fn last_attempts_are_per_client_and_slot_and_go_with_the_client() {
+        let clients = Clients::default();
+        let (mine, other) = ([1; 16], [2; 16]);
+        clients.attach(mine, 0).expect("attach");
+        clients.attach(other, 0).expect("attach");
+        assert_eq!(clients.last_attempt(&mine, 0), None, "no attempt yet");
+        clients.record_attempt(&mine, 0, LastAttempt::NoApp);
+        clients.record_attempt(&mine, 0, LastAttempt::App("web".into()));
+        assert_eq!(clients.last_attempt(&mine, 0), Some(LastAttempt::App("web".into())), "the last one counts");
+        assert_eq!(clients.last_attempt(&mine, 1), None, "per slot");
+        assert_eq!(clients.last_attempt(&other, 0), None, "per client");
+        assert!(!clients.holds_state(&mine), "an attempt keeps no connection open");
+        clients.detach(&mine);
+        clients.attach(mine, 0).expect("again");
+        assert_eq!(clients.last_attempt(&mine, 0), None, "gone with the client's last connection");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use cryptoki_sys::*;
 use p11kms_proto::data::{ClientId, DataReply};
 
 use super::ConnectionContext;
+use super::clients::LastAttempt;
 use super::error::{DataError, rv};
 use super::slots;
 use crate::kms::apps::{self, LoginError, SetPinError};
@@ -32,7 +33,19 @@ pub fn login(
         return Err(rv(CKR_USER_ALREADY_LOGGED_IN));
     }
     let uid = ctx.uid;
-    match apps::login(&service.kms, &instance, pin) {
+    let outcome = apps::login(&service.kms, &instance, pin);
+    // Whose PIN state the slot's token flags show this client from now on.
+    let attempt = match &outcome {
+        Ok(app) | Err(LoginError::Incorrect(Some(app)) | LoginError::Locked(app, _)) => {
+            Some(LastAttempt::App(app.clone()))
+        }
+        Err(LoginError::Incorrect(None)) => Some(LastAttempt::NoApp),
+        Err(LoginError::Internal(_)) => None,
+    };
+    if let Some(attempt) = attempt {
+        service.clients.record_attempt(client, slot, attempt);
+    }
+    match outcome {
         Ok(app) => {
             service.clients.login(client, slot, app.clone())?;
             tracing::info!(app, instance, uid, "app logged in");
@@ -47,7 +60,7 @@ pub fn login(
             tracing::warn!(app, instance, uid, "login refused: incorrect PIN");
             Err(rv(CKR_PIN_INCORRECT))
         }
-        Err(LoginError::Locked(until)) => {
+        Err(LoginError::Locked(_, until)) => {
             audit_login(service, ctx, &instance, None, "PinLocked");
             tracing::warn!(instance, uid, %until, "login refused: app locked");
             Err(rv(CKR_PIN_LOCKED))

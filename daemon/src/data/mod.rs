@@ -20,6 +20,7 @@ mod logins;
 mod lookup;
 pub mod object_ids;
 pub mod objects;
+mod pin_flags;
 pub mod secret_objects;
 pub mod session_key;
 pub mod session_keys;
@@ -68,7 +69,7 @@ pub fn handle(service: &Service, ctx: &mut ConnectionContext, request: DataReque
     let watched = audited::watch(&request);
     let result = match request {
         DataRequest::Hello { .. } => Err(rv(CKR_GENERAL_ERROR)),
-        DataRequest::ListSlots => slots::list(service).map(DataReply::Slots),
+        DataRequest::ListSlots => slots::list(service, &client).map(DataReply::Slots),
         DataRequest::Login { slot, user_type, pin } => {
             logins::login(service, ctx, &client, slot, user_type, pin.expose())
         }

@@ -1,5 +1,6 @@
-//! Slots: `ListSlots` (one slot per instance, its token and mechanisms),
-//! and the instance and cluster behind a slot, for every other request.
+//! Slots: `ListSlots` (one slot per instance, its token and mechanisms,
+//! with the user-PIN flags the asking client sees there), and the instance
+//! and cluster behind a slot, for every other request.
 //!
 //! The `default` instance has no cluster: its slot offers the mechanisms
 //! the daemon runs in software (`data::software`) and the vault's random
@@ -11,10 +12,11 @@ use std::sync::Arc;
 use cryptoki_sys::*;
 
 use p11kms_proto::admin::InstanceKind;
+use p11kms_proto::data::ClientId;
 use p11kms_proto::pkcs11::{SlotDescription, TokenDescription};
 
 use super::error::{DataError, rv};
-use super::software;
+use super::{pin_flags, software};
 use crate::clusters::LiveCluster;
 use crate::kms::apps::PIN_LEN;
 use crate::kms::registry::Registry;
@@ -53,8 +55,9 @@ pub fn cluster(service: &Service, slot: u64, without: CK_RV) -> Result<Arc<LiveC
     service.clusters.get(&name).map_err(|_| DataError::ClusterDown(slot))
 }
 
-/// Every instance as a slot, in slot-id order.
-pub fn list(service: &Service) -> Result<Vec<SlotDescription>, DataError> {
+/// Every instance as a slot, in slot-id order, as `client` sees them: the
+/// token flags carry its user-PIN flags (`pin_flags`).
+pub fn list(service: &Service, client: &ClientId) -> Result<Vec<SlotDescription>, DataError> {
     let registry = service.kms.registry()?;
     let mut slots: Vec<SlotDescription> = registry
         .instances()
@@ -73,7 +76,8 @@ pub fn list(service: &Service) -> Result<Vec<SlotDescription>, DataError> {
                 flags: CKF_TOKEN_INITIALIZED
                     | CKF_LOGIN_REQUIRED
                     | CKF_USER_PIN_INITIALIZED
-                    | if software || live.is_some() { CKF_RNG } else { 0 },
+                    | if software || live.is_some() { CKF_RNG } else { 0 }
+                    | pin_flags::flags(service, &registry, client, instance.slot_id, &instance.name),
                 min_pin_len: PIN_LEN as u64,
                 max_pin_len: PIN_LEN as u64,
                 mechanisms,

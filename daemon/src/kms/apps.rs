@@ -1,12 +1,26 @@
 //! Applications and their PINs.
 //!
-//! A PIN is 40 characters: the first 8 are a public lookup code that names
-//! the app, the other 32 are the secret. Issued PINs are letters and
-//! digits; an app that changes its own (`C_SetPIN`) keeps the lookup code
-//! and may use any printable ASCII but space in the secret. Only a salted Argon2id
-//! hash of the secret is stored. Wrong PINs are counted per app; after
-//! `apps.max_failed_logins` in a row the app is locked for
-//! `apps.lockout_seconds`, during which even the right PIN is refused.
+//! A PIN is 32 characters: the first 8 are a public lookup code that names
+//! the app, the other 24 are the secret. 32 is the most OpenSSL's pkcs11
+//! engine (libp11) takes in a `pin-value` URI or at its prompt. Issued PINs
+//! are letters and digits (62 symbols): the secret carries 24 × log2 62 ≈
+//! 142.9 bits, the lookup code 8 × log2 62 ≈ 47.6 bits, enough to name an
+//! app among many without trying every hash. An app that changes its own
+//! (`C_SetPIN`) keeps the lookup code and may use any printable ASCII but
+//! space in the secret. Only a salted Argon2id hash of the secret is
+//! stored.
+//!
+//! PINs issued before were 40 characters (the same 8-character lookup code,
+//! a 32-character secret). The hash does not record the secret's length,
+//! so a login with a 40-character PIN is still checked the same way: an
+//! app of before keeps its PIN until it changes it (`C_SetPIN`, which only
+//! takes a new 32-character PIN), and a 40-character PIN never matches an
+//! app whose secret has 24 characters.
+//!
+//! Wrong PINs are counted per app; after `apps.max_failed_logins` in a row
+//! the app is locked for `apps.lockout_seconds`, during which even the
+//! right PIN is refused. [`pin_status`] says what that means for PKCS#11's
+//! user-PIN token flags.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -26,9 +40,24 @@ use crate::store::AppRecord;
 /// Length of the public part of a PIN.
 const LOOKUP_LEN: usize = 8;
 /// Length of the secret part of a PIN.
-const SECRET_LEN: usize = 32;
-/// Length of a whole PIN.
+const SECRET_LEN: usize = 24;
+/// Length of a whole PIN: what apps are issued and what `C_SetPIN` takes.
 pub const PIN_LEN: usize = LOOKUP_LEN + SECRET_LEN;
+// OpenSSL's pkcs11 engine (libp11) takes at most 32 characters in a
+// `pin-value` URI or at its prompt.
+const _: () = assert!(PIN_LEN <= 32, "app PINs must fit OpenSSL's pkcs11 engine");
+
+/// Length of the secret part of the PINs issued before [`PIN_LEN`] became 32.
+const LEGACY_SECRET_LEN: usize = 32;
+/// Length of a PIN issued before: still accepted at login and as the old
+/// PIN of `C_SetPIN`, until the app changes it.
+pub const LEGACY_PIN_LEN: usize = LOOKUP_LEN + LEGACY_SECRET_LEN;
+
+/// True when a PIN has the length of a current or an earlier PIN; any
+/// other length names no app.
+fn known_length(pin: &[u8]) -> bool {
+    pin.len() == PIN_LEN || pin.len() == LEGACY_PIN_LEN
+}
 
 /// Why a login failed.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,15 +66,16 @@ pub enum LoginError {
     /// when the PIN's lookup code names one of the instance (for the log).
     #[error("incorrect PIN")]
     Incorrect(Option<String>),
-    /// Too many wrong PINs: locked until the given time.
-    #[error("app locked until {0}")]
-    Locked(Timestamp),
+    /// Too many wrong PINs: the app (for the token's PIN flags) is locked
+    /// until the given time.
+    #[error("app locked until {1}")]
+    Locked(String, Timestamp),
     /// The daemon could not check.
     #[error("{0}")]
     Internal(String),
 }
 
-fn hash_secret(secret: &[u8]) -> Result<String, KmsError> {
+pub(in crate::kms) fn hash_secret(secret: &[u8]) -> Result<String, KmsError> {
     let salt_bytes: [u8; 16] = rand::random();
     let salt =
         SaltString::encode_b64(&salt_bytes).map_err(|e| KmsError::Internal(format!("cannot encode salt: {e}")))?;
@@ -150,7 +180,7 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
     let internal = |e: KmsError| LoginError::Internal(e.to_string());
     let now = kms.clock.now();
     let pin = Zeroizing::new(pin.to_vec());
-    let app = (pin.len() == PIN_LEN)
+    let app = known_length(&pin)
         .then(|| std::str::from_utf8(&pin[..LOOKUP_LEN]).ok())
         .flatten()
         .and_then(|lookup| kms.registry().ok()?.app_by_lookup(lookup).cloned());
@@ -165,7 +195,7 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
     };
     if let Some(until) = app.locked_until {
         if now < until {
-            return Err(LoginError::Locked(until));
+            return Err(LoginError::Locked(app.name, until));
         }
     }
     // The hash check runs without locks (it is slow on purpose); the count
@@ -179,7 +209,7 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
     // Another attempt may have locked the app while this one was checked:
     // attempts while locked neither count nor pass, as sequential ones.
     if let Some(until) = app.locked_until.filter(|until| now < *until) {
-        return Err(LoginError::Locked(until));
+        return Err(LoginError::Locked(app.name, until));
     }
     let before = (app.failed_logins, app.locked_until);
     count_attempt(kms, &mut app, ok, now);
@@ -190,7 +220,7 @@ pub fn login(kms: &Kms, instance: &str, pin: &[u8]) -> Result<String, LoginError
     drop(registry);
     match (ok, app.locked_until) {
         (true, _) => Ok(app.name),
-        (false, Some(until)) => Err(LoginError::Locked(until)),
+        (false, Some(until)) => Err(LoginError::Locked(app.name, until)),
         (false, None) => Err(LoginError::Incorrect(Some(app.name))),
     }
 }
@@ -212,6 +242,35 @@ fn count_attempt(kms: &Kms, app: &mut AppRecord, ok: bool, now: Timestamp) {
     if app.failed_logins >= kms.config.apps.max_failed_logins {
         app.locked_until = Some(now.plus_seconds(kms.config.apps.lockout_seconds));
         tracing::warn!(app = %app.name, "too many wrong PINs: app locked");
+    }
+}
+
+/// What an app's failure count means at a given time, in the terms of
+/// PKCS#11's user-PIN token flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinStatus {
+    /// A wrong PIN has been given since the app's last good one
+    /// (`CKF_USER_PIN_COUNT_LOW`).
+    pub count_low: bool,
+    /// The next wrong PIN locks the app (`CKF_USER_PIN_FINAL_TRY`).
+    pub final_try: bool,
+    /// The app is locked now (`CKF_USER_PIN_LOCKED`).
+    pub locked: bool,
+}
+
+/// The PIN status of `app` at `now` under a limit of `max_failed` wrong
+/// PINs, following [`count_attempt`]'s rules: a lock that has run out
+/// leaves its failures on record (so `count_low` stays until a good PIN)
+/// but the next wrong PIN starts a fresh count.
+pub fn pin_status(app: &AppRecord, max_failed: u32, now: Timestamp) -> PinStatus {
+    match app.locked_until {
+        Some(until) if now < until => PinStatus { count_low: true, final_try: false, locked: true },
+        Some(_) => PinStatus { count_low: true, final_try: max_failed <= 1, locked: false },
+        None => PinStatus {
+            count_low: app.failed_logins > 0,
+            final_try: app.failed_logins.saturating_add(1) >= max_failed,
+            locked: false,
+        },
     }
 }
 
@@ -269,7 +328,7 @@ pub fn set_pin(kms: &Kms, app_name: &str, old_pin: &[u8], new_pin: &[u8]) -> Res
     let old_pin = Zeroizing::new(old_pin.to_vec());
     // Same slow check as a login, run without locks; a PIN of another app
     // (another lookup code) is simply wrong for this one.
-    let ok = old_pin.len() == PIN_LEN
+    let ok = known_length(&old_pin)
         && old_pin[..LOOKUP_LEN] == *app.pin_lookup.as_bytes()
         && secret_matches(&old_pin[LOOKUP_LEN..], &app.pin_hash);
     if !ok {
@@ -340,6 +399,45 @@ mod tests {
         let mut control = pin(&"x".repeat(SECRET_LEN));
         control[LOOKUP_LEN] = b'\n';
         assert_eq!(check_new_pin(LOOKUP, &control), Err(SetPinError::Invalid));
+        // The length of the PINs of before is a login's, not a new PIN's.
+        assert_eq!(check_new_pin(LOOKUP, &pin(&"x".repeat(LEGACY_SECRET_LEN))), Err(SetPinError::LenRange));
+    }
+
+    #[test]
+    fn pins_fit_openssl_and_keep_128_bits_of_secret() {
+        // Issued secrets are letters and digits: 62 symbols.
+        let bits = SECRET_LEN as f64 * 62f64.log2();
+        assert!(bits >= 128.0, "{bits} bits");
+        assert_eq!(LEGACY_PIN_LEN, 40);
+    }
+
+    fn record(failed_logins: u32, locked_until: Option<Timestamp>) -> AppRecord {
+        AppRecord {
+            name: "web".into(),
+            instance: "hsm1".into(),
+            pin_lookup: LOOKUP.into(),
+            pin_hash: String::new(),
+            created_at: Timestamp::from_unix(0),
+            failed_logins,
+            locked_until,
+            policy: String::new(),
+        }
+    }
+
+    #[test]
+    fn pin_status_follows_the_count_and_the_lock() {
+        let now = Timestamp::from_unix(1_000);
+        let status = |failed, locked, max| pin_status(&record(failed, locked), max, now);
+        let flags = |s: PinStatus| (s.count_low, s.final_try, s.locked);
+        assert_eq!(flags(status(0, None, 3)), (false, false, false), "no wrong PIN");
+        assert_eq!(flags(status(1, None, 3)), (true, false, false));
+        assert_eq!(flags(status(2, None, 3)), (true, true, false), "one more locks");
+        let until = Some(now.plus_seconds(1));
+        assert_eq!(flags(status(3, until, 3)), (true, false, true), "locked");
+        let ran_out = Some(now);
+        assert_eq!(flags(status(3, ran_out, 3)), (true, false, false), "a fresh count starts");
+        assert_eq!(flags(status(1, ran_out, 1)), (true, true, false), "with one try, every try is the last");
+        assert_eq!(flags(status(0, None, 1)), (false, true, false));
     }
 
     #[test]

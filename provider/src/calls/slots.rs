@@ -51,10 +51,13 @@ impl Module {
         self.fresh_slots()?.slot_info(slot)
     }
 
-    /// `C_GetTokenInfo`.
+    /// `C_GetTokenInfo`: always asks the daemon, as `C_GetSlotList` does,
+    /// because the token's user-PIN flags change with every login attempt
+    /// on the app, from any client, and with time (a lock runs out).
     pub fn token_info(&self, slot: CK_SLOT_ID) -> Result<TokenInfo> {
         let (sessions, rw_sessions) = self.tables().sessions.counts(slot, self.stamp());
-        self.fresh_slots()?.token_info(slot, sessions, rw_sessions)
+        self.refresh_slots()?;
+        lock(&self.slots).token_info(slot, sessions, rw_sessions)
     }
 
     /// `C_GetMechanismList`.

@@ -10,7 +10,7 @@ use p11kms_proto::ErrorCode;
 
 use super::code;
 use crate::config::Config;
-use crate::kms::apps::{self, LoginError, PIN_LEN, SetPinError};
+use crate::kms::apps::{self, LEGACY_PIN_LEN, LoginError, PIN_LEN, SetPinError};
 use crate::kms::testing::{Fixture, INSTANCE};
 
 /// Three wrong PINs lock for ten minutes.
@@ -127,14 +127,30 @@ fn too_many_wrong_pins_lock_the_app_for_a_while() {
     assert!(matches!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect(_))));
     assert!(matches!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect(_))));
     let until = fx.now().plus_seconds(600);
-    assert_eq!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Locked(until)), "the third locks");
-    assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Locked(until)), "even the right PIN");
+    assert_eq!(
+        apps::login(&fx.kms, INSTANCE, bad.as_bytes()),
+        Err(LoginError::Locked("web".into(), until)),
+        "the third locks"
+    );
+    assert_eq!(
+        apps::login(&fx.kms, INSTANCE, pin.as_bytes()),
+        Err(LoginError::Locked("web".into(), until)),
+        "even the right PIN"
+    );
     assert_eq!(fx.reloaded().app("web").unwrap().locked_until, Some(until), "a restart does not unlock");
     assert_eq!(apps::info(fx.kms.registry().unwrap().app("web").unwrap()).locked_until, Some(until));
 
     fx.advance_seconds(599);
-    assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Locked(until)), "one second early");
-    assert_eq!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Locked(until)), "no lock extension");
+    assert_eq!(
+        apps::login(&fx.kms, INSTANCE, pin.as_bytes()),
+        Err(LoginError::Locked("web".into(), until)),
+        "one second early"
+    );
+    assert_eq!(
+        apps::login(&fx.kms, INSTANCE, bad.as_bytes()),
+        Err(LoginError::Locked("web".into(), until)),
+        "no lock extension"
+    );
     fx.advance_seconds(1);
     assert_eq!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Ok("web".to_owned()));
     let record = fx.kms.registry().unwrap().app("web").unwrap().clone();
@@ -156,7 +172,11 @@ fn concurrent_wrong_pins_count_no_further_than_sequential_ones() {
     });
     assert_eq!(failed_logins(&fx, "web"), 3, "attempts while locked are not counted: {outcomes:?}");
     let until = fx.now().plus_seconds(600);
-    assert_eq!(outcomes.iter().filter(|o| **o == Err(LoginError::Locked(until))).count(), 10, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Err(LoginError::Locked("web".into(), until))).count(),
+        10,
+        "{outcomes:?}"
+    );
     assert_eq!(
         outcomes.iter().filter(|o| matches!(o, Err(LoginError::Incorrect(Some(app))) if app == "web")).count(),
         2
@@ -172,7 +192,7 @@ fn after_a_lock_runs_out_a_wrong_pin_starts_a_fresh_count() {
     for _ in 0..3 {
         let _ = apps::login(&fx.kms, INSTANCE, bad.as_bytes());
     }
-    assert!(matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Locked(_))));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Locked(..))));
     fx.advance_seconds(600);
     assert!(
         matches!(apps::login(&fx.kms, INSTANCE, bad.as_bytes()), Err(LoginError::Incorrect(_))),
@@ -186,7 +206,7 @@ fn after_a_lock_runs_out_a_wrong_pin_starts_a_fresh_count() {
 fn set_pin_replaces_the_secret_and_checks_the_old_one() {
     let fx = fixture();
     let pin = app(&fx, "web");
-    let new_pin = format!("{}{}", &pin[..8], "N3w-secret!".repeat(3).chars().take(32).collect::<String>());
+    let new_pin = format!("{}{}", &pin[..8], "N3w-secret!".repeat(3).chars().take(PIN_LEN - 8).collect::<String>());
     assert_eq!(new_pin.len(), PIN_LEN);
     assert_eq!(apps::set_pin(&fx.kms, "web", wrong(&pin).as_bytes(), new_pin.as_bytes()), Err(SetPinError::Incorrect));
     assert_eq!(failed_logins(&fx, "web"), 1, "a wrong old PIN counts");
@@ -196,5 +216,42 @@ fn set_pin_replaces_the_secret_and_checks_the_old_one() {
     apps::set_pin(&fx.kms, "web", pin.as_bytes(), new_pin.as_bytes()).expect("changes the PIN");
     assert!(matches!(apps::login(&fx.kms, INSTANCE, pin.as_bytes()), Err(LoginError::Incorrect(_))));
     assert_eq!(apps::login(&fx.kms, INSTANCE, new_pin.as_bytes()), Ok("web".to_owned()));
+    fx.assert_consistent();
+}
+
+/// Gives `name` a PIN of before (40 characters: the same lookup code, a
+/// 32-character secret), as a store of before holds it; returns it.
+fn legacy_pin(fx: &Fixture, name: &str) -> String {
+    let issued = app(fx, name);
+    let pin = format!("{}{}", &issued[..8], "L3gacy0secret0of0thirty0two0chrs");
+    assert_eq!(pin.len(), LEGACY_PIN_LEN);
+    let mut registry = fx.kms.registry_mut().unwrap();
+    let mut record = registry.app(name).unwrap().clone();
+    record.pin_hash = apps::hash_secret(&pin.as_bytes()[8..]).unwrap();
+    fx.kms.store.write(fx.now(), |tx| tx.update_app_pin(&record)).unwrap();
+    registry.put_app(record);
+    pin
+}
+
+#[test]
+fn a_pin_of_before_logs_in_until_the_app_changes_it() {
+    let fx = fixture();
+    let old = legacy_pin(&fx, "web");
+    assert_eq!(apps::login(&fx.kms, INSTANCE, old.as_bytes()), Ok("web".to_owned()), "40 characters still log in");
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, wrong(&old).as_bytes()), Err(LoginError::Incorrect(_))));
+    assert_eq!(failed_logins(&fx, "web"), 1, "and a wrong one counts");
+    // Its first 32 characters are not a PIN of the app.
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, &old.as_bytes()[..PIN_LEN]), Err(LoginError::Incorrect(_))));
+    // The new PIN must have the new length.
+    let longer = format!("{}{}", &old[..8], "n".repeat(LEGACY_PIN_LEN - 8));
+    assert_eq!(apps::set_pin(&fx.kms, "web", old.as_bytes(), longer.as_bytes()), Err(SetPinError::LenRange));
+    let new_pin = format!("{}{}", &old[..8], "n".repeat(PIN_LEN - 8));
+    apps::set_pin(&fx.kms, "web", old.as_bytes(), new_pin.as_bytes()).expect("the old PIN changes it");
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, old.as_bytes()), Err(LoginError::Incorrect(_))));
+    assert_eq!(apps::login(&fx.kms, INSTANCE, new_pin.as_bytes()), Ok("web".to_owned()));
+    // An app of now is not reached by a 40-character PIN with its lookup.
+    let current = app(&fx, "api");
+    let padded = format!("{current}{}", "x".repeat(LEGACY_PIN_LEN - PIN_LEN));
+    assert!(matches!(apps::login(&fx.kms, INSTANCE, padded.as_bytes()), Err(LoginError::Incorrect(_))));
     fx.assert_consistent();
 }

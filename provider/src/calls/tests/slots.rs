@@ -26,8 +26,9 @@ fn slots_tokens_and_mechanisms() {
     assert_eq!(m.mechanism_info(1, CKM_AES_GCM).map(|i| i.flags).ok(), Some(CKF_ENCRYPT | CKF_DECRYPT));
     assert_eq!(code(m.mechanism_info(1, CKM_RSA_PKCS)), CKR_MECHANISM_INVALID);
     assert_eq!(code(m.mechanism_list(2)), CKR_TOKEN_NOT_PRESENT);
-    // Only C_GetSlotList asks again; the rest used the cache.
-    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::ListSlots)), 2);
+    // C_GetSlotList and C_GetTokenInfo ask again (the PIN flags are live);
+    // the rest used the cache.
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::ListSlots)), 4);
 }
 
 #[test]

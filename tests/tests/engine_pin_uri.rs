@@ -1,0 +1,192 @@
+//! OpenSSL's pkcs11 engine (libp11, `libengine-pkcs11-openssl`) given an
+//! app's PIN in the key's URI (`pin-value=`), which it takes only up to 32
+//! characters: p11kms's issued PINs have 32. The engine's configuration
+//! names the module and no PIN, so the URI's is the only one. A
+//! self-signed certificate (`openssl req -new -x509`) and a detached
+//! signature (`openssl dgst -sign`) made with keys held in p11kms verify
+//! with plain OpenSSL against the keys' public halves read through the
+//! module; a wrong PIN in the URI signs nothing.
+
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use p11kms_tests::{Daemon, module, run};
+
+/// The engine's shared object, in OpenSSL's ENGINESDIR.
+fn engine_path() -> PathBuf {
+    let out = String::from_utf8(run(Command::new("openssl").args(["version", "-e"]))).expect("utf-8");
+    // ENGINESDIR: "/usr/lib/x86_64-linux-gnu/engines-3"
+    let dir = out.split('"').nth(1).expect("ENGINESDIR");
+    let path = Path::new(dir).join("pkcs11.so");
+    assert!(path.exists(), "{} is missing: run scripts/deps (libengine-pkcs11-openssl)", path.display());
+    path
+}
+
+/// An OpenSSL configuration that loads the engine on `libp11kms.so`,
+/// without a PIN; returns its path.
+fn engine_config(dir: &Path) -> PathBuf {
+    let config = format!(
+        "openssl_conf = openssl_init\n\
+         [openssl_init]\n\
+         engines = engine_section\n\
+         [engine_section]\n\
+         pkcs11 = pkcs11_section\n\
+         [pkcs11_section]\n\
+         engine_id = pkcs11\n\
+         dynamic_path = {}\n\
+         MODULE_PATH = {}\n\
+         init = 1\n\
+         [req]\n\
+         distinguished_name = req_dn\n\
+         [req_dn]\n",
+        engine_path().display(),
+        module().display()
+    );
+    let path = dir.join("openssl.cnf");
+    std::fs::write(&path, config).expect("openssl.cnf");
+    path
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `openssl ARGS` through the engine's configuration, in `dir`, with no
+/// standard input (a PIN prompt would fail, not wait).
+fn engine_openssl(daemon: &Daemon, config: &Path, dir: &Path, args: &[&str]) -> Output {
+    daemon
+        .client_command("timeout")
+        .args(["120", "openssl"])
+        .args(args)
+        .env("OPENSSL_CONF", config)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl")
+}
+
+/// `openssl ARGS` without the engine, in `dir`; asserts success.
+fn plain_openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+fn assert_success(what: &str, out: &Output, daemon: &Daemon) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        daemon.log()
+    );
+}
+
+/// The engine's URI of a private key of `hsm1`, with the PIN in it.
+fn key_uri(label: &str, pin: &str) -> String {
+    format!("pkcs11:token=hsm1;object={label};type=private;pin-value={pin}")
+}
+
+/// The public key of `label`, read through the module, as a PEM file in
+/// `dir`; returns its name.
+fn public_pem(daemon: &Daemon, label: &str, dir: &Path) -> String {
+    let der = dir.join(format!("{label}.pub.der"));
+    daemon.pkcs11_tool(&["--read-object", "--type", "pubkey", "--label", label, "-o", der.to_str().expect("path")]);
+    let pem = format!("{label}.pub.pem");
+    plain_openssl(dir, &["pkey", "-pubin", "-inform", "DER", "-in", der.to_str().expect("path"), "-out", &pem]);
+    pem
+}
+
+#[test]
+fn a_pin_value_uri_signs_a_certificate_and_data_that_verify() {
+    let daemon = Daemon::start();
+    let pin = daemon.create_app("engine", "hsm1");
+    assert_eq!(pin.len(), 32, "the engine takes at most 32 characters");
+    for (key_type, label) in [("rsa:2048", "uri-rsa"), ("EC:prime256v1", "uri-ec")] {
+        daemon.pkcs11_tool(&[
+            "--login",
+            "--pin",
+            &pin,
+            "--token-label",
+            "hsm1",
+            "--keypairgen",
+            "--key-type",
+            key_type,
+            "--label",
+            label,
+            "--usage-sign",
+        ]);
+    }
+    let dir = tempfile::tempdir().expect("work dir");
+    let config = engine_config(dir.path());
+    std::fs::write(dir.path().join("data.txt"), b"signed through a pin-value URI\n").expect("data");
+
+    for label in ["uri-rsa", "uri-ec"] {
+        let uri = key_uri(label, &pin);
+        let cert = format!("{label}.crt");
+        let made = engine_openssl(
+            &daemon,
+            &config,
+            dir.path(),
+            &[
+                "req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine", "-key", &uri, "-subj", "/CN=t",
+                "-days", "1", "-out", &cert,
+            ],
+        );
+        assert_success(&format!("openssl req -new -x509 with {label}"), &made, &daemon);
+        // The certificate is self-signed by the key p11kms holds.
+        let verified = plain_openssl(dir.path(), &["verify", "-CAfile", &cert, &cert]);
+        assert!(verified.contains(&format!("{cert}: OK")), "{label}: {verified}");
+        let pem = public_pem(&daemon, label, dir.path());
+        let cert_key = plain_openssl(dir.path(), &["x509", "-in", &cert, "-noout", "-pubkey"]);
+        let module_key = std::fs::read_to_string(dir.path().join(&pem)).expect("pem");
+        assert_eq!(cert_key, module_key, "{label}: the certificate carries p11kms's key");
+
+        // A detached signature, checked by plain OpenSSL with the public key.
+        let sig = format!("{label}.sig");
+        let signed = engine_openssl(
+            &daemon,
+            &config,
+            dir.path(),
+            &["dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine", "-sign", &uri, "-out", &sig, "data.txt"],
+        );
+        assert_success(&format!("openssl dgst -sign with {label}"), &signed, &daemon);
+        let checked = plain_openssl(dir.path(), &["dgst", "-sha256", "-verify", &pem, "-signature", &sig, "data.txt"]);
+        assert!(checked.contains("Verified OK"), "{label}: {checked}");
+        std::fs::write(dir.path().join("other.txt"), b"other data\n").expect("other");
+        let refused = Command::new("openssl")
+            .args(["dgst", "-sha256", "-verify", &pem, "-signature", &sig, "other.txt"])
+            .current_dir(dir.path())
+            .output()
+            .expect("run openssl");
+        assert!(!refused.status.success(), "{label}: the signature is of data.txt only");
+    }
+
+    // The URI's PIN is the one used: a wrong one signs nothing.
+    let wrong = format!("{}{}", &pin[..8], if pin.ends_with('x') { "y" } else { "x" }.repeat(24));
+    let refused = engine_openssl(
+        &daemon,
+        &config,
+        dir.path(),
+        &[
+            "dgst",
+            "-sha256",
+            "-engine",
+            "pkcs11",
+            "-keyform",
+            "engine",
+            "-sign",
+            &key_uri("uri-ec", &wrong),
+            "-out",
+            "wrong.sig",
+            "data.txt",
+        ],
+    );
+    assert!(!refused.status.success(), "a wrong PIN in the URI: {}", text(&refused.stderr));
+    let failed = daemon.cli_json(&["app", "describe", "engine"])["FailedLogins"].as_u64().expect("FailedLogins");
+    assert!(failed >= 1, "the wrong PIN reached the daemon and counted");
+    assert!(!daemon.log().contains(&pin[8..]), "PINs never reach the log");
+}

@@ -142,7 +142,8 @@ fn softhsm_and_p11kms_differ_only_as_listed() {
         std::env::set_var("SOFTHSM2_CONF", &conf);
         std::env::set_var("P11KMS_SOCKET", daemon.data_socket());
     }
-    let mut targets = [prepare("softhsm", Path::new(SOFTHSM), "diff", SOFTHSM_PIN), prepare("p11kms", &module(), "hsm1", &app_pin)];
+    let mut targets =
+        [prepare("softhsm", Path::new(SOFTHSM), "diff", SOFTHSM_PIN), prepare("p11kms", &module(), "hsm1", &app_pin)];
 
     let table = cases::all();
     let mut rows = Vec::new();

@@ -501,8 +501,11 @@ fn logout_and_login(r: &mut Run<'_>) {
     r.ob("C_GetSessionInfo after login", rv, format!("state={state}"));
     let (rv, state, _) = p.session_info(r.t.main, false);
     r.ob("C_GetSessionInfo(other session) after login", rv, format!("state={state}"));
-    // Handles of private objects from before the logout.
+    // Handles of private objects from before the logout (a fresh session:
+    // SoftHSM runs one operation per session).
+    let s = r.s();
     r.rv("C_EncryptInit(AES key handle from before logout)", p.init(Init::Encrypt, s, M::M(&ecb()), r.k.aes));
+    let s = r.s();
     r.rv("C_SignInit(EC private handle from before logout)", p.init(Init::Sign, s, M::M(&m(CKM_ECDSA)), r.k.ec_priv));
 }
 
@@ -597,16 +600,28 @@ fn attrs(r: &mut Run<'_>, what: &str, o: CK_OBJECT_HANDLE, list: &[(&str, CK_ATT
     let query: Vec<_> = list.iter().map(|(_, t, n)| (*t, Some(*n))).collect();
     let (rv, values) = r.p.get_attributes(s, o, &query);
     let mut obs = String::new();
-    for ((name, _, _), (len, bytes)) in list.iter().zip(values) {
+    for ((name, type_, _), (len, bytes)) in list.iter().zip(values) {
         let len = if len == CK_UNAVAILABLE_INFORMATION { "-1".to_owned() } else { len.to_string() };
-        let _ = write!(obs, "{name}:{len}:{} ", hex(&bytes, 8));
+        // Key material differs between the tokens: of a modulus only the
+        // length, of an EC point its encoding (DER OCTET STRING or raw).
+        let shown = match *type_ {
+            CKA_MODULUS => 0,
+            CKA_EC_POINT => 3,
+            _ => 8,
+        };
+        let _ = write!(obs, "{name}:{len}:{} ", hex(&bytes, shown));
     }
     r.ob(format!("C_GetAttributeValue({what})"), rv, obs.trim_end().to_owned());
 }
 
 fn attributes_aes(r: &mut Run<'_>) {
     let aes = r.k.aes;
-    attrs(r, "AES class, key type, length", aes, &[("CLASS", CKA_CLASS, 8), ("KEY_TYPE", CKA_KEY_TYPE, 8), ("VALUE_LEN", CKA_VALUE_LEN, 8)]);
+    attrs(
+        r,
+        "AES class, key type, length",
+        aes,
+        &[("CLASS", CKA_CLASS, 8), ("KEY_TYPE", CKA_KEY_TYPE, 8), ("VALUE_LEN", CKA_VALUE_LEN, 8)],
+    );
     attrs(
         r,
         "AES booleans",
@@ -628,17 +643,37 @@ fn attributes_aes(r: &mut Run<'_>) {
     attrs(r, "AES label", aes, &[("LABEL", CKA_LABEL, 64)]);
     attrs(r, "AES value (sensitive)", aes, &[("VALUE", CKA_VALUE, 64)]);
     attrs(r, "AES unknown type", aes, &[("0x7ffffff0", 0x7fff_fff0, 8)]);
-    attrs(r, "AES class, value, unknown", aes, &[("CLASS", CKA_CLASS, 8), ("VALUE", CKA_VALUE, 64), ("0x7ffffff0", 0x7fff_fff0, 8)]);
+    attrs(
+        r,
+        "AES class, value, unknown",
+        aes,
+        &[("CLASS", CKA_CLASS, 8), ("VALUE", CKA_VALUE, 64), ("0x7ffffff0", 0x7fff_fff0, 8)],
+    );
     attrs(r, "AES modulus (wrong type)", aes, &[("MODULUS", CKA_MODULUS, 512)]);
     attrs(r, "AES key gen mechanism", aes, &[("KEY_GEN_MECHANISM", CKA_KEY_GEN_MECHANISM, 8)]);
 }
 
 fn attributes_asymmetric(r: &mut Run<'_>) {
     let k = r.k;
-    attrs(r, "RSA public modulus bits, exponent", k.rsa_sign_pub, &[("MODULUS_BITS", CKA_MODULUS_BITS, 8), ("PUBLIC_EXPONENT", CKA_PUBLIC_EXPONENT, 8)]);
+    attrs(
+        r,
+        "RSA public modulus bits, exponent",
+        k.rsa_sign_pub,
+        &[("MODULUS_BITS", CKA_MODULUS_BITS, 8), ("PUBLIC_EXPONENT", CKA_PUBLIC_EXPONENT, 8)],
+    );
     attrs(r, "RSA public modulus length", k.rsa_sign_pub, &[("MODULUS", CKA_MODULUS, 512)]);
-    attrs(r, "RSA public usage", k.rsa_sign_pub, &[("VERIFY", CKA_VERIFY, 1), ("ENCRYPT", CKA_ENCRYPT, 1), ("WRAP", CKA_WRAP, 1)]);
-    attrs(r, "RSA private usage", k.rsa_sign_priv, &[("SIGN", CKA_SIGN, 1), ("DECRYPT", CKA_DECRYPT, 1), ("UNWRAP", CKA_UNWRAP, 1)]);
+    attrs(
+        r,
+        "RSA public usage",
+        k.rsa_sign_pub,
+        &[("VERIFY", CKA_VERIFY, 1), ("ENCRYPT", CKA_ENCRYPT, 1), ("WRAP", CKA_WRAP, 1)],
+    );
+    attrs(
+        r,
+        "RSA private usage",
+        k.rsa_sign_priv,
+        &[("SIGN", CKA_SIGN, 1), ("DECRYPT", CKA_DECRYPT, 1), ("UNWRAP", CKA_UNWRAP, 1)],
+    );
     attrs(r, "RSA enc private usage", k.rsa_enc_priv, &[("SIGN", CKA_SIGN, 1), ("DECRYPT", CKA_DECRYPT, 1)]);
     attrs(r, "RSA private exponent (sensitive)", k.rsa_sign_priv, &[("PRIVATE_EXPONENT", CKA_PRIVATE_EXPONENT, 512)]);
     attrs(r, "RSA private modulus length", k.rsa_sign_priv, &[("MODULUS", CKA_MODULUS, 512)]);
@@ -652,7 +687,9 @@ fn attributes_asymmetric(r: &mut Run<'_>) {
 fn attributes_buffers(r: &mut Run<'_>) {
     let (p, s, aes) = (r.p, r.t.main, r.k.aes);
     // "diff-aes": 8 bytes.
-    for (what, room) in [("NULL", None), ("room 0", Some(0)), ("room 1", Some(1)), ("room 7", Some(7)), ("room 8", Some(8))] {
+    for (what, room) in
+        [("NULL", None), ("room 0", Some(0)), ("room 1", Some(1)), ("room 7", Some(7)), ("room 8", Some(8))]
+    {
         let (rv, values) = p.get_attributes(s, aes, &[(CKA_LABEL, room)]);
         let len = values.first().map_or(0, |v| v.0);
         let len = if len == CK_UNAVAILABLE_INFORMATION { "-1".to_owned() } else { len.to_string() };
@@ -697,7 +734,10 @@ fn create_objects(r: &mut Run<'_>) {
     r.rv("C_CreateObject(token data)", rv);
     r.rv("C_DestroyObject(token data)", p.destroy_object(s, h));
     let ro = r.ro();
-    r.rv("C_CreateObject(token data, RO session)", p.create_object(ro, Tmpl::T(&data_template("diff-ro", true)), false).0);
+    r.rv(
+        "C_CreateObject(token data, RO session)",
+        p.create_object(ro, Tmpl::T(&data_template("diff-ro", true)), false).0,
+    );
     let (rv, h) = p.create_object(ro, Tmpl::T(&data_template("diff-ro-session", false)), false);
     r.rv("C_CreateObject(session data, RO session)", rv);
     r.rv("C_DestroyObject(session data, RO session)", p.destroy_object(ro, h));
@@ -752,7 +792,8 @@ fn aes_template(label: &str, token: bool, len: Option<CK_ULONG>) -> Template {
 fn destroy_token_key(r: &mut Run<'_>) {
     let p = r.p;
     let s = r.s();
-    let (rv, key) = p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("diff-doomed", true, Some(32))), false);
+    let (rv, key) =
+        p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("diff-doomed", true, Some(32))), false);
     r.rv("C_GenerateKey(token AES diff-doomed)", rv);
     r.rv("C_DestroyObject(token key)", p.destroy_object(s, key));
     r.rv("C_EncryptInit(destroyed key)", p.init(Init::Encrypt, s, M::M(&ecb()), key));
@@ -773,7 +814,8 @@ fn keygen_secret(r: &mut Run<'_>) {
     let (rv, key) = p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("", false, Some(32))), false);
     r.rv("C_GenerateKey(session AES-256)", rv);
     attrs(r, "session AES", key, &[("VALUE_LEN", CKA_VALUE_LEN, 8), ("TOKEN", CKA_TOKEN, 1), ("LOCAL", CKA_LOCAL, 1)]);
-    let (rv, key) = p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("diff-gen-128", true, Some(16))), false);
+    let (rv, key) =
+        p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("diff-gen-128", true, Some(16))), false);
     r.rv("C_GenerateKey(token AES-128)", rv);
     attrs(r, "token AES-128", key, &[("VALUE_LEN", CKA_VALUE_LEN, 8), ("TOKEN", CKA_TOKEN, 1)]);
     let bare = Template::new(&[(CKA_VALUE_LEN, V::U(32))]);
@@ -886,20 +928,72 @@ pub fn find_keys(p: P11, s: CK_SESSION_HANDLE) -> Option<Keys> {
     })
 }
 
+/// The attributes that make a SoftHSM key look like a KMS key: sensitive,
+/// never extractable, no wrapping or derivation, and only the usages asked
+/// for (SoftHSM's defaults allow more). p11kms ignores them and sets the
+/// same values itself.
+fn kms_like(private: bool, usages: &[(CK_ATTRIBUTE_TYPE, bool)]) -> Vec<(CK_ATTRIBUTE_TYPE, V)> {
+    let mut list = vec![(CKA_TOKEN, V::B(true))];
+    if private {
+        list.extend([(CKA_PRIVATE, V::B(true)), (CKA_SENSITIVE, V::B(true)), (CKA_EXTRACTABLE, V::B(false))]);
+    }
+    list.extend(usages.iter().map(|(t, v)| (*t, V::B(*v))));
+    list
+}
+
 /// Generates the keys every case uses (not recorded: a failure here is a
 /// broken setup and fails the test).
 pub fn generate_keys(p: P11, s: CK_SESSION_HANDLE) -> Keys {
-    let (rv, aes) = p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("diff-aes", true, Some(32))), false);
+    let label = |l: &str| (CKA_LABEL, V::Bytes(l.as_bytes().to_vec()));
+    let mut aes = kms_like(
+        true,
+        &[
+            (CKA_ENCRYPT, true),
+            (CKA_DECRYPT, true),
+            (CKA_SIGN, false),
+            (CKA_VERIFY, false),
+            (CKA_WRAP, false),
+            (CKA_UNWRAP, false),
+            (CKA_DERIVE, false),
+        ],
+    );
+    aes.extend([
+        (CKA_CLASS, V::U(CKO_SECRET_KEY)),
+        (CKA_KEY_TYPE, V::U(CKK_AES)),
+        (CKA_VALUE_LEN, V::U(32)),
+        label("diff-aes"),
+    ]);
+    let (rv, aes) = p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&Template::new(&aes)), false);
     assert_eq!(rv, CKR_OK, "AES key: {}", super::ffi::rv_name(rv));
-    let rsa_gen = m(CKM_RSA_PKCS_KEY_PAIR_GEN);
-    let (public, private) = rsa_templates("diff-rsa-sign", true, Some(2048), true);
-    let (rv, rsa_sign_pub, rsa_sign_priv) = p.generate_key_pair(s, M::M(&rsa_gen), Tmpl::T(&public), Tmpl::T(&private));
-    assert_eq!(rv, CKR_OK, "RSA sign pair: {}", super::ffi::rv_name(rv));
-    let (public, private) = rsa_templates("diff-rsa-enc", true, Some(2048), false);
-    let (rv, rsa_enc_pub, rsa_enc_priv) = p.generate_key_pair(s, M::M(&rsa_gen), Tmpl::T(&public), Tmpl::T(&private));
-    assert_eq!(rv, CKR_OK, "RSA encryption pair: {}", super::ffi::rv_name(rv));
-    let (public, private) = ec_templates("diff-ec", true, Some(&P256), false);
-    let (rv, ec_pub, ec_priv) = p.generate_key_pair(s, M::M(&m(CKM_EC_KEY_PAIR_GEN)), Tmpl::T(&public), Tmpl::T(&private));
+    let pair = |mech: CK_MECHANISM_TYPE,
+                name: &str,
+                mut public: Vec<(CK_ATTRIBUTE_TYPE, V)>,
+                mut private: Vec<(CK_ATTRIBUTE_TYPE, V)>| {
+        public.push(label(name));
+        private.push(label(name));
+        let (rv, a, b) =
+            p.generate_key_pair(s, M::M(&m(mech)), Tmpl::T(&Template::new(&public)), Tmpl::T(&Template::new(&private)));
+        assert_eq!(rv, CKR_OK, "{name}: {}", super::ffi::rv_name(rv));
+        (a, b)
+    };
+    let rsa_public = |sign: bool| {
+        let mut list = kms_like(false, &[(CKA_VERIFY, sign), (CKA_ENCRYPT, !sign), (CKA_WRAP, false)]);
+        list.extend([(CKA_MODULUS_BITS, V::U(2048)), (CKA_PUBLIC_EXPONENT, V::Bytes(vec![1, 0, 1]))]);
+        list
+    };
+    let rsa_private = |sign: bool| {
+        kms_like(true, &[(CKA_SIGN, sign), (CKA_DECRYPT, !sign), (CKA_UNWRAP, false), (CKA_DERIVE, false)])
+    };
+    let (rsa_sign_pub, rsa_sign_priv) =
+        pair(CKM_RSA_PKCS_KEY_PAIR_GEN, "diff-rsa-sign", rsa_public(true), rsa_private(true));
+    let (rsa_enc_pub, rsa_enc_priv) =
+        pair(CKM_RSA_PKCS_KEY_PAIR_GEN, "diff-rsa-enc", rsa_public(false), rsa_private(false));
+    let mut ec_public =
+        kms_like(false, &[(CKA_VERIFY, true), (CKA_ENCRYPT, false), (CKA_WRAP, false), (CKA_DERIVE, false)]);
+    ec_public.push((CKA_EC_PARAMS, V::Bytes(P256.to_vec())));
+    let ec_private =
+        kms_like(true, &[(CKA_SIGN, true), (CKA_DECRYPT, false), (CKA_UNWRAP, false), (CKA_DERIVE, false)]);
+    let (ec_pub, ec_priv) = pair(CKM_EC_KEY_PAIR_GEN, "diff-ec", ec_public, ec_private);
     assert_eq!(rv, CKR_OK, "EC pair: {}", super::ffi::rv_name(rv));
     Keys { aes, rsa_sign_pub, rsa_sign_priv, rsa_enc_pub, rsa_enc_priv, ec_pub, ec_priv }
 }
@@ -918,7 +1012,8 @@ fn keygen_pair(r: &mut Run<'_>) {
     attrs(r, "token EC public", pubk, &[("TOKEN", CKA_TOKEN, 1), ("LABEL", CKA_LABEL, 32)]);
     attrs(r, "token EC private", privk, &[("TOKEN", CKA_TOKEN, 1), ("LABEL", CKA_LABEL, 32)]);
     let (public, private) = rsa_templates("", false, Some(2048), false);
-    let (rv, pubk, _) = p.generate_key_pair(s, M::M(&m(CKM_RSA_PKCS_KEY_PAIR_GEN)), Tmpl::T(&public), Tmpl::T(&private));
+    let (rv, pubk, _) =
+        p.generate_key_pair(s, M::M(&m(CKM_RSA_PKCS_KEY_PAIR_GEN)), Tmpl::T(&public), Tmpl::T(&private));
     r.rv("C_GenerateKeyPair(session RSA-2048 decrypt)", rv);
     attrs(r, "session RSA public", pubk, &[("MODULUS_BITS", CKA_MODULUS_BITS, 8), ("ENCRYPT", CKA_ENCRYPT, 1)]);
 }
@@ -941,16 +1036,30 @@ fn keygen_pair_refusals(r: &mut Run<'_>) {
     let (_, private) = ec_templates("diff-gen-mixed", true, Some(&P256), false);
     call(r, "EC public session, private token", &ec_gen, (public, private));
     let (public, private) = ec_templates("", false, Some(&P256), false);
-    r.rv("C_GenerateKeyPair(NULL public template, 1)", p.generate_key_pair(s, M::M(&ec_gen), Tmpl::Null(1), Tmpl::T(&private)).0);
-    r.rv("C_GenerateKeyPair(NULL private template, 1)", p.generate_key_pair(s, M::M(&ec_gen), Tmpl::T(&public), Tmpl::Null(1)).0);
+    r.rv(
+        "C_GenerateKeyPair(NULL public template, 1)",
+        p.generate_key_pair(s, M::M(&ec_gen), Tmpl::Null(1), Tmpl::T(&private)).0,
+    );
+    r.rv(
+        "C_GenerateKeyPair(NULL private template, 1)",
+        p.generate_key_pair(s, M::M(&ec_gen), Tmpl::T(&public), Tmpl::Null(1)).0,
+    );
     r.rv("C_GenerateKeyPair(NULL mechanism)", p.generate_key_pair(s, M::Null, Tmpl::T(&public), Tmpl::T(&private)).0);
-    r.rv("C_GenerateKeyPair(AES_KEY_GEN)", p.generate_key_pair(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&public), Tmpl::T(&private)).0);
+    r.rv(
+        "C_GenerateKeyPair(AES_KEY_GEN)",
+        p.generate_key_pair(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&public), Tmpl::T(&private)).0,
+    );
 }
 
 // ---------------------------------------------------------------- digest, random
 
-const DIGESTS: [(&str, CK_MECHANISM_TYPE); 5] =
-    [("SHA_1", CKM_SHA_1), ("SHA224", CKM_SHA224), ("SHA256", CKM_SHA256), ("SHA384", CKM_SHA384), ("SHA512", CKM_SHA512)];
+const DIGESTS: [(&str, CK_MECHANISM_TYPE); 5] = [
+    ("SHA_1", CKM_SHA_1),
+    ("SHA224", CKM_SHA224),
+    ("SHA256", CKM_SHA256),
+    ("SHA384", CKM_SHA384),
+    ("SHA512", CKM_SHA512),
+];
 
 fn digest(r: &mut Run<'_>) {
     let p = r.p;
@@ -980,13 +1089,13 @@ fn digest_multipart(r: &mut Run<'_>) {
         r.rv(format!("C_DigestUpdate({name}, part 1)"), p.upd(Upd::DigestUpdate, s, In::B(&MSG[..10])));
         r.rv(format!("C_DigestUpdate({name}, empty)"), p.upd(Upd::DigestUpdate, s, In::B(b"")));
         r.rv(format!("C_DigestUpdate({name}, part 2)"), p.upd(Upd::DigestUpdate, s, In::B(&MSG[10..])));
-        r.got_bytes(format!("C_DigestFinal({name})"), p.fin(Fin::DigestFinal, s, Out::Cap(64)));
+        r.got_bytes(format!("C_DigestFinal({name})"), p.fin(Fin::Digest, s, Out::Cap(64)));
     }
     r.rv("C_DigestInit(SHA256)", p.digest_init(s, M::M(&m(CKM_SHA256))));
     r.rv("C_DigestUpdate", p.upd(Upd::DigestUpdate, s, In::B(MSG)));
     r.got("C_Digest after update", p.io(Io::Digest, s, In::B(MSG), Out::Cap(64)));
-    r.got_bytes("C_DigestFinal after single-part try", p.fin(Fin::DigestFinal, s, Out::Cap(64)));
-    r.got("C_DigestFinal(no operation)", p.fin(Fin::DigestFinal, s, Out::Cap(64)));
+    r.got_bytes("C_DigestFinal after single-part try", p.fin(Fin::Digest, s, Out::Cap(64)));
+    r.got("C_DigestFinal(no operation)", p.fin(Fin::Digest, s, Out::Cap(64)));
     r.rv("C_DigestUpdate(no operation)", p.upd(Upd::DigestUpdate, s, In::B(MSG)));
 }
 
@@ -1004,7 +1113,7 @@ fn digest_key(r: &mut Run<'_>) {
     let s = r.s();
     r.rv("C_DigestInit(SHA256)", p.digest_init(s, M::M(&m(CKM_SHA256))));
     r.rv("C_DigestKey(KMS AES, sensitive)", p.digest_key(s, r.k.aes));
-    r.got("C_DigestFinal after DigestKey", p.fin(Fin::DigestFinal, s, Out::Cap(64)));
+    r.got("C_DigestFinal after DigestKey", p.fin(Fin::Digest, s, Out::Cap(64)));
     let (rv, session_key) = p.generate_key(
         s,
         M::M(&m(CKM_AES_KEY_GEN)),
@@ -1019,7 +1128,7 @@ fn digest_key(r: &mut Run<'_>) {
     r.rv("C_GenerateKey(session AES, not sensitive)", rv);
     r.rv("C_DigestInit(SHA256)", p.digest_init(s, M::M(&m(CKM_SHA256))));
     r.rv("C_DigestKey(session AES, not sensitive)", p.digest_key(s, session_key));
-    r.got("C_DigestFinal after DigestKey", p.fin(Fin::DigestFinal, s, Out::Cap(64)));
+    r.got("C_DigestFinal after DigestKey", p.fin(Fin::Digest, s, Out::Cap(64)));
     r.rv("C_DigestInit(SHA256)", p.digest_init(s, M::M(&m(CKM_SHA256))));
     r.rv("C_DigestKey(handle 0)", p.digest_key(s, 0));
     r.rv("C_DigestKey(no operation)", p.digest_key(r.t.main, r.k.aes));
@@ -1060,11 +1169,19 @@ fn random_args(r: &mut Run<'_>) {
 /// Encrypts `data` with `enc_key` and decrypts it with `dec_key`
 /// (single-part, a 512-byte buffer), recording the lengths and that the
 /// plaintext came back.
-fn round_trip(r: &mut Run<'_>, name: &str, mech: &Mech, enc_key: CK_OBJECT_HANDLE, dec_key: CK_OBJECT_HANDLE, data: &[u8]) {
+fn round_trip(
+    r: &mut Run<'_>,
+    name: &str,
+    mech: &Mech,
+    enc_key: CK_OBJECT_HANDLE,
+    dec_key: CK_OBJECT_HANDLE,
+    data: &[u8],
+) {
     let p = r.p;
     let s = r.s();
     r.rv(format!("C_EncryptInit({name})"), p.init(Init::Encrypt, s, M::M(mech), enc_key));
-    let ct = r.got(format!("C_Encrypt({name}, {} bytes)", data.len()), p.io(Io::Encrypt, s, In::B(data), Out::Cap(512)));
+    let ct =
+        r.got(format!("C_Encrypt({name}, {} bytes)", data.len()), p.io(Io::Encrypt, s, In::B(data), Out::Cap(512)));
     r.rv(format!("C_DecryptInit({name})"), p.init(Init::Decrypt, s, M::M(mech), dec_key));
     r.got_eq(format!("C_Decrypt({name})"), p.io(Io::Decrypt, s, In::B(&ct.bytes), Out::Cap(512)), data);
 }
@@ -1096,15 +1213,25 @@ fn aes_multipart(r: &mut Run<'_>) {
     ] {
         let s = r.s();
         r.rv(format!("C_EncryptInit({name})"), p.init(Init::Encrypt, s, M::M(&mech), aes));
-        let a = r.got(format!("C_EncryptUpdate({name}, 16)"), p.io(Io::EncryptUpdate, s, In::B(&data[..16]), Out::Cap(512)));
-        let b = r.got(format!("C_EncryptUpdate({name}, rest)"), p.io(Io::EncryptUpdate, s, In::B(&data[16..]), Out::Cap(512)));
-        let c = r.got(format!("C_EncryptFinal({name})"), p.fin(Fin::EncryptFinal, s, Out::Cap(512)));
+        let a = r
+            .got(format!("C_EncryptUpdate({name}, 16)"), p.io(Io::EncryptUpdate, s, In::B(&data[..16]), Out::Cap(512)));
+        let b = r.got(
+            format!("C_EncryptUpdate({name}, rest)"),
+            p.io(Io::EncryptUpdate, s, In::B(&data[16..]), Out::Cap(512)),
+        );
+        let c = r.got(format!("C_EncryptFinal({name})"), p.fin(Fin::Encrypt, s, Out::Cap(512)));
         let ct = [a.bytes, b.bytes, c.bytes].concat();
         r.ob(format!("ciphertext total({name})"), CKR_OK, format!("len={}", ct.len()));
         r.rv(format!("C_DecryptInit({name})"), p.init(Init::Decrypt, s, M::M(&mech), aes));
-        let a = r.got(format!("C_DecryptUpdate({name}, 16)"), p.io(Io::DecryptUpdate, s, In::B(&ct[..16.min(ct.len())]), Out::Cap(512)));
-        let b = r.got(format!("C_DecryptUpdate({name}, rest)"), p.io(Io::DecryptUpdate, s, In::B(&ct[16.min(ct.len())..]), Out::Cap(512)));
-        let c = r.got(format!("C_DecryptFinal({name})"), p.fin(Fin::DecryptFinal, s, Out::Cap(512)));
+        let a = r.got(
+            format!("C_DecryptUpdate({name}, 16)"),
+            p.io(Io::DecryptUpdate, s, In::B(&ct[..16.min(ct.len())]), Out::Cap(512)),
+        );
+        let b = r.got(
+            format!("C_DecryptUpdate({name}, rest)"),
+            p.io(Io::DecryptUpdate, s, In::B(&ct[16.min(ct.len())..]), Out::Cap(512)),
+        );
+        let c = r.got(format!("C_DecryptFinal({name})"), p.fin(Fin::Decrypt, s, Out::Cap(512)));
         let pt = [a.bytes, b.bytes, c.bytes].concat();
         r.ob(format!("plaintext total({name})"), CKR_OK, format!("len={} plaintext={}", pt.len(), pt == data));
     }
@@ -1126,7 +1253,14 @@ fn rsa_roundtrip(r: &mut Run<'_>) {
 
 /// Signs with `private` and verifies with `public`, then verifies a
 /// changed message.
-fn sign_and_verify(r: &mut Run<'_>, name: &str, mech: &Mech, private: CK_OBJECT_HANDLE, public: CK_OBJECT_HANDLE, data: &[u8]) {
+fn sign_and_verify(
+    r: &mut Run<'_>,
+    name: &str,
+    mech: &Mech,
+    private: CK_OBJECT_HANDLE,
+    public: CK_OBJECT_HANDLE,
+    data: &[u8],
+) {
     let p = r.p;
     let s = r.s();
     r.rv(format!("C_SignInit({name})"), p.init(Init::Sign, s, M::M(mech), private));
@@ -1167,7 +1301,7 @@ fn sign_verify_multipart(r: &mut Run<'_>) {
         r.rv(format!("C_SignInit({name})"), p.init(Init::Sign, s, M::M(&mech), private));
         r.rv(format!("C_SignUpdate({name}, 10)"), p.upd(Upd::SignUpdate, s, In::B(&HASH32[..10])));
         r.rv(format!("C_SignUpdate({name}, rest)"), p.upd(Upd::SignUpdate, s, In::B(&HASH32[10..])));
-        let sig = r.got(format!("C_SignFinal({name})"), p.fin(Fin::SignFinal, s, Out::Cap(512)));
+        let sig = r.got(format!("C_SignFinal({name})"), p.fin(Fin::Sign, s, Out::Cap(512)));
         r.rv(format!("C_VerifyInit({name})"), p.init(Init::Verify, s, M::M(&mech), public));
         r.rv(format!("C_VerifyUpdate({name})"), p.upd(Upd::VerifyUpdate, s, In::B(&HASH32)));
         r.rv(format!("C_VerifyFinal({name})"), p.upd(Upd::VerifyFinal, s, In::B(&sig.bytes)));
@@ -1216,7 +1350,10 @@ fn verify_invalid(r: &mut Run<'_>) {
         let s = r.s();
         for sig_len in [len, len - 1, len + 1, 0] {
             r.rv(format!("C_VerifyInit({name})"), p.init(Init::Verify, s, M::M(&mech), public));
-            r.rv(format!("C_Verify({name}, zero signature of {sig_len})"), p.verify(s, In::B(&HASH32), In::B(&vec![0; sig_len])));
+            r.rv(
+                format!("C_Verify({name}, zero signature of {sig_len})"),
+                p.verify(s, In::B(&HASH32), In::B(&vec![0; sig_len])),
+            );
         }
     }
 }
@@ -1265,14 +1402,26 @@ fn wrap_unwrap(r: &mut Run<'_>) {
         if let Some(b) = bad.first_mut() {
             *b ^= 1;
         }
-        r.rv(format!("C_UnwrapKey({name}, changed)"), p.unwrap_key(s, M::M(&mech), kek, In::B(&bad), Tmpl::T(&unwrap_t)).0);
-        r.rv(format!("C_UnwrapKey({name}, 23 bytes)"), p.unwrap_key(s, M::M(&mech), kek, In::B(&[0; 23]), Tmpl::T(&unwrap_t)).0);
-        r.rv(format!("C_UnwrapKey({name}, NULL, 24)"), p.unwrap_key(s, M::M(&mech), kek, In::Null(24), Tmpl::T(&unwrap_t)).0);
+        r.rv(
+            format!("C_UnwrapKey({name}, changed)"),
+            p.unwrap_key(s, M::M(&mech), kek, In::B(&bad), Tmpl::T(&unwrap_t)).0,
+        );
+        r.rv(
+            format!("C_UnwrapKey({name}, 23 bytes)"),
+            p.unwrap_key(s, M::M(&mech), kek, In::B(&[0; 23]), Tmpl::T(&unwrap_t)).0,
+        );
+        r.rv(
+            format!("C_UnwrapKey({name}, NULL, 24)"),
+            p.unwrap_key(s, M::M(&mech), kek, In::Null(24), Tmpl::T(&unwrap_t)).0,
+        );
     }
     let wrap = m(CKM_AES_KEY_WRAP);
     r.got("C_WrapKey(KMS AES, not extractable)", p.wrap_key(s, M::M(&wrap), kek, r.k.aes, Out::Cap(512)));
     r.got("C_WrapKey(with KMS AES as KEK)", p.wrap_key(s, M::M(&wrap), r.k.aes, target, Out::Cap(512)));
-    r.got("C_WrapKey(RSA_PKCS_OAEP with KMS RSA public)", p.wrap_key(s, M::M(&oaep_sha1()), r.k.rsa_enc_pub, target, Out::Cap(512)));
+    r.got(
+        "C_WrapKey(RSA_PKCS_OAEP with KMS RSA public)",
+        p.wrap_key(s, M::M(&oaep_sha1()), r.k.rsa_enc_pub, target, Out::Cap(512)),
+    );
     r.got("C_WrapKey(NULL mechanism)", p.wrap_key(s, M::Null, kek, target, Out::Cap(512)));
 }
 
@@ -1303,11 +1452,18 @@ fn derive(r: &mut Run<'_>) {
     r.rv("C_DeriveKey(ECDH1, A with B's point)", rv);
     let (rv, ba) = p.derive_key(s, M::M(&Mech::ecdh(&point(a_pub))), b_priv, Tmpl::T(&derived_t));
     r.rv("C_DeriveKey(ECDH1, B with A's point)", rv);
-    let value = |key| p.get_attributes(s, key, &[(CKA_VALUE, Some(64))]).1.into_iter().next().map(|v| v.1).unwrap_or_default();
+    let value =
+        |key| p.get_attributes(s, key, &[(CKA_VALUE, Some(64))]).1.into_iter().next().map(|v| v.1).unwrap_or_default();
     let (x, y) = (value(ab), value(ba));
     r.ob("both sides derived the same secret", CKR_OK, format!("same={} len={}", !x.is_empty() && x == y, x.len()));
-    r.rv("C_DeriveKey(ECDH1 with KMS EC key)", p.derive_key(s, M::M(&Mech::ecdh(&point(b_pub))), r.k.ec_priv, Tmpl::T(&derived_t)).0);
-    r.rv("C_DeriveKey(ECDH1, NULL parameter)", p.derive_key(s, M::M(&m(CKM_ECDH1_DERIVE)), a_priv, Tmpl::T(&derived_t)).0);
+    r.rv(
+        "C_DeriveKey(ECDH1 with KMS EC key)",
+        p.derive_key(s, M::M(&Mech::ecdh(&point(b_pub))), r.k.ec_priv, Tmpl::T(&derived_t)).0,
+    );
+    r.rv(
+        "C_DeriveKey(ECDH1, NULL parameter)",
+        p.derive_key(s, M::M(&m(CKM_ECDH1_DERIVE)), a_priv, Tmpl::T(&derived_t)).0,
+    );
 }
 
 fn unsupported_functions(r: &mut Run<'_>) {
@@ -1331,7 +1487,10 @@ fn unsupported_mechanisms(r: &mut Run<'_>) {
     let k = r.k;
     let des_t = Template::new(&[(CKA_TOKEN, V::B(false)), (CKA_ENCRYPT, V::B(true))]);
     r.rv("C_GenerateKey(DES3_KEY_GEN)", p.generate_key(s, M::M(&m(CKM_DES3_KEY_GEN)), Tmpl::T(&des_t), false).0);
-    r.rv("C_EncryptInit(DES3_CBC with AES key)", p.init(Init::Encrypt, s, M::M(&Mech::bytes(CKM_DES3_CBC, &[0; 8])), k.aes));
+    r.rv(
+        "C_EncryptInit(DES3_CBC with AES key)",
+        p.init(Init::Encrypt, s, M::M(&Mech::bytes(CKM_DES3_CBC, &[0; 8])), k.aes),
+    );
     r.rv("C_SignInit(RSA_X_509)", p.init(Init::Sign, s, M::M(&m(CKM_RSA_X_509)), k.rsa_sign_priv));
     r.got("C_Sign(RSA_X_509)", p.io(Io::Sign, s, In::B(&[0x11; 256]), Out::Cap(512)));
     r.rv("C_SignInit(MD5_RSA_PKCS)", p.init(Init::Sign, s, M::M(&m(CKM_MD5_RSA_PKCS)), k.rsa_sign_priv));
@@ -1348,11 +1507,20 @@ fn unsupported_mechanisms(r: &mut Run<'_>) {
 /// The two-call convention on an output function: NULL, room 0, 1,
 /// `need - 1`, then exactly `need` (the same `…Init` throughout), then
 /// once more (the operation must be over).
-fn out_matrix(r: &mut Run<'_>, name: &str, need: usize, init: &dyn Fn(P11, CK_SESSION_HANDLE) -> CK_RV, call: &dyn Fn(P11, CK_SESSION_HANDLE, Out) -> Got, expect: Option<&[u8]>) {
+fn out_matrix(
+    r: &mut Run<'_>,
+    name: &str,
+    need: usize,
+    init: &dyn Fn(P11, CK_SESSION_HANDLE) -> CK_RV,
+    call: &dyn Fn(P11, CK_SESSION_HANDLE, Out) -> Got,
+    expect: Option<&[u8]>,
+) {
     let p = r.p;
     let s = r.s();
     r.rv(format!("init({name})"), init(p, s));
-    for (what, out) in [("NULL", Out::Query), ("room 0", Out::Cap(0)), ("room 1", Out::Cap(1)), ("room need-1", Out::Cap(need - 1))] {
+    for (what, out) in
+        [("NULL", Out::Query), ("room 0", Out::Cap(0)), ("room 1", Out::Cap(1)), ("room need-1", Out::Cap(need - 1))]
+    {
         r.got(format!("{name}({what})"), call(p, s, out));
     }
     let g = call(p, s, Out::Cap(need));
@@ -1361,7 +1529,9 @@ fn out_matrix(r: &mut Run<'_>, name: &str, need: usize, init: &dyn Fn(P11, CK_SE
         None => r.got(format!("{name}(room need={need})"), g),
     };
     r.got(format!("{name}(again, operation over)"), call(p, s, Out::Cap(need)));
-    // One more round: a length query, then the exact room at once.
+    // One more round on a fresh session: a length query, then more room
+    // than needed at once.
+    let s = r.s();
     r.rv(format!("init({name}) 2"), init(p, s));
     r.got(format!("{name}(NULL) 2"), call(p, s, Out::Query));
     r.got(format!("{name}(room need+1) 2"), call(p, s, Out::Cap(need + 1)));
@@ -1371,11 +1541,46 @@ fn out_buffers_encrypt(r: &mut Run<'_>) {
     let aes = r.k.aes;
     let rsa = r.k.rsa_enc_pub;
     let enc = |mech: fn() -> Mech, key| move |p: P11, s| p.init(Init::Encrypt, s, M::M(&mech()), key);
-    out_matrix(r, "C_Encrypt(AES_ECB 32)", 32, &enc(ecb, aes), &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA32), o), None);
-    out_matrix(r, "C_Encrypt(AES_CBC_PAD 20)", 32, &enc(cbc_pad, aes), &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA20), o), None);
-    out_matrix(r, "C_Encrypt(AES_GCM 20)", 36, &enc(gcm, aes), &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA20), o), None);
-    out_matrix(r, "C_Encrypt(AES_CTR 20)", 20, &|p: P11, s| p.init(Init::Encrypt, s, M::M(&Mech::ctr(128)), aes), &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA20), o), None);
-    out_matrix(r, "C_Encrypt(RSA_PKCS 32)", 256, &enc(|| m(CKM_RSA_PKCS), rsa), &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA32), o), None);
+    out_matrix(
+        r,
+        "C_Encrypt(AES_ECB 32)",
+        32,
+        &enc(ecb, aes),
+        &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA32), o),
+        None,
+    );
+    out_matrix(
+        r,
+        "C_Encrypt(AES_CBC_PAD 20)",
+        32,
+        &enc(cbc_pad, aes),
+        &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA20), o),
+        None,
+    );
+    out_matrix(
+        r,
+        "C_Encrypt(AES_GCM 20)",
+        36,
+        &enc(gcm, aes),
+        &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA20), o),
+        None,
+    );
+    out_matrix(
+        r,
+        "C_Encrypt(AES_CTR 20)",
+        20,
+        &|p: P11, s| p.init(Init::Encrypt, s, M::M(&Mech::ctr(128)), aes),
+        &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA20), o),
+        None,
+    );
+    out_matrix(
+        r,
+        "C_Encrypt(RSA_PKCS 32)",
+        256,
+        &enc(|| m(CKM_RSA_PKCS), rsa),
+        &|p, s, o| p.io(Io::Encrypt, s, In::B(&DATA32), o),
+        None,
+    );
 }
 
 fn out_buffers_decrypt(r: &mut Run<'_>) {
@@ -1393,19 +1598,75 @@ fn out_buffers_decrypt(r: &mut Run<'_>) {
     let rsa_ct = encrypt(r, "RSA_PKCS 32", &m(CKM_RSA_PKCS), k.rsa_enc_pub, &DATA32);
     let oaep_ct = encrypt(r, "OAEP SHA1 32", &oaep_sha1(), k.rsa_enc_pub, &DATA32);
     let dec = |mech: fn() -> Mech, key| move |p: P11, s| p.init(Init::Decrypt, s, M::M(&mech()), key);
-    out_matrix(r, "C_Decrypt(AES_ECB 32)", 32, &dec(ecb, k.aes), &|p, s, o| p.io(Io::Decrypt, s, In::B(&ecb_ct), o), Some(&DATA32));
-    out_matrix(r, "C_Decrypt(AES_CBC_PAD to 20)", 20, &dec(cbc_pad, k.aes), &|p, s, o| p.io(Io::Decrypt, s, In::B(&pad_ct), o), Some(&DATA20));
-    out_matrix(r, "C_Decrypt(AES_GCM to 20)", 20, &dec(gcm, k.aes), &|p, s, o| p.io(Io::Decrypt, s, In::B(&gcm_ct), o), Some(&DATA20));
-    out_matrix(r, "C_Decrypt(RSA_PKCS to 32)", 32, &dec(|| m(CKM_RSA_PKCS), k.rsa_enc_priv), &|p, s, o| p.io(Io::Decrypt, s, In::B(&rsa_ct), o), Some(&DATA32));
-    out_matrix(r, "C_Decrypt(OAEP SHA1 to 32)", 32, &dec(oaep_sha1, k.rsa_enc_priv), &|p, s, o| p.io(Io::Decrypt, s, In::B(&oaep_ct), o), Some(&DATA32));
+    out_matrix(
+        r,
+        "C_Decrypt(AES_ECB 32)",
+        32,
+        &dec(ecb, k.aes),
+        &|p, s, o| p.io(Io::Decrypt, s, In::B(&ecb_ct), o),
+        Some(&DATA32),
+    );
+    out_matrix(
+        r,
+        "C_Decrypt(AES_CBC_PAD to 20)",
+        20,
+        &dec(cbc_pad, k.aes),
+        &|p, s, o| p.io(Io::Decrypt, s, In::B(&pad_ct), o),
+        Some(&DATA20),
+    );
+    out_matrix(
+        r,
+        "C_Decrypt(AES_GCM to 20)",
+        20,
+        &dec(gcm, k.aes),
+        &|p, s, o| p.io(Io::Decrypt, s, In::B(&gcm_ct), o),
+        Some(&DATA20),
+    );
+    out_matrix(
+        r,
+        "C_Decrypt(RSA_PKCS to 32)",
+        32,
+        &dec(|| m(CKM_RSA_PKCS), k.rsa_enc_priv),
+        &|p, s, o| p.io(Io::Decrypt, s, In::B(&rsa_ct), o),
+        Some(&DATA32),
+    );
+    out_matrix(
+        r,
+        "C_Decrypt(OAEP SHA1 to 32)",
+        32,
+        &dec(oaep_sha1, k.rsa_enc_priv),
+        &|p, s, o| p.io(Io::Decrypt, s, In::B(&oaep_ct), o),
+        Some(&DATA32),
+    );
 }
 
 fn out_buffers_sign(r: &mut Run<'_>) {
     let k = r.k;
     let sign = |mech: fn() -> Mech, key| move |p: P11, s| p.init(Init::Sign, s, M::M(&mech()), key);
-    out_matrix(r, "C_Sign(ECDSA)", 64, &sign(|| m(CKM_ECDSA), k.ec_priv), &|p, s, o| p.io(Io::Sign, s, In::B(&HASH32), o), None);
-    out_matrix(r, "C_Sign(SHA256_RSA_PKCS)", 256, &sign(|| m(CKM_SHA256_RSA_PKCS), k.rsa_sign_priv), &|p, s, o| p.io(Io::Sign, s, In::B(MSG), o), None);
-    out_matrix(r, "C_Sign(SHA256_RSA_PKCS_PSS)", 256, &sign(pss_sha256, k.rsa_sign_priv), &|p, s, o| p.io(Io::Sign, s, In::B(MSG), o), None);
+    out_matrix(
+        r,
+        "C_Sign(ECDSA)",
+        64,
+        &sign(|| m(CKM_ECDSA), k.ec_priv),
+        &|p, s, o| p.io(Io::Sign, s, In::B(&HASH32), o),
+        None,
+    );
+    out_matrix(
+        r,
+        "C_Sign(SHA256_RSA_PKCS)",
+        256,
+        &sign(|| m(CKM_SHA256_RSA_PKCS), k.rsa_sign_priv),
+        &|p, s, o| p.io(Io::Sign, s, In::B(MSG), o),
+        None,
+    );
+    out_matrix(
+        r,
+        "C_Sign(SHA256_RSA_PKCS_PSS)",
+        256,
+        &sign(pss_sha256, k.rsa_sign_priv),
+        &|p, s, o| p.io(Io::Sign, s, In::B(MSG), o),
+        None,
+    );
 }
 
 fn out_buffers_digest(r: &mut Run<'_>) {
@@ -1421,19 +1682,26 @@ fn out_buffers_final(r: &mut Run<'_>) {
         let rv = p.digest_init(s, M::M(&m(CKM_SHA256)));
         if rv == CKR_OK { p.upd(Upd::DigestUpdate, s, In::B(MSG)) } else { rv }
     };
-    out_matrix(r, "C_DigestFinal(SHA256)", 32, &digest_init, &|p, s, o| p.fin(Fin::DigestFinal, s, o), None);
+    out_matrix(r, "C_DigestFinal(SHA256)", 32, &digest_init, &|p, s, o| p.fin(Fin::Digest, s, o), None);
     let sign_init = |p: P11, s| {
         let rv = p.init(Init::Sign, s, M::M(&m(CKM_SHA256_RSA_PKCS)), k.rsa_sign_priv);
         if rv == CKR_OK { p.upd(Upd::SignUpdate, s, In::B(MSG)) } else { rv }
     };
-    out_matrix(r, "C_SignFinal(SHA256_RSA_PKCS)", 256, &sign_init, &|p, s, o| p.fin(Fin::SignFinal, s, o), None);
+    out_matrix(r, "C_SignFinal(SHA256_RSA_PKCS)", 256, &sign_init, &|p, s, o| p.fin(Fin::Sign, s, o), None);
     // Encrypt: init plus an update of 20 bytes (whatever it outputs is
     // dropped); the final of CBC_PAD has at least the last block.
     let enc_init = |p: P11, s| {
         let rv = p.init(Init::Encrypt, s, M::M(&cbc_pad()), k.aes);
         if rv == CKR_OK { p.io(Io::EncryptUpdate, s, In::B(&DATA20), Out::Cap(64)).rv } else { rv }
     };
-    out_matrix(r, "C_EncryptFinal(AES_CBC_PAD after update 20)", 16, &enc_init, &|p, s, o| p.fin(Fin::EncryptFinal, s, o), None);
+    out_matrix(
+        r,
+        "C_EncryptFinal(AES_CBC_PAD after update 20)",
+        16,
+        &enc_init,
+        &|p, s, o| p.fin(Fin::Encrypt, s, o),
+        None,
+    );
 }
 
 fn out_buffers_wrap(r: &mut Run<'_>) {
@@ -1446,7 +1714,14 @@ fn out_buffers_wrap(r: &mut Run<'_>) {
     let target_t = Template::new(&[(CKA_VALUE_LEN, V::U(16)), (CKA_TOKEN, V::B(false)), (CKA_EXTRACTABLE, V::B(true))]);
     let (rv, target) = p.generate_key(s, M::M(&aes_gen), Tmpl::T(&target_t), false);
     r.rv("C_GenerateKey(session extractable)", rv);
-    out_matrix(r, "C_WrapKey(AES_KEY_WRAP of 16 bytes)", 24, &|_, _| CKR_OK, &|p, s, o| p.wrap_key(s, M::M(&m(CKM_AES_KEY_WRAP)), kek, target, o), None);
+    out_matrix(
+        r,
+        "C_WrapKey(AES_KEY_WRAP of 16 bytes)",
+        24,
+        &|_, _| CKR_OK,
+        &|p, s, o| p.wrap_key(s, M::M(&m(CKM_AES_KEY_WRAP)), kek, target, o),
+        None,
+    );
     let _ = p.destroy_object(s, kek);
     let _ = p.destroy_object(s, target);
 }
@@ -1482,7 +1757,7 @@ fn in_null_digest(r: &mut Run<'_>) {
     let init = |p: P11, s| p.digest_init(s, M::M(&m(CKM_SHA256)));
     let probe = |p: P11, s| p.io(Io::Digest, s, In::B(MSG), Out::Cap(64)).rv;
     in_matrix(r, "C_Digest", &init, &|p, s, i| rv_of(p.io(Io::Digest, s, i, Out::Cap(64))), &probe);
-    let probe_final = |p: P11, s| p.fin(Fin::DigestFinal, s, Out::Cap(64)).rv;
+    let probe_final = |p: P11, s| p.fin(Fin::Digest, s, Out::Cap(64)).rv;
     in_matrix(r, "C_DigestUpdate", &init, &|p, s, i| p.upd(Upd::DigestUpdate, s, i), &probe_final);
 }
 
@@ -1491,7 +1766,7 @@ fn in_null_encrypt(r: &mut Run<'_>) {
     let init = move |p: P11, s| p.init(Init::Encrypt, s, M::M(&ecb()), aes);
     let probe = |p: P11, s| p.io(Io::Encrypt, s, In::B(&DATA32), Out::Cap(64)).rv;
     in_matrix(r, "C_Encrypt", &init, &|p, s, i| rv_of(p.io(Io::Encrypt, s, i, Out::Cap(64))), &probe);
-    let probe_final = |p: P11, s| p.fin(Fin::EncryptFinal, s, Out::Cap(64)).rv;
+    let probe_final = |p: P11, s| p.fin(Fin::Encrypt, s, Out::Cap(64)).rv;
     in_matrix(r, "C_EncryptUpdate", &init, &|p, s, i| rv_of(p.io(Io::EncryptUpdate, s, i, Out::Cap(64))), &probe_final);
 }
 
@@ -1500,7 +1775,7 @@ fn in_null_decrypt(r: &mut Run<'_>) {
     let init = move |p: P11, s| p.init(Init::Decrypt, s, M::M(&ecb()), aes);
     let probe = |p: P11, s| p.io(Io::Decrypt, s, In::B(&DATA32), Out::Cap(64)).rv;
     in_matrix(r, "C_Decrypt", &init, &|p, s, i| rv_of(p.io(Io::Decrypt, s, i, Out::Cap(64))), &probe);
-    let probe_final = |p: P11, s| p.fin(Fin::DecryptFinal, s, Out::Cap(64)).rv;
+    let probe_final = |p: P11, s| p.fin(Fin::Decrypt, s, Out::Cap(64)).rv;
     in_matrix(r, "C_DecryptUpdate", &init, &|p, s, i| rv_of(p.io(Io::DecryptUpdate, s, i, Out::Cap(64))), &probe_final);
 }
 
@@ -1510,7 +1785,7 @@ fn in_null_sign(r: &mut Run<'_>) {
     let probe = |p: P11, s| p.io(Io::Sign, s, In::B(&HASH32), Out::Cap(512)).rv;
     in_matrix(r, "C_Sign(ECDSA)", &init, &|p, s, i| rv_of(p.io(Io::Sign, s, i, Out::Cap(512))), &probe);
     let init = move |p: P11, s| p.init(Init::Sign, s, M::M(&m(CKM_SHA256_RSA_PKCS)), k.rsa_sign_priv);
-    let probe_final = |p: P11, s| p.fin(Fin::SignFinal, s, Out::Cap(512)).rv;
+    let probe_final = |p: P11, s| p.fin(Fin::Sign, s, Out::Cap(512)).rv;
     in_matrix(r, "C_SignUpdate(SHA256_RSA_PKCS)", &init, &|p, s, i| p.upd(Upd::SignUpdate, s, i), &probe_final);
 }
 
@@ -1531,7 +1806,13 @@ fn in_null_verify(r: &mut Run<'_>) {
         if rv == CKR_OK { p.upd(Upd::VerifyUpdate, s, In::B(MSG)) } else { rv }
     };
     let probe_final = |p: P11, s| p.upd(Upd::VerifyFinal, s, In::B(&[0; 256]));
-    in_matrix(r, "C_VerifyFinal(SHA256_RSA_PKCS, signature)", &init, &|p, s, i| p.upd(Upd::VerifyFinal, s, i), &probe_final);
+    in_matrix(
+        r,
+        "C_VerifyFinal(SHA256_RSA_PKCS, signature)",
+        &init,
+        &|p, s, i| p.upd(Upd::VerifyFinal, s, i),
+        &probe_final,
+    );
     in_matrix(r, "C_VerifyUpdate(SHA256_RSA_PKCS)", &init, &|p, s, i| p.upd(Upd::VerifyUpdate, s, i), &probe_final);
 }
 
@@ -1564,8 +1845,8 @@ fn out_null_len(r: &mut Run<'_>) {
     r.got("C_Digest(pulDigestLen NULL)", p.io(Io::Digest, s, In::B(MSG), Out::NoLen));
     r.got("C_Digest after it", p.io(Io::Digest, s, In::B(MSG), Out::Cap(64)));
     r.rv("C_DigestInit(SHA256) 2", p.digest_init(s, M::M(&m(CKM_SHA256))));
-    r.got("C_DigestFinal(pulDigestLen NULL)", p.fin(Fin::DigestFinal, s, Out::NoLen));
-    r.got("C_DigestFinal after it", p.fin(Fin::DigestFinal, s, Out::Cap(64)));
+    r.got("C_DigestFinal(pulDigestLen NULL)", p.fin(Fin::Digest, s, Out::NoLen));
+    r.got("C_DigestFinal after it", p.fin(Fin::Digest, s, Out::Cap(64)));
     r.rv("C_DecryptInit(AES_ECB)", p.init(Init::Decrypt, s, M::M(&ecb()), k.aes));
     r.got("C_Decrypt(pulDataLen NULL)", p.io(Io::Decrypt, s, In::B(&DATA32), Out::NoLen));
     r.got("C_Decrypt after it", p.io(Io::Decrypt, s, In::B(&DATA32), Out::Cap(64)));
@@ -1674,14 +1955,49 @@ fn params_pss(r: &mut Run<'_>) {
     let k = r.k;
     let s = Init::Sign;
     param_case(r, "SHA256_RSA_PKCS_PSS", s, &pss_sha256(), k.rsa_sign_priv, MSG);
-    param_case(r, "SHA256_RSA_PKCS_PSS hash SHA1", s, &Mech::pss(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA_1, CKG_MGF1_SHA1, 20), k.rsa_sign_priv, MSG);
-    param_case(r, "SHA256_RSA_PKCS_PSS salt 0", s, &Mech::pss(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 0), k.rsa_sign_priv, MSG);
-    param_case(r, "SHA256_RSA_PKCS_PSS salt 1000", s, &Mech::pss(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 1000), k.rsa_sign_priv, MSG);
+    param_case(
+        r,
+        "SHA256_RSA_PKCS_PSS hash SHA1",
+        s,
+        &Mech::pss(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA_1, CKG_MGF1_SHA1, 20),
+        k.rsa_sign_priv,
+        MSG,
+    );
+    param_case(
+        r,
+        "SHA256_RSA_PKCS_PSS salt 0",
+        s,
+        &Mech::pss(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 0),
+        k.rsa_sign_priv,
+        MSG,
+    );
+    param_case(
+        r,
+        "SHA256_RSA_PKCS_PSS salt 1000",
+        s,
+        &Mech::pss(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 1000),
+        k.rsa_sign_priv,
+        MSG,
+    );
     param_case(r, "SHA256_RSA_PKCS_PSS no parameter", s, &m(CKM_SHA256_RSA_PKCS_PSS), k.rsa_sign_priv, MSG);
-    param_case(r, "SHA256_RSA_PKCS_PSS NULL, 24", s, &Mech::null_param(CKM_SHA256_RSA_PKCS_PSS, 24), k.rsa_sign_priv, MSG);
+    param_case(
+        r,
+        "SHA256_RSA_PKCS_PSS NULL, 24",
+        s,
+        &Mech::null_param(CKM_SHA256_RSA_PKCS_PSS, 24),
+        k.rsa_sign_priv,
+        MSG,
+    );
     param_case(r, "SHA256_RSA_PKCS_PSS length 16", s, &pss_sha256().with_len(16), k.rsa_sign_priv, MSG);
     param_case(r, "SHA256_RSA_PKCS_PSS length 32", s, &pss_sha256().with_len(32), k.rsa_sign_priv, MSG);
-    param_case(r, "RSA_PKCS_PSS over 20 bytes with SHA256", s, &Mech::pss(CKM_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 32), k.rsa_sign_priv, &DATA20);
+    param_case(
+        r,
+        "RSA_PKCS_PSS over 20 bytes with SHA256",
+        s,
+        &Mech::pss(CKM_RSA_PKCS_PSS, CKM_SHA256, CKG_MGF1_SHA256, 32),
+        k.rsa_sign_priv,
+        &DATA20,
+    );
 }
 
 fn params_unexpected(r: &mut Run<'_>) {
@@ -1689,14 +2005,35 @@ fn params_unexpected(r: &mut Run<'_>) {
     param_case(r, "AES_ECB with 16 bytes", Init::Encrypt, &Mech::bytes(CKM_AES_ECB, &IV16), k.aes, &DATA32);
     param_case(r, "RSA_PKCS with 8 bytes", Init::Encrypt, &Mech::bytes(CKM_RSA_PKCS, &[0; 8]), k.rsa_enc_pub, &DATA32);
     param_case(r, "ECDSA with 8 bytes", Init::Sign, &Mech::bytes(CKM_ECDSA, &[0; 8]), k.ec_priv, &HASH32);
-    param_case(r, "SHA256_RSA_PKCS with 8 bytes", Init::Sign, &Mech::bytes(CKM_SHA256_RSA_PKCS, &[0; 8]), k.rsa_sign_priv, MSG);
+    param_case(
+        r,
+        "SHA256_RSA_PKCS with 8 bytes",
+        Init::Sign,
+        &Mech::bytes(CKM_SHA256_RSA_PKCS, &[0; 8]),
+        k.rsa_sign_priv,
+        MSG,
+    );
 }
 
 fn params_null_huge(r: &mut Run<'_>) {
     let aes = r.k.aes;
     for n in HUGE {
-        param_case(r, &format!("AES_CBC NULL, 0x{n:x}"), Init::Encrypt, &Mech::null_param(CKM_AES_CBC, n), aes, &DATA32);
-        param_case(r, &format!("AES_GCM NULL, 0x{n:x}"), Init::Encrypt, &Mech::null_param(CKM_AES_GCM, n), aes, &DATA20);
+        param_case(
+            r,
+            &format!("AES_CBC NULL, 0x{n:x}"),
+            Init::Encrypt,
+            &Mech::null_param(CKM_AES_CBC, n),
+            aes,
+            &DATA32,
+        );
+        param_case(
+            r,
+            &format!("AES_GCM NULL, 0x{n:x}"),
+            Init::Encrypt,
+            &Mech::null_param(CKM_AES_GCM, n),
+            aes,
+            &DATA20,
+        );
     }
 }
 
@@ -1726,7 +2063,14 @@ fn key_type(r: &mut Run<'_>) {
 fn key_function(r: &mut Run<'_>) {
     let k = r.k;
     param_case(r, "RSA_PKCS encrypt with sign-only public", Init::Encrypt, &m(CKM_RSA_PKCS), k.rsa_sign_pub, &DATA32);
-    param_case(r, "RSA_PKCS decrypt with sign-only private", Init::Decrypt, &m(CKM_RSA_PKCS), k.rsa_sign_priv, &[0; 256]);
+    param_case(
+        r,
+        "RSA_PKCS decrypt with sign-only private",
+        Init::Decrypt,
+        &m(CKM_RSA_PKCS),
+        k.rsa_sign_priv,
+        &[0; 256],
+    );
     param_case(r, "RSA_PKCS sign with decrypt-only private", Init::Sign, &m(CKM_RSA_PKCS), k.rsa_enc_priv, &DATA32);
     param_case(r, "OAEP encrypt with sign-only public", Init::Encrypt, &oaep_sha1(), k.rsa_sign_pub, &DATA32);
     param_case(r, "AES_CMAC sign with encrypt-only AES", Init::Sign, &m(CKM_AES_CMAC), k.aes, MSG);
@@ -1734,7 +2078,10 @@ fn key_function(r: &mut Run<'_>) {
     param_case(r, "AES_KEY_WRAP as encryption", Init::Encrypt, &m(CKM_AES_KEY_WRAP), k.aes, &DATA32);
     let p = r.p;
     let s = r.s();
-    r.rv("C_VerifyInit(RSA_PKCS with decrypt-only public)", p.init(Init::Verify, s, M::M(&m(CKM_RSA_PKCS)), k.rsa_enc_pub));
+    r.rv(
+        "C_VerifyInit(RSA_PKCS with decrypt-only public)",
+        p.init(Init::Verify, s, M::M(&m(CKM_RSA_PKCS)), k.rsa_enc_pub),
+    );
     r.rv("C_Verify", p.verify(s, In::B(&DATA32), In::B(&[0; 256])));
 }
 
@@ -1815,33 +2162,33 @@ fn after_error_multipart(r: &mut Run<'_>) {
     r.rv("C_EncryptInit(AES_CBC)", p.init(Init::Encrypt, s, M::M(&cbc()), k.aes));
     r.got("C_EncryptUpdate(16)", p.io(Io::EncryptUpdate, s, In::B(&DATA32[..16]), Out::Cap(64)));
     r.got("C_Encrypt after an update", p.io(Io::Encrypt, s, In::B(&DATA32), Out::Cap(64)));
-    r.got("C_EncryptFinal", p.fin(Fin::EncryptFinal, s, Out::Cap(64)));
+    r.got("C_EncryptFinal", p.fin(Fin::Encrypt, s, Out::Cap(64)));
 
     let s = r.s();
     r.rv("C_EncryptInit(AES_CBC)", p.init(Init::Encrypt, s, M::M(&cbc()), k.aes));
     r.got("C_EncryptUpdate(15)", p.io(Io::EncryptUpdate, s, In::B(&DATA32[..15]), Out::Cap(64)));
-    r.got("C_EncryptFinal(15 bytes total: not a block)", p.fin(Fin::EncryptFinal, s, Out::Cap(64)));
-    r.got("C_EncryptFinal again", p.fin(Fin::EncryptFinal, s, Out::Cap(64)));
+    r.got("C_EncryptFinal(15 bytes total: not a block)", p.fin(Fin::Encrypt, s, Out::Cap(64)));
+    r.got("C_EncryptFinal again", p.fin(Fin::Encrypt, s, Out::Cap(64)));
     r.rv("C_EncryptInit(AES_CBC) after failed final", p.init(Init::Encrypt, s, M::M(&cbc()), k.aes));
 
     let s = r.s();
     r.rv("C_EncryptInit(AES_ECB)", p.init(Init::Encrypt, s, M::M(&ecb()), k.aes));
     r.got("C_EncryptUpdate(NULL, 16)", p.io(Io::EncryptUpdate, s, In::Null(16), Out::Cap(64)));
     r.got("C_EncryptUpdate(valid) after it", p.io(Io::EncryptUpdate, s, In::B(&DATA32), Out::Cap(64)));
-    r.got("C_EncryptFinal", p.fin(Fin::EncryptFinal, s, Out::Cap(64)));
+    r.got("C_EncryptFinal", p.fin(Fin::Encrypt, s, Out::Cap(64)));
 
     let s = r.s();
     r.rv("C_SignInit(SHA256_RSA_PKCS)", p.init(Init::Sign, s, M::M(&m(CKM_SHA256_RSA_PKCS)), k.rsa_sign_priv));
     r.rv("C_SignUpdate", p.upd(Upd::SignUpdate, s, In::B(MSG)));
     r.got("C_Sign after an update", p.io(Io::Sign, s, In::B(MSG), Out::Cap(512)));
-    r.got("C_SignFinal(room 1)", p.fin(Fin::SignFinal, s, Out::Cap(1)));
-    r.got("C_SignFinal(room 256)", p.fin(Fin::SignFinal, s, Out::Cap(256)));
+    r.got("C_SignFinal(room 1)", p.fin(Fin::Sign, s, Out::Cap(1)));
+    r.got("C_SignFinal(room 256)", p.fin(Fin::Sign, s, Out::Cap(256)));
     r.rv("C_SignUpdate after final", p.upd(Upd::SignUpdate, s, In::B(MSG)));
 
     let s = r.s();
     r.rv("C_DecryptInit(AES_CBC_PAD)", p.init(Init::Decrypt, s, M::M(&cbc_pad()), k.aes));
     r.got("C_DecryptUpdate(16 garbage)", p.io(Io::DecryptUpdate, s, In::B(&[0x55; 16]), Out::Cap(64)));
-    r.got("C_DecryptFinal(bad padding)", p.fin(Fin::DecryptFinal, s, Out::Cap(64)));
+    r.got("C_DecryptFinal(bad padding)", p.fin(Fin::Decrypt, s, Out::Cap(64)));
     r.rv("C_DecryptInit(AES_CBC_PAD) after it", p.init(Init::Decrypt, s, M::M(&cbc_pad()), k.aes));
 }
 
@@ -1868,8 +2215,14 @@ fn session_calls(r: &mut Run<'_>, s: CK_SESSION_HANDLE) {
     r.rv("C_GenerateRandom(16)", p.generate_random(s, 16, false).0);
     r.rv("C_SeedRandom(16)", p.upd(Upd::SeedRandom, s, In::B(&[1; 16])));
     r.rv("C_GetAttributeValue(AES CLASS)", p.get_attributes(s, k.aes, &[(CKA_CLASS, Some(8))]).0);
-    r.rv("C_GenerateKey(session AES)", p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("", false, Some(32))), false).0);
-    r.rv("C_CreateObject(session data)", p.create_object(s, Tmpl::T(&data_template("diff-bad-session", false)), false).0);
+    r.rv(
+        "C_GenerateKey(session AES)",
+        p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("", false, Some(32))), false).0,
+    );
+    r.rv(
+        "C_CreateObject(session data)",
+        p.create_object(s, Tmpl::T(&data_template("diff-bad-session", false)), false).0,
+    );
     r.rv("C_DestroyObject(handle 0)", p.destroy_object(s, 0));
     r.rv("C_SetPIN(same)", p.set_pin(s, In::B(&pin), In::B(&pin)));
     r.got("C_GetOperationState", p.operation_state(s, Out::Query));
@@ -1909,10 +2262,13 @@ fn object_handle_invalid(r: &mut Run<'_>) {
         r.rv(format!("C_CopyObject(object 0x{h:x})"), p.copy_object(s, h, Tmpl::Null(0)).0);
         r.rv(format!("C_GetObjectSize(object 0x{h:x})"), p.object_size(s, h, false).0);
         r.rv(format!("C_DestroyObject(object 0x{h:x})"), p.destroy_object(s, h));
-        r.got(format!("C_WrapKey(AES_KEY_WRAP, wrapping key 0x{h:x})"), p.wrap_key(s, M::M(&m(CKM_AES_KEY_WRAP)), h, r.k.aes, Out::Cap(64)));
+        r.got(
+            format!("C_WrapKey(AES_KEY_WRAP, wrapping key 0x{h:x})"),
+            p.wrap_key(s, M::M(&m(CKM_AES_KEY_WRAP)), h, r.k.aes, Out::Cap(64)),
+        );
         r.rv(format!("C_DigestInit for DigestKey 0x{h:x}"), p.digest_init(s, M::M(&m(CKM_SHA256))));
         r.rv(format!("C_DigestKey(key 0x{h:x})"), p.digest_key(s, h));
-        r.rv(format!("C_DigestFinal after DigestKey 0x{h:x}"), p.fin(Fin::DigestFinal, s, Out::Cap(64)).rv);
+        r.rv(format!("C_DigestFinal after DigestKey 0x{h:x}"), p.fin(Fin::Digest, s, Out::Cap(64)).rv);
     }
     // A public key's handle used as a secret key, a private as a public.
     r.rv("C_GetAttributeValue(EC public, VALUE_LEN)", p.get_attributes(s, r.k.ec_pub, &[(CKA_VALUE_LEN, Some(8))]).0);

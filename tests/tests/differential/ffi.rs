@@ -52,31 +52,105 @@ pub fn rv_name(rv: CK_RV) -> String {
         };
     }
     names!(
-        CKR_OK, CKR_CANCEL, CKR_HOST_MEMORY, CKR_SLOT_ID_INVALID, CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED,
-        CKR_ARGUMENTS_BAD, CKR_NO_EVENT, CKR_NEED_TO_CREATE_THREADS, CKR_CANT_LOCK, CKR_ATTRIBUTE_READ_ONLY,
-        CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID, CKR_ACTION_PROHIBITED,
-        CKR_DATA_INVALID, CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_DEVICE_MEMORY, CKR_DEVICE_REMOVED,
-        CKR_ENCRYPTED_DATA_INVALID, CKR_ENCRYPTED_DATA_LEN_RANGE, CKR_AEAD_DECRYPT_FAILED, CKR_FUNCTION_CANCELED,
-        CKR_FUNCTION_NOT_PARALLEL, CKR_FUNCTION_NOT_SUPPORTED, CKR_KEY_HANDLE_INVALID, CKR_KEY_SIZE_RANGE,
-        CKR_KEY_TYPE_INCONSISTENT, CKR_KEY_NOT_NEEDED, CKR_KEY_CHANGED, CKR_KEY_NEEDED, CKR_KEY_INDIGESTIBLE,
-        CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_NOT_WRAPPABLE, CKR_KEY_UNEXTRACTABLE, CKR_MECHANISM_INVALID,
-        CKR_MECHANISM_PARAM_INVALID, CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED,
-        CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE, CKR_PIN_EXPIRED, CKR_PIN_LOCKED, CKR_SESSION_CLOSED,
-        CKR_SESSION_COUNT, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_PARALLEL_NOT_SUPPORTED, CKR_SESSION_READ_ONLY,
-        CKR_SESSION_EXISTS, CKR_SESSION_READ_ONLY_EXISTS, CKR_SESSION_READ_WRITE_SO_EXISTS, CKR_SIGNATURE_INVALID,
-        CKR_SIGNATURE_LEN_RANGE, CKR_TEMPLATE_INCOMPLETE, CKR_TEMPLATE_INCONSISTENT, CKR_TOKEN_NOT_PRESENT,
-        CKR_TOKEN_NOT_RECOGNIZED, CKR_TOKEN_WRITE_PROTECTED, CKR_UNWRAPPING_KEY_HANDLE_INVALID,
-        CKR_UNWRAPPING_KEY_SIZE_RANGE, CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, CKR_USER_ALREADY_LOGGED_IN,
-        CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED, CKR_USER_TYPE_INVALID,
-        CKR_USER_ANOTHER_ALREADY_LOGGED_IN, CKR_USER_TOO_MANY_TYPES, CKR_WRAPPED_KEY_INVALID,
-        CKR_WRAPPED_KEY_LEN_RANGE, CKR_WRAPPING_KEY_HANDLE_INVALID, CKR_WRAPPING_KEY_SIZE_RANGE,
-        CKR_WRAPPING_KEY_TYPE_INCONSISTENT, CKR_RANDOM_SEED_NOT_SUPPORTED, CKR_RANDOM_NO_RNG,
-        CKR_DOMAIN_PARAMS_INVALID, CKR_CURVE_NOT_SUPPORTED, CKR_BUFFER_TOO_SMALL, CKR_SAVED_STATE_INVALID,
-        CKR_INFORMATION_SENSITIVE, CKR_STATE_UNSAVEABLE, CKR_CRYPTOKI_NOT_INITIALIZED,
-        CKR_CRYPTOKI_ALREADY_INITIALIZED, CKR_MUTEX_BAD, CKR_MUTEX_NOT_LOCKED, CKR_NEW_PIN_MODE, CKR_NEXT_OTP,
-        CKR_EXCEEDED_MAX_ITERATIONS, CKR_FIPS_SELF_TEST_FAILED, CKR_LIBRARY_LOAD_FAILED, CKR_PIN_TOO_WEAK,
-        CKR_PUBLIC_KEY_INVALID, CKR_FUNCTION_REJECTED, CKR_TOKEN_RESOURCE_EXCEEDED, CKR_OPERATION_CANCEL_FAILED,
-        CKR_KEY_EXHAUSTED, CKR_VENDOR_DEFINED,
+        CKR_OK,
+        CKR_CANCEL,
+        CKR_HOST_MEMORY,
+        CKR_SLOT_ID_INVALID,
+        CKR_GENERAL_ERROR,
+        CKR_FUNCTION_FAILED,
+        CKR_ARGUMENTS_BAD,
+        CKR_NO_EVENT,
+        CKR_NEED_TO_CREATE_THREADS,
+        CKR_CANT_LOCK,
+        CKR_ATTRIBUTE_READ_ONLY,
+        CKR_ATTRIBUTE_SENSITIVE,
+        CKR_ATTRIBUTE_TYPE_INVALID,
+        CKR_ATTRIBUTE_VALUE_INVALID,
+        CKR_ACTION_PROHIBITED,
+        CKR_DATA_INVALID,
+        CKR_DATA_LEN_RANGE,
+        CKR_DEVICE_ERROR,
+        CKR_DEVICE_MEMORY,
+        CKR_DEVICE_REMOVED,
+        CKR_ENCRYPTED_DATA_INVALID,
+        CKR_ENCRYPTED_DATA_LEN_RANGE,
+        CKR_AEAD_DECRYPT_FAILED,
+        CKR_FUNCTION_CANCELED,
+        CKR_FUNCTION_NOT_PARALLEL,
+        CKR_FUNCTION_NOT_SUPPORTED,
+        CKR_KEY_HANDLE_INVALID,
+        CKR_KEY_SIZE_RANGE,
+        CKR_KEY_TYPE_INCONSISTENT,
+        CKR_KEY_NOT_NEEDED,
+        CKR_KEY_CHANGED,
+        CKR_KEY_NEEDED,
+        CKR_KEY_INDIGESTIBLE,
+        CKR_KEY_FUNCTION_NOT_PERMITTED,
+        CKR_KEY_NOT_WRAPPABLE,
+        CKR_KEY_UNEXTRACTABLE,
+        CKR_MECHANISM_INVALID,
+        CKR_MECHANISM_PARAM_INVALID,
+        CKR_OBJECT_HANDLE_INVALID,
+        CKR_OPERATION_ACTIVE,
+        CKR_OPERATION_NOT_INITIALIZED,
+        CKR_PIN_INCORRECT,
+        CKR_PIN_INVALID,
+        CKR_PIN_LEN_RANGE,
+        CKR_PIN_EXPIRED,
+        CKR_PIN_LOCKED,
+        CKR_SESSION_CLOSED,
+        CKR_SESSION_COUNT,
+        CKR_SESSION_HANDLE_INVALID,
+        CKR_SESSION_PARALLEL_NOT_SUPPORTED,
+        CKR_SESSION_READ_ONLY,
+        CKR_SESSION_EXISTS,
+        CKR_SESSION_READ_ONLY_EXISTS,
+        CKR_SESSION_READ_WRITE_SO_EXISTS,
+        CKR_SIGNATURE_INVALID,
+        CKR_SIGNATURE_LEN_RANGE,
+        CKR_TEMPLATE_INCOMPLETE,
+        CKR_TEMPLATE_INCONSISTENT,
+        CKR_TOKEN_NOT_PRESENT,
+        CKR_TOKEN_NOT_RECOGNIZED,
+        CKR_TOKEN_WRITE_PROTECTED,
+        CKR_UNWRAPPING_KEY_HANDLE_INVALID,
+        CKR_UNWRAPPING_KEY_SIZE_RANGE,
+        CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT,
+        CKR_USER_ALREADY_LOGGED_IN,
+        CKR_USER_NOT_LOGGED_IN,
+        CKR_USER_PIN_NOT_INITIALIZED,
+        CKR_USER_TYPE_INVALID,
+        CKR_USER_ANOTHER_ALREADY_LOGGED_IN,
+        CKR_USER_TOO_MANY_TYPES,
+        CKR_WRAPPED_KEY_INVALID,
+        CKR_WRAPPED_KEY_LEN_RANGE,
+        CKR_WRAPPING_KEY_HANDLE_INVALID,
+        CKR_WRAPPING_KEY_SIZE_RANGE,
+        CKR_WRAPPING_KEY_TYPE_INCONSISTENT,
+        CKR_RANDOM_SEED_NOT_SUPPORTED,
+        CKR_RANDOM_NO_RNG,
+        CKR_DOMAIN_PARAMS_INVALID,
+        CKR_CURVE_NOT_SUPPORTED,
+        CKR_BUFFER_TOO_SMALL,
+        CKR_SAVED_STATE_INVALID,
+        CKR_INFORMATION_SENSITIVE,
+        CKR_STATE_UNSAVEABLE,
+        CKR_CRYPTOKI_NOT_INITIALIZED,
+        CKR_CRYPTOKI_ALREADY_INITIALIZED,
+        CKR_MUTEX_BAD,
+        CKR_MUTEX_NOT_LOCKED,
+        CKR_NEW_PIN_MODE,
+        CKR_NEXT_OTP,
+        CKR_EXCEEDED_MAX_ITERATIONS,
+        CKR_FIPS_SELF_TEST_FAILED,
+        CKR_LIBRARY_LOAD_FAILED,
+        CKR_PIN_TOO_WEAK,
+        CKR_PUBLIC_KEY_INVALID,
+        CKR_FUNCTION_REJECTED,
+        CKR_TOKEN_RESOURCE_EXCEEDED,
+        CKR_OPERATION_CANCEL_FAILED,
+        CKR_KEY_EXHAUSTED,
+        CKR_VENDOR_DEFINED,
     );
     if rv == super::cases::CRASHED {
         return "CRASH".to_owned();
@@ -284,8 +358,14 @@ impl Mech {
 
     /// GCM parameters whose IV pointer is NULL but whose IV length is not.
     pub fn gcm_null_iv(iv_len: CK_ULONG) -> Self {
-        let params =
-            CK_GCM_PARAMS { pIv: null_mut(), ulIvLen: iv_len, ulIvBits: iv_len * 8, pAAD: null_mut(), ulAADLen: 0, ulTagBits: 128 };
+        let params = CK_GCM_PARAMS {
+            pIv: null_mut(),
+            ulIvLen: iv_len,
+            ulIvBits: iv_len * 8,
+            pAAD: null_mut(),
+            ulAADLen: 0,
+            ulTagBits: 128,
+        };
         Self::strukt(CKM_AES_GCM, params, Vec::new())
     }
 
@@ -360,10 +440,10 @@ pub enum Io {
 /// The operations that take (session, out, out_len).
 #[derive(Clone, Copy, Debug)]
 pub enum Fin {
-    EncryptFinal,
-    DecryptFinal,
-    SignFinal,
-    DigestFinal,
+    Encrypt,
+    Decrypt,
+    Sign,
+    Digest,
 }
 
 /// The operations that take (session, in, in_len).
@@ -571,7 +651,8 @@ impl P11 {
         o: CK_OBJECT_HANDLE,
         query: &[(CK_ATTRIBUTE_TYPE, Option<usize>)],
     ) -> (CK_RV, Vec<(CK_ULONG, Vec<u8>)>) {
-        let mut bufs: Vec<Vec<u64>> = query.iter().map(|(_, n)| vec![0u64; n.unwrap_or(0).div_ceil(8).max(1)]).collect();
+        let mut bufs: Vec<Vec<u64>> =
+            query.iter().map(|(_, n)| vec![0u64; n.unwrap_or(0).div_ceil(8).max(1)]).collect();
         let mut attrs: Vec<CK_ATTRIBUTE> = query
             .iter()
             .zip(bufs.iter_mut())
@@ -679,10 +760,10 @@ impl P11 {
 
     pub fn fin(self, which: Fin, s: CK_SESSION_HANDLE, out: Out) -> Got {
         let f = match which {
-            Fin::EncryptFinal => self.0.C_EncryptFinal,
-            Fin::DecryptFinal => self.0.C_DecryptFinal,
-            Fin::SignFinal => self.0.C_SignFinal,
-            Fin::DigestFinal => self.0.C_DigestFinal,
+            Fin::Encrypt => self.0.C_EncryptFinal,
+            Fin::Decrypt => self.0.C_DecryptFinal,
+            Fin::Sign => self.0.C_SignFinal,
+            Fin::Digest => self.0.C_DigestFinal,
         }
         .expect("…Final");
         // SAFETY: the output pointers are NULL or a buffer of `*len_ptr` bytes.
@@ -724,7 +805,13 @@ impl P11 {
         (rv, buf)
     }
 
-    pub fn generate_key(self, s: CK_SESSION_HANDLE, m: M<'_>, t: Tmpl<'_>, null_out: bool) -> (CK_RV, CK_OBJECT_HANDLE) {
+    pub fn generate_key(
+        self,
+        s: CK_SESSION_HANDLE,
+        m: M<'_>,
+        t: Tmpl<'_>,
+        null_out: bool,
+    ) -> (CK_RV, CK_OBJECT_HANDLE) {
         let f = self.0.C_GenerateKey.expect("C_GenerateKey");
         let (p, n) = t.raw();
         let mut h = 0;
@@ -749,7 +836,14 @@ impl P11 {
         (rv, hp, hq)
     }
 
-    pub fn wrap_key(self, s: CK_SESSION_HANDLE, m: M<'_>, wrapping: CK_OBJECT_HANDLE, key: CK_OBJECT_HANDLE, out: Out) -> Got {
+    pub fn wrap_key(
+        self,
+        s: CK_SESSION_HANDLE,
+        m: M<'_>,
+        wrapping: CK_OBJECT_HANDLE,
+        key: CK_OBJECT_HANDLE,
+        out: Out,
+    ) -> Got {
         let f = self.0.C_WrapKey.expect("C_WrapKey");
         // SAFETY: mechanism as in `init`; output as in `with_out`.
         with_mech(m, |mp| with_out(out, |o, ol| unsafe { f(s, mp, wrapping, key, o, ol) }))
@@ -771,7 +865,13 @@ impl P11 {
         (rv, h)
     }
 
-    pub fn derive_key(self, s: CK_SESSION_HANDLE, m: M<'_>, base: CK_OBJECT_HANDLE, t: Tmpl<'_>) -> (CK_RV, CK_OBJECT_HANDLE) {
+    pub fn derive_key(
+        self,
+        s: CK_SESSION_HANDLE,
+        m: M<'_>,
+        base: CK_OBJECT_HANDLE,
+        t: Tmpl<'_>,
+    ) -> (CK_RV, CK_OBJECT_HANDLE) {
         let f = self.0.C_DeriveKey.expect("C_DeriveKey");
         let (p, n) = t.raw();
         let mut h = 0;

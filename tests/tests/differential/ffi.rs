@@ -435,6 +435,11 @@ pub enum Io {
     EncryptUpdate,
     DecryptUpdate,
     DigestEncryptUpdate,
+    DecryptDigestUpdate,
+    SignEncryptUpdate,
+    DecryptVerifyUpdate,
+    SignRecover,
+    VerifyRecover,
 }
 
 /// The operations that take (session, out, out_len).
@@ -488,6 +493,43 @@ impl P11 {
     pub fn finalize(self) -> CK_RV {
         // SAFETY: NULL is the argument the standard asks for.
         unsafe { self.0.C_Finalize.expect("C_Finalize")(null_mut()) }
+    }
+
+    /// `C_Initialize` with unusual arguments: `reserved` sets `pReserved`
+    /// (to a live local, never read by a conforming module), `partial`
+    /// gives only one of the four mutex callbacks, `null` passes NULL.
+    pub fn initialize_odd(self, null: bool, reserved: bool, partial: bool) -> CK_RV {
+        extern "C" fn create(_: *mut *mut c_void) -> CK_RV {
+            CKR_OK
+        }
+        let mut dummy = 0u64;
+        let mut args = CK_C_INITIALIZE_ARGS {
+            CreateMutex: if partial { Some(create) } else { None },
+            DestroyMutex: None,
+            LockMutex: None,
+            UnlockMutex: None,
+            flags: CKF_OS_LOCKING_OK,
+            pReserved: if reserved { (&raw mut dummy).cast() } else { null_mut() },
+        };
+        let p = if null { null_mut() } else { (&raw mut args).cast() };
+        // SAFETY: `p` is NULL or a live local; its callback, if any, only
+        // returns CKR_OK.
+        unsafe { self.0.C_Initialize.expect("C_Initialize")(p) }
+    }
+
+    /// `C_Finalize` with a non-NULL `pReserved` (a live local): a
+    /// conforming module refuses it and stays initialized.
+    pub fn finalize_reserved(self) -> CK_RV {
+        let mut dummy = 0u64;
+        // SAFETY: a live local; a conforming module does not read it.
+        unsafe { self.0.C_Finalize.expect("C_Finalize")((&raw mut dummy).cast()) }
+    }
+
+    /// `C_SetOperationState` with `state` (real bytes or NULL).
+    pub fn set_operation_state(self, s: CK_SESSION_HANDLE, state: In<'_>) -> CK_RV {
+        let (p, len) = state.raw();
+        // SAFETY: `p` is NULL or holds `len` bytes.
+        unsafe { self.0.C_SetOperationState.expect("C_SetOperationState")(s, p, len, 0, 0) }
     }
 
     /// `C_GetInfo`; the version is `major.minor`.
@@ -750,6 +792,11 @@ impl P11 {
             Io::EncryptUpdate => self.0.C_EncryptUpdate,
             Io::DecryptUpdate => self.0.C_DecryptUpdate,
             Io::DigestEncryptUpdate => self.0.C_DigestEncryptUpdate,
+            Io::DecryptDigestUpdate => self.0.C_DecryptDigestUpdate,
+            Io::SignEncryptUpdate => self.0.C_SignEncryptUpdate,
+            Io::DecryptVerifyUpdate => self.0.C_DecryptVerifyUpdate,
+            Io::SignRecover => self.0.C_SignRecover,
+            Io::VerifyRecover => self.0.C_VerifyRecover,
         }
         .expect("function");
         let (p, len) = input.raw();

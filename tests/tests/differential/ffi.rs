@@ -10,7 +10,8 @@
 //! ([`In::Null`]); an output is a buffer of a given size, a NULL buffer, or
 //! a NULL length pointer ([`Out`]). So a length larger than a real buffer is
 //! only ever passed with NULL, where a conforming module must refuse it
-//! without reading. The `unsafe` blocks are in these wrappers only.
+//! without reading. The `unsafe` blocks are in these wrappers (and in the
+//! fork guard of `cases.rs`, which keeps a SoftHSM crash out of the test).
 
 use std::ffi::{CString, c_void};
 use std::mem::size_of;

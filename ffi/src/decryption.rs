@@ -40,7 +40,12 @@ pub unsafe extern "C" fn C_Decrypt<B: Backend>(
     pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Decrypt], || {
-        input_len::<B>(&[Operation::Decrypt], ulEncryptedDataLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+        input_len::<B>(
+            pEncryptedData.cast_const(),
+            &[Operation::Decrypt],
+            ulEncryptedDataLen,
+            CKR_ENCRYPTED_DATA_LEN_RANGE,
+        )?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedData, ulEncryptedDataLen, pData, pulDataLen, |data, out| {
@@ -59,7 +64,12 @@ pub unsafe extern "C" fn C_DecryptUpdate<B: Backend>(
     pulPartLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Decrypt], || {
-        input_len::<B>(&[Operation::Decrypt], ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+        input_len::<B>(
+            pEncryptedPart.cast_const(),
+            &[Operation::Decrypt],
+            ulEncryptedPartLen,
+            CKR_ENCRYPTED_DATA_LEN_RANGE,
+        )?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {

@@ -32,7 +32,7 @@ pub unsafe extern "C" fn C_Digest<B: Backend>(
     pulDigestLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Digest], || {
-        input_len::<B>(&[Operation::Digest], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pData.cast_const(), &[Operation::Digest], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe { args::transform(pData, ulDataLen, pDigest, pulDigestLen, |data, out| B::digest(hSession, data, out)) }
     })
@@ -45,7 +45,7 @@ pub unsafe extern "C" fn C_DigestUpdate<B: Backend>(
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Digest], || {
-        input_len::<B>(&[Operation::Digest], ulPartLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pPart.cast_const(), &[Operation::Digest], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::digest_update(hSession, data)?;

@@ -22,7 +22,7 @@ pub unsafe extern "C" fn C_DigestEncryptUpdate<B: Backend>(
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Digest, Operation::Encrypt], || {
-        input_len::<B>(&[Operation::Digest, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pPart.cast_const(), &[Operation::Digest, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -42,7 +42,7 @@ pub unsafe extern "C" fn C_DecryptDigestUpdate<B: Backend>(
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Decrypt, Operation::Digest], || {
         let operations = [Operation::Decrypt, Operation::Digest];
-        input_len::<B>(&operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+        input_len::<B>(pEncryptedPart.cast_const(), &operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {
@@ -61,7 +61,7 @@ pub unsafe extern "C" fn C_SignEncryptUpdate<B: Backend>(
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Sign, Operation::Encrypt], || {
-        input_len::<B>(&[Operation::Sign, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pPart.cast_const(), &[Operation::Sign, Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn C_DecryptVerifyUpdate<B: Backend>(
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Decrypt, Operation::Verify], || {
         let operations = [Operation::Decrypt, Operation::Verify];
-        input_len::<B>(&operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
+        input_len::<B>(pEncryptedPart.cast_const(), &operations, ulEncryptedPartLen, CKR_ENCRYPTED_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, |data, out| {

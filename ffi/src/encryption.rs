@@ -38,7 +38,7 @@ pub unsafe extern "C" fn C_Encrypt<B: Backend>(
     pulEncryptedDataLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Encrypt], || {
-        input_len::<B>(&[Operation::Encrypt], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pData.cast_const(), &[Operation::Encrypt], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pEncryptedData, pulEncryptedDataLen, |data, out| {
@@ -57,7 +57,7 @@ pub unsafe extern "C" fn C_EncryptUpdate<B: Backend>(
     pulEncryptedPartLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Encrypt], || {
-        input_len::<B>(&[Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pPart.cast_const(), &[Operation::Encrypt], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, |data, out| {

@@ -15,7 +15,7 @@
 //! works never meets them. Output buffer sizes need no bound: nothing is
 //! allocated for them, and at most the produced bytes are written.
 
-use cryptoki_sys::{CK_RV, CK_ULONG};
+use cryptoki_sys::{CK_RV, CK_ULONG, CKR_ARGUMENTS_BAD};
 pub use p11kms_proto::pkcs11::{MAX_ATTRIBUTE_VALUE_LEN, MAX_MECHANISM_PARAM_LEN};
 
 use crate::args;
@@ -69,14 +69,26 @@ pub(crate) fn within(len: CK_ULONG, max: usize, refusal: CK_RV) -> Result<()> {
     }
 }
 
-/// Bounds the length of the caller's input to a call that continues or ends
-/// `operations` on `session` (two for the dual-function updates): at most
+/// Refuses input `data` that is NULL with a length that is not zero
+/// (`CKR_ARGUMENTS_BAD`), then bounds the length of the caller's input to a
+/// call that continues or ends `operations` on `session` (two for the
+/// dual-function updates): at most
 /// what the backend takes for each of them. A longer input is refused with
 /// `too_long` (the call's `CKR_*_LEN_RANGE`) before a byte of it is read;
 /// the export runs through [`crate::ending::continuing`], which then ends
 /// the operations, as PKCS#11 has every error but `CKR_BUFFER_TOO_SMALL`
 /// end them.
-pub(crate) fn input_len<B: Backend>(operations: &[Operation], len: CK_ULONG, too_long: CK_RV) -> Result<()> {
+pub(crate) fn input_len<B: Backend>(
+    data: *const u8,
+    operations: &[Operation],
+    len: CK_ULONG,
+    too_long: CK_RV,
+) -> Result<()> {
+    // No bytes behind a length that is not zero: the caller's mistake,
+    // whatever the length (SoftHSM answers the same).
+    if data.is_null() && len != 0 {
+        return Err(rv(CKR_ARGUMENTS_BAD));
+    }
     let max = operations.iter().map(|&op| B::max_input_len(op)).fold(MAX_DATA_LEN, usize::min);
     within(len, max, too_long)
 }

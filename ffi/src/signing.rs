@@ -36,7 +36,7 @@ pub unsafe extern "C" fn C_Sign<B: Backend>(
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Sign], || {
-        input_len::<B>(&[Operation::Sign], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pData.cast_const(), &[Operation::Sign], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| B::sign(hSession, data, out))
@@ -51,7 +51,7 @@ pub unsafe extern "C" fn C_SignUpdate<B: Backend>(
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Sign], || {
-        input_len::<B>(&[Operation::Sign], ulPartLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pPart.cast_const(), &[Operation::Sign], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::sign_update(hSession, data)?;
@@ -94,7 +94,7 @@ pub unsafe extern "C" fn C_SignRecover<B: Backend>(
     pulSignatureLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::SignRecover], || {
-        input_len::<B>(&[Operation::SignRecover], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pData.cast_const(), &[Operation::SignRecover], ulDataLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pData, ulDataLen, pSignature, pulSignatureLen, |data, out| {

@@ -40,8 +40,8 @@ pub unsafe extern "C" fn C_Verify<B: Backend>(
     ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Verify], || {
-        input_len::<B>(&[Operation::Verify], ulDataLen, CKR_DATA_LEN_RANGE)?;
-        input_len::<B>(&[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
+        input_len::<B>(pData.cast_const(), &[Operation::Verify], ulDataLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pSignature.cast_const(), &[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pData, ulDataLen) }?;
         // SAFETY: PKCS#11 caller contract.
@@ -58,7 +58,7 @@ pub unsafe extern "C" fn C_VerifyUpdate<B: Backend>(
     ulPartLen: CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Verify], || {
-        input_len::<B>(&[Operation::Verify], ulPartLen, CKR_DATA_LEN_RANGE)?;
+        input_len::<B>(pPart.cast_const(), &[Operation::Verify], ulPartLen, CKR_DATA_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let data = unsafe { args::slice(pPart, ulPartLen) }?;
         B::verify_update(hSession, data)?;
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn C_VerifyFinal<B: Backend>(
     ulSignatureLen: CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::Verify], || {
-        input_len::<B>(&[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
+        input_len::<B>(pSignature.cast_const(), &[Operation::Verify], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let signature = unsafe { args::slice(pSignature, ulSignatureLen) }?;
         B::verify_final(hSession, signature)?;
@@ -104,7 +104,7 @@ pub unsafe extern "C" fn C_VerifyRecover<B: Backend>(
     pulDataLen: *mut CK_ULONG,
 ) -> CK_RV {
     continuing::<B>(hSession, &[Operation::VerifyRecover], || {
-        input_len::<B>(&[Operation::VerifyRecover], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
+        input_len::<B>(pSignature.cast_const(), &[Operation::VerifyRecover], ulSignatureLen, CKR_SIGNATURE_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         unsafe {
             args::transform(pSignature, ulSignatureLen, pData, pulDataLen, |data, out| {

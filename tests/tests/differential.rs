@@ -11,18 +11,19 @@
 //! on its own state directory. Both modules are loaded into this process
 //! with `dlopen` and called through their 2.40 `CK_FUNCTION_LIST`, so that
 //! NULL pointers, lying lengths and malformed parameters reach them
-//! (`differential/ffi.rs`).
+//! (`differential/ffi/`).
 //!
-//! The cases (`differential/cases.rs`) cover every 2.40 function p11kms
-//! exports with normal arguments, NULL pointers with zero, small and huge
-//! lengths (`0x7fffffff`, `0x80000000`, `CK_ULONG::MAX`, only ever with a
-//! NULL pointer), output buffers of 0, 1, one short and exactly enough,
-//! wrong key types and usages, missing/short/long/malformed mechanism
-//! parameters, the state of an operation after an error, and closed,
-//! zero and made-up handles. For every call the harness records the
-//! `CK_RV` and an observation that must be the same on both (output
-//! length, a digest, "the plaintext came back"). Keys differ between the
-//! tokens, so key-dependent bytes are never compared.
+//! The cases (`differential/cases/`, a module per class of case) cover
+//! every 2.40 function p11kms exports with normal arguments, NULL pointers
+//! with zero, small and huge lengths (`0x7fffffff`, `0x80000000`,
+//! `CK_ULONG::MAX`, only ever with a NULL pointer), output buffers of 0, 1,
+//! one short and exactly enough, wrong key types and usages,
+//! missing/short/long/malformed mechanism parameters, the state of an
+//! operation after an error, and closed, zero and made-up handles. For
+//! every call the harness records the `CK_RV` and an observation that must
+//! be the same on both (output length, a digest, "the plaintext came
+//! back"). Keys differ between the tokens, so key-dependent bytes are never
+//! compared.
 //!
 //! # Reading the result
 //!
@@ -53,9 +54,9 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-#[path = "differential/cases.rs"]
+#[path = "differential/cases/mod.rs"]
 mod cases;
-#[path = "differential/ffi.rs"]
+#[path = "differential/ffi/mod.rs"]
 mod ffi;
 #[path = "differential/report.rs"]
 mod report;

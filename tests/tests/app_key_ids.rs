@@ -58,15 +58,18 @@ fn ok(what: &str, out: &Output, daemon: &Daemon) -> String {
 /// The `ID:` lines of `pkcs11-tool -O` for objects of one kind
 /// (`Private Key Object`, `Certificate Object`, …).
 fn ids_of(listing: &str, kind: &str) -> Vec<String> {
-    listing
-        .split("\n")
-        .collect::<Vec<_>>()
-        .split(|line| line.is_empty())
-        .flat_map(|block| {
-            let is_kind = block.iter().any(|l| l.starts_with(kind));
-            let id = block.iter().find_map(|l| l.trim().strip_prefix("ID:").map(|v| v.trim().to_owned()));
-            is_kind.then_some(id).flatten()
-        })
+    // Each object starts with an unindented line; its attributes follow.
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in listing.lines() {
+        match blocks.last_mut() {
+            Some(block) if line.starts_with(' ') => block.push(line),
+            _ => blocks.push(vec![line]),
+        }
+    }
+    blocks
+        .iter()
+        .filter(|block| block[0].starts_with(kind))
+        .filter_map(|block| block.iter().find_map(|l| l.trim().strip_prefix("ID:").map(|v| v.trim().to_owned())))
         .collect()
 }
 

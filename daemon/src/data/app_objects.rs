@@ -172,6 +172,12 @@ pub fn copy(
     let found = lookup_changeable(service, client, slot, object)?;
     // Session keys are not copyable: CKA_COPYABLE is false.
     let Held::Object(source) = found.held else {
+        // Java's keytool -genkeypair stores its session pair this way
+        // (docs/pkcs11.md §10): say why it is refused.
+        tracing::info!(
+            "C_CopyObject of a session key refused: a session key does not become a KMS key \
+             (generate it with CKA_TOKEN true instead)"
+        );
         return Err(rv(CKR_ACTION_PROHIBITED));
     };
     let copy = source.copied(template)?;

@@ -58,3 +58,40 @@ pub(super) fn load_key_app_ids(conn: &Connection) -> Result<Vec<KeyAppIdRecord>,
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn named(key_id: &str, id: &[u8]) -> KeyAppIdRecord {
+        KeyAppIdRecord { key_id: key_id.into(), instance: "i1".into(), app_id: id.to_vec(), set_at: Timestamp(7) }
+    }
+
+    #[test]
+    fn app_ids_are_journaled_unique_per_instance_and_go_with_their_key() {
+        let store = Store::open_in_memory().expect("store");
+        let (k1, v1) = crate::store::tests::key("key-1");
+        let (k2, v2) = crate::store::tests::key("key-2");
+        store
+            .write(Timestamp(1), |tx| -> Result<(), StoreError> {
+                tx.insert_cluster(&crate::store::tests::cluster())?;
+                tx.insert_instance(&crate::store::tests::instance("i1", 0))?;
+                tx.insert_key(&k1, &v1, None)?;
+                tx.insert_key(&k2, &v2, None)?;
+                tx.set_key_app_id(&named("key-1", b"JK"))
+            })
+            .expect("writes");
+        assert_eq!(store.load().expect("loads").key_app_ids, vec![named("key-1", b"JK")]);
+        let taken = store.write(Timestamp(2), |tx| tx.set_key_app_id(&named("key-2", b"JK")));
+        assert!(taken.is_err(), "one key per id in an instance");
+        store.write(Timestamp(3), |tx| tx.set_key_app_id(&named("key-1", b"JL"))).expect("replaces");
+        store.write(Timestamp(4), |tx| tx.set_key_app_id(&named("key-2", b"JK"))).expect("free again");
+        store.write(Timestamp(5), |tx| tx.clear_key_app_id("key-2")).expect("clears");
+        store.write(Timestamp(6), |tx| tx.delete_key("key-1")).expect("a key with an id can go");
+        assert!(store.load().expect("loads").key_app_ids.is_empty());
+        let journal = store.journal_since(0, 100).expect("journal");
+        let named = journal.iter().filter(|e| e.entity == "key_app_id").count();
+        assert_eq!(named, 4, "every change journaled");
+    }
+}

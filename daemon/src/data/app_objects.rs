@@ -172,14 +172,20 @@ pub fn copy(
     let found = lookup_changeable(service, client, slot, object)?;
     // Session keys are not copyable: CKA_COPYABLE is false.
     let Held::Object(source) = found.held else {
+        // Java's keytool -genkeypair stores its session pair this way
+        // (docs/pkcs11.md §10): say why it is refused.
+        tracing::info!(
+            "C_CopyObject of a session key refused: a session key does not become a KMS key \
+             (generate it with CKA_TOKEN true instead)"
+        );
         return Err(rv(CKR_ACTION_PROHIBITED));
     };
     let copy = source.copied(template)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, copy)?]))
 }
 
-/// `SetAttributes`: key objects are not modifiable (`CKA_MODIFIABLE`
-/// false); their names are aliases, changed on the admin side.
+/// `SetAttributes`: of a KMS key's object, only its names
+/// ([`super::key_names`]).
 pub fn set_attributes(
     service: &Service,
     client: &ClientId,
@@ -187,6 +193,10 @@ pub fn set_attributes(
     object: ObjectId,
     template: &[Attribute],
 ) -> Result<DataReply, DataError> {
+    if !is_created(object) && !super::secret_objects::is_secret(object) {
+        // A KMS key's names (CKA_ID, CKA_LABEL) may change.
+        return super::key_names::set_attributes(service, client, slot, object, template);
+    }
     let found = lookup_changeable(service, client, slot, object)?;
     let changed = found.held.modified(template)?;
     match (found.record, &changed) {

@@ -5,8 +5,9 @@
 //! The template decides the KeySpec (`CKA_VALUE_LEN`, `CKA_MODULUS_BITS`,
 //! `CKA_EC_PARAMS`), the KeyUsage (RSA: a template asking only for
 //! decryption makes an ENCRYPT/DECRYPT key, anything else SIGN/VERIFY, since
-//! a KMS key has one usage) and the alias (`CKA_LABEL` becomes
-//! `alias/<label>`). The daemon sets the security attributes itself:
+//! a KMS key has one usage), the alias (`CKA_LABEL` becomes
+//! `alias/<label>`) and the key's application id (`CKA_ID`,
+//! [`super::key_names`]). The daemon sets the security attributes itself:
 //! requests it cannot honour (an extractable or derivable key, wrapping)
 //! yield a key that shows what it really is; `docs/pkcs11.md` lists the
 //! rules.
@@ -19,6 +20,7 @@ use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute};
 
 use super::access::Access;
 use super::error::{DataError, rv};
+use super::key_names;
 use super::objects::ObjectView;
 use super::session_keys;
 use crate::hsm::objects::{P256_PARAMS, SECP256K1_PARAMS};
@@ -74,16 +76,31 @@ fn create(
     spec: KeySpec,
     usage: KeyUsage,
     alias: Option<String>,
+    app_id: Option<Vec<u8>>,
 ) -> Result<DataReply, DataError> {
     let (instance, app) = {
         let registry = service.kms.registry()?;
         let instance = super::slots::instance(&registry, slot)?.name.clone();
         let access = Access::of(&service.clients, &registry, client, slot);
         access.check_create(&instance)?;
+        if let Some(id) = &app_id {
+            // Before the HSMs work: a taken id costs nothing.
+            key_names::check_free(&registry, &instance, id, None)?;
+        }
         (instance, access.app_name().ok_or(rv(CKR_USER_NOT_LOGGED_IN))?.to_owned())
     };
-    let new = NewKey::plain(instance, spec, usage, alias, format!("app:{app}"));
-    let key = keys::create(&service.kms, new)?;
+    let new = NewKey::plain(instance.clone(), spec, usage, alias, format!("app:{app}"));
+    let mut key = keys::create(&service.kms, new)?;
+    if let Some(id) = app_id {
+        // The key is committed; only a writer racing for the same id
+        // since the check above, or a store fault, fails here. The key
+        // stays (without the id) and the caller hears why.
+        if let Err(error) = key_names::assign(service, &instance, &key.record.key_id, id.clone()) {
+            tracing::warn!(key = key.record.key_id, %error, "key created, but its CKA_ID could not be kept");
+            return Err(error);
+        }
+        key.app_id = Some(id);
+    }
     // Public key first, as C_GenerateKeyPair returns it.
     let mut objects: Vec<_> = ObjectView::all_of(&key).map(|o| o.description()).collect();
     objects.reverse();
@@ -111,7 +128,8 @@ pub fn generate_key(
         Some(Some(16)) => KeySpec::Aes128,
         Some(_) => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
     };
-    create(service, client, slot, spec, KeyUsage::EncryptDecrypt, alias_of(&[template])?)
+    let app_id = key_names::app_id_of(&[template])?;
+    create(service, client, slot, spec, KeyUsage::EncryptDecrypt, alias_of(&[template])?, app_id)
 }
 
 /// `GenerateKeyPair`: an RSA or EC KMS key. Replies (public, private).
@@ -160,7 +178,8 @@ pub fn generate_key_pair(
         }
         _ => return Err(rv(CKR_MECHANISM_INVALID)),
     };
-    create(service, client, slot, spec, usage, alias_of(&[private, public])?)
+    let app_id = key_names::app_id_of(&[private, public])?;
+    create(service, client, slot, spec, usage, alias_of(&[private, public])?, app_id)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod crypto;
 pub mod emulated;
 pub mod error;
 mod find;
+mod key_names;
 mod keygen;
 mod logins;
 mod lookup;

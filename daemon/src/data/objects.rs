@@ -10,7 +10,10 @@
 //! any alias, with or without the prefix, and the key id. Other versions
 //! are labelled `<name>#<version id>`, so a search by the key's name finds
 //! exactly one object per class: the primary version. Every version keeps
-//! `CKA_ID` = its version id's 16 bytes.
+//! `CKA_ID` = its version id's 16 bytes, except that the primary version
+//! of a key an application gave a `CKA_ID` (`KeyEntry::app_id`) shows
+//! that id; a search finds a version by either. Such a key's `CKA_ID` is
+//! left out of the cached attributes, since a rotation moves it.
 
 use cryptoki_sys::*;
 
@@ -94,7 +97,17 @@ impl<'a> ObjectView<'a> {
         }
     }
 
-    /// Attribute values that never change for this object.
+    /// `CKA_ID`: the application's id on the primary version of a key that
+    /// has one, else the version id.
+    pub fn pkcs11_id(&self) -> Vec<u8> {
+        match &self.key.app_id {
+            Some(id) if self.is_primary() => id.clone(),
+            _ => self.version.uuid.to_vec(),
+        }
+    }
+
+    /// Attribute values that never change for this object (and that the
+    /// module may cache).
     pub fn fixed(&self) -> Vec<Attribute> {
         let r = &self.key.record;
         let crypt = r.key_usage == KeyUsage::EncryptDecrypt;
@@ -108,10 +121,10 @@ impl<'a> ObjectView<'a> {
             Attribute::ulong(CKA_CLASS, class),
             Attribute::bool(CKA_TOKEN, true),
             Attribute::bool(CKA_PRIVATE, self.is_private()),
-            Attribute::bool(CKA_MODIFIABLE, false),
+            // Only CKA_ID and CKA_LABEL may change (key_names).
+            Attribute::bool(CKA_MODIFIABLE, true),
             Attribute::bool(CKA_COPYABLE, false),
             Attribute::bool(CKA_DESTROYABLE, true),
-            Attribute::bytes(CKA_ID, self.version.uuid.to_vec()),
             Attribute::ulong(CKA_KEY_TYPE, key_type),
             Attribute::bool(CKA_LOCAL, r.origin == Origin::AliyunKms),
             Attribute::ulong(CKA_KEY_GEN_MECHANISM, generation),
@@ -119,6 +132,9 @@ impl<'a> ObjectView<'a> {
             Attribute::bytes(CKA_START_DATE, Vec::new()),
             Attribute::bytes(CKA_END_DATE, Vec::new()),
         ];
+        if self.key.app_id.is_none() {
+            a.push(Attribute::bytes(CKA_ID, self.version.uuid.to_vec()));
+        }
         let protected = [
             Attribute::bool(CKA_SENSITIVE, true),
             Attribute::bool(CKA_EXTRACTABLE, false),
@@ -216,6 +232,9 @@ impl<'a> ObjectView<'a> {
         if ty == CKA_LABEL {
             return AttributeValue::Value(self.label().into_bytes());
         }
+        if ty == CKA_ID {
+            return AttributeValue::Value(self.pkcs11_id());
+        }
         if self.sensitive().contains(&ty) {
             return AttributeValue::Sensitive;
         }
@@ -234,6 +253,10 @@ impl<'a> ObjectView<'a> {
                     return false;
                 };
                 return if self.is_primary() { self.key.is_named(text) } else { self.label() == text };
+            }
+            if wanted.ty == CKA_ID {
+                // The version id finds every version; the app's id, the primary.
+                return wanted.value[..] == self.version.uuid[..] || wanted.value == self.pkcs11_id();
             }
             find_attribute(&fixed, wanted.ty).is_some_and(|have| have.value == wanted.value)
         })
@@ -301,6 +324,7 @@ pub(crate) mod tests {
             aliases: vec!["alias/k1".into()],
             rotation_failure: None,
             migrated: None,
+            app_id: None,
         }
     }
 
@@ -327,6 +351,23 @@ pub(crate) mod tests {
         assert_eq!(old.label(), "k1#v-old");
         let by_id = [Attribute::bytes(CKA_ID, vec![0; 16])];
         assert_eq!(ObjectView::all_of(&key).filter(|o| o.matches(&by_id)).count(), 1, "each version by CKA_ID");
+    }
+
+    #[test]
+    fn an_application_id_names_the_primary_version() {
+        let mut key = key(KeySpec::EcP256, KeyUsage::SignVerify, &["v-old", "v-new"]);
+        key.app_id = Some(vec![0x4a, 0x4b]);
+        let by_app_id = [Attribute::bytes(CKA_ID, vec![0x4a, 0x4b])];
+        let found: Vec<_> = ObjectView::all_of(&key).filter(|o| o.matches(&by_app_id)).collect();
+        assert_eq!(found.len(), 2, "the primary's private and public objects");
+        assert!(found.iter().all(|o| o.is_primary()));
+        assert!(found.iter().all(|o| o.attribute(CKA_ID) == AttributeValue::Value(vec![0x4a, 0x4b])));
+        assert!(found.iter().all(|o| find_attribute(&o.fixed(), CKA_ID).is_none()), "not cached: rotation moves it");
+        let by_version = [Attribute::bytes(CKA_ID, vec![1; 16])];
+        assert_eq!(ObjectView::all_of(&key).filter(|o| o.matches(&by_version)).count(), 2, "version id still finds");
+        let old = ObjectView::all_of(&key).find(|o| !o.is_primary()).expect("old version");
+        assert_eq!(old.attribute(CKA_ID), AttributeValue::Value(vec![0; 16]));
+        assert_eq!(old.attribute(CKA_MODIFIABLE), AttributeValue::Value(vec![1]));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! happen once, at start ([`Store::load`]); afterwards the daemon serves
 //! reads from its in-memory registry.
 
+mod app_ids;
 mod audit;
 mod backups;
 mod intents;
@@ -30,6 +31,7 @@ use p11kms_proto::Timestamp;
 
 use crate::root_key::{RootKey, SealError};
 
+pub use app_ids::KeyAppIdRecord;
 pub use journal::JournalEntry;
 pub use material::MaterialRole;
 pub use records::{
@@ -125,6 +127,8 @@ pub struct Snapshot {
     pub backups: Vec<BackupRecord>,
     /// Their points, by backup then number.
     pub backup_points: Vec<BackupPointRecord>,
+    /// The `CKA_ID`s applications gave keys.
+    pub key_app_ids: Vec<KeyAppIdRecord>,
 }
 
 /// The open database.
@@ -246,6 +250,7 @@ impl Store {
         snapshot.migrations = migrations::load_migrations(&conn)?;
         snapshot.backups = backups::load_backups(&conn)?;
         snapshot.backup_points = backups::load_backup_points(&conn)?;
+        snapshot.key_app_ids = app_ids::load_key_app_ids(&conn)?;
         Ok(snapshot)
     }
 

@@ -251,6 +251,19 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (backup_id, seq)
     );
     "#,
+    // 10 -> 11: the CKA_ID an application gave a KMS key (at generation or
+    // with C_SetAttributeValue, docs/pkcs11.md "Keys that applications
+    // name"): at most one per key, unique among the keys of an instance,
+    // so a search by it finds one key (certificates pair with it).
+    r#"
+    CREATE TABLE key_app_ids (
+        key_id   TEXT    PRIMARY KEY REFERENCES keys(key_id),
+        instance TEXT    NOT NULL,
+        app_id   BLOB    NOT NULL,
+        set_at   INTEGER NOT NULL,
+        UNIQUE (instance, app_id)
+    );
+    "#,
 ];
 
 /// The schema version this daemon writes.

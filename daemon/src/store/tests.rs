@@ -12,7 +12,7 @@ fn root_key() -> Arc<RootKey> {
     Arc::new(RootKey::random())
 }
 
-fn instance(name: &str, slot: u64) -> InstanceRecord {
+pub(super) fn instance(name: &str, slot: u64) -> InstanceRecord {
     InstanceRecord {
         name: name.into(),
         slot_id: slot,
@@ -24,7 +24,7 @@ fn instance(name: &str, slot: u64) -> InstanceRecord {
     }
 }
 
-fn cluster() -> ClusterRecord {
+pub(super) fn cluster() -> ClusterRecord {
     ClusterRecord {
         name: "c1".into(),
         created_at: Timestamp(50),
@@ -41,7 +41,7 @@ fn cluster() -> ClusterRecord {
     }
 }
 
-fn key(id: &str) -> (KeyRecord, VersionRecord) {
+pub(super) fn key(id: &str) -> (KeyRecord, VersionRecord) {
     let key = KeyRecord {
         key_id: id.into(),
         instance: "i1".into(),

@@ -23,6 +23,9 @@ pub struct KeyEntry {
     /// Where the key came from, when a CMK migration moved it into its
     /// instance (from the task that did).
     pub migrated: Option<KeyMigrationOrigin>,
+    /// The `CKA_ID` an application gave the key (`store::KeyAppIdRecord`),
+    /// shown by its primary version's objects instead of the version id.
+    pub app_id: Option<Vec<u8>>,
 }
 
 /// A key version.

@@ -88,6 +88,7 @@ impl Registry {
                     aliases: Vec::new(),
                     rotation_failure: None,
                     migrated: None,
+                    app_id: None,
                 },
             );
         }
@@ -122,6 +123,9 @@ impl Registry {
         }
         for task in snapshot.migrations {
             registry.put_migration(task);
+        }
+        for named in snapshot.key_app_ids {
+            registry.set_app_id(&named.key_id, Some(named.app_id));
         }
         Ok(registry)
     }
@@ -302,7 +306,14 @@ impl Registry {
         self.key_order.push(key.key_id.clone());
         self.keys.insert(
             key.key_id.clone(),
-            KeyEntry { record: key, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None, migrated: None },
+            KeyEntry {
+                record: key,
+                versions: Vec::new(),
+                aliases: Vec::new(),
+                rotation_failure: None,
+                migrated: None,
+                app_id: None,
+            },
         );
         self.attach_version(version)?;
         if let Some(alias) = alias {
@@ -359,6 +370,25 @@ impl Registry {
         }
         self.key_order.retain(|id| id != key_id);
         self.import_tokens.retain(|_, token| token.key_id != key_id);
+    }
+
+    /// Sets or clears a key's application-chosen `CKA_ID` (after the store
+    /// committed it).
+    pub fn set_app_id(&mut self, key_id: &str, app_id: Option<Vec<u8>>) {
+        if let Some(key) = self.keys.get_mut(key_id) {
+            key.app_id = app_id;
+        }
+    }
+
+    /// The key of `instance` other than `except` that `id` names as a
+    /// `CKA_ID`: its application id, or one of its version ids. What an
+    /// application id may not be, so that a search by it finds one key.
+    pub fn key_with_pkcs11_id(&self, instance: &str, id: &[u8], except: Option<&str>) -> Option<&KeyEntry> {
+        self.keys.values().find(|key| {
+            key.record.instance == instance
+                && except != Some(key.record.key_id.as_str())
+                && (key.app_id.as_deref() == Some(id) || key.versions.iter().any(|v| v.uuid[..] == *id))
+        })
     }
 
     /// Adds an alias (after the store committed it).

@@ -1,0 +1,121 @@
+//! Java 17's SunPKCS11 keystore (`keytool`, `jarsigner`) on
+//! `libp11kms.so` (`docs/pkcs11.md` §10, "Keys that applications name").
+//!
+//! A key made with `pkcs11-tool --keypairgen --id 6a6b --label jk` and a
+//! self-signed certificate written under the same `CKA_ID` (made by
+//! OpenSSL's pkcs11 engine with the key, found by its id) are one
+//! `PrivateKeyEntry` for `keytool -list`, and `jarsigner` signs a jar
+//! with it that `jarsigner -verify` accepts.
+//!
+//! `keytool -genkeypair` itself still fails: it makes a session key pair
+//! and stores it with `C_CopyObject(CKA_TOKEN = true)`, which p11kms
+//! refuses (`CKR_ACTION_PROHIBITED`). The test pins that answer so that
+//! the day the copy is offered, this test says so.
+//!
+//! Every tool runs as a subprocess, so the module is not loaded here.
+
+// Test code: a failed expectation is a failed test, so `expect` and
+// `panic!` are the point here.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use p11kms_tests::{Daemon, module, run};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(what: &str, out: &Output, daemon: &Daemon) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        daemon.log()
+    );
+    text(&out.stdout)
+}
+
+/// Runs a Java tool (`keytool`, `jarsigner`) on the SunPKCS11 keystore of
+/// slot 0, in `dir`, with `args` after the keystore options.
+fn java_tool(daemon: &Daemon, dir: &Path, tool: &str, pin: &str, args: &[&str]) -> Output {
+    let (provider_class, provider_arg) =
+        if tool == "jarsigner" { ("-providerClass", "-providerArg") } else { ("-providerclass", "-providerArg") };
+    daemon
+        .client_command("timeout")
+        .args(["180", tool, "-keystore", "NONE", "-storetype", "PKCS11"])
+        .args([provider_class, "sun.security.pkcs11.SunPKCS11", provider_arg, "p11kms.cfg", "-storepass", pin])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run a Java tool")
+}
+
+fn engine_config(dir: &Path, pin: &str) {
+    let out = text(&run(Command::new("openssl").args(["version", "-e"])));
+    let engines = out.split('"').nth(1).expect("ENGINESDIR");
+    let config = format!(
+        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n\
+         [engine_section]\npkcs11 = pkcs11_section\n[pkcs11_section]\nengine_id = pkcs11\n\
+         dynamic_path = {engines}/pkcs11.so\nMODULE_PATH = {}\nPIN = {pin}\ninit = 1\n\
+         [req]\ndistinguished_name = req_dn\n[req_dn]\n",
+        module().display()
+    );
+    std::fs::write(dir.join("openssl.cnf"), config).expect("openssl.cnf");
+}
+
+#[test]
+fn keytool_lists_and_jarsigner_signs_with_a_key_named_by_its_id() {
+    let daemon = Daemon::start();
+    let pin = daemon.create_app("java", "hsm1");
+    let dir = tempfile::tempdir().expect("work dir");
+    let dir = dir.path();
+    let config = format!("name = p11kms\nlibrary = {}\nslot = 0\n", module().display());
+    std::fs::write(dir.join("p11kms.cfg"), config).expect("p11kms.cfg");
+
+    // keytool -genkeypair: the session pair's copy to the token is refused.
+    let genkeypair = java_tool(
+        &daemon,
+        dir,
+        "keytool",
+        &pin,
+        &["-genkeypair", "-alias", "k", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=t"],
+    );
+    assert!(!genkeypair.status.success(), "keytool -genkeypair: {}", text(&genkeypair.stdout));
+    assert!(text(&genkeypair.stdout).contains("CKR_ACTION_PROHIBITED"), "{}", text(&genkeypair.stdout));
+
+    // The key and its certificate, paired by CKA_ID 6a6b ("jk").
+    let login = ["--login", "--pin", pin.as_str()];
+    daemon.pkcs11_tool(
+        &[&["--keypairgen", "--key-type", "EC:prime256v1", "--id", "6a6b", "--label", "jk"][..], &login].concat(),
+    );
+    engine_config(dir, &pin);
+    let req = daemon
+        .client_command("timeout")
+        .args(["120", "openssl", "req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine"])
+        .args(["-key", "pkcs11:token=hsm1;id=%6a%6b;type=private", "-subj", "/CN=jk", "-days", "2", "-sha256"])
+        .args(["-outform", "der", "-out", "jk.der"])
+        .env("OPENSSL_CONF", dir.join("openssl.cnf"))
+        .current_dir(dir)
+        .output()
+        .expect("openssl req");
+    ok("openssl req", &req, &daemon);
+    let cert = dir.join("jk.der");
+    let cert = cert.to_str().expect("path");
+    daemon.pkcs11_tool(
+        &[&["--write-object", cert, "--type", "cert", "--id", "6a6b", "--label", "jk"][..], &login].concat(),
+    );
+
+    let list = ok("keytool -list", &java_tool(&daemon, dir, "keytool", &pin, &["-list"]), &daemon);
+    assert!(list.contains("jk, PrivateKeyEntry"), "{list}");
+
+    std::fs::write(dir.join("hello.txt"), b"hello from p11kms\n").expect("hello.txt");
+    run(Command::new("jar").args(["cf", "t.jar", "hello.txt"]).current_dir(dir));
+    ok("jarsigner", &java_tool(&daemon, dir, "jarsigner", &pin, &["t.jar", "jk"]), &daemon);
+    let verify = Command::new("jarsigner").args(["-verify", "-verbose", "-certs", "t.jar"]).current_dir(dir).output();
+    let verify = ok("jarsigner -verify", &verify.expect("jarsigner -verify"), &daemon);
+    assert!(verify.contains("jar verified."), "{verify}");
+    assert!(verify.contains("CN=jk"), "signed by the p11kms key's certificate: {verify}");
+}

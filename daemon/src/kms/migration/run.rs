@@ -29,7 +29,7 @@ use crate::kms::keys::{crash_point, version_name};
 use crate::kms::placement::holding_cluster;
 use crate::kms::registry::KeyEntry;
 use crate::kms::{Kms, KmsError};
-use crate::store::{MigrationStep, MigrationTaskRecord};
+use crate::store::{KeyAppIdRecord, MigrationStep, MigrationTaskRecord};
 
 /// After the task is recorded `Running`, before anything is copied.
 pub const MIGRATION_STARTED: &str = "migration-started";
@@ -176,11 +176,30 @@ fn switch(kms: &Kms, task: &mut MigrationTaskRecord, key: &KeyEntry) -> Result<(
     let now = kms.clock.now();
     let mut record = key.record.clone();
     record.instance = task.to_instance.clone();
+    // An application's CKA_ID goes with the key, unique in its new instance.
+    let app_id = key.app_id.clone().map(|app_id| KeyAppIdRecord {
+        key_id: record.key_id.clone(),
+        instance: record.instance.clone(),
+        app_id,
+        set_at: now,
+    });
+    if let Some(named) = &app_id
+        && let Some(other) = kms.registry()?.key_with_pkcs11_id(&record.instance, &named.app_id, Some(&record.key_id))
+    {
+        return Err(KmsError::InvalidParameter(format!(
+            "key {} of instance '{}' already has the CKA_ID {} that applications gave key {}: change one of them",
+            other.record.key_id,
+            record.instance,
+            hex::encode(&named.app_id),
+            record.key_id
+        )));
+    }
     task.status = MigrationStatus::Succeeded;
     task.step = Some(MigrationStep::Cleaning);
     task.finished_at = Some(now);
     kms.store.write(now, |tx| {
         tx.update_key(&record)?;
+        app_id.as_ref().map_or(Ok(()), |named| tx.set_key_app_id(named))?;
         tx.put_migration(task)
     })?;
     let mut registry = kms.registry_mut()?;

@@ -116,7 +116,7 @@ pub fn key_at(
                 let record: KeyRecord = payload(&entry)?;
                 match &mut key {
                     Some(k) => k.record = record,
-                    None => key = Some(KeySnapshot { record, versions: Vec::new(), aliases: Vec::new() }),
+                    None => key = Some(KeySnapshot { record, versions: Vec::new(), aliases: Vec::new(), app_id: None }),
                 }
             }
             ("key_version", _) if field(&entry, "key_id").as_deref() == Some(key_id) => {
@@ -127,6 +127,14 @@ pub fn key_at(
                         None => k.versions.push(version),
                     }
                 }
+            }
+            ("key_app_id", operation) if entry.entity_id == key_id => {
+                let Some(k) = &mut key else { continue };
+                k.app_id = if operation == "delete" {
+                    None
+                } else {
+                    field(&entry, "app_id").and_then(|text| hex::decode(text).ok())
+                };
             }
             ("alias", operation) => {
                 let Some(k) = &mut key else { continue };

@@ -13,7 +13,9 @@
 //! hardware backup carries none: the target's cluster must hold the
 //! versions (restored from the mirror image of the backed-up cluster),
 //! which is checked inside its HSM. A key pending deletion at the moment
-//! restored comes back Disabled, its deletion cancelled.
+//! restored comes back Disabled, its deletion cancelled. The `CKA_ID` an
+//! application gave the key comes back when no key of the target
+//! instance has it (a warning in the log otherwise).
 
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{InstanceKind, KeyState, RestoredKey, RestoredSecret};
@@ -25,7 +27,7 @@ use crate::kms::keys::{intents, version_name};
 use crate::kms::registry::{KeyEntry, Registry, VersionEntry};
 use crate::kms::secrets::SecretEntry;
 use crate::kms::{Kms, KmsError};
-use crate::store::{AliasRecord, InstanceRecord, IntentPurpose, IntentRecord};
+use crate::store::{AliasRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyAppIdRecord};
 
 /// Where what is restored comes from.
 #[derive(Clone, Copy, Debug)]
@@ -171,6 +173,20 @@ pub fn put_key(
         });
     }
     let now = kms.clock.now();
+    // The application's CKA_ID comes back when no key of the target holds it.
+    let app_id = key.app_id.clone().filter(|id| match kms.registry() {
+        Ok(registry) => registry.key_with_pkcs11_id(&target.name, id, Some(&record.key_id)).is_none(),
+        Err(_) => false,
+    });
+    if app_id.is_none() && key.app_id.is_some() {
+        tracing::warn!(key = %record.key_id, instance = %target.name, "restored without its application CKA_ID: another key of the instance has it");
+    }
+    let named = app_id.clone().map(|app_id| KeyAppIdRecord {
+        key_id: record.key_id.clone(),
+        instance: target.name.clone(),
+        app_id,
+        set_at: now,
+    });
     let aliases: Vec<AliasRecord> =
         free.iter().map(|a| AliasRecord { alias: a.clone(), key_id: record.key_id.clone(), created_at: now }).collect();
     // The store numbers the versions anew (`seq`): the registry takes its rows.
@@ -182,6 +198,7 @@ pub fn put_key(
         for alias in &aliases {
             tx.insert_alias(alias)?;
         }
+        named.as_ref().map_or(Ok(()), |named| tx.set_key_app_id(named))?;
         announced.iter().try_for_each(|i| tx.delete_intent(i))?;
         Ok::<_, KmsError>(stored)
     })?;
@@ -197,6 +214,7 @@ pub fn put_key(
     for alias in aliases {
         registry.add_alias(alias)?;
     }
+    registry.set_app_id(&record.key_id, app_id);
     for intent in &announced {
         registry.remove_intent(&intent.object_id);
     }

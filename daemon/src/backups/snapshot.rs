@@ -22,6 +22,28 @@ pub struct KeySnapshot {
     pub versions: Vec<VersionRecord>,
     /// Its aliases.
     pub aliases: Vec<String>,
+    /// The `CKA_ID` an application gave it (hex in the object); absent
+    /// from the objects of keys without one, so theirs are as before.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "hex_option")]
+    pub app_id: Option<Vec<u8>>,
+}
+
+/// An optional byte string as hex.
+mod hex_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => serializer.serialize_some(&hex::encode(bytes)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| hex::decode(text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// A secret as a point holds it (values encrypted).
@@ -82,6 +104,7 @@ fn key_snapshot(key: &KeyEntry) -> KeySnapshot {
         record: key.record.clone(),
         versions: key.versions.iter().map(|v| v.record.clone()).collect(),
         aliases: key.aliases.clone(),
+        app_id: key.app_id.clone(),
     }
 }
 
@@ -131,6 +154,7 @@ pub fn changed_since(kms: &Kms, after_seq: i64) -> Result<(BTreeSet<Entity>, i64
             let entity = match entry.entity.as_str() {
                 "key" => Some(Entity::Key(entry.entity_id.clone())),
                 "key_version" | "alias" | "lost_version" => field("key_id").map(Entity::Key),
+                "key_app_id" => Some(Entity::Key(entry.entity_id.clone())),
                 "secret" => Some(Entity::Secret(entry.entity_id.clone())),
                 "secret_version" => field("secret_name").map(Entity::Secret),
                 _ => None,

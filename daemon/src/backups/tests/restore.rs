@@ -316,3 +316,45 @@ fn drills_run_daily_when_configured() {
     let drill = lifecycle::describe(&s.backups, &id).expect("described").last_drill.expect("drilled");
     assert_eq!((drill.passed, drill.key_versions_checked), (true, 1));
 }
+
+/// Gives `key` an application's `CKA_ID`, as `C_SetAttributeValue` does.
+fn name_key(s: &Setup, key: &str, app_id: &[u8]) {
+    let record = crate::store::KeyAppIdRecord {
+        key_id: key.into(),
+        instance: SOFT.into(),
+        app_id: app_id.to_vec(),
+        set_at: s.fx.now(),
+    };
+    s.fx.kms.store.write(s.fx.now(), |tx| tx.set_key_app_id(&record)).expect("stored");
+    s.fx.kms.registry_mut().expect("registry").set_app_id(key, Some(app_id.to_vec()));
+}
+
+#[test]
+fn a_key_comes_back_with_the_cka_id_an_application_gave_it_as_of_the_moment() {
+    let s = Setup::new();
+    let id = software(&s);
+    let key = soft_key(&s, None);
+    name_key(&s, &key, b"JK");
+    s.advance(300);
+    let day = s.today();
+    s.advance(60);
+    let at = s.fx.now();
+    s.advance(60);
+    name_key(&s, &key, b"renamed");
+    s.advance(10);
+    let renamed_at = s.fx.now();
+    s.advance(290);
+    gone(&s, &key);
+    // As of the day's end (the incremental of the rename): its last id.
+    restore_key(&s, &id, Some(day), None, &key).expect("restored");
+    assert_eq!(s.fx.key(&key).app_id.as_deref(), Some(&b"renamed"[..]));
+    assert_eq!(s.fx.reloaded().key(&key).expect("stored").app_id.as_deref(), Some(&b"renamed"[..]), "committed");
+    // As of a second before the rename (point in time): the first id.
+    gone(&s, &key);
+    restore_key(&s, &id, None, Some(at), &key).expect("restored");
+    assert_eq!(s.fx.key(&key).app_id.as_deref(), Some(&b"JK"[..]));
+    // Ten seconds after the rename, before any point took it: the journal.
+    gone(&s, &key);
+    restore_key(&s, &id, None, Some(renamed_at), &key).expect("restored");
+    assert_eq!(s.fx.key(&key).app_id.as_deref(), Some(&b"renamed"[..]), "replayed from the journal");
+}

@@ -29,6 +29,9 @@ enum Shape {
     Ecdh,
     Ctr,
     Eddsa,
+    /// `CK_KEY_DERIVATION_STRING_DATA`: a pointer and a length.
+    StringData,
+    CbcEncryptData,
     Ulong,
     Opaque,
 }
@@ -51,6 +54,8 @@ impl Shape {
             CKM_ECDH1_DERIVE | CKM_ECDH1_COFACTOR_DERIVE => Self::Ecdh,
             CKM_AES_CTR => Self::Ctr,
             CKM_EDDSA => Self::Eddsa,
+            CKM_AES_ECB_ENCRYPT_DATA => Self::StringData,
+            CKM_AES_CBC_ENCRYPT_DATA => Self::CbcEncryptData,
             // The "general" MACs: the parameter is the MAC length.
             CKM_AES_MAC_GENERAL
             | CKM_AES_CMAC_GENERAL
@@ -147,6 +152,19 @@ unsafe fn decode_param(mech: &CK_MECHANISM) -> Result<MechParam> {
             // SAFETY: the structure's pointer, valid by the same contract.
             let context = unsafe { bytes(p.pContextData, p.ulContextDataLen) }?;
             MechParam::Eddsa { prehash: p.phFlag != 0, context }
+        }
+        Shape::StringData => {
+            // SAFETY: forwarded from this function's contract.
+            let p: CK_KEY_DERIVATION_STRING_DATA = unsafe { structure(mech) }?;
+            // SAFETY: the structure's pointer, valid by the same contract.
+            MechParam::Bytes(unsafe { bytes(p.pData, p.ulLen) }?)
+        }
+        Shape::CbcEncryptData => {
+            // SAFETY: forwarded from this function's contract.
+            let p: CK_AES_CBC_ENCRYPT_DATA_PARAMS = unsafe { structure(mech) }?;
+            // SAFETY: the structure's pointer, valid by the same contract.
+            let data = unsafe { bytes(p.pData, p.length) }?;
+            MechParam::CbcEncryptData { iv: p.iv, data }
         }
         // SAFETY: forwarded from this function's contract.
         Shape::Ulong => MechParam::Ulong(unsafe { structure::<CK_ULONG>(mech) }?),
@@ -298,6 +316,22 @@ mod tests {
         assert_eq!(run(&none).map(|m| m.param), Ok(MechParam::None), "pure Ed25519");
         let mut short = 1u8;
         assert_eq!(run(&mech(CKM_EDDSA, &mut short)), Err(PARAM_INVALID));
+    }
+
+    #[test]
+    fn derivation_by_encryption_copies_its_data() {
+        let mut data = [3u8; 32];
+        let mut p = CK_KEY_DERIVATION_STRING_DATA { pData: data.as_mut_ptr(), ulLen: 32 };
+        let ecb = run(&mech(CKM_AES_ECB_ENCRYPT_DATA, &mut p)).map(|m| m.param);
+        assert_eq!(ecb, Ok(MechParam::Bytes(vec![3; 32])));
+        p.pData = ptr::null_mut();
+        assert_eq!(run(&mech(CKM_AES_ECB_ENCRYPT_DATA, &mut p)), Err(PARAM_INVALID), "null data with a length");
+
+        let mut p = CK_AES_CBC_ENCRYPT_DATA_PARAMS { iv: [9; 16], pData: data.as_mut_ptr(), length: 16 };
+        let cbc = run(&mech(CKM_AES_CBC_ENCRYPT_DATA, &mut p)).map(|m| m.param);
+        assert_eq!(cbc, Ok(MechParam::CbcEncryptData { iv: [9; 16], data: vec![3; 16] }));
+        let mut short = [0u8; 16];
+        assert_eq!(run(&mech(CKM_AES_CBC_ENCRYPT_DATA, &mut short)), Err(PARAM_INVALID), "IV alone");
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! never larger than 256 × 64 KiB.
 
 use cryptoki_sys::{
-    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKF_ARRAY_ATTRIBUTE, CKR_ARGUMENTS_BAD,
-    CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID, CKR_BUFFER_TOO_SMALL,
-    CKR_GENERAL_ERROR, CKR_OK,
+    CK_ATTRIBUTE, CK_RV, CK_ULONG, CK_UNAVAILABLE_INFORMATION, CKA_ALLOWED_MECHANISMS, CKF_ARRAY_ATTRIBUTE,
+    CKR_ARGUMENTS_BAD, CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID,
+    CKR_BUFFER_TOO_SMALL, CKR_GENERAL_ERROR, CKR_OK,
 };
 use p11kms_proto::pkcs11::{Attribute, AttributeType, AttributeValue};
 
@@ -19,6 +19,9 @@ use crate::args;
 use crate::backend::Result;
 use crate::guard::rv;
 use crate::limits::{MAX_ATTRIBUTE_VALUE_LEN, MAX_TEMPLATE_ATTRIBUTES, within};
+
+/// Bytes of one `CK_MECHANISM_TYPE` in a `CKA_ALLOWED_MECHANISMS` value.
+const MECHANISM_TYPE_LEN: CK_ULONG = std::mem::size_of::<cryptoki_sys::CK_MECHANISM_TYPE>() as CK_ULONG;
 
 /// Copies a template out of the caller's memory.
 ///
@@ -30,6 +33,10 @@ use crate::limits::{MAX_ATTRIBUTE_VALUE_LEN, MAX_TEMPLATE_ATTRIBUTES, within};
 /// as `CKA_WRAP_TEMPLATE`) are refused with `CKR_ATTRIBUTE_TYPE_INVALID`:
 /// their bytes are pointers into this process, meaningless to the daemon,
 /// and [`Attribute`] has no shape for nested templates.
+/// `CKA_ALLOWED_MECHANISMS` carries the array flag too but is an array of
+/// `CK_MECHANISM_TYPE`s, plain values: it is copied like any other, and a
+/// length that is not a whole number of them is
+/// `CKR_ATTRIBUTE_VALUE_INVALID`.
 ///
 /// # Safety
 /// A non-null `ptr` points to `count` attributes, each of whose non-null
@@ -40,7 +47,11 @@ pub(crate) unsafe fn decode(ptr: *const CK_ATTRIBUTE, count: CK_ULONG) -> Result
     let raw = unsafe { args::slice(ptr, count) }?;
     raw.iter()
         .map(|attr| {
-            if attr.type_ & CKF_ARRAY_ATTRIBUTE != 0 {
+            if attr.type_ == CKA_ALLOWED_MECHANISMS {
+                if attr.ulValueLen % MECHANISM_TYPE_LEN != 0 {
+                    return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
+                }
+            } else if attr.type_ & CKF_ARRAY_ATTRIBUTE != 0 {
                 return Err(rv(CKR_ATTRIBUTE_TYPE_INVALID));
             }
             within(attr.ulValueLen, MAX_ATTRIBUTE_VALUE_LEN, CKR_ATTRIBUTE_VALUE_INVALID)?;
@@ -165,6 +176,22 @@ mod tests {
             let template = [attr(CKA_WRAP_TEMPLATE, ptr::null_mut(), 0)];
             assert_eq!(decode(template.as_ptr(), 1), Err(rv(CKR_ATTRIBUTE_TYPE_INVALID)));
         }
+    }
+
+    #[test]
+    fn allowed_mechanisms_are_an_array_of_values() {
+        let mut list = [0x1082u64, 0x1087];
+        let template = [attr(CKA_ALLOWED_MECHANISMS, list.as_mut_ptr().cast(), 16)];
+        // SAFETY: the pointer refers to a live local of 16 bytes.
+        let decoded = unsafe { decode(template.as_ptr(), 1) };
+        let bytes: Vec<u8> = list.iter().flat_map(|m| m.to_ne_bytes()).collect();
+        assert_eq!(decoded, Ok(vec![Attribute::bytes(CKA_ALLOWED_MECHANISMS, bytes)]));
+        let ragged = [attr(CKA_ALLOWED_MECHANISMS, list.as_mut_ptr().cast(), 12)];
+        // SAFETY: as above; 12 of the 16 bytes.
+        assert_eq!(unsafe { decode(ragged.as_ptr(), 1) }, Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
+        let empty = [attr(CKA_ALLOWED_MECHANISMS, ptr::null_mut(), 0)];
+        // SAFETY: a null pointer with length 0 is never read.
+        assert_eq!(unsafe { decode(empty.as_ptr(), 1) }, Ok(vec![Attribute::bytes(CKA_ALLOWED_MECHANISMS, [])]));
     }
 
     #[test]

@@ -88,6 +88,20 @@ pub fn find_attribute(template: &[Attribute], ty: AttributeType) -> Option<&Attr
     template.iter().find(|a| a.ty == ty)
 }
 
+/// Whether a key's `CKA_ALLOWED_MECHANISMS` (an array of `CK_ULONG`s,
+/// 8 bytes little-endian each, as every `CK_ULONG` on the wire) lets it be
+/// used with `mechanism`. No attribute, or an empty list, allows every
+/// mechanism (PKCS#11 3.0 §4.4); a value that is not a whole number of
+/// `CK_ULONG`s allows none, so a malformed list never widens a key's use.
+pub fn mechanism_allowed(allowed: Option<&Attribute>, mechanism: MechanismType) -> bool {
+    let Some(list) = allowed else { return true };
+    if list.value.len() % 8 != 0 {
+        return false;
+    }
+    list.value.is_empty()
+        || list.value.chunks_exact(8).any(|c| c.try_into().map(u64::from_le_bytes).ok() == Some(mechanism))
+}
+
 /// A mechanism with its parameter, decoded from the C structures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mechanism {
@@ -169,6 +183,16 @@ pub enum MechParam {
         /// Context data; empty when none.
         #[serde(with = "crate::bytes")]
         context: Vec<u8>,
+    },
+    /// `CK_AES_CBC_ENCRYPT_DATA_PARAMS` (`CKM_AES_CBC_ENCRYPT_DATA`). The
+    /// ECB variant's `CK_KEY_DERIVATION_STRING_DATA` is a plain
+    /// [`MechParam::Bytes`].
+    CbcEncryptData {
+        /// Initialization vector.
+        iv: [u8; 16],
+        /// The data encrypted into the new key's value.
+        #[serde(with = "crate::bytes")]
+        data: Vec<u8>,
     },
 }
 
@@ -282,5 +306,20 @@ mod tests {
         let encoded = crate::encode_body(&secret).expect("encodes");
         assert_eq!(encoded, [&[3u8, 6][..], b"s3cret"].concat());
         assert_eq!(crate::decode_body::<AttributeValue>(&encoded).expect("decodes"), secret);
+    }
+
+    #[test]
+    fn allowed_mechanisms_restrict_only_when_listed() {
+        const ALLOWED: AttributeType = 0x4000_0600;
+        let list =
+            |mechs: &[u64]| Attribute::bytes(ALLOWED, mechs.iter().flat_map(|m| m.to_le_bytes()).collect::<Vec<_>>());
+        assert!(mechanism_allowed(None, 0x1087), "no attribute: everything");
+        assert!(mechanism_allowed(Some(&list(&[])), 0x1087), "empty list: everything");
+        assert!(mechanism_allowed(Some(&list(&[0x1082, 0x1087])), 0x1087));
+        assert!(!mechanism_allowed(Some(&list(&[0x1082])), 0x1087));
+        assert!(
+            !mechanism_allowed(Some(&Attribute::bytes(ALLOWED, vec![0x87, 0x10, 0])), 0x1087),
+            "malformed: nothing"
+        );
     }
 }

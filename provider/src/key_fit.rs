@@ -10,6 +10,10 @@
 //! be false. This is the one mapping: the daemon's HSM sees a call only
 //! after it passed here, and answers for what the cache does not say.
 //!
+//! Before both, a key whose `CKA_ALLOWED_MECHANISMS` lists mechanisms
+//! refuses any other (`CKR_MECHANISM_INVALID`, PKCS#11 3.0 §4.4): the
+//! mechanism is wrong for this key whatever its type and flags say.
+//!
 //! An attribute the module did not cache is not guessed: the daemon or the
 //! HSM decides at the single-part or final call.
 
@@ -24,7 +28,7 @@ use p11kms_ffi::sys::{
     CKM_SHA_1_HMAC, CKM_SHA1_RSA_PKCS, CKM_SHA1_RSA_PKCS_PSS, CKM_SHA224_HMAC, CKM_SHA224_RSA_PKCS,
     CKM_SHA224_RSA_PKCS_PSS, CKM_SHA256_HMAC, CKM_SHA256_RSA_PKCS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_HMAC,
     CKM_SHA384_RSA_PKCS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_HMAC, CKM_SHA512_RSA_PKCS, CKM_SHA512_RSA_PKCS_PSS,
-    CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_TYPE_INCONSISTENT,
+    CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKR_KEY_FUNCTION_NOT_PERMITTED, CKR_KEY_TYPE_INCONSISTENT, CKR_MECHANISM_INVALID,
 };
 
 /// The key types a mechanism works with; `None` for mechanisms this file
@@ -72,7 +76,14 @@ fn class_has(class: u64, kind: OpKind) -> bool {
 /// The checks of `…Init` on the key, in the order of the module
 /// documentation, from what `key` has cached.
 pub fn check(key: &Object, mechanism: CK_MECHANISM_TYPE, kind: OpKind) -> Result<()> {
+    allowed(key, mechanism)?;
     check_attributes(|ty| key.cached_ulong(ty), |ty| key.flag(ty), mechanism, kind)
+}
+
+/// The key's `CKA_ALLOWED_MECHANISMS`, when cached, must allow
+/// `mechanism`; also the first check of wrap, unwrap and derive.
+pub fn allowed(key: &Object, mechanism: CK_MECHANISM_TYPE) -> Result<()> {
+    if key.allows_mechanism(mechanism) { Ok(()) } else { Err(Error::rv(CKR_MECHANISM_INVALID)) }
 }
 
 fn check_attributes(
@@ -134,6 +145,31 @@ mod tests {
         assert_eq!(code(&aes, CKM_AES_GCM, OpKind::Encrypt), 0);
         assert_eq!(code(&aes, CKM_AES_CMAC, OpKind::Sign), CKR_KEY_FUNCTION_NOT_PERMITTED);
         assert_eq!(code(&aes, CKM_SHA256_HMAC, OpKind::Sign), CKR_KEY_TYPE_INCONSISTENT);
+    }
+
+    #[test]
+    fn allowed_mechanisms_come_first() {
+        use crate::objects::ObjectTable;
+        use p11kms_ffi::sys::CKA_ALLOWED_MECHANISMS;
+        use p11kms_proto::pkcs11::ObjectDescription;
+        let object = |allowed: Option<&[u64]>| {
+            let mut fixed = key(CKO_SECRET_KEY, CKK_AES, &[(CKA_ENCRYPT, true)]);
+            if let Some(list) = allowed {
+                let bytes: Vec<u8> = list.iter().flat_map(|m| m.to_le_bytes()).collect();
+                fixed.push(Attribute::bytes(CKA_ALLOWED_MECHANISMS, bytes));
+            }
+            let mut table = ObjectTable::default();
+            let handle = table.register(1, ObjectDescription { id: 7, fixed, sensitive: vec![] });
+            table.get(handle, 1).expect("registered").clone()
+        };
+        let code = |o: &Object, m, kind| check(o, m, kind).err().map_or(0, |e| e.ck_rv().0);
+        let gcm_only = object(Some(&[CKM_AES_GCM]));
+        assert_eq!(code(&gcm_only, CKM_AES_GCM, OpKind::Encrypt), 0);
+        assert_eq!(code(&gcm_only, CKM_AES_CBC_PAD, OpKind::Encrypt), CKR_MECHANISM_INVALID);
+        // Before the key type: an RSA mechanism is not in the list either.
+        assert_eq!(code(&gcm_only, CKM_RSA_PKCS, OpKind::Encrypt), CKR_MECHANISM_INVALID);
+        assert_eq!(code(&object(Some(&[])), CKM_AES_CBC_PAD, OpKind::Encrypt), 0, "empty list: any");
+        assert_eq!(code(&object(None), CKM_AES_CBC_PAD, OpKind::Encrypt), 0, "no list: any");
     }
 
     #[test]

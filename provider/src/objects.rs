@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CKA_CLASS, CKA_PRIVATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY,
+    CK_OBJECT_HANDLE, CKA_ALLOWED_MECHANISMS, CKA_CLASS, CKA_PRIVATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY,
     CKR_OBJECT_HANDLE_INVALID,
 };
 use p11kms_proto::pkcs11::{
@@ -52,6 +52,13 @@ impl Object {
     /// when not cached.
     pub fn cached_ulong(&self, ty: AttributeType) -> Option<u64> {
         find_attribute(&self.fixed, ty).and_then(Attribute::as_ulong)
+    }
+
+    /// False when the cached `CKA_ALLOWED_MECHANISMS` lists mechanisms and
+    /// `mechanism` is not among them. Not cached, or empty: allowed here,
+    /// and the daemon decides.
+    pub fn allows_mechanism(&self, mechanism: u64) -> bool {
+        p11kms_proto::pkcs11::mechanism_allowed(find_attribute(&self.fixed, CKA_ALLOWED_MECHANISMS), mechanism)
     }
 
     /// True when the object is known to be private (visible only after

@@ -173,6 +173,13 @@ pub fn operate(
     }
     // Public-key operations need no login; see `target`.
     let target = target(service, client, slot, object, &operation)?;
+    // The module checks a cached CKA_ALLOWED_MECHANISMS at `…Init`; the
+    // daemon checks again before the HSM call (defence in depth).
+    if let Target::Session(key) = &target
+        && !key.allows(mechanism.ty)
+    {
+        return Err(rv(CKR_MECHANISM_INVALID));
+    }
     if let Target::Software(key) = &target {
         return software::operate(&*service.kms.vault, key, mechanism, operation);
     }

@@ -118,6 +118,7 @@ pub fn generate_key(
     if !is_token(&[template])? {
         return session_keys::generate_key(service, client, slot, mechanism, template);
     }
+    super::session_key::refuse_allowed_mechanisms(&[template])?;
     if mechanism.ty != CKM_AES_KEY_GEN {
         return Err(rv(CKR_MECHANISM_INVALID));
     }
@@ -144,6 +145,7 @@ pub fn generate_key_pair(
     if !is_token(&[public, private])? {
         return session_keys::generate_key_pair(service, client, slot, mechanism, public, private);
     }
+    super::session_key::refuse_allowed_mechanisms(&[public, private])?;
     let (spec, usage) = match mechanism.ty {
         CKM_RSA_PKCS_KEY_PAIR_GEN => {
             check_class(public, CKO_PUBLIC_KEY, &[CKK_RSA])?;

@@ -213,7 +213,9 @@ impl<'a> ObjectView<'a> {
     /// Attribute types the object has but never reveals.
     pub fn sensitive(&self) -> Vec<u64> {
         match (self.role, self.key.record.key_spec) {
-            (ObjectRole::Secret, _) => vec![CKA_VALUE],
+            // CKA_CHECK_VALUE would be 3 bytes of E_K(0), which for an
+            // AES-GCM key is GHASH's subkey H (docs/pkcs11.md).
+            (ObjectRole::Secret, _) => vec![CKA_VALUE, CKA_CHECK_VALUE],
             (ObjectRole::Private, KeySpec::Rsa2048 | KeySpec::Rsa3072) => {
                 vec![CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2, CKA_EXPONENT_1, CKA_EXPONENT_2, CKA_COEFFICIENT]
             }

@@ -39,6 +39,16 @@ pub struct SessionKey {
 /// carries the daemon's mark instead).
 const KEPT_BY_DAEMON: &[CK_ATTRIBUTE_TYPE] = &[CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE, CKA_SUBJECT];
 
+/// A KMS key's template may not restrict its mechanisms: the store keeps
+/// no PKCS#11 attributes of KMS keys, and a restriction silently dropped
+/// would let the key be used more widely than the application asked.
+/// An empty list restricts nothing and is accepted (docs/pkcs11.md,
+/// "Attributes and mechanisms added for conformance").
+pub fn refuse_allowed_mechanisms(templates: &[&[Attribute]]) -> Result<(), DataError> {
+    let restricts = |t: &&[Attribute]| find_attribute(t, CKA_ALLOWED_MECHANISMS).is_some_and(|a| !a.value.is_empty());
+    if templates.iter().any(restricts) { Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)) } else { Ok(()) }
+}
+
 impl SessionKey {
     /// Bytes it takes in the daemon's memory (the key itself is the
     /// HSM's): its attributes, and a fixed share for its handle.
@@ -57,7 +67,7 @@ impl SessionKey {
         let key = Arc::new(KeyHandle { member: member.clone(), handle });
         let mut attributes = hsm::describe(member, handle)?;
         attributes.push(Attribute::ulong(CKA_KEY_GEN_MECHANISM, generated_by.unwrap_or(CK_UNAVAILABLE_INFORMATION)));
-        for ty in KEPT_BY_DAEMON {
+        for ty in KEPT_BY_DAEMON.iter().chain([&CKA_ALLOWED_MECHANISMS]) {
             let value = find_attribute(template, *ty).map(|a| a.value.clone()).unwrap_or_default();
             attributes.push(Attribute::bytes(*ty, value));
         }
@@ -86,6 +96,13 @@ impl SessionKey {
     /// A boolean attribute (false when absent).
     pub fn flag(&self, ty: CK_ATTRIBUTE_TYPE) -> bool {
         find_attribute(&self.attributes, ty).and_then(Attribute::as_bool) == Some(true)
+    }
+
+    /// False when the key's `CKA_ALLOWED_MECHANISMS` (fixed at creation,
+    /// kept by the daemon: [`crate::hsm::session_keys::hsm_template`])
+    /// lists mechanisms and `mechanism` is not among them.
+    pub fn allows(&self, mechanism: u64) -> bool {
+        p11kms_proto::pkcs11::mechanism_allowed(find_attribute(&self.attributes, CKA_ALLOWED_MECHANISMS), mechanism)
     }
 
     /// `CKA_CLASS`.

@@ -1,6 +1,7 @@
 //! Session keys on the data plane: `C_GenerateKey`/`C_GenerateKeyPair`
 //! with `CKA_TOKEN` false, `C_UnwrapKey`, `C_DeriveKey` (ECDH), and
-//! `C_WrapKey` of a session key. They live on the serving member of the
+//! `C_WrapKey` of a session key. A key's `CKA_ALLOWED_MECHANISMS` is
+//! enforced here and in [`super::crypto`] before the HSM is asked. They live on the serving member of the
 //! slot's cluster ([`crate::hsm::session_keys`]) and belong to the client
 //! that made them; the HSM object is destroyed when the last reference to
 //! it goes (the module destroys it when its session closes, the daemon
@@ -148,6 +149,9 @@ pub fn wrap(
     require_login(service, client, slot)?;
     let wrapping = session_key(service, client, slot, wrapping).ok_or(rv(CKR_WRAPPING_KEY_HANDLE_INVALID))?;
     let key = session_key(service, client, slot, key).ok_or(rv(CKR_KEY_UNEXTRACTABLE))?;
+    if !wrapping.allows(mechanism.ty) {
+        return Err(rv(CKR_MECHANISM_INVALID));
+    }
     if !wrapping.flag(CKA_WRAP) {
         return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }
@@ -177,6 +181,9 @@ pub fn unwrap(
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
     let unwrapping = session_key(service, client, slot, unwrapping).ok_or(rv(CKR_UNWRAPPING_KEY_HANDLE_INVALID))?;
+    if !unwrapping.allows(mechanism.ty) {
+        return Err(rv(CKR_MECHANISM_INVALID));
+    }
     if !unwrapping.flag(CKA_UNWRAP) {
         return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }
@@ -201,6 +208,9 @@ pub fn derive(
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
     let base = session_key(service, client, slot, base).ok_or(rv(CKR_KEY_HANDLE_INVALID))?;
+    if !base.allows(mechanism.ty) {
+        return Err(rv(CKR_MECHANISM_INVALID));
+    }
     if !base.flag(CKA_DERIVE) {
         return Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED));
     }

@@ -9,6 +9,7 @@
 
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
+use cryptoki::mechanism::ekdf::AesCbcDeriveParams;
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
 use cryptoki::mechanism::vendor_defined::VendorDefinedMechanism;
@@ -54,6 +55,10 @@ pub const OPERATION_MECHANISMS: &[CK_MECHANISM_TYPE] = &[
     CKM_AES_KEY_WRAP_PAD,
     CKM_ECDH1_DERIVE,
     CKM_EDDSA,
+    // Derivation by encryption from a session AES key (docs/pkcs11.md,
+    // "Attributes and mechanisms added for conformance").
+    CKM_AES_ECB_ENCRYPT_DATA,
+    CKM_AES_CBC_ENCRYPT_DATA,
 ];
 
 /// The hashing ECDSA mechanisms, which the data plane offers over the
@@ -81,8 +86,26 @@ pub fn mechanism_type(ty: CK_MECHANISM_TYPE) -> Option<MechanismType> {
         CKM_SHA224 => Some(MechanismType::SHA224),
         CKM_SHA224_RSA_PKCS => Some(MechanismType::SHA224_RSA_PKCS),
         CKM_ECDSA_SHA224 => Some(MechanismType::ECDSA_SHA224),
+        CKM_AES_ECB_ENCRYPT_DATA => Some(unnamed(CKM_AES_ECB_ENCRYPT_DATA)),
         _ => None,
     })
+}
+
+/// A standard mechanism cryptoki 0.12 has no constant for
+/// (`CKM_AES_ECB_ENCRYPT_DATA`): its public constructors take vendor
+/// numbers only.
+fn unnamed(ty: CK_MECHANISM_TYPE) -> MechanismType {
+    // SAFETY: `MechanismType` is `#[repr(transparent)]` over its one
+    // `CK_MECHANISM_TYPE` field (cryptoki documents the layout so that a
+    // vector of them is a vector of `CK_MECHANISM_TYPE`) and has no other
+    // invariant: every value is a valid mechanism number to pass on.
+    unsafe { std::mem::transmute::<CK_MECHANISM_TYPE, MechanismType>(ty) }
+}
+
+/// The data of a derivation by encryption: whole AES blocks, at least one
+/// (PKCS#11 3.0 §6.9; the new key's value is the ciphertext).
+fn encrypt_data(data: &[u8]) -> Result<(), CK_RV> {
+    if data.is_empty() || data.len() % 16 != 0 { Err(CKR_MECHANISM_PARAM_INVALID) } else { Ok(()) }
 }
 
 /// True when cryptoki's `get_mechanism_list` can report `ty`: for the
@@ -109,6 +132,7 @@ fn iv16(iv: &[u8]) -> Result<[u8; 16], CK_RV> {
 pub struct ParamStorage {
     ctr: CK_AES_CTR_PARAMS,
     eddsa: Option<CK_EDDSA_PARAMS>,
+    string_data: Option<CK_KEY_DERIVATION_STRING_DATA>,
 }
 
 /// `CK_AES_CTR_PARAMS`. PKCS#11 allows 1 to 128 counter bits; refusing the
@@ -212,6 +236,17 @@ pub fn to_cryptoki<'a>(
             };
             Ok(Mechanism::Ecdh1Derive(Ecdh1DeriveParams::new(kdf, public_data)))
         }
+        (CKM_AES_ECB_ENCRYPT_DATA, MechParam::Bytes(data)) => {
+            encrypt_data(data)?;
+            let params = storage
+                .string_data
+                .insert(CK_KEY_DERIVATION_STRING_DATA { pData: data.as_mut_ptr(), ulLen: data.len() as CK_ULONG });
+            Ok(Mechanism::VendorDefined(VendorDefinedMechanism::new(unnamed(CKM_AES_ECB_ENCRYPT_DATA), Some(&*params))))
+        }
+        (CKM_AES_CBC_ENCRYPT_DATA, MechParam::CbcEncryptData { iv, data }) => {
+            encrypt_data(data)?;
+            Ok(Mechanism::AesCbcEncryptData(AesCbcDeriveParams::new(*iv, data)))
+        }
         _ if OPERATION_MECHANISMS.contains(&ty) => Err(CKR_MECHANISM_PARAM_INVALID),
         _ => Err(CKR_MECHANISM_INVALID),
     }
@@ -276,6 +311,35 @@ mod tests {
         assert!(listed_by_cryptoki(CKM_SHA256_RSA_PKCS));
         assert_eq!(mechanism_type(CKM_VENDOR_DEFINED + 7), None);
         assert_eq!(hash(CKM_SHA224).map(CK_MECHANISM_TYPE::from), Ok(CKM_SHA224));
+    }
+
+    #[test]
+    fn derivation_by_encryption_takes_whole_blocks() {
+        let mut ecb = WireMechanism { ty: CKM_AES_ECB_ENCRYPT_DATA, param: MechParam::Bytes(vec![1; 32]) };
+        let mut storage = ParamStorage::default();
+        let mechanism = to_cryptoki(&mut ecb, &mut storage).expect("converts");
+        let raw = CK_MECHANISM::from(&mechanism);
+        assert_eq!(raw.mechanism, CKM_AES_ECB_ENCRYPT_DATA);
+        assert_eq!(raw.ulParameterLen as usize, std::mem::size_of::<CK_KEY_DERIVATION_STRING_DATA>());
+        // SAFETY: the pointer is to `storage.string_data`, alive here.
+        let params = unsafe { *(raw.pParameter as *const CK_KEY_DERIVATION_STRING_DATA) };
+        assert_eq!(params.ulLen, 32);
+        assert_eq!(
+            mechanism_type(CKM_AES_ECB_ENCRYPT_DATA).map(CK_MECHANISM_TYPE::from),
+            Some(CKM_AES_ECB_ENCRYPT_DATA)
+        );
+
+        let cbc = |data: Vec<u8>| WireMechanism {
+            ty: CKM_AES_CBC_ENCRYPT_DATA,
+            param: MechParam::CbcEncryptData { iv: [0; 16], data },
+        };
+        assert!(convert(cbc(vec![2; 16])).is_ok());
+        for bad in [vec![], vec![2; 15], vec![2; 17]] {
+            assert_eq!(convert(cbc(bad.clone())), Err(CKR_MECHANISM_PARAM_INVALID), "{} bytes", bad.len());
+            let ecb = WireMechanism { ty: CKM_AES_ECB_ENCRYPT_DATA, param: MechParam::Bytes(bad) };
+            assert_eq!(convert(ecb), Err(CKR_MECHANISM_PARAM_INVALID));
+        }
+        assert_eq!(convert(WireMechanism::new(CKM_AES_ECB_ENCRYPT_DATA)), Err(CKR_MECHANISM_PARAM_INVALID));
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub const DESCRIBED: &[CK_ATTRIBUTE_TYPE] = &[
     CKA_ALWAYS_SENSITIVE,
     CKA_NEVER_EXTRACTABLE,
     CKA_LOCAL,
+    // A secret key's key check value, as the HSM computes it (PKCS#11 3.0
+    // §4.10: for AES, the first 3 bytes of E_K(0^128)).
+    CKA_CHECK_VALUE,
 ];
 
 /// The application's template as the HSM gets it: the attributes in
@@ -87,6 +90,14 @@ pub fn hsm_template(template: &[Attribute], private: bool) -> Result<Vec<CkAttri
     // A key that needs a context-specific login for each use cannot be
     // honoured: there is no such login here.
     if template.iter().any(|a| a.ty == CKA_ALWAYS_AUTHENTICATE && a.as_bool() == Some(true)) {
+        return Err(CKR_ATTRIBUTE_VALUE_INVALID);
+    }
+    // `CKA_ALLOWED_MECHANISMS` stays with the daemon, which enforces it
+    // before each HSM call: on the HSM object it would also refuse the
+    // mechanisms the daemon uses to emulate others (`CKM_ECDSA` under
+    // `CKM_ECDSA_SHA256`, raw RSA under OAEP). A value that is not whole
+    // `CK_MECHANISM_TYPE`s is refused here, before any key is made.
+    if template.iter().any(|a| a.ty == CKA_ALLOWED_MECHANISMS && a.value.len() % 8 != 0) {
         return Err(CKR_ATTRIBUTE_VALUE_INVALID);
     }
     let mut out = Vec::new();
@@ -275,6 +286,11 @@ mod tests {
         assert!(!out.iter().any(|a| matches!(a, CkAttribute::Id(_))));
         let reauth = [Attribute::bool(CKA_ALWAYS_AUTHENTICATE, true)];
         assert_eq!(hsm_template(&reauth, true).err(), Some(CKR_ATTRIBUTE_VALUE_INVALID));
+        let allowed = [Attribute::bytes(CKA_ALLOWED_MECHANISMS, CKM_AES_GCM.to_le_bytes().to_vec())];
+        let out = hsm_template(&allowed, true).expect("template");
+        assert!(!out.iter().any(|a| matches!(a, CkAttribute::AllowedMechanisms(_))), "the daemon keeps the list");
+        let ragged = [Attribute::bytes(CKA_ALLOWED_MECHANISMS, vec![1, 2, 3])];
+        assert_eq!(hsm_template(&ragged, true).err(), Some(CKR_ATTRIBUTE_VALUE_INVALID));
     }
 
     #[test]

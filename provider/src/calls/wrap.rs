@@ -43,6 +43,21 @@ impl Module {
         Ok(self.tables().visible_object(session, object, now)?.0.id)
     }
 
+    /// The daemon's id of a visible key that `mechanism` may be used with
+    /// (its cached `CKA_ALLOWED_MECHANISMS`: [`crate::key_fit::allowed`]).
+    fn key_id(
+        &self,
+        session: CK_SESSION_HANDLE,
+        key: CK_OBJECT_HANDLE,
+        mechanism: &Mechanism,
+        now: Stamp,
+    ) -> Result<u64> {
+        let mut tables = self.tables();
+        let (_, object) = tables.visible_object(session, key, now)?;
+        crate::key_fit::allowed(object, mechanism.ty)?;
+        Ok(object.id)
+    }
+
     /// `C_WrapKey`.
     pub fn wrap_key(
         &self,
@@ -53,7 +68,7 @@ impl Module {
         out: &mut OutBuf<'_>,
     ) -> Result<Delivery> {
         let (slot, now) = self.key_management_slot(session, mechanism, CKF_WRAP)?;
-        let wrapping = self.object_id(session, wrapping, now)?;
+        let wrapping = self.key_id(session, wrapping, mechanism, now)?;
         let key = self.object_id(session, key, now)?;
         let request = DataRequest::WrapKey { slot, mechanism: mechanism.clone(), wrapping, key };
         match self.pool.call(&request, Some(now.boot))? {
@@ -72,7 +87,7 @@ impl Module {
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
         let (slot, now) = self.key_management_slot(session, mechanism, CKF_UNWRAP)?;
-        let unwrapping = self.object_id(session, unwrapping, now)?;
+        let unwrapping = self.key_id(session, unwrapping, mechanism, now)?;
         let request = DataRequest::UnwrapKey {
             slot,
             mechanism: mechanism.clone(),
@@ -92,7 +107,7 @@ impl Module {
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
         let (slot, now) = self.key_management_slot(session, mechanism, CKF_DERIVE)?;
-        let base = self.object_id(session, base, now)?;
+        let base = self.key_id(session, base, mechanism, now)?;
         let request = DataRequest::DeriveKey { slot, mechanism: mechanism.clone(), base, template: template.to_vec() };
         self.one_new_key(session, slot, self.pool.call(&request, Some(now.boot))?, "DeriveKey")
     }

@@ -274,6 +274,8 @@ const OFFERED: &[u64] = &[
     0x1057,     // CKM_EDDSA
     0x0350,     // CKM_GENERIC_SECRET_KEY_GEN
     0x1055,     // CKM_EC_EDWARDS_KEY_PAIR_GEN
+    0x1104,     // CKM_AES_ECB_ENCRYPT_DATA
+    0x1105,     // CKM_AES_CBC_ENCRYPT_DATA
 ];
 /// The digests the module computes itself, on every slot.
 const LOCAL_DIGESTS: &[u64] = &[0x220, 0x255, 0x250, 0x260, 0x270];

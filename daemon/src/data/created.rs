@@ -178,6 +178,7 @@ const PUBLIC_KEY: &[Rule] = &[
     rule(CKA_WRAP, Bool, Modifiable, Default::Bool(true)),
     rule(CKA_TRUSTED, Bool, OnCreate, Default::Bool(false)),
     rule(CKA_PUBLIC_KEY_INFO, Bytes, OnCreate, Default::Empty),
+    rule(CKA_ALLOWED_MECHANISMS, Bytes, OnCreate, Default::Empty),
 ];
 
 /// `CKK_RSA` public keys.

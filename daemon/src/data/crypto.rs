@@ -175,9 +175,16 @@ pub fn operate(
     let target = target(service, client, slot, object, &operation)?;
     // The module checks a cached CKA_ALLOWED_MECHANISMS at `…Init`; the
     // daemon checks again before the HSM call (defence in depth).
-    if let Target::Session(key) = &target
-        && !key.allows(mechanism.ty)
-    {
+    let allowed = match &target {
+        Target::Session(key) => key.allows(mechanism.ty),
+        Target::Public { attributes, .. } => p11kms_proto::pkcs11::mechanism_allowed(
+            p11kms_proto::pkcs11::find_attribute(attributes, CKA_ALLOWED_MECHANISMS),
+            mechanism.ty,
+        ),
+        // KMS keys keep no list (docs/pkcs11.md).
+        Target::Version { .. } | Target::Software(_) => true,
+    };
+    if !allowed {
         return Err(rv(CKR_MECHANISM_INVALID));
     }
     if let Target::Software(key) = &target {

@@ -326,6 +326,7 @@ mod tests {
             Mechanism { ty: 0x1086, param: MechParam::Ctr { counter_bits: 32, counter_block: [9; 16] } },
             Mechanism { ty: 0x1084, param: MechParam::Ulong(8) },
             Mechanism { ty: 0x1057, param: MechParam::Eddsa { prehash: true, context: b"ctx".to_vec() } },
+            Mechanism { ty: 0x1105, param: MechParam::CbcEncryptData { iv: [2; 16], data: vec![3; 32] } },
         ]
     }
 

@@ -33,8 +33,6 @@ const REAUTH: &str = "CKA_ALWAYS_AUTHENTICATE keys need CKU_CONTEXT_SPECIFIC log
 const BODY_LIMIT: &str = "one 4 MiB encryption: over the daemon's default 4 MiB request limit (CKR_DATA_LEN_RANGE)";
 /// C_SeedRandom.
 const SEED_RANDOM: &str = "C_SeedRandom: p11kms answers CKR_RANDOM_SEED_NOT_SUPPORTED (documented)";
-/// Skipped on p11kms: no CKM_AES_ECB_ENCRYPT_DATA / CKM_AES_CBC_ENCRYPT_DATA derivation.
-const NO_AES_DERIVE: &str = "mechanism not offered: CKM_AES_{ECB,CBC}_ENCRYPT_DATA (skipped)";
 /// Skipped on p11kms: no DES2/DES3.
 const NO_DES: &str = "mechanism not offered: CKM_DES2_KEY_GEN/CKM_DES3_KEY_GEN (skipped)";
 /// Skipped on p11kms: no Diffie-Hellman.
@@ -68,33 +66,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     // BUG: CKM_EDDSA with CK_EDDSA_PARAMS (needed for Ed448) answers CKR_MECHANISM_PARAM_INVALID
     // C_SeedRandom: p11kms answers CKR_RANDOM_SEED_NOT_SUPPORTED (documented)
     ("test_sessions.py::SessionTests::test_seed_random", SEED_RANDOM),
-    // mechanism not offered: CKM_AES_{ECB,CBC}_ENCRYPT_DATA (skipped)
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_0_POSITIVE_128_BIT", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_1_POSITIVE_128_BIT_LONG_DATA", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_2_NEGATIVE_128_BIT_BAD_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_3_NEGATIVE_128_BIT_BAD_DATA", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_4_POSITIVE_256_BIT", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_5_POSITIVE_256_BIT_LONG_DATA", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_6_NEGATIVE_256_BIT_BAD_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_7_NEGATIVE_256_BIT_BAD_DATA", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_cbc_encrypt_8_NEGATIVE_256_BIT_SHORT_DATA", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_ecb_encrypt_0_POSITIVE_128_BIT", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_ecb_encrypt_1_POSITIVE_128_BIT_LONG_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_ecb_encrypt_2_NEGATIVE_128_BIT_BAD_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_ecb_encrypt_3_POSITIVE_256_BIT_LONG_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_ecb_encrypt_4_NEGATIVE_256_BIT_SHORT_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_derive_using_ecb_encrypt_5_NEGATIVE_256_BIT_BAD_IV", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_encrypt_with_key_derived_using_cbc_encrypt_0_POSITIVE_128_BIT", NO_AES_DERIVE),
-    ("test_aes.py::AESTests::test_encrypt_with_key_derived_using_cbc_encrypt_1_POSITIVE_256_BIT", NO_AES_DERIVE),
-    (
-        "test_aes.py::AESTests::test_encrypt_with_key_derived_using_cbc_encrypt_2_POSITIVE_256_BIT_LONG_DATA",
-        NO_AES_DERIVE,
-    ),
-    ("test_aes.py::AESTests::test_encrypt_with_key_derived_using_ecb_encrypt_0_POSITIVE_128_BIT", NO_AES_DERIVE),
-    (
-        "test_aes.py::AESTests::test_encrypt_with_key_derived_using_ecb_encrypt_1_POSITIVE_256_BIT_LONG_IV",
-        NO_AES_DERIVE,
-    ),
     // mechanism not offered: CKM_DES2_KEY_GEN/CKM_DES3_KEY_GEN (skipped)
     ("test_des.py::DESTests::test_encrypt_des2", NO_DES),
     ("test_des.py::DESTests::test_encrypt_des3", NO_DES),

@@ -151,6 +151,22 @@ fn answers(session: &Session) -> Answers {
     }
 }
 
+/// CBC-PAD encryption with a key that has `CKA_ENCRYPT` false and allows
+/// only GCM.
+fn forbidden_twice(session: &Session) -> RvError {
+    let key = session
+        .create_object(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(KeyType::AES),
+            Attribute::Token(false),
+            Attribute::Value(KEY.to_vec()),
+            Attribute::Encrypt(false),
+            Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM]),
+        ])
+        .expect("import");
+    rv(session.encrypt(&Mechanism::AesCbcPad([0; 16]), key, b"data"))
+}
+
 #[test]
 fn conformance_key_attributes_and_aes_derivation() {
     let daemon = Daemon::start();
@@ -187,6 +203,11 @@ fn conformance_key_attributes_and_aes_derivation() {
     let theirs = answers(&members.session(0));
     println!("SoftHSM answers: {theirs:?}");
     assert_eq!(theirs, ours, "the same values and codes as SoftHSM 2.6");
+
+    // The one difference: a key that may neither encrypt nor use the
+    // mechanism. p11kms judges the mechanism first, SoftHSM the flag.
+    assert_eq!(forbidden_twice(&session), RvError::MechanismInvalid);
+    assert_eq!(forbidden_twice(&members.session(0)), RvError::KeyFunctionNotPermitted);
 }
 
 /// Generated, imported and plain session keys; use beyond the list.

@@ -302,7 +302,10 @@ fn kms_keys(session: &Session) {
     let session_info = session.get_attribute_info(import(session, &KEY, &[]), &[AttributeType::CheckValue]);
     let session_info = session_info.expect("info");
     assert!(matches!(session_info.as_slice(), [AttributeInfo::Available(3)]), "{session_info:?}");
-    // KMS keys derive nothing, as before.
+    // KMS keys derive nothing (their CKA_DERIVE is false).
     let data = string_data(&DATA);
-    assert_eq!(rv(session.derive_key(&ecb_derive(&data), kms, &derived_template())), RvError::KeyHandleInvalid);
+    assert_eq!(
+        rv(session.derive_key(&ecb_derive(&data), kms, &derived_template())),
+        RvError::KeyFunctionNotPermitted
+    );
 }

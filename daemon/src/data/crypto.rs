@@ -70,7 +70,8 @@ fn action_of(operation: &Crypt<'_>, role: ObjectRole) -> Action {
 }
 
 /// Finds the key for an operation. Every operation needs a login, except
-/// verification and encryption with a public key, which anyone may do.
+/// verification and encryption with a public key, and any use of a public
+/// session key (`CKA_PRIVATE` false), which anyone may do.
 fn target(
     service: &Service,
     client: &ClientId,
@@ -82,7 +83,7 @@ fn target(
     let logged_in = service.clients.is_logged_in(client, slot);
     if app_objects::is_created(object) {
         return match app_objects::held(service, client, slot, object).map_err(DataError::for_key)? {
-            Held::Key(key) if !(logged_in || public_ok && key.class() == CKO_PUBLIC_KEY) => {
+            Held::Key(key) if !(logged_in || public_ok && key.class() == CKO_PUBLIC_KEY || !key.flag(CKA_PRIVATE)) => {
                 Err(rv(CKR_USER_NOT_LOGGED_IN))
             }
             Held::Key(key) if !key.flag(needed_flag(operation)) => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),

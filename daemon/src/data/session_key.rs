@@ -72,9 +72,13 @@ impl SessionKey {
             attributes.push(Attribute::bytes(*ty, value));
         }
         let public = find_attribute(&attributes, CKA_CLASS).and_then(Attribute::as_ulong) == Some(CKO_PUBLIC_KEY);
+        // Private as the template says; by default a secret or private key
+        // is, a public key is not (SoftHSM's defaults).
+        let asked = find_attribute(template, CKA_PRIVATE).and_then(Attribute::as_bool);
+        let private = asked.unwrap_or(!public);
         attributes.extend([
             Attribute::bool(CKA_TOKEN, false),
-            Attribute::bool(CKA_PRIVATE, !public),
+            Attribute::bool(CKA_PRIVATE, private),
             Attribute::bool(CKA_MODIFIABLE, true),
             Attribute::bool(CKA_COPYABLE, false),
             Attribute::bool(CKA_DESTROYABLE, true),

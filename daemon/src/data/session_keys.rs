@@ -29,9 +29,14 @@ use crate::hsm::Member;
 use crate::hsm::session_keys as hsm;
 use crate::service::Service;
 
-/// The serving member of the slot's cluster, for a logged-in client.
-fn member_for(service: &Service, client: &ClientId, slot: u64) -> Result<Arc<Member>, DataError> {
-    require_login(service, client, slot)?;
+/// The serving member of the slot's cluster, for a client logged in when
+/// the new key is `private`. A public session key needs no login, as
+/// PKCS#11 has it: it counts against the client's uid's budget of session
+/// objects like a public data object (`[objects]`, `docs/pkcs11.md` §2a).
+fn member_for(service: &Service, client: &ClientId, slot: u64, private: bool) -> Result<Arc<Member>, DataError> {
+    if private {
+        require_login(service, client, slot)?;
+    }
     let cluster = super::slots::cluster(service, slot, super::slots::NO_HSM)?;
     let member = cluster.cluster.serving_member()?;
     Ok(member.clone())
@@ -69,7 +74,7 @@ pub fn generate_key(
     if !matches!(mechanism.ty, CKM_AES_KEY_GEN | CKM_GENERIC_SECRET_KEY_GEN) {
         return Err(rv(CKR_MECHANISM_INVALID));
     }
-    let member = member_for(service, client, slot)?;
+    let member = member_for(service, client, slot, is_private(template))?;
     let hsm_template = hsm::hsm_template(template, true).map_err(rv)?;
     let handle = hsm::generate_key(&member, &ck, &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, Some(mechanism.ty))?;
@@ -84,7 +89,7 @@ pub fn import(service: &Service, client: &ClientId, slot: u64, template: &[Attri
     if find_attribute(template, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true) {
         return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
     }
-    let member = member_for(service, client, slot)?;
+    let member = member_for(service, client, slot, is_private(template))?;
     let hsm_template = hsm::import_template(template).map_err(rv)?;
     let handle = hsm::import(&member, &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, None)?;
@@ -105,7 +110,8 @@ pub fn generate_key_pair(
     if matches!(mechanism.ty, CKM_AES_KEY_GEN | CKM_GENERIC_SECRET_KEY_GEN) {
         return Err(rv(CKR_MECHANISM_INVALID));
     }
-    let member = member_for(service, client, slot)?;
+    let private = is_private(private_template) || public_template_private(public_template);
+    let member = member_for(service, client, slot, private)?;
     let public = hsm::hsm_template(public_template, false).map_err(rv)?;
     let private = hsm::hsm_template(private_template, true).map_err(rv)?;
     let (public_handle, private_handle) = hsm::generate_key_pair(&member, &ck, &public, &private)?;
@@ -125,6 +131,29 @@ fn require_login(service: &Service, client: &ClientId, slot: u64) -> Result<(), 
     if service.clients.is_logged_in(client, slot) { Ok(()) } else { Err(rv(CKR_USER_NOT_LOGGED_IN)) }
 }
 
+/// Whether a secret or private key's template makes a private object:
+/// unless it says `CKA_PRIVATE` false (SoftHSM's default too).
+fn is_private(template: &[Attribute]) -> bool {
+    find_attribute(template, CKA_PRIVATE).and_then(Attribute::as_bool) != Some(false)
+}
+
+/// Whether a public key's template makes a private object: only when it
+/// says so (public keys are public by default).
+fn public_template_private(template: &[Attribute]) -> bool {
+    find_attribute(template, CKA_PRIVATE).and_then(Attribute::as_bool) == Some(true)
+}
+
+/// The refusal of a handle that is no session key of the client's: a KMS
+/// key it sees never wraps, unwraps or derives (`CKA_WRAP`, `CKA_UNWRAP`,
+/// `CKA_DERIVE` false: `CKR_KEY_FUNCTION_NOT_PERMITTED`, as SoftHSM
+/// answers for such a key); any other handle is `invalid`.
+fn not_a_session_key(service: &Service, client: &ClientId, slot: u64, object: ObjectId, invalid: CK_RV) -> DataError {
+    match super::lookup::with_object(service, client, slot, object, |_, _, _| Ok(())) {
+        Ok(()) => rv(CKR_KEY_FUNCTION_NOT_PERMITTED),
+        Err(_) => rv(invalid),
+    }
+}
+
 /// The template of a key made from others (unwrapped, derived): a session
 /// key, never a token one, which would import key material past BYOK.
 fn new_key_template(template: &[Attribute]) -> Result<Vec<cryptoki::object::Attribute>, DataError> {
@@ -136,7 +165,7 @@ fn new_key_template(template: &[Attribute]) -> Result<Vec<cryptoki::object::Attr
 
 /// `WrapKey`: a session key, wrapped by a session key. KMS keys are never
 /// extractable (`CKR_KEY_UNEXTRACTABLE`) and never wrap
-/// (`CKR_WRAPPING_KEY_HANDLE_INVALID`).
+/// (`CKR_KEY_FUNCTION_NOT_PERMITTED`).
 pub fn wrap(
     service: &Service,
     client: &ClientId,
@@ -147,7 +176,8 @@ pub fn wrap(
 ) -> Result<DataReply, DataError> {
     super::slots::require_cluster(service, slot)?;
     require_login(service, client, slot)?;
-    let wrapping = session_key(service, client, slot, wrapping).ok_or(rv(CKR_WRAPPING_KEY_HANDLE_INVALID))?;
+    let wrapping = session_key(service, client, slot, wrapping)
+        .ok_or_else(|| not_a_session_key(service, client, slot, wrapping, CKR_WRAPPING_KEY_HANDLE_INVALID))?;
     let key = session_key(service, client, slot, key).ok_or(rv(CKR_KEY_UNEXTRACTABLE))?;
     if !wrapping.allows(mechanism.ty) {
         return Err(rv(CKR_MECHANISM_INVALID));
@@ -180,7 +210,8 @@ pub fn unwrap(
     super::slots::require_cluster(service, slot)?;
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
-    let unwrapping = session_key(service, client, slot, unwrapping).ok_or(rv(CKR_UNWRAPPING_KEY_HANDLE_INVALID))?;
+    let unwrapping = session_key(service, client, slot, unwrapping)
+        .ok_or_else(|| not_a_session_key(service, client, slot, unwrapping, CKR_UNWRAPPING_KEY_HANDLE_INVALID))?;
     if !unwrapping.allows(mechanism.ty) {
         return Err(rv(CKR_MECHANISM_INVALID));
     }
@@ -207,7 +238,8 @@ pub fn derive(
     super::slots::require_cluster(service, slot)?;
     require_login(service, client, slot)?;
     let hsm_template = new_key_template(template)?;
-    let base = session_key(service, client, slot, base).ok_or(rv(CKR_KEY_HANDLE_INVALID))?;
+    let base = session_key(service, client, slot, base)
+        .ok_or_else(|| not_a_session_key(service, client, slot, base, CKR_KEY_HANDLE_INVALID))?;
     if !base.allows(mechanism.ty) {
         return Err(rv(CKR_MECHANISM_INVALID));
     }

@@ -1,12 +1,13 @@
 //! `C_GenerateKey`, `C_GenerateKeyPair`: with `CKA_TOKEN` true they create
-//! KMS keys, which needs a read/write session; otherwise session keys,
-//! which belong to the session and go when it closes. Both need a
-//! logged-in slot. The new objects' handles come with their cached
+//! KMS keys, which needs a read/write session and a login; otherwise
+//! session keys, which belong to the session and go when it closes, and
+//! need a login unless they are public (`CKA_PRIVATE` false: PKCS#11's
+//! public session objects, `docs/pkcs11.md` §2a). The new objects' handles come with their cached
 //! attributes, like found ones.
 
 use p11kms_ffi::sys::{
-    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_TOKEN, CKF_GENERATE, CKF_GENERATE_KEY_PAIR, CKR_SESSION_CLOSED,
-    CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN,
+    CK_FLAGS, CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKA_PRIVATE, CKA_TOKEN, CKF_GENERATE, CKF_GENERATE_KEY_PAIR,
+    CKR_SESSION_CLOSED, CKR_SESSION_READ_ONLY, CKR_USER_NOT_LOGGED_IN,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Attribute, Mechanism, ObjectDescription, SlotId, find_attribute};
@@ -21,6 +22,11 @@ pub(crate) fn is_token(templates: &[&[Attribute]]) -> bool {
     templates.iter().any(|t| find_attribute(t, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true))
 }
 
+/// `CKA_PRIVATE` as a template says it, if it does.
+fn private_flag(template: &[Attribute]) -> Option<bool> {
+    find_attribute(template, CKA_PRIVATE).and_then(Attribute::as_bool)
+}
+
 impl Module {
     /// Checks a session for key generation with `mechanism` (a function
     /// flag); returns its slot and now.
@@ -30,6 +36,7 @@ impl Module {
         mechanism: &Mechanism,
         function: CK_FLAGS,
         token: bool,
+        private: bool,
     ) -> Result<(SlotId, Stamp)> {
         let now = self.stamp();
         let slot = {
@@ -39,7 +46,7 @@ impl Module {
             if token && !rw {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
             }
-            if !tables.sessions.is_logged_in(slot, now) {
+            if (token || private) && !tables.sessions.is_logged_in(slot, now) {
                 return Err(Error::rv(CKR_USER_NOT_LOGGED_IN));
             }
             slot
@@ -85,7 +92,8 @@ impl Module {
         mechanism: &Mechanism,
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
-        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE, is_token(&[template]))?;
+        let private = private_flag(template) != Some(false);
+        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE, is_token(&[template]), private)?;
         let request = DataRequest::GenerateKey { slot, mechanism: mechanism.clone(), template: template.to_vec() };
         let objects = match self.pool.call(&request, Some(now.boot))? {
             DataReply::Objects(objects) if objects.len() == 1 => objects,
@@ -106,7 +114,8 @@ impl Module {
         private_template: &[Attribute],
     ) -> Result<(CK_OBJECT_HANDLE, CK_OBJECT_HANDLE)> {
         let token = is_token(&[public_template, private_template]);
-        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE_KEY_PAIR, token)?;
+        let private = private_flag(private_template) != Some(false) || private_flag(public_template) == Some(true);
+        let (slot, now) = self.generation_slot(session, mechanism, CKF_GENERATE_KEY_PAIR, token, private)?;
         let request = DataRequest::GenerateKeyPair {
             slot,
             mechanism: mechanism.clone(),

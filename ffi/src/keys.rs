@@ -12,7 +12,7 @@ use cryptoki_sys::{
 
 use crate::backend::Backend;
 use crate::guard::{OK, initialized};
-use crate::limits::{MAX_WRAPPED_KEY_LEN, within};
+use crate::limits::{MAX_WRAPPED_KEY_LEN, given, within};
 use crate::{args, mechanism, template};
 
 /// `C_GenerateKey`.
@@ -104,6 +104,7 @@ pub unsafe extern "C" fn C_UnwrapKey<B: Backend>(
         args::non_null(phKey)?;
         // SAFETY: PKCS#11 caller contract.
         let mechanism = unsafe { mechanism::decode(pMechanism) }?;
+        given(pWrappedKey.cast_const(), ulWrappedKeyLen)?;
         within(ulWrappedKeyLen, MAX_WRAPPED_KEY_LEN, CKR_WRAPPED_KEY_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let wrapped = unsafe { args::slice(pWrappedKey, ulWrappedKeyLen) }?;

@@ -78,17 +78,20 @@ pub(crate) fn within(len: CK_ULONG, max: usize, refusal: CK_RV) -> Result<()> {
 /// the export runs through [`crate::ending::continuing`], which then ends
 /// the operations, as PKCS#11 has every error but `CKR_BUFFER_TOO_SMALL`
 /// end them.
+/// Refuses bytes `data` that are NULL with a length that is not zero:
+/// the caller's mistake whatever the length, so `CKR_ARGUMENTS_BAD` before
+/// the length is bounded (SoftHSM answers the same).
+pub(crate) fn given<T>(data: *const T, len: CK_ULONG) -> Result<()> {
+    if data.is_null() && len != 0 { Err(rv(CKR_ARGUMENTS_BAD)) } else { Ok(()) }
+}
+
 pub(crate) fn input_len<B: Backend>(
     data: *const u8,
     operations: &[Operation],
     len: CK_ULONG,
     too_long: CK_RV,
 ) -> Result<()> {
-    // No bytes behind a length that is not zero: the caller's mistake,
-    // whatever the length (SoftHSM answers the same).
-    if data.is_null() && len != 0 {
-        return Err(rv(CKR_ARGUMENTS_BAD));
-    }
+    given(data, len)?;
     let max = operations.iter().map(|&op| B::max_input_len(op)).fold(MAX_DATA_LEN, usize::min);
     within(len, max, too_long)
 }

@@ -18,7 +18,7 @@ use crate::args;
 use crate::backend::Backend;
 use crate::guard::{OK, initialized};
 use crate::info::encode_session_info;
-use crate::limits::{MAX_OPERATION_STATE_LEN, MAX_PIN_LEN, MAX_USERNAME_LEN, within};
+use crate::limits::{MAX_OPERATION_STATE_LEN, MAX_PIN_LEN, MAX_USERNAME_LEN, given, within};
 
 /// `C_OpenSession`. Notification callbacks are not used, so `pApplication`
 /// and `Notify` are ignored.
@@ -106,6 +106,7 @@ pub unsafe extern "C" fn C_Login<B: Backend>(
     ulPinLen: CK_ULONG,
 ) -> CK_RV {
     initialized::<B>(|| {
+        given(pPin.cast_const(), ulPinLen)?;
         within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
@@ -125,6 +126,7 @@ pub unsafe extern "C" fn C_LoginUser<B: Backend>(
     ulUsernameLen: CK_ULONG,
 ) -> CK_RV {
     initialized::<B>(|| {
+        given(pPin.cast_const(), ulPinLen)?;
         within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         within(ulUsernameLen, MAX_USERNAME_LEN, CKR_ARGUMENTS_BAD)?;
         // SAFETY: PKCS#11 caller contract.

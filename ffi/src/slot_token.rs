@@ -17,7 +17,7 @@ use crate::args;
 use crate::backend::Backend;
 use crate::guard::{OK, initialized, rv};
 use crate::info::{encode_slot_info, encode_token_info};
-use crate::limits::{MAX_PIN_LEN, within};
+use crate::limits::{MAX_PIN_LEN, given, within};
 
 /// `C_GetSlotList`: a null `pSlotList` asks for the count.
 pub unsafe extern "C" fn C_GetSlotList<B: Backend>(
@@ -95,6 +95,7 @@ pub unsafe extern "C" fn C_InitToken<B: Backend>(
     pLabel: *mut CK_UTF8CHAR,
 ) -> CK_RV {
     initialized::<B>(|| {
+        given(pPin.cast_const(), ulPinLen)?;
         within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
@@ -113,6 +114,7 @@ pub unsafe extern "C" fn C_InitPIN<B: Backend>(
     ulPinLen: CK_ULONG,
 ) -> CK_RV {
     initialized::<B>(|| {
+        given(pPin.cast_const(), ulPinLen)?;
         within(ulPinLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.
         let pin = unsafe { args::slice(pPin, ulPinLen) }?;
@@ -130,6 +132,8 @@ pub unsafe extern "C" fn C_SetPIN<B: Backend>(
     ulNewLen: CK_ULONG,
 ) -> CK_RV {
     initialized::<B>(|| {
+        given(pOldPin.cast_const(), ulOldLen)?;
+        given(pNewPin.cast_const(), ulNewLen)?;
         within(ulOldLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         within(ulNewLen, MAX_PIN_LEN, CKR_PIN_LEN_RANGE)?;
         // SAFETY: PKCS#11 caller contract.

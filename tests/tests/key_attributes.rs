@@ -304,8 +304,5 @@ fn kms_keys(session: &Session) {
     assert!(matches!(session_info.as_slice(), [AttributeInfo::Available(3)]), "{session_info:?}");
     // KMS keys derive nothing (their CKA_DERIVE is false).
     let data = string_data(&DATA);
-    assert_eq!(
-        rv(session.derive_key(&ecb_derive(&data), kms, &derived_template())),
-        RvError::KeyFunctionNotPermitted
-    );
+    assert_eq!(rv(session.derive_key(&ecb_derive(&data), kms, &derived_template())), RvError::KeyFunctionNotPermitted);
 }

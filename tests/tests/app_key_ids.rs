@@ -12,7 +12,7 @@
 // `panic!` are the point here.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use cryptoki::error::RvError;
@@ -20,28 +20,14 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
-use p11kms_tests::{Daemon, hsm1, load_module, module, run, rv};
+use p11kms_tests::openssl_engine::engine_config;
+use p11kms_tests::{Daemon, hsm1, load_module, run, rv};
 
 /// P-256's named-curve OID, DER.
 const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn engine_config(dir: &Path, pin: &str) -> PathBuf {
-    let out = text(&run(Command::new("openssl").args(["version", "-e"])));
-    let engines = out.split('"').nth(1).expect("ENGINESDIR");
-    let config = format!(
-        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n\
-         [engine_section]\npkcs11 = pkcs11_section\n[pkcs11_section]\nengine_id = pkcs11\n\
-         dynamic_path = {engines}/pkcs11.so\nMODULE_PATH = {}\nPIN = {pin}\ninit = 1\n\
-         [req]\ndistinguished_name = req_dn\n[req_dn]\n",
-        module().display()
-    );
-    let path = dir.join("openssl.cnf");
-    std::fs::write(&path, config).expect("openssl.cnf");
-    path
 }
 
 fn ok(what: &str, out: &Output, daemon: &Daemon) -> String {
@@ -83,7 +69,7 @@ fn external_tools_pair_a_key_and_its_certificate(daemon: &Daemon, pin: &str, dir
     ok("keypairgen --id 4a4b", &generate("4a4b", "k1"), daemon);
 
     // The engine finds the key by its id and signs a self-signed certificate.
-    let config = engine_config(dir, pin);
+    let config = engine_config(dir, Some(pin));
     let uri = "pkcs11:token=hsm1;id=%4a%4b;type=private";
     let out = daemon
         .client_command("timeout")

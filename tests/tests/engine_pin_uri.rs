@@ -10,45 +10,11 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use p11kms_tests::{Daemon, module, run};
-
-/// The engine's shared object, in OpenSSL's ENGINESDIR.
-fn engine_path() -> PathBuf {
-    let out = String::from_utf8(run(Command::new("openssl").args(["version", "-e"]))).expect("utf-8");
-    // ENGINESDIR: "/usr/lib/x86_64-linux-gnu/engines-3"
-    let dir = out.split('"').nth(1).expect("ENGINESDIR");
-    let path = Path::new(dir).join("pkcs11.so");
-    assert!(path.exists(), "{} is missing: run scripts/deps (libengine-pkcs11-openssl)", path.display());
-    path
-}
-
-/// An OpenSSL configuration that loads the engine on `libp11kms.so`,
-/// without a PIN; returns its path.
-fn engine_config(dir: &Path) -> PathBuf {
-    let config = format!(
-        "openssl_conf = openssl_init\n\
-         [openssl_init]\n\
-         engines = engine_section\n\
-         [engine_section]\n\
-         pkcs11 = pkcs11_section\n\
-         [pkcs11_section]\n\
-         engine_id = pkcs11\n\
-         dynamic_path = {}\n\
-         MODULE_PATH = {}\n\
-         init = 1\n\
-         [req]\n\
-         distinguished_name = req_dn\n\
-         [req_dn]\n",
-        engine_path().display(),
-        module().display()
-    );
-    let path = dir.join("openssl.cnf");
-    std::fs::write(&path, config).expect("openssl.cnf");
-    path
-}
+use p11kms_tests::Daemon;
+use p11kms_tests::openssl_engine::engine_config;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -121,7 +87,7 @@ fn a_pin_value_uri_signs_a_certificate_and_data_that_verify() {
         ]);
     }
     let dir = tempfile::tempdir().expect("work dir");
-    let config = engine_config(dir.path());
+    let config = engine_config(dir.path(), None);
     std::fs::write(dir.path().join("data.txt"), b"signed through a pin-value URI\n").expect("data");
 
     for label in ["uri-rsa", "uri-ec"] {

@@ -21,6 +21,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use p11kms_tests::openssl_engine::engine_config;
 use p11kms_tests::{Daemon, module, run};
 
 fn text(bytes: &[u8]) -> String {
@@ -53,19 +54,6 @@ fn java_tool(daemon: &Daemon, dir: &Path, tool: &str, pin: &str, args: &[&str]) 
         .expect("run a Java tool")
 }
 
-fn engine_config(dir: &Path, pin: &str) {
-    let out = text(&run(Command::new("openssl").args(["version", "-e"])));
-    let engines = out.split('"').nth(1).expect("ENGINESDIR");
-    let config = format!(
-        "openssl_conf = openssl_init\n[openssl_init]\nengines = engine_section\n\
-         [engine_section]\npkcs11 = pkcs11_section\n[pkcs11_section]\nengine_id = pkcs11\n\
-         dynamic_path = {engines}/pkcs11.so\nMODULE_PATH = {}\nPIN = {pin}\ninit = 1\n\
-         [req]\ndistinguished_name = req_dn\n[req_dn]\n",
-        module().display()
-    );
-    std::fs::write(dir.join("openssl.cnf"), config).expect("openssl.cnf");
-}
-
 #[test]
 fn keytool_lists_and_jarsigner_signs_with_a_key_named_by_its_id() {
     let daemon = Daemon::start();
@@ -91,7 +79,7 @@ fn keytool_lists_and_jarsigner_signs_with_a_key_named_by_its_id() {
     daemon.pkcs11_tool(
         &[&["--keypairgen", "--key-type", "EC:prime256v1", "--id", "6a6b", "--label", "jk"][..], &login].concat(),
     );
-    engine_config(dir, &pin);
+    engine_config(dir, Some(&pin));
     let req = daemon
         .client_command("timeout")
         .args(["120", "openssl", "req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine"])

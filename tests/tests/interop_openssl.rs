@@ -17,47 +17,12 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use p11kms_tests::{Daemon, module, run};
-
-/// The engine's shared object, in OpenSSL's ENGINESDIR.
-fn engine_path() -> PathBuf {
-    let out = String::from_utf8(run(Command::new("openssl").args(["version", "-e"]))).expect("utf-8");
-    // ENGINESDIR: "/usr/lib/x86_64-linux-gnu/engines-3"
-    let dir = out.split('"').nth(1).expect("ENGINESDIR");
-    let path = Path::new(dir).join("pkcs11.so");
-    assert!(path.exists(), "{} is missing: run scripts/deps (libengine-pkcs11-openssl)", path.display());
-    path
-}
-
-/// Writes an OpenSSL configuration that loads the engine on `libp11kms.so`
-/// with `pin`; returns its path.
-fn engine_config(dir: &Path, pin: &str) -> PathBuf {
-    let config = format!(
-        "openssl_conf = openssl_init\n\
-         [openssl_init]\n\
-         engines = engine_section\n\
-         [engine_section]\n\
-         pkcs11 = pkcs11_section\n\
-         [pkcs11_section]\n\
-         engine_id = pkcs11\n\
-         dynamic_path = {}\n\
-         MODULE_PATH = {}\n\
-         PIN = {pin}\n\
-         init = 1\n\
-         [req]\n\
-         distinguished_name = req_dn\n\
-         [req_dn]\n",
-        engine_path().display(),
-        module().display()
-    );
-    let path = dir.join("openssl.cnf");
-    std::fs::write(&path, config).expect("openssl.cnf");
-    path
-}
+use p11kms_tests::Daemon;
+use p11kms_tests::openssl_engine::engine_config;
 
 /// `openssl ARGS` with the engine configuration, in `dir`.
 fn engine_openssl(daemon: &Daemon, config: &Path, dir: &Path, args: &[&str]) -> Output {
@@ -122,7 +87,7 @@ fn csrs_signed_by_rsa_and_ec_keys_in_p11kms_verify() {
     let pin = daemon.create_app("openssl", "hsm1");
     make_keys(&daemon, &pin);
     let dir = tempfile::tempdir().expect("work dir");
-    let config = engine_config(dir.path(), &pin);
+    let config = engine_config(dir.path(), Some(&pin));
     for (label, algorithm) in [("tls-rsa", "rsaEncryption"), ("tls-ec", "id-ecPublicKey")] {
         let csr = format!("{label}.csr");
         let uri = key_uri(label);
@@ -182,7 +147,7 @@ fn s_server_with_a_p11kms_key_completes_tls_handshakes() {
     let pin = daemon.create_app("openssl", "hsm1");
     make_keys(&daemon, &pin);
     let dir = tempfile::tempdir().expect("work dir");
-    let config = engine_config(dir.path(), &pin);
+    let config = engine_config(dir.path(), Some(&pin));
     for (label, peer_signature) in
         [("tls-ec", "Peer signature type: ECDSA"), ("tls-rsa", "Peer signature type: RSA-PSS")]
     {

@@ -42,6 +42,19 @@ pub struct VersionEntry {
 }
 
 impl KeyEntry {
+    /// A key of row `record`, with nothing attached yet (versions and
+    /// aliases follow).
+    pub fn new(record: KeyRecord) -> Self {
+        Self {
+            record,
+            versions: Vec::new(),
+            aliases: Vec::new(),
+            rotation_failure: None,
+            migrated: None,
+            app_id: None,
+        }
+    }
+
     /// The name PKCS#11 shows as the primary version's `CKA_LABEL`: the
     /// oldest alias without its `alias/` prefix, else the key id.
     pub fn label(&self) -> String {

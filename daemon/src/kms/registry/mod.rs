@@ -80,17 +80,7 @@ impl Registry {
         }
         for key in snapshot.keys {
             registry.key_order.push(key.key_id.clone());
-            registry.keys.insert(
-                key.key_id.clone(),
-                KeyEntry {
-                    record: key,
-                    versions: Vec::new(),
-                    aliases: Vec::new(),
-                    rotation_failure: None,
-                    migrated: None,
-                    app_id: None,
-                },
-            );
+            registry.keys.insert(key.key_id.clone(), KeyEntry::new(key));
         }
         for version in snapshot.versions {
             let entry = VersionEntry::new(version)?;
@@ -304,17 +294,7 @@ impl Registry {
         alias: Option<AliasRecord>,
     ) -> Result<(), KmsError> {
         self.key_order.push(key.key_id.clone());
-        self.keys.insert(
-            key.key_id.clone(),
-            KeyEntry {
-                record: key,
-                versions: Vec::new(),
-                aliases: Vec::new(),
-                rotation_failure: None,
-                migrated: None,
-                app_id: None,
-            },
-        );
+        self.keys.insert(key.key_id.clone(), KeyEntry::new(key));
         self.attach_version(version)?;
         if let Some(alias) = alias {
             self.attach_alias(alias)?;

@@ -45,14 +45,7 @@ impl KeyEntry {
     /// A key of row `record`, with nothing attached yet (versions and
     /// aliases follow).
     pub fn new(record: KeyRecord) -> Self {
-        Self {
-            record,
-            versions: Vec::new(),
-            aliases: Vec::new(),
-            rotation_failure: None,
-            migrated: None,
-            app_id: None,
-        }
+        Self { record, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None, migrated: None, app_id: None }
     }
 
     /// The name PKCS#11 shows as the primary version's `CKA_LABEL`: the

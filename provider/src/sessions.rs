@@ -10,7 +10,7 @@
 //! logins because every connection closed, logins of the older link
 //! generation are gone (sessions stay).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use p11kms_ffi::SessionInfo;
 use p11kms_ffi::sys::{
@@ -77,13 +77,16 @@ struct Login {
 pub struct SessionTable {
     sessions: HashMap<CK_SESSION_HANDLE, Session>,
     logins: HashMap<SlotId, Login>,
+    /// Slots this process has sent a login to: the daemon shows a token's
+    /// user-PIN flags only to a process that tried its PIN there.
+    tried: HashSet<SlotId>,
     next: CK_SESSION_HANDLE,
     next_op: u64,
 }
 
 impl Default for SessionTable {
     fn default() -> Self {
-        Self { sessions: HashMap::new(), logins: HashMap::new(), next: 1, next_op: 1 }
+        Self { sessions: HashMap::new(), logins: HashMap::new(), tried: HashSet::new(), next: 1, next_op: 1 }
     }
 }
 
@@ -186,6 +189,17 @@ impl SessionTable {
     /// The user logged in to a slot, if the login is still valid.
     pub fn login(&self, slot: SlotId, now: Stamp) -> Option<CK_USER_TYPE> {
         self.logins.get(&slot).filter(|l| l.stamp == now).map(|l| l.user_type)
+    }
+
+    /// Notes that a login to `slot` is being sent to the daemon.
+    pub fn note_login_attempt(&mut self, slot: SlotId) {
+        self.tried.insert(slot);
+    }
+
+    /// True once this process sent a login to `slot`: only then can the
+    /// token's user-PIN flags be other than none.
+    pub fn tried_login(&self, slot: SlotId) -> bool {
+        self.tried.contains(&slot)
     }
 
     /// True when the normal user (or SO) is logged in to the slot.

@@ -90,6 +90,7 @@ impl Module {
         if username.is_some() {
             return Err(Error::rv(CKR_FUNCTION_NOT_SUPPORTED));
         }
+        self.tables().sessions.note_login_attempt(slot);
         let request = DataRequest::Login { slot, user_type, pin: SecretBytes::new(pin.to_vec()) };
         // The login is recorded with the stamp of the exchange: if every
         // connection had closed in between, the daemon's login is newer

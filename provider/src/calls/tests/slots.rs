@@ -12,7 +12,7 @@ fn slots_tokens_and_mechanisms() {
     assert_eq!(code(m.slot_info(9)), CKR_SLOT_ID_INVALID);
     assert_eq!(code(m.token_info(2)), CKR_TOKEN_NOT_PRESENT);
 
-    let _ro = m.open_session(1, RO).expect("open");
+    let ro = m.open_session(1, RO).expect("open");
     let _rw = m.open_session(1, RW).expect("open");
     let info = m.token_info(1).expect("token");
     assert_eq!(info.label, "alpha");
@@ -26,8 +26,16 @@ fn slots_tokens_and_mechanisms() {
     assert_eq!(m.mechanism_info(1, CKM_AES_GCM).map(|i| i.flags).ok(), Some(CKF_ENCRYPT | CKF_DECRYPT));
     assert_eq!(code(m.mechanism_info(1, CKM_RSA_PKCS)), CKR_MECHANISM_INVALID);
     assert_eq!(code(m.mechanism_list(2)), CKR_TOKEN_NOT_PRESENT);
-    // C_GetSlotList and C_GetTokenInfo ask again (the PIN flags are live);
-    // the rest used the cache.
+    // Only C_GetSlotList asks again: no PIN was tried, so the token has no
+    // user-PIN flags to refresh; the rest used the cache.
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::ListSlots)), 2);
+    // Once a PIN was tried on the slot, C_GetTokenInfo asks each time (the
+    // flags follow the app's attempts from any client, and time).
+    m.login(ro, CKU_USER, b"9999", None).expect_err("a wrong PIN");
+    m.token_info(1).expect("token");
+    m.token_info(1).expect("token");
+    assert_eq!(count(&daemon, |r| matches!(r, DataRequest::ListSlots)), 4);
+    m.token_info(3).expect("another slot, no PIN tried there");
     assert_eq!(count(&daemon, |r| matches!(r, DataRequest::ListSlots)), 4);
 }
 

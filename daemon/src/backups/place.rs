@@ -64,32 +64,23 @@ pub fn target(registry: &Registry, source: &Source<'_>, name: &str) -> Result<In
     Ok(target)
 }
 
+/// The refusal of a restore whose key or secret `name` is already in
+/// `instance` of the region.
+fn exists(what: &'static str, name: &str, instance: &str) -> KmsError {
+    KmsError::Exists {
+        what,
+        name: format!("{name} (in instance '{instance}'): delete it first to restore it from the backup"),
+    }
+}
+
 /// Refuses a key `key_id` already in the region.
 pub fn check_key_free(registry: &Registry, key_id: &str) -> Result<(), KmsError> {
-    match registry.key(key_id) {
-        Ok(existing) => Err(KmsError::Exists {
-            what: "key",
-            name: format!(
-                "{key_id} (in instance '{}'): delete it first to restore it from the backup",
-                existing.record.instance
-            ),
-        }),
-        Err(_) => Ok(()),
-    }
+    registry.key(key_id).map_or(Ok(()), |existing| Err(exists("key", key_id, &existing.record.instance)))
 }
 
 /// Refuses a secret `name` already in the region.
 pub fn check_secret_free(registry: &Registry, name: &str) -> Result<(), KmsError> {
-    match registry.secret(name) {
-        Ok(existing) => Err(KmsError::Exists {
-            what: "secret",
-            name: format!(
-                "{name} (in instance '{}'): delete it first to restore it from the backup",
-                existing.record.instance
-            ),
-        }),
-        Err(_) => Ok(()),
-    }
+    registry.secret(name).map_or(Ok(()), |existing| Err(exists("secret", name, &existing.record.instance)))
 }
 
 /// Refuses one more secret in `target` over its quota.

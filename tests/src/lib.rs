@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+pub mod backups;
 pub mod openssl_engine;
 mod sessions;
 pub use sessions::{run_session, sh_block};

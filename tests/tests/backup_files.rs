@@ -15,6 +15,7 @@ use std::path::Path;
 
 use p11kms_proto::bytes::from_base64;
 use p11kms_tests::Daemon;
+use p11kms_tests::backups::{RETAINED_SOFTWARE, create_secret_under, enabled_backup};
 
 fn text(value: &serde_json::Value, field: &str) -> String {
     value[field].as_str().unwrap_or_else(|| panic!("{field} in {value}")).to_owned()
@@ -51,35 +52,8 @@ fn a_backup_downloaded_from_one_daemon_is_uploaded_and_restored_in_another() {
     let ec = create(&["--key-spec", "EC_P256", "--key-usage", "SIGN/VERIFY"]);
     first.cli_json(&["key", "create-version", &aes]);
     let blob = text(&first.cli_json(&["encrypt", "--key-id", &aes, "--plaintext", "order 7"]), "CiphertextBlob");
-    first.cli_json(&[
-        "secret",
-        "create",
-        "db",
-        "--instance",
-        "soft1",
-        "--version-id",
-        "v1",
-        "--secret-data",
-        "pw-1",
-        "--encryption-key-id",
-        &aes,
-    ]);
-    let backup = text(
-        &first.cli_json(&[
-            "backup",
-            "create",
-            "--backup-type",
-            "retained",
-            "--instance-kind",
-            "software",
-            "--viewable-days",
-            "30",
-            "--duration-days",
-            "365",
-        ]),
-        "BackupId",
-    );
-    first.cli_json(&["backup", "enable", &backup, "--instance", "soft1"]);
+    create_secret_under(&first, "db", "soft1", "pw-1", &aes);
+    let backup = enabled_backup(&first, "soft1", RETAINED_SOFTWARE);
     first.cli(&["clock", "advance", "5m"]);
     let day = first.cli_json(&["clock", "show"])["Now"].as_str().expect("now")[..10].to_owned();
 

@@ -12,6 +12,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use p11kms_tests::Daemon;
+use p11kms_tests::backups::{create_secret_under, enabled_backup};
 
 fn text(value: &serde_json::Value, field: &str) -> String {
     value[field].as_str().unwrap_or_else(|| panic!("{field} in {value}")).to_owned()
@@ -27,24 +28,9 @@ fn a_key_and_its_secret_restore_into_another_daemon() {
     let key = text(&created["KeyMetadata"], "KeyId");
     first.cli_json(&["key", "create-version", &key]);
     let blob = text(&first.cli_json(&["encrypt", "--key-id", &key, "--plaintext", "order 7"]), "CiphertextBlob");
-    first.cli_json(&[
-        "secret",
-        "create",
-        "db",
-        "--instance",
-        "soft1",
-        "--version-id",
-        "v1",
-        "--secret-data",
-        "pw-1",
-        "--encryption-key-id",
-        &key,
-    ]);
-    let backup = text(
-        &first.cli_json(&["backup", "create", "--backup-type", "default", "--instance-kind", "software"]),
-        "BackupId",
-    );
-    first.cli_json(&["backup", "enable", &backup, "--instance", "soft1"]);
+    create_secret_under(&first, "db", "soft1", "pw-1", &key);
+    let default_software = ["--backup-type", "default", "--instance-kind", "software"];
+    let backup = enabled_backup(&first, "soft1", &default_software);
     first.cli(&["clock", "advance", "5m"]);
     let day = first.cli_json(&["clock", "show"])["Now"].as_str().expect("now")[..10].to_owned();
 

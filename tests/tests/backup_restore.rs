@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use p11kms_tests::Daemon;
+use p11kms_tests::backups::{RETAINED_SOFTWARE, create_secret_under, enabled_backup};
 
 fn text(value: &serde_json::Value, field: &str) -> String {
     value[field].as_str().unwrap_or_else(|| panic!("{field} in {value}")).to_owned()
@@ -47,35 +48,8 @@ fn deleted_keys_and_secrets_come_back_from_backups() {
         ]),
         "Value",
     );
-    daemon.cli_json(&[
-        "secret",
-        "create",
-        "db",
-        "--instance",
-        "soft1",
-        "--version-id",
-        "v1",
-        "--secret-data",
-        "pw-1",
-        "--encryption-key-id",
-        &aes,
-    ]);
-    let backup = text(
-        &daemon.cli_json(&[
-            "backup",
-            "create",
-            "--backup-type",
-            "retained",
-            "--instance-kind",
-            "software",
-            "--viewable-days",
-            "30",
-            "--duration-days",
-            "365",
-        ]),
-        "BackupId",
-    );
-    daemon.cli_json(&["backup", "enable", &backup, "--instance", "soft1"]);
+    create_secret_under(&daemon, "db", "soft1", "pw-1", &aes);
+    let backup = enabled_backup(&daemon, "soft1", RETAINED_SOFTWARE);
     let day = daemon.cli_json(&["clock", "show"])["Now"].as_str().expect("now")[..10].to_owned();
     // A second at which the EC key had its first version only.
     daemon.cli(&["clock", "advance", "10m"]);

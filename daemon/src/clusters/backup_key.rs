@@ -18,9 +18,9 @@ use crate::hsm::persist::persist;
 use crate::hsm::{HsmError, Member, ObjectRole, PublicKey, VersionName, templates};
 use crate::private_files::backup_root_key;
 
-/// The backup root key of `secrets_dir` as a session object of `s`.
-pub fn root_key_object(secrets_dir: &Path, s: &Session) -> Result<ObjectHandle, HsmError> {
-    let key = backup_root_key(secrets_dir)?;
+/// AES key `value` as a session object of `s` that wraps and unwraps and
+/// does nothing else, never leaving the HSM (`what` names it in errors).
+pub fn wrapping_key_object(s: &Session, value: &[u8], what: &str) -> Result<ObjectHandle, HsmError> {
     let template = [
         Attribute::Class(ObjectClass::SECRET_KEY),
         Attribute::KeyType(KeyType::AES),
@@ -30,9 +30,15 @@ pub fn root_key_object(secrets_dir: &Path, s: &Session) -> Result<ObjectHandle, 
         Attribute::Extractable(false),
         Attribute::Wrap(true),
         Attribute::Unwrap(true),
-        Attribute::Value(key.to_vec()),
+        Attribute::Value(value.to_vec()),
     ];
-    s.create_object(&template).context(|| "importing the backup root key".into())
+    s.create_object(&template).context(|| format!("importing {what}"))
+}
+
+/// The backup root key of `secrets_dir` as a session object of `s`.
+pub fn root_key_object(secrets_dir: &Path, s: &Session) -> Result<ObjectHandle, HsmError> {
+    let key = backup_root_key(secrets_dir)?;
+    wrapping_key_object(s, &key[..], "the backup root key")
 }
 
 /// Runs `f` with the backup root key as a session object of a session of

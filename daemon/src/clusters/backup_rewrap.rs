@@ -16,7 +16,7 @@ use cryptoki::session::Session;
 
 use p11kms_proto::admin::KeySpec;
 
-use super::backup_key::{protected_role, root_key_object};
+use super::backup_key::{protected_role, with_root_key, wrapping_key_object};
 use crate::hsm::error::Context;
 use crate::hsm::{HsmError, Member, ObjectRole, VersionName};
 
@@ -38,22 +38,6 @@ fn key_type(spec: KeySpec) -> KeyType {
         KeySpec::Rsa2048 | KeySpec::Rsa3072 => KeyType::RSA,
         KeySpec::EcP256 | KeySpec::EcP256K => KeyType::EC,
     }
-}
-
-/// The file's key as a session object of `s`, for wrapping and unwrapping.
-fn file_key_object(s: &Session, key: &[u8; FILE_KEY_LEN]) -> Result<ObjectHandle, HsmError> {
-    let template = [
-        Attribute::Class(ObjectClass::SECRET_KEY),
-        Attribute::KeyType(KeyType::AES),
-        Attribute::Token(false),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Wrap(true),
-        Attribute::Unwrap(true),
-        Attribute::Value(key.to_vec()),
-    ];
-    s.create_object(&template).context(|| "importing a backup file's key".into())
 }
 
 /// Template of the material while it passes through: a session object,
@@ -103,21 +87,13 @@ pub fn rewrap(
     wrapped: &[u8],
     file_key: &[u8; FILE_KEY_LEN],
 ) -> Result<Option<Vec<u8>>, HsmError> {
-    member.with_session(|s| {
-        let root = root_key_object(secrets_dir, s)?;
-        let file = match file_key_object(s, file_key) {
-            Ok(file) => file,
-            Err(error) => {
-                let _ = s.destroy_object(root);
-                return Err(error);
-            }
-        };
+    with_root_key(secrets_dir, member, |s, root| {
+        let file = wrapping_key_object(s, &file_key[..], "a backup file's key")?;
         let result = match direction {
             Direction::Export => pass(s, v, root, file, wrapped),
             Direction::Import => pass(s, v, file, root, wrapped),
         };
         let _ = s.destroy_object(file);
-        let _ = s.destroy_object(root);
         result
     })
 }
@@ -137,7 +113,7 @@ pub fn from_transport(
     wrapped: &[u8],
 ) -> Result<Option<Vec<u8>>, HsmError> {
     let private = crate::hsm::import::wrapping_private(member, wrapping)?;
-    member.with_session(|s| {
+    with_root_key(secrets_dir, member, |s, root| {
         let template = crate::hsm::templates::borrowed_cluster_key();
         let one_time = match s.unwrap_key(&crate::hsm::transfer::transport_oaep(), private, transport_key, &template) {
             Ok(handle) => handle,
@@ -146,16 +122,8 @@ pub fn from_transport(
                 return if error.is_device_fault() { Err(error) } else { Ok(None) };
             }
         };
-        let root = match root_key_object(secrets_dir, s) {
-            Ok(root) => root,
-            Err(error) => {
-                let _ = s.destroy_object(one_time);
-                return Err(error);
-            }
-        };
         let result = pass(s, v, one_time, root, wrapped);
         let _ = s.destroy_object(one_time);
-        let _ = s.destroy_object(root);
         result
     })
 }

@@ -19,18 +19,10 @@ use p11kms_proto::admin::KeySpec;
 use super::backup_key::{protected_role, with_root_key, wrapping_key_object};
 use crate::hsm::error::Context;
 use crate::hsm::{HsmError, Member, ObjectRole, VersionName};
+use crate::kms::vault::Rewrap;
 
 /// Bytes of a backup data file's key.
 pub const FILE_KEY_LEN: usize = 32;
-
-/// Which way material goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// From the backup root key to a file's key (a download).
-    Export,
-    /// From a file's key to the backup root key (an upload).
-    Import,
-}
 
 fn key_type(spec: KeySpec) -> KeyType {
     match spec {
@@ -77,12 +69,12 @@ fn pass(
 }
 
 /// Re-wraps version `v`'s material on `member`: under the backup root key
-/// of `secrets_dir` to under `file_key` ([`Direction::Export`]), or back
-/// ([`Direction::Import`]). `None` when `wrapped` does not unwrap.
+/// of `secrets_dir` to under `file_key` ([`Rewrap::Export`]), or back
+/// ([`Rewrap::Import`]). `None` when `wrapped` does not unwrap.
 pub fn rewrap(
     secrets_dir: &Path,
     member: &Member,
-    direction: Direction,
+    direction: Rewrap,
     v: &VersionName,
     wrapped: &[u8],
     file_key: &[u8; FILE_KEY_LEN],
@@ -90,8 +82,8 @@ pub fn rewrap(
     with_root_key(secrets_dir, member, |s, root| {
         let file = wrapping_key_object(s, &file_key[..], "a backup file's key")?;
         let result = match direction {
-            Direction::Export => pass(s, v, root, file, wrapped),
-            Direction::Import => pass(s, v, file, root, wrapped),
+            Rewrap::Export => pass(s, v, root, file, wrapped),
+            Rewrap::Import => pass(s, v, file, root, wrapped),
         };
         let _ = s.destroy_object(file);
         result

@@ -12,7 +12,7 @@ use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 use super::vault::HsmVault;
 use crate::hsm::{PublicKey, VersionName};
 use crate::kms::vault::software::SoftwareVault;
-use crate::kms::vault::{GCM_IV_LEN, Leftovers, RsaPublic, SOFTWARE_CLUSTER, SignScheme, Vault, VersionId};
+use crate::kms::vault::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SOFTWARE_CLUSTER, SignScheme, Vault, VersionId};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
 
@@ -157,24 +157,15 @@ impl Vault for RoutedVault {
         self.to(cluster).install_from_backup(cluster, v, wrapped, public)
     }
 
-    fn rewrap_for_export(
+    fn rewrap(
         &self,
         cluster: &str,
+        direction: Rewrap,
         v: &VersionName,
         wrapped: &[u8],
         file_key: &[u8; 32],
     ) -> Result<Vec<u8>, KmsError> {
-        self.to(cluster).rewrap_for_export(cluster, v, wrapped, file_key)
-    }
-
-    fn rewrap_for_import(
-        &self,
-        cluster: &str,
-        v: &VersionName,
-        wrapped: &[u8],
-        file_key: &[u8; 32],
-    ) -> Result<Vec<u8>, KmsError> {
-        self.to(cluster).rewrap_for_import(cluster, v, wrapped, file_key)
+        self.to(cluster).rewrap(cluster, direction, v, wrapped, file_key)
     }
 
     fn rewrap_from_transport(

@@ -32,7 +32,7 @@ use crate::encoding::oaep::{OaepHash, oaep_decode};
 use crate::hsm::error::Context;
 use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName, oaep};
 use crate::kms::vault::software::Transported;
-use crate::kms::vault::{GCM_IV_LEN, Leftovers, RsaPublic, SignScheme, Vault, VersionId};
+use crate::kms::vault::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SignScheme, Vault, VersionId};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
 
@@ -49,27 +49,6 @@ impl HsmVault {
     /// `secrets_dir`.
     pub fn new(clusters: Arc<LiveClusters>, secrets_dir: PathBuf) -> Self {
         Self { clusters, secrets_dir }
-    }
-
-    /// Re-wraps backed-up material on `cluster`'s serving member
-    /// (`backup_rewrap`).
-    fn rewrap(
-        &self,
-        cluster: &str,
-        direction: backup_rewrap::Direction,
-        v: &VersionName,
-        wrapped: &[u8],
-        file_key: &[u8; 32],
-    ) -> Result<Vec<u8>, KmsError> {
-        let live = self.clusters.get(cluster)?;
-        let member = live.cluster.serving_member()?.clone();
-        backup_rewrap::rewrap(&self.secrets_dir, &member, direction, v, wrapped, file_key)?.ok_or_else(|| {
-            let key = match direction {
-                backup_rewrap::Direction::Export => "the backup root key",
-                backup_rewrap::Direction::Import => "the file's decryption key",
-            };
-            KmsError::MaterialRefused(format!("{} does not unwrap under {key}", v.label))
-        })
     }
 
     /// Installs version `v` into `cluster` from material outside any HSM:
@@ -360,24 +339,23 @@ impl Vault for HsmVault {
         }
     }
 
-    fn rewrap_for_export(
+    fn rewrap(
         &self,
         cluster: &str,
+        direction: Rewrap,
         v: &VersionName,
         wrapped: &[u8],
         file_key: &[u8; 32],
     ) -> Result<Vec<u8>, KmsError> {
-        self.rewrap(cluster, backup_rewrap::Direction::Export, v, wrapped, file_key)
-    }
-
-    fn rewrap_for_import(
-        &self,
-        cluster: &str,
-        v: &VersionName,
-        wrapped: &[u8],
-        file_key: &[u8; 32],
-    ) -> Result<Vec<u8>, KmsError> {
-        self.rewrap(cluster, backup_rewrap::Direction::Import, v, wrapped, file_key)
+        let live = self.clusters.get(cluster)?;
+        let member = live.cluster.serving_member()?.clone();
+        backup_rewrap::rewrap(&self.secrets_dir, &member, direction, v, wrapped, file_key)?.ok_or_else(|| {
+            let key = match direction {
+                Rewrap::Export => "the backup root key",
+                Rewrap::Import => "the file's decryption key",
+            };
+            KmsError::MaterialRefused(format!("{} does not unwrap under {key}", v.label))
+        })
     }
 
     fn rewrap_from_transport(

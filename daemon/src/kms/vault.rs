@@ -35,6 +35,15 @@ use crate::hsm::{PublicKey, VersionName};
 use crate::store::IntentPurpose;
 
 /// A 16-byte key version id, as the vault names a version.
+/// Which way [`Vault::rewrap`] moves backed-up material.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rewrap {
+    /// From the backup root key to a file's key (a download).
+    Export,
+    /// From a file's key to the backup root key (an upload).
+    Import,
+}
+
 pub type VersionId = [u8; 16];
 
 /// Bytes of an AES-GCM IV.
@@ -189,23 +198,15 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
     ) -> Result<(), KmsError>;
 
     /// Version `v`'s material `wrapped` under the backup root key
-    /// ([`Vault::wrap_for_backup`]'s), wrapped under `file_key` instead,
-    /// inside an HSM of `cluster` (a backup data file's download). A blob
-    /// that does not unwrap is [`KmsError::MaterialRefused`].
-    fn rewrap_for_export(
+    /// ([`Vault::wrap_for_backup`]'s) wrapped under `file_key` instead
+    /// ([`Rewrap::Export`], a backup data file's download), or back
+    /// ([`Rewrap::Import`], an upload, for [`Vault::install_from_backup`]),
+    /// inside an HSM of `cluster`. A blob that does not unwrap is
+    /// [`KmsError::MaterialRefused`].
+    fn rewrap(
         &self,
         cluster: &str,
-        v: &VersionName,
-        wrapped: &[u8],
-        file_key: &[u8; 32],
-    ) -> Result<Vec<u8>, KmsError>;
-
-    /// The reverse of [`Vault::rewrap_for_export`] (an upload): `wrapped`
-    /// under `file_key`, wrapped under this daemon's backup root key, for
-    /// [`Vault::install_from_backup`].
-    fn rewrap_for_import(
-        &self,
-        cluster: &str,
+        direction: Rewrap,
         v: &VersionName,
         wrapped: &[u8],
         file_key: &[u8; 32],

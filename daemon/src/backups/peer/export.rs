@@ -3,7 +3,7 @@
 //! expiry), packed for the destination's ticket. A software backup's key
 //! material is re-wrapped inside an HSM of the backed-up cluster from the
 //! backup root key to a one-time AES key made here
-//! (`Vault::rewrap_for_export`), and the one-time key is wrapped for the
+//! (`Vault::rewrap`), and the one-time key is wrapped for the
 //! ticket's RSA public key (RSA-OAEP, SHA-1, as the HSMs unwrap it); it is
 //! zeroized when the call ends. No material leaves in clear.
 
@@ -22,6 +22,7 @@ use super::super::{Backups, Entry};
 use super::package::{PACKAGE_FORMAT, Package};
 use super::tickets::Item;
 use crate::encoding::rsa_public_from_spki;
+use crate::kms::vault::Rewrap;
 use crate::kms::{Kms, KmsError};
 
 /// Bits of a ticket's wrapping key.
@@ -101,7 +102,7 @@ pub fn export(kms: &Kms, backups: &Backups, request: &ExportBackupItemRequest) -
                         wrapped: Vec::new(),
                     };
                     let v = bundle.version(&carried)?;
-                    let rewrapped = kms.vault.rewrap_for_export(&cluster, &v, &wrapped, &one_time)?;
+                    let rewrapped = kms.vault.rewrap(&cluster, Rewrap::Export, &v, &wrapped, &one_time)?;
                     bundle.materials.push(MaterialSnapshot { wrapped: rewrapped, ..carried });
                 }
                 let sealed = public

@@ -15,6 +15,7 @@ use super::super::snapshot::{self, Entity, MaterialSnapshot};
 use super::bundle::Bundle;
 use super::{format, new_key, rewrapping_cluster, transfers};
 use crate::backups::Backups;
+use crate::kms::vault::Rewrap;
 use crate::kms::{Kms, KmsError};
 
 /// `backup download`.
@@ -60,7 +61,7 @@ pub fn download(kms: &Kms, backups: &Backups, request: &DownloadBackupRequest) -
                         entry.record.backup_id, material.version_id, material.key_id
                     ))
                 })?;
-                let rewrapped = kms.vault.rewrap_for_export(&cluster, &v, &material.wrapped, &key)?;
+                let rewrapped = kms.vault.rewrap(&cluster, Rewrap::Export, &v, &material.wrapped, &key)?;
                 bundle.materials.push(MaterialSnapshot { wrapped: rewrapped, ..material });
             }
         }

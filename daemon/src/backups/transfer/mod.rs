@@ -10,7 +10,7 @@
 //!   socket in chunks of at most 1 MiB.
 //! * [`download`], [`upload`]: the operations. Key material crosses from
 //!   the backup root key to the file's key (and back, on upload) inside
-//!   an HSM (`Vault::rewrap_for_export`, `rewrap_for_import`).
+//!   an HSM (`Vault::rewrap`).
 
 pub mod bundle;
 pub mod download;

@@ -18,7 +18,7 @@ use super::super::{lifecycle, restore, view};
 use super::{download, format, upload};
 use crate::hsm::VersionName;
 use crate::kms::testing::CLUSTER;
-use crate::kms::vault::Vault;
+use crate::kms::vault::{Rewrap, Vault};
 use crate::kms::{KmsError, envelope, instances, keys};
 
 const KEY: [u8; 32] = [0x11; 32];
@@ -108,15 +108,15 @@ fn material_is_rewrapped_from_the_root_key_to_the_file_key_and_back() {
     let key = s.fx.create(KeySpec::Aes256);
     let v: VersionName = keys::version_name(&key.record, &key.versions[0]);
     let under_root = vault.wrap_for_backup(CLUSTER, &v).expect("wrapped");
-    let under_file = vault.rewrap_for_export(CLUSTER, &v, &under_root, &KEY).expect("to the file key");
+    let under_file = vault.rewrap(CLUSTER, Rewrap::Export, &v, &under_root, &KEY).expect("to the file key");
     assert_ne!(under_file, under_root);
     let clear = aes_kw::KekAes256::new(&KEY.into()).unwrap_with_padding_vec(&under_file).expect("under the file key");
     assert!(!clear.is_empty());
-    let back = vault.rewrap_for_import(CLUSTER, &v, &under_file, &KEY).expect("back");
+    let back = vault.rewrap(CLUSTER, Rewrap::Import, &v, &under_file, &KEY).expect("back");
     assert_eq!(back, under_root, "AES key wrap is deterministic");
-    let wrong = vault.rewrap_for_import(CLUSTER, &v, &under_file, &[0x12; 32]).expect_err("another key");
+    let wrong = vault.rewrap(CLUSTER, Rewrap::Import, &v, &under_file, &[0x12; 32]).expect_err("another key");
     assert!(matches!(wrong, KmsError::MaterialRefused(_)));
-    assert!(vault.rewrap_for_export("nope", &v, &under_root, &KEY).is_err(), "a cluster it does not serve");
+    assert!(vault.rewrap("nope", Rewrap::Export, &v, &under_root, &KEY).is_err(), "a cluster it does not serve");
 }
 
 /// A software instance with a key, a secret and a backup enabled on it;

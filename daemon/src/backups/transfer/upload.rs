@@ -17,6 +17,7 @@ use super::super::snapshot::{Entity, MaterialSnapshot};
 use super::super::{Backups, Entry, take};
 use super::bundle::Bundle;
 use super::{format, parse_key, rewrapping_cluster, transfers};
+use crate::kms::vault::Rewrap;
 use crate::kms::{Kms, KmsError};
 use crate::store::{BackupPointRecord, BackupRecord, PointKind};
 
@@ -53,7 +54,7 @@ pub fn upload(kms: &Kms, backups: &Backups, request: &UploadBackupRequest) -> Re
             for material in &bundle.materials {
                 let v = bundle.version(material)?;
                 let wrapped =
-                    kms.vault.rewrap_for_import(&cluster, &v, &material.wrapped, &key).map_err(|e| match e {
+                    kms.vault.rewrap(&cluster, Rewrap::Import, &v, &material.wrapped, &key).map_err(|e| match e {
                         KmsError::MaterialRefused(why) => {
                             KmsError::InvalidParameter(format!("the backup data file's key material is refused: {why}"))
                         }

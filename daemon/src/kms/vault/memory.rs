@@ -19,7 +19,7 @@ use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, KeySpec, WrappingAlgorithm};
 
 use super::material::{Material, fault, new_wrapping_key, unwrap_imported};
-use super::{GCM_IV_LEN, Leftovers, RsaPublic, SignScheme, Vault, VersionId};
+use super::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SignScheme, Vault, VersionId};
 use crate::hsm::{PublicKey, VersionName};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
@@ -286,26 +286,19 @@ impl Vault for MemoryVault {
         Ok(())
     }
 
-    fn rewrap_for_export(
+    fn rewrap(
         &self,
         cluster: &str,
+        direction: Rewrap,
         _v: &VersionName,
         wrapped: &[u8],
         file_key: &[u8; 32],
     ) -> Result<Vec<u8>, KmsError> {
         self.writable(cluster)?;
-        rewrap(&MEMORY_BACKUP_KEY, file_key, wrapped, "the backup root key")
-    }
-
-    fn rewrap_for_import(
-        &self,
-        cluster: &str,
-        _v: &VersionName,
-        wrapped: &[u8],
-        file_key: &[u8; 32],
-    ) -> Result<Vec<u8>, KmsError> {
-        self.writable(cluster)?;
-        rewrap(file_key, &MEMORY_BACKUP_KEY, wrapped, "the file's decryption key")
+        match direction {
+            Rewrap::Export => rewrap(&MEMORY_BACKUP_KEY, file_key, wrapped, "the backup root key"),
+            Rewrap::Import => rewrap(file_key, &MEMORY_BACKUP_KEY, wrapped, "the file's decryption key"),
+        }
     }
 
     fn rewrap_from_transport(

@@ -29,7 +29,7 @@ use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 
 use super::material::{Material, decode_wrapping_key, encode_wrapping_key, fault, new_wrapping_key, unwrap_imported};
-use super::{GCM_IV_LEN, Leftovers, RsaPublic, SOFTWARE_CLUSTER, SignScheme, Vault, VersionId};
+use super::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SOFTWARE_CLUSTER, SignScheme, Vault, VersionId};
 use crate::clock::Clock;
 use crate::hsm::{PublicKey, VersionName};
 use crate::kms::{Kms, KmsError};
@@ -315,19 +315,10 @@ impl Vault for SoftwareVault {
         Err(KmsError::Unsupported("backups restore into software or hardware instances, not the default one".into()))
     }
 
-    fn rewrap_for_export(
+    fn rewrap(
         &self,
         _cluster: &str,
-        _v: &VersionName,
-        _wrapped: &[u8],
-        _file_key: &[u8; 32],
-    ) -> Result<Vec<u8>, KmsError> {
-        Err(KmsError::Unsupported("backed-up material is re-wrapped in an HSM, not in the software vault".into()))
-    }
-
-    fn rewrap_for_import(
-        &self,
-        _cluster: &str,
+        _direction: Rewrap,
         _v: &VersionName,
         _wrapped: &[u8],
         _file_key: &[u8; 32],

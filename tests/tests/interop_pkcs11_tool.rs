@@ -270,8 +270,12 @@ fn pkcs11_tool_test_threads_works_as_on_softhsm() {
         let theirs_results = thread_results(&text(&theirs.stderr));
         for (thread, rv) in &theirs_results {
             let ours_rv = &ours_results.iter().find(|(t, _)| t == thread).expect("same threads").1;
+            // Which thread's C_Initialize comes first is the scheduler's
+            // choice on either module: OK against ALREADY_INITIALIZED
+            // either way round is that race, nothing else is.
+            let initialize = |rv: &str| rv == "CKR_OK" || rv == "CKR_CRYPTOKI_ALREADY_INITIALIZED";
             assert!(
-                ours_rv == rv || (rv == "CKR_OK" && ours_rv == "CKR_CRYPTOKI_ALREADY_INITIALIZED"),
+                ours_rv == rv || (initialize(rv) && initialize(ours_rv)),
                 "thread {thread}: {rv} on SoftHSM, {ours_rv} on p11kms"
             );
         }

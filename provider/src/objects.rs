@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CKA_ALLOWED_MECHANISMS, CKA_CLASS, CKA_PRIVATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY,
-    CKR_OBJECT_HANDLE_INVALID,
+    CK_OBJECT_HANDLE, CKA_ALLOWED_MECHANISMS, CKA_CLASS, CKA_ID, CKA_PRIVATE, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
+    CKO_SECRET_KEY, CKR_OBJECT_HANDLE_INVALID,
 };
 use p11kms_proto::pkcs11::{
     Attribute, AttributeType, AttributeValue, ObjectDescription, ObjectId, SlotId, find_attribute,
@@ -113,6 +113,16 @@ impl ObjectTable {
         self.objects.get(&handle).filter(|object| object.slot == slot).ok_or(Error::rv(CKR_OBJECT_HANDLE_INVALID))
     }
 
+    /// Stops answering `CKA_ID` from the cache for the key objects of
+    /// `slot` that cached `id`: the objects of a key whose id changed
+    /// (`C_SetAttributeValue` on one half of a pair). Their next read asks
+    /// the daemon.
+    pub fn forget_key_id(&mut self, slot: SlotId, id: &[u8]) {
+        for object in self.objects.values_mut().filter(|o| o.slot == slot && o.may_be_key()) {
+            object.fixed.retain(|a| !(a.ty == CKA_ID && a.value == id));
+        }
+    }
+
     /// Forgets a destroyed object.
     pub fn remove(&mut self, handle: CK_OBJECT_HANDLE) {
         if let Some(object) = self.objects.remove(&handle) {
@@ -175,5 +185,26 @@ mod tests {
             ObjectDescription { id: 5, fixed: vec![Attribute::ulong(CKA_CLASS, CKO_DATA)], sensitive: vec![] },
         );
         assert!(!table.get(data, 1).expect("registered").may_be_key());
+    }
+
+    #[test]
+    fn a_changed_key_id_is_forgotten_on_every_half() {
+        let mut table = ObjectTable::default();
+        let with_id = |id: ObjectId, class, cka_id: &[u8]| ObjectDescription {
+            id,
+            fixed: vec![Attribute::ulong(CKA_CLASS, class), Attribute::bytes(CKA_ID, cka_id.to_vec())],
+            sensitive: vec![],
+        };
+        let private = table.register(1, with_id(1, CKO_PRIVATE_KEY, b"v1"));
+        let public = table.register(1, with_id(2, CKO_PUBLIC_KEY, b"v1"));
+        let other = table.register(1, with_id(3, CKO_PUBLIC_KEY, b"v2"));
+        let data = table.register(1, with_id(4, CKO_DATA, b"v1"));
+        let elsewhere = table.register(2, with_id(1, CKO_PRIVATE_KEY, b"v1"));
+        table.forget_key_id(1, b"v1");
+        let id = |handle, slot| table.get(handle, slot).expect("registered").cached(CKA_ID);
+        assert_eq!((id(private, 1), id(public, 1)), (None, None), "both halves ask the daemon");
+        assert_eq!(id(other, 1), Some(AttributeValue::Value(b"v2".to_vec())));
+        assert_eq!(id(data, 1), Some(AttributeValue::Value(b"v1".to_vec())), "not a key");
+        assert_eq!(id(elsewhere, 2), Some(AttributeValue::Value(b"v1".to_vec())), "another slot");
     }
 }

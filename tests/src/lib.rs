@@ -20,6 +20,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod backups;
+pub mod keys;
 pub mod openssl_engine;
 mod sessions;
 pub use sessions::{run_session, sh_block};

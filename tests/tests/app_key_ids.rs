@@ -20,12 +20,11 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
+use p11kms_tests::keys::P256;
 use p11kms_tests::openssl_engine::engine_config;
 use p11kms_tests::{Daemon, hsm1, load_module, run, rv};
 
 /// P-256's named-curve OID, DER.
-const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -149,9 +148,11 @@ fn the_module_finds_and_names_keys(daemon: &Daemon, pin: &str) {
         )
         .expect("generate a KMS key");
     assert_eq!(id(&session, key).len(), 16, "the version id until named");
+    assert_eq!(id(&session, public), id(&session, key), "cached on both halves");
     session
         .update_attributes(key, &[Attribute::Id(b"java-1".to_vec()), Attribute::Label(b"k2".to_vec())])
         .expect("name it");
+    assert_eq!(id(&session, public), b"java-1", "the other half's cached id is not shown any more");
     session.update_attributes(public, &[Attribute::Id(b"java-1".to_vec())]).expect("the public half too");
     assert_eq!(id(&session, key), b"java-1");
     assert_eq!(id(&session, public), b"java-1");

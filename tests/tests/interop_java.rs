@@ -7,10 +7,10 @@
 //! `PrivateKeyEntry` for `keytool -list`, and `jarsigner` signs a jar
 //! with it that `jarsigner -verify` accepts.
 //!
-//! `keytool -genkeypair` itself still fails: it makes a session key pair
-//! and stores it with `C_CopyObject(CKA_TOKEN = true)`, which p11kms
-//! refuses (`CKR_ACTION_PROHIBITED`). The test pins that answer so that
-//! the day the copy is offered, this test says so.
+//! `keytool -genkeypair` makes a session key pair and stores it with
+//! `C_CopyObject(CKA_TOKEN = true, CKA_ID = alias)`, which makes it a KMS
+//! key; its self-signed certificate is written beside it, and `jarsigner`
+//! signs with it too.
 //!
 //! Every tool runs as a subprocess, so the module is not loaded here.
 
@@ -55,7 +55,7 @@ fn java_tool(daemon: &Daemon, dir: &Path, tool: &str, pin: &str, args: &[&str]) 
 }
 
 #[test]
-fn keytool_lists_and_jarsigner_signs_with_a_key_named_by_its_id() {
+fn keytool_makes_and_lists_keys_and_jarsigner_signs_with_them() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("java", "hsm1");
     let dir = tempfile::tempdir().expect("work dir");
@@ -63,16 +63,17 @@ fn keytool_lists_and_jarsigner_signs_with_a_key_named_by_its_id() {
     let config = format!("name = p11kms\nlibrary = {}\nslot = 0\n", module().display());
     std::fs::write(dir.join("p11kms.cfg"), config).expect("p11kms.cfg");
 
-    // keytool -genkeypair: the session pair's copy to the token is refused.
+    // keytool -genkeypair: a session pair, stored on the token as a KMS key.
     let genkeypair = java_tool(
         &daemon,
         dir,
         "keytool",
         &pin,
-        &["-genkeypair", "-alias", "k", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=t"],
+        &["-genkeypair", "-alias", "k", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=k"],
     );
-    assert!(!genkeypair.status.success(), "keytool -genkeypair: {}", text(&genkeypair.stdout));
-    assert!(text(&genkeypair.stdout).contains("CKR_ACTION_PROHIBITED"), "{}", text(&genkeypair.stdout));
+    ok("keytool -genkeypair", &genkeypair, &daemon);
+    let keys = daemon.cli_json(&["key", "list", "--instance", "hsm1"]);
+    assert_eq!(keys["TotalCount"], 1, "the stored pair is a KMS key: {keys}");
 
     // The key and its certificate, paired by CKA_ID 6a6b ("jk").
     let login = ["--login", "--pin", pin.as_str()];
@@ -97,13 +98,19 @@ fn keytool_lists_and_jarsigner_signs_with_a_key_named_by_its_id() {
     );
 
     let list = ok("keytool -list", &java_tool(&daemon, dir, "keytool", &pin, &["-list"]), &daemon);
-    assert!(list.contains("jk, PrivateKeyEntry"), "{list}");
+    for alias in ["jk", "k"] {
+        let entry = format!("{alias}, PrivateKeyEntry");
+        assert!(list.lines().any(|line| line.starts_with(&entry)), "{entry}: {list}");
+    }
 
     std::fs::write(dir.join("hello.txt"), b"hello from p11kms\n").expect("hello.txt");
-    run(Command::new("jar").args(["cf", "t.jar", "hello.txt"]).current_dir(dir));
-    ok("jarsigner", &java_tool(&daemon, dir, "jarsigner", &pin, &["t.jar", "jk"]), &daemon);
-    let verify = Command::new("jarsigner").args(["-verify", "-verbose", "-certs", "t.jar"]).current_dir(dir).output();
-    let verify = ok("jarsigner -verify", &verify.expect("jarsigner -verify"), &daemon);
-    assert!(verify.contains("jar verified."), "{verify}");
-    assert!(verify.contains("CN=jk"), "signed by the p11kms key's certificate: {verify}");
+    for alias in ["jk", "k"] {
+        let jar = format!("{alias}.jar");
+        run(Command::new("jar").args(["cf", &jar, "hello.txt"]).current_dir(dir));
+        ok("jarsigner", &java_tool(&daemon, dir, "jarsigner", &pin, &[&jar, alias]), &daemon);
+        let verify = Command::new("jarsigner").args(["-verify", "-verbose", "-certs", &jar]).current_dir(dir).output();
+        let verify = ok("jarsigner -verify", &verify.expect("jarsigner -verify"), &daemon);
+        assert!(verify.contains("jar verified."), "{verify}");
+        assert!(verify.contains(&format!("CN={alias}")), "signed by the p11kms key's certificate: {verify}");
+    }
 }

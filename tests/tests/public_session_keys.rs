@@ -16,9 +16,8 @@ use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 
+use p11kms_tests::keys::P256;
 use p11kms_tests::{Daemon, hsm1, load_module, rv};
-
-const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 #[test]
 fn a_public_session_makes_and_uses_public_session_keys() {

@@ -14,15 +14,8 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 
+use p11kms_tests::keys::{P256, session_aes};
 use p11kms_tests::{Daemon, hsm1, load_module, rv};
-
-const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-
-fn aes(session: &Session, extra: &[Attribute]) -> ObjectHandle {
-    let mut template = vec![Attribute::ValueLen(32.into()), Attribute::Encrypt(true), Attribute::Decrypt(true)];
-    template.extend_from_slice(extra);
-    session.generate_key(&Mechanism::AesKeyGen, &template).expect("session AES key")
-}
 
 fn ec_pair(session: &Session) -> (ObjectHandle, ObjectHandle) {
     session
@@ -78,7 +71,7 @@ fn session_keys_live_and_die_with_their_session() {
     session.login(UserType::User, Some(&AuthPin::from(pin))).expect("login");
 
     // A session AES key works and is no KMS key.
-    let key = aes(&session, &[Attribute::Label(b"scratch".to_vec())]);
+    let key = session_aes(&session, &[Attribute::Label(b"scratch".to_vec())]);
     let cbc = Mechanism::AesCbcPad([1; 16]);
     let sealed = session.encrypt(&cbc, key, b"session secret").expect("encrypt");
     assert_eq!(session.decrypt(&cbc, key, &sealed).expect("decrypt"), b"session secret");
@@ -96,8 +89,8 @@ fn session_keys_live_and_die_with_their_session() {
 
     // Wrap an extractable session key, unwrap it, and the copy decrypts.
     let rw = ctx.open_rw_session(slot).expect("rw session");
-    let kek = aes(&rw, &[Attribute::Wrap(true), Attribute::Unwrap(true)]);
-    let movable = aes(&rw, &[Attribute::Extractable(true), Attribute::Sensitive(true)]);
+    let kek = session_aes(&rw, &[Attribute::Wrap(true), Attribute::Unwrap(true)]);
+    let movable = session_aes(&rw, &[Attribute::Extractable(true), Attribute::Sensitive(true)]);
     let sealed = rw.encrypt(&cbc, movable, b"moved key").expect("encrypt");
     let wrapped = rw.wrap_key(&Mechanism::AesKeyWrapPad, kek, movable).expect("wrap");
     assert_eq!(wrapped.len(), 40, "AES key wrap with padding of a 32-byte key");
@@ -212,7 +205,7 @@ fn session_keys_live_and_die_with_their_session() {
         rw.verify(&mechanism, hmac_key, b"authenticated", &mac).expect("HMAC verifies");
         assert_eq!(rv(rw.verify(&mechanism, hmac_key, b"tampered", &mac)), RvError::SignatureInvalid);
     }
-    let cmac_key = aes(&rw, &[Attribute::Sign(true), Attribute::Verify(true)]);
+    let cmac_key = session_aes(&rw, &[Attribute::Sign(true), Attribute::Verify(true)]);
     let mac = rw.sign(&Mechanism::AesCMac, cmac_key, b"authenticated").expect("CMAC");
     assert_eq!(mac.len(), 16);
     rw.verify(&Mechanism::AesCMac, cmac_key, b"authenticated", &mac).expect("CMAC verifies");

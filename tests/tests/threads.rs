@@ -13,11 +13,11 @@ use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 
+use p11kms_tests::keys::P256;
 use p11kms_tests::{Daemon, hsm1, load_module};
 
 const THREADS: usize = 8;
 const OPERATIONS: usize = 1000;
-const P256: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 /// SHA-256("abc"), FIPS 180-2 appendix B.1.
 const SHA256_ABC: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 

@@ -12,7 +12,9 @@ use p11kms_proto::admin::{AsymmetricAlgorithm, WrappingAlgorithm};
 use super::vault::HsmVault;
 use crate::hsm::{PublicKey, VersionName};
 use crate::kms::vault::software::SoftwareVault;
-use crate::kms::vault::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SOFTWARE_CLUSTER, SignScheme, Vault, VersionId};
+use crate::kms::vault::{
+    GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SOFTWARE_CLUSTER, SessionMaterial, SignScheme, Vault, VersionId,
+};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
 
@@ -41,6 +43,10 @@ impl Vault for RoutedVault {
 
     fn create_version(&self, kms: &Kms, cluster: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError> {
         self.to(cluster).create_version(kms, cluster, v)
+    }
+
+    fn adopt_session_key(&self, cluster: &str, v: &VersionName, key: SessionMaterial<'_>) -> Result<(), KmsError> {
+        self.to(cluster).adopt_session_key(cluster, v, key)
     }
 
     fn destroy_version(&self, cluster: &str, v: &VersionName) -> Result<usize, KmsError> {

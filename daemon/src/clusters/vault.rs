@@ -32,7 +32,7 @@ use crate::encoding::oaep::{OaepHash, oaep_decode};
 use crate::hsm::error::Context;
 use crate::hsm::{self, HsmError, ObjectRole, PublicKey, VersionName, oaep};
 use crate::kms::vault::software::Transported;
-use crate::kms::vault::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SignScheme, Vault, VersionId};
+use crate::kms::vault::{GCM_IV_LEN, Leftovers, Rewrap, RsaPublic, SessionMaterial, SignScheme, Vault, VersionId};
 use crate::kms::{Kms, KmsError};
 use crate::store::IntentPurpose;
 
@@ -132,6 +132,23 @@ impl Vault for HsmVault {
 
     fn create_version(&self, kms: &Kms, cluster: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError> {
         sync::create_version(kms, &self.clusters, cluster, v)
+    }
+
+    fn adopt_session_key(&self, cluster: &str, v: &VersionName, key: SessionMaterial<'_>) -> Result<(), KmsError> {
+        let live = self.clusters.get(cluster)?;
+        let primary = live.cluster.primary();
+        // Session keys live on the member that served their session; a
+        // failover since then lost them (docs/pkcs11.md §2a).
+        if !Arc::ptr_eq(primary, key.member) || !primary.is_healthy() {
+            return Err(HsmError::ObjectMissing("the session key".into(), key.member.label().into()).into());
+        }
+        let made = hsm::adopt::copy_into_version(primary, key.handle, v, key.public)
+            .and_then(|()| live.cluster.replicate_to_mirrors(v, key.public));
+        if let Err(error) = made {
+            live.cluster.destroy_version(v);
+            return Err(error.into());
+        }
+        Ok(())
     }
 
     fn destroy_version(&self, cluster: &str, v: &VersionName) -> Result<usize, KmsError> {

@@ -161,7 +161,9 @@ pub fn create(service: &Service, client: &ClientId, slot: u64, template: &[Attri
     Ok(DataReply::Objects(vec![keep(service, client, slot, object)?]))
 }
 
-/// `CopyObject`: key objects are not copyable (`CKA_COPYABLE` false).
+/// `CopyObject` of a created object or a session key
+/// ([`super::session_copy`]); KMS keys' objects are not copyable
+/// (`CKA_COPYABLE` false).
 pub fn copy(
     service: &Service,
     client: &ClientId,
@@ -170,15 +172,12 @@ pub fn copy(
     template: &[Attribute],
 ) -> Result<DataReply, DataError> {
     let found = lookup_changeable(service, client, slot, object)?;
-    // Session keys are not copyable: CKA_COPYABLE is false.
-    let Held::Object(source) = found.held else {
-        // Java's keytool -genkeypair stores its session pair this way
-        // (docs/pkcs11.md §10): say why it is refused.
-        tracing::info!(
-            "C_CopyObject of a session key refused: a session key does not become a KMS key \
-             (generate it with CKA_TOKEN true instead)"
-        );
-        return Err(rv(CKR_ACTION_PROHIBITED));
+    let source = match found.held {
+        Held::Object(source) => source,
+        Held::Key(key) if key.class() == CKO_PUBLIC_KEY => {
+            return create(service, client, slot, &super::session_copy::public_key_template(&key, template));
+        }
+        Held::Key(key) => return super::session_copy::copy(service, client, slot, &key, template),
     };
     let copy = source.copied(template)?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, copy)?]))

@@ -159,7 +159,13 @@ pub fn record(
                 }
                 _ => None,
             };
-            let ids: Vec<String> = object.into_iter().chain(made).map(|id| format!("object/{id}")).collect();
+            // A session key copied to the token is a new KMS key: named
+            // as one (`key/<id>`).
+            let named = |id| match key_version(service, slot, id) {
+                Some((_, key, _)) => format!("key/{key}"),
+                None => format!("object/{id}"),
+            };
+            let ids: Vec<String> = object.into_iter().chain(made).map(named).collect();
             let event = event(service, ctx, client, slot, name, ids, outcome);
             trail.record(&service.kms.store, event, outcome.is_ok());
         }

@@ -24,8 +24,7 @@ use super::key_names;
 use super::objects::ObjectView;
 use super::session_keys;
 use crate::hsm::objects::{P256_PARAMS, SECP256K1_PARAMS};
-use crate::kms::keys::{self, NewKey};
-use crate::kms::names::ALIAS_PREFIX;
+use crate::kms::keys::{self, NewKey, Source};
 use crate::service::Service;
 
 fn flag(template: &[Attribute], ty: u64) -> Option<bool> {
@@ -56,28 +55,35 @@ fn is_token(templates: &[&[Attribute]]) -> Result<bool, DataError> {
     Ok(said.contains(&true))
 }
 
-fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, DataError> {
+pub(super) fn alias_of(templates: &[&[Attribute]]) -> Result<Option<String>, DataError> {
     let label = templates.iter().find_map(|t| find_attribute(t, CKA_LABEL));
     match label {
         None => Ok(None),
         Some(a) if a.value.is_empty() => Ok(None),
-        Some(a) => {
-            let text = std::str::from_utf8(&a.value).map_err(|_| rv(CKR_ATTRIBUTE_VALUE_INVALID))?;
-            let alias = if text.starts_with(ALIAS_PREFIX) { text.to_owned() } else { format!("{ALIAS_PREFIX}{text}") };
-            Ok(Some(alias))
-        }
+        Some(a) => key_names::alias_of_label(&a.value).map(Some),
     }
 }
 
-fn create(
+/// What a new KMS key is to be, as a PKCS#11 template asked.
+pub(super) struct Shape {
+    pub spec: KeySpec,
+    pub usage: KeyUsage,
+    /// `alias/<CKA_LABEL>`.
+    pub alias: Option<String>,
+    /// `CKA_ID`.
+    pub app_id: Option<Vec<u8>>,
+}
+
+/// Creates the KMS key `shape` asks for, its material from `source`, as
+/// the app logged in to `slot`; replies with its objects (public first).
+pub(super) fn create(
     service: &Service,
     client: &ClientId,
     slot: u64,
-    spec: KeySpec,
-    usage: KeyUsage,
-    alias: Option<String>,
-    app_id: Option<Vec<u8>>,
+    shape: Shape,
+    source: Source<'_>,
 ) -> Result<DataReply, DataError> {
+    let Shape { spec, usage, alias, app_id } = shape;
     let (instance, app) = {
         let registry = service.kms.registry()?;
         let instance = super::slots::instance(&registry, slot)?.name.clone();
@@ -90,7 +96,7 @@ fn create(
         (instance, access.app_name().ok_or(rv(CKR_USER_NOT_LOGGED_IN))?.to_owned())
     };
     let new = NewKey::plain(instance.clone(), spec, usage, alias, format!("app:{app}"));
-    let mut key = keys::create(&service.kms, new)?;
+    let mut key = keys::create_from(&service.kms, new, source)?;
     if let Some(id) = app_id {
         // The key is committed; only a writer racing for the same id
         // since the check above, or a store fault, fails here. The key
@@ -130,7 +136,8 @@ pub fn generate_key(
         Some(_) => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
     };
     let app_id = key_names::app_id_of(&[template])?;
-    create(service, client, slot, spec, KeyUsage::EncryptDecrypt, alias_of(&[template])?, app_id)
+    let shape = Shape { spec, usage: KeyUsage::EncryptDecrypt, alias: alias_of(&[template])?, app_id };
+    create(service, client, slot, shape, Source::Generate)
 }
 
 /// `GenerateKeyPair`: an RSA or EC KMS key. Replies (public, private).
@@ -181,7 +188,8 @@ pub fn generate_key_pair(
         _ => return Err(rv(CKR_MECHANISM_INVALID)),
     };
     let app_id = key_names::app_id_of(&[private, public])?;
-    create(service, client, slot, spec, usage, alias_of(&[private, public])?, app_id)
+    let shape = Shape { spec, usage, alias: alias_of(&[private, public])?, app_id };
+    create(service, client, slot, shape, Source::Generate)
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@ use cryptoki_sys::*;
 use p11kms_proto::pkcs11::{Attribute, AttributeValue, ObjectDescription, ObjectId, find_attribute};
 
 use super::error::{DataError, rv};
-use crate::hsm::Member;
 use crate::hsm::session_keys as hsm;
+use crate::hsm::{Member, PublicKey};
 
 /// An HSM object of a session key; destroyed on the HSM when dropped.
 #[derive(Debug)]
@@ -28,11 +28,18 @@ impl Drop for KeyHandle {
 }
 
 /// A session key as the daemon shows it: the HSM object and the attributes
-/// the application sees (the HSM's, with the application's label and id).
+/// the application sees (the HSM's, with the application's label and id,
+/// and its own `CKA_EXTRACTABLE`).
 #[derive(Clone, Debug)]
 pub struct SessionKey {
     key: Arc<KeyHandle>,
     attributes: Vec<Attribute>,
+    /// Generated in the HSM by the daemon (not imported, unwrapped or
+    /// derived): its material was never outside the HSM.
+    generated: bool,
+    /// The public half of a generated pair, kept with the private half
+    /// (an EC private key does not carry its point).
+    public: Option<Arc<PublicKey>>,
 }
 
 /// Attributes the application sets that the daemon keeps (the HSM object
@@ -67,6 +74,18 @@ impl SessionKey {
         let key = Arc::new(KeyHandle { member: member.clone(), handle });
         let mut attributes = hsm::describe(member, handle)?;
         attributes.push(Attribute::ulong(CKA_KEY_GEN_MECHANISM, generated_by.unwrap_or(CK_UNAVAILABLE_INFORMATION)));
+        let class = find_attribute(&attributes, CKA_CLASS).and_then(Attribute::as_ulong);
+        if generated_by.is_some() && matches!(class, Some(CKO_SECRET_KEY | CKO_PRIVATE_KEY)) {
+            // The HSM object is extractable so that the cluster key can
+            // wrap it should the application store it as a KMS key
+            // (`hsm::session_keys::generation_template`); the application
+            // sees, and the daemon enforces, what it asked (PKCS#11's and
+            // SoftHSM's default: not extractable).
+            let extractable = find_attribute(template, CKA_EXTRACTABLE).and_then(Attribute::as_bool) == Some(true);
+            attributes.retain(|a| !matches!(a.ty, CKA_EXTRACTABLE | CKA_NEVER_EXTRACTABLE));
+            attributes.push(Attribute::bool(CKA_EXTRACTABLE, extractable));
+            attributes.push(Attribute::bool(CKA_NEVER_EXTRACTABLE, !extractable));
+        }
         for ty in KEPT_BY_DAEMON.iter().chain([&CKA_ALLOWED_MECHANISMS]) {
             let value = find_attribute(template, *ty).map(|a| a.value.clone()).unwrap_or_default();
             attributes.push(Attribute::bytes(*ty, value));
@@ -80,11 +99,48 @@ impl SessionKey {
             Attribute::bool(CKA_TOKEN, false),
             Attribute::bool(CKA_PRIVATE, private),
             Attribute::bool(CKA_MODIFIABLE, true),
-            Attribute::bool(CKA_COPYABLE, false),
+            Attribute::bool(CKA_COPYABLE, true),
             Attribute::bool(CKA_DESTROYABLE, true),
         ]);
         attributes.sort_by_key(|a| a.ty);
-        Ok(Self { key, attributes })
+        Ok(Self { key, attributes, generated: generated_by.is_some(), public: None })
+    }
+
+    /// The private half of a generated pair, knowing its public half.
+    pub(super) fn with_public(self, public: &SessionKey) -> Self {
+        let value = |ty| find_attribute(&public.attributes, ty).map(|a| a.value.clone());
+        let key = match (value(CKA_MODULUS), value(CKA_PUBLIC_EXPONENT), value(CKA_EC_PARAMS), value(CKA_EC_POINT)) {
+            (Some(modulus), Some(exponent), ..) => Some(PublicKey::Rsa { modulus, exponent }),
+            (_, _, Some(params), Some(point)) => Some(PublicKey::Ec { params, point }),
+            _ => None,
+        };
+        Self { public: key.map(Arc::new), ..self }
+    }
+
+    /// A copy of this key as another HSM object `handle` on the same
+    /// member (`C_CopyObject` within the session), with `template`'s
+    /// changes already checked by [`SessionKey::modified`].
+    pub(super) fn copied_as(&self, handle: ObjectHandle, changed: &SessionKey) -> Self {
+        let key = Arc::new(KeyHandle { member: self.key.member.clone(), handle });
+        Self { key, ..changed.clone() }
+    }
+
+    /// True when its material never left the HSM: generated there, and
+    /// never extractable for the application. Only such a key may become
+    /// a KMS key (`super::promote`).
+    pub fn never_left_the_hsm(&self) -> bool {
+        self.generated && self.flag(CKA_NEVER_EXTRACTABLE) && !self.flag(CKA_EXTRACTABLE)
+    }
+
+    /// The public half of a generated pair (on its private half).
+    pub fn public_key(&self) -> Option<&PublicKey> {
+        self.public.as_deref()
+    }
+
+    /// All its attributes, as the application sees them (values hidden by
+    /// [`SessionKey::attribute`] included: for the daemon's own use).
+    pub(super) fn attributes(&self) -> &[Attribute] {
+        &self.attributes
     }
 
     /// The member holding it.

@@ -75,7 +75,7 @@ pub fn generate_key(
         return Err(rv(CKR_MECHANISM_INVALID));
     }
     let member = member_for(service, client, slot, is_private(template))?;
-    let hsm_template = hsm::hsm_template(template, true).map_err(rv)?;
+    let hsm_template = hsm::generation_template(template, true).map_err(rv)?;
     let handle = hsm::generate_key(&member, &ck, &hsm_template)?;
     let key = SessionKey::new(&member, handle, template, Some(mechanism.ty))?;
     Ok(DataReply::Objects(vec![keep(service, client, slot, key)?]))
@@ -113,10 +113,11 @@ pub fn generate_key_pair(
     let private = is_private(private_template) || public_template_private(public_template);
     let member = member_for(service, client, slot, private)?;
     let public = hsm::hsm_template(public_template, false).map_err(rv)?;
-    let private = hsm::hsm_template(private_template, true).map_err(rv)?;
+    let private = hsm::generation_template(private_template, true).map_err(rv)?;
     let (public_handle, private_handle) = hsm::generate_key_pair(&member, &ck, &public, &private)?;
     let public_key = SessionKey::new(&member, public_handle, public_template, Some(mechanism.ty))?;
-    let private_key = SessionKey::new(&member, private_handle, private_template, Some(mechanism.ty))?;
+    let private_key =
+        SessionKey::new(&member, private_handle, private_template, Some(mechanism.ty))?.with_public(&public_key);
     let public = keep(service, client, slot, public_key)?;
     let private = keep(service, client, slot, private_key)?;
     Ok(DataReply::Objects(vec![public, private]))

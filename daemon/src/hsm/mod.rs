@@ -5,6 +5,7 @@
 //! Everything here blocks; it runs on the data plane's connection threads
 //! and on the admin plane's blocking pool, never on the async executor.
 
+pub mod adopt;
 pub mod cluster;
 pub mod error;
 pub mod image_auth;

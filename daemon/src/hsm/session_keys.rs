@@ -112,6 +112,21 @@ pub fn hsm_template(template: &[Attribute], private: bool) -> Result<Vec<CkAttri
     Ok(out)
 }
 
+/// [`hsm_template`] of a secret or private key the HSM generates: the
+/// HSM object is extractable whatever the application asked, so that the
+/// cluster key can wrap it for the mirrors should the application store
+/// it as a KMS key (`C_CopyObject` to the token). No one else can have it
+/// wrapped: the daemon answers the application's `C_WrapKey` and
+/// `CKA_VALUE` by the application's own `CKA_EXTRACTABLE`
+/// (`data::session_key`), as it does for KMS keys, which are extractable
+/// on their HSMs for the same reason (`super::templates`).
+pub fn generation_template(template: &[Attribute], private: bool) -> Result<Vec<CkAttribute>, CK_RV> {
+    let mut out = hsm_template(template, private)?;
+    out.retain(|a| !matches!(a, CkAttribute::Extractable(_)));
+    out.push(CkAttribute::Extractable(true));
+    Ok(out)
+}
+
 /// The template of an imported session key: [`hsm_template`] plus the
 /// key's values.
 pub fn import_template(template: &[Attribute]) -> Result<Vec<CkAttribute>, CK_RV> {
@@ -168,6 +183,12 @@ pub fn generate_key_pair(
     member.with_session(|s| {
         s.generate_key_pair(mechanism, public, private).context(|| "C_GenerateKeyPair (session key)".into())
     })
+}
+
+/// A copy of session key `key`, another session key with the same
+/// attributes on the HSM (the application's changes are the daemon's).
+pub fn copy(member: &Member, key: ObjectHandle) -> Result<ObjectHandle, HsmError> {
+    member.with_session(|s| s.copy_object(key, &[]).context(|| "C_CopyObject (session key)".into()))
 }
 
 /// Wraps `key` with `wrapping`.

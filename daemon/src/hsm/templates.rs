@@ -115,6 +115,18 @@ pub fn unwrapped(v: &VersionName, role: ObjectRole) -> Vec<Attribute> {
     protected(v, role)
 }
 
+/// Template of the `C_CopyObject` that makes an application's session key
+/// (generated in this HSM, extractable there only so that the cluster key
+/// can wrap it: `super::session_keys`) the staged secret or private key of
+/// version `v`. Only what a copy may change: the version's names and usage,
+/// private and sensitive from now on; class, type and `CKA_LOCAL` stay.
+pub fn adopted(v: &VersionName, role: ObjectRole) -> Vec<Attribute> {
+    let mut t = vec![STAGED, Attribute::Private(true), Attribute::Sensitive(true)];
+    t.extend(naming(v));
+    t.extend(usage_flags(role, v.usage));
+    t
+}
+
 /// Staged template of `C_CreateObject` for a public key copied to a mirror.
 pub fn public_copy(v: &VersionName, key: &PublicKey) -> Vec<Attribute> {
     let mut t = vec![

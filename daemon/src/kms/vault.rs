@@ -34,7 +34,6 @@ pub use super::placement::SOFTWARE_CLUSTER;
 use crate::hsm::{PublicKey, VersionName};
 use crate::store::IntentPurpose;
 
-/// A 16-byte key version id, as the vault names a version.
 /// Which way [`Vault::rewrap`] moves backed-up material.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rewrap {
@@ -44,7 +43,21 @@ pub enum Rewrap {
     Import,
 }
 
+/// A 16-byte key version id, as the vault names a version.
 pub type VersionId = [u8; 16];
+
+/// An application's session key that is to become a key version
+/// ([`Vault::adopt_session_key`]): an HSM object the daemon generated for
+/// it on `member` and never let out.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionMaterial<'a> {
+    /// The member holding it.
+    pub member: &'a std::sync::Arc<crate::hsm::Member>,
+    /// Its handle there: the secret key, or the private half of a pair.
+    pub handle: cryptoki::object::ObjectHandle,
+    /// The public half of a pair.
+    pub public: Option<&'a PublicKey>,
+}
 
 /// Bytes of an AES-GCM IV.
 pub const GCM_IV_LEN: usize = 12;
@@ -87,6 +100,16 @@ pub trait Vault: Send + Sync + std::fmt::Debug {
     /// returns the public half of an asymmetric version. `kms` lets a
     /// vault record what a failover changed.
     fn create_version(&self, kms: &Kms, cluster: &str, v: &VersionName) -> Result<Option<PublicKey>, KmsError>;
+
+    /// Makes version `v` of `cluster` from an application's session key
+    /// (`C_CopyObject` to the token): copied into the version's objects
+    /// inside the member that holds it, which must be the cluster's
+    /// primary, then replicated as every version is. On failure nothing of
+    /// the version is left. Only HSM clusters hold session keys.
+    fn adopt_session_key(&self, cluster: &str, v: &VersionName, key: SessionMaterial<'_>) -> Result<(), KmsError> {
+        let _ = (v, key);
+        Err(KmsError::Unsupported(format!("cluster '{cluster}' holds no session keys")))
+    }
 
     /// Destroys version `v` everywhere; returns how many of its objects
     /// could not be destroyed (0 when it is gone, also when it never was).

@@ -9,8 +9,8 @@
 //! daemon would.
 
 use p11kms_ffi::sys::{
-    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_ULONG, CKA_COPYABLE, CKA_MODIFIABLE, CKA_TOKEN, CKR_ACTION_PROHIBITED,
-    CKR_SESSION_READ_ONLY, CKR_TEMPLATE_INCONSISTENT,
+    CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CK_ULONG, CKA_COPYABLE, CKA_ID, CKA_MODIFIABLE, CKA_TOKEN,
+    CKR_ACTION_PROHIBITED, CKR_SESSION_READ_ONLY, CKR_TEMPLATE_INCONSISTENT,
 };
 use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Attribute, AttributeValue, SlotId, find_attribute};
@@ -100,19 +100,28 @@ impl Module {
             let (target, found) = tables.visible_object(session, object, now)?;
             let token = found.cached(CKA_TOKEN) == Some(AttributeValue::Value(vec![1]));
             let modifiable = found.flag(CKA_MODIFIABLE) != Some(false);
+            // A key's CKA_ID is cached on every object of its version (both
+            // halves of a pair): a new one must be read again on all.
+            let renamed = find_attribute(template, CKA_ID).is_some() && found.may_be_key();
+            let cached_id = if renamed { found.cached(CKA_ID) } else { None };
             if token && !tables.sessions.get(session, now)?.rw {
                 return Err(Error::rv(CKR_SESSION_READ_ONLY));
             }
             if !modifiable {
                 return Err(Error::rv(CKR_ACTION_PROHIBITED));
             }
-            target
+            (target, cached_id)
         };
+        let (target, cached_id) = target;
         let request = DataRequest::SetAttributes { slot: target.slot, object: target.id, template: template.to_vec() };
         match self.pool.call(&request, Some(now.boot))? {
             DataReply::Objects(mut descriptions) if descriptions.len() == 1 => {
+                let mut tables = self.tables();
+                if let Some(AttributeValue::Value(old)) = cached_id {
+                    tables.objects.forget_key_id(target.slot, &old);
+                }
                 if let Some(description) = descriptions.pop() {
-                    self.tables().objects.register(target.slot, description);
+                    tables.objects.register(target.slot, description);
                 }
                 Ok(())
             }

@@ -328,12 +328,46 @@ pub(super) fn create_objects(r: &mut Run<'_>) {
     ]);
     let (rv, h) = p.create_object(s, Tmpl::T(&aes_value), false);
     r.rv("C_CreateObject(AES key with value)", rv);
+    let to_token = Template::new(&[(CKA_TOKEN, V::B(true)), (CKA_LABEL, V::Bytes(b"diff-imported".to_vec()))]);
+    r.rv("C_CopyObject(AES key with value, to the token)", p.copy_object(s, h, Tmpl::T(&to_token)).0);
     r.rv("C_DestroyObject(AES key with value)", p.destroy_object(s, h));
+    session_key_copies(r, &copy_label);
     let same_label = Template::new(&[(CKA_LABEL, V::Bytes(b"diff-aes".to_vec()))]);
     r.rv("C_SetAttributeValue(KMS AES label, unchanged)", p.set_attributes(s, r.k.aes, Tmpl::T(&same_label)));
     let sensitive_off = Template::new(&[(CKA_SENSITIVE, V::B(false))]);
     r.rv("C_SetAttributeValue(KMS AES SENSITIVE=FALSE)", p.set_attributes(s, r.k.aes, Tmpl::T(&sensitive_off)));
     r.rv("C_CopyObject(KMS AES)", p.copy_object(s, r.k.aes, Tmpl::T(&copy_label)).0);
+}
+
+/// Copies of a generated session key: in the session, and to the token
+/// (a KMS key on p11kms, "Keys that applications name").
+fn session_key_copies(r: &mut Run<'_>, copy_label: &Template) {
+    let p = r.p;
+    let s = r.s();
+    let (rv, key) =
+        p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&aes_template("diff-session", false, Some(32))), false);
+    r.rv("C_GenerateKey(session AES diff-session)", rv);
+    let flags = [
+        ("COPYABLE", CKA_COPYABLE, 1),
+        ("EXTRACTABLE", CKA_EXTRACTABLE, 1),
+        ("NEVER_EXTRACTABLE", CKA_NEVER_EXTRACTABLE, 1),
+        ("TOKEN", CKA_TOKEN, 1),
+    ];
+    attrs(r, "session AES copy flags", key, &flags);
+    let (rv, copy) = p.copy_object(s, key, Tmpl::T(copy_label));
+    r.rv("C_CopyObject(session AES)", rv);
+    attrs(r, "session copy", copy, &[("LABEL", CKA_LABEL, 32), ("TOKEN", CKA_TOKEN, 1)]);
+    r.rv("C_DestroyObject(session copy)", p.destroy_object(s, copy));
+    let to_token = Template::new(&[(CKA_TOKEN, V::B(true)), (CKA_LABEL, V::Bytes(b"diff-stored".to_vec()))]);
+    let (rv, stored) = p.copy_object(s, key, Tmpl::T(&to_token));
+    r.rv("C_CopyObject(session AES, to the token)", rv);
+    attrs(
+        r,
+        "stored copy",
+        stored,
+        &[("TOKEN", CKA_TOKEN, 1), ("CLASS", CKA_CLASS, 8), ("VALUE_LEN", CKA_VALUE_LEN, 8)],
+    );
+    r.rv("C_DestroyObject(session AES)", p.destroy_object(s, key));
 }
 
 pub(super) fn destroy_token_key(r: &mut Run<'_>) {

@@ -95,11 +95,25 @@ pub fn find_attribute(template: &[Attribute], ty: AttributeType) -> Option<&Attr
 /// `CK_ULONG`s allows none, so a malformed list never widens a key's use.
 pub fn mechanism_allowed(allowed: Option<&Attribute>, mechanism: MechanismType) -> bool {
     let Some(list) = allowed else { return true };
-    if list.value.len() % 8 != 0 {
-        return false;
+    match mechanisms_of(&list.value) {
+        Some(mechanisms) => mechanisms.is_empty() || mechanisms.contains(&mechanism),
+        None => false,
     }
-    list.value.is_empty()
-        || list.value.chunks_exact(8).any(|c| c.try_into().map(u64::from_le_bytes).ok() == Some(mechanism))
+}
+
+/// The mechanisms a `CKA_ALLOWED_MECHANISMS` value lists (8-byte
+/// little-endian `CK_MECHANISM_TYPE`s); `None` when it is not a whole
+/// number of them.
+pub fn mechanisms_of(value: &[u8]) -> Option<Vec<MechanismType>> {
+    if value.len() % 8 != 0 {
+        return None;
+    }
+    Some(value.chunks_exact(8).filter_map(|c| c.try_into().map(u64::from_le_bytes).ok()).collect())
+}
+
+/// `mechanisms` as a `CKA_ALLOWED_MECHANISMS` value.
+pub fn mechanisms_value(mechanisms: &[MechanismType]) -> Vec<u8> {
+    mechanisms.iter().flat_map(|m| m.to_le_bytes()).collect()
 }
 
 /// A mechanism with its parameter, decoded from the C structures.

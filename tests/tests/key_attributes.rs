@@ -276,13 +276,13 @@ fn allowed_mechanisms_in_detail(session: &Session) {
     assert_eq!(rv(session.verify(&Mechanism::Ecdsa, created, &digest, &signature)), RvError::MechanismInvalid);
 }
 
-/// KMS keys: no mechanism list, and no check value.
+/// KMS keys: a mechanism list kept and enforced, and no check value.
 fn kms_keys(session: &Session) {
-    let kms_template = |extra: Option<Attribute>| {
+    let kms_template = |label: &[u8], extra: Option<Attribute>| {
         let mut t = vec![
             Attribute::Token(true),
             Attribute::ValueLen(32.into()),
-            Attribute::Label(b"kcv-kms".to_vec()),
+            Attribute::Label(label.to_vec()),
             Attribute::Encrypt(true),
             Attribute::Decrypt(true),
         ];
@@ -290,12 +290,20 @@ fn kms_keys(session: &Session) {
         t
     };
     let restricted = Some(Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM]));
-    assert_eq!(
-        rv(session.generate_key(&Mechanism::AesKeyGen, &kms_template(restricted))),
-        RvError::AttributeValueInvalid,
-        "a KMS key keeps no mechanism list"
-    );
-    let kms = session.generate_key(&Mechanism::AesKeyGen, &kms_template(None)).expect("KMS key");
+    let gcm_only =
+        session.generate_key(&Mechanism::AesKeyGen, &kms_template(b"gcm-only", restricted)).expect("KMS key");
+    assert_eq!(allowed(session, gcm_only), vec![MechanismType::AES_GCM], "kept by the store");
+    let mut iv = [0; 12];
+    let gcm = cryptoki::mechanism::aead::GcmParams::new(&mut iv, &[], 128.into()).expect("GCM");
+    assert_eq!(session.encrypt(&Mechanism::AesGcm(gcm), gcm_only, b"x").expect("GCM is allowed").len(), 17);
+    let cbc = session.encrypt(&Mechanism::AesCbcPad([0; 16]), gcm_only, b"x");
+    assert_eq!(rv(cbc), RvError::MechanismInvalid, "CBC is not");
+    let empty = Some(Attribute::AllowedMechanisms(vec![]));
+    let unrestricted =
+        session.generate_key(&Mechanism::AesKeyGen, &kms_template(b"any-mechanism", empty)).expect("KMS key");
+    assert_eq!(allowed(session, unrestricted), Vec::<MechanismType>::new());
+    let kms = session.generate_key(&Mechanism::AesKeyGen, &kms_template(b"kcv-kms", None)).expect("KMS key");
+    assert_eq!(allowed(session, kms), Vec::<MechanismType>::new(), "no list: every mechanism");
     // cryptoki leaves out what is not available; its info call tells why.
     let info = session.get_attribute_info(kms, &[AttributeType::CheckValue]).expect("info");
     assert!(matches!(info.as_slice(), [AttributeInfo::Sensitive]), "E_K(0) of a GCM key is H: {info:?}");

@@ -9,7 +9,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use cryptoki::error::RvError;
-use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
@@ -79,7 +79,7 @@ fn session_keys_copy_by_their_origin() {
         )
         .expect("unwrap");
     assert_eq!(rv(to_token(&session, unwrapped, &[])), RvError::ActionProhibited);
-    // Shapes no KeySpec has, and restrictions a KMS key does not keep.
+    // Shapes no KeySpec has.
     let small_rsa = session
         .generate_key_pair(
             &Mechanism::RsaPkcsKeyPairGen,
@@ -88,9 +88,6 @@ fn session_keys_copy_by_their_origin() {
         )
         .expect("RSA-1024 session pair");
     assert_eq!(rv(to_token(&session, small_rsa.1, &[])), RvError::ActionProhibited);
-    let restricted =
-        session_aes(&session, &[Attribute::AllowedMechanisms(vec![cryptoki::mechanism::MechanismType::AES_GCM])]);
-    assert_eq!(rv(to_token(&session, restricted, &[])), RvError::ActionProhibited);
     // A KMS key is private.
     let fine = session_aes(&session, &[]);
     assert_eq!(rv(to_token(&session, fine, &[Attribute::Private(false)])), RvError::TemplateInconsistent);
@@ -104,6 +101,17 @@ fn session_keys_copy_by_their_origin() {
     assert_eq!(described["KeyMetadata"]["KeySpec"], "AES_256", "{described}");
     let sealed = session.encrypt(&gcm(&mut [9; 12]), fine, b"one key").expect("encrypt with the session key");
     assert_eq!(session.decrypt(&gcm(&mut [9; 12]), stored, &sealed).expect("decrypt with the KMS key"), b"one key");
+    // A key's CKA_ALLOWED_MECHANISMS goes with it.
+    let restricted = session_aes(&session, &[Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM])]);
+    let restricted = to_token(&session, restricted, &[Attribute::Label(b"gcm-only".to_vec())]).expect("stored");
+    assert_eq!(
+        session.get_attributes(restricted, &[AttributeType::AllowedMechanisms]).expect("attribute"),
+        vec![Attribute::AllowedMechanisms(vec![MechanismType::AES_GCM])]
+    );
+    assert_eq!(rv(session.encrypt(&Mechanism::AesCbcPad([0; 16]), restricted, b"x")), RvError::MechanismInvalid);
+    let described = daemon.cli_json(&["key", "describe", "alias/gcm-only"]);
+    assert_eq!(described["Pkcs11AllowedMechanisms"], serde_json::json!(["CKM_AES_GCM"]), "the operator sees it");
+    assert_eq!(key_count(&daemon), 2);
     // An EC pair: the public half comes from the session pair.
     let (ec_public, ec_private) = session
         .generate_key_pair(&Mechanism::EccKeyPairGen, &[Attribute::EcParams(P256.to_vec())], &[Attribute::Sign(true)])
@@ -132,5 +140,5 @@ fn session_keys_copy_by_their_origin() {
             .expect("attributes")
     );
     session.verify(&Mechanism::Ecdsa, public_copy, &[5; 32], &signature).expect("the copy verifies");
-    assert_eq!(key_count(&daemon), 2, "the AES and the EC key");
+    assert_eq!(key_count(&daemon), 3, "two AES keys and the EC key");
 }

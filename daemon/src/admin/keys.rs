@@ -28,6 +28,7 @@ impl Handle for op::CreateKey {
                 automatic_rotation: create.enable_automatic_rotation,
                 rotation_interval: create.rotation_interval,
                 deletion_protection: create.deletion_protection,
+                allowed_mechanisms: Vec::new(),
             },
         )?;
         let kind = keys::instance_kind(kms, &key)?;

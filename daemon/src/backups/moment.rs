@@ -116,7 +116,7 @@ pub fn key_at(
                 let record: KeyRecord = payload(&entry)?;
                 match &mut key {
                     Some(k) => k.record = record,
-                    None => key = Some(KeySnapshot { record, versions: Vec::new(), aliases: Vec::new(), app_id: None }),
+                    None => key = Some(KeySnapshot::new(record)),
                 }
             }
             ("key_version", _) if field(&entry, "key_id").as_deref() == Some(key_id) => {
@@ -135,6 +135,15 @@ pub fn key_at(
                 } else {
                     field(&entry, "app_id").and_then(|text| hex::decode(text).ok())
                 };
+            }
+            ("key_mechanisms", _) if entry.entity_id == key_id => {
+                let Some(k) = &mut key else { continue };
+                /// A `key_mechanisms` entry (`store::KeyMechanismsRecord`).
+                #[derive(serde::Deserialize)]
+                struct Listed {
+                    mechanisms: Vec<u64>,
+                }
+                k.allowed_mechanisms = payload::<Listed>(&entry)?.mechanisms;
             }
             ("alias", operation) => {
                 let Some(k) = &mut key else { continue };

@@ -27,7 +27,7 @@ use crate::kms::keys::{intents, version_name};
 use crate::kms::registry::{KeyEntry, Registry, VersionEntry};
 use crate::kms::secrets::SecretEntry;
 use crate::kms::{Kms, KmsError};
-use crate::store::{AliasRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyAppIdRecord};
+use crate::store::{AliasRecord, InstanceRecord, IntentPurpose, IntentRecord, KeyAppIdRecord, KeyMechanismsRecord};
 
 /// Where what is restored comes from.
 #[derive(Clone, Copy, Debug)]
@@ -178,6 +178,12 @@ pub fn put_key(
         app_id,
         set_at: now,
     });
+    // Its allowed mechanisms come back with it: a restriction is never lost.
+    let mechanisms = (!key.allowed_mechanisms.is_empty()).then(|| KeyMechanismsRecord {
+        key_id: record.key_id.clone(),
+        mechanisms: key.allowed_mechanisms.clone(),
+        set_at: now,
+    });
     let aliases: Vec<AliasRecord> =
         free.iter().map(|a| AliasRecord { alias: a.clone(), key_id: record.key_id.clone(), created_at: now }).collect();
     // The store numbers the versions anew (`seq`): the registry takes its rows.
@@ -190,6 +196,7 @@ pub fn put_key(
             tx.insert_alias(alias)?;
         }
         named.as_ref().map_or(Ok(()), |named| tx.set_key_app_id(named))?;
+        mechanisms.as_ref().map_or(Ok(()), |m| tx.set_key_mechanisms(m))?;
         announced.iter().try_for_each(|i| tx.delete_intent(i))?;
         Ok::<_, KmsError>(stored)
     })?;
@@ -206,6 +213,7 @@ pub fn put_key(
         registry.add_alias(alias)?;
     }
     registry.set_app_id(&record.key_id, app_id);
+    registry.set_allowed_mechanisms(&record.key_id, key.allowed_mechanisms.clone());
     for intent in &announced {
         registry.remove_intent(&intent.object_id);
     }

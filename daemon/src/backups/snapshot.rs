@@ -26,6 +26,18 @@ pub struct KeySnapshot {
     /// from the objects of keys without one, so theirs are as before.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "hex_option")]
     pub app_id: Option<Vec<u8>>,
+    /// The `CKA_ALLOWED_MECHANISMS` an application gave it; absent from
+    /// the objects of keys without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_mechanisms: Vec<u64>,
+}
+
+impl KeySnapshot {
+    /// A key of row `record` with nothing else yet (a journal replay adds
+    /// its versions, aliases and PKCS#11 names).
+    pub fn new(record: KeyRecord) -> Self {
+        Self { record, versions: Vec::new(), aliases: Vec::new(), app_id: None, allowed_mechanisms: Vec::new() }
+    }
 }
 
 /// An optional byte string as hex.
@@ -105,6 +117,7 @@ fn key_snapshot(key: &KeyEntry) -> KeySnapshot {
         versions: key.versions.iter().map(|v| v.record.clone()).collect(),
         aliases: key.aliases.clone(),
         app_id: key.app_id.clone(),
+        allowed_mechanisms: key.allowed_mechanisms.clone(),
     }
 }
 
@@ -154,7 +167,7 @@ pub fn changed_since(kms: &Kms, after_seq: i64) -> Result<(BTreeSet<Entity>, i64
             let entity = match entry.entity.as_str() {
                 "key" => Some(Entity::Key(entry.entity_id.clone())),
                 "key_version" | "alias" | "lost_version" => field("key_id").map(Entity::Key),
-                "key_app_id" => Some(Entity::Key(entry.entity_id.clone())),
+                "key_app_id" | "key_mechanisms" => Some(Entity::Key(entry.entity_id.clone())),
                 "secret" => Some(Entity::Secret(entry.entity_id.clone())),
                 "secret_version" => field("secret_name").map(Entity::Secret),
                 _ => None,

@@ -78,6 +78,7 @@ fn target(
     slot: u64,
     object: ObjectId,
     operation: &Crypt<'_>,
+    mechanism: u64,
 ) -> Result<Target, DataError> {
     let public_ok = matches!(operation, Crypt::Verify(..) | Crypt::Encrypt(_));
     let logged_in = service.clients.is_logged_in(client, slot);
@@ -102,6 +103,11 @@ fn target(
         let public_use = public_ok && view.role == ObjectRole::Public;
         if !(logged_in || public_use) {
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
+        }
+        // The module checks the cached CKA_ALLOWED_MECHANISMS at `…Init`;
+        // the daemon again, before the HSM call (defence in depth).
+        if !view.key.allows_mechanism(mechanism) {
+            return Err(rv(CKR_MECHANISM_INVALID));
         }
         access.check_key(action_of(operation, view.role), view.key)?;
         rules::check(Operation::Use, &view.key.record)?;
@@ -173,7 +179,7 @@ pub fn operate(
         return self::envelope_operation(service, client, slot, object, mechanism, operation);
     }
     // Public-key operations need no login; see `target`.
-    let target = target(service, client, slot, object, &operation)?;
+    let target = target(service, client, slot, object, &operation, mechanism.ty)?;
     // The module checks a cached CKA_ALLOWED_MECHANISMS at `…Init`; the
     // daemon checks again before the HSM call (defence in depth).
     let allowed = match &target {
@@ -182,7 +188,7 @@ pub fn operate(
             p11kms_proto::pkcs11::find_attribute(attributes, CKA_ALLOWED_MECHANISMS),
             mechanism.ty,
         ),
-        // KMS keys keep no list (docs/pkcs11.md).
+        // Checked by `target`, with the key's entry.
         Target::Version { .. } | Target::Software(_) => true,
     };
     if !allowed {
@@ -286,6 +292,9 @@ fn envelope_operation(
     let key_id = with_object(service, client, slot, object, |_, view, access| {
         if !access.is_logged_in() {
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
+        }
+        if !view.key.allows_mechanism(mechanism.ty) {
+            return Err(rv(CKR_MECHANISM_INVALID));
         }
         access.check_key(action.ok_or(rv(CKR_KEY_FUNCTION_NOT_PERMITTED))?, view.key)?;
         Ok(view.key.record.key_id.clone())

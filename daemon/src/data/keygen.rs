@@ -16,7 +16,7 @@ use cryptoki_sys::*;
 
 use p11kms_proto::admin::{KeySpec, KeyUsage};
 use p11kms_proto::data::{ClientId, DataReply};
-use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute};
+use p11kms_proto::pkcs11::{Attribute, Mechanism, find_attribute, mechanisms_of};
 
 use super::access::Access;
 use super::error::{DataError, rv};
@@ -72,6 +72,24 @@ pub(super) struct Shape {
     pub alias: Option<String>,
     /// `CKA_ID`.
     pub app_id: Option<Vec<u8>>,
+    /// `CKA_ALLOWED_MECHANISMS`; empty: not restricted.
+    pub allowed_mechanisms: Vec<u64>,
+}
+
+/// The `CKA_ALLOWED_MECHANISMS` generation templates give the key (a KMS
+/// key has one list for both its objects): the halves of a pair may not
+/// give different lists; a value that is not whole `CK_MECHANISM_TYPE`s
+/// is `CKR_ATTRIBUTE_VALUE_INVALID`.
+pub(super) fn allowed_mechanisms_of(templates: &[&[Attribute]]) -> Result<Vec<u64>, DataError> {
+    let mut asked: Option<Vec<u64>> = None;
+    for given in templates.iter().filter_map(|t| find_attribute(t, CKA_ALLOWED_MECHANISMS)) {
+        let list = mechanisms_of(&given.value).ok_or(rv(CKR_ATTRIBUTE_VALUE_INVALID))?;
+        match &asked {
+            Some(earlier) if *earlier != list => return Err(rv(CKR_TEMPLATE_INCONSISTENT)),
+            _ => asked = Some(list),
+        }
+    }
+    Ok(asked.unwrap_or_default())
 }
 
 /// Creates the KMS key `shape` asks for, its material from `source`, as
@@ -83,7 +101,7 @@ pub(super) fn create(
     shape: Shape,
     source: Source<'_>,
 ) -> Result<DataReply, DataError> {
-    let Shape { spec, usage, alias, app_id } = shape;
+    let Shape { spec, usage, alias, app_id, allowed_mechanisms } = shape;
     let (instance, app) = {
         let registry = service.kms.registry()?;
         let instance = super::slots::instance(&registry, slot)?.name.clone();
@@ -95,7 +113,8 @@ pub(super) fn create(
         }
         (instance, access.app_name().ok_or(rv(CKR_USER_NOT_LOGGED_IN))?.to_owned())
     };
-    let new = NewKey::plain(instance.clone(), spec, usage, alias, format!("app:{app}"));
+    let new =
+        NewKey { allowed_mechanisms, ..NewKey::plain(instance.clone(), spec, usage, alias, format!("app:{app}")) };
     let mut key = keys::create_from(&service.kms, new, source)?;
     if let Some(id) = app_id {
         // The key is committed; only a writer racing for the same id
@@ -124,7 +143,6 @@ pub fn generate_key(
     if !is_token(&[template])? {
         return session_keys::generate_key(service, client, slot, mechanism, template);
     }
-    super::session_key::refuse_allowed_mechanisms(&[template])?;
     if mechanism.ty != CKM_AES_KEY_GEN {
         return Err(rv(CKR_MECHANISM_INVALID));
     }
@@ -136,7 +154,9 @@ pub fn generate_key(
         Some(_) => return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)),
     };
     let app_id = key_names::app_id_of(&[template])?;
-    let shape = Shape { spec, usage: KeyUsage::EncryptDecrypt, alias: alias_of(&[template])?, app_id };
+    let allowed_mechanisms = allowed_mechanisms_of(&[template])?;
+    let shape =
+        Shape { spec, usage: KeyUsage::EncryptDecrypt, alias: alias_of(&[template])?, app_id, allowed_mechanisms };
     create(service, client, slot, shape, Source::Generate)
 }
 
@@ -152,7 +172,6 @@ pub fn generate_key_pair(
     if !is_token(&[public, private])? {
         return session_keys::generate_key_pair(service, client, slot, mechanism, public, private);
     }
-    super::session_key::refuse_allowed_mechanisms(&[public, private])?;
     let (spec, usage) = match mechanism.ty {
         CKM_RSA_PKCS_KEY_PAIR_GEN => {
             check_class(public, CKO_PUBLIC_KEY, &[CKK_RSA])?;
@@ -188,7 +207,8 @@ pub fn generate_key_pair(
         _ => return Err(rv(CKR_MECHANISM_INVALID)),
     };
     let app_id = key_names::app_id_of(&[private, public])?;
-    let shape = Shape { spec, usage, alias: alias_of(&[private, public])?, app_id };
+    let allowed_mechanisms = allowed_mechanisms_of(&[private, public])?;
+    let shape = Shape { spec, usage, alias: alias_of(&[private, public])?, app_id, allowed_mechanisms };
     create(service, client, slot, shape, Source::Generate)
 }
 
@@ -205,6 +225,20 @@ mod tests {
         assert_eq!(alias_of(&[&[]]), Ok(None));
         let binary = [Attribute::bytes(CKA_LABEL, vec![0xff])];
         assert_eq!(alias_of(&[&binary]), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
+    }
+
+    #[test]
+    fn allowed_mechanisms_are_one_list_for_the_key() {
+        let gcm = |ty| Attribute::bytes(ty, CKM_AES_GCM.to_le_bytes().to_vec());
+        let list = [gcm(CKA_ALLOWED_MECHANISMS)];
+        assert_eq!(allowed_mechanisms_of(&[&list]), Ok(vec![CKM_AES_GCM]));
+        assert_eq!(allowed_mechanisms_of(&[&[], &list]), Ok(vec![CKM_AES_GCM]), "one half may say it");
+        assert_eq!(allowed_mechanisms_of(&[&list, &list]), Ok(vec![CKM_AES_GCM]));
+        assert_eq!(allowed_mechanisms_of(&[&[]]), Ok(vec![]), "no list: not restricted");
+        let other = [Attribute::bytes(CKA_ALLOWED_MECHANISMS, CKM_ECDSA.to_le_bytes().to_vec())];
+        assert_eq!(allowed_mechanisms_of(&[&list, &other]), Err(rv(CKR_TEMPLATE_INCONSISTENT)));
+        let ragged = [Attribute::bytes(CKA_ALLOWED_MECHANISMS, vec![1, 2, 3])];
+        assert_eq!(allowed_mechanisms_of(&[&ragged]), Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)));
     }
 
     #[test]

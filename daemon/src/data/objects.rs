@@ -18,7 +18,7 @@
 use cryptoki_sys::*;
 
 use p11kms_proto::admin::{KeySpec, KeyUsage, Origin};
-use p11kms_proto::pkcs11::{Attribute, AttributeValue, ObjectDescription, ObjectId, find_attribute};
+use p11kms_proto::pkcs11::{Attribute, AttributeValue, ObjectDescription, ObjectId, find_attribute, mechanisms_value};
 
 use crate::hsm::objects::{aes_len, ec_params};
 use crate::hsm::{ObjectRole, PublicKey};
@@ -131,6 +131,7 @@ impl<'a> ObjectView<'a> {
             Attribute::bool(CKA_DERIVE, false),
             Attribute::bytes(CKA_START_DATE, Vec::new()),
             Attribute::bytes(CKA_END_DATE, Vec::new()),
+            Attribute::bytes(CKA_ALLOWED_MECHANISMS, mechanisms_value(&self.key.allowed_mechanisms)),
         ];
         if self.key.app_id.is_none() {
             a.push(Attribute::bytes(CKA_ID, self.version.uuid.to_vec()));
@@ -327,6 +328,7 @@ pub(crate) mod tests {
             rotation_failure: None,
             migrated: None,
             app_id: None,
+            allowed_mechanisms: Vec::new(),
         }
     }
 

@@ -11,7 +11,8 @@
 //! cluster key (`hsm::adopt`); the KMS key is then created as by key
 //! generation (alias, application id, quota, journal, audit). Its shape
 //! must be a KeySpec: AES-128/256, RSA-2048/3072 with exponent 65537,
-//! EC P-256 or secp256k1. Every refusal is `CKR_ACTION_PROHIBITED` (the
+//! EC P-256 or secp256k1; its `CKA_ALLOWED_MECHANISMS` stays the KMS
+//! key's. Every refusal is `CKR_ACTION_PROHIBITED` (the
 //! instance's policy) with a line in the daemon's log saying why, or the
 //! template's own error.
 
@@ -48,9 +49,11 @@ pub fn promote(
         // Made before a failover: session keys are not replicated.
         return Err(rv(CKR_KEY_HANDLE_INVALID));
     }
+    // The session key's restriction goes with it.
+    let allowed_mechanisms = keygen::allowed_mechanisms_of(&[key.attributes()])?;
     let material = SessionMaterial { member: key.member(), handle: key.handle(), public: key.public_key() };
-    let reply =
-        keygen::create(service, client, slot, Shape { spec, usage, alias, app_id }, Source::SessionKey(material))?;
+    let shape = Shape { spec, usage, alias, app_id, allowed_mechanisms };
+    let reply = keygen::create(service, client, slot, shape, Source::SessionKey(material))?;
     let DataReply::Objects(objects) = reply else {
         return Err(rv(CKR_GENERAL_ERROR));
     };
@@ -73,9 +76,6 @@ fn kms_shape(key: &SessionKey) -> Result<(KeySpec, KeyUsage), &'static str> {
         return Err("only a key generated in the HSM and never extractable becomes a KMS key");
     }
     let attributes = key.attributes();
-    if find_attribute(attributes, CKA_ALLOWED_MECHANISMS).is_some_and(|a| !a.value.is_empty()) {
-        return Err("a KMS key keeps no CKA_ALLOWED_MECHANISMS: copy a key without them");
-    }
     let value = |ty| find_attribute(attributes, ty).map(|a| a.value.as_slice()).unwrap_or_default();
     let ulong = |ty| find_attribute(attributes, ty).and_then(Attribute::as_ulong);
     let flag = |ty| key.flag(ty);

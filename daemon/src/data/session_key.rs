@@ -46,16 +46,6 @@ pub struct SessionKey {
 /// carries the daemon's mark instead).
 const KEPT_BY_DAEMON: &[CK_ATTRIBUTE_TYPE] = &[CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE, CKA_SUBJECT];
 
-/// A KMS key's template may not restrict its mechanisms: the store keeps
-/// no PKCS#11 attributes of KMS keys, and a restriction silently dropped
-/// would let the key be used more widely than the application asked.
-/// An empty list restricts nothing and is accepted (docs/pkcs11.md,
-/// "Attributes and mechanisms added for conformance").
-pub fn refuse_allowed_mechanisms(templates: &[&[Attribute]]) -> Result<(), DataError> {
-    let restricts = |t: &&[Attribute]| find_attribute(t, CKA_ALLOWED_MECHANISMS).is_some_and(|a| !a.value.is_empty());
-    if templates.iter().any(restricts) { Err(rv(CKR_ATTRIBUTE_VALUE_INVALID)) } else { Ok(()) }
-}
-
 impl SessionKey {
     /// Bytes it takes in the daemon's memory (the key itself is the
     /// HSM's): its attributes, and a fixed share for its handle.

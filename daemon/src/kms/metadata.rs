@@ -60,6 +60,7 @@ pub fn key_description(key: &KeyEntry, kind: InstanceKind, region: &str) -> KeyD
             .map(|v| v.record.version_id.clone())
             .collect(),
         used_with_export_operations: key.record.export_uses.operations(),
+        pkcs11_allowed_mechanisms: key.allowed_mechanisms.iter().map(|m| mechanism_name(*m)).collect(),
     }
 }
 
@@ -70,5 +71,26 @@ pub fn version_info(version: &VersionEntry) -> KeyVersionInfo {
         key_version_id: version.record.version_id.clone(),
         creation_date: version.record.created_at,
         lost_date: version.lost.as_ref().map(|l| l.lost_at),
+    }
+}
+
+/// A PKCS#11 mechanism's name (`CKM_AES_GCM`), or its number in hex when
+/// cryptoki has no name for it (a vendor's).
+fn mechanism_name(mechanism: u64) -> String {
+    match cryptoki::mechanism::MechanismType::try_from(mechanism) {
+        Ok(known) => known.to_string(),
+        Err(_) => format!("{mechanism:#x}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mechanisms_are_named_as_pkcs11_names_them() {
+        assert_eq!(mechanism_name(cryptoki_sys::CKM_AES_GCM), "CKM_AES_GCM");
+        assert_eq!(mechanism_name(cryptoki_sys::CKM_ECDSA_SHA256), "CKM_ECDSA_SHA256");
+        assert_eq!(mechanism_name(0x8000_1234), "0x80001234", "a vendor's: its number");
     }
 }

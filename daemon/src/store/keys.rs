@@ -96,7 +96,7 @@ impl Tx<'_> {
     /// Removes a key with its versions (and their lost records), aliases
     /// and import tokens: the end of a deletion window.
     pub fn delete_key(&self, key_id: &str) -> Result<(), StoreError> {
-        for table in ["aliases", "key_app_ids", "import_tokens", "lost_versions", "key_versions"] {
+        for table in ["aliases", "key_app_ids", "key_mechanisms", "import_tokens", "lost_versions", "key_versions"] {
             self.tx.execute(&format!("DELETE FROM {table} WHERE key_id = ?1"), [key_id])?;
         }
         self.tx.execute("DELETE FROM keys WHERE key_id = ?1", [key_id])?;

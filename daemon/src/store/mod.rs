@@ -12,6 +12,7 @@ mod audit;
 mod backups;
 mod intents;
 mod journal;
+mod key_mechanisms;
 mod keys;
 mod material;
 mod migrations;
@@ -33,6 +34,7 @@ use crate::root_key::{RootKey, SealError};
 
 pub use app_ids::KeyAppIdRecord;
 pub use journal::JournalEntry;
+pub use key_mechanisms::KeyMechanismsRecord;
 pub use material::MaterialRole;
 pub use records::{
     AliasRecord, AppRecord, BackupPointRecord, BackupRecord, ClusterRecord, ExportUses, ImportTokenRecord,
@@ -129,6 +131,8 @@ pub struct Snapshot {
     pub backup_points: Vec<BackupPointRecord>,
     /// The `CKA_ID`s applications gave keys.
     pub key_app_ids: Vec<KeyAppIdRecord>,
+    /// The `CKA_ALLOWED_MECHANISMS` applications gave keys.
+    pub key_mechanisms: Vec<KeyMechanismsRecord>,
 }
 
 /// The open database.
@@ -251,6 +255,7 @@ impl Store {
         snapshot.backups = backups::load_backups(&conn)?;
         snapshot.backup_points = backups::load_backup_points(&conn)?;
         snapshot.key_app_ids = app_ids::load_key_app_ids(&conn)?;
+        snapshot.key_mechanisms = key_mechanisms::load_key_mechanisms(&conn)?;
         Ok(snapshot)
     }
 

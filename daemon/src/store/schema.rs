@@ -264,6 +264,17 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (instance, app_id)
     );
     "#,
+    // 11 -> 12: the CKA_ALLOWED_MECHANISMS an application gave a KMS key
+    // at generation (docs/pkcs11.md "Attributes and mechanisms added for
+    // conformance"): the mechanisms, as PKCS#11 encodes the attribute
+    // (8-byte little-endian CK_MECHANISM_TYPEs), for the key's life.
+    r#"
+    CREATE TABLE key_mechanisms (
+        key_id     TEXT    PRIMARY KEY REFERENCES keys(key_id),
+        mechanisms BLOB    NOT NULL,
+        set_at     INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this daemon writes.

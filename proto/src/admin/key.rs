@@ -374,6 +374,10 @@ pub struct KeyDescription {
     /// Kept with the key for its whole life, whatever the audit trail's
     /// retention: the CMK migration diagnostic reads it.
     pub used_with_export_operations: Vec<ExportOperation>,
+    /// The PKCS#11 `CKA_ALLOWED_MECHANISMS` an application made the key
+    /// with (`CKM_AES_GCM`, …); empty when it has none (every mechanism of
+    /// its usage). Always sent: the wire's encoding has no optional fields.
+    pub pkcs11_allowed_mechanisms: Vec<String>,
 }
 
 /// Answer to `key list`.

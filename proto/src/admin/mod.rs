@@ -150,6 +150,7 @@ mod tests {
             pkcs11_id: "ab".repeat(16),
             lost_key_versions: vec![],
             used_with_export_operations: vec![ExportOperation::ReEncrypt],
+            pkcs11_allowed_mechanisms: vec![],
         })
         .expect("json");
         assert_eq!(json["Pkcs11Id"], "ab".repeat(16));

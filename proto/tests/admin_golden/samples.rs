@@ -275,6 +275,7 @@ sample! {
         pkcs11_id: "ab".into(),
         lost_key_versions: vec!["v-0".into()],
         used_with_export_operations: vec![ExportOperation::ReEncrypt, ExportOperation::GenerateAndExportDataKey],
+        pkcs11_allowed_mechanisms: vec!["CKM_AES_GCM".into()],
     };
     KeyList => KeyList { keys: vec![KeyDescription::sample()], total_count: 1 };
     KeyVersionInfo => KeyVersionInfo {

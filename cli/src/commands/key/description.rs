@@ -112,6 +112,12 @@ pub(super) fn fields(key: &KeyDescription) -> String {
     } else {
         fields.field("LostKeyVersions", list_or_dash(&key.lost_key_versions))
     };
+    // Only a key an application restricted to some PKCS#11 mechanisms.
+    let fields = if key.pkcs11_allowed_mechanisms.is_empty() {
+        fields
+    } else {
+        fields.field("Pkcs11AllowedMechanisms", key.pkcs11_allowed_mechanisms.join(","))
+    };
     // Likewise only a key used with ReEncrypt, ExportDataKey or
     // GenerateAndExportDataKey (what the CMK migration refuses): its long
     // name would widen every line of every other description.
@@ -192,6 +198,7 @@ pub(super) fn described(id: &str, aliases: &[&str]) -> KeyDescription {
         pkcs11_id: "0123456789abcdef0123456789abcdef".into(),
         lost_key_versions: vec![],
         used_with_export_operations: vec![],
+        pkcs11_allowed_mechanisms: vec![],
     }
 }
 
@@ -289,6 +296,20 @@ mod tests {
         assert!(text.ends_with("UsedWithExportOperations: ReEncrypt,ExportDataKey\n"), "{text}");
         let shape = json::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
         assert_eq!(shape["UsedWithExportOperations"], serde_json::json!(["ReEncrypt", "ExportDataKey"]));
+    }
+
+    #[test]
+    fn describe_shows_allowed_mechanisms_only_when_restricted() {
+        let mut key = described("key-1", &[]);
+        let text = human::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert!(!text.contains("Pkcs11AllowedMechanisms"), "{text}");
+        let shape = json::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert_eq!(shape["Pkcs11AllowedMechanisms"], serde_json::json!([]));
+        key.pkcs11_allowed_mechanisms = vec!["CKM_AES_GCM".into(), "CKM_AES_CBC_PAD".into()];
+        let text = human::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert!(text.lines().any(|l| l.starts_with("Pkcs11AllowedMechanisms: CKM_AES_GCM,CKM_AES_CBC_PAD")), "{text}");
+        let shape = json::<DescribeKeyArgs>(&["key", "describe", "key-1"], &key);
+        assert_eq!(shape["Pkcs11AllowedMechanisms"], serde_json::json!(["CKM_AES_GCM", "CKM_AES_CBC_PAD"]));
     }
 
     #[test]

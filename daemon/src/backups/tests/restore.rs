@@ -358,3 +358,30 @@ fn a_key_comes_back_with_the_cka_id_an_application_gave_it_as_of_the_moment() {
     restore_key(&s, &id, None, Some(renamed_at), &key).expect("restored");
     assert_eq!(s.fx.key(&key).app_id.as_deref(), Some(&b"renamed"[..]), "replayed from the journal");
 }
+
+#[test]
+fn a_key_comes_back_with_the_mechanisms_an_application_allowed_it() {
+    const GCM: u64 = cryptoki_sys::CKM_AES_GCM;
+    let s = Setup::new();
+    let id = software(&s);
+    s.advance(60);
+    let new = NewKey {
+        allowed_mechanisms: vec![GCM],
+        ..NewKey::plain(SOFT.into(), KeySpec::Aes256, KeySpec::Aes256.default_usage(), None, "app:a".into())
+    };
+    let key = keys::create(&s.fx.kms, new).expect("key").record.key_id;
+    s.advance(10);
+    let made_at = s.fx.now();
+    s.advance(300);
+    let day = s.today();
+    s.advance(86_400);
+    gone(&s, &key);
+    // Ten seconds after its creation, before any point took it: the journal.
+    restore_key(&s, &id, None, Some(made_at), &key).expect("restored");
+    assert_eq!(s.fx.key(&key).allowed_mechanisms, vec![GCM], "replayed from the journal");
+    assert_eq!(s.fx.reloaded().key(&key).expect("stored").allowed_mechanisms, vec![GCM], "committed");
+    // As of the day's end: from the point's object.
+    gone(&s, &key);
+    restore_key(&s, &id, Some(day), None, &key).expect("restored");
+    assert_eq!(s.fx.key(&key).allowed_mechanisms, vec![GCM], "kept in the backup");
+}

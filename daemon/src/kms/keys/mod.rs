@@ -31,7 +31,9 @@ use super::registry::{KeyEntry, VersionEntry};
 use crate::hsm::{PublicKey, VersionName};
 use crate::kms::Kms;
 use crate::kms::vault::SessionMaterial;
-use crate::store::{AliasRecord, ExportUses, IntentPurpose, IntentRecord, KeyRecord, VersionRecord};
+use crate::store::{
+    AliasRecord, ExportUses, IntentPurpose, IntentRecord, KeyMechanismsRecord, KeyRecord, VersionRecord,
+};
 
 /// Longest description accepted.
 const MAX_DESCRIPTION: usize = 8192;
@@ -61,6 +63,9 @@ pub struct NewKey {
     pub rotation_interval: Option<i64>,
     /// Refuse deletion.
     pub deletion_protection: bool,
+    /// The PKCS#11 `CKA_ALLOWED_MECHANISMS` of a key an application makes;
+    /// empty: not restricted.
+    pub allowed_mechanisms: Vec<u64>,
 }
 
 impl NewKey {
@@ -78,6 +83,7 @@ impl NewKey {
             automatic_rotation: false,
             rotation_interval: None,
             deletion_protection: false,
+            allowed_mechanisms: Vec::new(),
         }
     }
 }
@@ -195,6 +201,7 @@ pub fn create_from(kms: &Kms, new: NewKey, source: Source<'_>) -> Result<KeyEntr
     }
     let key_id = key.key_id.clone();
     registry.put_new_key(key, version, alias)?;
+    registry.set_allowed_mechanisms(&key_id, new.allowed_mechanisms.clone());
     let entry = registry.key(&key_id)?.clone();
     tracing::info!(key = %key_id, instance = %new.instance, spec = %new.spec, origin = %new.origin, "key created");
     Ok(entry)
@@ -272,8 +279,14 @@ fn create_reserved(
         key_id: key.key_id.clone(),
         created_at: now,
     });
+    let mechanisms = (!new.allowed_mechanisms.is_empty()).then(|| KeyMechanismsRecord {
+        key_id: key.key_id.clone(),
+        mechanisms: new.allowed_mechanisms.clone(),
+        set_at: now,
+    });
     let committed = kms.store.write(now, |tx| {
         let stored = tx.insert_key(&key, &version, alias.as_ref())?;
+        mechanisms.as_ref().map_or(Ok(()), |m| tx.set_key_mechanisms(m))?;
         intents::commit_in(tx, intent)?;
         Ok::<_, crate::store::StoreError>(stored)
     });

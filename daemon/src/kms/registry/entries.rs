@@ -26,6 +26,9 @@ pub struct KeyEntry {
     /// The `CKA_ID` an application gave the key (`store::KeyAppIdRecord`),
     /// shown by its primary version's objects instead of the version id.
     pub app_id: Option<Vec<u8>>,
+    /// The `CKA_ALLOWED_MECHANISMS` an application gave the key
+    /// (`store::KeyMechanismsRecord`); empty: every mechanism its usage has.
+    pub allowed_mechanisms: Vec<u64>,
 }
 
 /// A key version.
@@ -45,7 +48,21 @@ impl KeyEntry {
     /// A key of row `record`, with nothing attached yet (versions and
     /// aliases follow).
     pub fn new(record: KeyRecord) -> Self {
-        Self { record, versions: Vec::new(), aliases: Vec::new(), rotation_failure: None, migrated: None, app_id: None }
+        Self {
+            record,
+            versions: Vec::new(),
+            aliases: Vec::new(),
+            rotation_failure: None,
+            migrated: None,
+            app_id: None,
+            allowed_mechanisms: Vec::new(),
+        }
+    }
+
+    /// False when the key's allowed mechanisms list some and `mechanism`
+    /// is not among them.
+    pub fn allows_mechanism(&self, mechanism: u64) -> bool {
+        self.allowed_mechanisms.is_empty() || self.allowed_mechanisms.contains(&mechanism)
     }
 
     /// The name PKCS#11 shows as the primary version's `CKA_LABEL`: the

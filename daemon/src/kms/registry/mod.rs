@@ -117,6 +117,9 @@ impl Registry {
         for named in snapshot.key_app_ids {
             registry.set_app_id(&named.key_id, Some(named.app_id));
         }
+        for allowed in snapshot.key_mechanisms {
+            registry.set_allowed_mechanisms(&allowed.key_id, allowed.mechanisms);
+        }
         Ok(registry)
     }
 
@@ -357,6 +360,13 @@ impl Registry {
     pub fn set_app_id(&mut self, key_id: &str, app_id: Option<Vec<u8>>) {
         if let Some(key) = self.keys.get_mut(key_id) {
             key.app_id = app_id;
+        }
+    }
+
+    /// Sets a key's allowed mechanisms (after the store committed them).
+    pub fn set_allowed_mechanisms(&mut self, key_id: &str, mechanisms: Vec<u64>) {
+        if let Some(key) = self.keys.get_mut(key_id) {
+            key.allowed_mechanisms = mechanisms;
         }
     }
 

@@ -7,7 +7,7 @@ use cryptoki_sys::*;
 use std::fmt::Write as _;
 
 use super::common::{aes_template, data_template, ec_templates, mech_info_calls};
-use super::{BAD_SLOT, P256, P384, Run, cbc, ecb, hex, m};
+use super::{BAD_SLOT, P256, P384, Run, cbc, cbc_pad, ecb, gcm, hex, m};
 use crate::ffi::{In, Init, M, Mech, Template, Tmpl, V};
 
 // ---------------------------------------------------------------- general
@@ -368,6 +368,23 @@ fn session_key_copies(r: &mut Run<'_>, copy_label: &Template) {
         &[("TOKEN", CKA_TOKEN, 1), ("CLASS", CKA_CLASS, 8), ("VALUE_LEN", CKA_VALUE_LEN, 8)],
     );
     r.rv("C_DestroyObject(session AES)", p.destroy_object(s, key));
+    // A token key with CKA_ALLOWED_MECHANISMS (a KMS key here): kept and
+    // enforced.
+    let gcm_only = Template::new(&[
+        (CKA_CLASS, V::U(CKO_SECRET_KEY)),
+        (CKA_KEY_TYPE, V::U(CKK_AES)),
+        (CKA_TOKEN, V::B(true)),
+        (CKA_LABEL, V::Bytes(b"diff-gcm-only".to_vec())),
+        (CKA_ENCRYPT, V::B(true)),
+        (CKA_DECRYPT, V::B(true)),
+        (CKA_VALUE_LEN, V::U(32)),
+        (CKA_ALLOWED_MECHANISMS, V::Bytes(CKM_AES_GCM.to_le_bytes().to_vec())),
+    ]);
+    let (rv, key) = p.generate_key(s, M::M(&m(CKM_AES_KEY_GEN)), Tmpl::T(&gcm_only), false);
+    r.rv("C_GenerateKey(token AES, ALLOWED_MECHANISMS = GCM)", rv);
+    attrs(r, "token key mechanisms", key, &[("ALLOWED_MECHANISMS", CKA_ALLOWED_MECHANISMS, 16)]);
+    r.rv("C_EncryptInit(CBC-PAD, GCM-only key)", p.init(Init::Encrypt, s, M::M(&cbc_pad()), key));
+    r.rv("C_EncryptInit(GCM, GCM-only key)", p.init(Init::Encrypt, s, M::M(&gcm()), key));
 }
 
 pub(super) fn destroy_token_key(r: &mut Run<'_>) {

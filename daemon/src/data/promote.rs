@@ -12,9 +12,9 @@
 //! generation (alias, application id, quota, journal, audit). Its shape
 //! must be a KeySpec: AES-128/256, RSA-2048/3072 with exponent 65537,
 //! EC P-256 or secp256k1; its `CKA_ALLOWED_MECHANISMS` stays the KMS
-//! key's. Every refusal is `CKR_ACTION_PROHIBITED` (the
-//! instance's policy) with a line in the daemon's log saying why, or the
-//! template's own error.
+//! key's. Every refusal is `CKR_ACTION_PROHIBITED` (the instance's
+//! policy) with a line in the daemon's log saying why, or the template's
+//! own error.
 
 use cryptoki_sys::*;
 

@@ -74,6 +74,14 @@ fn keytool_makes_and_lists_keys_and_jarsigner_signs_with_them() {
     ok("keytool -genkeypair", &genkeypair, &daemon);
     let keys = daemon.cli_json(&["key", "list", "--instance", "hsm1"]);
     assert_eq!(keys["TotalCount"], 1, "the stored pair is a KMS key: {keys}");
+    // keytool -genseckey makes its key in Java's software provider and
+    // imports it (C_CreateObject with the value and CKA_TOKEN true): key
+    // material enters KMS keys by generation or BYOK only.
+    let genseckey =
+        java_tool(&daemon, dir, "keytool", &pin, &["-genseckey", "-alias", "s", "-keyalg", "AES", "-keysize", "256"]);
+    assert!(!genseckey.status.success(), "keytool -genseckey: {}", text(&genseckey.stdout));
+    assert!(daemon.log().contains("only by key generation"), "the daemon says why: {}", daemon.log());
+    assert_eq!(daemon.cli_json(&["key", "list", "--instance", "hsm1"])["TotalCount"], 1, "no key imported");
 
     // The key and its certificate, paired by CKA_ID 6a6b ("jk").
     let login = ["--login", "--pin", pin.as_str()];

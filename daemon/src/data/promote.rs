@@ -1,6 +1,6 @@
 //! `C_CopyObject` of a session key with `CKA_TOKEN` true: the key becomes
 //! a KMS key. Java's keystore stores the pair `keytool -genkeypair` made
-//! this way, and `keytool -genseckey` its secret key.
+//! this way.
 //!
 //! Key material enters KMS keys only by key generation or BYOK. A session
 //! key qualifies when it *is* a key generation: the daemon generated it in

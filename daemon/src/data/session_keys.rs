@@ -87,6 +87,12 @@ pub fn generate_key(
 pub fn import(service: &Service, client: &ClientId, slot: u64, template: &[Attribute]) -> Result<DataReply, DataError> {
     super::slots::require_cluster(service, slot)?;
     if find_attribute(template, CKA_TOKEN).and_then(Attribute::as_bool) == Some(true) {
+        // Java's `keytool -genseckey` stores a key its software provider
+        // made this way: say why it is refused.
+        tracing::info!(
+            "C_CreateObject of a secret or private key with CKA_TOKEN true refused: key material enters KMS keys \
+             only by key generation (or a session key generated here, copied to the token) or BYOK"
+        );
         return Err(rv(CKR_ATTRIBUTE_VALUE_INVALID));
     }
     let member = member_for(service, client, slot, is_private(template))?;

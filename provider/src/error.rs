@@ -8,7 +8,9 @@
 
 use std::io;
 
-use p11kms_ffi::sys::{CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, CKR_SESSION_HANDLE_INVALID};
+use p11kms_ffi::sys::{
+    CKR_DATA_LEN_RANGE, CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, CKR_OBJECT_HANDLE_INVALID, CKR_SESSION_HANDLE_INVALID,
+};
 use p11kms_proto::error::ProtocolError;
 use p11kms_proto::{CkRv, CodecError, FrameError, MessageKind};
 
@@ -85,6 +87,14 @@ impl Error {
     /// A PKCS#11 answer.
     pub fn rv(value: u64) -> Self {
         Self::Rv(CkRv(value))
+    }
+
+    /// This error, with `CKR_OBJECT_HANDLE_INVALID` (a handle that names
+    /// no object) said as `invalid`: the code PKCS#11 gives the argument
+    /// (`CKR_KEY_HANDLE_INVALID` for a key, `CKR_WRAPPING_KEY_HANDLE_INVALID`
+    /// for a wrapping key, …).
+    pub fn for_handle(self, invalid: u64) -> Self {
+        if self.ck_rv().0 == CKR_OBJECT_HANDLE_INVALID { Self::rv(invalid) } else { self }
     }
 
     /// The `CK_RV` for this error: the only mapping in the module.

@@ -104,6 +104,15 @@ fn session_keys_live_and_die_with_their_session() {
         .expect("unwrap");
     assert_eq!(rw.decrypt(&cbc, unwrapped, &sealed).expect("decrypt with the unwrapped key"), b"moved key");
     assert_eq!(rv(rw.wrap_key(&Mechanism::AesKeyWrapPad, kek, key)), RvError::KeyUnextractable);
+    // A handle that names no object (any more): each argument's own code.
+    let nothing = session_aes(&rw, &[]);
+    rw.destroy_object(nothing).expect("destroy");
+    let wrap = |wrapping, key| rv(rw.wrap_key(&Mechanism::AesKeyWrapPad, wrapping, key));
+    assert_eq!(wrap(nothing, movable), RvError::WrappingKeyHandleInvalid);
+    assert_eq!(wrap(kek, nothing), RvError::KeyHandleInvalid);
+    let class = [Attribute::Class(ObjectClass::SECRET_KEY), Attribute::KeyType(KeyType::AES)];
+    let unwrap = rw.unwrap_key(&Mechanism::AesKeyWrapPad, nothing, &wrapped, &class);
+    assert_eq!(rv(unwrap), RvError::UnwrappingKeyHandleInvalid);
     let token_unwrap = rw.unwrap_key(
         &Mechanism::AesKeyWrapPad,
         kek,

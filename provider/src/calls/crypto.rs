@@ -4,7 +4,7 @@
 
 use p11kms_ffi::sys::{
     CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKR_DATA_LEN_RANGE, CKR_ENCRYPTED_DATA_LEN_RANGE, CKR_KEY_HANDLE_INVALID,
-    CKR_OBJECT_HANDLE_INVALID, CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
+    CKR_OPERATION_ACTIVE, CKR_OPERATION_NOT_INITIALIZED, CKR_SESSION_CLOSED,
 };
 use p11kms_ffi::{Delivery, OutBuf};
 use p11kms_proto::SecretBytes;
@@ -97,9 +97,8 @@ impl Module {
         drop(self.fresh_slots()?);
         let mut guard = self.tables();
         let tables = &mut *guard;
-        let (target, object) = tables.visible_object(session, key, now).map_err(|error| {
-            if error.ck_rv().0 == CKR_OBJECT_HANDLE_INVALID { Error::rv(CKR_KEY_HANDLE_INVALID) } else { error }
-        })?;
+        let (target, object) =
+            tables.visible_object(session, key, now).map_err(|error| error.for_handle(CKR_KEY_HANDLE_INVALID))?;
         if !object.may_be_key() {
             return Err(Error::rv(CKR_KEY_HANDLE_INVALID));
         }

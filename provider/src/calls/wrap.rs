@@ -7,7 +7,10 @@
 //! the call with the buffer makes it again (wrapping is cheap, and keeping
 //! wrapped key material in the module between calls is not).
 
-use p11kms_ffi::sys::{CK_OBJECT_HANDLE, CK_SESSION_HANDLE, CKF_DERIVE, CKF_UNWRAP, CKF_WRAP, CKR_USER_NOT_LOGGED_IN};
+use p11kms_ffi::sys::{
+    CK_OBJECT_HANDLE, CK_RV, CK_SESSION_HANDLE, CKF_DERIVE, CKF_UNWRAP, CKF_WRAP, CKR_KEY_HANDLE_INVALID,
+    CKR_UNWRAPPING_KEY_HANDLE_INVALID, CKR_USER_NOT_LOGGED_IN, CKR_WRAPPING_KEY_HANDLE_INVALID,
+};
 use p11kms_ffi::{Delivery, OutBuf};
 use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Attribute, Mechanism, SlotId};
@@ -38,22 +41,28 @@ impl Module {
         Ok((slot, now))
     }
 
-    /// The daemon's id of a visible object.
-    fn object_id(&self, session: CK_SESSION_HANDLE, object: CK_OBJECT_HANDLE, now: Stamp) -> Result<u64> {
-        Ok(self.tables().visible_object(session, object, now)?.0.id)
+    /// The daemon's id of a visible key to be wrapped; a handle that names
+    /// none is `CKR_KEY_HANDLE_INVALID`, the code for a key argument.
+    fn wrapped_key_id(&self, session: CK_SESSION_HANDLE, key: CK_OBJECT_HANDLE, now: Stamp) -> Result<u64> {
+        let mut tables = self.tables();
+        let (target, _) = tables.visible_object(session, key, now).map_err(|e| e.for_handle(CKR_KEY_HANDLE_INVALID))?;
+        Ok(target.id)
     }
 
     /// The daemon's id of a visible key that `mechanism` may be used with
-    /// (its cached `CKA_ALLOWED_MECHANISMS`: [`crate::key_fit::allowed`]).
+    /// (its cached `CKA_ALLOWED_MECHANISMS`: [`crate::key_fit::allowed`]);
+    /// a handle that names none is `invalid`, PKCS#11's code for the
+    /// argument (`CKR_WRAPPING_KEY_HANDLE_INVALID`, …).
     fn key_id(
         &self,
         session: CK_SESSION_HANDLE,
         key: CK_OBJECT_HANDLE,
         mechanism: &Mechanism,
         now: Stamp,
+        invalid: CK_RV,
     ) -> Result<u64> {
         let mut tables = self.tables();
-        let (_, object) = tables.visible_object(session, key, now)?;
+        let (_, object) = tables.visible_object(session, key, now).map_err(|e| e.for_handle(invalid))?;
         crate::key_fit::allowed(object, mechanism.ty)?;
         Ok(object.id)
     }
@@ -68,8 +77,8 @@ impl Module {
         out: &mut OutBuf<'_>,
     ) -> Result<Delivery> {
         let (slot, now) = self.key_management_slot(session, mechanism, CKF_WRAP)?;
-        let wrapping = self.key_id(session, wrapping, mechanism, now)?;
-        let key = self.object_id(session, key, now)?;
+        let wrapping = self.key_id(session, wrapping, mechanism, now, CKR_WRAPPING_KEY_HANDLE_INVALID)?;
+        let key = self.wrapped_key_id(session, key, now)?;
         let request = DataRequest::WrapKey { slot, mechanism: mechanism.clone(), wrapping, key };
         match self.pool.call(&request, Some(now.boot))? {
             DataReply::Bytes(wrapped) => Ok(out.deliver(&wrapped)),
@@ -87,7 +96,7 @@ impl Module {
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
         let (slot, now) = self.key_management_slot(session, mechanism, CKF_UNWRAP)?;
-        let unwrapping = self.key_id(session, unwrapping, mechanism, now)?;
+        let unwrapping = self.key_id(session, unwrapping, mechanism, now, CKR_UNWRAPPING_KEY_HANDLE_INVALID)?;
         let request = DataRequest::UnwrapKey {
             slot,
             mechanism: mechanism.clone(),
@@ -107,7 +116,7 @@ impl Module {
         template: &[Attribute],
     ) -> Result<CK_OBJECT_HANDLE> {
         let (slot, now) = self.key_management_slot(session, mechanism, CKF_DERIVE)?;
-        let base = self.key_id(session, base, mechanism, now)?;
+        let base = self.key_id(session, base, mechanism, now, CKR_KEY_HANDLE_INVALID)?;
         let request = DataRequest::DeriveKey { slot, mechanism: mechanism.clone(), base, template: template.to_vec() };
         self.one_new_key(session, slot, self.pool.call(&request, Some(now.boot))?, "DeriveKey")
     }

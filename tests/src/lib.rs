@@ -22,6 +22,7 @@ use tempfile::TempDir;
 pub mod backups;
 pub mod keys;
 pub mod openssl_engine;
+pub mod output;
 mod sessions;
 pub use sessions::{run_session, sh_block};
 

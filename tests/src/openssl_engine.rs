@@ -4,9 +4,9 @@
 //! `pin-value=` is the only PIN).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
-use crate::{module, run};
+use crate::{Daemon, module, run};
 
 /// The engine's shared object, in OpenSSL's ENGINESDIR.
 pub fn engine_path() -> PathBuf {
@@ -44,4 +44,21 @@ pub fn engine_config(dir: &Path, pin: Option<&str>) -> PathBuf {
     let path = dir.join("openssl.cnf");
     std::fs::write(&path, config).expect("openssl.cnf");
     path
+}
+
+/// `openssl ARGS` as a client of `daemon`, through the engine
+/// configuration `config` ([`engine_config`]), in `dir`, within 120 s.
+/// Its standard input is closed: a PIN prompt fails instead of waiting.
+///
+/// # Panics
+/// When `openssl` cannot be started.
+pub fn engine_openssl(daemon: &Daemon, config: &Path, dir: &Path, args: &[&str]) -> Output {
+    daemon
+        .client_command("timeout")
+        .args(["120", "openssl"])
+        .args(args)
+        .env("OPENSSL_CONF", config)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl")
 }

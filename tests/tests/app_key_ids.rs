@@ -13,7 +13,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
@@ -21,24 +21,9 @@ use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use p11kms_tests::keys::P256;
-use p11kms_tests::openssl_engine::engine_config;
+use p11kms_tests::openssl_engine::{engine_config, engine_openssl};
+use p11kms_tests::output::{succeeded, text};
 use p11kms_tests::{Daemon, hsm1, load_module, run, rv};
-
-/// P-256's named-curve OID, DER.
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(what: &str, out: &Output, daemon: &Daemon) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        daemon.log()
-    );
-    text(&out.stdout)
-}
 
 /// The `ID:` lines of `pkcs11-tool -O` for objects of one kind
 /// (`Private Key Object`, `Certificate Object`, …).
@@ -65,26 +50,25 @@ fn external_tools_pair_a_key_and_its_certificate(daemon: &Daemon, pin: &str, dir
             &[&["--keypairgen", "--key-type", "EC:prime256v1", "--id", id, "--label", label][..], &login].concat(),
         )
     };
-    ok("keypairgen --id 4a4b", &generate("4a4b", "k1"), daemon);
+    succeeded("keypairgen --id 4a4b", &generate("4a4b", "k1"), daemon);
 
     // The engine finds the key by its id and signs a self-signed certificate.
     let config = engine_config(dir, Some(pin));
     let uri = "pkcs11:token=hsm1;id=%4a%4b;type=private";
-    let out = daemon
-        .client_command("timeout")
-        .args(["120", "openssl", "req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine", "-key", uri])
-        .args(["-subj", "/CN=k1", "-days", "2", "-sha256", "-out", "cert.pem"])
-        .env("OPENSSL_CONF", &config)
-        .current_dir(dir)
-        .output()
-        .expect("openssl req");
-    ok("openssl req with the key's id", &out, daemon);
+    let req = ["req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine", "-key", uri];
+    let out = engine_openssl(
+        daemon,
+        &config,
+        dir,
+        &[&req[..], &["-subj", "/CN=k1", "-days", "2", "-sha256", "-out", "cert.pem"]].concat(),
+    );
+    succeeded("openssl req with the key's id", &out, daemon);
     let verify = Command::new("openssl")
         .args(["verify", "-CAfile", "cert.pem", "cert.pem"])
         .current_dir(dir)
         .output()
         .expect("openssl verify");
-    ok("the certificate's self-signature verifies", &verify, daemon);
+    succeeded("the certificate's self-signature verifies", &verify, daemon);
     run(Command::new("openssl")
         .args(["x509", "-in", "cert.pem", "-outform", "der", "-out", "cert.der"])
         .current_dir(dir));
@@ -94,7 +78,7 @@ fn external_tools_pair_a_key_and_its_certificate(daemon: &Daemon, pin: &str, dir
     let written = daemon.pkcs11_tool_output(
         &[&["--write-object", cert, "--type", "cert", "--id", "4a4b", "--label", "k1"][..], &login].concat(),
     );
-    ok("write the certificate under the key's id", &written, daemon);
+    succeeded("write the certificate under the key's id", &written, daemon);
 
     let listing = daemon.pkcs11_tool(&[&["-O"][..], &login].concat());
     assert_eq!(ids_of(&listing, "Private Key Object"), vec!["4a4b"], "{listing}");

@@ -11,44 +11,17 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use p11kms_tests::Daemon;
-use p11kms_tests::openssl_engine::engine_config;
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `openssl ARGS` through the engine's configuration, in `dir`, with no
-/// standard input (a PIN prompt would fail, not wait).
-fn engine_openssl(daemon: &Daemon, config: &Path, dir: &Path, args: &[&str]) -> Output {
-    daemon
-        .client_command("timeout")
-        .args(["120", "openssl"])
-        .args(args)
-        .env("OPENSSL_CONF", config)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run openssl")
-}
+use p11kms_tests::openssl_engine::{engine_config, engine_openssl};
+use p11kms_tests::output::{succeeded, text};
 
 /// `openssl ARGS` without the engine, in `dir`; asserts success.
 fn plain_openssl(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
     assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
     format!("{}{}", text(&out.stdout), text(&out.stderr))
-}
-
-fn assert_success(what: &str, out: &Output, daemon: &Daemon) {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        daemon.log()
-    );
 }
 
 /// The engine's URI of a private key of `hsm1`, with the PIN in it.
@@ -102,7 +75,7 @@ fn a_pin_value_uri_signs_a_certificate_and_data_that_verify() {
                 "-days", "1", "-out", &cert,
             ],
         );
-        assert_success(&format!("openssl req -new -x509 with {label}"), &made, &daemon);
+        succeeded(&format!("openssl req -new -x509 with {label}"), &made, &daemon);
         // The certificate is self-signed by the key p11kms holds.
         let verified = plain_openssl(dir.path(), &["verify", "-CAfile", &cert, &cert]);
         assert!(verified.contains(&format!("{cert}: OK")), "{label}: {verified}");
@@ -119,7 +92,7 @@ fn a_pin_value_uri_signs_a_certificate_and_data_that_verify() {
             dir.path(),
             &["dgst", "-sha256", "-engine", "pkcs11", "-keyform", "engine", "-sign", &uri, "-out", &sig, "data.txt"],
         );
-        assert_success(&format!("openssl dgst -sign with {label}"), &signed, &daemon);
+        succeeded(&format!("openssl dgst -sign with {label}"), &signed, &daemon);
         let checked = plain_openssl(dir.path(), &["dgst", "-sha256", "-verify", &pem, "-signature", &sig, "data.txt"]);
         assert!(checked.contains("Verified OK"), "{label}: {checked}");
         std::fs::write(dir.path().join("other.txt"), b"other data\n").expect("other");

@@ -21,23 +21,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use p11kms_tests::openssl_engine::engine_config;
+use p11kms_tests::openssl_engine::{engine_config, engine_openssl};
+use p11kms_tests::output::{succeeded, text};
 use p11kms_tests::{Daemon, module, run};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(what: &str, out: &Output, daemon: &Daemon) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        daemon.log()
-    );
-    text(&out.stdout)
-}
 
 /// Runs a Java tool (`keytool`, `jarsigner`) on the SunPKCS11 keystore of
 /// slot 0, in `dir`, with `args` after the keystore options.
@@ -71,7 +57,7 @@ fn keytool_makes_and_lists_keys_and_jarsigner_signs_with_them() {
         &pin,
         &["-genkeypair", "-alias", "k", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=k"],
     );
-    ok("keytool -genkeypair", &genkeypair, &daemon);
+    succeeded("keytool -genkeypair", &genkeypair, &daemon);
     let keys = daemon.cli_json(&["key", "list", "--instance", "hsm1"]);
     assert_eq!(keys["TotalCount"], 1, "the stored pair is a KMS key: {keys}");
     // keytool -genseckey makes its key in Java's software provider and
@@ -88,24 +74,19 @@ fn keytool_makes_and_lists_keys_and_jarsigner_signs_with_them() {
     daemon.pkcs11_tool(
         &[&["--keypairgen", "--key-type", "EC:prime256v1", "--id", "6a6b", "--label", "jk"][..], &login].concat(),
     );
-    engine_config(dir, Some(&pin));
-    let req = daemon
-        .client_command("timeout")
-        .args(["120", "openssl", "req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine"])
-        .args(["-key", "pkcs11:token=hsm1;id=%6a%6b;type=private", "-subj", "/CN=jk", "-days", "2", "-sha256"])
-        .args(["-outform", "der", "-out", "jk.der"])
-        .env("OPENSSL_CONF", dir.join("openssl.cnf"))
-        .current_dir(dir)
-        .output()
-        .expect("openssl req");
-    ok("openssl req", &req, &daemon);
+    let config = engine_config(dir, Some(&pin));
+    let key = ["-key", "pkcs11:token=hsm1;id=%6a%6b;type=private"];
+    let req = ["req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine"];
+    let out = ["-subj", "/CN=jk", "-days", "2", "-sha256", "-outform", "der", "-out", "jk.der"];
+    let req = engine_openssl(&daemon, &config, dir, &[&req[..], &key, &out].concat());
+    succeeded("openssl req", &req, &daemon);
     let cert = dir.join("jk.der");
     let cert = cert.to_str().expect("path");
     daemon.pkcs11_tool(
         &[&["--write-object", cert, "--type", "cert", "--id", "6a6b", "--label", "jk"][..], &login].concat(),
     );
 
-    let list = ok("keytool -list", &java_tool(&daemon, dir, "keytool", &pin, &["-list"]), &daemon);
+    let list = succeeded("keytool -list", &java_tool(&daemon, dir, "keytool", &pin, &["-list"]), &daemon);
     for alias in ["jk", "k"] {
         let entry = format!("{alias}, PrivateKeyEntry");
         assert!(list.lines().any(|line| line.starts_with(&entry)), "{entry}: {list}");
@@ -115,9 +96,9 @@ fn keytool_makes_and_lists_keys_and_jarsigner_signs_with_them() {
     for alias in ["jk", "k"] {
         let jar = format!("{alias}.jar");
         run(Command::new("jar").args(["cf", &jar, "hello.txt"]).current_dir(dir));
-        ok("jarsigner", &java_tool(&daemon, dir, "jarsigner", &pin, &[&jar, alias]), &daemon);
+        succeeded("jarsigner", &java_tool(&daemon, dir, "jarsigner", &pin, &[&jar, alias]), &daemon);
         let verify = Command::new("jarsigner").args(["-verify", "-verbose", "-certs", &jar]).current_dir(dir).output();
-        let verify = ok("jarsigner -verify", &verify.expect("jarsigner -verify"), &daemon);
+        let verify = succeeded("jarsigner -verify", &verify.expect("jarsigner -verify"), &daemon);
         assert!(verify.contains("jar verified."), "{verify}");
         assert!(verify.contains(&format!("CN={alias}")), "signed by the p11kms key's certificate: {verify}");
     }

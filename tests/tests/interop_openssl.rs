@@ -22,33 +22,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use p11kms_tests::Daemon;
-use p11kms_tests::openssl_engine::engine_config;
-
-/// `openssl ARGS` with the engine configuration, in `dir`.
-fn engine_openssl(daemon: &Daemon, config: &Path, dir: &Path, args: &[&str]) -> Output {
-    daemon
-        .client_command("timeout")
-        .args(["120", "openssl"])
-        .args(args)
-        .env("OPENSSL_CONF", config)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_success(what: &str, out: &Output, daemon: &Daemon) {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        daemon.log()
-    );
-}
+use p11kms_tests::openssl_engine::{engine_config, engine_openssl};
+use p11kms_tests::output::{succeeded, text};
 
 /// `openssl` without the engine, in `dir`: returns the output.
 fn plain_openssl(dir: &Path, args: &[&str]) -> Output {
@@ -97,7 +72,7 @@ fn csrs_signed_by_rsa_and_ec_keys_in_p11kms_verify() {
             dir.path(),
             &["req", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key", &uri, "-subj", "/CN=x", "-out", &csr],
         );
-        assert_success(&format!("openssl req -new with {label}"), &made, &daemon);
+        succeeded(&format!("openssl req -new with {label}"), &made, &daemon);
 
         let verified = plain_openssl(dir.path(), &["req", "-verify", "-in", &csr, "-noout", "-text"]);
         assert!(verified.status.success(), "{label}: {}", text(&verified.stderr));
@@ -175,7 +150,7 @@ fn s_server_with_a_p11kms_key_completes_tls_handshakes() {
                 &cert,
             ],
         );
-        assert_success(&format!("openssl req -x509 with {label}"), &made, &daemon);
+        succeeded(&format!("openssl req -x509 with {label}"), &made, &daemon);
         let verified = plain_openssl(dir.path(), &["verify", "-CAfile", &cert, &cert]);
         assert!(verified.status.success(), "{label}: {}", text(&verified.stderr));
 

@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use p11kms_tests::output::{succeeded, text};
 use p11kms_tests::{Daemon, module};
 
 /// The URI of slot 0's token.
@@ -32,22 +33,6 @@ fn gnutls(daemon: &Daemon, program: &str, pin: &str, dir: &Path, args: &[&str]) 
         .expect("run a GnuTLS tool")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts success and returns stdout.
-fn ok(what: &str, out: &Output, daemon: &Daemon) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}\ndaemon log:\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        daemon.log()
-    );
-    text(&out.stdout)
-}
-
 fn plain(program: &str, dir: &Path, args: &[&str]) -> Output {
     Command::new(program).args(args).current_dir(dir).output().expect("run")
 }
@@ -59,13 +44,14 @@ fn p11tool_lists_generates_and_certtool_self_signs() {
     let dir = tempfile::tempdir().expect("work dir");
     let dir = dir.path();
 
-    let tokens = ok("p11tool --list-tokens", &gnutls(&daemon, "p11tool", &pin, dir, &["--list-tokens"]), &daemon);
+    let tokens =
+        succeeded("p11tool --list-tokens", &gnutls(&daemon, "p11tool", &pin, dir, &["--list-tokens"]), &daemon);
     assert!(tokens.contains("Label: hsm1") && tokens.contains("Model: p11kms hardware"), "{tokens}");
     assert!(tokens.contains("Label: default") && tokens.contains("Model: p11kms default"), "{tokens}");
     assert!(tokens.contains("URL: pkcs11:model=p11kms%20hardware;manufacturer=p11kms;"), "{tokens}");
 
     // Generate an ECDSA P-256 key on slot 0; p11tool prints its public key.
-    let generated = ok(
+    let generated = succeeded(
         "p11tool --generate-privkey",
         &gnutls(
             &daemon,
@@ -90,7 +76,7 @@ fn p11tool_lists_generates_and_certtool_self_signs() {
     let version = meta["PrimaryKeyVersion"].as_str().expect("version").replace('-', "");
     let id = version.as_bytes().chunks(2).map(|pair| std::str::from_utf8(pair).expect("hex")).collect::<Vec<_>>();
 
-    let privkeys = ok(
+    let privkeys = succeeded(
         "p11tool --list-privkeys",
         &gnutls(&daemon, "p11tool", &pin, dir, &["--login", "--list-privkeys", TOKEN]),
         &daemon,
@@ -102,7 +88,7 @@ fn p11tool_lists_generates_and_certtool_self_signs() {
     // applications name"), and its version id still finds it.
     let set_id = privkeys.lines().find_map(|l| l.trim().strip_prefix("ID: ")).expect("ID line");
     assert_eq!(set_id.split(':').count(), 20, "CKA_ID is the one p11tool set: {privkeys}");
-    let by_version = ok(
+    let by_version = succeeded(
         "p11tool --list-privkeys by the version id",
         &gnutls(
             &daemon,
@@ -124,14 +110,17 @@ fn p11tool_lists_generates_and_certtool_self_signs() {
         dir,
         &["--login", "--test-sign", &format!("{TOKEN};object=gnutls-ec;type=private")],
     );
-    ok("p11tool --test-sign", &signed, &daemon);
+    succeeded("p11tool --test-sign", &signed, &daemon);
     let report = text(&signed.stderr);
     assert!(report.contains("Signing using ECDSA-SHA256... ok"), "{report}");
     assert!(report.contains("Verifying against public key in the token... ok"), "{report}");
 
     // Without login only the public key is seen.
-    let anonymous =
-        ok("p11tool --list-all without login", &gnutls(&daemon, "p11tool", &pin, dir, &["--list-all", TOKEN]), &daemon);
+    let anonymous = succeeded(
+        "p11tool --list-all without login",
+        &gnutls(&daemon, "p11tool", &pin, dir, &["--list-all", TOKEN]),
+        &daemon,
+    );
     assert!(anonymous.contains("Label: gnutls-ec"), "{anonymous}");
     assert!(anonymous.contains("Type: Public key (EC/ECDSA-SECP256R1)"), "{anonymous}");
     assert!(!anonymous.contains("Private key"), "{anonymous}");
@@ -142,7 +131,7 @@ fn p11tool_lists_generates_and_certtool_self_signs() {
         "cn = \"p11kms interop\"\nexpiration_days = 1\nca\ncert_signing_key\nsigning_key\n",
     )
     .expect("template");
-    ok(
+    succeeded(
         "certtool --generate-self-signed",
         &gnutls(
             &daemon,
@@ -189,7 +178,7 @@ fn p11tool_generates_rsa_keys_that_sign_with_pkcs1_and_pss() {
         dir,
         &["--login", "--generate-privkey", "rsa", "--bits", "2048", "--label", "gnutls-rsa", TOKEN],
     );
-    ok("p11tool --generate-privkey rsa", &generated, &daemon);
+    succeeded("p11tool --generate-privkey rsa", &generated, &daemon);
     let meta = daemon.cli_json(&["key", "describe", "alias/gnutls-rsa"])["KeyMetadata"].take();
     assert_eq!(meta["KeySpec"], "RSA_2048");
     assert_eq!(meta["KeyUsage"], "SIGN/VERIFY");
@@ -204,7 +193,7 @@ fn p11tool_generates_rsa_keys_that_sign_with_pkcs1_and_pss() {
         }
         args.push(&key);
         let signed = gnutls(&daemon, "p11tool", &pin, dir, &args);
-        ok("p11tool --test-sign", &signed, &daemon);
+        succeeded("p11tool --test-sign", &signed, &daemon);
         let report = text(&signed.stderr);
         assert!(report.contains(expected), "{report}");
         assert!(report.contains("Verifying against public key in the token... ok"), "{report}");

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use p11kms_tests::output::text;
 use p11kms_tests::{Daemon, module, run};
 use tempfile::TempDir;
 
@@ -104,10 +105,6 @@ fn p11kms_tool(daemon: &Daemon, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run pkcs11-tool")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn show(name: &str, out: &Output) {

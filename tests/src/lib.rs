@@ -23,6 +23,7 @@ pub mod backups;
 pub mod keys;
 pub mod openssl_engine;
 pub mod output;
+pub mod raw;
 mod sessions;
 pub use sessions::{run_session, sh_block};
 

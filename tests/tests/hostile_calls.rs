@@ -213,16 +213,7 @@ fn hostile_calls_neither_abort_nor_hang_the_host() {
     // Before C_Initialize: refused before any argument is read.
     assert_eq!(suite_calls(l, 1, 1), [CKR_CRYPTOKI_NOT_INITIALIZED; 6]);
 
-    let mut args = CK_C_INITIALIZE_ARGS {
-        CreateMutex: None,
-        DestroyMutex: None,
-        LockMutex: None,
-        UnlockMutex: None,
-        flags: CKF_OS_LOCKING_OK,
-        pReserved: null_mut(),
-    };
-    // SAFETY: `args` is a live local.
-    assert_eq!(unsafe { l.C_Initialize.unwrap()(from_mut(&mut args).cast()) }, CKR_OK);
+    assert_eq!(p11kms_tests::raw::initialize(l.C_Initialize), CKR_OK);
     let (session, key) = session_and_key(l, &pin);
 
     // After: each refused at once with its code, nothing sent.

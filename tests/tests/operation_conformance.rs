@@ -35,7 +35,7 @@ mod setup;
 #[path = "operation_conformance/short_buffers.rs"]
 mod short_buffers;
 
-use std::ptr::{from_mut, null_mut};
+use std::ptr::null_mut;
 
 use cryptoki_sys::*;
 use p11kms_tests::Daemon;
@@ -56,16 +56,7 @@ fn operations_follow_the_standard_at_init_on_failure_and_with_short_buffers() {
     // SAFETY: this binary holds one test; nothing else reads the environment.
     unsafe { std::env::set_var("P11KMS_SOCKET", daemon.data_socket()) };
     let l = load();
-    let mut args = CK_C_INITIALIZE_ARGS {
-        CreateMutex: None,
-        DestroyMutex: None,
-        LockMutex: None,
-        UnlockMutex: None,
-        flags: CKF_OS_LOCKING_OK,
-        pReserved: null_mut(),
-    };
-    // SAFETY: `args` is a live local.
-    assert_eq!(unsafe { l.C_Initialize.unwrap()(from_mut(&mut args).cast()) }, CKR_OK);
+    assert_eq!(p11kms_tests::raw::initialize(l.C_Initialize), CKR_OK);
     let p = session(l, &pin);
     let keys = generate_keys(p);
 

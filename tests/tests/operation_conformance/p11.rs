@@ -3,7 +3,6 @@
 //! update and final calls into guarded output buffers, and the probe of
 //! whether an operation is active.
 
-use std::ffi::CString;
 use std::mem::size_of;
 use std::ptr::null_mut;
 
@@ -14,23 +13,7 @@ pub(crate) type Functions = &'static CK_FUNCTION_LIST;
 
 /// The module's 2.40 function list.
 pub(crate) fn load() -> Functions {
-    let path = CString::new(module().to_str().expect("path")).expect("C path");
-    // SAFETY: loads the module; the handle is leaked on purpose, so the
-    // table stays valid for the rest of the process.
-    let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW) };
-    assert!(!handle.is_null(), "dlopen libp11kms.so");
-    // SAFETY: a valid handle and a NUL-terminated name.
-    let symbol = unsafe { libc::dlsym(handle, c"C_GetFunctionList".as_ptr()) };
-    assert!(!symbol.is_null(), "C_GetFunctionList");
-    type GetFunctionList = unsafe extern "C" fn(*mut *mut CK_FUNCTION_LIST) -> CK_RV;
-    // SAFETY: the PKCS#11 signature of C_GetFunctionList.
-    let get = unsafe { std::mem::transmute::<*mut libc::c_void, GetFunctionList>(symbol) };
-    let mut list: *mut CK_FUNCTION_LIST = null_mut();
-    // SAFETY: `list` is a live local.
-    assert_eq!(unsafe { get(&mut list) }, CKR_OK);
-    // SAFETY: the function list is a static of the library, which stays
-    // loaded.
-    unsafe { &*list }
+    p11kms_tests::raw::function_list(&module())
 }
 
 /// A mechanism with its parameter bytes, owned, so that tests can hand the

@@ -23,10 +23,6 @@ mod mech;
 mod p11;
 mod rv;
 
-use std::ffi::{CString, c_void};
-use std::path::Path;
-use std::ptr::null_mut;
-
 use cryptoki_sys::*;
 
 pub use args::{Fin, Got, In, Init, Io, Out, Template, Tmpl, Upd, V};
@@ -39,23 +35,4 @@ pub use rv::rv_name;
 /// unloaded).
 pub type Fl = &'static CK_FUNCTION_LIST;
 
-/// Loads the library at `path` and returns its `C_GetFunctionList` table.
-pub fn load(path: &Path) -> Fl {
-    let c_path = CString::new(path.to_str().expect("UTF-8 path")).expect("C path");
-    // SAFETY: loads a PKCS#11 module; the handle is leaked on purpose so the
-    // table stays valid for the rest of the process.
-    let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    assert!(!handle.is_null(), "dlopen {}", path.display());
-    // SAFETY: a valid handle and a NUL-terminated name.
-    let symbol = unsafe { libc::dlsym(handle, c"C_GetFunctionList".as_ptr()) };
-    assert!(!symbol.is_null(), "C_GetFunctionList in {}", path.display());
-    type Get = unsafe extern "C" fn(*mut *mut CK_FUNCTION_LIST) -> CK_RV;
-    // SAFETY: the PKCS#11 2.40 signature of C_GetFunctionList.
-    let get = unsafe { std::mem::transmute::<*mut c_void, Get>(symbol) };
-    let mut list: *mut CK_FUNCTION_LIST = null_mut();
-    // SAFETY: `list` is a live local the function fills in.
-    assert_eq!(unsafe { get(&mut list) }, CKR_OK, "C_GetFunctionList");
-    assert!(!list.is_null());
-    // SAFETY: the table is a static of the library, which stays loaded.
-    unsafe { &*list }
-}
+pub use p11kms_tests::raw::function_list as load;

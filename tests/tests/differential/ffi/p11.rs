@@ -17,16 +17,7 @@ pub struct P11(pub Fl);
 
 impl P11 {
     pub fn initialize(self) -> CK_RV {
-        let mut args = CK_C_INITIALIZE_ARGS {
-            CreateMutex: None,
-            DestroyMutex: None,
-            LockMutex: None,
-            UnlockMutex: None,
-            flags: CKF_OS_LOCKING_OK,
-            pReserved: null_mut(),
-        };
-        // SAFETY: `args` is a live local.
-        unsafe { self.0.C_Initialize.expect("C_Initialize")((&raw mut args).cast()) }
+        p11kms_tests::raw::initialize(self.0.C_Initialize)
     }
 
     pub fn finalize(self) -> CK_RV {

@@ -17,9 +17,11 @@ use rsa::{BigUint, Oaep, Pkcs1v15Encrypt, RsaPublicKey};
 use sha1::Sha1;
 use sha2::Sha256;
 
+use p11kms_proto::SecretString;
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    ImportKeyMaterialRequest, KeySpec, KeyUsage, MemberRole, Origin, WrappingAlgorithm, WrappingKeySpec,
+    CreateSecretRequest, ImportKeyMaterialRequest, KeySpec, KeyUsage, MemberRole, Origin, SecretDataType, SecretType,
+    WrappingAlgorithm, WrappingKeySpec,
 };
 
 use super::keys::{self, NewKey, import};
@@ -46,6 +48,25 @@ pub struct Fixture {
     pub kms: Kms,
     /// Its vault.
     pub vault: Arc<MemoryVault>,
+}
+
+/// A generic text secret `name` of `instance` whose first version `v1`
+/// holds `value`, encrypted under `key` (the instance's default when none).
+pub fn secret_request(name: &str, instance: &str, value: &str, key: Option<&str>) -> CreateSecretRequest {
+    CreateSecretRequest {
+        secret_name: name.into(),
+        instance: instance.into(),
+        secret_data: SecretString::new(value.into()),
+        secret_data_type: SecretDataType::Text,
+        version_id: "v1".into(),
+        encryption_key_id: key.map(Into::into),
+        description: String::new(),
+        tags: Vec::new(),
+        secret_type: SecretType::Generic,
+        extended_config: None,
+        enable_automatic_rotation: false,
+        rotation_interval: None,
+    }
 }
 
 impl Fixture {

@@ -43,20 +43,7 @@ fn export_key(s: &Setup, backup: &str, key: &str, ticket: &RestoreTicket) -> Res
 }
 
 fn secret_request(key: &str) -> p11kms_proto::admin::CreateSecretRequest {
-    p11kms_proto::admin::CreateSecretRequest {
-        secret_name: "db".into(),
-        instance: "soft1".into(),
-        secret_data: p11kms_proto::SecretString::new("pw-1".into()),
-        secret_data_type: p11kms_proto::admin::SecretDataType::Text,
-        version_id: "v1".into(),
-        encryption_key_id: Some(key.into()),
-        description: String::new(),
-        tags: Vec::new(),
-        secret_type: p11kms_proto::admin::SecretType::Generic,
-        extended_config: None,
-        enable_automatic_rotation: false,
-        rotation_interval: None,
-    }
+    crate::kms::testing::secret_request("db", "soft1", "pw-1", Some(key))
 }
 
 /// The secret `db` of `backup`, restored into `second` through a ticket.

@@ -132,20 +132,7 @@ fn a_secret_comes_back_after_its_key() {
     let s = Setup::new();
     let id = software(&s);
     let key = soft_key(&s, None);
-    let request = p11kms_proto::admin::CreateSecretRequest {
-        secret_name: "db".into(),
-        instance: SOFT.into(),
-        secret_data: p11kms_proto::SecretString::new("pw-1".into()),
-        secret_data_type: p11kms_proto::admin::SecretDataType::Text,
-        version_id: "v1".into(),
-        encryption_key_id: Some(key.clone()),
-        description: String::new(),
-        tags: Vec::new(),
-        secret_type: p11kms_proto::admin::SecretType::Generic,
-        extended_config: None,
-        enable_automatic_rotation: false,
-        rotation_interval: None,
-    };
+    let request = crate::kms::testing::secret_request("db", SOFT, "pw-1", Some(&key));
     crate::kms::secrets::create::create(&s.fx.kms, &request, "admin:0").expect("secret");
     s.advance(300);
     let day = s.today();

@@ -14,7 +14,7 @@ mod versions;
 
 use p11kms_proto::SecretString;
 use p11kms_proto::admin::{
-    CreateSecretRequest, GetSecretValueRequest, PutSecretValueRequest, SecretDataType, SecretType, SecretVersionPut,
+    CreateSecretRequest, GetSecretValueRequest, PutSecretValueRequest, SecretDataType, SecretVersionPut,
 };
 
 use crate::kms::KmsError;
@@ -23,20 +23,7 @@ use crate::kms::testing::{Fixture, INSTANCE};
 
 /// A generic secret `name` whose first version `v1` holds `value`.
 pub(super) fn generic(name: &str, value: &str) -> CreateSecretRequest {
-    CreateSecretRequest {
-        secret_name: name.into(),
-        instance: INSTANCE.into(),
-        secret_data: SecretString::new(value.into()),
-        secret_data_type: SecretDataType::Text,
-        version_id: "v1".into(),
-        encryption_key_id: None,
-        description: String::new(),
-        tags: Vec::new(),
-        secret_type: SecretType::Generic,
-        extended_config: None,
-        enable_automatic_rotation: false,
-        rotation_interval: None,
-    }
+    crate::kms::testing::secret_request(name, INSTANCE, value, None)
 }
 
 /// Creates what `request` asks for.

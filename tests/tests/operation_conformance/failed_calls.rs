@@ -34,6 +34,31 @@ enum NullCall {
 }
 
 impl NullCall {
+    /// Every one of them.
+    const ALL: [Self; 18] = {
+        use NullCall::*;
+        [
+            EncryptData,
+            EncryptLength,
+            EncryptUpdateData,
+            EncryptUpdateLength,
+            EncryptFinalLength,
+            DecryptData,
+            DecryptLength,
+            DecryptUpdateData,
+            DecryptFinalLength,
+            SignLength,
+            SignUpdateData,
+            SignFinalLength,
+            VerifySignature,
+            VerifyUpdateData,
+            VerifyFinalSignature,
+            DigestLength,
+            DigestUpdateData,
+            DigestFinalLength,
+        ]
+    };
+
     /// The operation it belongs to (`None`: the digest), and whether it
     /// is made after an `…Update`.
     fn operation(self) -> (Option<Kind>, bool) {
@@ -90,26 +115,12 @@ impl NullCall {
 /// Every call that continues or ends an operation, refused for a null
 /// pointer: the operation ended, so the next `…Init` succeeds.
 pub(crate) fn failed_calls_end_the_operation(p: P11, keys: &Keys) {
-    use NullCall::*;
     let l = p.l;
-    for call in [
-        EncryptData,
-        EncryptLength,
-        EncryptUpdateData,
-        EncryptUpdateLength,
-        EncryptFinalLength,
-        DecryptData,
-        DecryptLength,
-        DecryptUpdateData,
-        DecryptFinalLength,
-        SignLength,
-        SignUpdateData,
-        SignFinalLength,
-        VerifySignature,
-        VerifyUpdateData,
-        VerifyFinalSignature,
-    ] {
-        let (Some(kind), after_update) = call.operation() else { unreachable!("not a digest") };
+    let (calls, digests): (Vec<NullCall>, Vec<NullCall>) =
+        NullCall::ALL.into_iter().partition(|call| call.operation().0.is_some());
+    assert_eq!(digests.len(), 3, "DigestLength, DigestUpdateData, DigestFinalLength");
+    for call in calls {
+        let (Some(kind), after_update) = call.operation() else { unreachable!("partitioned") };
         let (mut mech, key) = match kind {
             Kind::Encrypt | Kind::Decrypt => (cbc(&IV), keys.aes),
             Kind::Sign => (Mech::none(CKM_ECDSA_SHA256), keys.ec.1),
@@ -132,7 +143,7 @@ pub(crate) fn failed_calls_end_the_operation(p: P11, keys: &Keys) {
     }
 
     // Digests, computed in the module, follow the same rule.
-    for call in [DigestLength, DigestUpdateData, DigestFinalLength] {
+    for call in digests {
         assert_eq!(p.digest_init(), CKR_OK, "{call:?}: init");
         if call.operation().1 {
             assert_eq!(p.sign_update(l.C_DigestUpdate, &PLAIN), CKR_OK, "{call:?}: update first");

@@ -20,6 +20,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub mod backups;
+pub mod data_client;
 pub mod keys;
 pub mod openssl_engine;
 pub mod output;

@@ -22,6 +22,7 @@ use p11kms_proto::data::{DataReply, DataRequest, DataResult};
 use p11kms_proto::error::{ProtocolError, ProtocolErrorKind};
 use p11kms_proto::frame::{Header, MAX_BODY_LEN, MessageKind, encode_frame, read_frame};
 use p11kms_proto::{CkRv, decode_body};
+use p11kms_tests::data_client::request;
 use p11kms_tests::{Daemon, module};
 use tempfile::TempDir;
 
@@ -114,14 +115,6 @@ fn connect(daemon: &Daemon) -> UnixStream {
     let stream = UnixStream::connect(daemon.data_socket()).expect("connect to the data socket");
     stream.set_read_timeout(Some(PATIENCE)).expect("read timeout");
     stream
-}
-
-/// Sends one data request and reads its answer.
-fn request(stream: &mut UnixStream, id: u32, request: &DataRequest) -> DataResult {
-    stream.write_all(&encode_frame(MessageKind::DataRequest, id, request).expect("encode")).expect("send");
-    let (header, body) = read_frame(stream, MAX_BODY_LEN).expect("an answer").expect("not closed");
-    assert_eq!((header.kind, header.request_id), (MessageKind::DataResponse, id));
-    decode_body(&body).expect("answer body")
 }
 
 /// A data connection of client `client_id` that has said hello.

@@ -13,14 +13,10 @@
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::os::unix::net::UnixStream;
-use std::time::Duration;
-
-use p11kms_proto::data::{DataReply, DataRequest, DataResult};
-use p11kms_proto::frame::{MAX_BODY_LEN, MessageKind, encode_frame, read_frame};
-use p11kms_proto::{CkRv, decode_body};
+use p11kms_proto::CkRv;
+use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_tests::Daemon;
+use p11kms_tests::data_client::{logged_in, request};
 
 /// The service key's alias.
 const SERVICE: &str = "alias/acs/secrets/hsm1";
@@ -167,30 +163,11 @@ fn no_app_sees_a_service_key_through_pkcs11_tool() {
     assert_eq!(daemon.key_field(SERVICE, "KeyMetadata.KeyState"), "Enabled");
 }
 
-/// Sends one data request and reads its answer.
-fn request(stream: &mut UnixStream, id: u32, request: &DataRequest) -> DataResult {
-    stream.write_all(&encode_frame(MessageKind::DataRequest, id, request).expect("encode")).expect("send");
-    let (header, body) = read_frame(stream, MAX_BODY_LEN).expect("an answer").expect("not closed");
-    assert_eq!((header.kind, header.request_id), (MessageKind::DataResponse, id));
-    decode_body(&body).expect("answer body")
-}
-
 #[test]
 fn a_client_guessing_object_ids_neither_reads_nor_destroys_a_service_key() {
     let (daemon, _cmk, service) = daemon_with_both_keys();
     let pin = daemon.create_app("web", "hsm1");
-    let mut stream = UnixStream::connect(daemon.data_socket()).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let hello = DataRequest::Hello { client_id: [0x5e; 16], module_version: "service key test".into() };
-    assert!(matches!(request(&mut stream, 1, &hello), Ok(DataReply::Welcome { .. })));
-    let Ok(DataReply::Slots(slots)) = request(&mut stream, 2, &DataRequest::ListSlots) else { panic!("slots") };
-    let slot = slots
-        .iter()
-        .find(|s| s.token.as_ref().is_some_and(|t| t.label.trim_end() == "hsm1"))
-        .expect("the hsm1 slot")
-        .id;
-    let login = DataRequest::Login { slot, user_type: 1, pin: pin.as_str().into() };
-    assert!(matches!(request(&mut stream, 3, &login), Ok(DataReply::Done)));
+    let (mut stream, slot) = logged_in(&daemon, [0x5e; 16], "hsm1", &pin);
     let find = DataRequest::FindObjects { slot, template: Vec::new() };
     let Ok(DataReply::Objects(found)) = request(&mut stream, 4, &find) else { panic!("objects") };
     let seen: Vec<u64> = found.iter().map(|o| o.id).collect();

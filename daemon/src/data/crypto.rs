@@ -12,7 +12,10 @@ use cryptoki_sys::*;
 use p11kms_proto::SecretBytes;
 use p11kms_proto::admin::InstanceKind;
 use p11kms_proto::data::{ClientId, DataReply};
-use p11kms_proto::pkcs11::{AttributeValue, CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, ObjectId};
+use p11kms_proto::pkcs11::{
+    AttributeValue, CKM_P11KMS_ENVELOPE, MechParam, Mechanism as WireMechanism, ObjectId, find_attribute,
+    mechanism_allowed,
+};
 
 use super::app_objects;
 use super::clients::Held;
@@ -69,9 +72,12 @@ fn action_of(operation: &Crypt<'_>, role: ObjectRole) -> Action {
     }
 }
 
-/// Finds the key for an operation. Every operation needs a login, except
-/// verification and encryption with a public key, and any use of a public
-/// session key (`CKA_PRIVATE` false), which anyone may do.
+/// Finds the key for an operation with `mechanism`. Every operation needs
+/// a login, except verification and encryption with a public key, and any
+/// use of a public session key (`CKA_PRIVATE` false), which anyone may do.
+/// A key's `CKA_ALLOWED_MECHANISMS` is checked here for every kind of key:
+/// the module checks its cached copy at `…Init`, the daemon again before
+/// the HSM call (defence in depth).
 fn target(
     service: &Service,
     client: &ClientId,
@@ -88,10 +94,16 @@ fn target(
                 Err(rv(CKR_USER_NOT_LOGGED_IN))
             }
             Held::Key(key) if !key.flag(needed_flag(operation)) => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
+            Held::Key(key) if !key.allows(mechanism) => Err(rv(CKR_MECHANISM_INVALID)),
             Held::Key(key) => Ok(Target::Session(key)),
             Held::Object(created) if created.class() != CKO_PUBLIC_KEY => Err(rv(CKR_KEY_HANDLE_INVALID)),
             Held::Object(_) if !public_ok => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
             Held::Object(created) if !created.flag(needed_flag(operation)) => Err(rv(CKR_KEY_FUNCTION_NOT_PERMITTED)),
+            Held::Object(created)
+                if !mechanism_allowed(find_attribute(created.attributes(), CKA_ALLOWED_MECHANISMS), mechanism) =>
+            {
+                Err(rv(CKR_MECHANISM_INVALID))
+            }
             // Only an HSM session can hold an application's public key.
             Held::Object(created) => Ok(Target::Public {
                 cluster: slots::cluster(service, slot, slots::NO_HSM)?,
@@ -104,8 +116,6 @@ fn target(
         if !(logged_in || public_use) {
             return Err(rv(CKR_USER_NOT_LOGGED_IN));
         }
-        // The module checks the cached CKA_ALLOWED_MECHANISMS at `…Init`;
-        // the daemon again, before the HSM call (defence in depth).
         if !view.key.allows_mechanism(mechanism) {
             return Err(rv(CKR_MECHANISM_INVALID));
         }
@@ -180,20 +190,6 @@ pub fn operate(
     }
     // Public-key operations need no login; see `target`.
     let target = target(service, client, slot, object, &operation, mechanism.ty)?;
-    // The module checks a cached CKA_ALLOWED_MECHANISMS at `…Init`; the
-    // daemon checks again before the HSM call (defence in depth).
-    let allowed = match &target {
-        Target::Session(key) => key.allows(mechanism.ty),
-        Target::Public { attributes, .. } => p11kms_proto::pkcs11::mechanism_allowed(
-            p11kms_proto::pkcs11::find_attribute(attributes, CKA_ALLOWED_MECHANISMS),
-            mechanism.ty,
-        ),
-        // Checked by `target`, with the key's entry.
-        Target::Version { .. } | Target::Software(_) => true,
-    };
-    if !allowed {
-        return Err(rv(CKR_MECHANISM_INVALID));
-    }
     if let Target::Software(key) = &target {
         return software::operate(&*service.kms.vault, key, mechanism, operation);
     }

@@ -44,6 +44,17 @@ impl<'a> OutBuf<'a> {
         self.buf.as_ref().map(|b| b.len())
     }
 
+    /// The answer for output of `len` bytes the buffer cannot take (a
+    /// length query or a buffer too small), before the output exists;
+    /// `None` when it fits.
+    pub fn announce(&self, len: usize) -> Option<Delivery> {
+        match self.capacity() {
+            None => Some(Delivery::LengthOnly(len)),
+            Some(room) if room < len => Some(Delivery::TooSmall(len)),
+            Some(_) => None,
+        }
+    }
+
     /// Hands `data` to the caller under the two-call rules.
     pub fn deliver(&mut self, data: &[u8]) -> Delivery {
         match self.buf.as_deref_mut() {
@@ -91,5 +102,8 @@ mod tests {
         assert_eq!(delivery, Delivery::Written(4));
         assert!(delivery.is_complete());
         assert_eq!(&big[..4], b"abcd");
+        assert_eq!(OutBuf::query().announce(4), Some(Delivery::LengthOnly(4)));
+        assert_eq!(OutBuf::buffer(&mut small).announce(4), Some(Delivery::TooSmall(4)));
+        assert_eq!(OutBuf::buffer(&mut big).announce(8), None);
     }
 }

@@ -26,6 +26,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod calls;
+pub mod chaining;
 pub mod client;
 pub mod config;
 pub mod digest;

@@ -388,7 +388,7 @@ mod tests {
         let id = table.next_op_id();
         let session = table.get(handle, NOW).expect("open");
         assert_eq!(rv(session.active_op(OpKind::Sign)), CKR_OPERATION_NOT_INITIALIZED);
-        *session.op_mut(OpKind::Sign) = Some(CryptoOp::new(id, 5, p11kms_proto::pkcs11::Mechanism::new(1)));
+        *session.op_mut(OpKind::Sign) = Some(CryptoOp::new(id, 5, p11kms_proto::pkcs11::Mechanism::new(1), None));
         assert_eq!(rv(session.ensure_idle(OpKind::Sign)), CKR_OPERATION_ACTIVE);
         assert!(session.ensure_idle(OpKind::Encrypt).is_ok());
         assert!(session.active_op(OpKind::Sign).is_ok());

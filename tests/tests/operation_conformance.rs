@@ -6,6 +6,8 @@
 //! * a short output buffer is `CKR_BUFFER_TOO_SMALL` with the length, keeps
 //!   the operation, is never written past, and the retry gives the bytes
 //!   one call gives;
+//! * multi-part AES-ECB, -CBC, -CBC-PAD and -CTR return their output at
+//!   each update, give the bytes of one call, and may exceed one request;
 //! * malformed mechanism parameters are refused at `…Init` with
 //!   `CKR_MECHANISM_PARAM_INVALID`, and start no operation;
 //! * keys are checked at `…Init`: the key type against the mechanism
@@ -18,7 +20,8 @@
 //!
 //! The checks are grouped in modules under `operation_conformance/`: the
 //! raw calls (`p11.rs`), the session and keys (`setup.rs`), failed calls
-//! (`failed_calls.rs`), short buffers (`short_buffers.rs`), and parameters
+//! (`failed_calls.rs`), short buffers (`short_buffers.rs`), streamed
+//! multi-part operations (`streaming.rs`), and parameters
 //! and keys at `…Init` (`init_checks.rs`).
 
 // Test code: a failed expectation is a failed test.
@@ -34,6 +37,8 @@ mod p11;
 mod setup;
 #[path = "operation_conformance/short_buffers.rs"]
 mod short_buffers;
+#[path = "operation_conformance/streaming.rs"]
+mod streaming;
 
 use std::ptr::null_mut;
 
@@ -45,12 +50,13 @@ use init_checks::{keys_are_checked_at_init, parameters_are_checked_at_init};
 use p11::load;
 use setup::{generate_keys, session};
 use short_buffers::short_buffers_keep_the_operation_and_the_bytes;
+use streaming::multi_part_operations_stream;
 
 const IV: [u8; 16] = [3; 16];
 const PLAIN: [u8; 32] = *b"thirty-two bytes of plaintext..!";
 
 #[test]
-fn operations_follow_the_standard_at_init_on_failure_and_with_short_buffers() {
+fn operations_follow_the_standard_at_init_on_failure_with_short_buffers_and_in_parts() {
     let daemon = Daemon::start();
     let pin = daemon.create_app("conformance", "hsm1");
     // SAFETY: this binary holds one test; nothing else reads the environment.
@@ -62,6 +68,7 @@ fn operations_follow_the_standard_at_init_on_failure_and_with_short_buffers() {
 
     failed_calls_end_the_operation(p, &keys);
     short_buffers_keep_the_operation_and_the_bytes(p, &keys);
+    multi_part_operations_stream(p, &keys);
     parameters_are_checked_at_init(p, &keys);
     keys_are_checked_at_init(p, &keys);
 

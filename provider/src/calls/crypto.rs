@@ -12,6 +12,7 @@ use p11kms_proto::data::{DataReply, DataRequest};
 use p11kms_proto::pkcs11::{Mechanism, ObjectId, SlotId};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::chaining::Chain;
 use crate::client::Stamp;
 use crate::error::{Error, Result};
 use crate::module::Module;
@@ -62,6 +63,17 @@ fn scrub(request: DataRequest) {
     }
 }
 
+/// The output in the daemon's answer to an encryption, decryption or
+/// signature.
+fn reply_bytes(kind: OpKind, answer: Result<DataReply>) -> Result<Zeroizing<Vec<u8>>> {
+    match (kind, answer) {
+        (_, Err(error)) => Err(length_error(kind, error)),
+        (OpKind::Encrypt | OpKind::Sign, Ok(DataReply::Bytes(bytes))) => Ok(Zeroizing::new(bytes)),
+        (OpKind::Decrypt, Ok(DataReply::Secret(secret))) => Ok(Zeroizing::new(secret.expose().to_vec())),
+        _ => Err(Error::UnexpectedReply(kind.request_name())),
+    }
+}
+
 /// The "too long" code for a kind: decryption input is ciphertext.
 fn length_error(kind: OpKind, error: Error) -> Error {
     let too_long = matches!(error, Error::TooLarge { .. }) || error.ck_rv().0 == CKR_DATA_LEN_RANGE;
@@ -107,10 +119,17 @@ impl Module {
         crate::lock(&self.slots).check_mechanism(slot, mechanism.ty, kind.function())?;
         key_fit::check(object, mechanism.ty, kind)?;
         params::check(mechanism)?;
+        let chain = match kind {
+            OpKind::Encrypt | OpKind::Decrypt => Chain::new(mechanism, kind == OpKind::Decrypt, |part| {
+                object.allows_mechanism(part)
+                    && crate::lock(&self.slots).check_mechanism(slot, part, kind.function()).is_ok()
+            }),
+            OpKind::Sign | OpKind::Verify => None,
+        };
         let op_id = tables.sessions.next_op_id();
         let found = tables.sessions.get(session, now)?;
         found.ensure_idle(kind)?;
-        *found.op_mut(kind) = Some(CryptoOp::new(op_id, target.id, mechanism.clone()));
+        *found.op_mut(kind) = Some(CryptoOp::new(op_id, target.id, mechanism.clone(), chain));
         Ok(())
     }
 
@@ -128,9 +147,13 @@ impl Module {
         Ok(())
     }
 
-    /// `C_EncryptUpdate` / `C_DecryptUpdate`: buffered, no output yet. A
-    /// length query buffers nothing, since the application will pass the
-    /// same data again with its buffer.
+    /// `C_EncryptUpdate` / `C_DecryptUpdate`. A chained operation
+    /// ([`crate::chaining`]) sends the blocks the part completes and returns
+    /// their output; the length a query or a short buffer learns is known
+    /// before any round trip, and neither changes the operation. Any other
+    /// operation buffers and returns no output yet; a length query buffers
+    /// nothing, since the application will pass the same data again with
+    /// its buffer.
     pub fn crypto_update_output(
         &self,
         session: CK_SESSION_HANDLE,
@@ -138,14 +161,56 @@ impl Module {
         data: &[u8],
         out: &mut OutBuf<'_>,
     ) -> Result<Delivery> {
-        if out.is_query() {
-            let now = self.stamp();
+        let now = self.stamp();
+        let (plan, pending) = {
             let mut tables = self.tables();
-            tables.sessions.get(session, now)?.active_op(kind)?;
-        } else {
-            self.crypto_update(session, kind, data)?;
+            let found = tables.sessions.get(session, now)?;
+            let slot = found.slot;
+            let slot_op = found.op_mut(kind);
+            let op = slot_op.as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
+            let plan = match op.plan_part(data) {
+                None if out.is_query() => return Ok(out.deliver(&[])),
+                None => {
+                    drop(tables);
+                    self.crypto_update(session, kind, data)?;
+                    return Ok(out.deliver(&[]));
+                }
+                Some(Err(error)) => {
+                    *slot_op = None;
+                    return Err(length_error(kind, error));
+                }
+                Some(Ok(plan)) => plan,
+            };
+            if let Some(delivery) = out.announce(plan.out_len) {
+                return Ok(delivery);
+            }
+            let Some((mechanism, input)) = plan.send.as_ref().map(|(m, i)| (m.clone(), i.clone())) else {
+                op.commit_part(plan, None)?;
+                return Ok(out.deliver(&[]));
+            };
+            op.send_part();
+            (plan, Pending { slot, op_id: op.id, key: op.key, mechanism, input })
+        };
+        let op_id = pending.op_id;
+        let request = pending.into_request(kind, &[]);
+        let answer = self.pool.call(&request, Some(now.boot));
+        scrub(request);
+        let output = reply_bytes(kind, answer);
+
+        let mut tables = self.tables();
+        let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
+        let slot_op = found.op_mut(kind);
+        let Some(op) = slot_op.as_mut().filter(|op| op.id == op_id) else {
+            // Another thread ended or replaced the operation meanwhile.
+            return Err(Error::rv(CKR_OPERATION_NOT_INITIALIZED));
+        };
+        match output.and_then(|bytes| op.commit_part(plan, Some(bytes))) {
+            Ok(bytes) => Ok(out.deliver(&bytes)),
+            Err(error) => {
+                *slot_op = None;
+                Err(error)
+            }
         }
-        Ok(out.deliver(&[]))
     }
 
     /// The data to send for a single-part or final call, or the kept
@@ -163,13 +228,13 @@ impl Module {
         let slot = found.slot;
         let slot_op = found.op_mut(kind);
         let op = slot_op.as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
-        let (op_id, key, mechanism) = (op.id, op.key, op.mechanism.clone());
+        let (op_id, key) = (op.id, op.key);
         let step = match part {
             Part::Single(data) => op.single(data),
             Part::Final => op.finish(),
         };
         match (step, out) {
-            (Ok(Step::Send(input)), _) => Ok(Ok(Pending { slot, op_id, key, mechanism, input })),
+            (Ok(Step::Send(mechanism, input)), _) => Ok(Ok(Pending { slot, op_id, key, mechanism, input })),
             (Ok(Step::Ready(bytes)), Some(out)) => {
                 let delivery = out.deliver(bytes);
                 if delivery.is_complete() {
@@ -207,12 +272,7 @@ impl Module {
         let request = pending.into_request(kind, &[]);
         let answer = self.pool.call(&request, Some(now.boot));
         scrub(request);
-        let output = match (kind, answer) {
-            (_, Err(error)) => Err(length_error(kind, error)),
-            (OpKind::Encrypt | OpKind::Sign, Ok(DataReply::Bytes(bytes))) => Ok(Zeroizing::new(bytes)),
-            (OpKind::Decrypt, Ok(DataReply::Secret(secret))) => Ok(Zeroizing::new(secret.expose().to_vec())),
-            _ => Err(Error::UnexpectedReply(kind.request_name())),
-        };
+        let output = reply_bytes(kind, answer);
 
         let mut tables = self.tables();
         let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;

@@ -182,6 +182,26 @@ impl P11 {
         (code, len, out.bytes[..written].to_vec())
     }
 
+    /// The length a `C_EncryptUpdate`/`C_DecryptUpdate` of `data` would
+    /// return, asked with a null output buffer.
+    pub(crate) fn update_len(self, f: CK_C_EncryptUpdate, data: &[u8]) -> usize {
+        let mut len = 0;
+        // SAFETY: `data` is live; a null output asks for the length.
+        let code =
+            unsafe { f.unwrap()(self.s, data.as_ptr().cast_mut(), data.len() as CK_ULONG, null_mut(), &mut len) };
+        assert_eq!(code, CKR_OK, "length query of an update");
+        len as usize
+    }
+
+    /// The length a `…Final` would return, asked with a null output buffer.
+    pub(crate) fn last_len(self, f: CK_C_EncryptFinal) -> usize {
+        let mut len = 0;
+        // SAFETY: a null output asks for the length.
+        let code = unsafe { f.unwrap()(self.s, null_mut(), &mut len) };
+        assert_eq!(code, CKR_OK, "length query of a final call");
+        len as usize
+    }
+
     /// `C_EncryptUpdate`/`C_DecryptUpdate` into a buffer of `room` bytes.
     pub(crate) fn update(self, f: CK_C_EncryptUpdate, data: &[u8], room: usize) -> (CK_RV, usize, Vec<u8>) {
         self.single(f, data, room)

@@ -21,23 +21,35 @@ pub(crate) fn short_buffers_keep_the_operation_and_the_bytes(p: P11, keys: &Keys
     assert_eq!(p.single(l.C_Encrypt, &PLAIN, 1), (CKR_BUFFER_TOO_SMALL, 32, Vec::new()));
     assert_eq!(p.single(l.C_Encrypt, &PLAIN, 32), (CKR_OK, 32, ciphertext.clone()), "retry: the same bytes");
 
-    // Multi-part: the updates return nothing (the module sends the whole
-    // input at `…Final`), so a one-byte buffer is room enough for them;
-    // the final call is too small, then gives everything.
+    // Multi-part: an update returns the blocks it completes at once
+    // (issue 18: a one-byte buffer where 16 bytes are due was `CKR_OK`).
+    // Too small keeps the operation and the data; the retry gives the bytes.
     assert_eq!(p.init(Kind::Encrypt, &mut cbc(&IV), keys.aes), CKR_OK);
-    assert_eq!(p.update(l.C_EncryptUpdate, &PLAIN[..16], 1), (CKR_OK, 0, Vec::new()));
-    assert_eq!(p.update(l.C_EncryptUpdate, &PLAIN[16..], 1), (CKR_OK, 0, Vec::new()));
-    assert_eq!(p.last(l.C_EncryptFinal, 1), (CKR_BUFFER_TOO_SMALL, 32, Vec::new()));
-    assert_eq!(p.last(l.C_EncryptFinal, 31), (CKR_BUFFER_TOO_SMALL, 32, Vec::new()));
-    assert_eq!(p.last(l.C_EncryptFinal, 32), (CKR_OK, 32, ciphertext.clone()), "final retry: the same bytes");
+    assert_eq!(p.update(l.C_EncryptUpdate, &PLAIN[..20], 1), (CKR_BUFFER_TOO_SMALL, 16, Vec::new()));
+    assert_eq!(p.update(l.C_EncryptUpdate, &PLAIN[..20], 16), (CKR_OK, 16, ciphertext[..16].to_vec()));
+    assert_eq!(p.update(l.C_EncryptUpdate, &PLAIN[20..], 15), (CKR_BUFFER_TOO_SMALL, 16, Vec::new()));
+    assert_eq!(p.update(l.C_EncryptUpdate, &PLAIN[20..], 16), (CKR_OK, 16, ciphertext[16..].to_vec()));
+    assert_eq!(p.last(l.C_EncryptFinal, 0), (CKR_OK, 0, Vec::new()), "nothing left");
+
+    // CBC-PAD decryption holds its last block back for the padding, so
+    // the final call returns it: too small, then the bytes.
+    let mut padded = Mech::bytes(CKM_AES_CBC_PAD, &IV);
+    assert_eq!(p.init(Kind::Encrypt, &mut padded, keys.aes), CKR_OK);
+    let (code, _, padded_ciphertext) = p.single(l.C_Encrypt, &PLAIN[..20], 64);
+    assert_eq!((code, padded_ciphertext.len()), (CKR_OK, 32));
+    assert_eq!(p.init(Kind::Decrypt, &mut padded, keys.aes), CKR_OK);
+    assert_eq!(p.update(l.C_DecryptUpdate, &padded_ciphertext, 1), (CKR_BUFFER_TOO_SMALL, 16, Vec::new()));
+    assert_eq!(p.update(l.C_DecryptUpdate, &padded_ciphertext, 16), (CKR_OK, 16, PLAIN[..16].to_vec()));
+    assert_eq!(p.last(l.C_DecryptFinal, 1), (CKR_BUFFER_TOO_SMALL, 4, Vec::new()));
+    assert_eq!(p.last(l.C_DecryptFinal, 4), (CKR_OK, 4, PLAIN[16..20].to_vec()));
 
     assert_eq!(p.init(Kind::Decrypt, &mut cbc(&IV), keys.aes), CKR_OK);
     assert_eq!(p.single(l.C_Decrypt, &ciphertext, 1), (CKR_BUFFER_TOO_SMALL, 32, Vec::new()));
     assert_eq!(p.single(l.C_Decrypt, &ciphertext, 40), (CKR_OK, 32, PLAIN.to_vec()));
     assert_eq!(p.init(Kind::Decrypt, &mut cbc(&IV), keys.aes), CKR_OK);
-    assert_eq!(p.update(l.C_DecryptUpdate, &ciphertext, 1), (CKR_OK, 0, Vec::new()));
-    assert_eq!(p.last(l.C_DecryptFinal, 1), (CKR_BUFFER_TOO_SMALL, 32, Vec::new()));
-    assert_eq!(p.last(l.C_DecryptFinal, 32), (CKR_OK, 32, PLAIN.to_vec()));
+    assert_eq!(p.update(l.C_DecryptUpdate, &ciphertext, 31), (CKR_BUFFER_TOO_SMALL, 32, Vec::new()));
+    assert_eq!(p.update(l.C_DecryptUpdate, &ciphertext, 32), (CKR_OK, 32, PLAIN.to_vec()));
+    assert_eq!(p.last(l.C_DecryptFinal, 0), (CKR_OK, 0, Vec::new()));
 
     // A randomized signature: the retry hands out the one made, which
     // verifies.

@@ -65,6 +65,8 @@ pub(crate) fn multi_part_operations_stream(p: P11, keys: &Keys) {
     // CTR gives every byte at once; CBC keeps what completes no block.
     assert_eq!(p.init(Kind::Encrypt, &mut ctr(128), keys.aes), CKR_OK);
     assert_eq!(p.update_len(p.l.C_EncryptUpdate, &PLAIN[..5]), 5);
+    assert_eq!(p.update(p.l.C_EncryptUpdate, &PLAIN[..5], 5).1, 5);
+    assert_eq!(p.last(p.l.C_EncryptFinal, 0), (CKR_OK, 0, Vec::new()));
     assert_eq!(p.init(Kind::Encrypt, &mut cbc(&IV), keys.aes), CKR_OK);
     assert_eq!(p.update(p.l.C_EncryptUpdate, &PLAIN[..5], 0), (CKR_OK, 0, Vec::new()));
     // CBC without padding cannot end inside a block.

@@ -39,9 +39,12 @@ fn single(p: P11, kind: Kind, mech: &mut Mech, key: CK_OBJECT_HANDLE, data: &[u8
     bytes
 }
 
+/// A case: its name, its mechanism (made anew for each call) and its input.
+type Case<'a> = (&'a str, fn() -> Mech, &'a [u8]);
+
 pub(crate) fn multi_part_operations_stream(p: P11, keys: &Keys) {
     let ragged = &PLAIN[..27];
-    let cases: [(&str, fn() -> Mech, &[u8]); 5] = [
+    let cases: [Case<'_>; 5] = [
         ("ECB", || Mech::none(CKM_AES_ECB), &PLAIN),
         ("CBC", || cbc(&IV), &PLAIN),
         ("CBC-PAD", || Mech::bytes(CKM_AES_CBC_PAD, &IV), ragged),

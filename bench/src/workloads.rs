@@ -34,6 +34,9 @@ pub enum Workload {
     AesGcm64,
     /// The same of 4 KiB.
     AesGcm4k,
+    /// `C_EncryptInit`, sixteen 4 KiB `C_EncryptUpdate`s and
+    /// `C_EncryptFinal`, AES-256-CBC: a 64 KiB stream in parts.
+    AesCbcStream64k,
     /// `C_GenerateRandom` of 32 bytes.
     Random32,
     /// A whole find of the EC private key by label.
@@ -47,13 +50,14 @@ pub enum Workload {
 
 impl Workload {
     /// In table order.
-    pub fn all() -> [Self; 9] {
+    pub fn all() -> [Self; 10] {
         [
             Self::EcdsaSign,
             Self::EcdsaSignPolicy50,
             Self::RsaSign,
             Self::AesGcm64,
             Self::AesGcm4k,
+            Self::AesCbcStream64k,
             Self::Random32,
             Self::FindByLabel,
             Self::SecretAdmin,
@@ -91,6 +95,7 @@ impl Workload {
             Self::RsaSign => "RSA-2048 PKCS#1 sign",
             Self::AesGcm64 => "AES-256-GCM encrypt 64 B",
             Self::AesGcm4k => "AES-256-GCM encrypt 4 KiB",
+            Self::AesCbcStream64k => "AES-256-CBC encrypt 64 KiB in 4 KiB updates",
             Self::Random32 => "GenerateRandom 32 B",
             Self::FindByLabel => "find by label",
             Self::SecretAdmin => "GetSecretValue 1 KiB, admin API",
@@ -128,6 +133,15 @@ impl Workload {
                 let params = GcmParams::new(&mut iv, b"", 128.into())?;
                 let data = if self == Self::AesGcm64 { &[7u8; 64][..] } else { &[7u8; 4096][..] };
                 session.encrypt(&Mechanism::AesGcm(params), keys.aes, data).map(drop)
+            }
+            Self::AesCbcStream64k => {
+                let mut iv = [0u8; 16];
+                iv[..8].copy_from_slice(&n.to_be_bytes());
+                session.encrypt_init(&Mechanism::AesCbc(iv), keys.aes)?;
+                for _ in 0..16 {
+                    session.encrypt_update(&[7u8; 4096])?;
+                }
+                session.encrypt_final().map(drop)
             }
             Self::Random32 => session.generate_random_vec(32).map(drop),
             Self::FindByLabel => session
@@ -267,7 +281,13 @@ pub fn measure_in_turns(
             let reach = Reach::of(target);
             (!workload.p11kms_only() || target.name == "p11kms")
                 && under_its_policy(target, *workload)
-                && workload.open(reach).is_ok_and(|mut probe| workload.run(&mut probe, reach, u64::MAX).is_ok())
+                && match workload.open(reach).and_then(|mut probe| workload.run(&mut probe, reach, u64::MAX)) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        eprintln!("{}: {} not measured: {error}", target.name, workload.name());
+                        false
+                    }
+                }
         })
         .collect();
     let mut rates = vec![Vec::new(); entries.len()];

@@ -68,16 +68,26 @@ pub struct Chain {
 }
 
 /// One part about to be sent, and the chain's state once it is answered.
+/// What is sent is `skip` filler bytes and then the `out_len` bytes whose
+/// output the application gets, so the answer must be as long as both.
 #[derive(Debug)]
 pub struct Plan {
     /// The single-part call to make; `None` when the part completes no
-    /// block (it is only kept).
-    pub send: Option<(Mechanism, Zeroizing<Vec<u8>>)>,
+    /// block (it is only kept) or once taken ([`Plan::take_send`]).
+    send: Option<(Mechanism, Zeroizing<Vec<u8>>)>,
     /// The output the application gets from this part.
     pub out_len: usize,
     /// Filler bytes in front of the sent input whose output is dropped.
     skip: usize,
     after: Chain,
+}
+
+impl Plan {
+    /// The call to make, handed over without a copy of its input; `None`
+    /// when the part is only kept ([`Chain::keep`]).
+    pub fn take_send(&mut self) -> Option<(Mechanism, Zeroizing<Vec<u8>>)> {
+        self.send.take()
+    }
 }
 
 impl Chain {
@@ -144,7 +154,7 @@ impl Chain {
         }
         input.truncate(sent);
         if self.decrypt && self.mode != Mode::Ecb {
-            after.link = last_block(&input);
+            after.link = last_block(&input)?;
         }
         Ok(Plan { send: Some((self.part_mechanism(), input)), out_len: sent, skip: 0, after })
     }
@@ -172,17 +182,17 @@ impl Chain {
     /// Takes the answer to `plan`'s call: the chain moves on, and the
     /// application's part of the output is returned. An answer of the wrong
     /// length is the daemon's fault and ends the operation.
-    pub fn commit(&mut self, plan: Plan, output: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>> {
-        let Plan { send, out_len, skip, mut after } = plan;
-        let sent = send.as_ref().map_or(0, |(_, input)| input.len());
-        if output.len() != sent || sent != skip + out_len {
+    pub fn commit(&mut self, plan: Plan, mut output: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>> {
+        let Plan { out_len, skip, mut after, .. } = plan;
+        if output.len() != skip + out_len {
             return Err(Error::rv(CKR_GENERAL_ERROR));
         }
-        if !self.decrypt && matches!(self.mode, Mode::Cbc | Mode::CbcPad) && sent > 0 {
-            after.link = last_block(&output);
+        if !self.decrypt && matches!(self.mode, Mode::Cbc | Mode::CbcPad) {
+            after.link = last_block(&output)?;
         }
         *self = after;
-        Ok(Zeroizing::new(output[skip..].to_vec()))
+        output.drain(..skip);
+        Ok(output)
     }
 
     /// Keeps a part that completes no block (`plan.send` is `None`).
@@ -208,11 +218,10 @@ impl Chain {
     }
 }
 
-/// The last block of `bytes`, which holds at least one.
-fn last_block(bytes: &[u8]) -> [u8; BLOCK] {
-    let mut block = [0; BLOCK];
-    block.copy_from_slice(&bytes[bytes.len() - BLOCK..]);
-    block
+/// The last block of `bytes`; shorter bytes are an answer the chain
+/// cannot continue from.
+fn last_block(bytes: &[u8]) -> Result<[u8; BLOCK]> {
+    bytes.last_chunk().copied().ok_or(Error::rv(CKR_GENERAL_ERROR))
 }
 
 /// The mask of the counter bits of a counter block.

@@ -168,7 +168,7 @@ impl Module {
             let slot = found.slot;
             let slot_op = found.op_mut(kind);
             let op = slot_op.as_mut().ok_or(Error::rv(CKR_OPERATION_NOT_INITIALIZED))?;
-            let plan = match op.plan_part(data) {
+            let mut plan = match op.plan_part(data) {
                 None if out.is_query() => return Ok(out.deliver(&[])),
                 None => {
                     drop(tables);
@@ -184,13 +184,36 @@ impl Module {
             if let Some(delivery) = out.announce(plan.out_len) {
                 return Ok(delivery);
             }
-            let Some((mechanism, input)) = plan.send.as_ref().map(|(m, i)| (m.clone(), i.clone())) else {
+            let Some((mechanism, input)) = plan.take_send() else {
                 op.commit_part(plan, None)?;
                 return Ok(out.deliver(&[]));
             };
             op.send_part();
             (plan, Pending { slot, op_id: op.id, key: op.key, mechanism, input })
         };
+        // The room was checked before sending: the output is delivered, and
+        // the operation goes on.
+        self.answered(session, kind, pending, now, false, |op, bytes| {
+            let bytes = op.commit_part(plan, Some(bytes))?;
+            Ok(out.deliver(&bytes))
+        })
+    }
+
+    /// Sends `pending`'s request and hands the output to `settle` with the
+    /// operation it was made for, under the tables' lock. The operation ends
+    /// when the daemon refused or `settle` failed, and, for a `last` call
+    /// (single-part or final), once the output reached the application;
+    /// when another thread ended or replaced it meanwhile, there is nothing
+    /// to settle.
+    fn answered(
+        &self,
+        session: CK_SESSION_HANDLE,
+        kind: OpKind,
+        pending: Pending,
+        now: Stamp,
+        last: bool,
+        settle: impl FnOnce(&mut CryptoOp, Zeroizing<Vec<u8>>) -> Result<Delivery>,
+    ) -> Result<Delivery> {
         let op_id = pending.op_id;
         let request = pending.into_request(kind, &[]);
         let answer = self.pool.call(&request, Some(now.boot));
@@ -201,16 +224,13 @@ impl Module {
         let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
         let slot_op = found.op_mut(kind);
         let Some(op) = slot_op.as_mut().filter(|op| op.id == op_id) else {
-            // Another thread ended or replaced the operation meanwhile.
             return Err(Error::rv(CKR_OPERATION_NOT_INITIALIZED));
         };
-        match output.and_then(|bytes| op.commit_part(plan, Some(bytes))) {
-            Ok(bytes) => Ok(out.deliver(&bytes)),
-            Err(error) => {
-                *slot_op = None;
-                Err(error)
-            }
+        let settled = output.and_then(|bytes| settle(op, bytes));
+        if settled.as_ref().map_or(true, |delivery| last && delivery.is_complete()) {
+            *slot_op = None;
         }
+        settled
     }
 
     /// The data to send for a single-part or final call, or the kept
@@ -268,34 +288,13 @@ impl Module {
             Ok(pending) => pending,
             Err(delivery) => return Ok(delivery),
         };
-        let op_id = pending.op_id;
-        let request = pending.into_request(kind, &[]);
-        let answer = self.pool.call(&request, Some(now.boot));
-        scrub(request);
-        let output = reply_bytes(kind, answer);
-
-        let mut tables = self.tables();
-        let found = tables.sessions.get_open(session).ok_or(Error::rv(CKR_SESSION_CLOSED))?;
-        let slot_op = found.op_mut(kind);
-        if slot_op.as_ref().map(|op| op.id) != Some(op_id) {
-            // Another thread ended or replaced the operation meanwhile.
-            return Err(Error::rv(CKR_OPERATION_NOT_INITIALIZED));
-        }
-        match output {
-            Err(error) => {
-                *slot_op = None;
-                Err(error)
+        self.answered(session, kind, pending, now, true, |op, bytes| {
+            let delivery = out.deliver(&bytes);
+            if !delivery.is_complete() {
+                op.keep(matches!(part, Part::Single(_)), bytes);
             }
-            Ok(bytes) => {
-                let delivery = out.deliver(&bytes);
-                if delivery.is_complete() {
-                    *slot_op = None;
-                } else if let Some(op) = slot_op {
-                    op.keep(matches!(part, Part::Single(_)), bytes);
-                }
-                Ok(delivery)
-            }
-        }
+            Ok(delivery)
+        })
     }
 
     /// `C_Verify` and `C_VerifyFinal`: one round trip; the operation always

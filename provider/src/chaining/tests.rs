@@ -70,12 +70,12 @@ fn chained(mechanism: &Mechanism, decrypt: bool, parts: &[&[u8]]) -> Result<Vec<
     let mut chain = Chain::new(mechanism, decrypt, |_| true).expect("chained");
     let mut out = Vec::new();
     for part in parts {
-        let plan = chain.plan(part)?;
+        let mut plan = chain.plan(part)?;
         let expected = plan.out_len;
-        match plan.send.as_ref() {
+        match plan.take_send() {
             None => chain.keep(plan),
             Some((mechanism, input)) => {
-                let answer = Zeroizing::new(single(mechanism, decrypt, input));
+                let answer = Zeroizing::new(single(&mechanism, decrypt, &input));
                 let output = chain.commit(plan, answer)?;
                 assert_eq!(output.len(), expected, "the announced length");
                 out.extend_from_slice(&output);
@@ -134,7 +134,7 @@ fn updates_return_what_they_complete() {
     // CBC: whole blocks at once, the rest with the next part.
     let chain = Chain::new(&cbc(CKM_AES_CBC), false, |_| true).expect("chained");
     assert_eq!(chain.plan(&[0; 20]).map(|p| p.out_len).ok(), Some(16));
-    assert_eq!(chain.plan(&[0; 15]).map(|p| p.send.is_none()).ok(), Some(true));
+    assert_eq!(chain.plan(&[0; 15]).map(|mut p| p.take_send().is_none()).ok(), Some(true));
     // CBC-PAD decryption holds its last block back for the padding.
     let chain = Chain::new(&cbc(CKM_AES_CBC_PAD), true, |_| true).expect("chained");
     assert_eq!(chain.plan(&[0; 32]).map(|p| p.out_len).ok(), Some(16));

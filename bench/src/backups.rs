@@ -44,7 +44,7 @@ use p11kms_proto::admin::op::{
 use p11kms_proto::admin::{
     AdvanceClockRequest, BackupInfo, BackupRef, BackupType, CreateBackupRequest, CreateInstanceRequest,
     CreateKeyRequest, CreateSecretRequest, EnableBackupRequest, InstanceKind, KeySpec, Origin, RestoreKeyRequest,
-    ScheduleKeyDeletionRequest, SecretDataType, SecretType, SetClockRequest, Tag, TagResourceRequest, TaggedResource,
+    ScheduleKeyDeletionRequest, SetClockRequest, Tag, TagResourceRequest, TaggedResource,
 };
 use p11kms_proto::{SecretString, Timestamp};
 
@@ -173,20 +173,8 @@ pub fn measure(bin: &Path, dir: &Path, runs: usize, keys: usize) -> Result<Backu
     // which the others then find.
     let make_secret = |admin: &mut Admin, i: usize| -> Result<String> {
         let name = format!("bench-backup-secret-{i:05}");
-        admin.op::<CreateSecret>(&CreateSecretRequest {
-            secret_name: name.clone(),
-            instance: INSTANCE.to_owned(),
-            secret_data: SecretString::new(format!("{name}: {}", "v".repeat(200))),
-            secret_data_type: SecretDataType::Text,
-            version_id: "v1".to_owned(),
-            encryption_key_id: None,
-            description: String::new(),
-            tags: Vec::new(),
-            secret_type: SecretType::Generic,
-            extended_config: None,
-            enable_automatic_rotation: false,
-            rotation_interval: None,
-        })?;
+        let value = SecretString::new(format!("{name}: {}", "v".repeat(200)));
+        admin.op::<CreateSecret>(&CreateSecretRequest::generic_text(&name, INSTANCE, value))?;
         Ok(name)
     };
     make_secret(&mut admin, 0)?;

@@ -20,8 +20,8 @@ use sha2::Sha256;
 use p11kms_proto::SecretString;
 use p11kms_proto::Timestamp;
 use p11kms_proto::admin::{
-    CreateSecretRequest, ImportKeyMaterialRequest, KeySpec, KeyUsage, MemberRole, Origin, SecretDataType, SecretType,
-    WrappingAlgorithm, WrappingKeySpec,
+    CreateSecretRequest, ImportKeyMaterialRequest, KeySpec, KeyUsage, MemberRole, Origin, WrappingAlgorithm,
+    WrappingKeySpec,
 };
 
 use super::keys::{self, NewKey, import};
@@ -54,18 +54,8 @@ pub struct Fixture {
 /// holds `value`, encrypted under `key` (the instance's default when none).
 pub fn secret_request(name: &str, instance: &str, value: &str, key: Option<&str>) -> CreateSecretRequest {
     CreateSecretRequest {
-        secret_name: name.into(),
-        instance: instance.into(),
-        secret_data: SecretString::new(value.into()),
-        secret_data_type: SecretDataType::Text,
-        version_id: "v1".into(),
         encryption_key_id: key.map(Into::into),
-        description: String::new(),
-        tags: Vec::new(),
-        secret_type: SecretType::Generic,
-        extended_config: None,
-        enable_automatic_rotation: false,
-        rotation_interval: None,
+        ..CreateSecretRequest::generic_text(name, instance, SecretString::new(value.into()))
     }
 }
 

@@ -46,6 +46,28 @@ pub struct CreateSecretRequest {
     pub rotation_interval: Option<i64>,
 }
 
+impl CreateSecretRequest {
+    /// A generic secret `name` of `instance` whose first version, `v1`,
+    /// holds the text `value`, under the instance's service key for
+    /// secrets: no description, tags or rotation.
+    pub fn generic_text(name: &str, instance: &str, value: SecretString) -> Self {
+        Self {
+            secret_name: name.to_owned(),
+            instance: instance.to_owned(),
+            secret_data: value,
+            secret_data_type: SecretDataType::Text,
+            version_id: "v1".to_owned(),
+            encryption_key_id: None,
+            description: String::new(),
+            tags: Vec::new(),
+            secret_type: SecretType::Generic,
+            extended_config: None,
+            enable_automatic_rotation: false,
+            rotation_interval: None,
+        }
+    }
+}
+
 /// Parameters of `secret put-value`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutSecretValueRequest {
